@@ -1,0 +1,315 @@
+//! Offline checks on a decoded token: everything `inspect` can say without keys.
+//! Each check returns `Finding`s; nothing here prints.
+
+use crate::finding::Finding;
+use crate::resource::{self, MDE_SCOPE, ResourceKind};
+use crate::timefmt::{relative, rfc3339, span};
+use crate::token::{Claims, Classification, Context, Header, Kind};
+
+/// Time settings shared by every time-based check.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// The instant checks are evaluated at (now, or `--at`).
+    pub now: i64,
+    /// Allowed clock skew in seconds (`--leeway`, default 300 as in Microsoft.IdentityModel).
+    pub leeway: i64,
+}
+
+/// Default clock skew, the same as Microsoft.IdentityModel's.
+pub const DEFAULT_LEEWAY: i64 = 300;
+
+/// Shortest and longest lifetimes AAD issues in practice: 60–90 min by
+/// default, down to 10 min by policy, up to about 28 h with continuous
+/// access evaluation, 24 h for managed identities.
+const MIN_LIFETIME: i64 = 10 * 60;
+const MAX_LIFETIME: i64 = 28 * 3600;
+
+/// Header checks: algorithm, key-naming members, critical and unusual members.
+/// Used by `inspect` and `verify` alike.
+pub fn header(h: &Header) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if !h.duplicate_keys.is_empty() {
+        out.push(Finding::error(
+            "header.duplicate_member",
+            format!(
+                "the header repeats the member(s) {}; parsers disagree on which one counts",
+                h.duplicate_keys.join(", ")
+            ),
+            "reject the token: AAD never sends duplicate header members",
+        ));
+    }
+    match h.alg.as_deref() {
+        None => out.push(Finding::error(
+            "header.alg_missing",
+            "the header has no alg",
+            "reject the token: AAD signs every token with RS256",
+        )),
+        Some(a) if a.eq_ignore_ascii_case("none") => out.push(Finding::error(
+            "header.alg_none",
+            format!("the token is unsigned (alg {a:?}); anyone can write such a token"),
+            "reject it: AAD access tokens are signed with RS256",
+        )),
+        Some(a) if a.to_ascii_uppercase().starts_with("HS") => out.push(Finding::error(
+            "header.alg_hmac",
+            format!("the token claims an HMAC algorithm ({a}); AAD never issues those, and accepting one is the key-confusion attack"),
+            "reject it: only RS256 is accepted for AAD tokens",
+        )),
+        Some("RS256") => {}
+        Some(a) => out.push(Finding::error(
+            "header.alg_unexpected",
+            format!("the token is signed with {a}; AAD access tokens use RS256"),
+            "reject it unless you know this issuer signs with another algorithm",
+        )),
+    }
+    let named: Vec<&str> = [
+        ("jku", h.jku.is_some()),
+        ("x5u", h.x5u.is_some()),
+        ("jwk", h.has_jwk),
+        ("x5c", h.has_x5c),
+    ]
+    .iter()
+    .filter(|(_, present)| *present)
+    .map(|(n, _)| *n)
+    .collect();
+    if !named.is_empty() {
+        out.push(Finding::warning(
+            "header.embedded_key_reference",
+            format!(
+                "the header names its own key or certificate ({}); AAD never does this, and mdeauth never uses it to find keys",
+                named.join(", ")
+            ),
+            "treat the token as suspicious; keys come only from the issuer's published key set",
+        ));
+    }
+    if h.crit.is_some() {
+        out.push(Finding::error(
+            "header.crit",
+            "the header has a crit member listing extensions a validator must understand; AAD never sends it",
+            "reject the token (RFC 7515 section 4.1.11)",
+        ));
+    }
+    if let Some(b) = &h.b64 {
+        if b != &serde_json::Value::Bool(true) {
+            out.push(Finding::error(
+                "header.b64_false",
+                "the header sets b64 to false (unencoded payload); AAD never does",
+                "reject the token",
+            ));
+        }
+    }
+    if h.cty
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case("jwt"))
+    {
+        out.push(Finding::error(
+            "header.nested_jwt",
+            "the header says the payload is itself a JWT (cty JWT); AAD access tokens are never nested",
+            "reject the token; inspect the inner token separately if you expected one",
+        ));
+    }
+    out
+}
+
+/// Claim checks that need no keys.
+pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if !c.malformed.is_empty() {
+        out.push(Finding::error(
+            "claims.malformed",
+            format!(
+                "claim(s) with the wrong type or an impossible value: {}",
+                c.malformed.join(", ")
+            ),
+            "reject the token: AAD writes times as integer seconds and ids as strings",
+        ));
+    }
+    out.extend(lifetime(c, clock));
+    out.extend(kind_and_audience(h, c, cls));
+    out.extend(permissions(c, cls));
+    if let Some(tid) = &c.tid {
+        if !crate::guid::is_guid(tid) {
+            out.push(Finding::error(
+                "claims.tid_not_guid",
+                format!("the tid claim {tid:?} is not a GUID"),
+                "reject the token: AAD tenant ids are GUIDs",
+            ));
+        }
+    }
+    if let Some(iss) = &c.iss {
+        if cls.cloud.is_none() {
+            out.push(Finding::warning(
+                "issuer.not_aad",
+                format!("the issuer {iss} is not an Azure AD sign-in host mdeauth knows"),
+                "MDE API tokens are issued by https://sts.windows.net/<tenant>/ (v1) or https://login.microsoftonline.com/<tenant>/v2.0 (v2), or a national-cloud host",
+            ));
+        }
+    } else {
+        out.push(Finding::error(
+            "claims.iss_missing",
+            "the token has no iss claim",
+            "reject it: AAD always names the issuer",
+        ));
+    }
+    if cls.managed_identity {
+        out.push(Finding::info(
+            "token.managed_identity",
+            "issued to an Azure managed identity; Azure caches managed-identity tokens for about 24 hours",
+            "after granting a new permission, a fresh token may not show it for up to 24 h",
+        ));
+    }
+    out
+}
+
+fn lifetime(c: &Claims, clock: Clock) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Clock { now, leeway } = clock;
+    match c.exp {
+        None if !c.malformed.iter().any(|m| m == "exp") => out.push(Finding::error(
+            "token.no_expiry",
+            "the token has no exp claim, so it never expires",
+            "reject it: AAD access tokens always expire",
+        )),
+        None => {}
+        Some(exp) if now > exp + leeway => out.push(Finding::error(
+            "token.expired",
+            format!(
+                "the token expired {} ({}), beyond the {} s leeway",
+                relative(exp, now),
+                rfc3339(exp),
+                leeway
+            ),
+            "acquire a new token; AAD access tokens live about 60-90 minutes (use --at to check an earlier instant)",
+        )),
+        Some(_) => {}
+    }
+    if let Some(nbf) = c.nbf {
+        if now + leeway < nbf {
+            out.push(Finding::error(
+                "token.not_yet_valid",
+                format!(
+                    "the token is not valid until {} ({}), beyond the {} s leeway",
+                    rfc3339(nbf),
+                    relative(nbf, now),
+                    leeway
+                ),
+                "check this machine's clock; AAD sets nbf to the issue time",
+            ));
+        }
+    }
+    if let (Some(exp), Some(start)) = (c.exp, c.nbf.or(c.iat)) {
+        let life = exp - start;
+        if life <= 0 {
+            out.push(Finding::error(
+                "token.lifetime_negative",
+                format!(
+                    "the token expires ({}) before it becomes valid ({})",
+                    rfc3339(exp),
+                    rfc3339(start)
+                ),
+                "reject it: AAD never issues such a token",
+            ));
+        } else if !(MIN_LIFETIME..=MAX_LIFETIME).contains(&life) {
+            out.push(Finding::warning(
+                "token.lifetime_unusual",
+                format!(
+                    "the token is valid for {}; AAD access tokens normally live 60-90 min (up to 24-28 h for managed identities and continuous access evaluation)",
+                    span(life)
+                ),
+                "check which service issued it and any token lifetime policy in the tenant",
+            ));
+        }
+    }
+    out
+}
+
+fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if cls.kind == Kind::Id {
+        out.push(Finding::error(
+            "token.id_token",
+            "this is an ID token: it tells the client app who signed in and grants access to no API",
+            format!(
+                "send the access token instead (the access_token field of the token response), requested for {MDE_SCOPE}"
+            ),
+        ));
+        return out;
+    }
+    let aud = c.aud.join(", ");
+    match cls.resource {
+        ResourceKind::Mde => {
+            if h.nonce.is_some() {
+                out.push(Finding::warning(
+                    "header.nonce_unexpected",
+                    "an MDE API token with a header nonce: MDE tokens are normally signed without one, so its signature will not verify by the standard rules",
+                    "request a fresh token for the MDE API and compare; report it if the nonce persists",
+                ));
+            }
+        }
+        ResourceKind::Other if c.aud.is_empty() => out.push(Finding::error(
+            "aud.missing",
+            "the token has no aud claim, so no API would accept it",
+            format!("request a token for {MDE_SCOPE}"),
+        )),
+        other => {
+            let what = resource::get(other)
+                .map(|r| r.name.clone())
+                .unwrap_or_else(|| "another API".to_string());
+            let extra = if other == ResourceKind::M365d {
+                " (the Defender XDR API is a different application from WindowsDefenderATP, with its own permissions)"
+            } else {
+                ""
+            };
+            out.push(Finding::error(
+                "aud.not_mde",
+                format!("the audience {aud} is {what}, not the MDE API{extra}; the MDE API answers 401 to it"),
+                format!(
+                    "request a token for the MDE API: scope={MDE_SCOPE} (v2 endpoint) or resource=https://api.securitycenter.microsoft.com (v1 endpoint)"
+                ),
+            ));
+            if other == ResourceKind::Graph && h.nonce.is_some() {
+                out.push(Finding::warning(
+                    "graph.nonce",
+                    "the header carries a nonce: this is a Microsoft Graph token, signed under Microsoft's proprietary transform and not meant for anyone but Graph to validate",
+                    "do not validate Graph tokens yourself; for the MDE API request a token for its own audience",
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn permissions(c: &Claims, cls: &Classification) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if cls.kind == Kind::Id || cls.resource != ResourceKind::Mde {
+        return out;
+    }
+    let app = c.app_id().unwrap_or("<client-id>");
+    match cls.context {
+        Context::None => out.push(Finding::error(
+            "perm.none",
+            "the token carries neither roles nor scp: no WindowsDefenderATP permission was granted to this app (added but not consented), so every MDE call answers 403",
+            format!(
+                "grant admin consent for the app's WindowsDefenderATP permissions (portal: API permissions > Grant admin consent, or `mdeauth consent-url --client-id {app}`), then request a new token"
+            ),
+        )),
+        Context::Delegated => out.push(Finding::warning(
+            "context.delegated",
+            format!(
+                "delegated token{}: besides the scp permissions, the user's own MDE role and device-group access limit what each call returns or may do",
+                c.user().map(|u| format!(" for {u}")).unwrap_or_default()
+            ),
+            "make sure the user holds the MDE RBAC permission each call needs (see `mdeauth api`) and can see the device groups involved",
+        )),
+        Context::Application => {}
+    }
+    out
+}
+
+/// The finding every offline command adds: the signature was not checked.
+pub fn signature_not_checked() -> Finding {
+    Finding::info(
+        "signature.not_checked",
+        "decoded without checking the signature: anyone can write a token that looks like this",
+        "run `mdeauth verify` to check it against Azure AD's published keys",
+    )
+}

@@ -1,0 +1,105 @@
+//! National and sovereign clouds, from `data/clouds.json`.
+
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Deserialize)]
+pub struct Cloud {
+    /// The name every `--cloud` flag uses: public, gcc, gcc-high, dod, china, fr, de, sg.
+    pub name: String,
+    pub display: String,
+    /// Where users and apps sign in, and where discovery is read.
+    pub login_host: String,
+    /// Hosts that appear in the `iss` claim of tokens from this cloud.
+    pub issuer_hosts: Vec<String>,
+    /// The MDE API host; empty where MDE is not offered.
+    pub api_host: String,
+    /// Microsoft Graph endpoint; empty when unknown.
+    pub graph_endpoint: String,
+}
+
+#[derive(Deserialize)]
+struct File {
+    clouds: Vec<Cloud>,
+}
+
+static CLOUDS: LazyLock<Vec<Cloud>> = LazyLock::new(|| {
+    serde_json::from_str::<File>(include_str!("../data/clouds.json"))
+        .expect("data/clouds.json is valid (checked by tests)")
+        .clouds
+});
+
+/// The cloud names accepted by `--cloud`.
+pub const CLI_NAMES: [&str; 5] = ["public", "gcc", "gcc-high", "dod", "china"];
+
+pub fn all() -> &'static [Cloud] {
+    &CLOUDS
+}
+
+/// Look a cloud up by its `--cloud` name.
+pub fn by_name(name: &str) -> Result<&'static Cloud> {
+    let n = name.trim().to_ascii_lowercase();
+    CLOUDS.iter().find(|c| c.name == n).ok_or_else(|| {
+        Error::input(format!("unknown cloud {name:?}"))
+            .with_hint("use one of public, gcc, gcc-high, dod, china")
+    })
+}
+
+/// The cloud a token issuer host belongs to. GCC signs in on the commercial
+/// cloud and DoD on the same hosts as GCC High, so the answer is the
+/// sign-in cloud: `public`, `gcc-high` (US Government), `china`, ...
+pub fn by_issuer_host(host: &str) -> Option<&'static Cloud> {
+    let h = host.to_ascii_lowercase();
+    CLOUDS
+        .iter()
+        .find(|c| c.issuer_hosts.iter().any(|x| *x == h))
+}
+
+/// The host part of an https URL, lower-cased.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit('@').next()?;
+    // Strip a port, but keep IPv6 literals intact.
+    let host = if host.starts_with('[') {
+        host.split(']').next().map(|h| format!("{h}]"))?
+    } else {
+        host.split(':').next()?.to_string()
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_hosts_map_to_clouds() {
+        assert_eq!(by_issuer_host("sts.windows.net").unwrap().name, "public");
+        assert_eq!(
+            by_issuer_host("login.microsoftonline.us").unwrap().name,
+            "gcc-high"
+        );
+        assert_eq!(
+            by_issuer_host("login.partner.microsoftonline.cn")
+                .unwrap()
+                .name,
+            "china"
+        );
+        assert!(by_issuer_host("evil.example").is_none());
+        for n in CLI_NAMES {
+            by_name(n).unwrap();
+        }
+        assert_eq!(
+            url_host("https://sts.windows.net/abc/").as_deref(),
+            Some("sts.windows.net")
+        );
+        assert_eq!(
+            url_host("http://127.0.0.1:8080/x").as_deref(),
+            Some("127.0.0.1")
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! One module per command: turn parsed arguments into a [`Report`](crate::report::Report).
+
+pub mod inspect;
+
+use crate::checks::Clock;
+use crate::cli::{TimeArgs, TokenArgs};
+use crate::error::{Error, Result};
+use crate::input::{self, Source};
+use crate::timefmt;
+use crate::token::Token;
+
+/// Read, normalise and decode the token named by the token arguments.
+pub fn load_token(args: &TokenArgs) -> Result<Token> {
+    let env = std::env::var("MDEAUTH_TOKEN").ok();
+    let source = Source::resolve(args.token.as_deref(), args.token_file.as_deref(), env)?;
+    let raw = source.read()?;
+    let compact = input::normalize(&raw)?;
+    Token::decode(compact)
+}
+
+/// Build the clock from `--at` and `--leeway`.
+pub fn clock(args: &TimeArgs) -> Result<Clock> {
+    if !(0..=86_400).contains(&args.leeway) {
+        return Err(
+            Error::input(format!("--leeway {} is out of range", args.leeway))
+                .with_hint("give seconds between 0 and 86400 (default 300)"),
+        );
+    }
+    let at = args.at.as_deref().map(timefmt::parse_at).transpose()?;
+    Ok(Clock {
+        now: timefmt::now_or(at),
+        leeway: args.leeway,
+    })
+}

@@ -1,0 +1,70 @@
+//! `Finding`: the one result type every check produces.
+
+use serde::Serialize;
+
+/// How bad a finding is. Only `Error` makes a command fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// One observation with a stable code, a severity, what was found and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable identifier, e.g. `token.expired`. Never reworded once released.
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// What to do about it; empty when there is nothing to do.
+    pub fix: String,
+}
+
+impl Finding {
+    pub fn new(
+        code: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Finding {
+            code,
+            severity,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn error(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self::new(code, Severity::Error, message, fix)
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self::new(code, Severity::Warning, message, fix)
+    }
+
+    pub fn info(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self::new(code, Severity::Info, message, fix)
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sort findings errors first, keeping the checks' order within a severity.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by_key(|f| f.severity);
+}

@@ -1,0 +1,302 @@
+//! Token input: where the text comes from and how a pasted blob becomes a compact JWS.
+//!
+//! People paste what they have: a bare JWT, `Bearer <jwt>`, a whole
+//! `Authorization: Bearer <jwt>` header line, a token endpoint response
+//! (`access_token`), `az account get-access-token` output (`accessToken`),
+//! with quotes, whitespace and line breaks around or inside. Everything else
+//! is rejected with an error that says what it was.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::{Error, Result, Snippet};
+
+/// Largest input accepted, in bytes.
+pub const MAX_INPUT: usize = 256 * 1024;
+
+/// Where the token text comes from, in the order of precedence the CLI applies.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// `-`: standard input.
+    Stdin,
+    /// `--token-file PATH`, or a positional argument naming an existing file.
+    File(PathBuf),
+    /// A positional argument or `MDEAUTH_TOKEN` holding the token text itself.
+    Text { text: String, origin: &'static str },
+}
+
+impl Source {
+    /// Decide the source from the CLI's positional argument, `--token-file` and the environment.
+    pub fn resolve(
+        positional: Option<&str>,
+        token_file: Option<&Path>,
+        env: Option<String>,
+    ) -> Result<Source> {
+        match (positional, token_file) {
+            (Some(_), Some(_)) => Err(Error::input(
+                "both a token argument and --token-file were given",
+            )
+            .with_hint("pass the token one way only")),
+            (Some("-"), None) => Ok(Source::Stdin),
+            (Some(arg), None) => {
+                let p = Path::new(arg);
+                let is_text = arg.trim_start().starts_with('{') || arg.contains(char::is_whitespace);
+                if !is_text && p.is_file() {
+                    Ok(Source::File(p.to_path_buf()))
+                } else if !is_text && (arg.contains('/') || arg.contains('\\')) {
+                    // A compact JWS never contains a path separator.
+                    Err(Error::input(format!("no such token file: {}", Snippet(arg)))
+                        .with_hint("give an existing file, the token itself, or - to read standard input"))
+                } else {
+                    Ok(Source::Text {
+                        text: arg.to_string(),
+                        origin: "argument",
+                    })
+                }
+            }
+            (None, Some(p)) => Ok(Source::File(p.to_path_buf())),
+            (None, None) => match env {
+                Some(t) if !t.trim().is_empty() => Ok(Source::Text {
+                    text: t,
+                    origin: "MDEAUTH_TOKEN",
+                }),
+                _ => Err(Error::input("no token given").with_hint(
+                    "pass it as an argument, a file path, - for standard input, --token-file PATH, or set MDEAUTH_TOKEN",
+                )),
+            },
+        }
+    }
+
+    /// Read the raw bytes, refusing anything over [`MAX_INPUT`] without reading it all.
+    pub fn read(&self) -> Result<Vec<u8>> {
+        match self {
+            Source::Stdin => read_capped(std::io::stdin().lock(), "standard input"),
+            Source::File(p) => {
+                let f = std::fs::File::open(p).map_err(|e| {
+                    let msg = format!("cannot read token file {}: {}", p.display(), e);
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        Error::input(msg).with_hint("check the path")
+                    } else {
+                        Error::environment(msg)
+                    }
+                })?;
+                read_capped(f, &p.display().to_string())
+            }
+            Source::Text { text, origin } => {
+                if text.len() > MAX_INPUT {
+                    return Err(too_large(origin));
+                }
+                Ok(text.as_bytes().to_vec())
+            }
+        }
+    }
+}
+
+fn too_large(origin: &str) -> Error {
+    Error::input(format!(
+        "input from {origin} is larger than {} KB; a token is a few KB at most",
+        MAX_INPUT / 1024
+    ))
+    .with_hint("pass only the token, or use `mdeauth scan` for logs and captures")
+}
+
+fn read_capped(r: impl Read, origin: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(MAX_INPUT as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::environment(format!("cannot read {origin}: {e}")))?;
+    if buf.len() > MAX_INPUT {
+        return Err(too_large(origin));
+    }
+    Ok(buf)
+}
+
+/// A compact JWS split into its three base64url segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compact {
+    /// The whole normalised token, `header.payload.signature`.
+    pub token: String,
+    /// Where in the input the token was found, e.g. `access_token field`.
+    pub found_in: &'static str,
+}
+
+impl Compact {
+    pub fn parts(&self) -> (&str, &str, &str) {
+        let mut it = self.token.splitn(3, '.');
+        let h = it.next().unwrap_or_default();
+        let p = it.next().unwrap_or_default();
+        let s = it.next().unwrap_or_default();
+        (h, p, s)
+    }
+
+    /// The signing input: `header.payload` as sent.
+    pub fn signing_input(&self) -> &str {
+        match self.token.rfind('.') {
+            Some(i) => &self.token[..i],
+            None => &self.token,
+        }
+    }
+}
+
+/// Turn pasted bytes into a compact JWS, or say precisely why not.
+pub fn normalize(raw: &[u8]) -> Result<Compact> {
+    if raw.len() > MAX_INPUT {
+        return Err(too_large("the input"));
+    }
+    let text = std::str::from_utf8(raw).map_err(|_| {
+        Error::input("the input is not UTF-8 text, so it cannot be a token")
+            .with_hint("pass the token text, not a binary file")
+    })?;
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if text.is_empty() {
+        return Err(Error::input("the input is empty")
+            .with_hint("paste the access token, or the JSON response that contains it"));
+    }
+    let text = strip_quotes(text);
+
+    if text.starts_with('{') {
+        return from_json(text);
+    }
+
+    let mut found_in = "input";
+    let mut t = text;
+    if let Some(rest) = strip_prefix_ci(t, "authorization:") {
+        t = rest.trim_start();
+        found_in = "Authorization header";
+    }
+    if let Some(rest) = strip_prefix_ci(t, "bearer") {
+        if rest.starts_with(char::is_whitespace) {
+            t = rest.trim_start();
+            if found_in == "input" {
+                found_in = "Bearer value";
+            }
+        }
+    }
+    let t = strip_quotes(t.trim());
+    compact(t, found_in)
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    if s.len() >= prefix.len()
+        && s.is_char_boundary(prefix.len())
+        && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+    {
+        Some(&s[prefix.len()..])
+    } else {
+        None
+    }
+}
+
+fn strip_quotes(s: &str) -> &str {
+    let s = s.trim();
+    for q in ['"', '\'', '`'] {
+        if s.len() >= 2 && s.starts_with(q) && s.ends_with(q) {
+            return s[1..s.len() - 1].trim();
+        }
+    }
+    s
+}
+
+fn from_json(text: &str) -> Result<Compact> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Error::input(format!(
+            "the input starts like JSON but is not valid JSON ({e})"
+        ))
+        .with_hint("paste the whole token response, or only the token")
+    })?;
+    let obj = v.as_object().ok_or_else(|| {
+        Error::input("the JSON input is not an object with an access_token field")
+    })?;
+    for (field, label) in [
+        ("access_token", "access_token field"),
+        ("accessToken", "accessToken field"),
+        ("id_token", "id_token field"),
+        ("idToken", "idToken field"),
+    ] {
+        if let Some(val) = obj.get(field) {
+            let s = val
+                .as_str()
+                .ok_or_else(|| Error::input(format!("the JSON field {field} is not a string")))?;
+            return compact(strip_quotes(s), label);
+        }
+    }
+    if obj.contains_key("error") || obj.contains_key("error_description") {
+        let code = obj
+            .get("error_codes")
+            .and_then(|c| c.as_array())
+            .and_then(|a| a.first())
+            .map(|c| format!(" AADSTS{c}"))
+            .unwrap_or_default();
+        return Err(Error::input(format!(
+            "the JSON is an error response from the token endpoint{code}, not a token"
+        ))
+        .with_hint("run `mdeauth explain -` on it to see the cause and the fix"));
+    }
+    Err(
+        Error::input("the JSON has no access_token or accessToken field").with_hint(
+            "paste the token endpoint's response or `az account get-access-token` output",
+        ),
+    )
+}
+
+fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
+    // Tokens copied from terminals and logs are often wrapped: drop all whitespace.
+    let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    if t.is_empty() {
+        return Err(Error::input(format!("the {found_in} is empty"))
+            .with_hint("paste the access token itself"));
+    }
+    let segments: Vec<&str> = t.split('.').collect();
+    match segments.len() {
+        3 => {}
+        5 => {
+            return Err(Error::input(
+                "this is an encrypted token (JWE, 5 segments): only the resource it was issued for can decrypt it, a client cannot read it",
+            )
+            .with_hint("inspect an access token issued for the MDE API (https://api.securitycenter.microsoft.com/.default); those are signed, not encrypted"));
+        }
+        1 => {
+            return Err(Error::input(format!(
+                "this is not a JWT ({} characters with no '.' separators): it looks like an opaque token or a secret, which only its issuer can read",
+                t.chars().count()
+            ))
+            .with_hint("MDE API access tokens are JWTs of the form header.payload.signature; check what you copied"));
+        }
+        n => {
+            return Err(Error::input(format!(
+                "this is not a JWT: it has {n} dot-separated segments, a signed JWT has 3"
+            ))
+            .with_hint("copy the whole token and nothing else"));
+        }
+    }
+    for (seg, name) in segments.iter().zip(["header", "payload", "signature"]) {
+        if seg.is_empty() && name != "signature" {
+            return Err(Error::input(format!("the token's {name} segment is empty")));
+        }
+        if let Some(bad) = seg
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '='))
+        {
+            return Err(Error::input(format!(
+                "the token's {name} segment is not base64url: it contains {:?}",
+                bad
+            ))
+            .with_hint("copy the token again; it may have been cut or altered"));
+        }
+    }
+    Ok(Compact { token: t, found_in })
+}
+
+/// Decode one base64url segment, naming it in the error.
+pub fn decode_segment(seg: &str, name: &str) -> Result<Vec<u8>> {
+    let trimmed = seg.trim_end_matches('=');
+    URL_SAFE_NO_PAD.decode(trimmed).map_err(|e| {
+        Error::input(format!(
+            "the token's {name} segment is not valid base64url ({e})"
+        ))
+        .with_hint("copy the token again; it may have been cut or altered")
+    })
+}

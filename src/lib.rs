@@ -1,0 +1,45 @@
+//! mdeauth: decode, verify and check Microsoft Defender for Endpoint API
+//! tokens and app registrations.
+//!
+//! The binary is a thin shell around [`run`]; every command lives in
+//! [`commands`] and returns a [`report::Report`] that a renderer prints.
+
+pub mod checks;
+pub mod claims;
+pub mod cli;
+pub mod cloud;
+pub mod commands;
+pub mod error;
+pub mod finding;
+pub mod guid;
+pub mod input;
+pub mod report;
+pub mod resource;
+pub mod timefmt;
+pub mod token;
+
+use std::io::Write;
+
+use cli::{Cli, Command};
+use error::{Error, Result};
+use report::style::Style;
+
+/// Run one parsed command line: build the report, print it, return the exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    let report = match &cli.command {
+        Command::Inspect(a) => commands::inspect::run(a)?,
+    };
+    let style = Style::new(cli.color);
+    write_stdout(&report::render(&report, cli.format, &style))?;
+    Ok(report.exit_code())
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::environment(format!("cannot write output: {e}"))),
+    }
+}

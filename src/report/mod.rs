@@ -1,0 +1,174 @@
+//! The report every command produces, and its renderers.
+//!
+//! A command builds a [`Report`]; a renderer turns it into text. The JSON
+//! form is the public contract documented in the README: sections are only
+//! ever added, never renamed.
+
+pub mod human;
+pub mod json;
+pub mod style;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::checks::Clock;
+use crate::finding::{Finding, Severity};
+use crate::timefmt::{relative, rfc3339};
+use crate::token::{AppAuth, Claims, Context, Kind, Token};
+
+/// `pass` when no finding is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// The token section of the JSON contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenSection {
+    /// `sha256:` and 12 hex digits of the token; the token itself is never printed.
+    pub fingerprint: String,
+    /// Where the token was found in the input (argument, access_token field, ...).
+    pub source: String,
+    pub version: &'static str,
+    pub kind: Kind,
+    pub context: Context,
+    pub resource: &'static str,
+    pub audience: Vec<String>,
+    pub issuer: Option<String>,
+    pub cloud: Option<&'static str>,
+    pub tenant_id: Option<String>,
+    pub app_id: Option<String>,
+    pub app_name: Option<String>,
+    pub app_auth: AppAuth,
+    pub object_id: Option<String>,
+    pub user: Option<String>,
+    pub roles: Vec<String>,
+    pub scopes: Vec<String>,
+    pub issued_at: Option<String>,
+    pub not_before: Option<String>,
+    pub expires_at: Option<String>,
+    pub lifetime_seconds: Option<i64>,
+    /// Seconds until expiry at the evaluation instant; negative once expired.
+    pub expires_in_seconds: Option<i64>,
+    /// The instant time checks were evaluated at.
+    pub evaluated_at: String,
+    pub algorithm: Option<String>,
+    pub kid: Option<String>,
+    pub header: Map<String, Value>,
+    pub claims: Map<String, Value>,
+}
+
+impl TokenSection {
+    pub fn new(token: &Token, claims: &Claims, clock: Clock) -> TokenSection {
+        let cls = claims.classify();
+        TokenSection {
+            fingerprint: token.fingerprint(),
+            source: token.compact.found_in.to_string(),
+            version: cls.version,
+            kind: cls.kind,
+            context: cls.context,
+            resource: cls.resource.as_str(),
+            audience: claims.aud.clone(),
+            issuer: claims.iss.clone(),
+            cloud: cls.cloud,
+            tenant_id: claims.tid.clone(),
+            app_id: claims.app_id().map(str::to_string),
+            app_name: claims.app_displayname.clone(),
+            app_auth: cls.app_auth,
+            object_id: claims.oid.clone(),
+            user: claims.user().map(str::to_string),
+            roles: claims.roles.clone(),
+            scopes: claims.scopes(),
+            issued_at: claims.iat.map(rfc3339),
+            not_before: claims.nbf.map(rfc3339),
+            expires_at: claims.exp.map(rfc3339),
+            lifetime_seconds: claims
+                .exp
+                .zip(claims.nbf.or(claims.iat))
+                .map(|(e, s)| e - s),
+            expires_in_seconds: claims.exp.map(|e| e - clock.now),
+            evaluated_at: rfc3339(clock.now),
+            algorithm: token.header.alg.clone(),
+            kid: token.header.kid.clone(),
+            header: token.header.raw.clone(),
+            claims: claims.raw.clone(),
+        }
+    }
+
+    /// `expires in 41 min` / `expired 3 days ago`, at the evaluation instant.
+    pub fn expiry_phrase(&self, now: i64) -> Option<String> {
+        let exp = self.expires_in_seconds? + now;
+        Some(if exp >= now {
+            format!("expires {}", relative(exp, now))
+        } else {
+            format!("expired {}", relative(exp, now))
+        })
+    }
+}
+
+/// What every command returns.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The command that produced the report.
+    #[serde(skip)]
+    pub command: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenSection>,
+    pub findings: Vec<Finding>,
+    pub verdict: Verdict,
+    /// Evaluation instant as Unix seconds, for relative phrases in human output.
+    #[serde(skip)]
+    pub now: i64,
+}
+
+impl Report {
+    pub fn new(command: &'static str, now: i64) -> Report {
+        Report {
+            command,
+            token: None,
+            findings: Vec::new(),
+            verdict: Verdict::Pass,
+            now,
+        }
+    }
+
+    /// Sort the findings and set the verdict from them. Call once, last.
+    pub fn finish(mut self) -> Report {
+        crate::finding::sort(&mut self.findings);
+        self.verdict = if self.findings.iter().any(Finding::is_error) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        self
+    }
+
+    pub fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+
+    /// Exit code for this report: 0 pass, 1 fail.
+    pub fn exit_code(&self) -> u8 {
+        match self.verdict {
+            Verdict::Pass => crate::error::exit::PASS,
+            Verdict::Fail => crate::error::exit::FAIL,
+        }
+    }
+}
+
+/// Output format, chosen with `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Render a report in the chosen format.
+pub fn render(report: &Report, format: Format, style: &style::Style) -> String {
+    match format {
+        Format::Human => human::render(report, style),
+        Format::Json => json::render(report),
+    }
+}

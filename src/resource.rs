@@ -1,0 +1,118 @@
+//! Which API a token's audience belongs to, from `data/resources.json`.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+/// The resource families the tool distinguishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    Mde,
+    Graph,
+    M365d,
+    Arm,
+    Other,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Mde => "mde",
+            ResourceKind::Graph => "graph",
+            ResourceKind::M365d => "m365d",
+            ResourceKind::Arm => "arm",
+            ResourceKind::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Resource {
+    pub id: ResourceKind,
+    pub name: String,
+    pub app_id: String,
+    pub audiences: Vec<String>,
+    /// The `.default` scope to request for this resource.
+    pub scope: String,
+}
+
+#[derive(Deserialize)]
+struct File {
+    resources: Vec<Resource>,
+}
+
+static RESOURCES: LazyLock<Vec<Resource>> = LazyLock::new(|| {
+    serde_json::from_str::<File>(include_str!("../data/resources.json"))
+        .expect("data/resources.json is valid (checked by tests)")
+        .resources
+});
+
+/// The WindowsDefenderATP application id.
+pub const MDE_APP_ID: &str = "fc780465-2017-40d4-a0c5-307022471b92";
+/// The scope an app requests for the MDE API.
+pub const MDE_SCOPE: &str = "https://api.securitycenter.microsoft.com/.default";
+
+fn norm(aud: &str) -> String {
+    aud.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// The known resource an audience value belongs to, if any.
+pub fn lookup(aud: &str) -> Option<&'static Resource> {
+    let a = norm(aud);
+    RESOURCES
+        .iter()
+        .find(|r| r.audiences.iter().any(|x| norm(x) == a))
+}
+
+/// Classify an audience value.
+pub fn classify(aud: &str) -> ResourceKind {
+    lookup(aud).map_or(ResourceKind::Other, |r| r.id)
+}
+
+/// The resource record of one kind.
+pub fn get(kind: ResourceKind) -> Option<&'static Resource> {
+    RESOURCES.iter().find(|r| r.id == kind)
+}
+
+/// Every audience value that means "the MDE API".
+pub fn mde_audiences() -> &'static [String] {
+    &get(ResourceKind::Mde)
+        .expect("data/resources.json has the mde resource")
+        .audiences
+}
+
+/// True when `aud` equals `expected` the way AAD compares audiences
+/// (case-insensitive, trailing slash ignored).
+pub fn same_audience(aud: &str, expected: &str) -> bool {
+    norm(aud) == norm(expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_file_loads_and_classifies() {
+        assert_eq!(
+            classify("https://api.securitycenter.microsoft.com/"),
+            ResourceKind::Mde
+        );
+        assert_eq!(
+            classify("https://API.securitycenter.windows.com"),
+            ResourceKind::Mde
+        );
+        assert_eq!(classify(MDE_APP_ID), ResourceKind::Mde);
+        assert_eq!(
+            classify("https://api.security.microsoft.com"),
+            ResourceKind::M365d
+        );
+        assert_eq!(
+            classify("00000003-0000-0000-c000-000000000000"),
+            ResourceKind::Graph
+        );
+        assert_eq!(classify("https://management.azure.com/"), ResourceKind::Arm);
+        assert_eq!(classify("api://something"), ResourceKind::Other);
+        assert!(mde_audiences().len() >= 15);
+    }
+}
