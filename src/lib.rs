@@ -12,6 +12,7 @@ pub mod commands;
 pub mod error;
 pub mod finding;
 pub mod guid;
+pub mod http;
 pub mod input;
 pub mod report;
 pub mod resource;

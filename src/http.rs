@@ -1,0 +1,295 @@
+//! The one HTTP client every network call goes through: blocking reqwest on
+//! rustls, connect and total timeouts, a response size cap, HTTPS only except
+//! on loopback addresses (for local test servers), redirects checked against
+//! the same rule, proxies from the environment.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use reqwest::Url;
+use reqwest::blocking::Client;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// Default total timeout per request (`--timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on a response body.
+pub const DEFAULT_MAX_BYTES: usize = 2 * 1024 * 1024;
+const MAX_REDIRECTS: usize = 5;
+
+#[derive(Debug, Clone, Copy)]
+pub struct HttpOptions {
+    pub timeout: Duration,
+    pub max_bytes: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            timeout: DEFAULT_TIMEOUT,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+/// A response that arrived whole and within the limits.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub url: String,
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Parse the body as JSON, with errors that say what came back instead.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        parse_json(&self.url, &self.body)
+    }
+}
+
+/// Parse a JSON body, explaining HTML pages and truncated documents.
+pub fn parse_json<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+    let head = head.trim_start();
+    if head.starts_with("<!doctype html") || head.starts_with("<html") || head.starts_with('<') {
+        return Err(Error::environment(format!(
+            "{url} returned an HTML page, not JSON"
+        ))
+        .with_hint("a proxy, captive portal or wrong URL answered; check the address and any proxy"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let what = if e.is_eof() {
+            "truncated JSON"
+        } else {
+            "invalid JSON"
+        };
+        Error::environment(format!("{url} returned {what} ({e})"))
+            .with_hint("retry; if it persists the endpoint or a proxy is misbehaving")
+    })
+}
+
+/// True for 127.0.0.0/8, ::1 and `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Parse a URL and enforce the transport rule: https, or http on loopback only.
+pub fn check_url(raw: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::input(format!("{raw:?} is not a valid URL ({e})"))
+            .with_hint("give a full URL such as https://login.microsoftonline.com")
+    })?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(Error::input(format!(
+            "refusing plain http to {}: tokens and keys must travel over https",
+            url.host_str().unwrap_or("?")
+        ))
+        .with_hint("use https (http is accepted only for loopback test servers)")),
+        other => Err(Error::input(format!(
+            "unsupported URL scheme {other:?} in {raw}"
+        ))),
+    }
+}
+
+pub struct Http {
+    client: Client,
+    opts: HttpOptions,
+}
+
+impl Http {
+    pub fn new(opts: HttpOptions) -> Result<Http> {
+        let policy = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+            } else if attempt.url().scheme() != "https" && !is_loopback(attempt.url()) {
+                let to = attempt.url().to_string();
+                attempt.error(format!("redirect to non-https URL {to} refused"))
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = Client::builder()
+            .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
+            .timeout(opts.timeout)
+            .redirect(policy)
+            .user_agent(concat!("mdeauth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::environment(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(Http { client, opts })
+    }
+
+    pub fn options(&self) -> HttpOptions {
+        self.opts
+    }
+
+    /// GET a URL with optional extra headers.
+    pub fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Response> {
+        let u = check_url(url)?;
+        let mut req = self.client.get(u);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(url, req)
+    }
+
+    /// POST an `application/x-www-form-urlencoded` body.
+    pub fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Result<Response> {
+        let u = check_url(url)?;
+        let mut req = self.client.post(u).form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(url, req)
+    }
+
+    /// GET and parse JSON from a 2xx response; any other status is an error.
+    pub fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T> {
+        let r = self.get(url, &[])?;
+        if !(200..300).contains(&r.status) {
+            return Err(status_error(&r));
+        }
+        r.json()
+    }
+
+    fn send(&self, url: &str, req: reqwest::blocking::RequestBuilder) -> Result<Response> {
+        let started = Instant::now();
+        let resp = req.send().map_err(|e| self.transport_error(url, &e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let final_url = resp.url().to_string();
+        if let Some(len) = resp.content_length() {
+            if len > self.opts.max_bytes as u64 {
+                return Err(too_big(url, self.opts.max_bytes));
+            }
+        }
+        let mut body = Vec::new();
+        let mut limited = resp.take(self.opts.max_bytes as u64 + 1);
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let n = limited.read(&mut chunk).map_err(|e| {
+                if started.elapsed() >= self.opts.timeout || is_timeout_io(&e) {
+                    timeout_error(url, self.opts.timeout)
+                } else {
+                    Error::environment(format!("reading the response from {url} failed: {e}"))
+                }
+            })?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+            if body.len() > self.opts.max_bytes {
+                return Err(too_big(url, self.opts.max_bytes));
+            }
+            if started.elapsed() > self.opts.timeout {
+                return Err(timeout_error(url, self.opts.timeout));
+            }
+        }
+        Ok(Response {
+            url: final_url,
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn transport_error(&self, url: &str, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return timeout_error(url, self.opts.timeout);
+        }
+        let chain = error_chain(e);
+        if e.is_redirect() {
+            return Error::environment(format!("{url}: {chain}"))
+                .with_hint("the server redirected somewhere mdeauth will not follow; check the URL");
+        }
+        if e.is_connect() {
+            let hint = if chain.contains("UnknownIssuer") || chain.contains("certificate") {
+                "the server's certificate is not trusted: a TLS-inspecting proxy? Point SSL_CERT_FILE at its CA bundle"
+            } else {
+                "check the network, proxy settings (HTTPS_PROXY, NO_PROXY) and the host name"
+            };
+            return Error::environment(format!("cannot connect to {url}: {chain}")).with_hint(hint);
+        }
+        Error::environment(format!("request to {url} failed: {chain}"))
+            .with_hint("check the network and the URL, then retry")
+    }
+}
+
+fn is_timeout_io(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) || error_chain(e).contains("timed out")
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+fn timeout_error(url: &str, t: Duration) -> Error {
+    Error::environment(format!(
+        "no complete response from {url} within {} s",
+        t.as_secs_f64()
+    ))
+    .with_hint("the endpoint is slow or unreachable; retry, or raise --timeout")
+}
+
+fn too_big(url: &str, max: usize) -> Error {
+    Error::environment(format!(
+        "the response from {url} is larger than {} KB; refusing to read more",
+        max / 1024
+    ))
+    .with_hint("the URL probably points at the wrong thing")
+}
+
+/// The error for a non-2xx status, with the first line of the body.
+pub fn status_error(r: &Response) -> Error {
+    let body = r.text();
+    let first: String = body
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(160)
+        .collect();
+    let hint = if r.status >= 500 {
+        "the service failed; retry later"
+    } else if r.status == 404 {
+        "check the URL, tenant and cloud"
+    } else {
+        "check the URL and credentials"
+    };
+    Error::environment(format!("{} answered HTTP {}: {}", r.url, r.status, first)).with_hint(hint)
+}

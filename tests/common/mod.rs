@@ -1,0 +1,74 @@
+//! Shared integration-test harness: run the real binary with a clean environment.
+#![allow(dead_code)]
+
+pub mod mint;
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+/// The `mdeauth` binary with an environment that cannot leak into results:
+/// no token or Azure variables, no colour, no proxy, a private cache dir.
+pub fn mdeauth() -> Command {
+    let mut c = Command::cargo_bin("mdeauth").expect("binary built");
+    for var in [
+        "MDEAUTH_TOKEN",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_USERNAME",
+        "AZURE_PASSWORD",
+        "AZURE_AUTHORITY_HOST",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "FORCE_COLOR",
+        "CLICOLOR_FORCE",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("NO_COLOR", "1");
+    c.env("NO_PROXY", "127.0.0.1,localhost");
+    c.timeout(std::time::Duration::from_secs(60));
+    c
+}
+
+/// Path of a file under `fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
+/// Text of a fixture file, trimmed.
+pub fn fixture_text(rel: &str) -> String {
+    std::fs::read_to_string(fixture(rel))
+        .unwrap_or_else(|e| panic!("read fixture {rel}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// The main TEST-ONLY signing key.
+pub fn main_key() -> mint::TestKey {
+    mint::TestKey::from_pem(
+        &std::fs::read_to_string(fixture("keys/test-signing-key.pem")).unwrap(),
+        "signing key",
+    )
+}
+
+/// Parse stdout as JSON.
+pub fn json_out(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
