@@ -284,14 +284,16 @@ fn permissions(c: &Claims, cls: &Classification) -> Vec<Finding> {
         return out;
     }
     let app = c.app_id().unwrap_or("<client-id>");
-    match cls.context {
-        Context::None => out.push(Finding::error(
+    if c.roles.is_empty() && c.scopes().is_empty() {
+        out.push(Finding::error(
             "perm.none",
             "the token carries neither roles nor scp: no WindowsDefenderATP permission was granted to this app (added but not consented), so every MDE call answers 403",
             format!(
                 "grant admin consent for the app's WindowsDefenderATP permissions (portal: API permissions > Grant admin consent, or `mdeauth consent-url --client-id {app}`), then request a new token"
             ),
-        )),
+        ));
+    }
+    match cls.context {
         Context::Delegated => out.push(Finding::warning(
             "context.delegated",
             format!(
@@ -300,7 +302,7 @@ fn permissions(c: &Claims, cls: &Classification) -> Vec<Finding> {
             ),
             "make sure the user holds the MDE RBAC permission each call needs (see `mdeauth api`) and can see the device groups involved",
         )),
-        Context::Application => {}
+        Context::Application | Context::None => {}
     }
     out
 }

@@ -168,7 +168,7 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
         found_in = "Authorization header";
     }
     if let Some(rest) = strip_prefix_ci(t, "bearer") {
-        if rest.starts_with(char::is_whitespace) {
+        if rest.is_empty() || rest.starts_with(char::is_whitespace) {
             t = rest.trim_start();
             if found_in == "input" {
                 found_in = "Bearer value";
