@@ -16,10 +16,8 @@ use serde_json::json;
 
 fn key(dir: &Path, file: &str, label: &str, new: bool) -> TestKey {
     let p = dir.join(file);
-    if !new {
-        if let Ok(pem) = fs::read_to_string(&p) {
-            return TestKey::from_pem(&pem, label);
-        }
+    if !new && let Ok(pem) = fs::read_to_string(&p) {
+        return TestKey::from_pem(&pem, label);
     }
     let k = TestKey::generate(label);
     fs::write(&p, &k.pem).expect("write key");

@@ -88,14 +88,14 @@ pub fn header(h: &Header) -> Vec<Finding> {
             "reject the token (RFC 7515 section 4.1.11)",
         ));
     }
-    if let Some(b) = &h.b64 {
-        if b != &serde_json::Value::Bool(true) {
-            out.push(Finding::error(
-                "header.b64_false",
-                "the header sets b64 to false (unencoded payload); AAD never does",
-                "reject the token",
-            ));
-        }
+    if let Some(b) = &h.b64
+        && b != &serde_json::Value::Bool(true)
+    {
+        out.push(Finding::error(
+            "header.b64_false",
+            "the header sets b64 to false (unencoded payload); AAD never does",
+            "reject the token",
+        ));
     }
     if h.cty
         .as_deref()
@@ -126,14 +126,14 @@ pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec
     out.extend(lifetime(c, clock));
     out.extend(kind_and_audience(h, c, cls));
     out.extend(permissions(c, cls));
-    if let Some(tid) = &c.tid {
-        if !crate::guid::is_guid(tid) {
-            out.push(Finding::error(
-                "claims.tid_not_guid",
-                format!("the tid claim {tid:?} is not a GUID"),
-                "reject the token: AAD tenant ids are GUIDs",
-            ));
-        }
+    if let Some(tid) = &c.tid
+        && !crate::guid::is_guid(tid)
+    {
+        out.push(Finding::error(
+            "claims.tid_not_guid",
+            format!("the tid claim {tid:?} is not a GUID"),
+            "reject the token: AAD tenant ids are GUIDs",
+        ));
     }
     if let Some(iss) = &c.iss {
         if cls.cloud.is_none() {
@@ -182,19 +182,19 @@ fn lifetime(c: &Claims, clock: Clock) -> Vec<Finding> {
         )),
         Some(_) => {}
     }
-    if let Some(nbf) = c.nbf {
-        if now + leeway < nbf {
-            out.push(Finding::error(
-                "token.not_yet_valid",
-                format!(
-                    "the token is not valid until {} ({}), beyond the {} s leeway",
-                    rfc3339(nbf),
-                    relative(nbf, now),
-                    leeway
-                ),
-                "check this machine's clock; AAD sets nbf to the issue time",
-            ));
-        }
+    if let Some(nbf) = c.nbf
+        && now + leeway < nbf
+    {
+        out.push(Finding::error(
+            "token.not_yet_valid",
+            format!(
+                "the token is not valid until {} ({}), beyond the {} s leeway",
+                rfc3339(nbf),
+                relative(nbf, now),
+                leeway
+            ),
+            "check this machine's clock; AAD sets nbf to the issue time",
+        ));
     }
     if let (Some(exp), Some(start)) = (c.exp, c.nbf.or(c.iat)) {
         let life = exp - start;
@@ -284,14 +284,16 @@ fn permissions(c: &Claims, cls: &Classification) -> Vec<Finding> {
         return out;
     }
     let app = c.app_id().unwrap_or("<client-id>");
-    match cls.context {
-        Context::None => out.push(Finding::error(
+    if c.roles.is_empty() && c.scopes().is_empty() {
+        out.push(Finding::error(
             "perm.none",
             "the token carries neither roles nor scp: no WindowsDefenderATP permission was granted to this app (added but not consented), so every MDE call answers 403",
             format!(
                 "grant admin consent for the app's WindowsDefenderATP permissions (portal: API permissions > Grant admin consent, or `mdeauth consent-url --client-id {app}`), then request a new token"
             ),
-        )),
+        ));
+    }
+    match cls.context {
         Context::Delegated => out.push(Finding::warning(
             "context.delegated",
             format!(
@@ -300,7 +302,7 @@ fn permissions(c: &Claims, cls: &Classification) -> Vec<Finding> {
             ),
             "make sure the user holds the MDE RBAC permission each call needs (see `mdeauth api`) and can see the device groups involved",
         )),
-        Context::Application => {}
+        Context::Application | Context::None => {}
     }
     out
 }

@@ -53,9 +53,7 @@ pub fn by_name(name: &str) -> Result<&'static Cloud> {
 /// sign-in cloud: `public`, `gcc-high` (US Government), `china`, ...
 pub fn by_issuer_host(host: &str) -> Option<&'static Cloud> {
     let h = host.to_ascii_lowercase();
-    CLOUDS
-        .iter()
-        .find(|c| c.issuer_hosts.iter().any(|x| *x == h))
+    CLOUDS.iter().find(|c| c.issuer_hosts.contains(&h))
 }
 
 /// The host part of an https URL, lower-cased.

@@ -181,10 +181,10 @@ impl Http {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let final_url = resp.url().to_string();
-        if let Some(len) = resp.content_length() {
-            if len > self.opts.max_bytes as u64 {
-                return Err(too_big(url, self.opts.max_bytes));
-            }
+        if let Some(len) = resp.content_length()
+            && len > self.opts.max_bytes as u64
+        {
+            return Err(too_big(url, self.opts.max_bytes));
         }
         let mut body = Vec::new();
         let mut limited = resp.take(self.opts.max_bytes as u64 + 1);

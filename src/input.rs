@@ -167,12 +167,12 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
         t = rest.trim_start();
         found_in = "Authorization header";
     }
-    if let Some(rest) = strip_prefix_ci(t, "bearer") {
-        if rest.starts_with(char::is_whitespace) {
-            t = rest.trim_start();
-            if found_in == "input" {
-                found_in = "Bearer value";
-            }
+    if let Some(rest) = strip_prefix_ci(t, "bearer")
+        && (rest.is_empty() || rest.starts_with(char::is_whitespace))
+    {
+        t = rest.trim_start();
+        if found_in == "input" {
+            found_in = "Bearer value";
         }
     }
     let t = strip_quotes(t.trim());

@@ -71,7 +71,8 @@ mod tests {
         assert_eq!(span(41 * 60), "41 min");
         assert_eq!(span(3 * 86400), "3 days");
         assert_eq!(span(86400), "24 h");
-        assert_eq!(relative(100, 0), "in 100 s");
+        assert_eq!(relative(60, 0), "in 60 s");
+        assert_eq!(relative(100, 0), "in 2 min");
         assert_eq!(relative(0, 3 * 86400 + 5), "3 days ago");
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(parse_at("2026-03-02T09:30:00Z").unwrap(), 1772443800);

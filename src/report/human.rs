@@ -164,7 +164,12 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style) {
 }
 
 fn explained(o: &mut String, st: &Style, k: &str, v: &Value, meaning: Option<&str>) {
-    let text = clip(&value_text(v), 46);
+    let time_claim = matches!(k, "iat" | "nbf" | "exp" | "auth_time" | "xms_tcdt");
+    let text = match v.as_i64() {
+        Some(n) if time_claim => crate::timefmt::rfc3339(n),
+        _ => value_text(v),
+    };
+    let text = clip(&text, 46);
     let _ = writeln!(
         o,
         "  {:<18} {:<47} {}",

@@ -1,0 +1,561 @@
+//! `mdeauth inspect`: every input form, every input error, classification and findings.
+
+mod common;
+
+use common::{fixture, fixture_text, json_out, main_key, mdeauth, mint};
+use predicates::prelude::*;
+use serde_json::json;
+
+const AT: &str = mint::VALID_AT;
+
+fn inspect_json(args: &[&str]) -> (i32, serde_json::Value) {
+    inspect_json_at(AT, args)
+}
+
+fn inspect_json_at(at: &str, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = mdeauth()
+        .args(["inspect", "--format", "json", "--at", at])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), json_out(&out))
+}
+
+fn codes(v: &serde_json::Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---------- input forms ----------
+
+#[test]
+fn file_path_as_positional_argument() {
+    mdeauth()
+        .args(["inspect", "--at", AT])
+        .arg(fixture("tokens/app-v1.jwt"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("application context"))
+        .stdout(predicate::str::contains(
+            "Machine.Read.All, Alert.Read.All, Machine.Isolate",
+        ))
+        .stdout(predicate::str::contains("expires in 45 min"))
+        .stdout(predicate::str::contains("Verdict: PASS"));
+}
+
+#[test]
+fn token_text_as_argument_stdin_file_flag_and_env_give_the_same_token() {
+    let tok = fixture_text("tokens/app-v1.jwt");
+    let fp = |out: std::process::Output| json_out(&out)["token"]["fingerprint"].clone();
+    let base = || {
+        let mut c = mdeauth();
+        c.args(["inspect", "--format", "json", "--at", AT]);
+        c
+    };
+    let a = fp(base().arg(&tok).output().unwrap());
+    let b = fp(base().arg("-").write_stdin(tok.clone()).output().unwrap());
+    let c = fp(base()
+        .arg("--token-file")
+        .arg(fixture("tokens/app-v1.jwt"))
+        .output()
+        .unwrap());
+    let d = fp(base().env("MDEAUTH_TOKEN", &tok).output().unwrap());
+    assert!(a.as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+    assert_eq!(a, d);
+}
+
+#[test]
+fn pasted_shapes_are_accepted() {
+    let tok = fixture_text("tokens/app-v1.jwt");
+    let wrapped: String = tok
+        .as_bytes()
+        .chunks(60)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let shapes = [
+        (format!("Bearer {tok}"), "Bearer value"),
+        (format!("bearer   {tok}\n"), "Bearer value"),
+        (
+            format!("Authorization: Bearer {tok}\r\n"),
+            "Authorization header",
+        ),
+        (format!("  \"{tok}\"  \n"), "input"),
+        (format!("'{tok}'"), "input"),
+        (format!("\n\n{wrapped}\n"), "input"),
+        (
+            fixture_text("tokens/token-response.json"),
+            "access_token field",
+        ),
+        (
+            fixture_text("tokens/az-get-access-token.json"),
+            "accessToken field",
+        ),
+    ];
+    for (shape, source) in shapes {
+        let out = mdeauth()
+            .args(["inspect", "--format", "json", "--at", AT, "-"])
+            .write_stdin(shape.clone())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "shape {shape:?} stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json_out(&out);
+        assert_eq!(v["token"]["source"], source, "shape {shape:?}");
+        assert_eq!(v["token"]["context"], "application");
+    }
+}
+
+// ---------- input errors: one line, exit 2 ----------
+
+fn input_error(stdin: impl Into<Vec<u8>>, expect: &str) {
+    let out = mdeauth()
+        .args(["inspect", "-"])
+        .write_stdin(stdin.into())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(expect), "expected {expect:?} in {err:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(out.stdout.is_empty());
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn empty_input() {
+    input_error("", "the input is empty");
+    input_error("   \n\t ", "the input is empty");
+    input_error("Bearer   ", "is empty");
+}
+
+#[test]
+fn encrypted_token_is_named_as_jwe() {
+    input_error(
+        "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a2V5.aXY.Y2lwaGVy.dGFn",
+        "encrypted token (JWE, 5 segments)",
+    );
+}
+
+#[test]
+fn opaque_token_is_rejected() {
+    input_error(
+        "EwBwA8l6BAAURSN/FHlDW5xN74t6GIjOpaqueRefreshish",
+        "not a JWT",
+    );
+    input_error("a.b.c.d", "4 dot-separated segments");
+}
+
+#[test]
+fn bad_base64url_names_the_segment() {
+    input_error(
+        "eyJhbGciOiJSUzI1NiJ9.e$$.sig",
+        "payload segment is not base64url",
+    );
+    input_error("e*J.eyJ9.sig", "header segment is not base64url");
+    input_error(
+        "eyJhbGciOiJSUzI1NiJ9.eyJhIjoxfQ.a",
+        "signature segment is not valid base64url",
+    );
+}
+
+#[test]
+fn header_or_payload_not_json() {
+    let b = |s: &str| mint::b64(s.as_bytes());
+    input_error(
+        format!("{}.{}.c2ln", b("not json"), b("{}")),
+        "header is not JSON",
+    );
+    input_error(
+        format!("{}.{}.c2ln", b(r#"{"alg":"RS256"}"#), b("plain text")),
+        "payload is not JSON",
+    );
+    input_error(
+        format!("{}.{}.c2ln", b(r#"{"alg":"RS256"}"#), b("[1,2]")),
+        "payload is JSON but not an object",
+    );
+}
+
+#[test]
+fn oversize_input() {
+    input_error(vec![b'a'; 300 * 1024], "larger than 256 KB");
+}
+
+#[test]
+fn non_utf8_input() {
+    input_error(vec![0xff, 0xfe, 0x00, 0x41], "not UTF-8");
+}
+
+#[test]
+fn json_without_a_token_and_error_responses() {
+    input_error(
+        r#"{"token_type":"Bearer"}"#,
+        "no access_token or accessToken field",
+    );
+    input_error(
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#,
+        "error response from the token endpoint AADSTS7000215",
+    );
+    input_error(r#"{"access_token": "#, "not valid JSON");
+}
+
+#[test]
+fn missing_token_and_conflicting_sources() {
+    mdeauth()
+        .arg("inspect")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no token given"));
+    mdeauth()
+        .args(["inspect", "abc", "--token-file"])
+        .arg(fixture("tokens/app-v1.jwt"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "both a token argument and --token-file",
+        ));
+    mdeauth()
+        .args(["inspect", "fixtures/tokens/no-such-file.jwt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such token file"));
+    mdeauth()
+        .args(["inspect", "--token-file", "/nonexistent/t.jwt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read token file"));
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    mdeauth()
+        .args(["inspect", "--at", "yesterday"])
+        .arg(fixture("tokens/app-v1.jwt"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not an RFC 3339 time"));
+    mdeauth()
+        .args(["inspect", "--leeway", "-5"])
+        .arg(fixture("tokens/app-v1.jwt"))
+        .assert()
+        .code(2);
+    mdeauth()
+        .args(["inspect", "--format", "yaml"])
+        .assert()
+        .code(2);
+}
+
+// ---------- classification ----------
+
+#[test]
+fn v1_application_token() {
+    let (code, v) = inspect_json(&[fixture("tokens/app-v1.jwt").to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let t = &v["token"];
+    assert_eq!(t["version"], "1.0");
+    assert_eq!(t["kind"], "access");
+    assert_eq!(t["context"], "application");
+    assert_eq!(t["resource"], "mde");
+    assert_eq!(
+        t["audience"],
+        json!(["https://api.securitycenter.microsoft.com"])
+    );
+    assert_eq!(
+        t["issuer"],
+        format!("https://sts.windows.net/{}/", mint::TENANT)
+    );
+    assert_eq!(t["cloud"], "public");
+    assert_eq!(t["tenant_id"], mint::TENANT);
+    assert_eq!(t["app_id"], mint::APP);
+    assert_eq!(t["app_auth"], "secret");
+    assert_eq!(
+        t["roles"],
+        json!(["Machine.Read.All", "Alert.Read.All", "Machine.Isolate"])
+    );
+    assert_eq!(t["scopes"], json!([]));
+    assert_eq!(t["issued_at"], "2026-03-02T09:00:00Z");
+    assert_eq!(t["not_before"], "2026-03-02T09:00:00Z");
+    assert_eq!(t["expires_at"], "2026-03-02T10:15:00Z");
+    assert_eq!(t["expires_in_seconds"], 2700);
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(codes(&v), vec!["signature.not_checked"]);
+    let f = &v["findings"][0];
+    assert_eq!(f["severity"], "info");
+    assert!(f["fix"].as_str().unwrap().contains("mdeauth verify"));
+}
+
+#[test]
+fn v1_delegated_token_warns_about_the_users_role() {
+    let (code, v) = inspect_json(&[fixture("tokens/delegated-v1.jwt").to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["token"]["context"], "delegated");
+    assert_eq!(
+        v["token"]["scopes"],
+        json!(["Machine.Read", "Alert.ReadWrite", "AdvancedQuery.Read"])
+    );
+    assert_eq!(v["token"]["user"], "alex@contoso.example");
+    assert_eq!(v["token"]["app_auth"], "public_client");
+    assert!(codes(&v).contains(&"context.delegated".to_string()));
+}
+
+#[test]
+fn v2_token_with_the_app_id_audience_is_mde() {
+    let (code, v) = inspect_json(&[fixture("tokens/app-v2.jwt").to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["token"]["version"], "2.0");
+    assert_eq!(v["token"]["resource"], "mde");
+    assert_eq!(v["token"]["app_id"], mint::APP);
+    assert_eq!(v["token"]["app_auth"], "certificate");
+}
+
+#[test]
+fn app_token_without_roles_points_to_consent() {
+    let (code, v) = inspect_json(&[fixture("tokens/app-no-roles.jwt").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    // idtyp=app makes it an application-context token, but it carries no permission.
+    assert_eq!(v["token"]["context"], "application");
+    assert_eq!(v["token"]["roles"], json!([]));
+    assert_eq!(v["verdict"], "fail");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "perm.none")
+        .unwrap();
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("neither roles nor scp")
+    );
+    assert!(f["fix"].as_str().unwrap().contains("admin consent"));
+    assert!(f["fix"].as_str().unwrap().contains(mint::APP));
+}
+
+#[test]
+fn token_with_neither_roles_scp_nor_idtyp_has_context_none() {
+    let key = main_key();
+    let mut c = mint::v1_app_claims(&[]);
+    c.as_object_mut().unwrap().remove("idtyp");
+    let tok = mint::sign(&key, &key.v1_header(), &c);
+    let (code, v) = inspect_json(&[&tok]);
+    assert_eq!(code, 1);
+    assert_eq!(v["token"]["context"], "none");
+    assert!(codes(&v).contains(&"perm.none".to_string()));
+}
+
+#[test]
+fn graph_token_with_header_nonce() {
+    let (code, v) = inspect_json(&[fixture("tokens/graph-nonce.jwt").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(v["token"]["resource"], "graph");
+    let c = codes(&v);
+    assert!(c.contains(&"graph.nonce".to_string()), "{c:?}");
+    let aud = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "aud.not_mde")
+        .unwrap();
+    assert!(aud["message"].as_str().unwrap().contains("Microsoft Graph"));
+    assert!(
+        aud["fix"]
+            .as_str()
+            .unwrap()
+            .contains("https://api.securitycenter.microsoft.com/.default")
+    );
+}
+
+#[test]
+fn id_token_where_an_access_token_belongs() {
+    let (code, v) = inspect_json(&[fixture("tokens/id-token.jwt").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(v["token"]["kind"], "id");
+    assert!(codes(&v).contains(&"token.id_token".to_string()));
+    assert!(!codes(&v).contains(&"perm.none".to_string()));
+}
+
+#[test]
+fn expired_token_says_how_long_ago() {
+    mdeauth()
+        .args(["inspect", "--at", AT])
+        .arg(fixture("tokens/expired.jwt"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("token.expired"))
+        .stdout(predicate::str::contains("expired 23 h ago"))
+        .stdout(predicate::str::contains("Verdict: FAIL"));
+}
+
+#[test]
+fn at_answers_was_it_valid_then() {
+    // The expired fixture was valid a day before the others.
+    let (code, v) = inspect_json_at(
+        "2026-03-01T09:30:00Z",
+        &[fixture("tokens/expired.jwt").to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["token"]["evaluated_at"], "2026-03-01T09:30:00Z");
+    // And the valid fixture is "not yet valid" before it was issued.
+    let (code, v) = inspect_json_at(
+        "2026-03-02T08:00:00Z",
+        &[fixture("tokens/app-v1.jwt").to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(codes(&v).contains(&"token.not_yet_valid".to_string()));
+}
+
+#[test]
+fn leeway_is_applied_and_configurable() {
+    // 200 s after expiry: inside the default 300 s leeway, outside a 60 s one.
+    let tok = fixture("tokens/app-v1.jwt");
+    let tok = tok.to_str().unwrap();
+    let out = mdeauth()
+        .args([
+            "inspect",
+            "--format",
+            "json",
+            "--at",
+            "2026-03-02T10:18:20Z",
+            tok,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = mdeauth()
+        .args([
+            "inspect",
+            "--format",
+            "json",
+            "--leeway",
+            "60",
+            "--at",
+            "2026-03-02T10:18:20Z",
+            tok,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(codes(&json_out(&out)).contains(&"token.expired".to_string()));
+}
+
+#[test]
+fn unusual_lifetime_and_other_audiences() {
+    let key = main_key();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["exp"] = json!(mint::T0 + 48 * 3600);
+    let tok = mint::sign(&key, &key.v1_header(), &c);
+    let (code, v) = inspect_json(&[&tok]);
+    assert_eq!(code, 0);
+    assert!(codes(&v).contains(&"token.lifetime_unusual".to_string()));
+
+    c = mint::v1_app_claims(&["AdvancedHunting.Read.All"]);
+    c["aud"] = json!("https://api.security.microsoft.com");
+    let tok = mint::sign(&key, &key.v1_header(), &c);
+    let (code, v) = inspect_json(&[&tok]);
+    assert_eq!(code, 1);
+    assert_eq!(v["token"]["resource"], "m365d");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "aud.not_mde")
+        .unwrap();
+    assert!(f["message"].as_str().unwrap().contains("Defender XDR"));
+
+    c = mint::v1_app_claims(&[]);
+    c["aud"] = json!("https://management.azure.com/");
+    let tok = mint::sign(&key, &key.v1_header(), &c);
+    let (_, v) = inspect_json(&[&tok]);
+    assert_eq!(v["token"]["resource"], "arm");
+}
+
+#[test]
+fn unsigned_and_hmac_tokens_are_errors_even_offline() {
+    let c = mint::v1_app_claims(&["Machine.Read.All"]);
+    let payload = mint::b64(serde_json::to_string(&c).unwrap().as_bytes());
+    for (alg, code) in [("none", "header.alg_none"), ("HS256", "header.alg_hmac")] {
+        let tok = format!(
+            "{}.{payload}.",
+            mint::b64(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#).as_bytes())
+        );
+        let (exit, v) = inspect_json(&[&tok]);
+        assert_eq!(exit, 1, "{alg}");
+        assert!(
+            codes(&v).contains(&code.to_string()),
+            "{alg}: {:?}",
+            codes(&v)
+        );
+    }
+}
+
+// ---------- output ----------
+
+#[test]
+fn the_token_itself_is_never_printed() {
+    let tok = fixture_text("tokens/app-v1.jwt");
+    let sig = tok.rsplit('.').next().unwrap().to_string();
+    for fmt in ["human", "json"] {
+        let out = mdeauth()
+            .args(["inspect", "--format", fmt, "--at", AT, &tok])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(&tok), "{fmt}");
+        assert!(!all.contains(&sig), "{fmt}: signature printed");
+    }
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let tok = fixture("tokens/expired.jwt");
+    let out = mdeauth()
+        .args(["inspect", "--at", AT])
+        .arg(&tok)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\u{1b}'));
+    let out = mdeauth()
+        .args(["inspect", "--color", "always", "--at", AT])
+        .arg(&tok)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\u{1b}["));
+    let out = mdeauth()
+        .env_remove("NO_COLOR")
+        .args(["inspect", "--color", "never", "--at", AT])
+        .arg(&tok)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\u{1b}'));
+}
+
+#[test]
+fn human_output_explains_claims() {
+    mdeauth()
+        .args(["inspect", "--at", AT])
+        .arg(fixture("tokens/delegated-v1.jwt"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Delegated permissions (scopes)"))
+        .stdout(predicate::str::contains("alex@contoso.example"))
+        .stdout(predicate::str::contains(
+            "How the client authenticated (v1)",
+        ))
+        .stdout(predicate::str::contains("context.delegated"));
+}
