@@ -312,7 +312,7 @@ pub struct Resolver {
 impl KeyProvider for Resolver {
     fn lookup(&self, token: &Token) -> Result<KeyLookup> {
         match &self.source {
-            KeySource::Jwks(s) if s.contains("://") => self.from_jwks_url(token, s),
+            KeySource::Jwks(s) if s.contains("://") => self.keys_at_url(token, s),
             KeySource::Jwks(p) => {
                 let set = read_jwks_file(Path::new(p))?;
                 StaticKeys {
@@ -395,7 +395,7 @@ impl Resolver {
         Ok(res)
     }
 
-    fn from_jwks_url(&self, token: &Token, url: &str) -> Result<KeyLookup> {
+    fn keys_at_url(&self, token: &Token, url: &str) -> Result<KeyLookup> {
         let mut out = KeyLookup {
             source: Some(url.to_string()),
             ..KeyLookup::default()
@@ -625,18 +625,18 @@ fn rotation_notes(token: &Token, r: &SetResult, now: i64) -> Vec<Finding> {
             "wait a few minutes and retry, or run `mdeauth cache clear` to force a refresh",
         ));
     }
-    if let Some(exp) = token.claims.as_ref().ok().and_then(|c| c.exp) {
-        if exp < r.fetched_at {
-            out.push(Finding::info(
-                "keys.token_older_than_set",
-                format!(
-                    "the token expired ({}) before this key set was fetched ({}); Azure AD retires signing keys, so an old token's key may no longer be published",
-                    crate::timefmt::rfc3339(exp),
-                    crate::timefmt::rfc3339(r.fetched_at)
-                ),
-                "verify a fresh token, or give the key set that was current when it was issued with --jwks FILE",
-            ));
-        }
+    if let Some(exp) = token.claims.as_ref().ok().and_then(|c| c.exp)
+        && exp < r.fetched_at
+    {
+        out.push(Finding::info(
+            "keys.token_older_than_set",
+            format!(
+                "the token expired ({}) before this key set was fetched ({}); Azure AD retires signing keys, so an old token's key may no longer be published",
+                crate::timefmt::rfc3339(exp),
+                crate::timefmt::rfc3339(r.fetched_at)
+            ),
+            "verify a fresh token, or give the key set that was current when it was issued with --jwks FILE",
+        ));
     }
     out
 }

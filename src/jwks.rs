@@ -154,15 +154,15 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
     if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {
         return Err("not a valid RSA key".to_string());
     }
-    if let Some(alg) = v.get("alg").and_then(Value::as_str) {
-        if alg != "RS256" {
-            return Err(format!("its alg is {alg}, not RS256"));
-        }
+    if let Some(alg) = v.get("alg").and_then(Value::as_str)
+        && alg != "RS256"
+    {
+        return Err(format!("its alg is {alg}, not RS256"));
     }
-    if let Some(u) = v.get("use").and_then(Value::as_str) {
-        if u != "sig" {
-            return Err(format!("its use is {u:?}, not sig"));
-        }
+    if let Some(u) = v.get("use").and_then(Value::as_str)
+        && u != "sig"
+    {
+        return Err(format!("its use is {u:?}, not sig"));
     }
     let rsa = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable RSA key ({e})"))?;
     Ok(Key {

@@ -311,17 +311,17 @@ fn claim_findings(
         }
     }
 
-    if let Some(want) = &opts.tenant {
-        if !tid.is_some_and(|t| t.eq_ignore_ascii_case(want.trim())) {
-            out.push(Finding::error(
-                "tenant.mismatch",
-                format!(
-                    "the token's tenant {} is not the expected {want}",
-                    tid.unwrap_or("(no tid)")
-                ),
-                "request the token from the expected tenant's authority (https://login.microsoftonline.com/<tenant>)",
-            ));
-        }
+    if let Some(want) = &opts.tenant
+        && !tid.is_some_and(|t| t.eq_ignore_ascii_case(want.trim()))
+    {
+        out.push(Finding::error(
+            "tenant.mismatch",
+            format!(
+                "the token's tenant {} is not the expected {want}",
+                tid.unwrap_or("(no tid)")
+            ),
+            "request the token from the expected tenant's authority (https://login.microsoftonline.com/<tenant>)",
+        ));
     }
     if let Some(want) = &opts.client_id {
         let app = c.app_id();
