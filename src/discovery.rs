@@ -433,13 +433,8 @@ impl Resolver {
             .and_then(|h| cloud::by_issuer_host(&h));
 
         // The sign-in base URL discovery is read from.
-        let base = if let Some(a) = &o.authority {
-            let u = http::check_url(a)?;
-            u.as_str().trim_end_matches('/').to_string()
-        } else if let Some(c) = &o.cloud {
-            format!("https://{}", cloud::by_name(c)?.login_host)
-        } else if let Some(c) = issuer_cloud {
-            format!("https://{}", c.login_host)
+        let base = if let Some(b) = discovery_base(issuer, o)? {
+            b
         } else {
             let what = match issuer {
                 Some(i) => format!("the issuer {i} is not an Azure AD sign-in host"),
@@ -594,6 +589,24 @@ impl Resolver {
     }
 }
 
+/// The sign-in base URL discovery is read from: `--authority-host`, else
+/// `--cloud`'s login host, else the login host of the cloud the issuer host
+/// belongs to (China issues as login.partner.microsoftonline.cn but serves
+/// discovery on login.chinacloudapi.cn). `None` for a non-AAD issuer.
+pub fn discovery_base(issuer: Option<&str>, o: &DiscoverOptions) -> Result<Option<String>> {
+    if let Some(a) = &o.authority {
+        let u = http::check_url(a)?;
+        return Ok(Some(u.as_str().trim_end_matches('/').to_string()));
+    }
+    if let Some(c) = &o.cloud {
+        return Ok(Some(format!("https://{}", cloud::by_name(c)?.login_host)));
+    }
+    Ok(issuer
+        .and_then(cloud::url_host)
+        .and_then(|h| cloud::by_issuer_host(&h))
+        .map(|c| format!("https://{}", c.login_host)))
+}
+
 fn version_of(token: &Token, claims: Option<&Claims>) -> Version {
     match claims.map(|c| c.classify().version) {
         Some("1.0") => Version::V1,
@@ -660,5 +673,67 @@ mod tests {
             ),
             "https://login.chinacloudapi.cn/t/v2.0/.well-known/openid-configuration?appid=a+b"
         );
+    }
+
+    #[test]
+    fn discovery_follows_the_issuers_cloud() {
+        let none = DiscoverOptions::default();
+        let base = |iss: &str, o: &DiscoverOptions| discovery_base(Some(iss), o).unwrap();
+        let t = "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55";
+        for (iss, want) in [
+            (
+                format!("https://sts.windows.net/{t}/"),
+                "https://login.microsoftonline.com",
+            ),
+            (
+                format!("https://login.microsoftonline.com/{t}/v2.0"),
+                "https://login.microsoftonline.com",
+            ),
+            (
+                format!("https://login.microsoftonline.us/{t}/v2.0"),
+                "https://login.microsoftonline.us",
+            ),
+            (
+                format!("https://login.partner.microsoftonline.cn/{t}/v2.0"),
+                "https://login.chinacloudapi.cn",
+            ),
+            (
+                format!("https://login.sovcloud-identity.fr/{t}/v2.0"),
+                "https://login.sovcloud-identity.fr",
+            ),
+        ] {
+            assert_eq!(base(&iss, &none).as_deref(), Some(want), "{iss}");
+        }
+        assert_eq!(base("https://evil.example/x/", &none), None);
+        let china = DiscoverOptions {
+            cloud: Some("china".into()),
+            ..DiscoverOptions::default()
+        };
+        assert_eq!(
+            base("https://sts.windows.net/x/", &china).as_deref(),
+            Some("https://login.chinacloudapi.cn")
+        );
+        let dod = DiscoverOptions {
+            cloud: Some("dod".into()),
+            ..DiscoverOptions::default()
+        };
+        assert_eq!(
+            base("https://sts.windows.net/x/", &dod).as_deref(),
+            Some("https://login.microsoftonline.us")
+        );
+        let local = DiscoverOptions {
+            authority: Some("http://127.0.0.1:8080/".into()),
+            cloud: Some("china".into()),
+            ..DiscoverOptions::default()
+        };
+        assert_eq!(
+            base("https://evil.example/", &local).as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        let plain = DiscoverOptions {
+            authority: Some("http://login.example.com".into()),
+            ..DiscoverOptions::default()
+        };
+        assert!(discovery_base(None, &plain).is_err());
     }
 }

@@ -748,3 +748,35 @@ fn human_output_explains_the_verification() {
         "never print the token"
     );
 }
+
+#[test]
+fn jwks_url_is_fetched_once_and_cached() {
+    let server = MockServer::start();
+    let keys = server.mock(|when, then| {
+        when.method(GET).path("/my/keys");
+        then.status(200).json_body(jwks_fixture("jwks.json"));
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let url = server.url("/my/keys");
+    for _ in 0..2 {
+        let mut c = mdeauth();
+        c.env("MDEAUTH_CACHE_DIR", cache.path())
+            .args(["--format", "json", "verify", &tok("app-v1.jwt")])
+            .args(["--jwks", &url, "--at", mint::VALID_AT]);
+        let (code, v, _) = run(c);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["signature"]["key_source"], url);
+    }
+    keys.assert_calls(1);
+    // A token whose key is not in the given set: key_not_found, with the set's ids.
+    let mut c = mdeauth();
+    c.env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["--format", "json", "verify", &tok("app-v1-rotated-key.jwt")])
+        .args(["--jwks", &url, "--at", mint::VALID_AT]);
+    let (code, v, _) = run(c);
+    assert_eq!(code, 1);
+    assert_eq!(v["signature"]["status"], "key_not_found");
+    let msg = v["findings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains(&main_key().kid), "{msg}");
+    assert!(codes(&v).contains(&"keys.refresh_rate_limited".to_string()));
+}
