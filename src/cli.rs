@@ -81,7 +81,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH|URL")]
     pub jwks: Option<String>,
     /// Read discovery from this cloud instead of the one the issuer names.
-    #[arg(long, value_name = "CLOUD", value_parser = crate::cli::CLOUD_NAMES)]
+    #[arg(long, value_name = "CLOUD", value_parser = crate::cloud::CLI_NAMES)]
     pub cloud: Option<String>,
     /// Read discovery from this sign-in host (private cloud, test server).
     #[arg(long, value_name = "URL")]
@@ -109,8 +109,6 @@ pub struct VerifyArgs {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// The `--cloud` values.
-pub const CLOUD_NAMES: [&str; 5] = crate::cloud::CLI_NAMES;
 
 #[derive(Debug, Args)]
 pub struct CacheArgs {
