@@ -109,7 +109,6 @@ pub struct VerifyArgs {
     pub cache_dir: Option<PathBuf>,
 }
 
-
 #[derive(Debug, Args)]
 pub struct CacheArgs {
     #[command(subcommand)]
