@@ -420,6 +420,15 @@ impl Resolver {
         let m = self
             .fetcher
             .fetch(meta_url, Want::Normal, Metadata::parse, notes)?;
+        if let Err(e) = http::check_url(&m.value.jwks_uri) {
+            return Err(Error::environment(format!(
+                "the metadata at {meta_url} names a key set mdeauth will not fetch: {}",
+                e.one_line()
+            ))
+            .with_hint(
+                "the endpoint is misconfigured or not Azure AD; give the keys with --jwks",
+            ));
+        }
         let r = self.keyset(token, &m.value.jwks_uri, notes)?;
         Ok((m.value, r))
     }

@@ -64,9 +64,12 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// Valid signature and valid claims.
+    /// Valid signature by the standard rules (not only under Graph's
+    /// header-nonce transform) and valid claims.
     pub fn passed(&self) -> bool {
-        self.signature.status == SignatureStatus::Valid && self.claims_valid
+        self.signature.status == SignatureStatus::Valid
+            && !self.signature.nonce_transformed
+            && self.claims_valid
     }
 }
 
@@ -139,10 +142,25 @@ pub fn verify_token(
                     sig.kid = Some(k.label());
                     sig.nonce_transformed = transformed;
                     if transformed {
-                        findings.push(Finding::warning(
+                        let graph = token
+                            .claims
+                            .as_ref()
+                            .is_ok_and(|c| c.classify().resource == resource::ResourceKind::Graph);
+                        let what = if graph {
+                            "a genuine Microsoft Graph token, not a forgery, and not an MDE API token"
+                        } else {
+                            "signed the way Microsoft Graph tokens are, not forged; MDE API tokens are never signed this way"
+                        };
+                        // Standard validators (Microsoft.IdentityModel, the MDE API) reject it.
+                        findings.push(Finding::error(
                             "signature.nonce_transform",
-                            "the signature checks out only under Microsoft's proprietary header-nonce rule (signed over the SHA-256 of the nonce): a genuine Microsoft Graph-style token, not a forgery, and not an MDE API token",
-                            "do not validate Graph tokens yourself; for the MDE API request a token with scope https://api.securitycenter.microsoft.com/.default",
+                            format!(
+                                "the signature checks out only under Microsoft's proprietary header-nonce rule (signed over the SHA-256 of the nonce), so standard validators reject it: {what}"
+                            ),
+                            format!(
+                                "do not validate Graph tokens yourself; for the MDE API request a token with scope {}",
+                                resource::MDE_SCOPE
+                            ),
                         ));
                     }
                     used_key = Some(k);

@@ -780,3 +780,47 @@ fn jwks_url_is_fetched_once_and_cached() {
     assert!(msg.contains(&main_key().kid), "{msg}");
     assert!(codes(&v).contains(&"keys.refresh_rate_limited".to_string()));
 }
+
+#[test]
+fn metadata_naming_a_plain_http_key_set_exits_3() {
+    let server = MockServer::start();
+    let _meta = server.mock(|when, then| {
+        when.method(GET).path(aad_mock::v1_meta_path());
+        then.status(200).json_body(json!({
+            "issuer": aad_mock::V1_ISSUER_TEMPLATE,
+            "jwks_uri": "http://keys.example.com/common/discovery/keys",
+        }));
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, err) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("names a key set mdeauth will not fetch"),
+        "{err}"
+    );
+    assert!(err.contains("refusing plain http"), "{err}");
+}
+
+#[test]
+fn an_mde_token_signed_with_a_header_nonce_is_not_called_graph() {
+    let k = main_key();
+    let t = mint::sign_graph_nonce(&k, "TestOnlyNonceForAnMdeToken0123456789abcdefg", &claims());
+    let (code, v, _) = verify_main(&t, &[]);
+    assert_eq!(v["signature"]["status"], "valid");
+    assert_eq!(v["signature"]["nonce_transformed"], true);
+    assert_eq!(code, 1, "standard validators reject it: {v}");
+    assert_eq!(v["claims_valid"], true);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "signature.nonce_transform")
+        .unwrap();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("MDE API tokens are never signed this way")
+    );
+    assert!(codes(&v).contains(&"header.nonce_unexpected".to_string()));
+}
