@@ -247,3 +247,20 @@ fn concurrent_runs_never_corrupt_the_cache() {
         assert!(v["body"].as_str().unwrap().starts_with('{'));
     }
 }
+
+#[test]
+fn a_corrupt_cache_entry_is_ignored_and_replaced() {
+    let server = MockServer::start();
+    let aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    for e in std::fs::read_dir(cache.path()).unwrap() {
+        std::fs::write(e.unwrap().path(), "{\"url\": \"trunc").unwrap();
+    }
+    let (code, v, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    assert_eq!(code, 0, "{v}");
+    aad.v1_meta.assert_calls(2);
+    aad.v1_keys.assert_calls(2);
+    let (_, v, _) = cache_cmd(cache.path(), &["show"]);
+    assert_eq!(v["cache"]["entries"].as_array().unwrap().len(), 2);
+}
