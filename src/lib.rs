@@ -4,20 +4,24 @@
 //! The binary is a thin shell around [`run`]; every command lives in
 //! [`commands`] and returns a [`report::Report`] that a renderer prints.
 
+pub mod cache;
 pub mod checks;
 pub mod claims;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
+pub mod discovery;
 pub mod error;
 pub mod finding;
 pub mod guid;
 pub mod http;
 pub mod input;
+pub mod jwks;
 pub mod report;
 pub mod resource;
 pub mod timefmt;
 pub mod token;
+pub mod validate;
 
 use std::io::Write;
 
@@ -29,6 +33,8 @@ use report::style::Style;
 pub fn run(cli: Cli) -> Result<u8> {
     let report = match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a)?,
+        Command::Verify(a) => commands::verify::run(a)?,
+        Command::Cache(a) => commands::cache::run(a)?,
     };
     let style = Style::new(cli.color);
     write_stdout(&report::render(&report, cli.format, &style))?;

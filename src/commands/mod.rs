@@ -1,6 +1,8 @@
 //! One module per command: turn parsed arguments into a [`Report`](crate::report::Report).
 
+pub mod cache;
 pub mod inspect;
+pub mod verify;
 
 use crate::checks::Clock;
 use crate::cli::{TimeArgs, TokenArgs};

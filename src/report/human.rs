@@ -15,6 +15,12 @@ pub fn render(r: &Report, st: &Style) -> String {
     if let Some(t) = &r.token {
         token(&mut o, t, r.now, st);
     }
+    if let Some(s) = &r.signature {
+        signature(&mut o, s, r.claims_valid, st);
+    }
+    if let Some(c) = &r.cache {
+        cache(&mut o, c, st);
+    }
     findings(&mut o, r, st);
     verdict(&mut o, r, st);
     o
@@ -171,6 +177,69 @@ fn explained(o: &mut String, st: &Style, k: &str, v: &Value, meaning: Option<&st
         text,
         st.dim(meaning.unwrap_or(""))
     );
+}
+
+fn signature(
+    o: &mut String,
+    s: &crate::validate::SignatureSection,
+    claims_valid: Option<bool>,
+    st: &Style,
+) {
+    use crate::validate::SignatureStatus as S;
+    let _ = writeln!(o, "\n{}", st.bold("Verification"));
+    let status = match s.status {
+        S::Valid if s.nonce_transformed => {
+            st.yellow("valid only under Microsoft's header-nonce rule (Graph-style token)")
+        }
+        S::Valid => st.green("valid"),
+        S::Invalid => st.red("INVALID"),
+        S::KeyNotFound => st.red("key not found"),
+        S::NotChecked => st.red("not checked"),
+    };
+    row(o, st, "Signature", &status);
+    if let Some(k) = &s.kid {
+        row(o, st, "Key", k);
+    }
+    if let Some(src) = &s.key_source {
+        row(o, st, "Key source", &clip(src, 90));
+    }
+    if let Some(c) = claims_valid {
+        let text = if c {
+            st.green("valid")
+        } else {
+            st.red("INVALID")
+        };
+        row(o, st, "Claims", &text);
+    }
+}
+
+fn cache(o: &mut String, c: &crate::cache::CacheSection, st: &Style) {
+    let _ = writeln!(o, "{} {}", st.bold("Cache"), c.dir);
+    if let Some(n) = c.removed {
+        let _ = writeln!(o, "  removed {n} entr{}", if n == 1 { "y" } else { "ies" });
+        return;
+    }
+    if c.entries.is_empty() {
+        let _ = writeln!(o, "  (empty)");
+    }
+    for e in &c.entries {
+        let _ = writeln!(o, "  {}", e.url);
+        let _ = writeln!(
+            o,
+            "    {}",
+            st.dim(&format!(
+                "fetched {} ({} ago), {} bytes{}",
+                e.fetched_at,
+                crate::timefmt::span(e.age_seconds),
+                e.size,
+                if e.key_ids.is_empty() {
+                    String::new()
+                } else {
+                    format!(", keys: {}", e.key_ids.join(", "))
+                }
+            ))
+        );
+    }
 }
 
 pub fn findings(o: &mut String, r: &Report, st: &Style) {

@@ -116,6 +116,15 @@ pub struct Report {
     pub command: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenSection>,
+    /// `verify`: the signature outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::validate::SignatureSection>,
+    /// `verify`: true when every claim rule passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_valid: Option<bool>,
+    /// `cache show|clear`: the key cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::cache::CacheSection>,
     pub findings: Vec<Finding>,
     pub verdict: Verdict,
     /// Evaluation instant as Unix seconds, for relative phrases in human output.
@@ -128,6 +137,9 @@ impl Report {
         Report {
             command,
             token: None,
+            signature: None,
+            claims_valid: None,
+            cache: None,
             findings: Vec::new(),
             verdict: Verdict::Pass,
             now,

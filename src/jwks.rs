@@ -1,0 +1,210 @@
+//! JSON Web Key Sets as Azure AD publishes them: keys without `alg`, extra
+//! members (`issuer`, `cloud_instance_name`, `x5c`, `x5t`), parsed one key at
+//! a time so one malformed key never makes the whole set unusable.
+
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// One usable key of a set, parsed once.
+#[derive(Clone)]
+pub struct Key {
+    pub kid: Option<String>,
+    pub x5t: Option<String>,
+    /// The key's own `issuer` member (v2 key sets), templated or fixed.
+    pub issuer: Option<String>,
+    pub kty: String,
+    /// The RSA verification key; `None` for key types RS256 cannot use.
+    pub rsa: Option<DecodingKey>,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("x5t", &self.x5t)
+            .field("issuer", &self.issuer)
+            .field("kty", &self.kty)
+            .finish()
+    }
+}
+
+impl Key {
+    /// The identifier to show: kid, else x5t, else `(no kid)`.
+    pub fn label(&self) -> String {
+        self.kid
+            .clone()
+            .or_else(|| self.x5t.clone())
+            .unwrap_or_else(|| "(no kid)".to_string())
+    }
+}
+
+/// A parsed key set, with a note for every key that had to be skipped.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    pub keys: Vec<Key>,
+    pub skipped: Vec<String>,
+}
+
+/// How a key was chosen for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    Kid,
+    X5t,
+    /// The token names no key, so every RSA key is tried (as Microsoft.IdentityModel does).
+    AnyRsa,
+}
+
+impl KeySet {
+    /// Parse a JWKS document. The document must be a JSON object with a
+    /// `keys` array; each key is parsed on its own and skipped with a note
+    /// when it cannot be used.
+    pub fn parse(origin: &str, body: &[u8]) -> Result<KeySet> {
+        let doc: Value = crate::http::parse_json(origin, body)?;
+        Self::from_value(origin, &doc)
+    }
+
+    pub fn from_value(origin: &str, doc: &Value) -> Result<KeySet> {
+        let Some(list) = doc.get("keys").and_then(Value::as_array) else {
+            return Err(Error::environment(format!(
+                "{origin} is JSON but not a key set (no \"keys\" array)"
+            ))
+            .with_hint("point --jwks at a JWKS document such as https://login.microsoftonline.com/common/discovery/keys"));
+        };
+        let mut set = KeySet::default();
+        for (i, v) in list.iter().enumerate() {
+            match parse_key(v) {
+                Ok(k) => set.keys.push(k),
+                Err(why) => set.skipped.push(format!("key #{} skipped: {why}", i + 1)),
+            }
+        }
+        Ok(set)
+    }
+
+    /// The key ids (or x5t) of every key, for display.
+    pub fn ids(&self) -> Vec<String> {
+        self.keys.iter().map(Key::label).collect()
+    }
+
+    /// The keys to try for a token header: by `kid`, else by `x5t`; a token
+    /// naming neither is tried against every RSA key.
+    pub fn select(&self, kid: Option<&str>, x5t: Option<&str>) -> (Vec<&Key>, Match) {
+        if let Some(kid) = kid {
+            let found: Vec<&Key> = self
+                .keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid))
+                .collect();
+            if !found.is_empty() {
+                return (found, Match::Kid);
+            }
+        }
+        if let Some(x5t) = x5t {
+            let found: Vec<&Key> = self
+                .keys
+                .iter()
+                .filter(|k| k.x5t.as_deref() == Some(x5t))
+                .collect();
+            return (found, Match::X5t);
+        }
+        if kid.is_none() {
+            return (
+                self.keys.iter().filter(|k| k.rsa.is_some()).collect(),
+                Match::AnyRsa,
+            );
+        }
+        (Vec::new(), Match::Kid)
+    }
+}
+
+fn str_member(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+fn parse_key(v: &Value) -> std::result::Result<Key, String> {
+    if !v.is_object() {
+        return Err("not a JSON object".to_string());
+    }
+    let kty = str_member(v, "kty").ok_or("no kty member")?;
+    let kid = str_member(v, "kid");
+    let x5t = str_member(v, "x5t");
+    let issuer = str_member(v, "issuer");
+    if kty != "RSA" {
+        // Kept so it shows in listings, but never used for RS256.
+        return Ok(Key {
+            kid,
+            x5t,
+            issuer,
+            kty,
+            rsa: None,
+        });
+    }
+    // Parse only the members jsonwebtoken understands; AAD's extra members
+    // (issuer, cloud_instance_name, ...) are read above and dropped here.
+    let mut clean = serde_json::Map::new();
+    for m in ["kty", "n", "e", "kid", "use"] {
+        if let Some(x) = v.get(m) {
+            clean.insert(m.to_string(), x.clone());
+        }
+    }
+    let jwk: Jwk = serde_json::from_value(Value::Object(clean))
+        .map_err(|e| format!("not a valid RSA key ({e})"))?;
+    if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {
+        return Err("not a valid RSA key".to_string());
+    }
+    if let Some(alg) = v.get("alg").and_then(Value::as_str)
+        && alg != "RS256"
+    {
+        return Err(format!("its alg is {alg}, not RS256"));
+    }
+    if let Some(u) = v.get("use").and_then(Value::as_str)
+        && u != "sig"
+    {
+        return Err(format!("its use is {u:?}, not sig"));
+    }
+    let rsa = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable RSA key ({e})"))?;
+    Ok(Key {
+        kid,
+        x5t,
+        issuer,
+        kty,
+        rsa: Some(rsa),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const N: &str = "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
+
+    #[test]
+    fn lenient_parse_skips_bad_keys_and_keeps_extra_members() {
+        let doc = serde_json::json!({"keys": [
+            {"kty": "RSA", "use": "sig", "kid": "a", "x5t": "a", "n": N, "e": "AQAB",
+             "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+             "cloud_instance_name": "microsoftonline.com", "x5c": ["MIIB"]},
+            {"kty": "RSA", "kid": "broken", "n": 5},
+            "not an object",
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "x", "y": "y"},
+            {"kty": "RSA", "kid": "b", "x5t": "bx", "n": N, "e": "AQAB"}
+        ]});
+        let set = KeySet::from_value("test", &doc).unwrap();
+        assert_eq!(set.ids(), vec!["a", "ec", "b"]);
+        assert_eq!(set.skipped.len(), 2, "{:?}", set.skipped);
+        assert_eq!(
+            set.keys[0].issuer.as_deref(),
+            Some("https://login.microsoftonline.com/{tenantid}/v2.0")
+        );
+        let (k, m) = set.select(Some("b"), None);
+        assert_eq!((k.len(), m), (1, Match::Kid));
+        let (k, m) = set.select(Some("zz"), Some("bx"));
+        assert_eq!((k[0].label().as_str(), m), ("b", Match::X5t));
+        let (k, m) = set.select(None, None);
+        assert_eq!((k.len(), m), (2, Match::AnyRsa));
+        assert!(set.select(Some("zz"), None).0.is_empty());
+        assert!(KeySet::from_value("t", &serde_json::json!({"k": 1})).is_err());
+    }
+}

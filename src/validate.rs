@@ -1,0 +1,400 @@
+//! Signature and claim validation by Azure AD's own rules (those of
+//! Microsoft.IdentityModel): every failure is reported, not just the first.
+//!
+//! [`verify_token`] is the library entry point `verify`, `check`, `scan` and
+//! `doctor` share; it knows nothing about command-line types.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::checks::{self, Clock};
+use crate::discovery::KeyProvider;
+use crate::error::Result;
+use crate::finding::Finding;
+use crate::jwks::Key;
+use crate::resource;
+use crate::token::{Claims, Token};
+
+/// The only algorithm accepted for Azure AD tokens.
+pub const ALLOWED_ALGS: [&str; 1] = ["RS256"];
+
+/// What to validate against, built from the command line by each command.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Accepted audiences; empty means the MDE API's audiences.
+    pub audiences: Vec<String>,
+    /// Expected tenant id (`tid`).
+    pub tenant: Option<String>,
+    /// Expected calling app (`appid` / `azp`).
+    pub client_id: Option<String>,
+    pub clock: Clock,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureStatus {
+    Valid,
+    Invalid,
+    KeyNotFound,
+    NotChecked,
+}
+
+/// The `signature` section of the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureSection {
+    pub status: SignatureStatus,
+    /// The kid (or x5t) of the key that verified it, else the one the token names.
+    pub kid: Option<String>,
+    /// The key set URL or file the key came from.
+    pub key_source: Option<String>,
+    /// True when it verified only under Graph's header-nonce transform.
+    pub nonce_transformed: bool,
+}
+
+/// The outcome of [`verify_token`].
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub signature: SignatureSection,
+    pub claims_valid: bool,
+    /// Header, signature, key and claim findings, unsorted.
+    pub findings: Vec<Finding>,
+}
+
+impl Verification {
+    /// Valid signature by the standard rules (not only under Graph's
+    /// header-nonce transform) and valid claims.
+    pub fn passed(&self) -> bool {
+        self.signature.status == SignatureStatus::Valid
+            && !self.signature.nonce_transformed
+            && self.claims_valid
+    }
+}
+
+/// Verify a token's signature with keys from `keys`, then its claims.
+/// Errors are only environment failures (network, endpoint, files).
+pub fn verify_token(
+    token: &Token,
+    opts: &VerifyOptions,
+    keys: &dyn KeyProvider,
+) -> Result<Verification> {
+    let h = &token.header;
+    let mut findings = checks::header(h);
+    let mut sig = SignatureSection {
+        status: SignatureStatus::NotChecked,
+        kid: h.kid.clone().or_else(|| h.x5t.clone()),
+        key_source: None,
+        nonce_transformed: false,
+    };
+    let mut used_key: Option<Key> = None;
+    let mut issuer_template = None;
+
+    let alg_ok = h.alg.as_deref().is_some_and(|a| ALLOWED_ALGS.contains(&a));
+    let (_, _, sig_b64) = token.compact.parts();
+    if !alg_ok {
+        findings.push(Finding::error(
+            "signature.alg_not_allowed",
+            format!(
+                "the signature was not checked: its algorithm {} is not on the allow-list (RS256); none and HMAC are never attempted",
+                h.alg.as_deref().map_or("(missing)".to_string(), |a| format!("{a:?}"))
+            ),
+            "reject the token: Azure AD signs access tokens with RS256",
+        ));
+    } else if sig_b64.is_empty() {
+        findings.push(Finding::error(
+            "signature.missing",
+            "the token has no signature",
+            "reject it: Azure AD tokens are always signed",
+        ));
+    } else {
+        let lookup = keys.lookup(token)?;
+        findings.extend(lookup.findings);
+        sig.key_source = lookup.source;
+        issuer_template = lookup.issuer_template;
+        if lookup.candidates.is_empty() {
+            sig.status = SignatureStatus::KeyNotFound;
+            findings.extend(lookup.diagnosis);
+        } else {
+            let plain = token.compact.signing_input().as_bytes().to_vec();
+            let nonce_input = h
+                .nonce
+                .as_deref()
+                .and_then(|n| nonce_signing_input(token, n));
+            let mut outcome = None;
+            for k in &lookup.candidates {
+                if rs256_ok(sig_b64, &plain, k) {
+                    outcome = Some((k.clone(), false));
+                    break;
+                }
+                if nonce_input
+                    .as_ref()
+                    .is_some_and(|i| rs256_ok(sig_b64, i, k))
+                {
+                    outcome = Some((k.clone(), true));
+                    break;
+                }
+            }
+            match outcome {
+                Some((k, transformed)) => {
+                    sig.status = SignatureStatus::Valid;
+                    sig.kid = Some(k.label());
+                    sig.nonce_transformed = transformed;
+                    if transformed {
+                        let graph = token
+                            .claims
+                            .as_ref()
+                            .is_ok_and(|c| c.classify().resource == resource::ResourceKind::Graph);
+                        let what = if graph {
+                            "a genuine Microsoft Graph token, not a forgery, and not an MDE API token"
+                        } else {
+                            "signed the way Microsoft Graph tokens are, not forged; MDE API tokens are never signed this way"
+                        };
+                        // Standard validators (Microsoft.IdentityModel, the MDE API) reject it.
+                        findings.push(Finding::error(
+                            "signature.nonce_transform",
+                            format!(
+                                "the signature checks out only under Microsoft's proprietary header-nonce rule (signed over the SHA-256 of the nonce), so standard validators reject it: {what}"
+                            ),
+                            format!(
+                                "do not validate Graph tokens yourself; for the MDE API request a token with scope {}",
+                                resource::MDE_SCOPE
+                            ),
+                        ));
+                    }
+                    used_key = Some(k);
+                }
+                None => {
+                    sig.status = SignatureStatus::Invalid;
+                    let tried: Vec<String> = lookup.candidates.iter().map(Key::label).collect();
+                    let nonce_note = if nonce_input.is_some() {
+                        " (also tried under Graph's header-nonce rule)"
+                    } else {
+                        ""
+                    };
+                    findings.push(Finding::error(
+                        "signature.invalid",
+                        format!(
+                            "the signature does not match the key(s) {}{nonce_note}: the token was altered or not signed by this issuer",
+                            tried.join(", ")
+                        ),
+                        "reject the token; request a new one from Azure AD and do not edit it",
+                    ));
+                }
+            }
+        }
+    }
+
+    let claims_valid = match &token.claims {
+        Err(why) => {
+            findings.push(Finding::error(
+                "payload.not_json",
+                format!("the signed payload is not a JWT claims set: {why}"),
+                "this is a JWS but not a JWT; an Azure AD access token's payload is a JSON object",
+            ));
+            false
+        }
+        Ok(c) => {
+            let mut cf = claim_findings(
+                token,
+                c,
+                opts,
+                issuer_template.as_deref(),
+                used_key.as_ref(),
+            );
+            let ok = !cf.iter().any(Finding::is_error);
+            findings.append(&mut cf);
+            ok
+        }
+    };
+    Ok(Verification {
+        signature: sig,
+        claims_valid,
+        findings,
+    })
+}
+
+fn rs256_ok(sig_b64: &str, input: &[u8], key: &Key) -> bool {
+    key.rsa.as_ref().is_some_and(|d| {
+        jsonwebtoken::crypto::verify(sig_b64, input, d, Algorithm::RS256).unwrap_or(false)
+    })
+}
+
+/// Graph's header-nonce transform: the header JSON as sent, with only the
+/// nonce value replaced by base64url_nopad(SHA-256(nonce)), re-encoded.
+pub fn nonce_signing_input(token: &Token, nonce: &str) -> Option<Vec<u8>> {
+    let json = &token.header.json;
+    let quoted = serde_json::to_string(nonce).ok()?;
+    let key_at = json.find("\"nonce\"")?;
+    let rel = json[key_at + 7..].find(&quoted)?;
+    let at = key_at + 7 + rel;
+    let hashed = URL_SAFE_NO_PAD.encode(Sha256::digest(nonce.as_bytes()));
+    let new_header = format!("{}\"{hashed}\"{}", &json[..at], &json[at + quoted.len()..]);
+    let (_, p, _) = token.compact.parts();
+    Some(format!("{}.{p}", URL_SAFE_NO_PAD.encode(new_header.as_bytes())).into_bytes())
+}
+
+/// Claim rules `checks::claims` does not cover: issuer against the metadata
+/// template and the key's own issuer, audience override, pinned tenant and app.
+fn claim_findings(
+    token: &Token,
+    c: &Claims,
+    opts: &VerifyOptions,
+    template: Option<&str>,
+    key: Option<&Key>,
+) -> Vec<Finding> {
+    let cls = c.classify();
+    let mut out = checks::claims(&token.header, c, &cls, opts.clock);
+    let tid = c.tid.as_deref();
+    let iss = c.iss.as_deref();
+
+    // Issuer: the metadata's template with {tenantid} replaced by tid.
+    if let (Some(t), Some(iss)) = (template, iss) {
+        issuer_rule(
+            &mut out,
+            "issuer.mismatch",
+            "the metadata's issuer",
+            t,
+            iss,
+            tid,
+        );
+    } else if let (None, Some(iss), Some(tid)) = (template, iss, tid) {
+        // No metadata (--jwks): an Azure AD issuer must still name the token's tenant.
+        if cls.cloud.is_some() {
+            let seg = iss
+                .split_once("://")
+                .and_then(|(_, r)| r.split('/').nth(1))
+                .unwrap_or("");
+            if !seg.eq_ignore_ascii_case(tid) {
+                out.push(Finding::error(
+                    "issuer.tenant_mismatch",
+                    format!("the issuer {iss} does not name the token's tenant {tid}"),
+                    "reject the token: an Azure AD issuer's path is the tenant id in tid",
+                ));
+            }
+        }
+    }
+    // The key's own issuer member (v2 key sets).
+    if let (Some(ki), Some(iss)) = (key.and_then(|k| k.issuer.as_deref()), iss) {
+        issuer_rule(
+            &mut out,
+            "key.issuer_mismatch",
+            "the signing key's issuer",
+            ki,
+            iss,
+            tid,
+        );
+    }
+
+    // Audience.
+    if opts.audiences.is_empty() {
+        let ok = c.aud.iter().any(|a| {
+            resource::mde_audiences()
+                .iter()
+                .any(|m| resource::same_audience(a, m))
+        });
+        let reported = out
+            .iter()
+            .any(|f| matches!(f.code, "aud.not_mde" | "aud.missing" | "token.id_token"));
+        if !ok && !reported {
+            out.push(Finding::error(
+                "aud.mismatch",
+                format!("the audience {} is not the MDE API", c.aud.join(", ")),
+                format!("request a token for {}", resource::MDE_SCOPE),
+            ));
+        }
+    } else {
+        let ok = c
+            .aud
+            .iter()
+            .any(|a| opts.audiences.iter().any(|m| resource::same_audience(a, m)));
+        if ok {
+            // The caller asked for this audience: "not MDE" is not a failure here.
+            out.retain(|f| f.code != "aud.not_mde");
+        } else {
+            out.push(Finding::error(
+                "aud.mismatch",
+                format!(
+                    "the audience {} is none of the expected {}",
+                    if c.aud.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        c.aud.join(", ")
+                    },
+                    opts.audiences.join(", ")
+                ),
+                "request the token for the API that will receive it, or correct --audience",
+            ));
+        }
+    }
+
+    if let Some(want) = &opts.tenant
+        && !tid.is_some_and(|t| t.eq_ignore_ascii_case(want.trim()))
+    {
+        out.push(Finding::error(
+            "tenant.mismatch",
+            format!(
+                "the token's tenant {} is not the expected {want}",
+                tid.unwrap_or("(no tid)")
+            ),
+            "request the token from the expected tenant's authority (https://login.microsoftonline.com/<tenant>)",
+        ));
+    }
+    if let Some(want) = &opts.client_id {
+        let app = c.app_id();
+        if !app.is_some_and(|a| a.eq_ignore_ascii_case(want.trim())) {
+            out.push(Finding::error(
+                "client.mismatch",
+                format!(
+                    "the token was issued to app {} (appid/azp), not the expected {want}",
+                    app.unwrap_or("(none named)")
+                ),
+                "request the token with the expected app's client id and credential",
+            ));
+        }
+    }
+    out
+}
+
+/// Compare `iss` to an issuer that is either a `{tenantid}` template or fixed.
+fn issuer_rule(
+    out: &mut Vec<Finding>,
+    code: &'static str,
+    what: &str,
+    expected: &str,
+    iss: &str,
+    tid: Option<&str>,
+) {
+    if expected.contains("{tenantid}") {
+        match tid {
+            None => out.push(Finding::error(
+                "claims.tid_missing",
+                format!(
+                    "{what} is a template ({expected}) but the token has no tid to fill it with"
+                ),
+                "reject the token: Azure AD tokens always carry tid",
+            )),
+            Some(t) => {
+                if !crate::guid::is_guid(t) {
+                    // checks::claims reports tid_not_guid; a non-GUID never satisfies a template.
+                    return;
+                }
+                let want = expected.replace("{tenantid}", t);
+                if iss != want {
+                    out.push(Finding::error(
+                        code,
+                        format!("the issuer {iss} is not {want} ({what} {expected} with tid {t})"),
+                        "reject the token: it was not issued by this authority for its tenant (check the cloud and the token version)",
+                    ));
+                }
+            }
+        }
+    } else if iss != expected {
+        out.push(Finding::error(
+            code,
+            format!("the issuer {iss} is not {what} {expected}"),
+            "reject the token: it was not issued by the authority these keys belong to",
+        ));
+    }
+}

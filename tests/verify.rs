@@ -1,0 +1,826 @@
+//! `mdeauth verify`: signature and claims against a fake Azure AD on 127.0.0.1.
+
+mod aad_mock;
+mod common;
+
+use std::time::Duration;
+
+use aad_mock::{Aad, codes, jwks_fixture, run, verify};
+use common::mint::{self, APP, OTHER_TENANT, T0, TENANT};
+use common::{fixture, main_key, mdeauth};
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+
+fn tok(name: &str) -> String {
+    fixture(&format!("tokens/{name}")).display().to_string()
+}
+
+fn jwks_file(name: &str) -> String {
+    fixture(&format!("keys/{name}")).display().to_string()
+}
+
+/// verify with --jwks FILE (no network), JSON output.
+fn verify_file(token: &str, jwks: &str, extra: &[&str]) -> (i32, Value, String) {
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = mdeauth();
+    c.env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["--format", "json", "verify", token, "--jwks", jwks])
+        .args(extra);
+    run(c)
+}
+
+fn verify_main(token: &str, extra: &[&str]) -> (i32, Value, String) {
+    let mut args = vec!["--at", mint::VALID_AT];
+    args.extend_from_slice(extra);
+    verify_file(token, &jwks_file("jwks.json"), &args)
+}
+
+fn other_key() -> mint::TestKey {
+    mint::TestKey::from_pem(
+        &common::fixture_text("keys/test-rotated-key.pem"),
+        "rotated key",
+    )
+}
+
+// ---------- discovery ----------
+
+#[test]
+fn v1_token_verifies_through_v1_discovery() {
+    let server = MockServer::start();
+    let aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, err) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert_eq!(v["signature"]["status"], "valid");
+    assert_eq!(v["signature"]["kid"], main_key().kid);
+    assert_eq!(
+        v["signature"]["key_source"],
+        server.url("/common/discovery/keys")
+    );
+    assert_eq!(v["signature"]["nonce_transformed"], false);
+    assert_eq!(v["claims_valid"], true);
+    assert_eq!(v["verdict"], "pass");
+    aad.v1_meta.assert_calls(1);
+    aad.v1_keys.assert_calls(1);
+    aad.v2_meta.assert_calls(0);
+    aad.app_meta.assert_calls(0);
+}
+
+#[test]
+fn v2_token_uses_v2_metadata_and_the_tenant_key_set() {
+    let server = MockServer::start();
+    let aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, err) = verify(&server, cache.path(), &tok("app-v2.jwt"), &[]);
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert_eq!(v["signature"]["status"], "valid");
+    assert_eq!(
+        v["signature"]["key_source"],
+        server.url(aad_mock::v2_keys_path())
+    );
+    aad.v2_meta.assert_calls(1);
+    aad.v2_keys.assert_calls(1);
+    aad.v1_meta.assert_calls(0);
+}
+
+#[test]
+fn app_specific_key_is_found_through_appid_metadata() {
+    let server = MockServer::start();
+    let aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, err) = verify(&server, cache.path(), &tok("app-v1-app-key.jwt"), &[]);
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert_eq!(v["signature"]["status"], "valid");
+    assert_eq!(
+        v["signature"]["key_source"],
+        format!("{}?appid={APP}", server.url("/common/discovery/keys"))
+    );
+    assert!(codes(&v).contains(&"keys.app_specific".to_string()));
+    aad.v1_keys.assert_calls(1);
+    aad.app_meta.assert_calls(1);
+    aad.app_keys.assert_calls(1);
+
+    // --app-keys goes straight to the app-specific metadata.
+    let cache2 = tempfile::tempdir().unwrap();
+    let (code, v, _) = verify(
+        &server,
+        cache2.path(),
+        &tok("app-v1-app-key.jwt"),
+        &["--app-keys"],
+    );
+    assert_eq!(code, 0, "{v}");
+    aad.v1_keys.assert_calls(1);
+    aad.app_meta.assert_calls(2);
+}
+
+#[test]
+fn key_not_found_is_diagnosed_after_a_refetch() {
+    let server = MockServer::start();
+    let aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, err) = verify(&server, cache.path(), &tok("app-v1-rotated-key.jwt"), &[]);
+    assert_eq!(code, 1, "{v}\n{err}");
+    assert_eq!(v["signature"]["status"], "key_not_found");
+    assert_eq!(v["signature"]["kid"], other_key().kid);
+    let c = codes(&v);
+    for want in [
+        "signature.key_not_found",
+        "keys.rotated",
+        "keys.wrong_cloud_or_tenant",
+        "keys.token_older_than_set",
+    ] {
+        assert!(c.contains(&want.to_string()), "{want} missing from {c:?}");
+    }
+    // The app-specific set was tried too, and the message says so.
+    let msg = v["findings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("nor in the app-specific key set"), "{msg}");
+    aad.app_keys.assert_calls(1);
+    // Claims are still validated and reported separately.
+    assert_eq!(v["claims_valid"], true);
+}
+
+#[test]
+fn token_without_app_names_app_specific_keys_in_its_fix() {
+    let server = MockServer::start();
+    let _aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c.as_object_mut().unwrap().remove("appid");
+    let t = mint::sign(&other_key(), &other_key().v1_header(), &c);
+    let (code, v, _) = verify(&server, cache.path(), &t, &[]);
+    assert_eq!(code, 1);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "keys.app_specific")
+        .expect("app-specific diagnosis");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--app-keys --client-id")
+    );
+}
+
+#[test]
+fn non_aad_issuer_is_not_fetched_and_is_explained() {
+    let server = MockServer::start();
+    let any = server.mock(|_, then| {
+        then.status(200).body("{}");
+    });
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["iss"] = json!(server.url("/evil/"));
+    let t = mint::sign(&main_key(), &main_key().v1_header(), &c);
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", cache.path()).args([
+        "--format",
+        "json",
+        "verify",
+        &t,
+        "--at",
+        mint::VALID_AT,
+    ]);
+    let (code, v, _) = run(cmd);
+    assert_eq!(code, 1);
+    assert_eq!(v["signature"]["status"], "key_not_found");
+    let c = codes(&v);
+    assert!(c.contains(&"keys.issuer_not_aad".to_string()), "{c:?}");
+    assert!(c.contains(&"issuer.not_aad".to_string()), "{c:?}");
+    any.assert_calls(0);
+}
+
+// ---------- endpoint failures: exit 3 with a clear message ----------
+
+fn failing_keys(setup: impl FnOnce(httpmock::When, httpmock::Then), extra: &[&str], expect: &str) {
+    let server = MockServer::start();
+    let _meta = server.mock(|when, then| {
+        when.method(GET).path(aad_mock::v1_meta_path());
+        then.status(200).json_body(json!({
+            "issuer": aad_mock::V1_ISSUER_TEMPLATE,
+            "jwks_uri": server.url(aad_mock::V1_KEYS),
+        }));
+    });
+    let _keys = server.mock(|when, then| setup(when.method(GET).path(aad_mock::V1_KEYS), then));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, err) = verify(&server, cache.path(), &tok("app-v1.jwt"), extra);
+    assert_eq!(code, 3, "{v}\n{err}");
+    assert_eq!(v, Value::Null, "no report on an environment failure");
+    assert!(err.starts_with("mdeauth: error: "), "{err}");
+    assert!(err.contains(expect), "expected {expect:?} in {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn http_500_exits_3() {
+    failing_keys(
+        |_, t| {
+            t.status(500).body("boom");
+        },
+        &[],
+        "answered HTTP 500: boom",
+    );
+}
+
+#[test]
+fn timeout_exits_3() {
+    failing_keys(
+        |_, t| {
+            t.status(200)
+                .json_body(jwks_fixture("jwks.json"))
+                .delay(Duration::from_secs(4));
+        },
+        &["--timeout", "1"],
+        "within 1 s",
+    );
+}
+
+#[test]
+fn html_body_exits_3() {
+    failing_keys(
+        |_, t| {
+            t.status(200)
+                .body("<!DOCTYPE html><html><body>Sign in to the proxy</body></html>");
+        },
+        &[],
+        "returned an HTML page, not JSON",
+    );
+}
+
+#[test]
+fn truncated_json_exits_3() {
+    let full = jwks_fixture("jwks.json").to_string();
+    let cut = full[..full.len() / 2].to_string();
+    failing_keys(
+        move |_, t| {
+            t.status(200).body(cut);
+        },
+        &[],
+        "returned truncated JSON",
+    );
+}
+
+#[test]
+fn oversize_body_exits_3() {
+    let big = format!(
+        "{{\"keys\":[],\"pad\":\"{}\"}}",
+        "a".repeat(3 * 1024 * 1024)
+    );
+    failing_keys(
+        move |_, t| {
+            t.status(200).body(big);
+        },
+        &[],
+        "is larger than 2048 KB",
+    );
+}
+
+#[test]
+fn redirect_to_plain_http_exits_3() {
+    failing_keys(
+        |_, t| {
+            t.status(302)
+                .header("Location", "http://keys.example.com/common/discovery/keys");
+        },
+        &[],
+        "redirect to non-https URL http://keys.example.com/common/discovery/keys refused",
+    );
+}
+
+#[test]
+fn not_a_key_set_exits_3() {
+    failing_keys(
+        |_, t| {
+            t.status(200).json_body(json!({"value": []}));
+        },
+        &[],
+        "not a key set",
+    );
+}
+
+#[test]
+fn offline_with_an_empty_cache_exits_3() {
+    let server = MockServer::start();
+    let aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, err) = verify(&server, cache.path(), &tok("app-v1.jwt"), &["--offline"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("--offline forbids fetching it"), "{err}");
+    aad.v1_meta.assert_calls(0);
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for (args, expect) in [
+        (vec!["--timeout", "0"], "--timeout 0 is out of range"),
+        (
+            vec!["--authority-host", "http://login.example.com"],
+            "refusing plain http",
+        ),
+        (
+            vec!["--jwks", "/no/such/jwks.json"],
+            "cannot read key set file",
+        ),
+        (
+            vec!["--jwks", "x.json", "--cloud", "china"],
+            "cannot be combined",
+        ),
+    ] {
+        let mut c = mdeauth();
+        c.args(["verify", &tok("app-v1.jwt")]).args(&args);
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    let out = mdeauth()
+        .args(["verify", &tok("app-v1.jwt"), "--cloud", "mars"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+// ---------- RFC vectors with --jwks FILE ----------
+
+fn rfc(name: &str) -> String {
+    fixture(&format!("rfc/{name}")).display().to_string()
+}
+
+#[test]
+fn rfc7515_a2_is_accepted_and_its_bit_flips_rejected() {
+    // No kid or x5t: every RSA key in the set is tried.
+    let jwks = rfc("rfc7515-a2-jwks.json");
+    let (code, v, _) = verify_file(
+        &rfc("rfc7515-a2.jwt"),
+        &jwks,
+        &["--at", "2011-03-22T18:40:00Z"],
+    );
+    assert_eq!(v["signature"]["status"], "valid", "{v}");
+    assert_eq!(v["signature"]["key_source"], jwks);
+    // The claims are not an MDE token's (iss "joe", no aud): claims invalid, exit 1.
+    assert_eq!(v["claims_valid"], false);
+    assert_eq!(code, 1);
+    assert!(!codes(&v).contains(&"token.expired".to_string()));
+    for bad in [
+        "rfc7515-a2-sig-flipped.jwt",
+        "rfc7515-a2-payload-flipped.jwt",
+    ] {
+        let (code, v, _) = verify_file(&rfc(bad), &jwks, &[]);
+        assert_eq!(code, 1);
+        assert_eq!(v["signature"]["status"], "invalid", "{bad}");
+        assert!(codes(&v).contains(&"signature.invalid".to_string()));
+    }
+}
+
+#[test]
+fn rfc7520_plain_text_payload_verifies_and_is_reported_as_not_json() {
+    let jwks = rfc("rfc7520-4.1-jwks.json");
+    let (code, v, _) = verify_file(&rfc("rfc7520-4.1.jwt"), &jwks, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["signature"]["status"], "valid", "{v}");
+    assert_eq!(v["signature"]["kid"], "bilbo.baggins@hobbiton.example");
+    assert_eq!(v["claims_valid"], false);
+    assert_eq!(codes(&v), vec!["payload.not_json"]);
+    for bad in [
+        "rfc7520-4.1-sig-flipped.jwt",
+        "rfc7520-4.1-payload-flipped.jwt",
+    ] {
+        let (_, v, _) = verify_file(&rfc(bad), &jwks, &[]);
+        assert_eq!(v["signature"]["status"], "invalid", "{bad}");
+    }
+}
+
+#[test]
+fn aad_style_jwks_with_extra_members_and_a_broken_key_still_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut set = jwks_fixture("jwks.json");
+    set["keys"][0]["cloud_instance_name"] = json!("microsoftonline.com");
+    let keys = set["keys"].as_array_mut().unwrap();
+    keys.insert(0, json!({"kty": "RSA", "kid": "broken", "n": 12}));
+    let p = dir.path().join("jwks.json");
+    std::fs::write(&p, set.to_string()).unwrap();
+    let (code, v, _) = verify_file(
+        &tok("app-v1.jwt"),
+        p.to_str().unwrap(),
+        &["--at", mint::VALID_AT],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert!(codes(&v).contains(&"keys.skipped".to_string()));
+}
+
+#[test]
+fn x5t_is_the_fallback_when_kid_matches_nothing() {
+    let k = main_key();
+    let h = format!(
+        r#"{{"typ":"JWT","alg":"RS256","x5t":"{}","kid":"unknown-kid"}}"#,
+        k.kid
+    );
+    let t = mint::sign(&k, &h, &mint::v1_app_claims(&["Machine.Read.All"]));
+    let (code, v, _) = verify_main(&t, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["signature"]["kid"], k.kid);
+}
+
+// ---------- Graph's header nonce ----------
+
+#[test]
+fn graph_nonce_token_verifies_only_under_the_transform_and_is_not_mde() {
+    let (code, v, _) = verify_main(&tok("graph-nonce.jwt"), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["signature"]["status"], "valid");
+    assert_eq!(v["signature"]["nonce_transformed"], true);
+    assert_eq!(v["claims_valid"], false);
+    let c = codes(&v);
+    assert!(
+        c.contains(&"signature.nonce_transform".to_string()),
+        "{c:?}"
+    );
+    assert!(c.contains(&"aud.not_mde".to_string()), "{c:?}");
+    assert!(!c.contains(&"signature.invalid".to_string()), "{c:?}");
+
+    // Altering the nonce breaks it: then it is invalid.
+    let t = common::fixture_text("tokens/graph-nonce.jwt");
+    let mut parts: Vec<String> = t.split('.').map(str::to_string).collect();
+    let header = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &parts[0])
+            .unwrap(),
+    )
+    .unwrap()
+    .replace("Zq3XfTestOnly", "Zq3XfTampered");
+    parts[0] = mint::b64(header.as_bytes());
+    let (_, v, _) = verify_main(&parts.join("."), &[]);
+    assert_eq!(v["signature"]["status"], "invalid");
+}
+
+// ---------- every rule of section 4 can fail ----------
+
+fn claims() -> Value {
+    mint::v1_app_claims(&["Machine.Read.All"])
+}
+
+fn signed(c: &Value) -> String {
+    mint::sign(&main_key(), &main_key().v1_header(), c)
+}
+
+#[test]
+fn alg_none_and_hmac_are_never_attempted() {
+    let k = main_key();
+    for alg in ["none", "HS256"] {
+        let h = format!(r#"{{"typ":"JWT","alg":"{alg}","kid":"{}"}}"#, k.kid);
+        let t = format!(
+            "{}.{}.{}",
+            mint::b64(h.as_bytes()),
+            mint::b64(claims().to_string().as_bytes()),
+            if alg == "none" { "" } else { "c2lnbmF0dXJl" }
+        );
+        let (code, v, _) = verify_main(&t, &[]);
+        assert_eq!(code, 1, "{alg}");
+        assert_eq!(v["signature"]["status"], "not_checked", "{alg}");
+        assert_eq!(
+            v["signature"]["key_source"],
+            Value::Null,
+            "no keys were even looked up"
+        );
+        assert!(codes(&v).contains(&"signature.alg_not_allowed".to_string()));
+    }
+}
+
+#[test]
+fn keys_named_by_the_token_itself_are_never_used() {
+    // The attacker signs with their own key and points jku/x5u/jwk at it.
+    let server = MockServer::start();
+    let attacker = other_key();
+    let jku = server.mock(|when, then| {
+        when.path("/attacker-keys");
+        then.status(200).json_body(mint::jwks(&[&attacker], None));
+    });
+    let h = json!({
+        "typ": "JWT", "alg": "RS256", "kid": attacker.kid,
+        "jku": server.url("/attacker-keys"),
+        "x5u": server.url("/attacker-cert"),
+        "jwk": attacker.jwk,
+        "x5c": attacker.jwk["x5c"],
+    });
+    let t = mint::sign(&attacker, &h.to_string(), &claims());
+    let (code, v, _) = verify_main(&t, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["signature"]["status"], "key_not_found");
+    let c = codes(&v);
+    assert!(
+        c.contains(&"header.embedded_key_reference".to_string()),
+        "{c:?}"
+    );
+    jku.assert_calls(0);
+}
+
+#[test]
+fn a_flipped_signature_bit_is_invalid() {
+    let t = common::fixture_text("tokens/app-v1.jwt");
+    let (head, sig) = t.rsplit_once('.').unwrap();
+    let mut raw =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).unwrap();
+    raw[10] ^= 1;
+    let (code, v, _) = verify_main(&format!("{head}.{}", mint::b64(&raw)), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["signature"]["status"], "invalid");
+    assert_eq!(v["claims_valid"], true);
+}
+
+#[test]
+fn issuer_must_equal_the_metadata_template_with_tid() {
+    let server = MockServer::start();
+    let _aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    // Another tenant's issuer with this tenant's tid.
+    let mut c = claims();
+    c["iss"] = json!(mint::v1_issuer(OTHER_TENANT));
+    let (code, v, _) = verify(&server, cache.path(), &signed(&c), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["signature"]["status"], "valid");
+    assert_eq!(v["claims_valid"], false);
+    let f = &v["findings"][0];
+    assert_eq!(f["code"], "issuer.mismatch");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains(&mint::v1_issuer(TENANT))
+    );
+    // A v1 token (ver 1.0) carrying a v2-style issuer does not match the v1 template.
+    let mut c = claims();
+    c["iss"] = json!(mint::v2_issuer(TENANT));
+    c["ver"] = json!("1.0");
+    let (code, v, _) = verify(&server, cache.path(), &signed(&c), &[]);
+    assert_eq!(code, 1);
+    assert!(codes(&v).contains(&"issuer.mismatch".to_string()));
+}
+
+#[test]
+fn tid_must_be_a_guid() {
+    let mut c = claims();
+    c["tid"] = json!("contoso.example");
+    let (code, v, _) = verify_main(&signed(&c), &[]);
+    assert_eq!(code, 1);
+    assert!(codes(&v).contains(&"claims.tid_not_guid".to_string()));
+    // Without --jwks, a template cannot be filled without a tid.
+    let server = MockServer::start();
+    let _aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = claims();
+    c.as_object_mut().unwrap().remove("tid");
+    let (code, v, _) = verify(&server, cache.path(), &signed(&c), &["--tenant", TENANT]);
+    assert_eq!(code, 1, "{v}");
+    assert!(codes(&v).contains(&"claims.tid_missing".to_string()), "{v}");
+}
+
+#[test]
+fn issuer_must_name_the_tenant_even_with_a_jwks_file() {
+    let mut c = claims();
+    c["iss"] = json!(mint::v1_issuer(OTHER_TENANT));
+    let (code, v, _) = verify_main(&signed(&c), &[]);
+    assert_eq!(code, 1);
+    assert!(codes(&v).contains(&"issuer.tenant_mismatch".to_string()));
+}
+
+#[test]
+fn the_keys_own_issuer_member_is_enforced() {
+    let k = main_key();
+    let v2 = |c: &Value| mint::sign(&k, &k.v2_header(), c);
+    let good = mint::v2_app_claims(&["Machine.Read.All"]);
+    // Templated key issuer: any tenant after substitution.
+    let (code, v, _) = verify_file(
+        &v2(&good),
+        &jwks_file("jwks-v2.json"),
+        &["--at", mint::VALID_AT],
+    );
+    assert_eq!(code, 0, "{v}");
+    // A v1 issuer does not satisfy the v2 key's templated issuer.
+    let mut c = good.clone();
+    c["iss"] = json!(mint::v1_issuer(TENANT));
+    let (code, v, _) = verify_file(
+        &v2(&c),
+        &jwks_file("jwks-v2.json"),
+        &["--at", mint::VALID_AT],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"key.issuer_mismatch".to_string()),
+        "{v}"
+    );
+    // A fixed key issuer matches only exactly.
+    let dir = tempfile::tempdir().unwrap();
+    let fixed = mint::jwks(&[&k], Some(&mint::v2_issuer(OTHER_TENANT)));
+    let p = dir.path().join("fixed.json");
+    std::fs::write(&p, fixed.to_string()).unwrap();
+    let (code, v, _) = verify_file(&v2(&good), p.to_str().unwrap(), &["--at", mint::VALID_AT]);
+    assert_eq!(code, 1);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "key.issuer_mismatch")
+        .expect("key issuer finding");
+    assert!(f["message"].as_str().unwrap().contains(OTHER_TENANT));
+}
+
+#[test]
+fn audience_default_and_override() {
+    // Default: the MDE audiences.
+    let mut c = claims();
+    c["aud"] = json!("api://contoso-internal");
+    let (code, v, _) = verify_main(&signed(&c), &[]);
+    assert_eq!(code, 1);
+    assert!(codes(&v).contains(&"aud.not_mde".to_string()));
+    // Overridden and matching: passes.
+    let (code, v, _) = verify_main(&signed(&c), &["--audience", "api://contoso-internal"]);
+    assert_eq!(code, 0, "{v}");
+    // Overridden and not matching: an MDE token fails.
+    let (code, v, _) = verify_main(
+        &tok("app-v1.jwt"),
+        &["--audience", "api://a", "--audience", "api://b"],
+    );
+    assert_eq!(code, 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["code"], "aud.mismatch");
+    assert!(f["message"].as_str().unwrap().contains("api://a, api://b"));
+}
+
+#[test]
+fn tenant_and_client_id_pins() {
+    let (code, _, _) = verify_main(
+        &tok("app-v1.jwt"),
+        &["--tenant", TENANT, "--client-id", APP],
+    );
+    assert_eq!(code, 0);
+    let (code, v, _) = verify_main(&tok("app-v1.jwt"), &["--tenant", OTHER_TENANT]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&v), vec!["tenant.mismatch"]);
+    let (code, v, _) = verify_main(&tok("app-v2.jwt"), &["--client-id", mint::MDE_APP_ID]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&v), vec!["client.mismatch"]);
+}
+
+#[test]
+fn lifetime_with_leeway() {
+    let jwks = jwks_file("jwks.json");
+    let exp = T0 + mint::LIFETIME;
+    let at = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .to_rfc3339()
+    };
+    // 100 s after expiry: inside the default 300 s leeway, outside --leeway 0.
+    let (code, _, _) = verify_file(&tok("app-v1.jwt"), &jwks, &["--at", &at(exp + 100)]);
+    assert_eq!(code, 0);
+    let (code, v, _) = verify_file(
+        &tok("app-v1.jwt"),
+        &jwks,
+        &["--at", &at(exp + 100), "--leeway", "0"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(codes(&v), vec!["token.expired"]);
+    assert_eq!(v["signature"]["status"], "valid");
+    assert_eq!(v["claims_valid"], false);
+    // Not yet valid.
+    let (code, v, _) = verify_file(&tok("app-v1.jwt"), &jwks, &["--at", &at(T0 - 400)]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&v), vec!["token.not_yet_valid"]);
+    // The expired fixture, evaluated now.
+    let (code, v, _) = verify_file(&tok("expired.jwt"), &jwks, &[]);
+    assert_eq!(code, 1);
+    assert!(codes(&v).contains(&"token.expired".to_string()));
+}
+
+#[test]
+fn every_failure_is_reported_not_just_the_first() {
+    let mut c = claims();
+    c["aud"] = json!("https://graph.microsoft.com");
+    c["iss"] = json!(mint::v1_issuer(OTHER_TENANT));
+    let t = signed(&c);
+    let (head, _) = t.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{}", mint::b64(&[7u8; 256]));
+    let (code, v, _) = verify_file(
+        &forged,
+        &jwks_file("jwks.json"),
+        &[
+            "--at",
+            "2026-03-03T09:00:00Z",
+            "--tenant",
+            OTHER_TENANT,
+            "--client-id",
+            mint::MDE_APP_ID,
+        ],
+    );
+    assert_eq!(code, 1);
+    let c = codes(&v);
+    for want in [
+        "signature.invalid",
+        "token.expired",
+        "aud.not_mde",
+        "issuer.tenant_mismatch",
+        "tenant.mismatch",
+        "client.mismatch",
+    ] {
+        assert!(c.contains(&want.to_string()), "{want} missing from {c:?}");
+    }
+}
+
+#[test]
+fn human_output_explains_the_verification() {
+    let out = mdeauth()
+        .args([
+            "verify",
+            &tok("app-v1.jwt"),
+            "--jwks",
+            &jwks_file("jwks.json"),
+        ])
+        .args(["--at", mint::VALID_AT])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("Signature    valid"), "{s}");
+    assert!(s.contains("Claims       valid"), "{s}");
+    assert!(s.contains("Verdict: PASS"), "{s}");
+    assert!(
+        !s.contains(&common::fixture_text("tokens/app-v1.jwt")),
+        "never print the token"
+    );
+}
+
+#[test]
+fn jwks_url_is_fetched_once_and_cached() {
+    let server = MockServer::start();
+    let keys = server.mock(|when, then| {
+        when.method(GET).path("/my/keys");
+        then.status(200).json_body(jwks_fixture("jwks.json"));
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let url = server.url("/my/keys");
+    for _ in 0..2 {
+        let mut c = mdeauth();
+        c.env("MDEAUTH_CACHE_DIR", cache.path())
+            .args(["--format", "json", "verify", &tok("app-v1.jwt")])
+            .args(["--jwks", &url, "--at", mint::VALID_AT]);
+        let (code, v, _) = run(c);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["signature"]["key_source"], url);
+    }
+    keys.assert_calls(1);
+    // A token whose key is not in the given set: key_not_found, with the set's ids.
+    let mut c = mdeauth();
+    c.env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["--format", "json", "verify", &tok("app-v1-rotated-key.jwt")])
+        .args(["--jwks", &url, "--at", mint::VALID_AT]);
+    let (code, v, _) = run(c);
+    assert_eq!(code, 1);
+    assert_eq!(v["signature"]["status"], "key_not_found");
+    let msg = v["findings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains(&main_key().kid), "{msg}");
+    assert!(codes(&v).contains(&"keys.refresh_rate_limited".to_string()));
+}
+
+#[test]
+fn metadata_naming_a_plain_http_key_set_exits_3() {
+    let server = MockServer::start();
+    let _meta = server.mock(|when, then| {
+        when.method(GET).path(aad_mock::v1_meta_path());
+        then.status(200).json_body(json!({
+            "issuer": aad_mock::V1_ISSUER_TEMPLATE,
+            "jwks_uri": "http://keys.example.com/common/discovery/keys",
+        }));
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, err) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("names a key set mdeauth will not fetch"),
+        "{err}"
+    );
+    assert!(err.contains("refusing plain http"), "{err}");
+}
+
+#[test]
+fn an_mde_token_signed_with_a_header_nonce_is_not_called_graph() {
+    let k = main_key();
+    let t = mint::sign_graph_nonce(&k, "TestOnlyNonceForAnMdeToken0123456789abcdefg", &claims());
+    let (code, v, _) = verify_main(&t, &[]);
+    assert_eq!(v["signature"]["status"], "valid");
+    assert_eq!(v["signature"]["nonce_transformed"], true);
+    assert_eq!(code, 1, "standard validators reject it: {v}");
+    assert_eq!(v["claims_valid"], true);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "signature.nonce_transform")
+        .unwrap();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("MDE API tokens are never signed this way")
+    );
+    assert!(codes(&v).contains(&"header.nonce_unexpected".to_string()));
+}
