@@ -30,6 +30,10 @@ pub struct Cli {
 pub enum Command {
     /// Decode a token offline and explain what it is and what is wrong with it for the MDE API.
     Inspect(InspectArgs),
+    /// Explain an AADSTS error code, or a token endpoint error (JSON or pasted text), offline.
+    Explain(ExplainArgs),
+    /// Print the admin-consent links for an app registration, and who may grant them.
+    ConsentUrl(ConsentUrlArgs),
 }
 
 /// Where the token comes from. Also read from MDEAUTH_TOKEN when neither is given.
@@ -62,4 +66,42 @@ pub struct InspectArgs {
     pub input: TokenArgs,
     #[command(flatten)]
     pub time: TimeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// An AADSTS code (AADSTS700016 or 700016), error text or JSON, a file holding it,
+    /// or - to read it from standard input.
+    #[arg(value_name = "CODE|TEXT|FILE|-")]
+    pub input: String,
+    /// The app's client id, for the consent link of consent-related errors
+    /// (otherwise taken from the error text when it names one).
+    #[arg(long, value_name = "GUID")]
+    pub client_id: Option<String>,
+    /// Tenant id or domain for the tenant-specific consent link.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Cloud for the consent link: public, gcc, gcc-high, dod, china.
+    #[arg(long, value_name = "CLOUD", default_value = "public")]
+    pub cloud: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentUrlArgs {
+    /// The app registration's Application (client) ID.
+    #[arg(long, value_name = "GUID")]
+    pub client_id: String,
+    /// Tenant id or domain: adds the tenant-specific link and replaces
+    /// `organizations` in the v2 link.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Cloud: public, gcc, gcc-high, dod, china.
+    #[arg(long, value_name = "CLOUD", default_value = "public")]
+    pub cloud: String,
+    /// Redirect URI for the v2 admin-consent link (must be registered on the app).
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
+    /// Opaque state value echoed back on the redirect (v2 link).
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<String>,
 }

@@ -4,11 +4,13 @@
 //! The binary is a thin shell around [`run`]; every command lives in
 //! [`commands`] and returns a [`report::Report`] that a renderer prints.
 
+pub mod aadsts;
 pub mod checks;
 pub mod claims;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
+pub mod consent;
 pub mod error;
 pub mod finding;
 pub mod guid;
@@ -27,10 +29,18 @@ use report::style::Style;
 
 /// Run one parsed command line: build the report, print it, return the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
+    let style = Style::new(cli.color);
     let report = match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a)?,
+        Command::Explain(a) => {
+            // Explaining an error is the job succeeding: exit 0 even though
+            // the findings describe a failure.
+            let r = commands::explain::run(a)?;
+            write_stdout(&report::render(&r, cli.format, &style))?;
+            return Ok(error::exit::PASS);
+        }
+        Command::ConsentUrl(a) => commands::consent_url::run(a)?,
     };
-    let style = Style::new(cli.color);
     write_stdout(&report::render(&report, cli.format, &style))?;
     Ok(report.exit_code())
 }
