@@ -148,9 +148,17 @@ impl Explanation {
                 } else {
                     said
                 };
+                let oauth = self
+                    .oauth_error
+                    .as_deref()
+                    .and_then(|o| oauth_meaning(o).map(|m| format!(" OAuth error \"{o}\": {m}")))
+                    .unwrap_or_default();
                 out.push(Finding::error(
                     "aadsts.unknown",
-                    format!("{} is not in mdeauth's table of codes.{said}", e.code),
+                    format!(
+                        "{} is not in mdeauth's table of codes.{oauth}{said}",
+                        e.code
+                    ),
                     e.fix.clone(),
                 ));
             } else {

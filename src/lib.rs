@@ -4,6 +4,7 @@
 //! The binary is a thin shell around [`run`]; every command lives in
 //! [`commands`] and returns a [`report::Report`] that a renderer prints.
 
+pub mod aad;
 pub mod aadsts;
 pub mod checks;
 pub mod claims;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             return Ok(error::exit::PASS);
         }
         Command::ConsentUrl(a) => commands::consent_url::run(a)?,
+        Command::Token(a) => return commands::token::execute(a, cli.format, &style),
     };
     write_stdout(&report::render(&report, cli.format, &style))?;
     Ok(report.exit_code())

@@ -3,6 +3,7 @@
 pub mod consent_url;
 pub mod explain;
 pub mod inspect;
+pub mod token;
 
 use crate::checks::Clock;
 use crate::cli::{TimeArgs, TokenArgs};
