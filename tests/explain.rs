@@ -238,3 +238,16 @@ fn bad_client_id_is_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn missing_file_is_usage_error() {
+    let out = mdeauth()
+        .args(["explain", "./no/such/error.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "mdeauth: error: no such file: ./no/such/error.txt; give an existing file, the error text itself, or - to read standard input\n"
+    );
+}

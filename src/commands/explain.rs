@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::aadsts::{self, Explanation};
 use crate::cli::ExplainArgs;
 use crate::consent;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Snippet};
 use crate::input::Source;
 use crate::report::Report;
 
@@ -70,6 +70,12 @@ fn read_input(arg: &str) -> Result<String> {
         Source::Stdin
     } else if !arg.contains(char::is_whitespace) && Path::new(arg).is_file() {
         Source::File(arg.into())
+    } else if !arg.contains(char::is_whitespace) && (arg.contains('/') || arg.contains('\\')) {
+        return Err(
+            Error::input(format!("no such file: {}", Snippet(arg))).with_hint(
+                "give an existing file, the error text itself, or - to read standard input",
+            ),
+        );
     } else {
         Source::Text {
             text: arg.to_string(),
