@@ -298,13 +298,6 @@ pub fn explain_error_body(text: &str) -> Explanation {
             codes.push(code);
         }
     }
-    if !x.is_error_json {
-        for (code, _) in find_codes(text) {
-            if !codes.contains(&code) {
-                codes.push(code);
-            }
-        }
-    }
     let haystack = if description_text.is_empty() {
         text
     } else {
@@ -377,12 +370,11 @@ fn find_codes(text: &str) -> Vec<(u64, Option<String>)> {
             .strip_prefix(':')
             .map(|r| {
                 let r = r.trim_start();
-                let end = [r.find('\n'), r.find('\r'), find_ci(r, "trace id")]
-                    .into_iter()
-                    .flatten()
-                    .min()
-                    .unwrap_or(r.len());
-                clip_line(r[..end].trim_end_matches(['\\', '"', ',']).trim())
+                // The message runs to the end of the line, or to "Trace ID"
+                // when the ids share the line (searched within the line only).
+                let line = &r[..r.find(['\n', '\r']).unwrap_or(r.len())];
+                let end = find_ci(line, "trace id").unwrap_or(line.len());
+                clip_line(line[..end].trim_end_matches(['\\', '"', ',']).trim())
             })
             .filter(|d| !d.is_empty());
         if let Some(slot) = out.iter_mut().find(|(c, _)| *c == code) {
@@ -502,6 +494,20 @@ mod tests {
         assert!(lookup(65001).unwrap().consent_related);
         assert!(!lookup(700016).unwrap().consent_related);
         assert!(oauth_meaning("authorization_pending").is_some());
+        let mut codes: Vec<u64> = TABLE.codes.iter().map(|e| e.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(
+            codes.len(),
+            TABLE.codes.len(),
+            "duplicate code in data/aadsts.json"
+        );
+        assert!(
+            TABLE
+                .codes
+                .iter()
+                .all(|e| !e.cause.is_empty() && !e.fix.is_empty())
+        );
     }
 
     #[test]
@@ -546,5 +552,11 @@ mod tests {
         assert_eq!(x.correlation_id.as_deref(), Some("9f8e"));
         assert_eq!(x.timestamp.as_deref(), Some("2026-03-02 09:30:00Z"));
         assert!(explain_error_body("hello").is_empty());
+        // Many codes in a big input stay fast (no rescans of the whole text).
+        let big = "AADSTS50126: x Trace ID: y\n".repeat(8000);
+        let t = std::time::Instant::now();
+        let x = explain_error_body(&big);
+        assert_eq!(x.errors.len(), 1);
+        assert!(t.elapsed().as_secs() < 5);
     }
 }
