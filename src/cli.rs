@@ -34,6 +34,13 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Show or clear the cache of discovery documents and key sets.
     Cache(CacheArgs),
+    /// Explain an AADSTS error code, or a token endpoint error (JSON or pasted text), offline.
+    Explain(ExplainArgs),
+    /// Print the admin-consent links for an app registration, and who may grant them.
+    ConsentUrl(ConsentUrlArgs),
+    /// Get a token from Entra ID (client credentials, password, device code or
+    /// managed identity) and inspect it; explain the error when it is refused.
+    Token(TokenCmdArgs),
 }
 
 /// Where the token comes from. Also read from MDEAUTH_TOKEN when neither is given.
@@ -124,4 +131,135 @@ pub enum CacheAction {
     Show,
     /// Remove every cached document.
     Clear,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// An AADSTS code (AADSTS700016 or 700016), error text or JSON, a file holding it,
+    /// or - to read it from standard input.
+    #[arg(value_name = "CODE|TEXT|FILE|-")]
+    pub input: String,
+    /// The app's client id, for the consent link of consent-related errors
+    /// (otherwise taken from the error text when it names one).
+    #[arg(long, value_name = "GUID")]
+    pub client_id: Option<String>,
+    /// Tenant id or domain for the tenant-specific consent link.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Cloud for the consent link: public, gcc, gcc-high, dod, china.
+    #[arg(long, value_name = "CLOUD", default_value = "public")]
+    pub cloud: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentUrlArgs {
+    /// The app registration's Application (client) ID.
+    #[arg(long, value_name = "GUID")]
+    pub client_id: String,
+    /// Tenant id or domain: adds the tenant-specific link and replaces
+    /// `organizations` in the v2 link.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Cloud: public, gcc, gcc-high, dod, china.
+    #[arg(long, value_name = "CLOUD", default_value = "public")]
+    pub cloud: String,
+    /// Redirect URI for the v2 admin-consent link (must be registered on the app).
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
+    /// Opaque state value echoed back on the redirect (v2 link).
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<String>,
+}
+
+/// How `mdeauth token` gets the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Flow {
+    /// App-only: client secret or certificate.
+    ClientCredentials,
+    /// User context with username and password (ROPC); cannot do MFA.
+    Password,
+    /// User context: sign in on another device with a code.
+    DeviceCode,
+    /// Azure managed identity (App Service or the instance metadata service).
+    ManagedIdentity,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCmdArgs {
+    /// The grant to use.
+    #[arg(long, value_enum, default_value_t = Flow::ClientCredentials)]
+    pub flow: Flow,
+    /// Tenant id or domain (AZURE_TENANT_ID).
+    #[arg(
+        long,
+        value_name = "TENANT",
+        env = "AZURE_TENANT_ID",
+        hide_env_values = true
+    )]
+    pub tenant: Option<String>,
+    /// Application (client) id (AZURE_CLIENT_ID); for managed identity, selects a user-assigned identity.
+    #[arg(
+        long,
+        value_name = "GUID",
+        env = "AZURE_CLIENT_ID",
+        hide_env_values = true
+    )]
+    pub client_id: Option<String>,
+    /// Authority host, e.g. https://login.microsoftonline.us (AZURE_AUTHORITY_HOST);
+    /// defaults to the cloud's sign-in host. http:// only on loopback.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "AZURE_AUTHORITY_HOST",
+        hide_env_values = true
+    )]
+    pub authority_host: Option<String>,
+    /// Cloud: public, gcc, gcc-high, dod, china.
+    #[arg(long, value_name = "CLOUD", default_value = "public")]
+    pub cloud: String,
+    /// v2 scope (default https://api.securitycenter.microsoft.com/.default).
+    #[arg(long, value_name = "SCOPE", conflicts_with = "resource")]
+    pub scope: Option<String>,
+    /// v1 resource / managed-identity resource (default https://api.securitycenter.microsoft.com).
+    #[arg(long, value_name = "URI")]
+    pub resource: Option<String>,
+    /// Use the v1 endpoint ({authority}/{tenant}/oauth2/token) with resource=, as the MDE samples do.
+    #[arg(long)]
+    pub v1: bool,
+    /// Read the client secret from this file (otherwise AZURE_CLIENT_SECRET).
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret_stdin")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Read the client secret from standard input.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// PEM file with the RSA private key and certificate (AZURE_CLIENT_CERTIFICATE_PATH).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "AZURE_CLIENT_CERTIFICATE_PATH",
+        hide_env_values = true
+    )]
+    pub certificate: Option<PathBuf>,
+    /// User name for --flow password (AZURE_USERNAME).
+    #[arg(
+        long,
+        value_name = "UPN",
+        env = "AZURE_USERNAME",
+        hide_env_values = true
+    )]
+    pub username: Option<String>,
+    /// Read the password from this file (otherwise AZURE_PASSWORD).
+    #[arg(long, value_name = "PATH", conflicts_with = "password_stdin")]
+    pub password_file: Option<PathBuf>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Write only the raw access token to standard output (the report goes to standard error).
+    #[arg(long)]
+    pub print_token: bool,
+    /// Total timeout per HTTP request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub time: TimeArgs,
 }

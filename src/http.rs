@@ -90,7 +90,20 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Parse a URL and enforce the transport rule: https, or http on loopback only.
+/// The Azure Instance Metadata Service (IMDS) address.
+pub const IMDS_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 169, 254);
+
+/// True for exactly `169.254.169.254`, the Azure instance metadata endpoint.
+///
+/// IMDS is only served over plain http, on this link-local address that is
+/// answered by the host the VM runs on and is not routable off it, so the
+/// managed-identity flow needs it. Nothing else link-local is allowed.
+pub fn is_imds(url: &Url) -> bool {
+    matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip == IMDS_ADDRESS)
+}
+
+/// Parse a URL and enforce the transport rule: https, or http on loopback
+/// only (plus the single IMDS address, see [`is_imds`]).
 pub fn check_url(raw: &str) -> Result<Url> {
     let url = Url::parse(raw.trim()).map_err(|e| {
         Error::input(format!("{raw:?} is not a valid URL ({e})"))
@@ -98,7 +111,7 @@ pub fn check_url(raw: &str) -> Result<Url> {
     })?;
     match url.scheme() {
         "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
+        "http" if is_loopback(&url) || is_imds(&url) => Ok(url),
         "http" => Err(Error::input(format!(
             "refusing plain http to {}: tokens and keys must travel over https",
             url.host_str().unwrap_or("?")

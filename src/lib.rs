@@ -4,12 +4,15 @@
 //! The binary is a thin shell around [`run`]; every command lives in
 //! [`commands`] and returns a [`report::Report`] that a renderer prints.
 
+pub mod aad;
+pub mod aadsts;
 pub mod cache;
 pub mod checks;
 pub mod claims;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod finding;
@@ -31,12 +34,21 @@ use report::style::Style;
 
 /// Run one parsed command line: build the report, print it, return the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
+    let style = Style::new(cli.color);
     let report = match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a)?,
         Command::Verify(a) => commands::verify::run(a)?,
         Command::Cache(a) => commands::cache::run(a)?,
+        Command::Explain(a) => {
+            // Explaining an error is the job succeeding: exit 0 even though
+            // the findings describe a failure.
+            let r = commands::explain::run(a)?;
+            write_stdout(&report::render(&r, cli.format, &style))?;
+            return Ok(error::exit::PASS);
+        }
+        Command::ConsentUrl(a) => commands::consent_url::run(a)?,
+        Command::Token(a) => return commands::token::execute(a, cli.format, &style),
     };
-    let style = Style::new(cli.color);
     write_stdout(&report::render(&report, cli.format, &style))?;
     Ok(report.exit_code())
 }

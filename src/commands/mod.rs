@@ -1,7 +1,10 @@
 //! One module per command: turn parsed arguments into a [`Report`](crate::report::Report).
 
 pub mod cache;
+pub mod consent_url;
+pub mod explain;
 pub mod inspect;
+pub mod token;
 pub mod verify;
 
 use crate::checks::Clock;

@@ -21,6 +21,12 @@ pub fn render(r: &Report, st: &Style) -> String {
     if let Some(c) = &r.cache {
         cache(&mut o, c, st);
     }
+    if let Some(e) = &r.errors {
+        errors(&mut o, e, st);
+    }
+    if let Some(c) = &r.consent {
+        consent(&mut o, c, st);
+    }
     findings(&mut o, r, st);
     verdict(&mut o, r, st);
     o
@@ -240,6 +246,65 @@ fn cache(o: &mut String, c: &crate::cache::CacheSection, st: &Style) {
             ))
         );
     }
+}
+
+fn errors(o: &mut String, errs: &[crate::aadsts::ExplainedError], st: &Style) {
+    for (i, e) in errs.iter().enumerate() {
+        if i > 0 || !o.is_empty() {
+            o.push('\n');
+        }
+        let _ = writeln!(o, "{} {}  {}", st.bold("Error"), st.red(&e.code), e.name);
+        row(o, st, "Cause", &e.cause);
+        if let Some(d) = &e.description {
+            row(o, st, "Error text", &clip(d, 300));
+        }
+        row(o, st, "Fix", &e.fix);
+        if let Some(u) = &e.consent_url {
+            row(o, st, "Consent", u);
+        }
+        for (label, v) in [
+            ("Trace ID", &e.trace_id),
+            ("Correlation", &e.correlation_id),
+            ("Timestamp", &e.timestamp),
+        ] {
+            if let Some(v) = v {
+                row(o, st, label, v);
+            }
+        }
+    }
+}
+
+fn consent(o: &mut String, c: &crate::consent::ConsentSection, st: &Style) {
+    let _ = writeln!(
+        o,
+        "{} for app {} ({} cloud)",
+        st.bold("Consent links"),
+        c.client_id,
+        c.cloud
+    );
+    let _ = writeln!(
+        o,
+        "  Documented link (multi-tenant, /common):\n    {}",
+        c.urls.authorize_common
+    );
+    if let Some(t) = &c.urls.authorize_tenant {
+        let _ = writeln!(o, "  Same link on the tenant's own authority:\n    {t}");
+    }
+    let _ = writeln!(
+        o,
+        "  v2 admin-consent endpoint:\n    {}",
+        c.urls.adminconsent_v2
+    );
+    let _ = writeln!(o, "\n{}", st.bold("Who can grant it"));
+    for r in &c.who_can_grant.roles {
+        let _ = writeln!(o, "  - {}: {}", r.role, r.can_grant);
+    }
+    let _ = writeln!(o, "  {}", c.who_can_grant.note);
+    let _ = writeln!(
+        o,
+        "  {}",
+        st.dim(&format!("source: {}", c.who_can_grant.source))
+    );
 }
 
 pub fn findings(o: &mut String, r: &Report, st: &Style) {

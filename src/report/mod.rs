@@ -126,6 +126,12 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::cache::CacheSection>,
     pub findings: Vec<Finding>,
+    /// Explained AADSTS / OAuth errors (`explain`, `token` when refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<crate::aadsts::ExplainedError>>,
+    /// Admin-consent links (`consent-url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<crate::consent::ConsentSection>,
     pub verdict: Verdict,
     /// Evaluation instant as Unix seconds, for relative phrases in human output.
     #[serde(skip)]
@@ -141,6 +147,8 @@ impl Report {
             claims_valid: None,
             cache: None,
             findings: Vec::new(),
+            errors: None,
+            consent: None,
             verdict: Verdict::Pass,
             now,
         }

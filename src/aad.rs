@@ -1,0 +1,532 @@
+//! A small OAuth 2.0 client for Microsoft Entra ID (Azure AD): client
+//! credentials (secret or certificate), the password grant, the device-code
+//! flow and managed identity. Everything goes through [`crate::http::Http`].
+//!
+//! Secrets, passwords and client assertions only ever travel in request
+//! bodies; nothing here formats them into errors or logs.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+use sha1::Digest as _;
+
+use crate::error::{Error, Result};
+use crate::http::{self, Http};
+
+/// The scope the MDE documentation asks for.
+pub const DEFAULT_SCOPE: &str = crate::resource::MDE_SCOPE;
+/// Where the Azure instance metadata service hands out managed-identity tokens.
+pub const IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// How the confidential client proves who it is.
+pub enum Credential {
+    Secret(String),
+    Certificate(ClientCertificate),
+}
+
+impl Credential {
+    /// The form fields that carry the credential for a request to `token_url`.
+    fn form(&self, client_id: &str, token_url: &str) -> Result<Vec<(&'static str, String)>> {
+        Ok(match self {
+            Credential::Secret(s) => vec![("client_secret", s.clone())],
+            Credential::Certificate(c) => vec![
+                ("client_assertion_type", JWT_BEARER.to_string()),
+                (
+                    "client_assertion",
+                    c.assertion(client_id, token_url, chrono::Utc::now().timestamp())?,
+                ),
+            ],
+        })
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Credential::Secret(_) => "client secret",
+            Credential::Certificate(_) => "certificate (signed client assertion)",
+        }
+    }
+}
+
+/// A certificate credential: the RSA private key and the certificate, as the
+/// Azure SDK's `AZURE_CLIENT_CERTIFICATE_PATH` PEM file holds them.
+pub struct ClientCertificate {
+    key: jsonwebtoken::EncodingKey,
+    cert_der: Vec<u8>,
+}
+
+impl ClientCertificate {
+    /// Read a PEM text holding a `PRIVATE KEY` (or `RSA PRIVATE KEY`) block and a `CERTIFICATE` block.
+    pub fn from_pem(text: &str, origin: &str) -> Result<ClientCertificate> {
+        let hint = "give a PEM file holding both the RSA private key and its certificate (cat key.pem cert.pem > both.pem)";
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            return Err(Error::input(format!("the private key in {origin} is encrypted"))
+                .with_hint("decrypt it first (openssl pkcs8 -in key.pem -out plain.pem), and keep the file private"));
+        }
+        let key_block = pem_block(text, "PRIVATE KEY")
+            .or_else(|| pem_block(text, "RSA PRIVATE KEY"))
+            .ok_or_else(|| {
+                Error::input(format!("{origin} holds no unencrypted private key")).with_hint(hint)
+            })?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_block.as_bytes()).map_err(|e| {
+            Error::input(format!(
+                "the private key in {origin} is not a usable RSA key ({e})"
+            ))
+            .with_hint("Entra certificate credentials are RSA; give the matching RSA key")
+        })?;
+        let cert_block = pem_block(text, "CERTIFICATE").ok_or_else(|| {
+            Error::input(format!("{origin} holds no certificate")).with_hint(hint)
+        })?;
+        let b64: String = cert_block
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::trim)
+            .collect();
+        let cert_der = STANDARD.decode(b64.as_bytes()).map_err(|_| {
+            Error::input(format!("the certificate in {origin} is not valid base64")).with_hint(hint)
+        })?;
+        Ok(ClientCertificate { key, cert_der })
+    }
+
+    /// `x5t`: base64url of the SHA-1 thumbprint of the certificate's DER.
+    pub fn x5t(&self) -> String {
+        URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&self.cert_der))
+    }
+
+    /// A signed client assertion for `audience` (the token endpoint), valid 10 minutes.
+    pub fn assertion(&self, client_id: &str, audience: &str, now: i64) -> Result<String> {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.x5t = Some(self.x5t());
+        let claims = json!({
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": random_uuid()?,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+        });
+        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| {
+            Error::input(format!("cannot sign the client assertion ({e})"))
+                .with_hint("check that the private key matches the certificate and is RSA")
+        })
+    }
+}
+
+/// The first `-----BEGIN <label>-----` ... `-----END <label>-----` block, markers included.
+fn pem_block(text: &str, label: &str) -> Option<String> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)?;
+    let stop = text[start..].find(&end)? + start + end.len();
+    Some(text[start..stop].to_string())
+}
+
+/// A random (version 4) UUID for the assertion's `jti`.
+fn random_uuid() -> Result<String> {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| Error::environment("the system random number generator failed"))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
+/// The authority (`https://login.microsoftonline.com`) and tenant a request goes to.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub authority: String,
+    pub tenant: String,
+}
+
+impl Endpoint {
+    /// `authority` is checked with [`http::check_url`]: https, or http on loopback.
+    pub fn new(authority: &str, tenant: &str) -> Result<Endpoint> {
+        let a = authority.trim();
+        let with_scheme = if a.contains("://") {
+            a.to_string()
+        } else {
+            format!("https://{a}")
+        };
+        let url = http::check_url(&with_scheme)?;
+        if http::is_imds(&url) {
+            return Err(
+                Error::input("the instance metadata address is not an authority host")
+                    .with_hint("use --flow managed-identity for IMDS"),
+            );
+        }
+        Ok(Endpoint {
+            authority: url.as_str().trim_end_matches('/').to_string(),
+            tenant: tenant.to_string(),
+        })
+    }
+
+    /// v2: `{authority}/{tenant}/oauth2/v2.0/token`; v1: `{authority}/{tenant}/oauth2/token`.
+    pub fn token_url(&self, v1: bool) -> String {
+        if v1 {
+            format!("{}/{}/oauth2/token", self.authority, self.tenant)
+        } else {
+            format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant)
+        }
+    }
+
+    pub fn devicecode_url(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/devicecode", self.authority, self.tenant)
+    }
+}
+
+/// What the token is for: a v2 `scope` or a v1 `resource`.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Scope(String),
+    Resource(String),
+}
+
+impl Target {
+    fn field(&self) -> (&'static str, String) {
+        match self {
+            Target::Scope(s) => ("scope", s.clone()),
+            Target::Resource(r) => ("resource", r.clone()),
+        }
+    }
+}
+
+/// The result of asking for a token.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The endpoint issued a token; `response` is the rest of the JSON.
+    Token {
+        access_token: String,
+        response: Map<String, Value>,
+        url: String,
+    },
+    /// The endpoint answered with an error response (explain it with `aadsts`).
+    Refused {
+        status: u16,
+        body: String,
+        url: String,
+    },
+}
+
+/// A device-code sign-in in progress.
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub device_code: String,
+    pub message: String,
+    pub interval: u64,
+    pub expires_in: u64,
+}
+
+/// Polling behaviour for the device-code flow.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Poll {
+    /// Tests: each second of the polling interval lasts this many
+    /// milliseconds instead (so `slow_down`'s +5 s stays observable).
+    pub ms_per_second: Option<u64>,
+}
+
+impl Poll {
+    fn wait(&self, interval_s: u64) -> Duration {
+        match self.ms_per_second {
+            Some(ms) => Duration::from_millis(interval_s * ms),
+            None => Duration::from_secs(interval_s),
+        }
+    }
+}
+
+/// Where a managed identity gets its token.
+#[derive(Debug, Clone)]
+pub enum ManagedIdentity {
+    /// App Service / Functions: `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`.
+    AppService { endpoint: String, header: String },
+    /// The Azure instance metadata service (VMs, scale sets, AKS nodes...).
+    Imds { endpoint: String },
+}
+
+impl ManagedIdentity {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            ManagedIdentity::AppService { .. } => "App Service identity endpoint",
+            ManagedIdentity::Imds { .. } => "Azure instance metadata service (IMDS)",
+        }
+    }
+}
+
+pub struct Aad {
+    http: Http,
+}
+
+impl Aad {
+    pub fn new(http: Http) -> Aad {
+        Aad { http }
+    }
+
+    fn post(&self, url: &str, form: &[(&str, String)]) -> Result<Outcome> {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = self
+            .http
+            .post_form(url, &pairs, &[("Accept", "application/json")])?;
+        classify(&r)
+    }
+
+    /// The client credentials grant (app-only token).
+    pub fn client_credentials(
+        &self,
+        ep: &Endpoint,
+        client_id: &str,
+        cred: &Credential,
+        target: &Target,
+        v1: bool,
+    ) -> Result<Outcome> {
+        let url = ep.token_url(v1);
+        let mut form = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", client_id.to_string()),
+            target.field(),
+        ];
+        form.extend(cred.form(client_id, &url)?);
+        self.post(&url, &form)
+    }
+
+    /// The resource owner password credentials grant (user context, no MFA).
+    #[allow(clippy::too_many_arguments)]
+    pub fn password(
+        &self,
+        ep: &Endpoint,
+        client_id: &str,
+        username: &str,
+        password: &str,
+        cred: Option<&Credential>,
+        target: &Target,
+        v1: bool,
+    ) -> Result<Outcome> {
+        let url = ep.token_url(v1);
+        let mut form = vec![
+            ("grant_type", "password".to_string()),
+            ("client_id", client_id.to_string()),
+            target.field(),
+            ("username", username.to_string()),
+            ("password", password.to_string()),
+        ];
+        if let Some(c) = cred {
+            form.extend(c.form(client_id, &url)?);
+        }
+        self.post(&url, &form)
+    }
+
+    /// Start a device-code sign-in. `Err(outcome)` when the endpoint refused.
+    pub fn device_code_start(
+        &self,
+        ep: &Endpoint,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<std::result::Result<DeviceCode, Outcome>> {
+        let url = ep.devicecode_url();
+        let form = [
+            ("client_id", client_id.to_string()),
+            ("scope", scope.to_string()),
+        ];
+        let r = self.http.post_form(
+            &url,
+            &form
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+            &[("Accept", "application/json")],
+        )?;
+        if !(200..300).contains(&r.status) {
+            return Ok(Err(refused_or_error(&r)?));
+        }
+        let v: Map<String, Value> = r.json()?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let n = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_u64().or_else(|| x.as_str()?.parse().ok()))
+        };
+        let device_code = s("device_code").ok_or_else(|| {
+            Error::environment(format!("{url} answered without a device_code"))
+                .with_hint("check --authority-host: it must be an Entra ID authority")
+        })?;
+        let message = s("message").unwrap_or_else(|| {
+            format!(
+                "To sign in, open {} and enter the code {}",
+                s("verification_uri").unwrap_or_else(|| "the verification page".into()),
+                s("user_code").unwrap_or_default()
+            )
+        });
+        Ok(Ok(DeviceCode {
+            device_code,
+            message,
+            interval: n("interval").unwrap_or(5).clamp(1, 60),
+            expires_in: n("expires_in").unwrap_or(900).min(3600),
+        }))
+    }
+
+    /// Poll the token endpoint until the user finishes, honouring
+    /// `authorization_pending` and `slow_down` (+5 s). Any other error
+    /// (`expired_token`, `authorization_declined`, ...) is returned as refused.
+    pub fn device_code_poll(
+        &self,
+        ep: &Endpoint,
+        client_id: &str,
+        dc: &DeviceCode,
+        poll: Poll,
+    ) -> Result<Outcome> {
+        let url = ep.token_url(false);
+        let form = [
+            ("grant_type", DEVICE_CODE_GRANT.to_string()),
+            ("client_id", client_id.to_string()),
+            ("device_code", dc.device_code.clone()),
+        ];
+        let started = Instant::now();
+        let deadline = Duration::from_secs(dc.expires_in);
+        let mut interval = dc.interval;
+        loop {
+            std::thread::sleep(poll.wait(interval));
+            let outcome = self.post(&url, &form)?;
+            let Outcome::Refused { body, .. } = &outcome else {
+                return Ok(outcome);
+            };
+            match oauth_error(body).as_deref() {
+                Some("authorization_pending") => {}
+                Some("slow_down") => interval += 5,
+                _ => return Ok(outcome),
+            }
+            if started.elapsed() >= deadline {
+                return Ok(Outcome::Refused {
+                    status: 400,
+                    body: json!({
+                        "error": "expired_token",
+                        "error_description": "mdeauth stopped polling: the device code expired before the sign-in finished"
+                    })
+                    .to_string(),
+                    url,
+                });
+            }
+        }
+    }
+
+    /// A managed-identity token for `resource` (v1 style, no `/.default`).
+    pub fn managed_identity(
+        &self,
+        mi: &ManagedIdentity,
+        resource: &str,
+        client_id: Option<&str>,
+    ) -> Result<Outcome> {
+        let (endpoint, version, header) = match mi {
+            ManagedIdentity::AppService { endpoint, header } => (
+                endpoint.as_str(),
+                "2019-08-01",
+                ("X-IDENTITY-HEADER", header.as_str()),
+            ),
+            ManagedIdentity::Imds { endpoint } => {
+                (endpoint.as_str(), "2018-02-01", ("Metadata", "true"))
+            }
+        };
+        let mut url = http::check_url(endpoint)?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("api-version", version);
+            q.append_pair("resource", resource);
+            if let Some(id) = client_id {
+                q.append_pair("client_id", id);
+            }
+        }
+        let r = self.http.get(url.as_str(), &[header])?;
+        classify(&r)
+    }
+}
+
+/// The OAuth `error` value of a JSON error body.
+pub fn oauth_error(body: &str) -> Option<String> {
+    serde_json::from_str::<Value>(body)
+        .ok()?
+        .get("error")?
+        .as_str()
+        .map(str::to_string)
+}
+
+fn classify(r: &http::Response) -> Result<Outcome> {
+    if (200..300).contains(&r.status) {
+        let v: Map<String, Value> = r.json()?;
+        return match v.get("access_token").and_then(Value::as_str) {
+            Some(t) if !t.trim().is_empty() => Ok(Outcome::Token {
+                access_token: t.trim().to_string(),
+                response: v,
+                url: r.url.clone(),
+            }),
+            _ => Err(Error::environment(format!(
+                "{} answered HTTP {} without an access_token",
+                r.url, r.status
+            ))
+            .with_hint(
+                "check the authority host or identity endpoint: it is not a token endpoint",
+            )),
+        };
+    }
+    refused_or_error(r)
+}
+
+/// An error status with an error body the `aadsts` module can read is a
+/// refusal (exit 1); anything else is an environment failure (exit 3).
+fn refused_or_error(r: &http::Response) -> Result<Outcome> {
+    let body = r.text();
+    if (400..500).contains(&r.status) && !crate::aadsts::explain_error_body(&body).is_empty() {
+        return Ok(Outcome::Refused {
+            status: r.status,
+            body,
+            url: r.url.clone(),
+        });
+    }
+    Err(http::status_error(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        let ep = Endpoint::new(
+            "https://login.microsoftonline.us/",
+            "contoso.onmicrosoft.us",
+        )
+        .unwrap();
+        assert_eq!(
+            ep.token_url(false),
+            "https://login.microsoftonline.us/contoso.onmicrosoft.us/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            ep.token_url(true),
+            "https://login.microsoftonline.us/contoso.onmicrosoft.us/oauth2/token"
+        );
+        assert!(Endpoint::new("http://login.example.com", "t").is_err());
+        assert!(Endpoint::new("http://127.0.0.1:8080", "t").is_ok());
+        assert!(Endpoint::new("login.microsoftonline.com", "t").is_ok());
+        assert!(Endpoint::new("http://169.254.169.254", "t").is_err());
+        assert!(http::check_url("http://169.254.169.254/metadata/identity/oauth2/token").is_ok());
+        assert!(http::check_url("http://169.254.169.253/metadata").is_err());
+        assert!(http::check_url("http://169.254.169.254.example.com/").is_err());
+    }
+
+    #[test]
+    fn uuid_shape() {
+        let u = random_uuid().unwrap();
+        assert!(crate::guid::is_guid(&u));
+        assert_eq!(&u[14..15], "4");
+        assert_ne!(u, random_uuid().unwrap());
+    }
+}

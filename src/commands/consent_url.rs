@@ -1,0 +1,27 @@
+//! `mdeauth consent-url`: the admin-consent links for an app, offline.
+
+use crate::cli::ConsentUrlArgs;
+use crate::consent;
+use crate::error::Result;
+use crate::finding::Finding;
+use crate::report::Report;
+
+pub fn run(args: &ConsentUrlArgs) -> Result<Report> {
+    let section = consent::section(
+        &args.client_id,
+        args.tenant.as_deref(),
+        &args.cloud,
+        args.redirect_uri.as_deref(),
+        args.state.as_deref(),
+    )?;
+    let mut report = Report::new("consent-url", chrono::Utc::now().timestamp());
+    if args.redirect_uri.is_none() {
+        report.findings.push(Finding::info(
+            "consent.redirect",
+            "the links carry no redirect URI: Entra redirects to a reply URL registered on the app, and fails with AADSTS500113 when the app has none",
+            "register a redirect URI on the app, and pass it with --redirect-uri for the v2 link",
+        ));
+    }
+    report.consent = Some(section);
+    Ok(report.finish())
+}

@@ -1,0 +1,89 @@
+//! `mdeauth explain`: explain an AADSTS code or a token endpoint error offline.
+
+use std::path::Path;
+
+use crate::aadsts::{self, Explanation};
+use crate::cli::ExplainArgs;
+use crate::consent;
+use crate::error::{Error, Result, Snippet};
+use crate::input::Source;
+use crate::report::Report;
+
+pub fn run(args: &ExplainArgs) -> Result<Report> {
+    let cloud = consent::cli_cloud(&args.cloud)?;
+    let client_id = args
+        .client_id
+        .as_deref()
+        .map(consent::check_client_id)
+        .transpose()?;
+    let tenant = args
+        .tenant
+        .as_deref()
+        .map(consent::check_tenant)
+        .transpose()?;
+    let x = if let Some(code) = aadsts::parse_code(&args.input) {
+        aadsts::explain_code(code)
+    } else {
+        let text = read_input(&args.input)?;
+        let x = aadsts::explain_error_body(&text);
+        if x.is_empty() {
+            return Err(Error::input(
+                "the input holds no AADSTS code and is not a token endpoint error response",
+            )
+            .with_hint("give a code such as AADSTS700016, or paste the whole error text or JSON (use - to read standard input)"));
+        }
+        x
+    };
+    let mut report = Report::new("explain", chrono::Utc::now().timestamp());
+    finish(&mut report, x, client_id, tenant, cloud);
+    Ok(report.finish())
+}
+
+/// Add the consent link (when a client id is known) and put the explanation
+/// into the report: findings plus the `errors` section. Shared with `token`.
+pub fn finish(
+    report: &mut Report,
+    mut x: Explanation,
+    client_id: Option<String>,
+    tenant: Option<String>,
+    cloud: &crate::cloud::Cloud,
+) {
+    if x.consent_related() {
+        let id = client_id.or_else(|| x.client_id.clone());
+        let tenant = tenant.or_else(|| {
+            x.tenant
+                .as_deref()
+                .and_then(|t| consent::check_tenant(t).ok())
+        });
+        if let Some(id) = id.and_then(|i| consent::check_client_id(&i).ok()) {
+            let urls = consent::urls(&id, tenant.as_deref(), cloud, None, None);
+            let url = urls.authorize_tenant.unwrap_or(urls.authorize_common);
+            x.set_consent_url(&url);
+        }
+    }
+    report.findings.extend(x.findings());
+    report.errors = Some(x.errors);
+}
+
+fn read_input(arg: &str) -> Result<String> {
+    let source = if arg == "-" {
+        Source::Stdin
+    } else if !arg.contains(char::is_whitespace) && Path::new(arg).is_file() {
+        Source::File(arg.into())
+    } else if !arg.contains(char::is_whitespace) && (arg.contains('/') || arg.contains('\\')) {
+        return Err(
+            Error::input(format!("no such file: {}", Snippet(arg))).with_hint(
+                "give an existing file, the error text itself, or - to read standard input",
+            ),
+        );
+    } else {
+        Source::Text {
+            text: arg.to_string(),
+            origin: "argument",
+        }
+    };
+    let raw = source.read()?;
+    String::from_utf8(raw).map_err(|_| {
+        Error::input("the input is not UTF-8 text").with_hint("paste the error text or JSON")
+    })
+}

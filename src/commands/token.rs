@@ -1,0 +1,355 @@
+//! `mdeauth token`: get a token from Entra ID and inspect it, or explain why
+//! it was refused.
+//!
+//! Inputs follow the Azure SDK's environment variables. Secrets and passwords
+//! come from the environment, a file or standard input, never from arguments,
+//! and are never printed.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::aad::{
+    self, Aad, ClientCertificate, Credential, Endpoint, ManagedIdentity, Outcome, Target,
+};
+use crate::aadsts;
+use crate::checks;
+use crate::cli::{Flow, TokenCmdArgs};
+use crate::consent;
+use crate::error::{Error, Result};
+use crate::finding::Finding;
+use crate::http::{Http, HttpOptions};
+use crate::input;
+use crate::report::style::Style;
+use crate::report::{self, Format, Report, TokenSection};
+use crate::token::Token;
+
+/// Run the command and print its output; returns the exit code.
+///
+/// With `--print-token` standard output carries only the token (and a
+/// newline) and the report goes to standard error.
+pub fn execute(args: &TokenCmdArgs, format: Format, style: &Style) -> Result<u8> {
+    let (report, token) = run(args)?;
+    let text = report::render(&report, format, style);
+    if args.print_token {
+        eprint!("{text}");
+        if let Some(t) = token {
+            crate::write_stdout(&format!("{t}\n"))?;
+        }
+    } else {
+        crate::write_stdout(&text)?;
+    }
+    Ok(report.exit_code())
+}
+
+/// Acquire and inspect. Returns the report and, on success, the raw token.
+pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
+    let clock = super::clock(&args.time)?;
+    let cloud = consent::cli_cloud(&args.cloud)?;
+    if !(1..=300).contains(&args.timeout) {
+        return Err(
+            Error::input(format!("--timeout {} is out of range", args.timeout))
+                .with_hint("give seconds between 1 and 300"),
+        );
+    }
+    let http = Http::new(HttpOptions {
+        timeout: Duration::from_secs(args.timeout),
+        ..HttpOptions::default()
+    })?;
+    let aad = Aad::new(http);
+    let mut report = Report::new("token", clock.now);
+
+    let client_id = args
+        .client_id
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(consent::check_client_id)
+        .transpose()?;
+    let scope = args.scope.clone().unwrap_or_else(|| match &args.resource {
+        Some(r) => format!("{}/.default", r.trim_end_matches('/')),
+        None => aad::DEFAULT_SCOPE.to_string(),
+    });
+    let resource = args.resource.clone().unwrap_or_else(|| {
+        scope
+            .strip_suffix("/.default")
+            .unwrap_or(&scope)
+            .to_string()
+    });
+    let target = if args.v1 {
+        Target::Resource(resource.clone())
+    } else {
+        Target::Scope(scope.clone())
+    };
+
+    let mut tenant_used = None;
+    let outcome = match args.flow {
+        Flow::ManagedIdentity => {
+            let mi = managed_identity()?;
+            report.findings.push(Finding::info(
+                "token.managed_identity_cache",
+                format!(
+                    "token from the {}; managed-identity tokens are cached for about 24 hours, so permissions granted recently may not show in it yet",
+                    mi.describe()
+                ),
+                "after granting a new app role to the identity, allow up to 24 hours (or restart the resource) before expecting it in roles",
+            ));
+            aad.managed_identity(&mi, &resource, client_id.as_deref())?
+        }
+        flow => {
+            let client_id = client_id.clone().ok_or_else(|| {
+                Error::input("no client id given").with_hint(
+                    "pass --client-id or set AZURE_CLIENT_ID to the app's Application (client) ID",
+                )
+            })?;
+            let tenant = match args.tenant.as_deref().filter(|t| !t.trim().is_empty()) {
+                Some(t) => consent::check_tenant(t)?,
+                None if flow == Flow::DeviceCode => "organizations".to_string(),
+                None => {
+                    return Err(Error::input("no tenant given").with_hint(
+                        "pass --tenant or set AZURE_TENANT_ID to the Directory (tenant) ID or a verified domain",
+                    ));
+                }
+            };
+            tenant_used = Some(tenant.clone());
+            let authority = match args
+                .authority_host
+                .as_deref()
+                .filter(|a| !a.trim().is_empty())
+            {
+                Some(a) => a.to_string(),
+                None => format!("https://{}", cloud.login_host),
+            };
+            let ep = Endpoint::new(&authority, &tenant)?;
+            match flow {
+                Flow::ClientCredentials => {
+                    let cred = credential(args)?.ok_or_else(|| {
+                        Error::input("no client credential given").with_hint(
+                            "set AZURE_CLIENT_SECRET, pass --client-secret-file PATH or --client-secret-stdin, or give a certificate with --certificate / AZURE_CLIENT_CERTIFICATE_PATH",
+                        )
+                    })?;
+                    report.findings.push(Finding::info(
+                        "token.flow",
+                        format!(
+                            "client credentials with a {} at {}",
+                            cred.describe(),
+                            ep.token_url(args.v1)
+                        ),
+                        "",
+                    ));
+                    aad.client_credentials(&ep, &client_id, &cred, &target, args.v1)?
+                }
+                Flow::Password => {
+                    let username = args
+                        .username
+                        .as_deref()
+                        .filter(|u| !u.trim().is_empty())
+                        .ok_or_else(|| {
+                            Error::input("no user name given")
+                                .with_hint("pass --username or set AZURE_USERNAME")
+                        })?;
+                    let password = password(args)?;
+                    let cred = credential(args)?;
+                    report.findings.push(Finding::warning(
+                        "token.password_grant",
+                        "the password grant (ROPC) cannot satisfy MFA or Conditional Access prompts, fails for federated accounts, and Microsoft discourages it",
+                        "use an app-only token (client credentials) for automation, or --flow device-code for a user",
+                    ));
+                    aad.password(
+                        &ep,
+                        &client_id,
+                        username.trim(),
+                        &password,
+                        cred.as_ref(),
+                        &target,
+                        args.v1,
+                    )?
+                }
+                Flow::DeviceCode => {
+                    if args.v1 {
+                        return Err(Error::input("--v1 does not apply to the device-code flow")
+                            .with_hint("the device-code flow uses the v2 endpoints; drop --v1"));
+                    }
+                    match aad.device_code_start(&ep, &client_id, &scope)? {
+                        Err(refused) => refused,
+                        Ok(dc) => {
+                            eprintln!("{}", dc.message);
+                            let poll = aad::Poll {
+                                ms_per_second: poll_override()?,
+                            };
+                            aad.device_code_poll(&ep, &client_id, &dc, poll)?
+                        }
+                    }
+                }
+                Flow::ManagedIdentity => unreachable!("handled above"),
+            }
+        }
+    };
+
+    match outcome {
+        Outcome::Token {
+            access_token, url, ..
+        } => {
+            let compact = input::normalize(access_token.as_bytes())?;
+            let token = Token::decode(compact)?;
+            let claims = token.require_claims()?;
+            let cls = claims.classify();
+            report.findings.push(Finding::info(
+                "token.acquired",
+                format!("{} issued a token ({})", host_of(&url), token.fingerprint()),
+                "",
+            ));
+            report.findings.extend(checks::header(&token.header));
+            report
+                .findings
+                .extend(checks::claims(&token.header, claims, &cls, clock));
+            report.token = Some(TokenSection::new(&token, claims, clock));
+            Ok((report.finish(), Some(access_token)))
+        }
+        Outcome::Refused { status, body, url } => {
+            report.findings.push(Finding::error(
+                "token.refused",
+                format!("{} refused the request (HTTP {status})", host_of(&url)),
+                "see the explanation below; `mdeauth explain` gives the same offline",
+            ));
+            let x = aadsts::explain_error_body(&body);
+            let tenant = tenant_used.filter(|t| t != "organizations" && t != "common");
+            super::explain::finish(&mut report, x, client_id, tenant, cloud);
+            Ok((report.finish(), None))
+        }
+    }
+}
+
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .map(|u| {
+            let mut s = format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?"));
+            if let Some(p) = u.port() {
+                s.push_str(&format!(":{p}"));
+            }
+            s.push_str(u.path());
+            s
+        })
+        .unwrap_or_else(|| "the endpoint".to_string())
+}
+
+/// The client credential: a secret (env, file or stdin) or a certificate.
+fn credential(args: &TokenCmdArgs) -> Result<Option<Credential>> {
+    let secret = if let Some(p) = &args.client_secret_file {
+        Some(read_secret_file(p, "client secret")?)
+    } else if args.client_secret_stdin {
+        Some(read_secret_stdin("client secret")?)
+    } else {
+        std::env::var("AZURE_CLIENT_SECRET")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().to_string())
+    };
+    if let Some(s) = secret {
+        return Ok(Some(Credential::Secret(s)));
+    }
+    if let Some(p) = args
+        .certificate
+        .as_deref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            let msg = format!("cannot read certificate file {}: {e}", p.display());
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::input(msg).with_hint("check --certificate / AZURE_CLIENT_CERTIFICATE_PATH")
+            } else {
+                Error::environment(msg)
+            }
+        })?;
+        let c = ClientCertificate::from_pem(&text, &p.display().to_string())?;
+        return Ok(Some(Credential::Certificate(c)));
+    }
+    Ok(None)
+}
+
+fn password(args: &TokenCmdArgs) -> Result<String> {
+    if let Some(p) = &args.password_file {
+        return read_secret_file(p, "password");
+    }
+    if args.password_stdin {
+        if args.client_secret_stdin {
+            return Err(Error::input(
+                "--password-stdin and --client-secret-stdin cannot both read standard input",
+            )
+            .with_hint("give one of them from a file or the environment"));
+        }
+        return read_secret_stdin("password");
+    }
+    std::env::var("AZURE_PASSWORD")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Error::input("no password given")
+                .with_hint("set AZURE_PASSWORD, or pass --password-file PATH or --password-stdin")
+        })
+}
+
+/// Read a secret from a file: the first line, without its line ending.
+fn read_secret_file(p: &Path, what: &str) -> Result<String> {
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        let msg = format!("cannot read the {what} file {}: {e}", p.display());
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::input(msg).with_hint("check the path")
+        } else {
+            Error::environment(msg)
+        }
+    })?;
+    first_line(&text, what)
+}
+
+fn read_secret_stdin(what: &str) -> Result<String> {
+    let mut buf = String::new();
+    std::io::stdin()
+        .lock()
+        .take(64 * 1024)
+        .read_to_string(&mut buf)
+        .map_err(|e| {
+            Error::environment(format!("cannot read the {what} from standard input: {e}"))
+        })?;
+    first_line(&buf, what)
+}
+
+fn first_line(text: &str, what: &str) -> Result<String> {
+    let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if line.trim().is_empty() {
+        return Err(Error::input(format!("the {what} is empty"))
+            .with_hint(format!("put the {what} on the first line")));
+    }
+    Ok(line.to_string())
+}
+
+/// `MDEAUTH_DEVICE_POLL_MS` (tests): each second of the device-code polling
+/// interval lasts this many milliseconds.
+fn poll_override() -> Result<Option<u64>> {
+    match std::env::var("MDEAUTH_DEVICE_POLL_MS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<u64>()
+            .map(|ms| Some(ms.min(1000)))
+            .map_err(|_| {
+                Error::input(format!(
+                    "MDEAUTH_DEVICE_POLL_MS={v:?} is not a number of milliseconds"
+                ))
+            }),
+        _ => Ok(None),
+    }
+}
+
+/// App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) or IMDS
+/// (`MDEAUTH_IMDS_ENDPOINT` overrides its address, for tests).
+fn managed_identity() -> Result<ManagedIdentity> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
+        (Some(endpoint), Some(header)) => Ok(ManagedIdentity::AppService { endpoint, header }),
+        (Some(_), None) => Err(Error::input("IDENTITY_ENDPOINT is set but IDENTITY_HEADER is not")
+            .with_hint("App Service sets both; unset IDENTITY_ENDPOINT to use the instance metadata service")),
+        _ => Ok(ManagedIdentity::Imds {
+            endpoint: env("MDEAUTH_IMDS_ENDPOINT").unwrap_or_else(|| aad::IMDS_TOKEN_ENDPOINT.to_string()),
+        }),
+    }
+}

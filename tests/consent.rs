@@ -1,0 +1,157 @@
+//! `mdeauth consent-url`: byte-exact links for every cloud, validation.
+mod common;
+
+use common::{json_out, mdeauth};
+
+const APP: &str = "00000000-0000-0000-0000-000000000000";
+const TENANT: &str = "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55";
+const SCOPE: &str = "https://api.securitycenter.microsoft.com/.default";
+
+fn urls(args: &[&str]) -> serde_json::Value {
+    let out = mdeauth()
+        .args(["--format", "json", "consent-url"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_out(&out)["consent"].clone()
+}
+
+#[test]
+fn default_is_the_seed_document_link_byte_for_byte() {
+    let out = mdeauth()
+        .args(["consent-url", "--client-id", APP])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("\n    https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id=00000000-0000-0000-0000-000000000000&response_type=code&sso_reload=true\n"), "{s}");
+    assert!(s.contains("  - Cloud Application Administrator: consent to any permission of any API except Microsoft Graph app roles, so including WindowsDefenderATP application permissions\n"));
+    assert!(s.contains("consent.redirect"));
+    let c = urls(&["--client-id", APP]);
+    assert_eq!(c["client_id"], APP);
+    assert_eq!(c["cloud"], "public");
+    assert_eq!(
+        c["urls"]["authorize_common"],
+        "https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id=00000000-0000-0000-0000-000000000000&response_type=code&sso_reload=true"
+    );
+    assert!(c["urls"].get("authorize_tenant").is_none());
+    assert_eq!(
+        c["urls"]["adminconsent_v2"],
+        format!("https://login.microsoftonline.com/organizations/v2.0/adminconsent?client_id={APP}&scope={SCOPE}").as_str()
+    );
+    assert_eq!(
+        c["who_can_grant"]["roles"][0]["role"],
+        "Privileged Role Administrator"
+    );
+}
+
+#[test]
+fn every_cloud_with_and_without_tenant_redirect_state() {
+    for (cloud, host) in [
+        ("public", "login.microsoftonline.com"),
+        ("gcc", "login.microsoftonline.com"),
+        ("gcc-high", "login.microsoftonline.us"),
+        ("dod", "login.microsoftonline.us"),
+        ("china", "login.chinacloudapi.cn"),
+    ] {
+        let c = urls(&["--client-id", APP, "--cloud", cloud]);
+        assert_eq!(c["cloud"], cloud);
+        assert_eq!(
+            c["urls"]["authorize_common"],
+            format!("https://{host}/common/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true").as_str()
+        );
+        assert_eq!(
+            c["urls"]["adminconsent_v2"],
+            format!("https://{host}/organizations/v2.0/adminconsent?client_id={APP}&scope={SCOPE}")
+                .as_str()
+        );
+
+        let c = urls(&[
+            "--client-id",
+            APP,
+            "--cloud",
+            cloud,
+            "--tenant",
+            TENANT,
+            "--redirect-uri",
+            "https://localhost:8443/consent/done",
+            "--state",
+            "x y&z=1",
+        ]);
+        assert_eq!(c["tenant"], TENANT);
+        assert_eq!(
+            c["urls"]["authorize_tenant"],
+            format!("https://{host}/{TENANT}/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true").as_str()
+        );
+        assert_eq!(
+            c["urls"]["adminconsent_v2"],
+            format!("https://{host}/{TENANT}/v2.0/adminconsent?client_id={APP}&scope={SCOPE}&redirect_uri=https%3A%2F%2Flocalhost%3A8443%2Fconsent%2Fdone&state=x+y%26z%3D1").as_str()
+        );
+
+        // Redirect only, domain tenant.
+        let c = urls(&[
+            "--client-id",
+            APP,
+            "--cloud",
+            cloud,
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--redirect-uri",
+            "https://app.contoso.com/cb",
+        ]);
+        assert_eq!(
+            c["urls"]["adminconsent_v2"],
+            format!("https://{host}/contoso.onmicrosoft.com/v2.0/adminconsent?client_id={APP}&scope={SCOPE}&redirect_uri=https%3A%2F%2Fapp.contoso.com%2Fcb").as_str()
+        );
+        // State only.
+        let c = urls(&["--client-id", APP, "--cloud", cloud, "--state", "abc"]);
+        assert_eq!(
+            c["urls"]["adminconsent_v2"],
+            format!("https://{host}/organizations/v2.0/adminconsent?client_id={APP}&scope={SCOPE}&state=abc").as_str()
+        );
+    }
+}
+
+#[test]
+fn braces_are_dropped_from_the_client_id() {
+    let c = urls(&["--client-id", "{9B0A3D8E-5C2F-4E71-A1B4-6D3E8F2C7A90}"]);
+    assert_eq!(c["client_id"], "9B0A3D8E-5C2F-4E71-A1B4-6D3E8F2C7A90");
+}
+
+#[test]
+fn bad_inputs_exit_2() {
+    for args in [
+        vec!["--client-id", "00000000-0000-0000-0000-00000000000"],
+        vec!["--client-id", "app-name"],
+        vec![
+            "--client-id",
+            APP,
+            "--tenant",
+            "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e5",
+        ],
+        vec!["--client-id", APP, "--tenant", "{tenant-id}"],
+        vec!["--client-id", APP, "--cloud", "mars"],
+        vec!["--client-id", APP, "--redirect-uri", "not a url"],
+    ] {
+        let out = mdeauth().arg("consent-url").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("mdeauth: error: "), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let out = mdeauth()
+        .args(["consent-url", "--client-id", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "mdeauth: error: client id \"nope\" is not a GUID; give the app registration's Application (client) ID, e.g. 00000000-0000-0000-0000-000000000000\n"
+    );
+}

@@ -1,0 +1,253 @@
+//! `mdeauth explain`: codes, error JSON, free text, consent links, exit codes.
+mod common;
+
+use common::{fixture, json_out, mdeauth};
+
+const APP: &str = "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90";
+
+#[test]
+fn code_with_prefix_explains_exact_text() {
+    let out = mdeauth()
+        .args(["explain", "AADSTS700016"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.starts_with("Error AADSTS700016  UnauthorizedClient_DoesNotMatchRequest\n"),
+        "{s}"
+    );
+    assert!(s.contains(
+        "  Cause        No application with this client id exists in the directory (tenant) the request went to.\n"
+    ));
+    assert!(s.contains(
+        "  ✗ error   aadsts.known  AADSTS700016 UnauthorizedClient_DoesNotMatchRequest: "
+    ));
+    // Not consent-related: no consent link.
+    assert!(!s.contains("oauth2/authorize"), "{s}");
+}
+
+#[test]
+fn bare_number_is_accepted() {
+    let out = mdeauth()
+        .args(["--format", "json", "explain", "7000215"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_out(&out);
+    assert_eq!(v["errors"][0]["code"], "AADSTS7000215");
+    assert_eq!(v["errors"][0]["name"], "InvalidClientSecret");
+    assert_eq!(
+        v["errors"][0]["fix"],
+        "Send the secret's Value, not its Secret ID. If the value is lost, create a new secret."
+    );
+    assert_eq!(v["findings"][0]["code"], "aadsts.known");
+    assert_eq!(v["findings"][0]["severity"], "error");
+    assert!(v["errors"][0].get("consent_url").is_none());
+}
+
+#[test]
+fn consent_code_with_client_id_prints_the_documented_link() {
+    let out = mdeauth()
+        .args([
+            "--format",
+            "json",
+            "explain",
+            "AADSTS65001",
+            "--client-id",
+            APP,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_out(&out);
+    let url = format!(
+        "https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true"
+    );
+    assert_eq!(v["errors"][0]["consent_url"], url.as_str());
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "aadsts.consent_url")
+        .unwrap();
+    assert_eq!(f["severity"], "info");
+    assert_eq!(
+        f["message"],
+        format!("an administrator can grant consent at {url}").as_str()
+    );
+}
+
+#[test]
+fn consent_code_with_tenant_and_cloud_uses_tenant_link() {
+    let out = mdeauth()
+        .args([
+            "--format",
+            "json",
+            "explain",
+            "90094",
+            "--client-id",
+            APP,
+            "--tenant",
+            "contoso.onmicrosoft.us",
+            "--cloud",
+            "gcc-high",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_out(&out);
+    assert_eq!(
+        v["errors"][0]["consent_url"],
+        format!("https://login.microsoftonline.us/contoso.onmicrosoft.us/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true").as_str()
+    );
+}
+
+#[test]
+fn consent_code_without_client_id_says_how_to_get_the_link() {
+    let out = mdeauth().args(["explain", "650056"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("aadsts.consent_url  this error is fixed by granting consent, but no client id is known to build the consent link"), "{s}");
+    assert!(s.contains("fix: pass --client-id, or run mdeauth consent-url --client-id <app id>"));
+}
+
+#[test]
+fn error_json_on_stdin() {
+    let body = std::fs::read_to_string(fixture("errors/aadsts700016.json")).unwrap();
+    let out = mdeauth()
+        .args(["--format", "json", "explain", "-"])
+        .write_stdin(body)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_out(&out);
+    let e = &v["errors"][0];
+    assert_eq!(e["code"], "AADSTS700016");
+    assert_eq!(e["trace_id"], "6b2f0c1d-0000-4000-8000-000000000001");
+    assert_eq!(e["correlation_id"], "7c3e1d2e-0000-4000-8000-000000000002");
+    assert_eq!(e["timestamp"], "2026-03-02 09:30:00Z");
+    assert!(e["description"].as_str().unwrap().starts_with(
+        "Application with identifier '11111111-2222-3333-4444-555555555555' was not found"
+    ));
+    assert_eq!(v["verdict"], "fail");
+    let trace = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "aadsts.trace")
+        .unwrap();
+    assert_eq!(
+        trace["message"],
+        "request identifiers: trace ID 6b2f0c1d-0000-4000-8000-000000000001, correlation ID 7c3e1d2e-0000-4000-8000-000000000002, timestamp 2026-03-02 09:30:00Z"
+    );
+}
+
+#[test]
+fn free_text_file_finds_code_ids_and_client_id() {
+    let out = mdeauth()
+        .args(["--format", "json", "explain"])
+        .arg(fixture("errors/msal-65001.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_out(&out);
+    let e = &v["errors"][0];
+    assert_eq!(e["code"], "AADSTS65001");
+    assert_eq!(e["trace_id"], "0a1b2c3d-0000-4000-8000-000000000003");
+    assert_eq!(e["correlation_id"], "1b2c3d4e-0000-4000-8000-000000000004");
+    assert_eq!(e["timestamp"], "2026-03-02 09:31:00Z");
+    // The client id comes from the error text itself.
+    assert_eq!(
+        e["consent_url"],
+        format!("https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true").as_str()
+    );
+}
+
+#[test]
+fn several_codes_in_pasted_text() {
+    let out = mdeauth()
+        .args(["--format", "json", "explain", "-"])
+        .write_stdin("first AADSTS50126: Error validating credentials. then aadsts53003 blocked")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_out(&out);
+    let codes: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["AADSTS50126", "AADSTS53003"]);
+    assert_eq!(
+        v["errors"][0]["description"],
+        "Error validating credentials. then aadsts53003 blocked"
+    );
+}
+
+#[test]
+fn unknown_code_says_so_and_keeps_the_text() {
+    let out = mdeauth()
+        .args(["explain", "-"])
+        .write_stdin("AADSTS999999: Something new happened.")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains("aadsts.unknown  AADSTS999999 is not in mdeauth's table of codes. The error text says: Something new happened."), "{s}");
+    assert!(s.contains("https://login.microsoftonline.com/error?code=999999"));
+}
+
+#[test]
+fn error_json_without_aadsts_code_is_explained() {
+    let out = mdeauth()
+        .args(["--format", "json", "explain", "-"])
+        .write_stdin(r#"{"error":"invalid_client","error_description":"bad client"}"#)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_out(&out);
+    assert_eq!(v["errors"][0]["code"], "invalid_client");
+    assert_eq!(v["findings"][0]["code"], "aadsts.oauth_error");
+    assert_eq!(v["errors"][0]["description"], "bad client");
+}
+
+#[test]
+fn input_without_code_is_usage_error() {
+    let out = mdeauth()
+        .args(["explain", "-"])
+        .write_stdin("everything is fine")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "mdeauth: error: the input holds no AADSTS code and is not a token endpoint error response; give a code such as AADSTS700016, or paste the whole error text or JSON (use - to read standard input)\n"
+    );
+    let out = mdeauth().args(["explain", "{\"a\":1}"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_client_id_is_usage_error() {
+    let out = mdeauth()
+        .args(["explain", "65001", "--client-id", "not-a-guid"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn missing_file_is_usage_error() {
+    let out = mdeauth()
+        .args(["explain", "./no/such/error.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "mdeauth: error: no such file: ./no/such/error.txt; give an existing file, the error text itself, or - to read standard input\n"
+    );
+}

@@ -1,0 +1,796 @@
+//! `mdeauth token`: every flow against fake Entra ID endpoints on 127.0.0.1.
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::mint::{APP, MDE_AUD, TENANT, TestKey, VALID_AT};
+use common::{fixture, fixture_text, json_out, mdeauth};
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+
+const SECRET: &str = "Zq8~TEST-ONLY-not-a-real-secret.xY3";
+const PASSWORD: &str = "TEST-ONLY-p4ssw0rd!";
+const SCOPE: &str = "https://api.securitycenter.microsoft.com/.default";
+
+fn token() -> String {
+    fixture_text("tokens/app-v1.jwt")
+}
+
+fn token_response() -> Value {
+    json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token()})
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// No secret, password or assertion in anything the tool printed.
+fn assert_no_secrets(out: &std::process::Output) {
+    for s in [SECRET, PASSWORD, "client_assertion="] {
+        assert!(!stdout(out).contains(s), "stdout leaks {s}");
+        assert!(!stderr(out).contains(s), "stderr leaks {s}");
+    }
+}
+
+fn finding<'a>(v: &'a Value, code: &str) -> &'a Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no finding {code} in {v:#}"))
+}
+
+/// `mdeauth token` set up for the fake authority, in JSON.
+fn cmd(server_base: &str) -> assert_cmd::Command {
+    let mut c = mdeauth();
+    c.args(["--format", "json", "token", "--at", VALID_AT])
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", APP)
+        .env("AZURE_AUTHORITY_HOST", server_base);
+    c
+}
+
+#[test]
+fn client_credentials_v2_with_secret_from_env() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"))
+            .form_urlencoded_tuple("grant_type", "client_credentials")
+            .form_urlencoded_tuple("client_id", APP)
+            .form_urlencoded_tuple("client_secret", SECRET)
+            .form_urlencoded_tuple("scope", SCOPE)
+            .form_urlencoded_tuple_missing("resource");
+        then.status(200).json_body(token_response());
+    });
+    let out = cmd(&server.base_url())
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v = json_out(&out);
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(v["token"]["app_id"], APP);
+    assert_eq!(v["token"]["tenant_id"], TENANT);
+    assert_eq!(
+        v["token"]["roles"],
+        json!(["Machine.Read.All", "Alert.Read.All", "Machine.Isolate"])
+    );
+    assert_eq!(
+        finding(&v, "token.flow")["message"],
+        format!(
+            "client credentials with a client secret at {}/{TENANT}/oauth2/v2.0/token",
+            server.base_url()
+        )
+        .as_str()
+    );
+    assert!(v.get("errors").is_none());
+    assert!(
+        !stdout(&out).contains(&token()),
+        "the full token must not be printed"
+    );
+    assert_no_secrets(&out);
+}
+
+#[test]
+fn client_credentials_v1_resource_form_with_secret_file() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/token"))
+            .form_urlencoded_tuple("grant_type", "client_credentials")
+            .form_urlencoded_tuple("client_id", APP)
+            .form_urlencoded_tuple("client_secret", SECRET)
+            .form_urlencoded_tuple("resource", MDE_AUD)
+            .form_urlencoded_tuple_missing("scope");
+        then.status(200).json_body(token_response());
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("secret.txt");
+    std::fs::write(&f, format!("{SECRET}\n")).unwrap();
+    let out = cmd(&server.base_url())
+        .arg("--v1")
+        .arg("--client-secret-file")
+        .arg(&f)
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["token"]["version"], "1.0");
+    assert_no_secrets(&out);
+}
+
+#[test]
+fn print_token_writes_only_the_token() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"))
+            .form_urlencoded_tuple("client_secret", SECRET);
+        then.status(200).json_body(token_response());
+    });
+    let out = mdeauth()
+        .args([
+            "token",
+            "--print-token",
+            "--at",
+            VALID_AT,
+            "--client-secret-stdin",
+        ])
+        .args(["--tenant", TENANT, "--client-id", APP, "--authority-host"])
+        .arg(server.base_url())
+        .write_stdin(format!("{SECRET}\n"))
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("{}\n", token()));
+    // The report went to standard error.
+    assert!(stderr(&out).contains("Verdict: PASS"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&token()));
+    assert!(!stderr(&out).contains(SECRET));
+}
+
+/// The combined key + certificate PEM for the app's TEST-ONLY certificate credential.
+fn client_cert_pem(key: &TestKey) -> String {
+    let der = key.jwk["x5c"][0].as_str().unwrap();
+    let lines: Vec<String> = der
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    format!(
+        "{}-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        key.pem,
+        lines.join("\n")
+    )
+}
+
+fn app_key() -> TestKey {
+    TestKey::from_pem(
+        &std::fs::read_to_string(fixture("keys/test-app-key.pem")).unwrap(),
+        "app-specific key",
+    )
+}
+
+#[test]
+fn committed_client_certificate_fixture_matches_the_app_key() {
+    let expected = client_cert_pem(&app_key());
+    let path = fixture("keys/test-client-cert.pem");
+    if std::env::var_os("MDEAUTH_WRITE_FIXTURES").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+}
+
+/// A fake server that answers requests with canned responses, in order,
+/// and records each request line and body.
+struct SeqServer {
+    base: String,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+    at: Arc<Mutex<Vec<std::time::Instant>>>,
+}
+
+fn seq_server(responses: Vec<(u16, Value)>) -> SeqServer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let at = Arc::new(Mutex::new(Vec::new()));
+    let times = at.clone();
+    std::thread::spawn(move || {
+        for (status, body) in responses {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            times.lock().unwrap().push(std::time::Instant::now());
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                if h == "\r\n" || h.is_empty() {
+                    break;
+                }
+                let lower = h.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut buf = vec![0u8; len];
+            reader.read_exact(&mut buf).unwrap();
+            log.lock().unwrap().push((
+                request_line.trim().to_string(),
+                String::from_utf8(buf).unwrap(),
+            ));
+            let body = body.to_string();
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    SeqServer { base, seen, at }
+}
+
+fn form(body: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn field(body: &str, k: &str) -> Option<String> {
+    form(body).into_iter().find(|(a, _)| a == k).map(|(_, b)| b)
+}
+
+#[test]
+fn certificate_flow_sends_a_signed_assertion_with_x5t() {
+    let key = app_key();
+    let server = seq_server(vec![(200, token_response())]);
+    let out = cmd(&server.base)
+        .env(
+            "AZURE_CLIENT_CERTIFICATE_PATH",
+            fixture("keys/test-client-cert.pem"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].0,
+        format!("POST /{TENANT}/oauth2/v2.0/token HTTP/1.1")
+    );
+    let body = &seen[0].1;
+    assert_eq!(
+        field(body, "grant_type").as_deref(),
+        Some("client_credentials")
+    );
+    assert_eq!(field(body, "client_id").as_deref(), Some(APP));
+    assert_eq!(field(body, "scope").as_deref(), Some(SCOPE));
+    assert_eq!(
+        field(body, "client_assertion_type").as_deref(),
+        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    assert!(field(body, "client_secret").is_none());
+    let assertion = field(body, "client_assertion").unwrap();
+    let parts: Vec<&str> = assertion.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    // x5t = base64url(SHA-1(certificate DER)): the same value the JWK helper computes.
+    assert_eq!(header["x5t"], key.kid.as_str());
+    // The signature verifies with the certificate's public key.
+    let dk = jsonwebtoken::DecodingKey::from_rsa_components(
+        key.jwk["n"].as_str().unwrap(),
+        key.jwk["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut val = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    let aud = format!("{}/{TENANT}/oauth2/v2.0/token", server.base);
+    val.set_audience(&[aud.as_str()]);
+    val.set_issuer(&[APP]);
+    let claims = jsonwebtoken::decode::<Value>(&assertion, &dk, &val)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], APP);
+    let exp = claims["exp"].as_i64().unwrap();
+    let nbf = claims["nbf"].as_i64().unwrap();
+    assert_eq!(exp - nbf, 600);
+    assert_eq!(claims["jti"].as_str().unwrap().len(), 36);
+    let v = json_out(&out);
+    assert!(
+        finding(&v, "token.flow")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("client credentials with a certificate (signed client assertion) at ")
+    );
+    assert!(!stdout(&out).contains(&assertion) && !stderr(&out).contains(&assertion));
+    // Sanity: the committed fixture's certificate is the one in the JWK.
+    assert!(STANDARD.decode(key.jwk["x5c"][0].as_str().unwrap()).is_ok());
+}
+
+fn aad_error(code: u64, error: &str, text: &str) -> Value {
+    json!({
+        "error": error,
+        "error_description": format!("AADSTS{code}: {text}\r\nTrace ID: 11111111-0000-4000-8000-00000000000a\r\nCorrelation ID: 22222222-0000-4000-8000-00000000000b\r\nTimestamp: 2026-03-02 09:30:00Z"),
+        "error_codes": [code],
+        "timestamp": "2026-03-02 09:30:00Z",
+        "trace_id": "11111111-0000-4000-8000-00000000000a",
+        "correlation_id": "22222222-0000-4000-8000-00000000000b",
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}")
+    })
+}
+
+#[test]
+fn refused_requests_are_explained_and_exit_1() {
+    let cases = [
+        (
+            7000215u64,
+            401u16,
+            "invalid_client",
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+            "InvalidClientSecret",
+        ),
+        (
+            700016,
+            400,
+            "unauthorized_client",
+            "Application with identifier '9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90' was not found in the directory 'Contoso'.",
+            "UnauthorizedClient_DoesNotMatchRequest",
+        ),
+        (
+            65001,
+            400,
+            "invalid_grant",
+            "The user or administrator has not consented to use the application with ID '9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90' named 'Contoso SOC automation (test)'.",
+            "DelegationDoesNotExist",
+        ),
+    ];
+    for (code, status, error, text, name) in cases {
+        let server = MockServer::start();
+        let m = server.mock(|when, then| {
+            when.method(POST)
+                .path(format!("/{TENANT}/oauth2/v2.0/token"));
+            then.status(status).json_body(aad_error(code, error, text));
+        });
+        let out = cmd(&server.base_url())
+            .env("AZURE_CLIENT_SECRET", SECRET)
+            .output()
+            .unwrap();
+        m.assert_calls(1);
+        assert_eq!(out.status.code(), Some(1), "AADSTS{code}: {}", stderr(&out));
+        let v = json_out(&out);
+        assert_eq!(v["verdict"], "fail");
+        assert!(v.get("token").is_none());
+        assert_eq!(
+            finding(&v, "token.refused")["message"],
+            format!(
+                "{}/{TENANT}/oauth2/v2.0/token refused the request (HTTP {status})",
+                server.base_url()
+            )
+            .as_str()
+        );
+        let e = &v["errors"][0];
+        assert_eq!(e["code"], format!("AADSTS{code}").as_str());
+        assert_eq!(e["name"], name);
+        assert_eq!(e["trace_id"], "11111111-0000-4000-8000-00000000000a");
+        assert_eq!(e["correlation_id"], "22222222-0000-4000-8000-00000000000b");
+        assert_eq!(e["description"], text);
+        assert_eq!(finding(&v, "aadsts.known")["severity"], "error");
+        if code == 65001 {
+            assert_eq!(
+                e["consent_url"],
+                format!("https://login.microsoftonline.com/{TENANT}/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true").as_str()
+            );
+        } else {
+            assert!(e.get("consent_url").is_none());
+        }
+        assert_no_secrets(&out);
+    }
+}
+
+#[test]
+fn refused_in_human_output_shows_the_consent_link() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path(format!("/{TENANT}/oauth2/token"));
+        then.status(400).json_body(aad_error(
+            65001,
+            "invalid_grant",
+            "The user or administrator has not consented.",
+        ));
+    });
+    let out = mdeauth()
+        .args([
+            "token",
+            "--v1",
+            "--tenant",
+            TENANT,
+            "--client-id",
+            APP,
+            "--authority-host",
+        ])
+        .arg(server.base_url())
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s = stdout(&out);
+    assert!(
+        s.contains("Error AADSTS65001  DelegationDoesNotExist\n"),
+        "{s}"
+    );
+    assert!(s.contains(&format!("  Consent      https://login.microsoftonline.com/{TENANT}/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true\n")), "{s}");
+    assert_no_secrets(&out);
+}
+
+#[test]
+fn password_grant_sends_user_credentials_and_warns() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/token"))
+            .form_urlencoded_tuple("grant_type", "password")
+            .form_urlencoded_tuple("client_id", APP)
+            .form_urlencoded_tuple("resource", MDE_AUD)
+            .form_urlencoded_tuple("username", "soc@contoso.example")
+            .form_urlencoded_tuple("password", PASSWORD)
+            .form_urlencoded_tuple_missing("client_secret");
+        then.status(200).json_body(token_response());
+    });
+    let out = cmd(&server.base_url())
+        .args(["--flow", "password", "--v1"])
+        .env("AZURE_USERNAME", "soc@contoso.example")
+        .env("AZURE_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_out(&out);
+    let f = finding(&v, "token.password_grant");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["message"],
+        "the password grant (ROPC) cannot satisfy MFA or Conditional Access prompts, fails for federated accounts, and Microsoft discourages it"
+    );
+    assert_no_secrets(&out);
+}
+
+fn devicecode_response() -> Value {
+    json!({
+        "device_code": "DC-TEST-ONLY",
+        "user_code": "ABCD-1234",
+        "verification_uri": "https://microsoft.com/devicelogin",
+        "expires_in": 900,
+        "interval": 5,
+        "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-1234 to authenticate."
+    })
+}
+
+#[test]
+fn device_code_pending_slow_down_then_success() {
+    let server = seq_server(vec![
+        (200, devicecode_response()),
+        (
+            400,
+            json!({"error": "authorization_pending", "error_description": "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending."}),
+        ),
+        (
+            400,
+            json!({"error": "slow_down", "error_description": "slow down"}),
+        ),
+        (200, token_response()),
+    ]);
+    let out = cmd(&server.base)
+        .args(["--flow", "device-code"])
+        .env_remove("AZURE_TENANT_ID")
+        .env("MDEAUTH_DEVICE_POLL_MS", "40")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // interval 5 s -> 200 ms per poll; after slow_down 10 s -> 400 ms.
+    let at = server.at.lock().unwrap().clone();
+    let gap = |i: usize| at[i + 1].duration_since(at[i]).as_millis();
+    assert!(
+        gap(0) >= 195,
+        "first poll waited the interval: {} ms",
+        gap(0)
+    );
+    assert!(gap(1) >= 195, "pending keeps the interval: {} ms", gap(1));
+    assert!(gap(2) >= 395, "slow_down adds 5 s: {} ms", gap(2));
+    assert!(stderr(&out).contains("enter the code ABCD-1234 to authenticate."));
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4);
+    assert_eq!(
+        seen[0].0,
+        "POST /organizations/oauth2/v2.0/devicecode HTTP/1.1"
+    );
+    assert_eq!(field(&seen[0].1, "client_id").as_deref(), Some(APP));
+    assert_eq!(field(&seen[0].1, "scope").as_deref(), Some(SCOPE));
+    for (line, body) in &seen[1..] {
+        assert_eq!(line, "POST /organizations/oauth2/v2.0/token HTTP/1.1");
+        assert_eq!(
+            field(body, "grant_type").as_deref(),
+            Some("urn:ietf:params:oauth:grant-type:device_code")
+        );
+        assert_eq!(field(body, "device_code").as_deref(), Some("DC-TEST-ONLY"));
+    }
+    assert_eq!(json_out(&out)["token"]["app_id"], APP);
+}
+
+#[test]
+fn device_code_expired_is_a_clear_error() {
+    let server = seq_server(vec![
+        (200, devicecode_response()),
+        (
+            400,
+            json!({"error": "authorization_pending", "error_description": "pending"}),
+        ),
+        (
+            400,
+            json!({"error": "expired_token", "error_description": "AADSTS70020: The provided value for the input parameter 'device_code' is not valid. This device code has expired.", "error_codes": [70020]}),
+        ),
+    ]);
+    let out = cmd(&server.base)
+        .args(["--flow", "device-code"])
+        .env("MDEAUTH_DEVICE_POLL_MS", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_out(&out);
+    assert_eq!(v["errors"][0]["code"], "AADSTS70020");
+    assert_eq!(
+        finding(&v, "aadsts.unknown")["message"],
+        "AADSTS70020 is not in mdeauth's table of codes. OAuth error \"expired_token\": Device code sign-in: the device code expired before the user finished; start again. The error text says: The provided value for the input parameter 'device_code' is not valid. This device code has expired."
+    );
+    assert_eq!(server.seen.lock().unwrap().len(), 3);
+}
+
+#[test]
+fn device_code_declined_is_refused() {
+    let server = seq_server(vec![
+        (200, devicecode_response()),
+        (
+            400,
+            json!({"error": "authorization_declined", "error_description": "The end user denied the authorization request."}),
+        ),
+    ]);
+    let out = cmd(&server.base)
+        .args(["--flow", "device-code"])
+        .env("MDEAUTH_DEVICE_POLL_MS", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_out(&out);
+    assert_eq!(v["errors"][0]["code"], "authorization_declined");
+    assert_eq!(
+        finding(&v, "aadsts.oauth_error")["message"],
+        "the token endpoint answered OAuth error \"authorization_declined\": Device code sign-in: the user declined the sign-in. The error text says: The end user denied the authorization request."
+    );
+}
+
+#[test]
+fn managed_identity_app_service() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(GET)
+            .path("/msi/token")
+            .query_param("api-version", "2019-08-01")
+            .query_param("resource", MDE_AUD)
+            .header("x-identity-header", "TEST-ONLY-identity-header");
+        then.status(200).json_body(json!({
+            "access_token": token(),
+            "expires_on": "1772446500",
+            "resource": MDE_AUD,
+            "token_type": "Bearer",
+            "client_id": APP
+        }));
+    });
+    let out = mdeauth()
+        .args([
+            "--format",
+            "json",
+            "token",
+            "--flow",
+            "managed-identity",
+            "--at",
+            VALID_AT,
+        ])
+        .env("IDENTITY_ENDPOINT", server.url("/msi/token"))
+        .env("IDENTITY_HEADER", "TEST-ONLY-identity-header")
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_out(&out);
+    let f = finding(&v, "token.managed_identity_cache");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(
+        f["message"],
+        "token from the App Service identity endpoint; managed-identity tokens are cached for about 24 hours, so permissions granted recently may not show in it yet"
+    );
+    assert_eq!(v["token"]["app_id"], APP);
+}
+
+#[test]
+fn managed_identity_imds_with_user_assigned_client_id() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(GET)
+            .path("/metadata/identity/oauth2/token")
+            .query_param("api-version", "2018-02-01")
+            .query_param("resource", MDE_AUD)
+            .query_param("client_id", APP)
+            .header("metadata", "true");
+        then.status(200).json_body(json!({
+            "access_token": token(),
+            "expires_on": "1772446500",
+            "resource": MDE_AUD,
+            "token_type": "Bearer"
+        }));
+    });
+    let out = mdeauth()
+        .args([
+            "--format",
+            "json",
+            "token",
+            "--flow",
+            "managed-identity",
+            "--at",
+            VALID_AT,
+        ])
+        .args(["--client-id", APP])
+        .env(
+            "MDEAUTH_IMDS_ENDPOINT",
+            server.url("/metadata/identity/oauth2/token"),
+        )
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_out(&out);
+    assert!(
+        finding(&v, "token.managed_identity_cache")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("token from the Azure instance metadata service (IMDS);")
+    );
+}
+
+#[test]
+fn managed_identity_error_is_explained() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/metadata/identity/oauth2/token");
+        then.status(400).json_body(json!({
+            "error": "invalid_resource",
+            "error_description": "AADSTS500011: The resource principal named https://api.securitycenter.microsoft.com was not found in the tenant named Contoso."
+        }));
+    });
+    let out = mdeauth()
+        .args(["--format", "json", "token", "--flow", "managed-identity"])
+        .env(
+            "MDEAUTH_IMDS_ENDPOINT",
+            server.url("/metadata/identity/oauth2/token"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_out(&out);
+    assert_eq!(v["errors"][0]["code"], "AADSTS500011");
+    assert_eq!(
+        v["errors"][0]["name"],
+        "InvalidResourceServicePrincipalNotFound"
+    );
+}
+
+#[test]
+fn network_failure_is_exit_3() {
+    // Nothing listens on this port: bind and drop to get a free one.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = cmd(&format!("http://127.0.0.1:{port}"))
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("mdeauth: error: cannot connect to http://127.0.0.1:"));
+    assert_no_secrets(&out);
+}
+
+#[test]
+fn server_error_without_error_json_is_exit_3() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST);
+        then.status(503).body("<html>down</html>");
+    });
+    let out = cmd(&server.base_url())
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    // Plain http to a non-loopback authority.
+    let out = cmd("http://login.example.com")
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "mdeauth: error: refusing plain http to login.example.com: tokens and keys must travel over https; use https (http is accepted only for loopback test servers)\n"
+    );
+    // No credential at all.
+    let out = cmd("https://login.microsoftonline.com").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("mdeauth: error: no client credential given; "));
+    // A secret is never accepted as an argument.
+    let out = cmd("https://login.microsoftonline.com")
+        .args(["--client-secret", SECRET])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = cmd("https://login.microsoftonline.com")
+        .args(["--password", PASSWORD])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // Bad client id.
+    let out = cmd("https://login.microsoftonline.com")
+        .env("AZURE_CLIENT_ID", "my-app")
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // Missing tenant.
+    let out = cmd("https://login.microsoftonline.com")
+        .env_remove("AZURE_TENANT_ID")
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("mdeauth: error: no tenant given; "));
+    // Certificate file without a certificate.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("key-only.pem");
+    std::fs::copy(fixture("keys/test-app-key.pem"), &f).unwrap();
+    let out = cmd("https://login.microsoftonline.com")
+        .arg("--certificate")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("holds no certificate"),
+        "{}",
+        stderr(&out)
+    );
+}
