@@ -4,6 +4,7 @@
 //! The binary is a thin shell around [`run`]; every command lives in
 //! [`commands`] and returns a [`report::Report`] that a renderer prints.
 
+pub mod catalog;
 pub mod checks;
 pub mod claims;
 pub mod cli;
@@ -14,6 +15,9 @@ pub mod finding;
 pub mod guid;
 pub mod http;
 pub mod input;
+pub mod permissions;
+pub mod plan;
+pub mod privilege;
 pub mod report;
 pub mod resource;
 pub mod timefmt;
@@ -29,6 +33,8 @@ use report::style::Style;
 pub fn run(cli: Cli) -> Result<u8> {
     let report = match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a)?,
+        Command::Check(a) => commands::check::run(a)?,
+        Command::Api(a) => commands::api::run(a)?,
     };
     let style = Style::new(cli.color);
     write_stdout(&report::render(&report, cli.format, &style))?;

@@ -1,5 +1,7 @@
 //! One module per command: turn parsed arguments into a [`Report`](crate::report::Report).
 
+pub mod api;
+pub mod check;
 pub mod inspect;
 
 use crate::checks::Clock;
