@@ -237,7 +237,11 @@ impl CallSpec {
         if method.is_empty()
             || !method.chars().all(|c| c.is_ascii_alphabetic())
             || rest.is_empty()
-            || rest.contains(char::is_whitespace)
+            || rest
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .contains(char::is_whitespace)
         {
             return Err(usage());
         }
@@ -644,6 +648,7 @@ mod tests {
             "GET https://eu.api.security.microsoft.com/api/v1.0/machines?$top=10",
             "GET https://api-gcc.securitycenter.microsoft.us/api/machines",
             "get https://API.securitycenter.windows.com/api/machines/",
+            "GET /api/machines?$filter=healthStatus eq 'Active'",
             "GET api.securitycenter.microsoft.com/api/machines",
             "GET api/machines",
         ] {

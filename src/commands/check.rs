@@ -121,6 +121,12 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         PlanContext::Application => claims.roles.clone(),
         PlanContext::Delegated => claims.scopes(),
     };
+    let blocker = blocker.or_else(|| {
+        granted.is_empty().then(|| {
+            "the token carries no roles or scopes (no permission consented), so MDE answers 403 to every call"
+                .to_string()
+        })
+    });
 
     let mut entries = Vec::new();
     for w in &wanted {
