@@ -467,7 +467,15 @@ pub fn suggestions(spec: &CallSpec, n: usize) -> Vec<&'static Call> {
                     (Some(seg), Some(s)) => {
                         let s = s.to_ascii_lowercase();
                         let s = s.split('(').next().unwrap_or("");
-                        levenshtein(seg.text(), s).min(6)
+                        let t = seg.text();
+                        let common = t.chars().zip(s.chars()).take_while(|(a, b)| a == b).count();
+                        if s.len() >= 3 && (t.starts_with(s) || s.starts_with(t)) {
+                            1
+                        } else if common >= 3 {
+                            levenshtein(t, s).min(2)
+                        } else {
+                            levenshtein(t, s).min(6)
+                        }
                     }
                     _ => 4,
                 };
@@ -484,7 +492,7 @@ pub fn suggestions(spec: &CallSpec, n: usize) -> Vec<&'static Call> {
     };
     scored
         .into_iter()
-        .filter(|&(c, _)| c <= best + 2 && c <= 8)
+        .filter(|&(c, _)| c <= best + 2 && c <= 6)
         .take(n)
         .map(|(_, i)| &cat.calls[i])
         .collect()
