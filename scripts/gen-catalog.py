@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate data/catalog.json and data/permission-guids.json from the research
+"""Generate data/catalog.json (and copy data/permission-guids.json) from the research
 notes in ../shared/reference (run once; the outputs are committed and compiled
 into the binary, nothing reads ../shared at run time).
 
@@ -20,6 +20,7 @@ It fails if any permission name is not in the GUID list.
 import json
 import os
 import re
+import shutil
 import sys
 
 REF = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
@@ -172,9 +173,9 @@ def main():
     with open(os.path.join(OUT, "catalog.json"), "w") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")
-    with open(os.path.join(OUT, "permission-guids.json"), "w") as f:
-        json.dump(guids, f, indent=1, ensure_ascii=False)
-        f.write("\n")
+    # Copied unchanged; the app-registration lint reads it too.
+    shutil.copyfile(os.path.join(REF, "mde-permission-guids.json"),
+                    os.path.join(OUT, "permission-guids.json"))
     print(f"{len(calls)} calls, {sum(1 for c in calls if c['status'] == 'legacy')} legacy")
 
 
