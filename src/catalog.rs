@@ -277,7 +277,10 @@ impl CallSpec {
             segments.remove(1);
         }
         if segments.is_empty() {
-            return Err(usage());
+            return Err(
+                Error::input(format!("\"{}\" names no API path", Snippet(text)))
+                    .with_hint("MDE calls have paths under /api/, e.g. \"GET /api/machines\""),
+            );
         }
         Ok(CallSpec {
             input: text.to_string(),
