@@ -63,11 +63,10 @@ pub fn parse_json<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T> {
     let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
     let head = head.trim_start();
     if head.starts_with("<!doctype html") || head.starts_with("<html") || head.starts_with('<') {
-        return Err(
-            Error::environment(format!("{url} returned an HTML page, not JSON")).with_hint(
-                "a proxy, captive portal or wrong URL answered; check the address and any proxy",
-            ),
-        );
+        return Err(Error::environment(format!(
+            "{url} returned an HTML page, not JSON"
+        ))
+        .with_hint("a proxy, captive portal or wrong URL answered; check the address and any proxy"));
     }
     serde_json::from_slice(body).map_err(|e| {
         let what = if e.is_eof() {
@@ -222,9 +221,8 @@ impl Http {
         }
         let chain = error_chain(e);
         if e.is_redirect() {
-            return Error::environment(format!("{url}: {chain}")).with_hint(
-                "the server redirected somewhere mdeauth will not follow; check the URL",
-            );
+            return Error::environment(format!("{url}: {chain}"))
+                .with_hint("the server redirected somewhere mdeauth will not follow; check the URL");
         }
         if e.is_connect() {
             let hint = if chain.contains("UnknownIssuer") || chain.contains("certificate") {
