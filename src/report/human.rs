@@ -13,7 +13,8 @@ use crate::token::{AppAuth, Context, Kind};
 pub fn render(r: &Report, st: &Style) -> String {
     let mut o = String::new();
     if let Some(t) = &r.token {
-        token(&mut o, t, r.now, st);
+        // Reports about calls show the token summary without the claim tables.
+        token(&mut o, t, r.now, st, r.calls.is_none());
     }
     calls_section(&mut o, r, st);
     findings(&mut o, r, st);
@@ -51,7 +52,7 @@ fn row(o: &mut String, st: &Style, label: &str, value: &str) {
     let _ = writeln!(o, "  {}  {}", st.bold(&format!("{label:<11}")), value);
 }
 
-fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style) {
+fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
     let _ = writeln!(
         o,
         "{} {}  {}",
@@ -147,6 +148,9 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style) {
     };
     row(o, st, "Roles", &list(&t.roles));
     row(o, st, "Scopes", &list(&t.scopes));
+    if !full {
+        return;
+    }
 
     let _ = writeln!(o, "\n{}", st.bold("Header"));
     for (k, v) in &t.header {
@@ -208,6 +212,7 @@ pub fn verdict(o: &mut String, r: &Report, st: &Style) {
 fn calls_section(o: &mut String, r: &Report, st: &Style) {
     use super::calls::requirement_text;
     if let Some(p) = &r.plan {
+        gap(o);
         let _ = writeln!(o, "{} {} ({})", st.bold("Plan"), p.name, p.file);
         let mut bits = vec![format!("{} call(s)", p.calls)];
         if let Some(c) = p.context {
@@ -249,6 +254,7 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
         }
     } else if calls.len() == 1 {
         let c = &calls[0];
+        gap(o);
         let _ = writeln!(o, "{}", st.bold(&c.label()));
         row(o, st, "Name", &c.name);
         row(o, st, "Area", &c.area);
@@ -310,6 +316,7 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
             .max()
             .unwrap_or(0)
             .min(64);
+        gap(o);
         let _ = writeln!(
             o,
             "{}",
@@ -382,5 +389,12 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
                 st.yellow(&lp.redundant.join(", "))
             );
         }
+    }
+}
+
+/// A blank line between sections (none at the very top).
+fn gap(o: &mut String) {
+    if !o.is_empty() {
+        o.push('\n');
     }
 }
