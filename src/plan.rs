@@ -298,6 +298,32 @@ calls = [
     }
 
     #[test]
+    fn example_plans_load_and_resolve() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let plan = Plan::load(&path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            assert!(
+                plan.context.is_some() && plan.credential.is_some(),
+                "{}",
+                path.display()
+            );
+            assert_eq!(plan.resolve().unwrap().len(), plan.calls.len());
+            n += 1;
+        }
+        assert!(n >= 3);
+        let soc = Plan::load(&dir.join("soc-automation.toml")).unwrap();
+        assert_eq!(soc.name, "Contoso SOC automation");
+        assert_eq!(
+            soc.client_id.as_deref(),
+            Some("9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90")
+        );
+        assert_eq!(soc.credential, Some(Credential::Certificate));
+        assert_eq!(soc.calls[2].note.as_deref(), Some("containment playbook"));
+    }
+
+    #[test]
     fn errors_name_file_and_line() {
         let e = p("name = \"x\"\ncontext = \"app\"\ncalls = [\"GET /api/alerts\"]\n").unwrap_err();
         assert!(e.to_string().starts_with("plan.toml:2: "), "{e}");
