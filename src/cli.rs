@@ -30,6 +30,10 @@ pub struct Cli {
 pub enum Command {
     /// Decode a token offline and explain what it is and what is wrong with it for the MDE API.
     Inspect(InspectArgs),
+    /// Check that a token carries the MDE permissions the app's calls need, and nothing more.
+    Check(CheckArgs),
+    /// Browse the MDE API permission catalogue, or list the permissions a set of calls needs.
+    Api(ApiArgs),
     /// Verify a token's signature against Azure AD's published keys and validate its claims.
     Verify(VerifyArgs),
     /// Show or clear the cache of discovery documents and key sets.
@@ -262,4 +266,49 @@ pub struct TokenCmdArgs {
     pub timeout: u64,
     #[command(flatten)]
     pub time: TimeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: TokenArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// Plan file (TOML) naming the app and the MDE calls it makes.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call the app makes: "METHOD PATH", path or full URL (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// The context the app is meant to use; a token of the other context is an error.
+    #[arg(long, value_enum)]
+    pub context: Option<crate::plan::PlanContext>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Show one call: "METHOD PATH" (path, template or full URL).
+    #[arg(value_name = "CALL")]
+    pub call: Option<String>,
+    /// Plan file: list the minimal permissions its calls need.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call to include in the minimal permission set (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// Permission context (default: the plan's, else application).
+    #[arg(long, value_enum)]
+    pub context: Option<crate::plan::PlanContext>,
+    /// List only calls whose area contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub area: Option<String>,
+    /// List only calls whose name, path, area or notes contain this text.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Include legacy calls (removed from the current documentation) in the list.
+    #[arg(long)]
+    pub legacy: bool,
+    /// List the calls that accept this permission.
+    #[arg(long, value_name = "NAME")]
+    pub permission: Option<String>,
 }

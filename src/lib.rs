@@ -7,6 +7,7 @@
 pub mod aad;
 pub mod aadsts;
 pub mod cache;
+pub mod catalog;
 pub mod checks;
 pub mod claims;
 pub mod cli;
@@ -20,6 +21,9 @@ pub mod guid;
 pub mod http;
 pub mod input;
 pub mod jwks;
+pub mod permissions;
+pub mod plan;
+pub mod privilege;
 pub mod report;
 pub mod resource;
 pub mod timefmt;
@@ -47,6 +51,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             return Ok(error::exit::PASS);
         }
         Command::ConsentUrl(a) => commands::consent_url::run(a)?,
+        Command::Check(a) => commands::check::run(a)?,
+        Command::Api(a) => commands::api::run(a)?,
         Command::Token(a) => return commands::token::execute(a, cli.format, &style),
     };
     write_stdout(&report::render(&report, cli.format, &style))?;

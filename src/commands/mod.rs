@@ -1,6 +1,8 @@
 //! One module per command: turn parsed arguments into a [`Report`](crate::report::Report).
 
+pub mod api;
 pub mod cache;
+pub mod check;
 pub mod consent_url;
 pub mod explain;
 pub mod inspect;

@@ -13,8 +13,10 @@ use crate::token::{AppAuth, Context, Kind};
 pub fn render(r: &Report, st: &Style) -> String {
     let mut o = String::new();
     if let Some(t) = &r.token {
-        token(&mut o, t, r.now, st);
+        // Reports about calls show the token summary without the claim tables.
+        token(&mut o, t, r.now, st, r.calls.is_none());
     }
+    calls_section(&mut o, r, st);
     if let Some(s) = &r.signature {
         signature(&mut o, s, r.claims_valid, st);
     }
@@ -62,7 +64,7 @@ fn row(o: &mut String, st: &Style, label: &str, value: &str) {
     let _ = writeln!(o, "  {}  {}", st.bold(&format!("{label:<11}")), value);
 }
 
-fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style) {
+fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
     let _ = writeln!(
         o,
         "{} {}  {}",
@@ -158,6 +160,9 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style) {
     };
     row(o, st, "Roles", &list(&t.roles));
     row(o, st, "Scopes", &list(&t.scopes));
+    if !full {
+        return;
+    }
 
     let _ = writeln!(o, "\n{}", st.bold("Header"));
     for (k, v) in &t.header {
@@ -326,8 +331,12 @@ pub fn findings(o: &mut String, r: &Report, st: &Style) {
 }
 
 pub fn verdict(o: &mut String, r: &Report, st: &Style) {
+    let denied = match r.calls_denied() {
+        0 => String::new(),
+        n => format!("{n} call(s) not allowed, "),
+    };
     let counts = format!(
-        "{} error(s), {} warning(s)",
+        "{denied}{} error(s), {} warning(s)",
         r.count(Severity::Error),
         r.count(Severity::Warning)
     );
@@ -336,4 +345,195 @@ pub fn verdict(o: &mut String, r: &Report, st: &Style) {
         Verdict::Fail => st.red("FAIL"),
     };
     let _ = writeln!(o, "\n{} {v} ({counts})", st.bold("Verdict:"));
+}
+
+/// Plan, calls and least-privilege sections of `check` and `api`.
+fn calls_section(o: &mut String, r: &Report, st: &Style) {
+    use super::calls::requirement_text;
+    if let Some(p) = &r.plan {
+        gap(o);
+        let _ = writeln!(o, "{} {} ({})", st.bold("Plan"), p.name, p.file);
+        let mut bits = vec![format!("{} call(s)", p.calls)];
+        if let Some(c) = p.context {
+            bits.push(format!("{c} context"));
+        }
+        if let Some(c) = p.credential {
+            bits.push(format!("credential {c}"));
+        }
+        if p.multi_tenant {
+            bits.push("multi-tenant".into());
+        }
+        let _ = writeln!(o, "  {}", bits.join(", "));
+    }
+    let Some(calls) = &r.calls else { return };
+    let checked = calls.iter().any(|c| c.check.is_some());
+    if checked {
+        let ctx = calls
+            .iter()
+            .find_map(|c| c.check.as_ref().map(|k| k.context))
+            .unwrap_or("application");
+        let _ = writeln!(o, "\n{}", st.bold(&format!("Calls ({ctx} permissions)")));
+        let w = calls
+            .iter()
+            .map(|c| c.label().chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(64);
+        for c in calls {
+            let Some(k) = &c.check else { continue };
+            let mark = match k.allowed {
+                Some(true) => st.green("✓"),
+                Some(false) => st.red("✗"),
+                None => st.yellow("?"),
+            };
+            let _ = writeln!(o, "  {mark} {:<w$}  {}", c.label(), k.reason);
+            if let Some(n) = &k.note {
+                let _ = writeln!(o, "    {}", st.dim(n));
+            }
+        }
+    } else if calls.len() == 1 {
+        let c = &calls[0];
+        gap(o);
+        let _ = writeln!(o, "{}", st.bold(&c.label()));
+        row(o, st, "Name", &c.name);
+        row(o, st, "Area", &c.area);
+        row(o, st, "Status", &format!("{:?}", c.status).to_lowercase());
+        if let Some(q) = &c.query {
+            row(o, st, "Query", &format!("?{q}"));
+        }
+        if let Some(h) = &c.host {
+            row(o, st, "Host", h);
+        }
+        row(
+            o,
+            st,
+            "Application",
+            &requirement_text(&c.application_requirements),
+        );
+        row(
+            o,
+            st,
+            "Delegated",
+            &requirement_text(&c.delegated_requirements),
+        );
+        row(
+            o,
+            st,
+            "User RBAC",
+            c.rbac.as_deref().unwrap_or("not stated"),
+        );
+        row(
+            o,
+            st,
+            "Rate limit",
+            c.rate_limit.as_deref().unwrap_or("not stated"),
+        );
+        let date = c
+            .doc_date
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        row(o, st, "Source", &format!("{}{date}", c.source));
+        for s in &c.doc_spelling {
+            row(
+                o,
+                st,
+                "Spelling",
+                &format!(
+                    "the docs write {} ({}); tokens carry {}",
+                    s.documented, s.context, s.actual
+                ),
+            );
+        }
+        if let Some(n) = &c.notes {
+            row(o, st, "Notes", n);
+        }
+    } else {
+        let w = calls
+            .iter()
+            .map(|c| c.label().chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(64);
+        gap(o);
+        let _ = writeln!(
+            o,
+            "{}",
+            st.bold(&format!("{:<w$}  {}", "CALL", "APPLICATION / DELEGATED"))
+        );
+        let mut area = "";
+        for c in calls {
+            if c.area != area {
+                area = &c.area;
+                let _ = writeln!(o, "{}", st.dim(&format!("# {area}")));
+            }
+            let legacy = if c.status == crate::catalog::Status::Legacy {
+                " (legacy)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                o,
+                "{:<w$}  {} / {}{legacy}",
+                c.label(),
+                requirement_text(&c.application_requirements),
+                requirement_text(&c.delegated_requirements)
+            );
+        }
+        let _ = writeln!(o, "{}", st.dim(&format!("{} call(s)", calls.len())));
+    }
+    if let Some(lp) = &r.least_privilege {
+        let _ = writeln!(
+            o,
+            "\n{}",
+            st.bold(&format!(
+                "Least privilege ({} permissions of WindowsDefenderATP {})",
+                lp.context, lp.resource_app_id
+            ))
+        );
+        if lp.minimal.is_empty() {
+            let _ = writeln!(o, "  Minimal     none documented for these calls");
+        }
+        let w = lp
+            .minimal
+            .iter()
+            .map(|m| m.permission.len())
+            .max()
+            .unwrap_or(0);
+        for (i, m) in lp.minimal.iter().enumerate() {
+            let label = if i == 0 { "Minimal" } else { "" };
+            let _ = writeln!(
+                o,
+                "  {:<10}  {:<w$}  {:<5}  {}  {}",
+                label,
+                m.permission,
+                m.kind.as_str(),
+                m.id.as_deref().unwrap_or("(id unknown)"),
+                st.dim(&clip(&m.calls.join(", "), 80))
+            );
+        }
+        if !lp.unused.is_empty() {
+            let _ = writeln!(
+                o,
+                "  {:<10}  {}",
+                "Unused",
+                st.yellow(&lp.unused.join(", "))
+            );
+        }
+        if !lp.redundant.is_empty() {
+            let _ = writeln!(
+                o,
+                "  {:<10}  {}",
+                "Not needed",
+                st.yellow(&lp.redundant.join(", "))
+            );
+        }
+    }
+}
+
+/// A blank line between sections (none at the very top).
+fn gap(o: &mut String) {
+    if !o.is_empty() {
+        o.push('\n');
+    }
 }

@@ -4,8 +4,10 @@
 //! form is the public contract documented in the README: sections are only
 //! ever added, never renamed.
 
+pub mod calls;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod style;
 
 use serde::Serialize;
@@ -116,6 +118,15 @@ pub struct Report {
     pub command: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenSection>,
+    /// The plan file `check`/`api` worked from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<calls::PlanSection>,
+    /// MDE API calls: catalogue entries (`api`) or checked calls (`check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls: Option<Vec<calls::CallEntry>>,
+    /// Minimal permission set for the calls, and the token's extra permissions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub least_privilege: Option<calls::LeastPrivilege>,
     /// `verify`: the signature outcome.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<crate::validate::SignatureSection>,
@@ -146,6 +157,9 @@ impl Report {
             signature: None,
             claims_valid: None,
             cache: None,
+            plan: None,
+            calls: None,
+            least_privilege: None,
             findings: Vec::new(),
             errors: None,
             consent: None,
@@ -157,7 +171,7 @@ impl Report {
     /// Sort the findings and set the verdict from them. Call once, last.
     pub fn finish(mut self) -> Report {
         crate::finding::sort(&mut self.findings);
-        self.verdict = if self.findings.iter().any(Finding::is_error) {
+        self.verdict = if self.findings.iter().any(Finding::is_error) || self.calls_denied() > 0 {
             Verdict::Fail
         } else {
             Verdict::Pass
@@ -167,6 +181,13 @@ impl Report {
 
     pub fn count(&self, s: Severity) -> usize {
         self.findings.iter().filter(|f| f.severity == s).count()
+    }
+
+    /// How many checked calls are not allowed.
+    pub fn calls_denied(&self) -> usize {
+        self.calls
+            .as_ref()
+            .map_or(0, |c| c.iter().filter(|e| e.denied()).count())
     }
 
     /// Exit code for this report: 0 pass, 1 fail.
@@ -183,6 +204,8 @@ impl Report {
 pub enum Format {
     Human,
     Json,
+    /// JUnit XML for CI systems: one test case per checked call and per error finding.
+    Junit,
 }
 
 /// Render a report in the chosen format.
@@ -190,5 +213,6 @@ pub fn render(report: &Report, format: Format, style: &style::Style) -> String {
     match format {
         Format::Human => human::render(report, style),
         Format::Json => json::render(report),
+        Format::Junit => junit::render(report),
     }
 }

@@ -1,0 +1,322 @@
+//! `mdeauth check`: does this token carry the permissions each planned MDE
+//! call needs, and nothing more?
+
+use crate::catalog::{self, Call, Status};
+use crate::checks;
+use crate::cli::CheckArgs;
+use crate::error::{Error, Result};
+use crate::finding::Finding;
+use crate::permissions::{self, PermType};
+use crate::plan::{Plan, PlanContext};
+use crate::privilege::{self, Evaluation, Outcome};
+use crate::report::calls::{
+    CallEntry, LeastPrivilege, MinimalPermission, PlanSection, requirement_text,
+};
+use crate::report::{Report, TokenSection};
+use crate::resource::ResourceKind;
+use crate::token::{Context, Kind};
+
+/// A call to check: as given, its note, its catalogue row.
+pub struct Wanted {
+    pub given: String,
+    pub note: Option<String>,
+    pub row: &'static Call,
+}
+
+/// The calls of `--plan` and `--call`, resolved; unknown calls are input errors.
+pub fn wanted(plan: Option<&Plan>, calls: &[String]) -> Result<Vec<Wanted>> {
+    let mut out = Vec::new();
+    if let Some(p) = plan {
+        for (pc, row) in p.resolve()? {
+            out.push(Wanted {
+                given: pc.call.clone(),
+                note: pc.note.clone(),
+                row,
+            });
+        }
+    }
+    for c in calls {
+        let row = catalog::resolve(c)?;
+        out.push(Wanted {
+            given: c.trim().to_string(),
+            note: None,
+            row,
+        });
+    }
+    Ok(out)
+}
+
+pub fn run(args: &CheckArgs) -> Result<Report> {
+    let clock = super::clock(&args.time)?;
+    let plan = args.plan.as_deref().map(Plan::load).transpose()?;
+    let wanted = wanted(plan.as_ref(), &args.calls)?;
+    if wanted.is_empty() {
+        return Err(Error::input("no calls to check")
+            .with_hint("give --call \"METHOD PATH\" (repeatable) or --plan FILE"));
+    }
+    let token = super::load_token(&args.input)?;
+    let claims = token.require_claims()?;
+    let cls = claims.classify();
+    let mut report = Report::new("check", clock.now);
+    report.findings.extend(checks::header(&token.header));
+    report
+        .findings
+        .extend(checks::claims(&token.header, claims, &cls, clock));
+    report.findings.push(checks::signature_not_checked());
+
+    let expected = args.context.or(plan.as_ref().and_then(|p| p.context));
+    let token_ctx = match cls.context {
+        Context::Application => Some(PlanContext::Application),
+        Context::Delegated => Some(PlanContext::Delegated),
+        Context::None => None,
+    };
+    if let (Some(e), Some(t)) = (expected, token_ctx)
+        && e != t
+    {
+        report.findings.push(Finding::error(
+            "check.context_mismatch",
+            format!(
+                "the app is meant to work in {} context but this is a {} token",
+                e.as_str(),
+                t.as_str()
+            ),
+            match e {
+                PlanContext::Application => "request the token with the client-credentials grant (no user), so it carries application permissions in roles",
+                PlanContext::Delegated => "request the token on behalf of a signed-in user (authorization code or device code), so it carries delegated permissions in scp",
+            },
+        ));
+    }
+    if let Some(p) = &plan {
+        identity(
+            &mut report.findings,
+            p,
+            claims.app_id(),
+            claims.tid.as_deref(),
+        );
+        report.plan = Some(PlanSection::new(p));
+    }
+
+    // A token no MDE call accepts fails every call for the same reason.
+    let blocker = if cls.kind == Kind::Id {
+        Some("this is an ID token; MDE accepts only access tokens".to_string())
+    } else if cls.resource != ResourceKind::Mde {
+        Some(format!(
+            "the token's audience ({}) is not the MDE API, which answers 401",
+            if claims.aud.is_empty() {
+                "none".to_string()
+            } else {
+                claims.aud.join(", ")
+            }
+        ))
+    } else if token_ctx.is_none() {
+        Some(
+            "the token carries neither roles nor scp, so MDE answers 403 to every call".to_string(),
+        )
+    } else {
+        None
+    };
+    let ctx = token_ctx.or(expected).unwrap_or(PlanContext::Application);
+    let kind = ctx.perm_type();
+    let granted = match ctx {
+        PlanContext::Application => claims.roles.clone(),
+        PlanContext::Delegated => claims.scopes(),
+    };
+    let blocker = blocker.or_else(|| {
+        granted.is_empty().then(|| {
+            "the token carries no roles or scopes (no permission consented), so MDE answers 403 to every call"
+                .to_string()
+        })
+    });
+
+    let mut entries = Vec::new();
+    for w in &wanted {
+        let (ev, reason) = match &blocker {
+            Some(why) => {
+                let mut ev = privilege::evaluate(w.row, kind, &[]);
+                ev.outcome = Outcome::Denied;
+                ev.missing_groups = w.row.groups(kind).to_vec();
+                (ev, why.clone())
+            }
+            None => {
+                let ev = privilege::evaluate(w.row, kind, &granted);
+                let reason = reason(&ev, w.row, ctx);
+                (ev, reason)
+            }
+        };
+        if ev.outcome == Outcome::Undocumented {
+            report.findings.push(Finding::warning(
+                "call.permissions_not_documented",
+                format!(
+                    "{}: permissions not documented: the documentation names no {} permission for this call",
+                    w.row.label(),
+                    ctx.as_str()
+                ),
+                "try the call in a test tenant; the 403 message names the permissions it requires",
+            ));
+        }
+        if w.row.status == Status::Legacy {
+            report.findings.push(Finding::warning(
+                "call.legacy",
+                format!(
+                    "{} ({}) is a legacy call, no longer in the current MDE documentation",
+                    w.row.label(),
+                    w.row.name
+                ),
+                "move to a current call (see `mdeauth api --search ...`)",
+            ));
+        }
+        entries.push(CallEntry::checked(
+            w.row,
+            &w.given,
+            ctx.as_str(),
+            ev,
+            reason,
+            w.note.clone(),
+        ));
+    }
+
+    if ctx == PlanContext::Delegated && blocker.is_none() {
+        let mut parts: Vec<String> = Vec::new();
+        for w in &wanted {
+            let rbac = w
+                .row
+                .rbac
+                .as_deref()
+                .unwrap_or("not stated in the documentation");
+            let line = format!("{}: {rbac}", w.row.label());
+            if !parts.contains(&line) {
+                parts.push(line);
+            }
+        }
+        report.findings.push(Finding::warning(
+            "call.user_rbac",
+            format!(
+                "delegated calls also need the signed-in user's MDE role permission and device-group access, which the token cannot show: {}",
+                parts.join("; ")
+            ),
+            "give the user an MDE role with these permissions and access to the device groups involved (Defender portal: Settings > Endpoints > Roles)",
+        ));
+    }
+
+    let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
+    let needed = privilege::minimal(&rows, kind);
+    let minimal: Vec<MinimalPermission> = needed
+        .iter()
+        .map(|n| MinimalPermission::new(n, kind, &rows))
+        .collect();
+    let (mut unused, mut redundant) = (Vec::new(), Vec::new());
+    if blocker.is_none() {
+        let minimal_names: Vec<&str> = needed.iter().map(|n| n.permission.as_str()).collect();
+        for g in &granted {
+            let accepted = rows
+                .iter()
+                .any(|c| c.groups(kind).iter().flatten().any(|p| p == g));
+            if !accepted {
+                unused.push(g.clone());
+            } else if !minimal_names.contains(&g.as_str()) {
+                redundant.push(g.clone());
+            }
+        }
+    }
+    let list = |v: &[&str]| v.join(", ");
+    let minimal_text = list(
+        &needed
+            .iter()
+            .map(|n| n.permission.as_str())
+            .collect::<Vec<_>>(),
+    );
+    let where_ = match kind {
+        PermType::Role => "application permissions",
+        PermType::Scope => "delegated permissions",
+    };
+    for u in &unused {
+        report.findings.push(Finding::warning(
+            "perm.unused",
+            format!("the token holds {u}, which none of the {} call(s) needs", rows.len()),
+            format!(
+                "remove {u} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
+            ),
+        ));
+    }
+    for r in &redundant {
+        report.findings.push(Finding::warning(
+            "perm.not_minimal",
+            format!(
+                "the token holds {r}, which the calls accept but do not need: the minimal set is {minimal_text}"
+            ),
+            format!("replace the app's {where_} with the minimal set (`mdeauth api --plan ...` lists it with ids)"),
+        ));
+    }
+    report.least_privilege = Some(LeastPrivilege {
+        context: ctx.as_str(),
+        resource_app_id: permissions::resource_app().app_id.clone(),
+        unused,
+        redundant,
+        minimal,
+    });
+    report.calls = Some(entries);
+    report.token = Some(TokenSection::new(&token, claims, clock));
+    Ok(report.finish())
+}
+
+/// Plan identity against the token: client id and (single-tenant) tenant id.
+fn identity(out: &mut Vec<Finding>, p: &Plan, appid: Option<&str>, tid: Option<&str>) {
+    if let Some(want) = &p.client_id {
+        match appid {
+            Some(got) if got.eq_ignore_ascii_case(want) => {}
+            got => out.push(Finding::error(
+                "check.client_mismatch",
+                format!(
+                    "the plan's client_id is {want} but the token was issued to {}",
+                    got.unwrap_or("no app (no appid/azp claim)")
+                ),
+                "get the token with the app the plan describes, or correct client_id in the plan",
+            )),
+        }
+    }
+    if let Some(want) = &p.tenant_id {
+        match tid {
+            Some(got) if got.eq_ignore_ascii_case(want) => {}
+            Some(got) if p.multi_tenant => out.push(Finding::info(
+                "check.customer_tenant",
+                format!("the token is from tenant {got}, not the app's home tenant {want} (the plan says the app serves other tenants)"),
+                "",
+            )),
+            got => out.push(Finding::error(
+                "check.tenant_mismatch",
+                format!(
+                    "the plan's tenant_id is {want} but the token is from {}",
+                    got.unwrap_or("no tenant (no tid claim)")
+                ),
+                "request the token from https://login.microsoftonline.com/<tenant_id>/..., or set multi_tenant = true if the app serves other tenants",
+            )),
+        }
+    }
+}
+
+fn reason(ev: &Evaluation, row: &Call, ctx: PlanContext) -> String {
+    let claim = match ctx {
+        PlanContext::Application => "roles",
+        PlanContext::Delegated => "scp",
+    };
+    match ev.outcome {
+        Outcome::Allowed => format!("allowed by {}", ev.satisfied_by.join(" + ")),
+        Outcome::Undocumented => format!("permissions not documented for {} calls", ctx.as_str()),
+        Outcome::Denied => {
+            let needs = requirement_text(row.groups(ctx.perm_type()));
+            let missing = ev
+                .missing_groups
+                .iter()
+                .map(|g| {
+                    if g.len() == 1 {
+                        g[0].clone()
+                    } else {
+                        format!("one of {}", g.join(", "))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" and ");
+            format!("needs {needs}; {claim} lacks {missing}")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! WindowsDefenderATP permission names and ids, from `data/permission-guids.json`:
+//! application permissions (app roles, token `roles`) and delegated
+//! permissions (OAuth2 scopes, token `scp`).
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+/// Which kind of permission: an app role or a delegated scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PermType {
+    /// Application permission (appRole), granted by admin consent, shows in `roles`.
+    Role,
+    /// Delegated permission (oauth2PermissionScope), shows in `scp`.
+    Scope,
+}
+
+impl PermType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermType::Role => "Role",
+            PermType::Scope => "Scope",
+        }
+    }
+}
+
+/// One permission the WindowsDefenderATP app defines.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Permission {
+    /// The value tokens carry, e.g. `Machine.Isolate`.
+    pub value: String,
+    /// The appRole / scope id (the same in every tenant).
+    pub id: String,
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    /// `high` or `medium` (see the data file's sources).
+    pub confidence: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResourceApp {
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    #[serde(rename = "appId")]
+    pub app_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct File {
+    resource_app: ResourceApp,
+    application_roles: Vec<Permission>,
+    delegated_scopes: Vec<Permission>,
+}
+
+static DATA: LazyLock<File> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../data/permission-guids.json"))
+        .expect("data/permission-guids.json is valid (checked by tests)")
+});
+
+/// The resource application the permissions belong to (WindowsDefenderATP).
+pub fn resource_app() -> &'static ResourceApp {
+    &DATA.resource_app
+}
+
+/// Every application permission (app role).
+pub fn roles() -> &'static [Permission] {
+    &DATA.application_roles
+}
+
+/// Every delegated permission (scope).
+pub fn scopes() -> &'static [Permission] {
+    &DATA.delegated_scopes
+}
+
+/// The permission of this type with exactly this value.
+pub fn get(kind: PermType, value: &str) -> Option<&'static Permission> {
+    let list = match kind {
+        PermType::Role => roles(),
+        PermType::Scope => scopes(),
+    };
+    list.iter().find(|p| p.value == value)
+}
+
+/// The value as tokens spell it, for a name given in any letter case
+/// (`url.read.all` → `Url.Read.All`), looking at roles and scopes.
+pub fn canonical(name: &str) -> Option<&'static str> {
+    roles()
+        .iter()
+        .chain(scopes())
+        .find(|p| p.value.eq_ignore_ascii_case(name.trim()))
+        .map(|p| p.value.as_str())
+}
+
+/// Every distinct permission value, roles first.
+pub fn all_values() -> Vec<&'static str> {
+    let mut out: Vec<&str> = Vec::new();
+    for p in roles().iter().chain(scopes()) {
+        if !out.contains(&p.value.as_str()) {
+            out.push(&p.value);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_file_loads() {
+        assert_eq!(resource_app().app_id, crate::resource::MDE_APP_ID);
+        assert_eq!(
+            get(PermType::Role, "Machine.Isolate").map(|p| p.id.as_str()),
+            Some("7e4e1300-e1b9-4102-88ba-f0cb6e6d5974")
+        );
+        assert_eq!(
+            get(PermType::Scope, "Machine.Read").map(|p| p.id.as_str()),
+            Some("fbd3d33a-b1f5-4573-906c-51b39682fbcf")
+        );
+        assert!(get(PermType::Scope, "Machine.Read.All").is_none());
+        assert_eq!(canonical("URL.READ.ALL"), Some("Url.Read.All"));
+        for p in roles().iter().chain(scopes()) {
+            assert!(crate::guid::is_guid(&p.id), "{} id {}", p.value, p.id);
+        }
+    }
+}

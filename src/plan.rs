@@ -1,0 +1,354 @@
+//! The plan file: what an app is and which MDE calls it makes (TOML).
+//!
+//! ```toml
+//! name = "Contoso SOC automation"
+//! tenant_id = "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55"
+//! client_id = "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90"
+//! context = "application"        # or "delegated"
+//! multi_tenant = false
+//! credential = "certificate"     # secret | certificate | federated | managed_identity | user
+//! calls = [
+//!   "GET /api/machines",
+//!   { call = "POST /api/machines/{id}/isolate", note = "containment playbook" },
+//! ]
+//! ```
+//!
+//! Used by `check` and `api`; the app-registration lint and `doctor` reuse [`Plan`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{self, Call};
+use crate::error::{Error, Result};
+use crate::permissions::PermType;
+
+/// The permission context an app works in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanContext {
+    /// App-only (daemon): application permissions, token `roles`.
+    Application,
+    /// On behalf of a signed-in user: delegated permissions, token `scp`.
+    Delegated,
+}
+
+impl PlanContext {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanContext::Application => "application",
+            PlanContext::Delegated => "delegated",
+        }
+    }
+
+    /// Which kind of permission this context uses.
+    pub fn perm_type(self) -> PermType {
+        match self {
+            PlanContext::Application => PermType::Role,
+            PlanContext::Delegated => PermType::Scope,
+        }
+    }
+}
+
+/// How the app proves its identity when it gets a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// Client secret (client-credentials grant).
+    Secret,
+    /// Certificate (client assertion signed with the app's key).
+    Certificate,
+    /// Federated identity credential (workload identity federation).
+    Federated,
+    /// Azure managed identity.
+    ManagedIdentity,
+    /// A signed-in user (delegated; public or confidential client).
+    User,
+}
+
+impl Credential {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credential::Secret => "secret",
+            Credential::Certificate => "certificate",
+            Credential::Federated => "federated",
+            Credential::ManagedIdentity => "managed_identity",
+            Credential::User => "user",
+        }
+    }
+}
+
+/// One call the app makes, as written in the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanCall {
+    /// `METHOD PATH` (path, template or URL).
+    pub call: String,
+    pub note: Option<String>,
+    /// 1-based line in the plan file.
+    pub line: usize,
+}
+
+/// A parsed plan file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub file: PathBuf,
+    pub name: String,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub context: Option<PlanContext>,
+    pub multi_tenant: bool,
+    pub credential: Option<Credential>,
+    pub calls: Vec<PlanCall>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    name: String,
+    tenant_id: Option<toml::Spanned<String>>,
+    client_id: Option<toml::Spanned<String>>,
+    context: Option<PlanContext>,
+    #[serde(default)]
+    multi_tenant: bool,
+    credential: Option<Credential>,
+    calls: toml::Spanned<Vec<toml::Spanned<RawCall>>>,
+}
+
+struct RawCall {
+    call: String,
+    note: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawCall {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCall;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string \"METHOD PATH\" or a table { call = \"METHOD PATH\", note = \"...\" }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<RawCall, E> {
+                Ok(RawCall {
+                    call: v.to_string(),
+                    note: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<RawCall, A::Error> {
+                let mut call = None;
+                let mut note = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "call" => call = Some(m.next_value::<String>()?),
+                        "note" => note = Some(m.next_value::<String>()?),
+                        other => {
+                            return Err(de::Error::unknown_field(other, &["call", "note"]));
+                        }
+                    }
+                }
+                let call = call.ok_or_else(|| de::Error::missing_field("call"))?;
+                Ok(RawCall { call, note })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset.min(text.len()))
+        .map_or(1, |s| s.matches('\n').count() + 1)
+}
+
+impl Plan {
+    /// Read and parse a plan file.
+    pub fn load(path: &Path) -> Result<Plan> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let what = format!("cannot read the plan file {}: {e}", path.display());
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.kind() == std::io::ErrorKind::InvalidData
+            {
+                Error::input(what)
+                    .with_hint("give the path of a TOML plan file (see docs/check.md)")
+            } else {
+                Error::environment(what)
+            }
+        })?;
+        Plan::parse(&text, path)
+    }
+
+    /// Parse plan text; `file` names it in errors (`FILE:LINE: problem`).
+    pub fn parse(text: &str, file: &Path) -> Result<Plan> {
+        let at = |line: usize, msg: String| {
+            Error::input(format!("{}:{line}: {msg}", file.display()))
+                .with_hint("see docs/check.md for the plan file format")
+        };
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            let msg = e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .trim()
+                .to_string();
+            at(line, msg)
+        })?;
+        if raw.name.trim().is_empty() {
+            return Err(at(1, "name is empty".into()));
+        }
+        let guid = |v: Option<toml::Spanned<String>>, what: &str| -> Result<Option<String>> {
+            match v {
+                None => Ok(None),
+                Some(s) => {
+                    let line = line_of(text, s.span().start);
+                    let val = s.into_inner();
+                    if crate::guid::is_guid(val.trim()) {
+                        Ok(Some(val.trim().to_string()))
+                    } else {
+                        Err(at(line, format!("{what} {val:?} is not a GUID")))
+                    }
+                }
+            }
+        };
+        let tenant_id = guid(raw.tenant_id, "tenant_id")?;
+        let client_id = guid(raw.client_id, "client_id")?;
+        let calls_line = line_of(text, raw.calls.span().start);
+        let mut calls = Vec::new();
+        for c in raw.calls.into_inner() {
+            let line = line_of(text, c.span().start);
+            let c = c.into_inner();
+            catalog::CallSpec::parse(&c.call).map_err(|e| at(line, e.one_line()))?;
+            calls.push(PlanCall {
+                call: c.call.trim().to_string(),
+                note: c.note,
+                line,
+            });
+        }
+        if calls.is_empty() {
+            return Err(at(
+                calls_line,
+                "calls is empty: list the MDE calls the app makes".into(),
+            ));
+        }
+        Ok(Plan {
+            file: file.to_path_buf(),
+            name: raw.name,
+            tenant_id,
+            client_id,
+            context: raw.context,
+            multi_tenant: raw.multi_tenant,
+            credential: raw.credential,
+            calls,
+        })
+    }
+
+    /// Every planned call resolved to its catalogue row; an unknown call is
+    /// an input error naming the file and line.
+    pub fn resolve(&self) -> Result<Vec<(&PlanCall, &'static Call)>> {
+        self.calls
+            .iter()
+            .map(|c| {
+                catalog::resolve(&c.call).map(|row| (c, row)).map_err(|e| {
+                    let hint = e.hint().map(str::to_string);
+                    let err = Error::input(format!("{}:{}: {e}", self.file.display(), c.line));
+                    match hint {
+                        Some(h) => err.with_hint(h),
+                        None => err,
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<Plan> {
+        Plan::parse(text, Path::new("plan.toml"))
+    }
+
+    #[test]
+    fn parses_strings_and_tables() {
+        let plan = p(r#"
+name = "x"
+tenant_id = "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55"
+context = "delegated"
+credential = "user"
+calls = [
+  "GET /api/machines",
+  { call = "POST /api/machines/{id}/isolate", note = "containment" },
+]
+"#)
+        .unwrap();
+        assert_eq!(plan.context, Some(PlanContext::Delegated));
+        assert_eq!(plan.credential, Some(Credential::User));
+        assert!(!plan.multi_tenant);
+        assert_eq!(plan.calls.len(), 2);
+        assert_eq!(plan.calls[0].line, 7);
+        assert_eq!(plan.calls[1].note.as_deref(), Some("containment"));
+        assert_eq!(plan.calls[1].line, 8);
+        assert_eq!(plan.resolve().unwrap()[1].1.id, "isolate-machine");
+    }
+
+    #[test]
+    fn example_plans_load_and_resolve() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let plan = Plan::load(&path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            assert!(
+                plan.context.is_some() && plan.credential.is_some(),
+                "{}",
+                path.display()
+            );
+            assert_eq!(plan.resolve().unwrap().len(), plan.calls.len());
+            n += 1;
+        }
+        assert!(n >= 3);
+        let soc = Plan::load(&dir.join("soc-automation.toml")).unwrap();
+        assert_eq!(soc.name, "Contoso SOC automation");
+        assert_eq!(
+            soc.client_id.as_deref(),
+            Some("9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90")
+        );
+        assert_eq!(soc.credential, Some(Credential::Certificate));
+        assert_eq!(soc.calls[2].note.as_deref(), Some("containment playbook"));
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let e = p("name = \"x\"\ncontext = \"app\"\ncalls = [\"GET /api/alerts\"]\n").unwrap_err();
+        assert!(e.to_string().starts_with("plan.toml:2: "), "{e}");
+        let e = p("name = \"x\"\ntenant_id = \"contoso\"\ncalls = [\"GET /api/alerts\"]\n")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "plan.toml:2: tenant_id \"contoso\" is not a GUID"
+        );
+        let e = p("name = \"x\"\ncalls = [\n \"GET /api/alerts\",\n \"/api/alerts\",\n]\n")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("plan.toml:4: "), "{e}");
+        let e = p("name = \"x\"\ncalls = []\n").unwrap_err();
+        assert!(e.to_string().contains("calls is empty"), "{e}");
+        let e = p("name = \"x\"\ntennant = 1\ncalls = [\"GET /api/alerts\"]\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("plan.toml:2: unknown field"),
+            "{e}"
+        );
+        let e = p("name = \"x\"\ncalls = [\"GET /api/alerts\"]\n[broken\n").unwrap_err();
+        assert!(e.to_string().starts_with("plan.toml:3: "), "{e}");
+        let plan =
+            p("name = \"x\"\ncalls = [\"GET /api/alerts\", \"GET /api/nothing\"]\n").unwrap();
+        let e = plan.resolve().unwrap_err();
+        assert!(e.to_string().starts_with("plan.toml:2: "), "{e}");
+        assert_eq!(e.exit_code(), 2);
+    }
+}

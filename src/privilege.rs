@@ -1,0 +1,282 @@
+//! Permission rules: does a set of granted permissions satisfy a call, and
+//! what is the smallest set of permissions a list of calls needs.
+
+use std::collections::BTreeSet;
+
+use crate::catalog::Call;
+use crate::permissions::PermType;
+
+/// The result of one call against the granted permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every group is satisfied.
+    Allowed,
+    /// At least one group has none of its permissions.
+    Denied,
+    /// The documentation names no permission for this call in this context.
+    Undocumented,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Undocumented => "undocumented",
+        }
+    }
+}
+
+/// Which permissions satisfied a call, or which would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    pub outcome: Outcome,
+    /// Granted permissions that satisfy a group (all of them, in catalogue order).
+    pub satisfied_by: Vec<String>,
+    /// Every permission the call accepts in this context.
+    pub accepted: Vec<String>,
+    /// Groups with none of their permissions granted.
+    pub missing_groups: Vec<Vec<String>>,
+}
+
+/// Evaluate a call's permission groups for one context against granted names.
+pub fn evaluate(call: &Call, kind: PermType, granted: &[String]) -> Evaluation {
+    let groups = call.groups(kind);
+    let accepted = call.accepted(kind);
+    if groups.is_empty() {
+        return Evaluation {
+            outcome: Outcome::Undocumented,
+            satisfied_by: Vec::new(),
+            accepted,
+            missing_groups: Vec::new(),
+        };
+    }
+    let mut satisfied_by: Vec<String> = Vec::new();
+    let mut missing_groups = Vec::new();
+    for g in groups {
+        let hits: Vec<&String> = g.iter().filter(|p| granted.contains(p)).collect();
+        if hits.is_empty() {
+            missing_groups.push(g.clone());
+        }
+        for h in hits {
+            if !satisfied_by.contains(h) {
+                satisfied_by.push(h.clone());
+            }
+        }
+    }
+    let outcome = if missing_groups.is_empty() {
+        Outcome::Allowed
+    } else {
+        Outcome::Denied
+    };
+    Evaluation {
+        outcome,
+        satisfied_by,
+        accepted,
+        missing_groups,
+    }
+}
+
+/// A read-only permission: `.Read` in the name and no write.
+pub fn is_read(p: &str) -> bool {
+    p.contains(".Read") && !p.contains("ReadWrite") && !p.contains(".Write")
+}
+
+/// Preference order of one permission: read before anything that writes or
+/// acts, narrow before tenant-wide `.All`, then by name.
+fn cost(p: &str) -> (u8, u8, &str) {
+    (u8::from(!is_read(p)), u8::from(p.ends_with(".All")), p)
+}
+
+/// One permission of a minimal set and the calls it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needed {
+    pub permission: String,
+    /// Indexes into the calls given to [`minimal`].
+    pub calls: Vec<usize>,
+}
+
+/// The smallest set of permissions (of one context) that satisfies every
+/// call. Among sets of the same size it prefers fewer write permissions,
+/// then fewer tenant-wide `.All` ones, then names in order, so the answer is
+/// deterministic. Calls with no documented permission add nothing.
+pub fn minimal(calls: &[&Call], kind: PermType) -> Vec<Needed> {
+    // Distinct groups, each sorted by preference.
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for c in calls {
+        for g in c.groups(kind) {
+            let mut g = g.clone();
+            g.sort_by(|a, b| cost(a).cmp(&cost(b)));
+            g.dedup();
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+    }
+    // A group that contains another group is hit whenever the smaller one is.
+    let set = |g: &Vec<String>| g.iter().cloned().collect::<BTreeSet<String>>();
+    let reduced: Vec<Vec<String>> = groups
+        .iter()
+        .filter(|g| {
+            let gs = set(g);
+            !groups
+                .iter()
+                .any(|o| o != *g && set(o).is_subset(&gs) && o.len() < g.len())
+        })
+        .cloned()
+        .collect();
+    let mut best: Option<Vec<String>> = None;
+    search(&reduced, &mut Vec::new(), &mut best);
+    let mut chosen = best.unwrap_or_default();
+    chosen.sort_by(|a, b| cost(a).cmp(&cost(b)));
+    chosen
+        .into_iter()
+        .map(|p| Needed {
+            calls: calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.groups(kind).iter().flatten().any(|x| *x == p))
+                .map(|(i, _)| i)
+                .collect(),
+            permission: p,
+        })
+        .collect()
+}
+
+fn key(set: &[String]) -> (usize, usize, usize, Vec<String>) {
+    let mut names = set.to_vec();
+    names.sort();
+    (
+        set.len(),
+        set.iter().filter(|p| !is_read(p)).count(),
+        set.iter().filter(|p| p.ends_with(".All")).count(),
+        names,
+    )
+}
+
+/// Exact minimum hitting set by branch and bound (the inputs are small: a
+/// few dozen groups of one to seven names).
+fn search(groups: &[Vec<String>], chosen: &mut Vec<String>, best: &mut Option<Vec<String>>) {
+    if let Some(b) = best
+        && chosen.len() > b.len()
+    {
+        return;
+    }
+    let open = groups
+        .iter()
+        .filter(|g| !g.iter().any(|p| chosen.contains(p)))
+        .min_by_key(|g| g.len());
+    match open {
+        None => {
+            if best.as_ref().is_none_or(|b| key(chosen) < key(b)) {
+                *best = Some(chosen.clone());
+            }
+        }
+        Some(g) => {
+            if let Some(b) = best
+                && chosen.len() >= b.len()
+            {
+                return;
+            }
+            for p in g {
+                chosen.push(p.clone());
+                search(groups, chosen, best);
+                chosen.pop();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::resolve;
+
+    fn names(calls: &[&str], kind: PermType) -> Vec<String> {
+        let cs: Vec<&Call> = calls.iter().map(|c| resolve(c).unwrap()).collect();
+        minimal(&cs, kind)
+            .into_iter()
+            .map(|n| n.permission)
+            .collect()
+    }
+
+    #[test]
+    fn evaluation_rules() {
+        let g = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let list = resolve("GET /api/machines").unwrap();
+        let e = evaluate(list, PermType::Role, &g(&["Machine.ReadWrite.All"]));
+        assert_eq!(e.outcome, Outcome::Allowed);
+        assert_eq!(e.satisfied_by, g(&["Machine.ReadWrite.All"]));
+        let sq = resolve("POST /api/machines/x/StopAndQuarantineFile").unwrap();
+        let e = evaluate(sq, PermType::Role, &g(&["Machine.StopAndQuarantine"]));
+        assert_eq!(e.outcome, Outcome::Denied);
+        assert_eq!(
+            e.missing_groups,
+            vec![g(&["Machine.Read.All", "Machine.ReadWrite.All"])]
+        );
+        let e = evaluate(
+            sq,
+            PermType::Role,
+            &g(&["Machine.StopAndQuarantine", "Machine.Read.All"]),
+        );
+        assert_eq!(e.outcome, Outcome::Allowed);
+        let e = evaluate(sq, PermType::Scope, &g(&["Machine.StopAndQuarantine"]));
+        assert_eq!(e.outcome, Outcome::Allowed);
+        let base = resolve("GET /api/baselineProfiles").unwrap();
+        assert_eq!(
+            evaluate(base, PermType::Role, &[]).outcome,
+            Outcome::Undocumented
+        );
+    }
+
+    #[test]
+    fn minimal_sets() {
+        assert_eq!(
+            names(&["GET /api/machines", "GET /api/alerts"], PermType::Role),
+            vec!["Alert.Read.All", "Machine.Read.All"]
+        );
+        // One read-write permission covers the read and the write call.
+        assert_eq!(
+            names(
+                &["GET /api/machines", "POST /api/machines/{id}/tags"],
+                PermType::Role
+            ),
+            vec!["Machine.ReadWrite.All"]
+        );
+        assert_eq!(
+            names(
+                &[
+                    "POST /api/machines/{id}/StopAndQuarantineFile",
+                    "POST /api/machines/{id}/isolate"
+                ],
+                PermType::Role
+            ),
+            vec![
+                "Machine.Read.All",
+                "Machine.Isolate",
+                "Machine.StopAndQuarantine"
+            ]
+        );
+        // Cancel accepts any action permission: the one already needed covers it.
+        assert_eq!(
+            names(
+                &[
+                    "POST /api/machines/{id}/isolate",
+                    "POST /api/machineactions/{id}/cancel"
+                ],
+                PermType::Role
+            ),
+            vec!["Machine.Isolate"]
+        );
+        // Narrow (own IOCs) before tenant-wide.
+        assert_eq!(
+            names(&["GET /api/indicators"], PermType::Role),
+            vec!["Ti.ReadWrite"]
+        );
+        assert_eq!(
+            names(&["GET /api/machines", "GET /api/alerts"], PermType::Scope),
+            vec!["Alert.Read", "Machine.Read"]
+        );
+        assert!(names(&["GET /api/baselineProfiles"], PermType::Role).is_empty());
+    }
+}

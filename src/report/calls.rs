@@ -1,0 +1,225 @@
+//! Report sections of `check` and `api`: calls, least privilege, plan.
+
+use serde::Serialize;
+
+use crate::catalog::{Call, Spelling, Status};
+use crate::permissions::{self, PermType};
+use crate::plan::Plan;
+use crate::privilege::{Evaluation, Needed, Outcome};
+
+/// One MDE API call: its catalogue entry and, for `check`, the verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallEntry {
+    /// The call as given (`check` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub name: String,
+    pub area: String,
+    pub id: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// Every accepted application permission (flat).
+    pub application_permissions: Vec<String>,
+    /// All-of groups of any-of application permissions.
+    pub application_requirements: Vec<Vec<String>>,
+    pub delegated_permissions: Vec<String>,
+    pub delegated_requirements: Vec<Vec<String>>,
+    pub rbac: Option<String>,
+    pub rate_limit: Option<String>,
+    pub source: String,
+    pub doc_date: Option<String>,
+    pub notes: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub doc_spelling: Vec<Spelling>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CallCheck>,
+}
+
+/// The `check` verdict of one call.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallCheck {
+    /// `application` or `delegated`: the permissions the call was checked against.
+    pub context: &'static str,
+    /// true when allowed, false when not, null when the documentation names no permission.
+    pub allowed: Option<bool>,
+    /// `allowed`, `denied` or `undocumented`.
+    pub outcome: &'static str,
+    /// Why, in one sentence.
+    pub reason: String,
+    pub satisfied_by: Vec<String>,
+    pub accepted: Vec<String>,
+    pub missing_groups: Vec<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl CallEntry {
+    pub fn new(c: &Call) -> CallEntry {
+        CallEntry {
+            call: None,
+            method: c.method.clone(),
+            path: c.path.clone(),
+            name: c.name.clone(),
+            area: c.area.clone(),
+            id: c.id.clone(),
+            status: c.status,
+            host: c.host.clone(),
+            query: c.query.clone(),
+            application_permissions: c.accepted(PermType::Role),
+            application_requirements: c.application.clone(),
+            delegated_permissions: c.accepted(PermType::Scope),
+            delegated_requirements: c.delegated.clone(),
+            rbac: c.rbac.clone(),
+            rate_limit: c.rate_limit.clone(),
+            source: c.source.clone(),
+            doc_date: c.doc_date.clone(),
+            notes: c.notes.clone(),
+            doc_spelling: c.doc_spelling.clone(),
+            check: None,
+        }
+    }
+
+    /// The entry with a check verdict.
+    pub fn checked(
+        c: &Call,
+        given: &str,
+        context: &'static str,
+        ev: Evaluation,
+        reason: String,
+        note: Option<String>,
+    ) -> CallEntry {
+        let mut e = CallEntry::new(c);
+        e.call = Some(given.to_string());
+        e.check = Some(CallCheck {
+            context,
+            allowed: match ev.outcome {
+                Outcome::Allowed => Some(true),
+                Outcome::Denied => Some(false),
+                Outcome::Undocumented => None,
+            },
+            outcome: ev.outcome.as_str(),
+            reason,
+            satisfied_by: ev.satisfied_by,
+            accepted: ev.accepted,
+            missing_groups: ev.missing_groups,
+            note,
+        });
+        e
+    }
+
+    /// `METHOD /path`.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// True when `check` found the call not allowed.
+    pub fn denied(&self) -> bool {
+        self.check
+            .as_ref()
+            .is_some_and(|c| c.allowed == Some(false))
+    }
+}
+
+/// One permission of the minimal set, with its id.
+#[derive(Debug, Clone, Serialize)]
+pub struct MinimalPermission {
+    pub permission: String,
+    /// `Role` (application) or `Scope` (delegated), as in requiredResourceAccess.
+    #[serde(rename = "type")]
+    pub kind: PermType,
+    /// The appRole or scope id; null if the GUID list does not have it.
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    /// The calls (`METHOD /path`) this permission serves.
+    pub calls: Vec<String>,
+}
+
+impl MinimalPermission {
+    pub fn new(n: &Needed, kind: PermType, calls: &[&Call]) -> MinimalPermission {
+        let p = permissions::get(kind, &n.permission);
+        let mut labels: Vec<String> = Vec::new();
+        for &i in &n.calls {
+            if let Some(c) = calls.get(i) {
+                let l = c.label();
+                if !labels.contains(&l) {
+                    labels.push(l);
+                }
+            }
+        }
+        MinimalPermission {
+            permission: n.permission.clone(),
+            kind,
+            id: p.map(|p| p.id.clone()),
+            display_name: p.map(|p| p.display_name.clone()),
+            calls: labels,
+        }
+    }
+}
+
+/// What the calls need, and what the token holds beyond that.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeastPrivilege {
+    /// `application` or `delegated`.
+    pub context: &'static str,
+    /// The WindowsDefenderATP app id the permissions belong to.
+    pub resource_app_id: String,
+    /// Token permissions that no call accepts.
+    pub unused: Vec<String>,
+    /// Token permissions some call accepts but the minimal set does without.
+    pub redundant: Vec<String>,
+    /// The smallest permission set that covers every call.
+    pub minimal: Vec<MinimalPermission>,
+}
+
+/// The plan file a report was made from.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSection {
+    pub file: String,
+    pub name: String,
+    pub context: Option<&'static str>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub multi_tenant: bool,
+    pub credential: Option<&'static str>,
+    pub calls: usize,
+}
+
+impl PlanSection {
+    pub fn new(p: &Plan) -> PlanSection {
+        PlanSection {
+            file: p.file.display().to_string(),
+            name: p.name.clone(),
+            context: p.context.map(|c| c.as_str()),
+            tenant_id: p.tenant_id.clone(),
+            client_id: p.client_id.clone(),
+            multi_tenant: p.multi_tenant,
+            credential: p.credential.map(|c| c.as_str()),
+            calls: p.calls.len(),
+        }
+    }
+}
+
+/// Permission groups as text: `A | B` within a group, ` + ` between groups.
+pub fn requirement_text(groups: &[Vec<String>]) -> String {
+    if groups.is_empty() {
+        return "not documented".to_string();
+    }
+    let many = groups.len() > 1;
+    groups
+        .iter()
+        .map(|g| {
+            let s = g.join(" | ");
+            if many && g.len() > 1 {
+                format!("({s})")
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}

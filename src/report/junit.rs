@@ -1,0 +1,96 @@
+//! JUnit XML renderer for CI systems: one test case per checked call
+//! (failure when not allowed, skipped when the documentation names no
+//! permission) and one failing test case per error finding; a report with
+//! neither gets a single passing case.
+
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+use super::Report;
+use crate::finding::Finding;
+
+pub fn render(r: &Report) -> String {
+    let mut suite = TestSuite::new(format!("mdeauth {}", r.command));
+    let class = format!("mdeauth.{}", r.command);
+    for c in r.calls.iter().flatten() {
+        let Some(check) = &c.check else { continue };
+        let status = match check.allowed {
+            Some(true) => TestCaseStatus::success(),
+            Some(false) => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(check.reason.clone());
+                s.set_type("call.denied");
+                s
+            }
+            None => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(check.reason.clone());
+                s
+            }
+        };
+        let name = c.call.clone().unwrap_or_else(|| c.label());
+        let mut case = TestCase::new(name, status);
+        case.set_classname(format!("{class}.calls"));
+        suite.add_test_case(case);
+    }
+    for f in r.findings.iter().filter(|f| f.is_error()) {
+        suite.add_test_case(finding_case(f, &class));
+    }
+    if suite.test_cases.is_empty() {
+        let mut case = TestCase::new(format!("mdeauth {}", r.command), TestCaseStatus::success());
+        case.set_classname(class);
+        suite.add_test_case(case);
+    }
+    let mut report = quick_junit::Report::new("mdeauth");
+    report.add_test_suite(suite);
+    let mut out = report.to_string().unwrap_or_else(|e| {
+        // Serialising in-memory strings cannot fail; keep the output XML if it ever does.
+        format!("<testsuites name=\"mdeauth\" tests=\"0\" failures=\"0\" errors=\"1\"><!-- {e} --></testsuites>")
+    });
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+fn finding_case(f: &Finding, class: &str) -> TestCase {
+    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    s.set_message(f.message.clone());
+    s.set_type(f.code);
+    if !f.fix.is_empty() {
+        s.set_description(format!("fix: {}", f.fix));
+    }
+    let mut case = TestCase::new(f.code, s);
+    case.set_classname(format!("{class}.findings"));
+    case
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+
+    #[test]
+    fn empty_report_has_one_passing_case() {
+        let r = Report::new("inspect", 0).finish();
+        let xml = render(&r);
+        let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+        assert_eq!(parsed.tests, 1);
+        assert_eq!(parsed.failures, 0);
+    }
+
+    #[test]
+    fn error_findings_fail() {
+        let mut r = Report::new("inspect", 0);
+        r.findings.push(Finding::error(
+            "token.expired",
+            "expired <now>",
+            "get a new one",
+        ));
+        r.findings.push(Finding::warning("x.y", "warn", ""));
+        let xml = render(&r.finish());
+        let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+        assert_eq!(parsed.tests, 1);
+        assert_eq!(parsed.failures, 1);
+        assert!(xml.contains("expired &lt;now&gt;"), "{xml}");
+    }
+}

@@ -1,0 +1,717 @@
+//! `mdeauth check`: calls against the token's permissions, plans, least privilege, JUnit.
+
+mod common;
+
+use common::mint::{self, APP, TENANT, VALID_AT};
+use common::{fixture, json_out, main_key, mdeauth};
+use serde_json::{Value, json};
+
+fn app_token(roles: &[&str]) -> String {
+    mint::sign(
+        &main_key(),
+        &main_key().v1_header(),
+        &mint::v1_app_claims(roles),
+    )
+}
+
+fn delegated_token(scp: &str) -> String {
+    mint::sign(
+        &main_key(),
+        &main_key().v1_header(),
+        &mint::v1_delegated_claims(scp),
+    )
+}
+
+/// Run `check --format json --at VALID_AT` with the token on stdin.
+fn check(token: &str, args: &[&str]) -> (i32, Value) {
+    let out = mdeauth()
+        .args(["check", "--format", "json", "--at", VALID_AT, "-"])
+        .args(args)
+        .write_stdin(token.to_string())
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (code, json_out(&out))
+}
+
+fn codes(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn minimal(report: &Value) -> Vec<String> {
+    report["least_privilege"]["minimal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["permission"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn app_token_with_the_right_roles_passes() {
+    let t = app_token(&["Machine.Read.All", "Alert.Read.All"]);
+    let (code, r) = check(
+        &t,
+        &[
+            "--call",
+            "GET /api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07",
+            "--call",
+            "GET /api/alerts",
+        ],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["verdict"], "pass");
+    let calls = r["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0]["name"], "Get machine by ID");
+    assert_eq!(calls[0]["path"], "/api/machines/{id}");
+    assert_eq!(
+        calls[0]["call"],
+        "GET /api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
+    );
+    assert_eq!(calls[0]["allowed"], true);
+    assert_eq!(calls[0]["context"], "application");
+    assert_eq!(strings(&calls[0]["satisfied_by"]), ["Machine.Read.All"]);
+    assert_eq!(
+        strings(&calls[0]["accepted"]),
+        ["Machine.Read.All", "Machine.ReadWrite.All"]
+    );
+    assert_eq!(calls[0]["missing_groups"], json!([]));
+    assert_eq!(calls[1]["allowed"], true);
+    assert_eq!(r["least_privilege"]["unused"], json!([]));
+    assert_eq!(minimal(&r), ["Alert.Read.All", "Machine.Read.All"]);
+    assert!(
+        r["token"]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+}
+
+#[test]
+fn a_missing_role_fails_the_call_and_says_which_would_do() {
+    let t = app_token(&["Machine.Read.All"]);
+    let (code, r) = check(&t, &["--call", "POST /api/machines/{id}/isolate"]);
+    assert_eq!(code, 1);
+    assert_eq!(r["verdict"], "fail");
+    let c = &r["calls"][0];
+    assert_eq!(c["allowed"], false);
+    assert_eq!(c["outcome"], "denied");
+    assert_eq!(c["missing_groups"], json!([["Machine.Isolate"]]));
+    assert_eq!(c["satisfied_by"], json!([]));
+    assert_eq!(
+        c["rbac"],
+        "Active remediation actions (+ device group access)"
+    );
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("roles lacks Machine.Isolate"),
+        "{c:#}"
+    );
+    // Machine.Read.All is not needed by isolate.
+    assert_eq!(
+        strings(&r["least_privilege"]["unused"]),
+        ["Machine.Read.All"]
+    );
+    assert!(codes(&r).contains(&"perm.unused".to_string()));
+}
+
+#[test]
+fn read_write_satisfies_a_read_call_but_is_more_than_needed() {
+    let t = app_token(&["Machine.ReadWrite.All"]);
+    let (code, r) = check(&t, &["--call", "GET /api/machines"]);
+    assert_eq!(code, 0);
+    assert_eq!(r["calls"][0]["allowed"], true);
+    assert_eq!(
+        strings(&r["calls"][0]["satisfied_by"]),
+        ["Machine.ReadWrite.All"]
+    );
+    assert_eq!(
+        strings(&r["least_privilege"]["redundant"]),
+        ["Machine.ReadWrite.All"]
+    );
+    assert_eq!(minimal(&r), ["Machine.Read.All"]);
+    assert!(codes(&r).contains(&"perm.not_minimal".to_string()));
+    // Where the docs accept only read-write, read is not enough.
+    let t = app_token(&["Machine.Read.All"]);
+    let (code, r) = check(&t, &["--call", "GET /api/users/alex/machines"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        r["calls"][0]["missing_groups"],
+        json!([["Machine.ReadWrite.All"]])
+    );
+}
+
+#[test]
+fn stop_and_quarantine_needs_both_groups() {
+    let call =
+        "POST https://api.securitycenter.microsoft.com/api/machines/1e5b/StopAndQuarantineFile";
+    let (code, r) = check(
+        &app_token(&["Machine.StopAndQuarantine"]),
+        &["--call", call],
+    );
+    assert_eq!(code, 1);
+    let c = &r["calls"][0];
+    assert_eq!(c["allowed"], false);
+    assert_eq!(strings(&c["satisfied_by"]), ["Machine.StopAndQuarantine"]);
+    assert_eq!(
+        c["missing_groups"],
+        json!([["Machine.Read.All", "Machine.ReadWrite.All"]])
+    );
+    assert_eq!(
+        c["application_requirements"],
+        json!([
+            ["Machine.StopAndQuarantine"],
+            ["Machine.Read.All", "Machine.ReadWrite.All"]
+        ])
+    );
+    let (code, r) = check(
+        &app_token(&["Machine.StopAndQuarantine", "Machine.ReadWrite.All"]),
+        &["--call", call],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(
+        strings(&r["calls"][0]["satisfied_by"]),
+        ["Machine.StopAndQuarantine", "Machine.ReadWrite.All"]
+    );
+    let (code, _) = check(&app_token(&["Machine.ReadWrite.All"]), &["--call", call]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn delegated_tokens_use_scp_and_warn_about_the_users_role() {
+    let t = delegated_token("Machine.Read Alert.ReadWrite");
+    let (code, r) = check(
+        &t,
+        &[
+            "--call",
+            "GET /api/machines",
+            "--call",
+            "PATCH /api/alerts/da637",
+            "--call",
+            "POST /api/machines/{id}/isolate",
+        ],
+    );
+    assert_eq!(code, 1);
+    let calls = r["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["context"], "delegated");
+    assert_eq!(calls[0]["allowed"], true);
+    assert_eq!(strings(&calls[0]["satisfied_by"]), ["Machine.Read"]);
+    assert_eq!(calls[1]["allowed"], true);
+    assert_eq!(calls[2]["allowed"], false);
+    assert_eq!(calls[2]["missing_groups"], json!([["Machine.Isolate"]]));
+    let rbac = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "call.user_rbac")
+        .expect("rbac warning");
+    assert_eq!(rbac["severity"], "warning");
+    assert!(
+        rbac["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /api/machines/{id}/isolate: Active remediation actions"),
+        "{rbac}"
+    );
+    assert_eq!(r["least_privilege"]["context"], "delegated");
+    assert_eq!(
+        minimal(&r),
+        ["Machine.Read", "Alert.ReadWrite", "Machine.Isolate"]
+    );
+    // An application permission name in scp does not count.
+    let t = delegated_token("Machine.Read.All");
+    let (code, r) = check(&t, &["--call", "GET /api/machines"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        r["calls"][0]["missing_groups"],
+        json!([["Machine.Read", "Machine.ReadWrite"]])
+    );
+}
+
+#[test]
+fn corrected_names_are_what_tokens_must_carry() {
+    let (code, r) = check(
+        &app_token(&["Url.Read.All", "Alert.ReadWrite.All"]),
+        &[
+            "--call",
+            "GET /api/domains/contoso.com/stats",
+            "--call",
+            "PATCH /api/alerts/1",
+        ],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(
+        r["calls"][0]["doc_spelling"][0],
+        json!({"context": "application", "documented": "URL.Read.All", "actual": "Url.Read.All"})
+    );
+    // The documentation's spelling in a token satisfies nothing.
+    let (code, _) = check(
+        &app_token(&["URL.Read.All"]),
+        &["--call", "GET /api/domains/contoso.com/stats"],
+    );
+    assert_eq!(code, 1);
+    let (code, r) = check(
+        &delegated_token("RemediationTasks.Read"),
+        &["--call", "GET /api/remediationTasks/42"],
+    );
+    assert_eq!(code, 0, "{r:#}");
+}
+
+#[test]
+fn undocumented_permissions_are_a_warning_not_a_verdict() {
+    let (code, r) = check(
+        &app_token(&["Machine.Read.All"]),
+        &[
+            "--call",
+            "GET /api/baselineProfiles",
+            "--call",
+            "GET /api/machines",
+        ],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    let c = &r["calls"][0];
+    assert_eq!(c["allowed"], Value::Null);
+    assert_eq!(c["outcome"], "undocumented");
+    assert_eq!(c["application_permissions"], json!([]));
+    assert!(codes(&r).contains(&"call.permissions_not_documented".to_string()));
+}
+
+#[test]
+fn tokens_without_permissions_or_for_another_api_fail_every_call() {
+    let token = common::fixture_text("tokens/app-no-roles.jwt");
+    let (code, r) = check(
+        &token,
+        &["--call", "GET /api/machines", "--call", "GET /api/alerts"],
+    );
+    assert_eq!(code, 1);
+    for c in r["calls"].as_array().unwrap() {
+        assert_eq!(c["allowed"], false);
+        assert!(
+            c["reason"]
+                .as_str()
+                .unwrap()
+                .contains("carries no roles or scopes"),
+            "{c}"
+        );
+    }
+    // No roles, no scp, no idtyp: context none.
+    let mut claims = mint::v1_app_claims(&[]);
+    claims.as_object_mut().unwrap().remove("idtyp");
+    let none = mint::sign(&main_key(), &main_key().v1_header(), &claims);
+    let (code, r) = check(&none, &["--call", "GET /api/machines"]);
+    assert_eq!(code, 1);
+    assert_eq!(r["token"]["context"], "none");
+    assert!(
+        r["calls"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("neither roles nor scp"),
+        "{r:#}"
+    );
+    assert!(codes(&r).contains(&"perm.none".to_string()));
+    let mut claims = mint::v1_app_claims(&["Machine.Read.All"]);
+    claims["aud"] = json!("https://graph.microsoft.com");
+    let graph = mint::sign(&main_key(), &main_key().v1_header(), &claims);
+    let (code, r) = check(&graph, &["--call", "GET /api/machines"]);
+    assert_eq!(code, 1);
+    assert_eq!(r["calls"][0]["allowed"], false);
+    assert!(
+        r["calls"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("https://graph.microsoft.com) is not the MDE API"),
+        "{r:#}"
+    );
+    assert!(codes(&r).contains(&"aud.not_mde".to_string()));
+}
+
+#[test]
+fn an_expired_token_fails_even_when_the_roles_fit() {
+    let mut claims = mint::v1_app_claims(&["Machine.Read.All"]);
+    claims["exp"] = json!(mint::T0 + 600);
+    claims["nbf"] = json!(mint::T0);
+    let t = mint::sign(&main_key(), &main_key().v1_header(), &claims);
+    let (code, r) = check(&t, &["--call", "GET /api/machines"]);
+    assert_eq!(code, 1);
+    assert_eq!(r["calls"][0]["allowed"], true);
+    assert!(codes(&r).contains(&"token.expired".to_string()));
+}
+
+#[test]
+fn full_urls_on_several_hosts() {
+    let t = app_token(&["Machine.Read.All"]);
+    for url in [
+        "GET https://api.security.microsoft.com/api/machines",
+        "GET https://eu.api.security.microsoft.com/api/v1.0/machines?$top=5",
+        "GET https://api-us.securitycenter.microsoft.com/api/machines",
+        "GET https://api-gov.securitycenter.microsoft.us/api/machines",
+        "GET https://api.securitycenter.windows.com/api/machines",
+        "get https://SWA.api.security.microsoft.com/API/Machines/",
+    ] {
+        let (code, r) = check(&t, &["--call", url]);
+        assert_eq!(code, 0, "{url}");
+        assert_eq!(r["calls"][0]["name"], "List machines", "{url}");
+    }
+    let out = mdeauth()
+        .args([
+            "check",
+            "--at",
+            VALID_AT,
+            "-",
+            "--call",
+            "GET https://example.org/api/machines",
+        ])
+        .write_stdin(t)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("example.org is not an MDE API host"));
+}
+
+#[test]
+fn the_example_plan_round_trips() {
+    let plan = fixture("plans/soc-automation.toml");
+    let t = app_token(&["Machine.Read.All", "Alert.Read.All", "Machine.Isolate"]);
+    let (code, r) = check(&t, &["--plan", plan.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["plan"]["name"], "Contoso SOC automation");
+    assert_eq!(r["plan"]["context"], "application");
+    assert_eq!(r["plan"]["credential"], "certificate");
+    assert_eq!(r["plan"]["multi_tenant"], false);
+    assert_eq!(r["plan"]["tenant_id"], TENANT);
+    assert_eq!(r["plan"]["client_id"], APP);
+    let calls = r["calls"].as_array().unwrap();
+    let labels: Vec<String> = calls
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["method"].as_str().unwrap(),
+                c["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "GET /api/machines",
+            "GET /api/alerts",
+            "POST /api/machines/{id}/isolate",
+            "GET /api/machineactions/{id}"
+        ]
+    );
+    assert_eq!(calls[2]["note"], "containment playbook");
+    assert!(calls.iter().all(|c| c["allowed"] == true));
+    assert_eq!(
+        minimal(&r),
+        ["Alert.Read.All", "Machine.Read.All", "Machine.Isolate"]
+    );
+    // The same plan with a token of another tenant and app.
+    let mut claims =
+        mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All", "Machine.Isolate"]);
+    claims["tid"] = json!(mint::OTHER_TENANT);
+    claims["appid"] = json!("11111111-2222-4333-8444-555555555555");
+    let other = mint::sign(&main_key(), &main_key().v1_header(), &claims);
+    let (code, r) = check(&other, &["--plan", plan.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let c = codes(&r);
+    assert!(c.contains(&"check.tenant_mismatch".to_string()), "{c:?}");
+    assert!(c.contains(&"check.client_mismatch".to_string()), "{c:?}");
+}
+
+#[test]
+fn plan_context_must_match_the_token() {
+    let plan = fixture("plans/analyst-portal.toml");
+    let t = app_token(&[
+        "Alert.ReadWrite.All",
+        "Machine.Read.All",
+        "AdvancedQuery.Read.All",
+    ]);
+    let (code, r) = check(&t, &["--plan", plan.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(codes(&r).contains(&"check.context_mismatch".to_string()));
+    let t = delegated_token("Alert.ReadWrite Machine.Read AdvancedQuery.Read");
+    let (code, r) = check(&t, &["--plan", plan.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r:#}");
+    // --context works without a plan.
+    let (code, r) = check(
+        &t,
+        &["--context", "application", "--call", "GET /api/alerts"],
+    );
+    assert_eq!(code, 1);
+    assert!(codes(&r).contains(&"check.context_mismatch".to_string()));
+}
+
+#[test]
+fn multi_tenant_plans_accept_customer_tenants() {
+    let plan = fixture("plans/vulnerability-export.toml");
+    let t = app_token(&[
+        "Vulnerability.Read.All",
+        "Software.Read.All",
+        "Machine.Read.All",
+        "Machine.Offboard",
+    ]);
+    let (code, r) = check(&t, &["--plan", plan.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r:#}");
+    assert!(codes(&r).contains(&"check.customer_tenant".to_string()));
+    assert_eq!(
+        strings(&r["least_privilege"]["unused"]),
+        ["Machine.Offboard"]
+    );
+    assert_eq!(
+        minimal(&r),
+        [
+            "Machine.Read.All",
+            "Software.Read.All",
+            "Vulnerability.Read.All"
+        ]
+    );
+}
+
+#[test]
+fn unknown_calls_exit_2_with_a_suggestion() {
+    let out = mdeauth()
+        .args([
+            "check",
+            "--at",
+            VALID_AT,
+            "-",
+            "--call",
+            "POST /api/machines/abc/isolat",
+        ])
+        .write_stdin(app_token(&["Machine.Isolate"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(
+            "mdeauth: error: POST /api/machines/abc/isolat is not a documented MDE API call"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("did you mean \"POST /api/machines/{id}/isolate\""),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    let out = mdeauth()
+        .args([
+            "check",
+            "--at",
+            VALID_AT,
+            "-",
+            "--call",
+            "DELETE /api/alerts/1",
+        ])
+        .write_stdin(app_token(&["Alert.Read.All"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/api/alerts/{id} is documented only for GET, PATCH"),
+        "{err}"
+    );
+
+    let out = mdeauth()
+        .args(["check", "--at", VALID_AT, "-"])
+        .write_stdin(app_token(&["Alert.Read.All"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no calls to check"));
+}
+
+#[test]
+fn plan_errors_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("plan.toml");
+    std::fs::write(
+        &p,
+        "name = \"x\"\ncontext = \"application\"\ncalls = [\n  \"GET /api/alerts\",\n  \"GET /api/alertz/1\",\n]\n",
+    )
+    .unwrap();
+    let out = mdeauth()
+        .args([
+            "check",
+            "--at",
+            VALID_AT,
+            "-",
+            "--plan",
+            p.to_str().unwrap(),
+        ])
+        .write_stdin(app_token(&["Alert.Read.All"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("mdeauth: error: {}:5: ", p.display())),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1);
+
+    std::fs::write(
+        &p,
+        "name = \"x\"\ncontext = \"daemon\"\ncalls = [\"GET /api/alerts\"]\n",
+    )
+    .unwrap();
+    let out = mdeauth()
+        .args([
+            "check",
+            "--at",
+            VALID_AT,
+            "-",
+            "--plan",
+            p.to_str().unwrap(),
+        ])
+        .write_stdin(app_token(&["Alert.Read.All"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("mdeauth: error: {}:2: ", p.display())),
+        "{err}"
+    );
+    assert!(err.contains("daemon"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1);
+}
+
+#[test]
+fn junit_has_one_case_per_call_and_error_finding() {
+    let out = mdeauth()
+        .args([
+            "check",
+            "--format",
+            "junit",
+            "--at",
+            VALID_AT,
+            "-",
+            "--call",
+            "GET /api/machines",
+            "--call",
+            "POST /api/machines/{id}/isolate",
+            "--call",
+            "POST /api/machines/{id}/offboard",
+            "--call",
+            "GET /api/baselineProfiles",
+        ])
+        .write_stdin(app_token(&["Machine.Read.All"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let rep = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit XML parses");
+    assert_eq!(rep.tests, 4, "{xml}");
+    assert_eq!(rep.failures, 2, "{xml}");
+    assert_eq!(rep.test_suites.len(), 1);
+    let names: Vec<&str> = rep.test_suites[0]
+        .test_cases
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "GET /api/machines",
+            "POST /api/machines/{id}/isolate",
+            "POST /api/machines/{id}/offboard",
+            "GET /api/baselineProfiles"
+        ]
+    );
+    assert!(xml.contains("failures=\"2\""), "{xml}");
+
+    // An expired token adds a failing case for the error finding.
+    let expired = common::fixture_text("tokens/expired.jwt");
+    let out = mdeauth()
+        .args([
+            "check",
+            "--format",
+            "junit",
+            "--at",
+            VALID_AT,
+            "-",
+            "--call",
+            "GET /api/machines",
+        ])
+        .write_stdin(expired)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let rep =
+        quick_junit::Report::deserialize_from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let failing: Vec<&str> = rep.test_suites[0]
+        .test_cases
+        .iter()
+        .filter(|c| !matches!(c.status, quick_junit::TestCaseStatus::Success { .. }))
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(failing.contains(&"token.expired"), "{failing:?}");
+}
+
+#[test]
+fn junit_for_a_report_without_calls() {
+    let out = mdeauth()
+        .args(["inspect", "--format", "junit", "--at", VALID_AT, "-"])
+        .write_stdin(app_token(&["Machine.Read.All"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rep =
+        quick_junit::Report::deserialize_from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!((rep.tests, rep.failures), (1, 0));
+}
+
+#[test]
+fn human_output_lists_calls_and_the_minimal_set() {
+    let out = mdeauth()
+        .args([
+            "check",
+            "--at",
+            VALID_AT,
+            "-",
+            "--call",
+            "GET /api/machines",
+            "--call",
+            "POST /api/machines/{id}/isolate",
+        ])
+        .write_stdin(app_token(&["Machine.ReadWrite.All"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("✓ GET /api/machines"), "{text}");
+    assert!(text.contains("✗ POST /api/machines/{id}/isolate"), "{text}");
+    assert!(
+        text.contains("Machine.Isolate   Role   7e4e1300-e1b9-4102-88ba-f0cb6e6d5974"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Verdict: FAIL (1 call(s) not allowed"),
+        "{text}"
+    );
+}
