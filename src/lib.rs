@@ -4,6 +4,7 @@
 //! The binary is a thin shell around [`run`]; every command lives in
 //! [`commands`] and returns a [`report::Report`] that a renderer prints.
 
+pub mod applint;
 pub mod checks;
 pub mod claims;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod cloud;
 pub mod commands;
 pub mod error;
 pub mod finding;
+pub mod graph;
 pub mod guid;
 pub mod http;
 pub mod input;
@@ -29,6 +31,7 @@ use report::style::Style;
 pub fn run(cli: Cli) -> Result<u8> {
     let report = match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a)?,
+        Command::App(a) => commands::app::run(a)?,
     };
     let style = Style::new(cli.color);
     write_stdout(&report::render(&report, cli.format, &style))?;

@@ -1,5 +1,6 @@
 //! One module per command: turn parsed arguments into a [`Report`](crate::report::Report).
 
+pub mod app;
 pub mod inspect;
 
 use crate::checks::Clock;

@@ -116,6 +116,8 @@ pub struct Report {
     pub command: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<crate::applint::AppSection>,
     pub findings: Vec<Finding>,
     pub verdict: Verdict,
     /// Evaluation instant as Unix seconds, for relative phrases in human output.
@@ -128,6 +130,7 @@ impl Report {
         Report {
             command,
             token: None,
+            app: None,
             findings: Vec::new(),
             verdict: Verdict::Pass,
             now,
