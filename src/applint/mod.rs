@@ -206,9 +206,9 @@ pub fn lint(
         let (msg, first) = if let Some(e) = r.entry {
             (
                 format!(
-                    "{} is requested as a {}, but the plan runs in {} context: {}; needed is {} as a {} (by {})",
+                    "{} is requested as {}, but the plan runs in {} context: {}; needed is {} as a {} (by {})",
                     e.name,
-                    e.kind.describe(),
+                    e.kind.with_article(),
                     intent.context.as_str(),
                     context_rule(intent.context),
                     pick,
@@ -268,9 +268,9 @@ pub fn lint(
             out.push(Finding::warning(
                 "app.permission_unneeded",
                 format!(
-                    "{} is a {}, but the plan runs in {} context, where it never reaches the token",
+                    "{} is {}, but the plan runs in {} context, where it never reaches the token",
                     e.name,
-                    e.kind.describe(),
+                    e.kind.with_article(),
                     intent.context.as_str()
                 ),
                 format!("remove it: {}", fx.delete(r.guid)),
@@ -585,20 +585,19 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
             ),
         ));
     }
-    if uses(Credential::Certificate) && usable(CredKind::Certificate) == 0 {
-        if !app
-            .credentials
-            .iter()
-            .any(|c| c.kind == CredKind::Certificate)
-        {
-            out.push(Finding::error(
-                "app.certificate_missing",
-                "the plan authenticates with a certificate, but the app has no certificate",
-                format!(
-                    "upload the public certificate: az ad app credential reset --id {id} --append --cert @daemon-cert.pem"
-                ),
-            ));
-        }
+    // (Expired certificates are reported above as app.certificate_expired.)
+    let has_certs = app
+        .credentials
+        .iter()
+        .any(|c| c.kind == CredKind::Certificate);
+    if uses(Credential::Certificate) && !has_certs {
+        out.push(Finding::error(
+            "app.certificate_missing",
+            "the plan authenticates with a certificate, but the app has no certificate",
+            format!(
+                "upload the public certificate: az ad app credential reset --id {id} --append --cert @daemon-cert.pem"
+            ),
+        ));
     }
     let plain_daemon = daemon
         && !matches!(

@@ -34,6 +34,14 @@ impl PermKind {
         }
     }
 
+    /// `an application permission (Role)` / `a delegated permission (Scope)`.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            PermKind::Role => "an application permission (Role)",
+            PermKind::Scope => "a delegated permission (Scope)",
+        }
+    }
+
     pub fn other(self) -> PermKind {
         match self {
             PermKind::Role => PermKind::Scope,
@@ -157,6 +165,14 @@ impl PermissionTable {
     /// the AAD Graph form (`oauth2Permissions`), or a Graph `{"value":[sp]}` list.
     pub fn from_service_principal(doc: &Value, what: &str) -> Result<PermissionTable> {
         let sp = single_object(doc, what)?;
+        if sp.contains_key("requiredResourceAccess") {
+            return Err(Error::input(format!(
+                "{what} is an app registration, not a service principal export"
+            ))
+            .with_hint(format!(
+                "export the WindowsDefenderATP service principal: az ad sp show --id {MDE_APP_ID}"
+            )));
+        }
         if let Some(app_id) = sp.get("appId").and_then(Value::as_str)
             && !app_id.eq_ignore_ascii_case(MDE_APP_ID)
         {

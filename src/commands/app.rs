@@ -170,9 +170,9 @@ fn permission_name(
             )
         };
         return Err(Error::input(format!(
-            "--permission {} is a {}, but --context is {}",
+            "--permission {} is {}, but --context is {}",
             e.name,
-            e.kind.describe(),
+            e.kind.with_article(),
             context.as_str()
         ))
         .with_hint(hint));
