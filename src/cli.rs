@@ -128,12 +128,12 @@ pub struct AppArgs {
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// Live mode: file holding a Microsoft Graph access token (or set MDEAUTH_GRAPH_TOKEN).
-    #[arg(long, value_name = "PATH", requires = "app_id")]
+    #[arg(long, value_name = "PATH")]
     pub graph_token_file: Option<PathBuf>,
     /// Live mode: Microsoft Graph base URL (default: the --cloud's Graph endpoint).
-    #[arg(long, value_name = "URL", requires = "app_id")]
+    #[arg(long, value_name = "URL")]
     pub graph_endpoint: Option<String>,
-    /// Live mode: the cloud whose Microsoft Graph to ask: public, gcc, gcc-high, dod, china.
-    #[arg(long, value_name = "NAME", default_value = "public")]
-    pub cloud: String,
+    /// Live mode: the cloud whose Microsoft Graph to ask: public (default), gcc, gcc-high, dod, china.
+    #[arg(long, value_name = "NAME")]
+    pub cloud: Option<String>,
 }

@@ -131,13 +131,28 @@ impl Graph {
                 items.extend(a.iter().cloned());
             }
             match v.get("@odata.nextLink").and_then(Value::as_str) {
-                Some(next) => url = next.to_string(),
+                Some(next) if self.same_origin(next) => url = next.to_string(),
+                Some(next) => {
+                    return Err(Error::environment(format!(
+                        "Microsoft Graph sent a next-page link to another host ({}); not sending the token there",
+                        crate::cloud::url_host(next).unwrap_or_else(|| "?".to_string())
+                    ))
+                    .with_hint("check --graph-endpoint and any proxy in between"));
+                }
                 None => return Ok(items),
             }
         }
         Err(Error::environment(format!(
             "Microsoft Graph returned more than {MAX_PAGES} pages to {what}; giving up"
         )))
+    }
+
+    /// True when `url` has the endpoint's scheme, host and port.
+    fn same_origin(&self, url: &str) -> bool {
+        match (url::Url::parse(&self.base), url::Url::parse(url)) {
+            (Ok(a), Ok(b)) => a.origin() == b.origin(),
+            _ => false,
+        }
     }
 
     /// GET one object; `Ok(None)` on 404.

@@ -1248,3 +1248,55 @@ fn live_mode_needs_a_token_and_a_guid() {
     assert_eq!(code, 2);
     assert!(stderr.contains("is not a GUID"), "{stderr}");
 }
+
+#[test]
+fn live_mode_never_follows_a_next_link_to_another_host() {
+    let g = FakeGraph::new();
+    g.app(200, fixture_json("daemon-ok.json"));
+    g.mde_sp();
+    g.app_sp();
+    g.json(
+        &format!("/v1.0/servicePrincipals/{SP_ID}/appRoleAssignments"),
+        200,
+        json!({"value": [], "@odata.nextLink": "https://evil.example/v1.0/steal"}),
+    );
+    let out = g.run(&[]);
+    assert_no_token(&out);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("next-page link to another host (evil.example)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn live_mode_flags_need_app_id_and_files_conflict_with_it() {
+    let daemon = app_fixture("daemon-ok.json");
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--graph-endpoint",
+        "https://graph.microsoft.com",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--graph-endpoint is for live mode and needs --app-id"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_err(&[
+        "--app-id",
+        DAEMON,
+        "--sp",
+        &app_fixture("sp-mde.json"),
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

@@ -47,6 +47,18 @@ pub fn run(args: &AppArgs) -> Result<Report> {
     let loaded = match &args.app_id {
         Some(id) => live(args, id)?,
         None => {
+            for (given, flag) in [
+                (args.graph_token_file.is_some(), "--graph-token-file"),
+                (args.graph_endpoint.is_some(), "--graph-endpoint"),
+                (args.cloud.is_some(), "--cloud"),
+            ] {
+                if given {
+                    return Err(Error::input(format!(
+                        "{flag} is for live mode and needs --app-id"
+                    ))
+                    .with_hint("give --app-id GUID instead of a manifest file, or drop the flag"));
+                }
+            }
             let path = args.manifest.as_deref().ok_or_else(|| {
                 Error::input("give an app registration file (MANIFEST) or --app-id for live mode")
             })?;
@@ -269,7 +281,7 @@ fn live(args: &AppArgs, app_id: &str) -> Result<Loaded> {
     let endpoint = match &args.graph_endpoint {
         Some(e) => e.clone(),
         None => {
-            let cloud = crate::cloud::by_name(&args.cloud)?;
+            let cloud = crate::cloud::by_name(args.cloud.as_deref().unwrap_or("public"))?;
             if cloud.graph_endpoint.is_empty() {
                 return Err(Error::input(format!(
                     "no Microsoft Graph endpoint is known for cloud {}",
