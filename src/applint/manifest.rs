@@ -25,8 +25,8 @@ pub enum Shape {
 impl Shape {
     pub fn describe(self) -> &'static str {
         match self {
-            Shape::AadGraph => "AAD Graph manifest",
-            Shape::MicrosoftGraph => "Microsoft Graph shape",
+            Shape::AadGraph => "AAD Graph format",
+            Shape::MicrosoftGraph => "Microsoft Graph format",
         }
     }
 }

@@ -413,6 +413,14 @@ pub fn lint(
     credentials(&mut out, &fx, now, expiry_days);
 
     // ---- the permission table
+    // Needed: in the minimal set, or in a requirement group the minimal set
+    // does not cover (then every member of the group would do).
+    let is_needed = |name: &str| {
+        intent.minimal.iter().any(|m| m == name)
+            || intent.calls.iter().flat_map(|c| &c.requirements).any(|g| {
+                g.iter().any(|n| n == name) && !g.iter().any(|n| intent.minimal.contains(n))
+            })
+    };
     let mut rows: Vec<PermissionRow> = Vec::new();
     for r in &resolved {
         let e = r.entry.or(r.misdeclared);
@@ -422,12 +430,22 @@ pub fn lint(
             guid: Some(r.guid.to_string()),
             requested: true,
             granted: grants.map(|g| r.entry.is_some_and(|e| is_granted(g, e))),
-            needed: r.declared == want
-                && r.entry.is_some_and(|e| needed.contains(&e.name.as_str())),
+            needed: r.declared == want && r.entry.is_some_and(|e| is_needed(&e.name)),
             confidence: e.map(|e| e.confidence),
         });
     }
-    for name in &needed {
+    // Not requested but needed: the minimal set, and what each unsatisfied group should get.
+    let mut wanted: Vec<&str> = intent.minimal.iter().map(String::as_str).collect();
+    for name in missing
+        .iter()
+        .map(|(n, _)| n)
+        .chain(wrong.iter().map(|(_, n, _)| n))
+    {
+        if !wanted.contains(&name.as_str()) {
+            wanted.push(name);
+        }
+    }
+    for name in &wanted {
         if rows
             .iter()
             .any(|row| row.kind == want && row.name.as_deref() == Some(name) && row.requested)
@@ -764,5 +782,131 @@ impl AppSection {
             guid_table: table.source,
             permissions,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const APP: &str = "3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718";
+
+    fn app(requested: &[(&str, &str)]) -> AppRegistration {
+        let access: Vec<_> = requested
+            .iter()
+            .map(|(id, ty)| json!({"id": id, "type": ty}))
+            .collect();
+        AppRegistration::parse(
+            &json!({"appId": APP, "signInAudience": "AzureADMyOrg",
+                    "requiredResourceAccess": [{"resourceAppId": MDE_APP_ID, "resourceAccess": access}]}),
+            "test",
+        )
+        .unwrap()
+    }
+
+    /// An intent as the catalogue builds it: any-of groups and a minimal set.
+    fn machines_intent() -> Intent {
+        Intent {
+            context: IntentContext::Application,
+            calls: vec![PlannedCall {
+                label: "GET /api/machines".to_string(),
+                requirements: vec![vec![
+                    "Machine.Read.All".to_string(),
+                    "Machine.ReadWrite.All".to_string(),
+                ]],
+            }],
+            minimal: vec!["Machine.Read.All".to_string()],
+            multi_tenant: None,
+            credential: Some(Credential::Certificate),
+            interactive_consent: false,
+        }
+    }
+
+    fn codes(out: &LintOutput) -> Vec<&'static str> {
+        out.findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn any_of_group_is_satisfied_by_a_broader_permission_but_flagged() {
+        let a = app(&[("aa027352-232b-4ed4-b963-a705fc4d6d2c", "Role")]);
+        let out = lint(
+            &a,
+            &machines_intent(),
+            &PermissionTable::built_in(),
+            None,
+            0,
+            30,
+        );
+        // Not missing (the call works), but broader than the minimal set.
+        assert_eq!(
+            codes(&out),
+            ["app.permission_unneeded", "app.certificate_missing"]
+        );
+        let f = &out.findings[0];
+        assert_eq!(
+            f.message,
+            "Machine.ReadWrite.All is broader than the plan needs (least privilege): Machine.Read.All is enough for the planned calls"
+        );
+        assert_eq!(
+            f.fix.lines().collect::<Vec<_>>(),
+            [
+                format!(
+                    "az ad app permission add --id {APP} --api {MDE_APP_ID} --api-permissions ea8291d3-4b9a-44b5-bc3a-6cea3026dc79=Role"
+                ),
+                format!(
+                    "az ad app permission delete --id {APP} --api {MDE_APP_ID} --api-permissions aa027352-232b-4ed4-b963-a705fc4d6d2c"
+                ),
+                format!("az ad app permission admin-consent --id {APP}"),
+            ]
+        );
+        let rows: Vec<(Option<&str>, bool, bool)> = out
+            .permissions
+            .iter()
+            .map(|r| (r.name.as_deref(), r.requested, r.needed))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("Machine.ReadWrite.All"), true, false),
+                (Some("Machine.Read.All"), false, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_any_of_group_suggests_the_minimal_member_and_names_the_call() {
+        let a = app(&[]);
+        let out = lint(
+            &a,
+            &machines_intent(),
+            &PermissionTable::built_in(),
+            None,
+            0,
+            30,
+        );
+        let f = out
+            .findings
+            .iter()
+            .find(|f| f.code == "app.permission_missing")
+            .unwrap();
+        assert!(f.message.contains("Machine.Read.All"), "{}", f.message);
+        assert!(
+            f.message.contains("needed by GET /api/machines"),
+            "{}",
+            f.message
+        );
+        assert!(codes(&out).contains(&"app.no_mde_permissions"));
+    }
+
+    #[test]
+    fn exact_minimal_permission_passes() {
+        let a = app(&[("ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", "Role")]);
+        let mut intent = machines_intent();
+        intent.credential = Some(Credential::ManagedIdentity);
+        let out = lint(&a, &intent, &PermissionTable::built_in(), None, 0, 30);
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert_eq!(out.permissions.len(), 1, "{:?}", out.permissions);
+        assert!(out.permissions[0].needed && out.permissions[0].requested);
     }
 }

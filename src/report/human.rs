@@ -185,7 +185,7 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
         .unwrap_or_default();
     let from = match a.source {
         "graph" => "from Microsoft Graph".to_string(),
-        _ => format!("manifest, {}", a.shape.describe()),
+        _ => format!("from a file, {}", a.shape.describe()),
     };
     let _ = writeln!(
         o,
