@@ -1300,3 +1300,159 @@ fn live_mode_flags_need_app_id_and_files_conflict_with_it() {
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot be used with"), "{stderr}");
 }
+
+// ---------- more credential findings, from generated manifests ----------
+
+/// Write a Microsoft Graph-shape daemon manifest with these credentials.
+fn daemon_with(dir: &tempfile::TempDir, secrets: Value, certs: Value) -> String {
+    let p = dir.path().join("app.json");
+    let doc = json!({
+        "appId": DAEMON, "displayName": "generated", "signInAudience": "AzureADMyOrg",
+        "isFallbackPublicClient": null,
+        "passwordCredentials": secrets, "keyCredentials": certs,
+        "requiredResourceAccess": [{"resourceAppId": MDE,
+            "resourceAccess": [{"id": MACHINE_READ_ALL, "type": "Role"}]}]
+    });
+    // The portal saves manifests with a UTF-8 byte-order mark.
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend(serde_json::to_vec_pretty(&doc).unwrap());
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+fn cert(end: &str, key: &str) -> Value {
+    json!({"displayName": "CN=daemon", "endDateTime": end, "keyId": key,
+           "type": "AsymmetricX509Cert", "usage": "Verify"})
+}
+
+#[test]
+fn certificate_expired_and_expiring() {
+    let dir = tempfile::tempdir().unwrap();
+    let k1 = "11111111-2222-4333-8444-555555555555";
+    let p = daemon_with(&dir, json!([]), json!([cert("2026-02-01T00:00:00Z", k1)]));
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.certificate_expired");
+    assert_eq!(f["severity"], "error");
+    assert_fix_line(
+        f,
+        &format!("az ad app credential reset --id {DAEMON} --append --cert @new-cert.pem"),
+    );
+    assert_fix_line(
+        f,
+        &format!("az ad app credential delete --id {DAEMON} --key-id {k1}"),
+    );
+    assert!(findings(&v, "app.certificate_missing").is_empty());
+
+    let p = daemon_with(&dir, json!([]), json!([cert("2026-03-10T00:00:00Z", k1)]));
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let f = finding(&v, "app.certificate_expiring");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["message"].as_str().unwrap().contains("(in 8 days)"),
+        "{f}"
+    );
+    // Signing certificates (SAML) are not client credentials.
+    let mut signing = cert("2026-02-01T00:00:00Z", k1);
+    signing["usage"] = json!("Sign");
+    let p = daemon_with(&dir, json!([]), json!([signing]));
+    let (_, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ]);
+    assert_eq!(v["app"]["credentials"], json!([]));
+    assert_eq!(finding(&v, "app.certificate_missing")["severity"], "error");
+}
+
+#[test]
+fn secret_planned_but_none_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = daemon_with(&dir, json!([]), json!([]));
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "secret",
+    ]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.secret_missing");
+    assert_eq!(f["severity"], "error");
+    assert!(f["fix"].as_str().unwrap().starts_with(&format!(
+        "az ad app credential reset --id {DAEMON} --append --display-name mdeauth --years 1"
+    )));
+}
+
+#[test]
+fn expired_secret_next_to_a_valid_one_is_only_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+    let p = daemon_with(
+        &dir,
+        json!([
+            {"displayName": "old", "endDateTime": "2025-12-01T00:00:00Z", "keyId": old},
+            {"displayName": "new", "endDateTime": "2027-12-01T00:00:00Z", "keyId": "bbbbbbbb-cccc-4ddd-8eee-ffffffffffff"}
+        ]),
+        json!([]),
+    );
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "secret",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let f = finding(&v, "app.secret_expired");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["fix"],
+        format!("az ad app credential delete --id {DAEMON} --key-id {old}")
+    );
+    assert_eq!(v["app"]["credentials"][0]["status"], "expired");
+    assert_eq!(v["app"]["credentials"][1]["status"], "valid");
+}
+
+#[test]
+fn unknown_cloud_is_a_usage_error() {
+    let out = mdeauth()
+        .env("MDEAUTH_GRAPH_TOKEN", GRAPH_TOKEN)
+        .args(["app", "--app-id", DAEMON, "--cloud", "mars"])
+        .args([
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_no_token(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown cloud \"mars\""));
+}

@@ -328,4 +328,35 @@ mod tests {
             .collect();
         assert_eq!(c, ["Machine.Read"]);
     }
+
+    #[test]
+    fn aad_graph_service_principal_shape() {
+        let sp = serde_json::json!({
+            "objectId": "9D3A1C2B-8E7F-4A6B-B5C4-D3E2F1A0B9C8",
+            "appId": MDE_APP_ID,
+            "appRoles": [{"allowedMemberTypes": ["Application"], "id": "ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", "value": "Machine.Read.All"},
+                         {"allowedMemberTypes": ["User"], "id": "2261fd4a-5f23-4b74-9e4d-f4ac92dc86a2", "value": "secop"}],
+            "oauth2Permissions": [{"id": "b2069dc0-9fe9-4e6d-9aca-ccf3dd503819", "value": "Alert.Read", "type": "User"}]
+        });
+        let t = PermissionTable::from_service_principal(&sp, "sp").unwrap();
+        assert_eq!(t.source, TableSource::ServicePrincipal);
+        assert_eq!(
+            t.sp_object_id.as_deref(),
+            Some("9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8")
+        );
+        assert_eq!(
+            t.entries.len(),
+            2,
+            "user-only roles are not app permissions"
+        );
+        assert_eq!(
+            t.by_guid("b2069dc0-9fe9-4e6d-9aca-ccf3dd503819", PermKind::Scope)
+                .unwrap()
+                .confidence,
+            Confidence::Tenant
+        );
+        let other = serde_json::json!({"appId": "00000003-0000-0000-c000-000000000000", "displayName": "Microsoft Graph", "appRoles": []});
+        let e = PermissionTable::from_service_principal(&other, "sp").unwrap_err();
+        assert!(e.to_string().contains("not WindowsDefenderATP"), "{e}");
+    }
 }
