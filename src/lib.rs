@@ -6,6 +6,7 @@
 
 pub mod aad;
 pub mod aadsts;
+pub mod applint;
 pub mod cache;
 pub mod catalog;
 pub mod checks;
@@ -17,6 +18,7 @@ pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod finding;
+pub mod graph;
 pub mod guid;
 pub mod http;
 pub mod input;
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::ConsentUrl(a) => commands::consent_url::run(a)?,
         Command::Check(a) => commands::check::run(a)?,
         Command::Api(a) => commands::api::run(a)?,
+        Command::App(a) => commands::app::run(a)?,
         Command::Token(a) => return commands::token::execute(a, cli.format, &style),
     };
     write_stdout(&report::render(&report, cli.format, &style))?;

@@ -1,6 +1,7 @@
 //! One module per command: turn parsed arguments into a [`Report`](crate::report::Report).
 
 pub mod api;
+pub mod app;
 pub mod cache;
 pub mod check;
 pub mod consent_url;

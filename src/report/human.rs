@@ -29,6 +29,9 @@ pub fn render(r: &Report, st: &Style) -> String {
     if let Some(c) = &r.consent {
         consent(&mut o, c, st);
     }
+    if let Some(a) = &r.app {
+        app(&mut o, a, r.now, st);
+    }
     findings(&mut o, r, st);
     verdict(&mut o, r, st);
     o
@@ -312,6 +315,135 @@ fn consent(o: &mut String, c: &crate::consent::ConsentSection, st: &Style) {
     );
 }
 
+fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
+    use crate::applint::{Confidence, TableSource};
+    let name = a
+        .display_name
+        .as_deref()
+        .map(|n| format!(" {:?}", clip(n, 60)))
+        .unwrap_or_default();
+    let from = match a.source {
+        "graph" => "from Microsoft Graph".to_string(),
+        _ => format!("from a file, {}", a.shape.describe()),
+    };
+    let _ = writeln!(
+        o,
+        "{} {}{name}  {}",
+        st.bold("App"),
+        a.app_id,
+        st.dim(&format!("({from})"))
+    );
+    let tenancy = if a.multi_tenant {
+        "multi-tenant"
+    } else {
+        "single tenant"
+    };
+    row(
+        o,
+        st,
+        "Audience",
+        &format!("{} ({tenancy})", a.sign_in_audience),
+    );
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    row(o, st, "Public flow", yes_no(a.public_client));
+    let redirects = if a.redirect_uris.is_empty() {
+        "-".to_string()
+    } else {
+        a.redirect_uris
+            .iter()
+            .map(|r| format!("{} ({})", clip(&r.uri, 60), r.kind))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    row(o, st, "Redirects", &redirects);
+    if a.credentials.is_empty() {
+        row(o, st, "Credentials", "-");
+    }
+    for (i, c) in a.credentials.iter().enumerate() {
+        let label = if i == 0 { "Credentials" } else { "" };
+        let kind = match c.kind {
+            crate::applint::CredKind::Secret => "secret",
+            crate::applint::CredKind::Certificate => "certificate",
+        };
+        let when = match (&c.expires, c.status) {
+            (Some(e), status) => {
+                let t = crate::applint::manifest::parse_time(e).unwrap_or(now);
+                let phrase = format!("{status}, {}", crate::timefmt::relative(t, now));
+                let phrase = match status {
+                    "expired" => st.red(&phrase),
+                    "expiring" => st.yellow(&phrase),
+                    _ => st.green(&phrase),
+                };
+                format!("expires {e} ({phrase})")
+            }
+            (None, _) => "no end date".to_string(),
+        };
+        row(
+            o,
+            st,
+            label,
+            &format!("{kind} {:?}, {when}", clip(&c.name, 40)),
+        );
+    }
+    let table = match a.guid_table {
+        TableSource::BuiltIn => "names from the built-in GUID table",
+        TableSource::ServicePrincipal => "names from the tenant's service principal",
+    };
+    let _ = writeln!(
+        o,
+        "\n{}  {}",
+        st.bold("WindowsDefenderATP permissions"),
+        st.dim(&format!("({} context; {table})", a.context))
+    );
+    if a.permissions.is_empty() {
+        let _ = writeln!(o, "  none requested and none needed");
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "  {:<36} {:<6} {:<10} {:<8} {:<7} GUID",
+        "Permission", "Type", "Requested", "Granted", "Needed"
+    );
+    let mut single_source = false;
+    for p in &a.permissions {
+        let granted = match p.granted {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "?",
+        };
+        let mark = if p.confidence == Some(Confidence::Medium) {
+            single_source = true;
+            " *"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            o,
+            "  {:<36} {:<6} {:<10} {:<8} {:<7} {}{mark}",
+            clip(p.name.as_deref().unwrap_or("(unknown GUID)"), 36),
+            p.kind.as_str(),
+            yes_no(p.requested),
+            granted,
+            yes_no(p.needed),
+            p.guid.as_deref().unwrap_or("-"),
+        );
+    }
+    if single_source {
+        let _ = writeln!(
+            o,
+            "  {}",
+            st.dim(&format!("* {}", crate::applint::table::SINGLE_SOURCE))
+        );
+    }
+    if a.permissions.iter().all(|p| p.granted.is_none()) {
+        let _ = writeln!(
+            o,
+            "  {}",
+            st.dim("? granted unknown: pass --grants (or use --app-id live mode)")
+        );
+    }
+}
+
 pub fn findings(o: &mut String, r: &Report, st: &Style) {
     if r.findings.is_empty() {
         return;
@@ -325,7 +457,8 @@ pub fn findings(o: &mut String, r: &Report, st: &Style) {
         };
         let _ = writeln!(o, "  {mark} {}  {}", st.dim(f.code), f.message);
         if !f.fix.is_empty() {
-            let _ = writeln!(o, "              {} {}", st.dim("fix:"), f.fix);
+            let fix = f.fix.replace('\n', "\n                   ");
+            let _ = writeln!(o, "              {} {}", st.dim("fix:"), fix);
         }
     }
 }

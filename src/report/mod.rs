@@ -127,6 +127,9 @@ pub struct Report {
     /// Minimal permission set for the calls, and the token's extra permissions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub least_privilege: Option<calls::LeastPrivilege>,
+    /// `app`: the app registration and its permissions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<crate::applint::AppSection>,
     /// `verify`: the signature outcome.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<crate::validate::SignatureSection>,
@@ -157,6 +160,7 @@ impl Report {
             signature: None,
             claims_valid: None,
             cache: None,
+            app: None,
             plan: None,
             calls: None,
             least_privilege: None,

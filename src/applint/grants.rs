@@ -1,0 +1,165 @@
+//! What has actually been granted to the app's service principal: app-role
+//! assignments (application permissions, admin consent) and OAuth2
+//! permission grants (delegated permissions).
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleAssignment {
+    /// Lower-case app role GUID.
+    pub app_role_id: String,
+    /// Object id of the resource service principal, lower-case.
+    pub resource_id: Option<String>,
+    pub resource_display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeGrant {
+    pub resource_id: Option<String>,
+    /// `AllPrincipals` (admin consent) or `Principal` (one user).
+    pub consent_type: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub roles: Vec<RoleAssignment>,
+    pub scopes: Vec<ScopeGrant>,
+}
+
+impl Grants {
+    /// Read a grants export: a Graph collection `{"value":[...]}` or a bare
+    /// array of app-role assignments and/or OAuth2 permission grants (told
+    /// apart by their fields), or an object holding either under
+    /// `appRoleAssignments` / `oauth2PermissionGrants`.
+    pub fn parse(doc: &Value, what: &str) -> Result<Grants> {
+        let mut g = Grants::default();
+        let keyed = ["appRoleAssignments", "oauth2PermissionGrants"];
+        let mut found = false;
+        if let Some(o) = doc.as_object()
+            && keyed.iter().any(|k| o.contains_key(*k))
+        {
+            for k in keyed {
+                if let Some(v) = o.get(k) {
+                    g.add_list(v, what)?;
+                    found = true;
+                }
+            }
+        } else {
+            g.add_list(doc, what)?;
+            found = doc.is_array() || doc.get("value").is_some();
+        }
+        if !found {
+            return Err(not_grants(what));
+        }
+        Ok(g)
+    }
+
+    fn add_list(&mut self, v: &Value, what: &str) -> Result<()> {
+        let items = match v {
+            Value::Array(a) => a,
+            Value::Object(o) => match o.get("value").and_then(Value::as_array) {
+                Some(a) => a,
+                None => return Err(not_grants(what)),
+            },
+            _ => return Err(not_grants(what)),
+        };
+        for item in items {
+            self.add_item(item, what)?;
+        }
+        Ok(())
+    }
+
+    /// Add one Graph object: an appRoleAssignment or an oauth2PermissionGrant.
+    pub fn add_item(&mut self, item: &Value, what: &str) -> Result<()> {
+        let s = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
+        if let Some(role) = s("appRoleId") {
+            self.roles.push(RoleAssignment {
+                app_role_id: role.to_ascii_lowercase(),
+                resource_id: s("resourceId").map(|r| r.to_ascii_lowercase()),
+                resource_display_name: s("resourceDisplayName"),
+            });
+        } else if let Some(scope) = s("scope") {
+            self.scopes.push(ScopeGrant {
+                resource_id: s("resourceId").map(|r| r.to_ascii_lowercase()),
+                consent_type: s("consentType"),
+                scopes: scope.split_whitespace().map(str::to_string).collect(),
+            });
+        } else {
+            return Err(Error::input(format!(
+                "{what}: an entry has neither \"appRoleId\" (app-role assignment) nor \"scope\" (OAuth2 permission grant)"
+            ))
+            .with_hint(grants_hint()));
+        }
+        Ok(())
+    }
+
+    /// Is this application permission assigned? `resource` is the
+    /// WindowsDefenderATP service principal's object id when known.
+    pub fn has_role(&self, guid: &str, resource: Option<&str>) -> bool {
+        self.roles.iter().any(|r| {
+            r.app_role_id.eq_ignore_ascii_case(guid)
+                && match (resource, &r.resource_id, &r.resource_display_name) {
+                    (Some(want), Some(got), _) => want.eq_ignore_ascii_case(got),
+                    (_, _, Some(name)) => name == "WindowsDefenderATP",
+                    _ => true,
+                }
+        })
+    }
+
+    /// Is this delegated permission granted (by admin or at least one user)?
+    pub fn has_scope(&self, name: &str, resource: Option<&str>) -> bool {
+        self.scopes.iter().any(|g| {
+            g.scopes.iter().any(|s| s == name)
+                && match (resource, &g.resource_id) {
+                    (Some(want), Some(got)) => want.eq_ignore_ascii_case(got),
+                    _ => true,
+                }
+        })
+    }
+}
+
+fn grants_hint() -> String {
+    "export them with az rest --uri https://graph.microsoft.com/v1.0/servicePrincipals/<sp-id>/appRoleAssignments \
+     (and .../oauth2PermissionGrants for delegated permissions)"
+        .to_string()
+}
+
+fn not_grants(what: &str) -> Error {
+    Error::input(format!(
+        "{what} is not a grants export: expected {{\"value\":[...]}}, an array, or \"appRoleAssignments\"/\"oauth2PermissionGrants\""
+    ))
+    .with_hint(grants_hint())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn both_kinds_detected_by_fields() {
+        let g = Grants::parse(
+            &json!({"value": [
+                {"appRoleId": "EA8291D3-4B9A-44B5-BC3A-6CEA3026DC79", "resourceId": "r1", "resourceDisplayName": "WindowsDefenderATP"},
+                {"clientId": "c", "consentType": "AllPrincipals", "resourceId": "r1", "scope": " Machine.Read Alert.Read "}
+            ]}),
+            "g.json",
+        )
+        .unwrap();
+        assert!(g.has_role("ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", None));
+        assert!(g.has_role("ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", Some("R1")));
+        assert!(!g.has_role("ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", Some("r2")));
+        assert!(g.has_scope("Alert.Read", None));
+        assert!(!g.has_scope("Alert.ReadWrite", None));
+        assert!(Grants::parse(&json!({"foo": 1}), "g.json").is_err());
+        let keyed = Grants::parse(
+            &json!({"appRoleAssignments": [], "oauth2PermissionGrants": {"value": []}}),
+            "g.json",
+        )
+        .unwrap();
+        assert_eq!(keyed, Grants::default());
+    }
+}

@@ -1,0 +1,912 @@
+//! The app-registration lint: compare an app registration (and what has been
+//! granted to it) with what the plan needs, and say exactly how to fix it.
+//!
+//! Independent of the command line: [`lint`] takes an [`AppRegistration`],
+//! an [`Intent`], a [`PermissionTable`] and optionally the [`Grants`].
+
+pub mod grants;
+pub mod intent;
+pub mod manifest;
+pub mod table;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::timefmt::{relative, rfc3339};
+pub use grants::Grants;
+pub use intent::{Credential, Intent, IntentContext, PlannedCall};
+pub use manifest::{AppCredential, AppRegistration, CredKind, RedirectUri, Shape};
+pub use table::{Confidence, MDE_APP_ID, PermEntry, PermKind, PermissionTable, TableSource};
+
+/// Default for `--expiry-days`.
+pub const DEFAULT_EXPIRY_DAYS: i64 = 30;
+
+/// One WindowsDefenderATP permission: requested, granted, needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermissionRow {
+    /// `None` for a GUID no table knows.
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: PermKind,
+    pub guid: Option<String>,
+    /// Listed in `requiredResourceAccess`.
+    pub requested: bool,
+    /// Assigned or consented; `None` when no grants were given.
+    pub granted: Option<bool>,
+    /// The plan needs it (in the plan's context).
+    pub needed: bool,
+    /// `high`, `medium` (GUID from a single source) or `tenant` (from the service principal).
+    pub confidence: Option<Confidence>,
+}
+
+/// What [`lint`] returns.
+#[derive(Debug, Clone)]
+pub struct LintOutput {
+    pub findings: Vec<Finding>,
+    pub permissions: Vec<PermissionRow>,
+}
+
+/// The state of a secret or certificate at the evaluation instant.
+pub fn credential_status(c: &AppCredential, now: i64, expiry_days: i64) -> &'static str {
+    match c.expires {
+        None => "unknown",
+        Some(e) if e <= now => "expired",
+        Some(e) if e <= now + expiry_days * 86_400 => "expiring",
+        Some(_) => "valid",
+    }
+}
+
+struct Resolved<'a> {
+    guid: &'a str,
+    declared: PermKind,
+    /// The permission with this GUID and the declared kind.
+    entry: Option<&'a PermEntry>,
+    /// The permission this GUID belongs to under the other kind (a hand-edited
+    /// manifest that writes a Role GUID with `"type": "Scope"`).
+    misdeclared: Option<&'a PermEntry>,
+}
+
+/// Run every check. `now` is Unix seconds; `expiry_days` is the warning window for credentials.
+pub fn lint(
+    app: &AppRegistration,
+    intent: &Intent,
+    table: &PermissionTable,
+    grants: Option<&Grants>,
+    now: i64,
+    expiry_days: i64,
+) -> LintOutput {
+    let want = match intent.context {
+        IntentContext::Application => PermKind::Role,
+        IntentContext::Delegated => PermKind::Scope,
+    };
+    let fx = Fixes { app, intent, table };
+    let mut out = Vec::new();
+
+    let resolved: Vec<Resolved> = app
+        .requested
+        .iter()
+        .map(|r| Resolved {
+            guid: &r.guid,
+            declared: r.kind,
+            entry: table.by_guid(&r.guid, r.kind),
+            misdeclared: table.by_guid(&r.guid, r.kind.other()),
+        })
+        .collect();
+
+    // ---- GUIDs nobody knows
+    for r in resolved
+        .iter()
+        .filter(|r| r.entry.is_none() && r.misdeclared.is_none())
+    {
+        let (msg, fix) = match table.source {
+            TableSource::BuiltIn => (
+                format!(
+                    "WindowsDefenderATP permission {} ({}) is not in the built-in table",
+                    r.guid,
+                    r.declared.as_str()
+                ),
+                format!(
+                    "name it with the tenant's own list: az ad sp show --id {MDE_APP_ID} > sp.json, then pass --sp sp.json"
+                ),
+            ),
+            TableSource::ServicePrincipal => (
+                format!(
+                    "WindowsDefenderATP permission {} ({}) does not exist in this tenant's WindowsDefenderATP service principal",
+                    r.guid,
+                    r.declared.as_str()
+                ),
+                format!("remove it: {}", fx.delete(r.guid)),
+            ),
+        };
+        out.push(Finding::warning("app.unknown_guid", msg, fix));
+    }
+
+    if !app.lists_mde || app.requested.is_empty() {
+        out.push(Finding::error(
+            "app.no_mde_permissions",
+            format!(
+                "{} requests no WindowsDefenderATP permissions at all, so its tokens for the MDE API carry none",
+                fx.app_name()
+            ),
+            "add the permissions the plan needs (see app.permission_missing), then grant admin consent",
+        ));
+    }
+
+    // ---- needed but not requested (or requested as the wrong type)
+    let needed: Vec<&str> = {
+        let mut seen = BTreeSet::new();
+        intent.mentioned().filter(|n| seen.insert(*n)).collect()
+    };
+    let satisfied = |name: &str| {
+        resolved
+            .iter()
+            .any(|r| r.entry.is_some_and(|e| e.kind == want && e.name == name))
+    };
+    // (permission to add, call labels)
+    let mut missing: Vec<(String, Vec<String>)> = Vec::new();
+    // (index into resolved, permission to add, call labels)
+    let mut wrong: Vec<(usize, String, Vec<String>)> = Vec::new();
+    for call in &intent.calls {
+        for group in &call.requirements {
+            if group.is_empty() || group.iter().any(|n| satisfied(n)) {
+                continue;
+            }
+            let pick = group
+                .iter()
+                .find(|n| intent.minimal.contains(n))
+                .unwrap_or(&group[0])
+                .clone();
+            let evidence: Vec<usize> = resolved
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    let misdeclared = r.entry.is_none()
+                        && r.misdeclared
+                            .is_some_and(|e| e.kind == want && group.contains(&e.name));
+                    let counterpart = r.entry.is_some_and(|e| {
+                        e.kind != want
+                            && group
+                                .iter()
+                                .any(|n| table.counterparts(n, want).contains(&e))
+                    });
+                    misdeclared || counterpart
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if evidence.is_empty() {
+                match missing.iter_mut().find(|(n, _)| *n == pick) {
+                    Some((_, labels)) => push_unique(labels, &call.label),
+                    None => missing.push((pick, vec![call.label.clone()])),
+                }
+            } else {
+                for i in evidence {
+                    match wrong.iter_mut().find(|(j, _, _)| *j == i) {
+                        Some((_, _, labels)) => push_unique(labels, &call.label),
+                        None => wrong.push((i, pick.clone(), vec![call.label.clone()])),
+                    }
+                }
+            }
+        }
+    }
+    for (name, labels) in &missing {
+        out.push(Finding::error(
+            "app.permission_missing",
+            format!(
+                "{} {name} is not requested (needed by {})",
+                want.describe(),
+                labels.join(", ")
+            ),
+            fx.lines(&[fx.add(name, want), fx.consent_line()]),
+        ));
+    }
+    for (i, pick, labels) in &wrong {
+        let r = &resolved[*i];
+        let (msg, first) = if let Some(e) = r.entry {
+            (
+                format!(
+                    "{} is requested as {}, but the plan runs in {} context: {}; needed is {} as a {} (by {})",
+                    e.name,
+                    e.kind.with_article(),
+                    intent.context.as_str(),
+                    context_rule(intent.context),
+                    pick,
+                    want.as_str(),
+                    labels.join(", ")
+                ),
+                None,
+            )
+        } else {
+            let e = r.misdeclared.expect("evidence has an entry");
+            (
+                format!(
+                    "requiredResourceAccess lists {} ({}) with type {}, but that GUID is the {} {}; as a {} it grants nothing (needed by {})",
+                    r.guid,
+                    e.name,
+                    r.declared.as_str(),
+                    e.kind.describe(),
+                    e.name,
+                    r.declared.as_str(),
+                    labels.join(", ")
+                ),
+                Some(fx.delete(r.guid)),
+            )
+        };
+        let mut lines: Vec<String> = first.into_iter().collect();
+        lines.push(fx.add(pick, want));
+        lines.push(fx.consent_line());
+        out.push(Finding::error(
+            "app.permission_wrong_type",
+            msg,
+            fx.lines(&lines),
+        ));
+    }
+
+    // ---- least privilege
+    let flagged: BTreeSet<usize> = wrong.iter().map(|(i, _, _)| *i).collect();
+    for (i, r) in resolved.iter().enumerate() {
+        if flagged.contains(&i) || intent.is_empty() {
+            continue;
+        }
+        let Some(e) = r.entry.or(r.misdeclared) else {
+            continue;
+        };
+        if r.entry.is_none() {
+            out.push(Finding::warning(
+                "app.permission_unneeded",
+                format!(
+                    "requiredResourceAccess lists {} ({}) with type {}, which grants nothing, and the plan does not need {} anyway",
+                    r.guid,
+                    e.name,
+                    r.declared.as_str(),
+                    e.name
+                ),
+                format!("remove it: {}", fx.delete(r.guid)),
+            ));
+        } else if e.kind != want {
+            out.push(Finding::warning(
+                "app.permission_unneeded",
+                format!(
+                    "{} is {}, but the plan runs in {} context, where it never reaches the token",
+                    e.name,
+                    e.kind.with_article(),
+                    intent.context.as_str()
+                ),
+                format!("remove it: {}", fx.delete(r.guid)),
+            ));
+        } else if !needed.contains(&e.name.as_str()) {
+            out.push(Finding::warning(
+                "app.permission_unneeded",
+                format!(
+                    "{} is requested but no planned call needs it (least privilege)",
+                    e.name
+                ),
+                format!("remove it: {}", fx.delete(r.guid)),
+            ));
+        } else if !intent.minimal.is_empty() && !intent.minimal.contains(&e.name) {
+            // Needed by some call's any-of group, but a narrower permission would do.
+            let narrower: Vec<&String> = intent
+                .calls
+                .iter()
+                .flat_map(|c| &c.requirements)
+                .filter(|g| g.contains(&e.name))
+                .filter_map(|g| g.iter().find(|n| intent.minimal.contains(n)))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut lines: Vec<String> = narrower
+                .iter()
+                .filter(|n| !satisfied(n))
+                .map(|n| fx.add(n, want))
+                .collect();
+            let consent = !lines.is_empty();
+            lines.push(fx.delete(r.guid));
+            if consent {
+                lines.push(fx.consent_line());
+            }
+            let instead = if narrower.is_empty() {
+                "the plan's minimal permission set does not include it".to_string()
+            } else {
+                format!(
+                    "{} is enough for the planned calls",
+                    narrower
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            out.push(Finding::warning(
+                "app.permission_unneeded",
+                format!(
+                    "{} is broader than the plan needs (least privilege): {instead}",
+                    e.name
+                ),
+                fx.lines(&lines),
+            ));
+        }
+    }
+
+    // ---- consent actually granted
+    let sp = table.sp_object_id.as_deref();
+    let is_granted = |g: &Grants, e: &PermEntry| match e.kind {
+        PermKind::Role => g.has_role(&e.guid, sp),
+        PermKind::Scope => g.has_scope(&e.name, sp),
+    };
+    if let Some(g) = grants {
+        for r in &resolved {
+            let Some(e) = r.entry else { continue };
+            if e.kind == want && needed.contains(&e.name.as_str()) && !is_granted(g, e) {
+                let how = match e.kind {
+                    PermKind::Role => "no app-role assignment (admin consent) exists",
+                    PermKind::Scope => "no OAuth2 permission grant (user or admin consent) exists",
+                };
+                out.push(Finding::error(
+                    "app.not_granted",
+                    format!(
+                        "{} is configured but not granted: {how}, so it is not in the tokens",
+                        e.name
+                    ),
+                    fx.lines(&[fx.consent_line()]),
+                ));
+            }
+        }
+    }
+
+    // ---- tenancy, public client, redirect URIs
+    if intent.multi_tenant == Some(true) && !app.is_multi_tenant() {
+        out.push(Finding::error(
+            "app.not_multi_tenant",
+            format!(
+                "the plan serves other tenants, but the app's sign-in audience is {} (only its own tenant can use it)",
+                app.sign_in_audience
+            ),
+            fx.lines(&[
+                format!(
+                    "az ad app update --id {} --sign-in-audience AzureADMultipleOrgs",
+                    app.app_id
+                ),
+                format!(
+                    "then an admin of each customer tenant consents: {}",
+                    admin_consent_url(&app.app_id)
+                ),
+            ]),
+        ));
+    }
+    if let Some(c) = intent.credential
+        && c.needs_public_client()
+        && !app.public_client
+    {
+        let flow = match c {
+            Credential::DeviceCode => "the device-code flow",
+            _ => "the username/password (password grant) flow",
+        };
+        out.push(Finding::error(
+            "app.public_client_off",
+            format!(
+                "the plan signs users in with {flow}, but \"Allow public client flows\" is off, so the token request fails (AADSTS7000218)"
+            ),
+            format!(
+                "az ad app update --id {} --is-fallback-public-client true",
+                app.app_id
+            ),
+        ));
+    }
+    if intent.interactive_consent && app.redirect_uris.is_empty() {
+        let set = if intent.credential == Some(Credential::Interactive) && app.public_client {
+            "--public-client-redirect-uris http://localhost"
+        } else {
+            "--web-redirect-uris https://<your-app>/signin"
+        };
+        out.push(Finding::error(
+            "app.no_redirect_uri",
+            "the plan uses an interactive or consent flow, but the app has no redirect URI, so sign-in and consent stop with AADSTS500113 (no reply address registered)",
+            fx.lines(&[
+                format!("az ad app update --id {} {set}", app.app_id),
+                format!("consent link: {}", admin_consent_url(&app.app_id)),
+            ]),
+        ));
+    }
+
+    // ---- credentials
+    credentials(&mut out, &fx, now, expiry_days);
+
+    // ---- the permission table
+    // Needed: in the minimal set, or in a requirement group the minimal set
+    // does not cover (then every member of the group would do).
+    let is_needed = |name: &str| {
+        intent.minimal.iter().any(|m| m == name)
+            || intent.calls.iter().flat_map(|c| &c.requirements).any(|g| {
+                g.iter().any(|n| n == name) && !g.iter().any(|n| intent.minimal.contains(n))
+            })
+    };
+    let mut rows: Vec<PermissionRow> = Vec::new();
+    for r in &resolved {
+        let e = r.entry.or(r.misdeclared);
+        rows.push(PermissionRow {
+            name: e.map(|e| e.name.clone()),
+            kind: r.declared,
+            guid: Some(r.guid.to_string()),
+            requested: true,
+            granted: grants.map(|g| r.entry.is_some_and(|e| is_granted(g, e))),
+            needed: r.declared == want && r.entry.is_some_and(|e| is_needed(&e.name)),
+            confidence: e.map(|e| e.confidence),
+        });
+    }
+    // Not requested but needed: the minimal set, and what each unsatisfied group should get.
+    let mut wanted: Vec<&str> = intent.minimal.iter().map(String::as_str).collect();
+    for name in missing
+        .iter()
+        .map(|(n, _)| n)
+        .chain(wrong.iter().map(|(_, n, _)| n))
+    {
+        if !wanted.contains(&name.as_str()) {
+            wanted.push(name);
+        }
+    }
+    for name in &wanted {
+        if rows
+            .iter()
+            .any(|row| row.kind == want && row.name.as_deref() == Some(name) && row.requested)
+        {
+            continue;
+        }
+        let e = table.by_name(name, want);
+        rows.push(PermissionRow {
+            name: Some(name.to_string()),
+            kind: want,
+            guid: e.map(|e| e.guid.clone()),
+            requested: false,
+            granted: grants.map(|g| e.is_some_and(|e| is_granted(g, e))),
+            needed: true,
+            confidence: e.map(|e| e.confidence),
+        });
+    }
+    if let Some(g) = grants {
+        for e in &table.entries {
+            let listed = rows
+                .iter()
+                .any(|row| row.kind == e.kind && row.guid.as_deref() == Some(&e.guid));
+            // Delegated grants name scopes only; without the resource id a
+            // same-named Microsoft Graph scope could match, so skip those.
+            let attributable = e.kind == PermKind::Role || sp.is_some();
+            if !listed && attributable && is_granted(g, e) {
+                rows.push(PermissionRow {
+                    name: Some(e.name.clone()),
+                    kind: e.kind,
+                    guid: Some(e.guid.clone()),
+                    requested: false,
+                    granted: Some(true),
+                    needed: false,
+                    confidence: Some(e.confidence),
+                });
+            }
+        }
+    }
+    LintOutput {
+        findings: out,
+        permissions: rows,
+    }
+}
+
+fn context_rule(c: IntentContext) -> &'static str {
+    match c {
+        IntentContext::Application => {
+            "app-only tokens carry only application permissions (roles claim)"
+        }
+        IntentContext::Delegated => "user tokens carry only delegated permissions (scp claim)",
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
+    let app = fx.app;
+    let intent = fx.intent;
+    let usable = |kind: CredKind| {
+        app.credentials
+            .iter()
+            .filter(|c| c.kind == kind && c.expires.is_none_or(|e| e > now))
+            .count()
+    };
+    let id = &app.app_id;
+    let uses = |c: Credential| intent.credential == Some(c);
+    let daemon = intent.context == IntentContext::Application;
+    for c in &app.credentials {
+        let Some(exp) = c.expires else { continue };
+        let when = format!("{} ({})", rfc3339(exp), relative(exp, now));
+        let delete = match &c.key_id {
+            Some(k) => format!("az ad app credential delete --id {id} --key-id {k}"),
+            None => format!("remove it in the portal (Certificates & secrets) of app {id}"),
+        };
+        let status = credential_status(c, now, expiry_days);
+        match (c.kind, status) {
+            (CredKind::Secret, "expired") => {
+                // Only an error when the app is left without a working secret it relies on.
+                let relied_on = uses(Credential::Secret) || (daemon && intent.credential.is_none());
+                let sole = usable(CredKind::Secret) == 0;
+                let msg = format!("client secret {:?} expired {when}", c.name);
+                if relied_on && sole {
+                    out.push(Finding::error(
+                        "app.secret_expired",
+                        format!("{msg}, and the app has no other valid secret (AADSTS7000222)"),
+                        fx.lines(&[
+                            format!(
+                                "az ad app credential reset --id {id} --append --display-name mdeauth-renewed --years 1   # prints the new secret once: store it in your vault"
+                            ),
+                            delete,
+                        ]),
+                    ));
+                } else {
+                    out.push(Finding::warning(
+                        "app.secret_expired",
+                        format!("{msg}; it no longer works"),
+                        fx.lines(&[delete]),
+                    ));
+                }
+            }
+            (CredKind::Secret, "expiring") => out.push(Finding::warning(
+                "app.secret_expiring",
+                format!(
+                    "client secret {:?} expires {when}, within {expiry_days} days",
+                    c.name
+                ),
+                fx.lines(&[
+                    format!(
+                        "az ad app credential reset --id {id} --append --display-name mdeauth-renewed --years 1   # then switch the app to the new secret"
+                    ),
+                    delete,
+                ]),
+            )),
+            (CredKind::Certificate, "expired") => {
+                let severe = uses(Credential::Certificate) && usable(CredKind::Certificate) == 0;
+                let f = if severe {
+                    Finding::error
+                } else {
+                    Finding::warning
+                };
+                out.push(f(
+                    "app.certificate_expired",
+                    format!("certificate {:?} expired {when}", c.name),
+                    fx.lines(&[
+                        format!("az ad app credential reset --id {id} --append --cert @new-cert.pem"),
+                        delete,
+                    ]),
+                ));
+            }
+            (CredKind::Certificate, "expiring") => out.push(Finding::warning(
+                "app.certificate_expiring",
+                format!(
+                    "certificate {:?} expires {when}, within {expiry_days} days",
+                    c.name
+                ),
+                fx.lines(&[
+                    format!("az ad app credential reset --id {id} --append --cert @new-cert.pem"),
+                    delete,
+                ]),
+            )),
+            _ => {}
+        }
+    }
+    let has_secrets = app.credentials.iter().any(|c| c.kind == CredKind::Secret);
+    if uses(Credential::Secret) && !has_secrets {
+        out.push(Finding::error(
+            "app.secret_missing",
+            "the plan authenticates with a client secret, but the app has none",
+            format!(
+                "az ad app credential reset --id {id} --append --display-name mdeauth --years 1   # prints the secret once: store it in your vault"
+            ),
+        ));
+    }
+    // (Expired certificates are reported above as app.certificate_expired.)
+    let has_certs = app
+        .credentials
+        .iter()
+        .any(|c| c.kind == CredKind::Certificate);
+    if uses(Credential::Certificate) && !has_certs {
+        out.push(Finding::error(
+            "app.certificate_missing",
+            "the plan authenticates with a certificate, but the app has no certificate",
+            format!(
+                "upload the public certificate: az ad app credential reset --id {id} --append --cert @daemon-cert.pem"
+            ),
+        ));
+    }
+    let plain_daemon = daemon
+        && !matches!(
+            intent.credential,
+            Some(Credential::Certificate | Credential::ManagedIdentity)
+        );
+    if plain_daemon && usable(CredKind::Secret) > 0 && usable(CredKind::Certificate) == 0 {
+        let mut lines = vec![format!(
+            "az ad app credential reset --id {id} --append --cert @daemon-cert.pem   # or --create-cert --keyvault <vault> --cert <name>"
+        )];
+        lines.extend(
+            app.credentials
+                .iter()
+                .filter(|c| c.kind == CredKind::Secret)
+                .filter_map(|c| c.key_id.as_ref())
+                .map(|k| format!("az ad app credential delete --id {id} --key-id {k}   # once the daemon uses the certificate")),
+        );
+        out.push(Finding::warning(
+            "app.secret_instead_of_certificate",
+            "an app-only daemon authenticates with a client secret where a certificate would do; secrets leak and expire quietly",
+            fx.lines(&lines),
+        ));
+    }
+}
+
+/// Builds the remediation commands.
+struct Fixes<'a> {
+    app: &'a AppRegistration,
+    intent: &'a Intent,
+    table: &'a PermissionTable,
+}
+
+impl Fixes<'_> {
+    fn app_name(&self) -> String {
+        match &self.app.display_name {
+            Some(n) => format!("app {n:?} ({})", self.app.app_id),
+            None => format!("app {}", self.app.app_id),
+        }
+    }
+
+    /// `az ad app permission add ... --api-permissions <guid>=Role|Scope`.
+    fn add(&self, name: &str, kind: PermKind) -> String {
+        match self.table.by_name(name, kind) {
+            Some(e) => {
+                let note = if e.confidence == Confidence::Medium {
+                    format!(
+                        "   # {}: confirm with az ad sp show --id {MDE_APP_ID}",
+                        table::SINGLE_SOURCE
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "az ad app permission add --id {} --api {MDE_APP_ID} --api-permissions {}={}{note}",
+                    self.app.app_id,
+                    e.guid,
+                    kind.as_str()
+                )
+            }
+            None => format!(
+                "add {} {name} in the portal (API permissions > APIs my organization uses > WindowsDefenderATP): no GUID is known for it",
+                kind.describe()
+            ),
+        }
+    }
+
+    fn delete(&self, guid: &str) -> String {
+        format!(
+            "az ad app permission delete --id {} --api {MDE_APP_ID} --api-permissions {guid}",
+            self.app.app_id
+        )
+    }
+
+    fn consent_line(&self) -> String {
+        let own = format!(
+            "az ad app permission admin-consent --id {}",
+            self.app.app_id
+        );
+        if self.intent.multi_tenant == Some(true) {
+            format!(
+                "{own}   # customer tenants: {}",
+                admin_consent_url(&self.app.app_id)
+            )
+        } else {
+            own
+        }
+    }
+
+    fn lines(&self, lines: &[String]) -> String {
+        lines.join("\n")
+    }
+}
+
+// TODO(lead): replace with consent::urls after merge
+fn admin_consent_url(app_id: &str) -> String {
+    format!(
+        "https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id={app_id}&response_type=code&sso_reload=true"
+    )
+}
+
+/// The `app` section of the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppSection {
+    pub app_id: String,
+    pub display_name: Option<String>,
+    /// `manifest` (a file) or `graph` (fetched live).
+    pub source: &'static str,
+    pub shape: Shape,
+    pub sign_in_audience: String,
+    pub multi_tenant: bool,
+    pub public_client: bool,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub credentials: Vec<CredentialRow>,
+    /// The plan's context: `application` or `delegated`.
+    pub context: &'static str,
+    /// Where permission names came from: `built-in` or `service-principal`.
+    pub guid_table: TableSource,
+    pub permissions: Vec<PermissionRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialRow {
+    #[serde(rename = "type")]
+    pub kind: CredKind,
+    pub name: String,
+    pub key_id: Option<String>,
+    pub expires: Option<String>,
+    /// `valid`, `expiring`, `expired` or `unknown`.
+    pub status: &'static str,
+}
+
+impl AppSection {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        app: &AppRegistration,
+        source: &'static str,
+        intent: &Intent,
+        table: &PermissionTable,
+        permissions: Vec<PermissionRow>,
+        now: i64,
+        expiry_days: i64,
+    ) -> AppSection {
+        AppSection {
+            app_id: app.app_id.clone(),
+            display_name: app.display_name.clone(),
+            source,
+            shape: app.shape,
+            sign_in_audience: app.sign_in_audience.clone(),
+            multi_tenant: app.is_multi_tenant(),
+            public_client: app.public_client,
+            redirect_uris: app.redirect_uris.clone(),
+            credentials: app
+                .credentials
+                .iter()
+                .map(|c| CredentialRow {
+                    kind: c.kind,
+                    name: c.name.clone(),
+                    key_id: c.key_id.clone(),
+                    expires: c.expires.map(rfc3339),
+                    status: credential_status(c, now, expiry_days),
+                })
+                .collect(),
+            context: intent.context.as_str(),
+            guid_table: table.source,
+            permissions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const APP: &str = "3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718";
+
+    fn app(requested: &[(&str, &str)]) -> AppRegistration {
+        let access: Vec<_> = requested
+            .iter()
+            .map(|(id, ty)| json!({"id": id, "type": ty}))
+            .collect();
+        AppRegistration::parse(
+            &json!({"appId": APP, "signInAudience": "AzureADMyOrg",
+                    "requiredResourceAccess": [{"resourceAppId": MDE_APP_ID, "resourceAccess": access}]}),
+            "test",
+        )
+        .unwrap()
+    }
+
+    /// An intent as the catalogue builds it: any-of groups and a minimal set.
+    fn machines_intent() -> Intent {
+        Intent {
+            context: IntentContext::Application,
+            calls: vec![PlannedCall {
+                label: "GET /api/machines".to_string(),
+                requirements: vec![vec![
+                    "Machine.Read.All".to_string(),
+                    "Machine.ReadWrite.All".to_string(),
+                ]],
+            }],
+            minimal: vec!["Machine.Read.All".to_string()],
+            multi_tenant: None,
+            credential: Some(Credential::Certificate),
+            interactive_consent: false,
+        }
+    }
+
+    fn codes(out: &LintOutput) -> Vec<&'static str> {
+        out.findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn any_of_group_is_satisfied_by_a_broader_permission_but_flagged() {
+        let a = app(&[("aa027352-232b-4ed4-b963-a705fc4d6d2c", "Role")]);
+        let out = lint(
+            &a,
+            &machines_intent(),
+            &PermissionTable::built_in(),
+            None,
+            0,
+            30,
+        );
+        // Not missing (the call works), but broader than the minimal set.
+        assert_eq!(
+            codes(&out),
+            ["app.permission_unneeded", "app.certificate_missing"]
+        );
+        let f = &out.findings[0];
+        assert_eq!(
+            f.message,
+            "Machine.ReadWrite.All is broader than the plan needs (least privilege): Machine.Read.All is enough for the planned calls"
+        );
+        assert_eq!(
+            f.fix.lines().collect::<Vec<_>>(),
+            [
+                format!(
+                    "az ad app permission add --id {APP} --api {MDE_APP_ID} --api-permissions ea8291d3-4b9a-44b5-bc3a-6cea3026dc79=Role"
+                ),
+                format!(
+                    "az ad app permission delete --id {APP} --api {MDE_APP_ID} --api-permissions aa027352-232b-4ed4-b963-a705fc4d6d2c"
+                ),
+                format!("az ad app permission admin-consent --id {APP}"),
+            ]
+        );
+        let rows: Vec<(Option<&str>, bool, bool)> = out
+            .permissions
+            .iter()
+            .map(|r| (r.name.as_deref(), r.requested, r.needed))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("Machine.ReadWrite.All"), true, false),
+                (Some("Machine.Read.All"), false, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_any_of_group_suggests_the_minimal_member_and_names_the_call() {
+        let a = app(&[]);
+        let out = lint(
+            &a,
+            &machines_intent(),
+            &PermissionTable::built_in(),
+            None,
+            0,
+            30,
+        );
+        let f = out
+            .findings
+            .iter()
+            .find(|f| f.code == "app.permission_missing")
+            .unwrap();
+        assert!(f.message.contains("Machine.Read.All"), "{}", f.message);
+        assert!(
+            f.message.contains("needed by GET /api/machines"),
+            "{}",
+            f.message
+        );
+        assert!(codes(&out).contains(&"app.no_mde_permissions"));
+    }
+
+    #[test]
+    fn exact_minimal_permission_passes() {
+        let a = app(&[("ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", "Role")]);
+        let mut intent = machines_intent();
+        intent.credential = Some(Credential::ManagedIdentity);
+        let out = lint(&a, &intent, &PermissionTable::built_in(), None, 0, 30);
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert_eq!(out.permissions.len(), 1, "{:?}", out.permissions);
+        assert!(out.permissions[0].needed && out.permissions[0].requested);
+    }
+}

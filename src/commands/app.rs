@@ -1,0 +1,353 @@
+//! `mdeauth app`: lint an app registration (a manifest file, or live from
+//! Microsoft Graph) against the WindowsDefenderATP permissions the plan needs.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::applint::{
+    self, AppRegistration, AppSection, Credential, Grants, Intent, IntentContext, PermKind,
+    PermissionTable, PlannedCall,
+};
+use crate::cli::{AppArgs, ContextArg, CredentialArg};
+use crate::error::{Error, Result};
+use crate::finding::Finding;
+use crate::graph::{self, Graph};
+use crate::http::{Http, HttpOptions};
+use crate::report::Report;
+use crate::timefmt;
+
+/// What the lint reads, from files or from Graph.
+struct Loaded {
+    app: AppRegistration,
+    table: PermissionTable,
+    grants: Option<Grants>,
+    source: &'static str,
+    /// Observations about the environment made while loading (live mode).
+    notes: Vec<Finding>,
+}
+
+pub fn run(args: &AppArgs) -> Result<Report> {
+    let at = args.at.as_deref().map(timefmt::parse_at).transpose()?;
+    let now = timefmt::now_or(at);
+    if !(0..=3650).contains(&args.expiry_days) {
+        return Err(Error::input(format!(
+            "--expiry-days {} is out of range",
+            args.expiry_days
+        ))
+        .with_hint("give a number of days between 0 and 3650 (default 30)"));
+    }
+    let context = match args.context {
+        ContextArg::Application => IntentContext::Application,
+        ContextArg::Delegated => IntentContext::Delegated,
+    };
+    let credential = args.credential.map(credential_of);
+    check_context(context, credential)?;
+
+    let loaded = match &args.app_id {
+        Some(id) => live(args, id)?,
+        None => {
+            for (given, flag) in [
+                (args.graph_token_file.is_some(), "--graph-token-file"),
+                (args.graph_endpoint.is_some(), "--graph-endpoint"),
+                (args.cloud.is_some(), "--cloud"),
+            ] {
+                if given {
+                    return Err(Error::input(format!(
+                        "{flag} is for live mode and needs --app-id"
+                    ))
+                    .with_hint("give --app-id GUID instead of a manifest file, or drop the flag"));
+                }
+            }
+            let path = args.manifest.as_deref().ok_or_else(|| {
+                Error::input("give an app registration file (MANIFEST) or --app-id for live mode")
+            })?;
+            offline(args, path)?
+        }
+    };
+    let intent = intent(args, context, credential, &loaded.table)?;
+    let out = applint::lint(
+        &loaded.app,
+        &intent,
+        &loaded.table,
+        loaded.grants.as_ref(),
+        now,
+        args.expiry_days,
+    );
+    let mut report = Report::new("app", now);
+    report.app = Some(AppSection::new(
+        &loaded.app,
+        loaded.source,
+        &intent,
+        &loaded.table,
+        out.permissions,
+        now,
+        args.expiry_days,
+    ));
+    report.findings = loaded.notes;
+    report.findings.extend(out.findings);
+    Ok(report.finish())
+}
+
+fn credential_of(c: CredentialArg) -> Credential {
+    match c {
+        CredentialArg::Secret => Credential::Secret,
+        CredentialArg::Certificate => Credential::Certificate,
+        CredentialArg::User => Credential::UserPassword,
+        CredentialArg::DeviceCode => Credential::DeviceCode,
+        CredentialArg::ManagedIdentity => Credential::ManagedIdentity,
+        CredentialArg::Interactive => Credential::Interactive,
+    }
+}
+
+fn check_context(context: IntentContext, credential: Option<Credential>) -> Result<()> {
+    match credential {
+        Some(c) if context == IntentContext::Application && c.is_user_flow() => Err(Error::input(
+            format!(
+                "--credential {} signs a user in and yields delegated tokens, not application ones",
+                c.as_str()
+            ),
+        )
+        .with_hint("use --context delegated, or a secret, certificate or managed identity for app-only access")),
+        Some(Credential::ManagedIdentity) if context == IntentContext::Delegated => {
+            Err(Error::input(
+                "--credential managed-identity yields app-only tokens, not delegated ones",
+            )
+            .with_hint("use --context application"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Build the intent from `--permission` flags: each one a call of its own.
+fn intent(
+    args: &AppArgs,
+    context: IntentContext,
+    credential: Option<Credential>,
+    table: &PermissionTable,
+) -> Result<Intent> {
+    let want = match context {
+        IntentContext::Application => PermKind::Role,
+        IntentContext::Delegated => PermKind::Scope,
+    };
+    let mut names: Vec<String> = Vec::new();
+    for raw in &args.permissions {
+        let name = permission_name(raw.trim(), want, context, table)?;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let multi_tenant = args.multi_tenant.then_some(true);
+    Ok(Intent {
+        context,
+        calls: names
+            .iter()
+            .map(|n| PlannedCall {
+                label: format!("--permission {n}"),
+                requirements: vec![vec![n.clone()]],
+            })
+            .collect(),
+        minimal: names,
+        multi_tenant,
+        credential,
+        interactive_consent: multi_tenant == Some(true)
+            || credential == Some(Credential::Interactive),
+    })
+}
+
+/// The canonical name of a `--permission` value, or an error that says what to give instead.
+fn permission_name(
+    raw: &str,
+    want: PermKind,
+    context: IntentContext,
+    table: &PermissionTable,
+) -> Result<String> {
+    if let Some(e) = table.by_name_ignore_case(raw, want) {
+        return Ok(e.name.clone());
+    }
+    if let Some(e) = table.by_name_ignore_case(raw, want.other()) {
+        let alternatives: Vec<String> = table
+            .counterparts(&e.name, e.kind)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let hint = if alternatives.is_empty() {
+            format!("use --context {}", other_context(context))
+        } else {
+            format!(
+                "in {} context use {} (or --context {})",
+                context.as_str(),
+                alternatives.join(" or "),
+                other_context(context)
+            )
+        };
+        return Err(Error::input(format!(
+            "--permission {} is {}, but --context is {}",
+            e.name,
+            e.kind.with_article(),
+            context.as_str()
+        ))
+        .with_hint(hint));
+    }
+    let lower = raw.to_ascii_lowercase();
+    let near: Vec<&str> = table
+        .entries
+        .iter()
+        .filter(|e| e.kind == want && e.name.to_ascii_lowercase().starts_with(&lower))
+        .map(|e| e.name.as_str())
+        .collect();
+    let hint = if near.is_empty() {
+        "give a WindowsDefenderATP permission name as the API docs write it, e.g. Machine.Read.All"
+            .to_string()
+    } else {
+        format!("did you mean {}?", near.join(" or "))
+    };
+    Err(Error::input(format!(
+        "--permission \"{}\" is not a WindowsDefenderATP {}",
+        crate::error::Snippet(raw),
+        want.describe()
+    ))
+    .with_hint(hint))
+}
+
+fn other_context(c: IntentContext) -> &'static str {
+    match c {
+        IntentContext::Application => "delegated",
+        IntentContext::Delegated => "application",
+    }
+}
+
+fn offline(args: &AppArgs, path: &Path) -> Result<Loaded> {
+    let what = path.display().to_string();
+    let app = AppRegistration::parse(&read_json(path)?, &what)?;
+    let table = match &args.sp {
+        Some(p) => {
+            PermissionTable::from_service_principal(&read_json(p)?, &p.display().to_string())?
+        }
+        None => PermissionTable::built_in(),
+    };
+    let grants = match &args.grants {
+        Some(p) => Some(Grants::parse(&read_json(p)?, &p.display().to_string())?),
+        None => None,
+    };
+    Ok(Loaded {
+        app,
+        table,
+        grants,
+        source: "manifest",
+        notes: Vec::new(),
+    })
+}
+
+/// Read a JSON file (a UTF-8 byte-order mark is allowed: the portal writes one).
+fn read_json(path: &Path) -> Result<Value> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(format!("cannot read {}: {e}", path.display())).with_hint("check the path")
+    })?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::input(format!("{} is not valid JSON ({e})", path.display()))
+            .with_hint("give the JSON as exported, unedited")
+    })
+}
+
+fn graph_token(args: &AppArgs) -> Result<String> {
+    if let Some(p) = &args.graph_token_file {
+        let raw = std::fs::read_to_string(p).map_err(|e| {
+            Error::input(format!(
+                "cannot read the Graph token file {}: {e}",
+                p.display()
+            ))
+        })?;
+        return graph::normalize_token(&raw, &format!("--graph-token-file {}", p.display()));
+    }
+    match std::env::var("MDEAUTH_GRAPH_TOKEN") {
+        Ok(v) if !v.trim().is_empty() => graph::normalize_token(&v, "MDEAUTH_GRAPH_TOKEN"),
+        _ => Err(Error::input("live mode (--app-id) needs a Microsoft Graph token")
+            .with_hint("pass --graph-token-file PATH or set MDEAUTH_GRAPH_TOKEN (az account get-access-token --resource-type ms-graph --query accessToken -o tsv)")),
+    }
+}
+
+fn live(args: &AppArgs, app_id: &str) -> Result<Loaded> {
+    if !crate::guid::is_guid(app_id) {
+        return Err(Error::input(format!(
+            "--app-id \"{}\" is not a GUID",
+            crate::error::Snippet(app_id)
+        ))
+        .with_hint("give the Application (client) ID from the app's Overview page"));
+    }
+    let app_id = app_id.trim_matches(['{', '}']).to_ascii_lowercase();
+    let token = graph_token(args)?;
+    let endpoint = match &args.graph_endpoint {
+        Some(e) => e.clone(),
+        None => {
+            let cloud = crate::cloud::by_name(args.cloud.as_deref().unwrap_or("public"))?;
+            if cloud.graph_endpoint.is_empty() {
+                return Err(Error::input(format!(
+                    "no Microsoft Graph endpoint is known for cloud {}",
+                    cloud.name
+                ))
+                .with_hint("give it with --graph-endpoint URL"));
+            }
+            cloud.graph_endpoint.clone()
+        }
+    };
+    let g = Graph::new(Http::new(HttpOptions::default())?, &endpoint, token)?;
+
+    let doc = g.application(&app_id)?;
+    let app =
+        AppRegistration::parse(&doc, "the application from Microsoft Graph").map_err(|e| {
+            Error::environment(format!(
+                "Microsoft Graph returned an unusable application: {e}"
+            ))
+        })?;
+    let mut notes = Vec::new();
+    let table = match g.mde_service_principal()? {
+        Some(sp) => PermissionTable::from_service_principal(
+            &sp,
+            "the WindowsDefenderATP service principal from Microsoft Graph",
+        )
+        .map_err(|e| Error::environment(e.to_string()))?,
+        None => {
+            notes.push(Finding::warning(
+                "app.mde_not_provisioned",
+                "WindowsDefenderATP has no service principal in this tenant: MDE is not provisioned here (token requests fail with AADSTS500011); permission names come from the built-in table",
+                "check that the tenant has Microsoft Defender for Endpoint and that the Graph token is for the right tenant",
+            ));
+            PermissionTable::built_in()
+        }
+    };
+    let mut grants = Grants::default();
+    match g.service_principal(&app_id)? {
+        Some(sp) => {
+            let Some(sp_id) = sp.get("id").and_then(Value::as_str) else {
+                return Err(Error::environment(
+                    "Microsoft Graph returned a service principal without an \"id\"",
+                ));
+            };
+            let what = "a Microsoft Graph grant";
+            for item in g.app_role_assignments(sp_id)? {
+                grants
+                    .add_item(&item, what)
+                    .map_err(|e| Error::environment(e.to_string()))?;
+            }
+            for item in g.oauth2_permission_grants(sp_id)? {
+                grants
+                    .add_item(&item, what)
+                    .map_err(|e| Error::environment(e.to_string()))?;
+            }
+        }
+        None => notes.push(Finding::info(
+            "app.no_service_principal",
+            "the app has no service principal in this tenant: nobody has consented to it here, so nothing is granted",
+            format!("az ad app permission admin-consent --id {app_id}   # creates it and grants the configured permissions"),
+        )),
+    }
+    Ok(Loaded {
+        app,
+        table,
+        grants: Some(grants),
+        source: "graph",
+        notes,
+    })
+}

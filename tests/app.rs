@@ -1,0 +1,1458 @@
+//! `mdeauth app`: manifest shapes, GUID mapping, every finding with its exact
+//! fix line, grants, input errors, and live mode against a fake Microsoft Graph.
+
+mod common;
+
+use common::{fixture, json_out, mdeauth, mint};
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+
+const AT: &str = mint::VALID_AT;
+const MDE: &str = "fc780465-2017-40d4-a0c5-307022471b92";
+const DAEMON: &str = "3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718";
+const MISTAKE: &str = "a4b5c6d7-e8f9-4a0b-8c1d-2e3f4a5b6c7d";
+const MACHINE_READ_ALL: &str = "ea8291d3-4b9a-44b5-bc3a-6cea3026dc79";
+const ALERT_READ_ALL: &str = "71fe6b80-7034-4028-9ed8-0f316df9c3ff";
+const MACHINE_ISOLATE: &str = "7e4e1300-e1b9-4102-88ba-f0cb6e6d5974";
+const MACHINE_READ_SCOPE: &str = "fbd3d33a-b1f5-4573-906c-51b39682fbcf";
+const FAKE_GUID: &str = "5a9e4d2f-0000-4000-8000-000000000001";
+/// TEST-ONLY Graph token value; must never appear in any output.
+const GRAPH_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20iLCJ0ZXN0IjoidGVzdC1vbmx5In0.dGVzdC1vbmx5LXNpZ25hdHVyZQ";
+
+fn app_fixture(name: &str) -> String {
+    fixture(&format!("apps/{name}")).display().to_string()
+}
+
+/// Run `mdeauth app --format json --at AT <args>`; exit code and JSON.
+fn run(args: &[&str]) -> (i32, Value) {
+    let out = mdeauth()
+        .env_remove("MDEAUTH_GRAPH_TOKEN")
+        .args(["app", "--format", "json", "--at", AT])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), json_out(&out))
+}
+
+fn run_file(file: &str, args: &[&str]) -> (i32, Value) {
+    let path = app_fixture(file);
+    let mut all = vec![path.as_str()];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+/// Run and expect a usage/environment error: exit code and stderr.
+fn run_err(args: &[&str]) -> (i32, String, String) {
+    let out = mdeauth()
+        .env_remove("MDEAUTH_GRAPH_TOKEN")
+        .args(["app", "--at", AT])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn findings<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .collect()
+}
+
+/// The one finding with this code.
+fn finding<'a>(v: &'a Value, code: &str) -> &'a Value {
+    let f = findings(v, code);
+    assert_eq!(f.len(), 1, "expected one {code} in {:?}", codes(v));
+    f[0]
+}
+
+fn fix_has_line(f: &Value, line: &str) -> bool {
+    f["fix"].as_str().unwrap().lines().any(|l| l == line)
+}
+
+fn assert_fix_line(f: &Value, line: &str) {
+    assert!(
+        fix_has_line(f, line),
+        "fix lacks line\n  {line}\nfix was:\n{}",
+        f["fix"].as_str().unwrap()
+    );
+}
+
+fn add_line(app: &str, guid_type: &str) -> String {
+    format!("az ad app permission add --id {app} --api {MDE} --api-permissions {guid_type}")
+}
+
+fn delete_line(app: &str, guid: &str) -> String {
+    format!("az ad app permission delete --id {app} --api {MDE} --api-permissions {guid}")
+}
+
+fn row<'a>(v: &'a Value, name: &str, kind: &str) -> &'a Value {
+    v["app"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name && r["type"] == kind)
+        .unwrap_or_else(|| panic!("no row {name} {kind} in {}", v["app"]["permissions"]))
+}
+
+const DAEMON_OK: [&str; 8] = [
+    "--permission",
+    "Machine.Read.All",
+    "--permission",
+    "Alert.Read.All",
+    "--context",
+    "application",
+    "--credential",
+    "certificate",
+];
+
+// ---------- a correct app, and the report shape ----------
+
+#[test]
+fn correct_daemon_passes_with_the_app_section() {
+    let (code, v) = run_file("daemon-ok.json", &DAEMON_OK);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(codes(&v), Vec::<String>::new());
+    assert_eq!(v["verdict"], "pass");
+    let a = &v["app"];
+    assert_eq!(a["app_id"], DAEMON);
+    assert_eq!(a["display_name"], "Contoso MDE export daemon");
+    assert_eq!(a["source"], "manifest");
+    assert_eq!(a["shape"], "microsoft-graph");
+    assert_eq!(a["sign_in_audience"], "AzureADMyOrg");
+    assert_eq!(a["multi_tenant"], false);
+    assert_eq!(a["public_client"], false);
+    assert_eq!(a["redirect_uris"], json!([]));
+    assert_eq!(a["guid_table"], "built-in");
+    assert_eq!(
+        a["credentials"],
+        json!([{"type": "certificate", "name": "CN=contoso-mde-export",
+                "key_id": "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e",
+                "expires": "2027-06-11T08:00:00Z", "status": "valid"}])
+    );
+    assert_eq!(
+        a["permissions"],
+        json!([
+            {"name": "Machine.Read.All", "type": "Role", "guid": MACHINE_READ_ALL,
+             "requested": true, "granted": null, "needed": true, "confidence": "high"},
+            {"name": "Alert.Read.All", "type": "Role", "guid": ALERT_READ_ALL,
+             "requested": true, "granted": null, "needed": true, "confidence": "high"}
+        ])
+    );
+}
+
+#[test]
+fn human_output_has_the_permission_table_then_findings() {
+    let out = mdeauth()
+        .args(["app", "--at", AT, &app_fixture("daemon-ok.json")])
+        .args(DAEMON_OK)
+        .args(["--grants", &app_fixture("grants-daemon-partial.json")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let table_at = text.find("WindowsDefenderATP permissions").expect(&text);
+    let findings_at = text.find("Findings").expect(&text);
+    assert!(table_at < findings_at, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("Alert.Read.All"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        line,
+        ["Alert.Read.All", "Role", "yes", "no", "yes", ALERT_READ_ALL]
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("Machine.Read.All"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        line,
+        [
+            "Machine.Read.All",
+            "Role",
+            "yes",
+            "yes",
+            "yes",
+            MACHINE_READ_ALL
+        ]
+    );
+    assert!(text.contains("app.not_granted"), "{text}");
+    assert!(text.contains("Verdict: FAIL"), "{text}");
+}
+
+// ---------- permission findings ----------
+
+#[test]
+fn role_guid_written_as_scope_is_the_wrong_type() {
+    // The classic hand-edited manifest: Machine.Read.All's GUID with "type": "Scope".
+    let (code, v) = run_file(
+        "daemon-scope-mistake.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+        ],
+    );
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.permission_wrong_type");
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["message"].as_str().unwrap().contains("with type Scope"),
+        "{f}"
+    );
+    assert_fix_line(f, &delete_line(MISTAKE, MACHINE_READ_ALL));
+    assert_fix_line(f, &add_line(MISTAKE, &format!("{MACHINE_READ_ALL}=Role")));
+    assert_fix_line(
+        f,
+        &format!("az ad app permission admin-consent --id {MISTAKE}"),
+    );
+    assert!(findings(&v, "app.permission_missing").is_empty());
+    let r = row(&v, "Machine.Read.All", "Scope");
+    assert_eq!(r["requested"], true);
+    assert_eq!(r["needed"], false);
+    let r = row(&v, "Machine.Read.All", "Role");
+    assert_eq!(r["requested"], false);
+    assert_eq!(r["needed"], true);
+}
+
+#[test]
+fn delegated_counterpart_in_application_context_is_the_wrong_type() {
+    let (code, v) = run_file(
+        "daemon-delegated-perm.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--permission",
+            "Machine.Isolate",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(codes(&v), ["app.permission_wrong_type"]);
+    let f = finding(&v, "app.permission_wrong_type");
+    assert_eq!(f["severity"], "error");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Machine.Read is requested as a delegated permission (Scope)"),
+        "{msg}"
+    );
+    assert!(msg.contains("Machine.Read.All as a Role"), "{msg}");
+    assert_fix_line(
+        f,
+        &add_line(
+            "c8d9e0f1-a2b3-4c4d-9e5f-6a7b8c9d0e1f",
+            &format!("{MACHINE_READ_ALL}=Role"),
+        ),
+    );
+    // AAD Graph manifest shape.
+    assert_eq!(v["app"]["shape"], "aad-graph");
+}
+
+#[test]
+fn application_permission_in_delegated_context_is_the_wrong_type() {
+    let (code, v) = run_file(
+        "daemon-ok.json",
+        &[
+            "--permission",
+            "Machine.Read",
+            "--context",
+            "delegated",
+            "--credential",
+            "secret",
+        ],
+    );
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.permission_wrong_type");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Machine.Read.All is requested as an application permission (Role)"),
+        "{f}"
+    );
+    assert_fix_line(f, &add_line(DAEMON, &format!("{MACHINE_READ_SCOPE}=Scope")));
+    // The other application permission is useless in delegated context.
+    let u = finding(&v, "app.permission_unneeded");
+    assert_eq!(u["severity"], "warning");
+    assert!(
+        u["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Alert.Read.All is a")
+    );
+    assert_fix_line(
+        u,
+        &format!("remove it: {}", delete_line(DAEMON, ALERT_READ_ALL)),
+    );
+}
+
+#[test]
+fn missing_permission_gives_the_exact_add_line() {
+    let (code, v) = run_file(
+        "daemon-ok.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--permission",
+            "Machine.Isolate",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+        ],
+    );
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.permission_missing");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(
+        f["message"],
+        "application permission (Role) Machine.Isolate is not requested (needed by --permission Machine.Isolate)"
+    );
+    assert_eq!(
+        f["fix"],
+        format!(
+            "{}\naz ad app permission admin-consent --id {DAEMON}",
+            add_line(DAEMON, &format!("{MACHINE_ISOLATE}=Role"))
+        )
+    );
+    let r = row(&v, "Machine.Isolate", "Role");
+    assert_eq!(r["requested"], false);
+    assert_eq!(r["guid"], MACHINE_ISOLATE);
+}
+
+#[test]
+fn permission_not_needed_by_the_plan_is_flagged_for_least_privilege() {
+    let (code, v) = run_file(
+        "daemon-ok.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+        ],
+    );
+    assert_eq!(code, 0, "warnings only");
+    let f = finding(&v, "app.permission_unneeded");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["message"],
+        "Alert.Read.All is requested but no planned call needs it (least privilege)"
+    );
+    assert_eq!(
+        f["fix"],
+        format!("remove it: {}", delete_line(DAEMON, ALERT_READ_ALL))
+    );
+    assert_eq!(row(&v, "Alert.Read.All", "Role")["needed"], false);
+}
+
+#[test]
+fn no_mde_permissions_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("graph-only.json");
+    std::fs::write(
+        &p,
+        json!({
+            "appId": DAEMON, "displayName": "graph only", "signInAudience": "AzureADMyOrg",
+            "requiredResourceAccess": [{"resourceAppId": "00000003-0000-0000-c000-000000000000",
+                "resourceAccess": [{"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"}]}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (code, v) = run(&[
+        p.to_str().unwrap(),
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.no_mde_permissions");
+    assert_eq!(f["severity"], "error");
+    assert_fix_line(
+        finding(&v, "app.permission_missing"),
+        &add_line(DAEMON, &format!("{MACHINE_READ_ALL}=Role")),
+    );
+}
+
+// ---------- GUID mapping ----------
+
+#[test]
+fn unknown_guid_is_reported_with_the_guid() {
+    let (_, v) = run_file(
+        "daemon-scope-mistake.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+        ],
+    );
+    let f = finding(&v, "app.unknown_guid");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["message"],
+        format!("WindowsDefenderATP permission {FAKE_GUID} (Role) is not in the built-in table")
+    );
+    assert!(f["fix"].as_str().unwrap().contains("--sp sp.json"));
+    let unknown = v["app"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["guid"] == FAKE_GUID)
+        .unwrap();
+    assert_eq!(unknown["name"], Value::Null);
+    assert_eq!(unknown["confidence"], Value::Null);
+}
+
+#[test]
+fn service_principal_export_names_tenant_guids() {
+    let (_, v) = run_file(
+        "daemon-scope-mistake.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+            "--sp",
+            &app_fixture("sp-mde.json"),
+        ],
+    );
+    assert_eq!(v["app"]["guid_table"], "service-principal");
+    let r = row(&v, "Example.Read.All", "Role");
+    assert_eq!(r["guid"], FAKE_GUID);
+    assert_eq!(r["confidence"], "tenant");
+    // Alert.ReadWrite.All is not in this (trimmed) service principal: unknown to the tenant.
+    let f = finding(&v, "app.unknown_guid");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("0f7000ec-157b-497f-b70e-ef0b0584f140 (Role) does not exist in this tenant"),
+        "{f}"
+    );
+    assert_eq!(
+        f["fix"],
+        format!(
+            "remove it: {}",
+            delete_line(MISTAKE, "0f7000ec-157b-497f-b70e-ef0b0584f140")
+        )
+    );
+    assert!(findings(&v, "app.permission_unneeded").iter().any(|f| {
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Example.Read.All")
+    }));
+}
+
+#[test]
+fn single_source_guids_are_flagged() {
+    let (code, v) = run_file(
+        "seed-user-app.json",
+        &[
+            "--permission",
+            "Alert.Read",
+            "--permission",
+            "Machine.Isolate",
+            "--context",
+            "delegated",
+            "--credential",
+            "user",
+        ],
+    );
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.permission_missing");
+    assert_fix_line(
+        f,
+        &format!(
+            "{}   # GUID from a single source: confirm with az ad sp show --id {MDE}",
+            add_line(
+                "b7c8d9e0-f1a2-4b3c-8d4e-5f6a7b8c9d0e",
+                "479231ef-3b86-4933-ae6b-1fa84bba9e31=Scope"
+            )
+        ),
+    );
+    assert_eq!(row(&v, "Machine.Isolate", "Scope")["confidence"], "medium");
+    let out = mdeauth()
+        .args(["app", "--at", AT, &app_fixture("seed-user-app.json")])
+        .args(["--permission", "Machine.Isolate", "--context", "delegated"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("479231ef-3b86-4933-ae6b-1fa84bba9e31 *"),
+        "{text}"
+    );
+    assert!(text.contains("* GUID from a single source"), "{text}");
+}
+
+// ---------- tenancy, public client, redirect URIs ----------
+
+#[test]
+fn single_tenant_app_for_a_multi_tenant_plan() {
+    let mut args = DAEMON_OK.to_vec();
+    args.push("--multi-tenant");
+    let (code, v) = run_file("daemon-ok.json", &args);
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.not_multi_tenant");
+    assert_eq!(f["severity"], "error");
+    assert_fix_line(
+        f,
+        &format!("az ad app update --id {DAEMON} --sign-in-audience AzureADMultipleOrgs"),
+    );
+    assert_fix_line(
+        f,
+        &format!(
+            "then an admin of each customer tenant consents: https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id={DAEMON}&response_type=code&sso_reload=true"
+        ),
+    );
+    // Consent in customer tenants goes through a redirect URI, and this app has none.
+    let r = finding(&v, "app.no_redirect_uri");
+    assert_eq!(r["severity"], "error");
+    assert_fix_line(
+        r,
+        &format!("az ad app update --id {DAEMON} --web-redirect-uris https://<your-app>/signin"),
+    );
+}
+
+#[test]
+fn multi_tenant_partner_app_passes() {
+    let (code, v) = run_file(
+        "partner-multitenant.json",
+        &[
+            "--permission",
+            "AdvancedQuery.Read.All",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+            "--multi-tenant",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(codes(&v), Vec::<String>::new());
+    assert_eq!(v["app"]["sign_in_audience"], "AzureADMultipleOrgs");
+    assert_eq!(v["app"]["multi_tenant"], true);
+    assert_eq!(
+        v["app"]["redirect_uris"],
+        json!([{"type": "Web", "uri": "https://wdatpecosystempartner.example/signin"}])
+    );
+}
+
+#[test]
+fn public_client_flows_off_for_a_password_or_device_code_plan() {
+    for cred in ["user", "device-code"] {
+        let (code, v) = run_file(
+            "public-client-off.json",
+            &[
+                "--permission",
+                "Alert.Read",
+                "--context",
+                "delegated",
+                "--credential",
+                cred,
+            ],
+        );
+        assert_eq!(code, 1, "{cred}");
+        assert_eq!(codes(&v), ["app.public_client_off"], "{cred}");
+        let f = finding(&v, "app.public_client_off");
+        assert_eq!(f["severity"], "error");
+        assert_eq!(
+            f["fix"],
+            "az ad app update --id f0e1d2c3-b4a5-4968-8776-5a4b3c2d1e0f --is-fallback-public-client true"
+        );
+        assert_eq!(
+            v["app"]["redirect_uris"],
+            json!([{"type": "publicClient", "uri": "https://login.microsoftonline.com/common/oauth2/nativeclient"}])
+        );
+    }
+}
+
+#[test]
+fn seed_user_context_app_is_a_public_client_and_passes() {
+    let (code, v) = run_file(
+        "seed-user-app.json",
+        &[
+            "--permission",
+            "Alert.Read",
+            "--context",
+            "delegated",
+            "--credential",
+            "user",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["app"]["public_client"], true);
+}
+
+#[test]
+fn interactive_sign_in_without_redirect_uri() {
+    let (code, v) = run_file(
+        "daemon-delegated-perm.json",
+        &[
+            "--permission",
+            "Machine.Read",
+            "--context",
+            "delegated",
+            "--credential",
+            "interactive",
+        ],
+    );
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.no_redirect_uri");
+    assert_eq!(f["severity"], "error");
+    assert_fix_line(
+        f,
+        "az ad app update --id c8d9e0f1-a2b3-4c4d-9e5f-6a7b8c9d0e1f --web-redirect-uris https://<your-app>/signin",
+    );
+}
+
+// ---------- credentials ----------
+
+#[test]
+fn secret_expiring_within_the_window() {
+    let (code, v) = run_file(
+        "expiring-secret.json",
+        &[
+            "--permission",
+            "Vulnerability.Read.All",
+            "--context",
+            "application",
+        ],
+    );
+    assert_eq!(code, 0, "warnings only: {v}");
+    let f = finding(&v, "app.secret_expiring");
+    assert_eq!(f["severity"], "warning");
+    // The AAD Graph description is base64 UTF-16 ("prod").
+    assert_eq!(
+        f["message"],
+        "client secret \"prod\" expires 2026-03-20T00:00:00Z (in 18 days), within 30 days"
+    );
+    assert_fix_line(
+        f,
+        "az ad app credential delete --id e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b --key-id 9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6e",
+    );
+    assert_eq!(v["app"]["credentials"][0]["status"], "expiring");
+    // A shorter window: no warning.
+    let (_, v) = run_file(
+        "expiring-secret.json",
+        &[
+            "--permission",
+            "Vulnerability.Read.All",
+            "--context",
+            "application",
+            "--expiry-days",
+            "10",
+        ],
+    );
+    assert!(findings(&v, "app.secret_expiring").is_empty());
+    assert_eq!(v["app"]["credentials"][0]["status"], "valid");
+}
+
+#[test]
+fn secret_expired_is_an_error_when_it_is_the_only_one() {
+    let out = mdeauth()
+        .args(["app", "--format", "json", "--at", "2026-04-01T00:00:00Z"])
+        .arg(app_fixture("expiring-secret.json"))
+        .args([
+            "--permission",
+            "Vulnerability.Read.All",
+            "--context",
+            "application",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_out(&out);
+    let f = finding(&v, "app.secret_expired");
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("client secret \"prod\" expired 2026-03-20T00:00:00Z"),
+        "{f}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().starts_with(
+            "az ad app credential reset --id e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b --append"
+        ),
+        "{f}"
+    );
+    assert_eq!(v["app"]["credentials"][0]["status"], "expired");
+}
+
+#[test]
+fn secret_where_a_certificate_would_do() {
+    let (_, v) = run_file(
+        "daemon-scope-mistake.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+        ],
+    );
+    let f = finding(&v, "app.secret_instead_of_certificate");
+    assert_eq!(f["severity"], "warning");
+    assert!(f["fix"].as_str().unwrap().starts_with(&format!(
+        "az ad app credential reset --id {MISTAKE} --append --cert @daemon-cert.pem"
+    )));
+    // Planning a certificate the app does not have is an error instead.
+    let (_, v) = run_file(
+        "daemon-scope-mistake.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+        ],
+    );
+    assert!(findings(&v, "app.secret_instead_of_certificate").is_empty());
+    assert_eq!(finding(&v, "app.certificate_missing")["severity"], "error");
+}
+
+#[test]
+fn az_cli_output_with_an_expired_secret() {
+    let (code, v) = run_file(
+        "az-cli-show.json",
+        &[
+            "--permission",
+            "Machine.Isolate",
+            "--context",
+            "application",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(v["app"]["display_name"], "sentinel-mde-isolate");
+    assert_eq!(v["app"]["shape"], "microsoft-graph");
+    let f = finding(&v, "app.secret_expired");
+    assert_eq!(f["severity"], "error");
+    assert!(f["message"].as_str().unwrap().contains("\"playbook\""));
+    assert_eq!(finding(&v, "app.unknown_guid")["severity"], "warning");
+}
+
+// ---------- grants ----------
+
+#[test]
+fn configured_but_not_granted() {
+    let mut args = DAEMON_OK.to_vec();
+    let g = app_fixture("grants-daemon-partial.json");
+    args.extend(["--grants", &g]);
+    let (code, v) = run_file("daemon-ok.json", &args);
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.not_granted");
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Alert.Read.All is configured but not granted")
+    );
+    assert_eq!(
+        f["fix"],
+        format!("az ad app permission admin-consent --id {DAEMON}")
+    );
+    assert_eq!(row(&v, "Machine.Read.All", "Role")["granted"], true);
+    assert_eq!(row(&v, "Alert.Read.All", "Role")["granted"], false);
+}
+
+#[test]
+fn grants_file_with_both_keys_all_granted() {
+    let mut args = DAEMON_OK.to_vec();
+    let g = app_fixture("grants-both.json");
+    args.extend(["--grants", &g]);
+    let (code, v) = run_file("daemon-ok.json", &args);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(row(&v, "Alert.Read.All", "Role")["granted"], true);
+}
+
+#[test]
+fn delegated_grants_as_a_bare_array() {
+    let g = app_fixture("grants-delegated.json");
+    let (code, v) = run_file(
+        "seed-user-app.json",
+        &[
+            "--permission",
+            "Alert.Read",
+            "--permission",
+            "Machine.Read",
+            "--context",
+            "delegated",
+            "--credential",
+            "user",
+            "--grants",
+            &g,
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(row(&v, "Alert.Read", "Scope")["granted"], true);
+    assert_eq!(row(&v, "Machine.Read", "Scope")["granted"], false);
+    assert!(
+        findings(&v, "app.not_granted").is_empty(),
+        "only requested permissions"
+    );
+    assert_eq!(codes(&v), ["app.permission_missing"]);
+}
+
+#[test]
+fn without_grants_granted_is_unknown() {
+    let (_, v) = run_file("daemon-ok.json", &DAEMON_OK);
+    assert_eq!(row(&v, "Machine.Read.All", "Role")["granted"], Value::Null);
+    assert!(findings(&v, "app.not_granted").is_empty());
+}
+
+// ---------- input errors ----------
+
+#[test]
+fn a_file_that_is_not_an_app_is_refused_naming_what_is_missing() {
+    let (code, stdout, stderr) = run_err(&[
+        &app_fixture("not-an-app.json"),
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("is not an app registration manifest: it has no \"appId\""),
+        "{stderr}"
+    );
+    // Has an appId but is neither shape.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("odd.json");
+    std::fs::write(
+        &p,
+        json!({"appId": DAEMON, "requiredResourceAccess": []}).to_string(),
+    )
+    .unwrap();
+    let (code, _, stderr) = run_err(&[
+        p.to_str().unwrap(),
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("\"signInAudience\""), "{stderr}");
+    assert!(stderr.contains("\"availableToOtherTenants\""), "{stderr}");
+    // A service principal given as the manifest.
+    let (code, _, stderr) = run_err(&[
+        &app_fixture("sp-mde.json"),
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("is a service principal, not an app registration"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_permission_names_and_combinations_are_usage_errors() {
+    let daemon = app_fixture("daemon-ok.json");
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "Machine.Read",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("is a delegated permission (Scope)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("use Machine.Read.All"), "{stderr}");
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "Machine.CollectForensic",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("did you mean Machine.CollectForensics?"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "user",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("use --context delegated"), "{stderr}");
+    let (code, _, stderr) = run_err(&[
+        "/nonexistent/app.json",
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read /nonexistent/app.json"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--grants",
+        &app_fixture("daemon-ok.json"),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is not a grants export"), "{stderr}");
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--sp",
+        &daemon,
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("is an app registration, not a service principal export"),
+        "{stderr}"
+    );
+}
+
+// ---------- live mode ----------
+
+struct FakeGraph {
+    server: MockServer,
+}
+
+impl FakeGraph {
+    fn new() -> FakeGraph {
+        FakeGraph {
+            server: MockServer::start(),
+        }
+    }
+
+    fn json(&self, path: &str, status: u16, body: Value) -> httpmock::Mock<'_> {
+        self.server.mock(|when, then| {
+            when.method(GET)
+                .path(path)
+                .header("authorization", format!("Bearer {GRAPH_TOKEN}"));
+            then.status(status)
+                .header("content-type", "application/json")
+                .json_body(body);
+        })
+    }
+
+    fn app(&self, status: u16, body: Value) -> httpmock::Mock<'_> {
+        self.json(
+            &format!("/v1.0/applications(appId='{DAEMON}')"),
+            status,
+            body,
+        )
+    }
+
+    fn mde_sp(&self) -> httpmock::Mock<'_> {
+        self.json(
+            &format!("/v1.0/servicePrincipals(appId='{MDE}')"),
+            200,
+            fixture_json("sp-mde.json"),
+        )
+    }
+
+    fn app_sp(&self) -> httpmock::Mock<'_> {
+        self.json(
+            &format!("/v1.0/servicePrincipals(appId='{DAEMON}')"),
+            200,
+            json!({"id": "2f3e4d5c-6b7a-4988-9a0b-1c2d3e4f5a6b", "appId": DAEMON}),
+        )
+    }
+
+    fn run(&self, extra: &[&str]) -> std::process::Output {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("graph.token");
+        std::fs::write(&token, format!("{GRAPH_TOKEN}\n")).unwrap();
+        mdeauth()
+            .env_remove("MDEAUTH_GRAPH_TOKEN")
+            .args(["app", "--at", AT, "--app-id", DAEMON])
+            .args(["--graph-endpoint", &self.server.base_url()])
+            .args(["--graph-token-file", token.to_str().unwrap()])
+            .args(DAEMON_OK)
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+}
+
+fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(&format!("apps/{name}"))).unwrap())
+        .unwrap()
+}
+
+fn assert_no_token(out: &std::process::Output) {
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(GRAPH_TOKEN), "token leaked:\n{all}");
+    assert!(
+        !all.contains(&GRAPH_TOKEN[..40]),
+        "token prefix leaked:\n{all}"
+    );
+}
+
+const SP_ID: &str = "2f3e4d5c-6b7a-4988-9a0b-1c2d3e4f5a6b";
+
+#[test]
+fn live_mode_reads_app_grants_and_tenant_guids_from_graph() {
+    let g = FakeGraph::new();
+    let app = g.app(200, fixture_json("daemon-ok.json"));
+    let mde = g.mde_sp();
+    let sp = g.app_sp();
+    let page2 = format!("{}/v1.0/page2", g.server.base_url());
+    let roles = g.json(
+        &format!("/v1.0/servicePrincipals/{SP_ID}/appRoleAssignments"),
+        200,
+        json!({"value": [{"appRoleId": MACHINE_READ_ALL, "resourceId": "9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8",
+                          "resourceDisplayName": "WindowsDefenderATP"}],
+               "@odata.nextLink": page2}),
+    );
+    let roles2 = g.json(
+        "/v1.0/page2",
+        200,
+        json!({"value": [{"appRoleId": ALERT_READ_ALL, "resourceId": "9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8",
+                          "resourceDisplayName": "WindowsDefenderATP"}]}),
+    );
+    let grants = g.json(
+        &format!("/v1.0/servicePrincipals/{SP_ID}/oauth2PermissionGrants"),
+        200,
+        json!({"value": []}),
+    );
+    let out = g.run(&["--format", "json"]);
+    assert_no_token(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_out(&out);
+    for m in [&app, &mde, &sp, &roles, &roles2, &grants] {
+        m.assert_calls(1);
+    }
+    assert_eq!(v["app"]["source"], "graph");
+    assert_eq!(v["app"]["guid_table"], "service-principal");
+    assert_eq!(row(&v, "Machine.Read.All", "Role")["granted"], true);
+    assert_eq!(row(&v, "Alert.Read.All", "Role")["granted"], true);
+    assert_eq!(row(&v, "Alert.Read.All", "Role")["confidence"], "tenant");
+}
+
+#[test]
+fn live_mode_not_granted_and_token_from_env() {
+    let g = FakeGraph::new();
+    g.app(200, fixture_json("daemon-ok.json"));
+    g.mde_sp();
+    g.app_sp();
+    g.json(
+        &format!("/v1.0/servicePrincipals/{SP_ID}/appRoleAssignments"),
+        200,
+        fixture_json("grants-daemon-partial.json"),
+    );
+    g.json(
+        &format!("/v1.0/servicePrincipals/{SP_ID}/oauth2PermissionGrants"),
+        200,
+        json!({"value": []}),
+    );
+    let out = mdeauth()
+        .env("MDEAUTH_GRAPH_TOKEN", GRAPH_TOKEN)
+        .args(["app", "--format", "json", "--at", AT, "--app-id", DAEMON])
+        .args(["--graph-endpoint", &g.server.base_url()])
+        .args(DAEMON_OK)
+        .output()
+        .unwrap();
+    assert_no_token(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_out(&out);
+    assert_eq!(codes(&v), ["app.not_granted"]);
+    assert_eq!(row(&v, "Alert.Read.All", "Role")["granted"], false);
+}
+
+#[test]
+fn live_mode_app_without_service_principal_and_tenant_without_mde() {
+    let g = FakeGraph::new();
+    g.app(200, fixture_json("daemon-ok.json"));
+    g.json(
+        &format!("/v1.0/servicePrincipals(appId='{MDE}')"),
+        404,
+        json!({"error": {"code": "Request_ResourceNotFound", "message": "not found"}}),
+    );
+    g.json(
+        &format!("/v1.0/servicePrincipals(appId='{DAEMON}')"),
+        404,
+        json!({"error": {"code": "Request_ResourceNotFound", "message": "not found"}}),
+    );
+    let out = g.run(&["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_out(&out);
+    assert_eq!(
+        finding(&v, "app.mde_not_provisioned")["severity"],
+        "warning"
+    );
+    assert_eq!(finding(&v, "app.no_service_principal")["severity"], "info");
+    assert_eq!(findings(&v, "app.not_granted").len(), 2);
+    assert_eq!(v["app"]["guid_table"], "built-in");
+}
+
+#[test]
+fn live_mode_401_expired_token() {
+    let g = FakeGraph::new();
+    g.app(
+        401,
+        json!({"error": {"code": "InvalidAuthenticationToken",
+               "message": format!("Lifetime validation failed, the token is expired: {GRAPH_TOKEN}")}}),
+    );
+    let out = g.run(&[]);
+    assert_no_token(&out);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Microsoft Graph rejected the token (HTTP 401, InvalidAuthenticationToken)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("az account get-access-token --resource-type ms-graph"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn live_mode_403_names_the_graph_permission() {
+    let g = FakeGraph::new();
+    g.app(
+        403,
+        json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}),
+    );
+    let out = g.run(&[]);
+    assert_no_token(&out);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HTTP 403, Authorization_RequestDenied"),
+        "{err}"
+    );
+    assert!(err.contains("Application.Read.All"), "{err}");
+}
+
+#[test]
+fn live_mode_404_app_not_in_this_tenant() {
+    let g = FakeGraph::new();
+    g.app(
+        404,
+        json!({"error": {"code": "Request_ResourceNotFound", "message": "Resource does not exist"}}),
+    );
+    let out = g.run(&[]);
+    assert_no_token(&out);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "Microsoft Graph has no application with appId {DAEMON} in this tenant"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("tid claim"), "{err}");
+}
+
+#[test]
+fn live_mode_429_says_when_to_retry() {
+    let g = FakeGraph::new();
+    let m = g.server.mock(|when, then| {
+        when.method(GET)
+            .path(format!("/v1.0/applications(appId='{DAEMON}')"));
+        then.status(429)
+            .header("Retry-After", "30")
+            .header("content-type", "application/json")
+            .json_body(json!({"error": {"code": "TooManyRequests", "message": "throttled"}}));
+    });
+    let out = g.run(&[]);
+    m.assert_calls(1);
+    assert_no_token(&out);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("throttling requests (HTTP 429)"), "{err}");
+    assert!(err.contains("retry in 30 s (after "), "{err}");
+}
+
+#[test]
+fn live_mode_needs_a_token_and_a_guid() {
+    let (code, _, stderr) = run_err(&[
+        "--app-id",
+        DAEMON,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("needs a Microsoft Graph token"), "{stderr}");
+    let (code, _, stderr) = run_err(&[
+        "--app-id",
+        "not-a-guid",
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is not a GUID"), "{stderr}");
+}
+
+#[test]
+fn live_mode_never_follows_a_next_link_to_another_host() {
+    let g = FakeGraph::new();
+    g.app(200, fixture_json("daemon-ok.json"));
+    g.mde_sp();
+    g.app_sp();
+    g.json(
+        &format!("/v1.0/servicePrincipals/{SP_ID}/appRoleAssignments"),
+        200,
+        json!({"value": [], "@odata.nextLink": "https://evil.example/v1.0/steal"}),
+    );
+    let out = g.run(&[]);
+    assert_no_token(&out);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("next-page link to another host (evil.example)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn live_mode_flags_need_app_id_and_files_conflict_with_it() {
+    let daemon = app_fixture("daemon-ok.json");
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--graph-endpoint",
+        "https://graph.microsoft.com",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--graph-endpoint is for live mode and needs --app-id"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_err(&[
+        "--app-id",
+        DAEMON,
+        "--sp",
+        &app_fixture("sp-mde.json"),
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
+
+// ---------- more credential findings, from generated manifests ----------
+
+/// Write a Microsoft Graph-shape daemon manifest with these credentials.
+fn daemon_with(dir: &tempfile::TempDir, secrets: Value, certs: Value) -> String {
+    let p = dir.path().join("app.json");
+    let doc = json!({
+        "appId": DAEMON, "displayName": "generated", "signInAudience": "AzureADMyOrg",
+        "isFallbackPublicClient": null,
+        "passwordCredentials": secrets, "keyCredentials": certs,
+        "requiredResourceAccess": [{"resourceAppId": MDE,
+            "resourceAccess": [{"id": MACHINE_READ_ALL, "type": "Role"}]}]
+    });
+    // The portal saves manifests with a UTF-8 byte-order mark.
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend(serde_json::to_vec_pretty(&doc).unwrap());
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+fn cert(end: &str, key: &str) -> Value {
+    json!({"displayName": "CN=daemon", "endDateTime": end, "keyId": key,
+           "type": "AsymmetricX509Cert", "usage": "Verify"})
+}
+
+#[test]
+fn certificate_expired_and_expiring() {
+    let dir = tempfile::tempdir().unwrap();
+    let k1 = "11111111-2222-4333-8444-555555555555";
+    let p = daemon_with(&dir, json!([]), json!([cert("2026-02-01T00:00:00Z", k1)]));
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.certificate_expired");
+    assert_eq!(f["severity"], "error");
+    assert_fix_line(
+        f,
+        &format!("az ad app credential reset --id {DAEMON} --append --cert @new-cert.pem"),
+    );
+    assert_fix_line(
+        f,
+        &format!("az ad app credential delete --id {DAEMON} --key-id {k1}"),
+    );
+    assert!(findings(&v, "app.certificate_missing").is_empty());
+
+    let p = daemon_with(&dir, json!([]), json!([cert("2026-03-10T00:00:00Z", k1)]));
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let f = finding(&v, "app.certificate_expiring");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["message"].as_str().unwrap().contains("(in 8 days)"),
+        "{f}"
+    );
+    // Signing certificates (SAML) are not client credentials.
+    let mut signing = cert("2026-02-01T00:00:00Z", k1);
+    signing["usage"] = json!("Sign");
+    let p = daemon_with(&dir, json!([]), json!([signing]));
+    let (_, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ]);
+    assert_eq!(v["app"]["credentials"], json!([]));
+    assert_eq!(finding(&v, "app.certificate_missing")["severity"], "error");
+}
+
+#[test]
+fn secret_planned_but_none_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = daemon_with(&dir, json!([]), json!([]));
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "secret",
+    ]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "app.secret_missing");
+    assert_eq!(f["severity"], "error");
+    assert!(f["fix"].as_str().unwrap().starts_with(&format!(
+        "az ad app credential reset --id {DAEMON} --append --display-name mdeauth --years 1"
+    )));
+}
+
+#[test]
+fn expired_secret_next_to_a_valid_one_is_only_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+    let p = daemon_with(
+        &dir,
+        json!([
+            {"displayName": "old", "endDateTime": "2025-12-01T00:00:00Z", "keyId": old},
+            {"displayName": "new", "endDateTime": "2027-12-01T00:00:00Z", "keyId": "bbbbbbbb-cccc-4ddd-8eee-ffffffffffff"}
+        ]),
+        json!([]),
+    );
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "secret",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let f = finding(&v, "app.secret_expired");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["fix"],
+        format!("az ad app credential delete --id {DAEMON} --key-id {old}")
+    );
+    assert_eq!(v["app"]["credentials"][0]["status"], "expired");
+    assert_eq!(v["app"]["credentials"][1]["status"], "valid");
+}
+
+#[test]
+fn unknown_cloud_is_a_usage_error() {
+    let out = mdeauth()
+        .env("MDEAUTH_GRAPH_TOKEN", GRAPH_TOKEN)
+        .args(["app", "--app-id", DAEMON, "--cloud", "mars"])
+        .args([
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_no_token(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown cloud \"mars\""));
+}
