@@ -102,6 +102,14 @@ pub fn verify_token(
             ),
             "reject the token: Azure AD signs access tokens with RS256",
         ));
+    } else if let Some(why) = unverifiable_header(h) {
+        // RFC 7515 4.1.11 / RFC 7797: a validator that does not implement
+        // these must reject the JWS, so its signature is never called valid.
+        findings.push(Finding::error(
+            "signature.header_rejected",
+            format!("the signature was not checked: the header {why}"),
+            "reject the token: Azure AD headers never do this",
+        ));
     } else if sig_b64.is_empty() {
         findings.push(Finding::error(
             "signature.missing",
@@ -213,6 +221,28 @@ pub fn verify_token(
         claims_valid,
         findings,
     })
+}
+
+/// Why a header makes the signature meaningless to check, if it does:
+/// critical extensions, an unencoded payload, or members given twice (which
+/// `alg` counts is then parser-dependent).
+fn unverifiable_header(h: &crate::token::Header) -> Option<String> {
+    if !h.duplicate_keys.is_empty() {
+        return Some(format!(
+            "repeats the member(s) {}",
+            h.duplicate_keys.join(", ")
+        ));
+    }
+    if h.crit.is_some() {
+        return Some("lists critical extensions (crit) that mdeauth does not implement".into());
+    }
+    if h.b64
+        .as_ref()
+        .is_some_and(|b| b != &serde_json::Value::Bool(true))
+    {
+        return Some("asks for an unencoded payload (b64 false)".into());
+    }
+    None
 }
 
 fn rs256_ok(sig_b64: &str, input: &[u8], key: &Key) -> bool {
