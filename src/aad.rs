@@ -276,9 +276,10 @@ impl Aad {
 
     fn post(&self, url: &str, form: &[(&str, String)]) -> Result<Outcome> {
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let r = self
+        let mut r = self
             .http
             .post_form(url, &pairs, &[("Accept", "application/json")])?;
+        redact_credentials(&mut r, form);
         classify(&r)
     }
 
@@ -457,6 +458,32 @@ pub fn oauth_error(body: &str) -> Option<String> {
         .get("error")?
         .as_str()
         .map(str::to_string)
+}
+
+/// Form fields whose values are credentials.
+const CREDENTIAL_FIELDS: [&str; 3] = ["client_secret", "password", "client_assertion"];
+
+/// A server or proxy that echoes the request back in its answer must not
+/// make the tool print a credential: blank every credential the request
+/// carried (as sent and form-encoded) out of the response body.
+fn redact_credentials(r: &mut http::Response, form: &[(&str, String)]) {
+    let mut text = String::from_utf8_lossy(&r.body).into_owned();
+    let mut changed = false;
+    for (_, v) in form
+        .iter()
+        .filter(|(k, v)| CREDENTIAL_FIELDS.contains(k) && !v.is_empty())
+    {
+        let encoded: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+        for needle in [v.as_str(), encoded.as_str()] {
+            if text.contains(needle) {
+                text = text.replace(needle, "[redacted]");
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        r.body = text.into_bytes();
+    }
 }
 
 fn classify(r: &http::Response) -> Result<Outcome> {

@@ -1,0 +1,394 @@
+//! Secret hygiene: every command, run with a known access token, a known
+//! client secret and a known Microsoft Graph token in its environment or
+//! files, never writes any of them to stdout, stderr, JSON, JUnit or the
+//! cache. The one exception is `token --print-token`, which prints the token
+//! and nothing else.
+
+mod aad_mock;
+mod common;
+
+use std::path::Path;
+
+use common::{fixture, main_key, mdeauth, mint};
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+
+const CLIENT_SECRET: &str = "Qw7~HYGIENE-TEST-client-secret.9zR";
+const DAEMON: &str = "3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718";
+
+fn access_token() -> String {
+    let key = main_key();
+    mint::sign(
+        &key,
+        &key.v1_header(),
+        &mint::v1_app_claims(&["Machine.Read.All"]),
+    )
+}
+
+fn graph_token() -> String {
+    let key = main_key();
+    let mut c = mint::v1_app_claims(&["Application.Read.All"]);
+    c["aud"] = json!("https://graph.microsoft.com");
+    c["uti"] = json!("graphHygieneUti000000AA");
+    mint::sign(&key, &key.v1_header(), &c)
+}
+
+/// The strings that must never appear: the tokens, their signatures (the
+/// part that makes a token usable), and the client secret.
+fn secrets() -> Vec<(String, String)> {
+    let mut out = vec![("client secret".to_string(), CLIENT_SECRET.to_string())];
+    for (name, t) in [
+        ("access token", access_token()),
+        ("Graph token", graph_token()),
+    ] {
+        let sig = t.rsplit('.').next().unwrap().to_string();
+        out.push((format!("{name} signature"), sig));
+        out.push((name.to_string(), t));
+    }
+    out
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for (name, s) in secrets() {
+        assert!(!text.contains(&s), "{what} contains the {name}:\n{text}");
+    }
+}
+
+/// Every file under `dir`, checked.
+fn assert_dir_clean(dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+        assert_clean(&format!("cache file {}", p.display()), &text);
+    }
+}
+
+struct World {
+    aad: MockServer,
+    graph: MockServer,
+    cache: tempfile::TempDir,
+    files: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let aad = MockServer::start();
+        aad_mock::Aad::start(&aad, &aad_mock::jwks_fixture("jwks.json"));
+        aad.mock(|when, then| {
+            when.method(POST)
+                .path(format!("/{}/oauth2/v2.0/token", mint::TENANT))
+                .form_urlencoded_tuple("client_secret", CLIENT_SECRET);
+            then.status(200).json_body(json!({
+                "token_type": "Bearer", "expires_in": 3599, "access_token": access_token()
+            }));
+        });
+        let graph = MockServer::start();
+        let auth = format!("Bearer {}", graph_token());
+        let app: Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture("apps/daemon-ok.json")).unwrap())
+                .unwrap();
+        let sp_mde: Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture("apps/sp-mde.json")).unwrap())
+                .unwrap();
+        let sp_id = "2f3e4d5c-6b7a-4988-9a0b-1c2d3e4f5a6b";
+        for (path, body) in [
+            (format!("/v1.0/applications(appId='{DAEMON}')"), app),
+            (
+                format!("/v1.0/servicePrincipals(appId='{}')", mint::MDE_APP_ID),
+                sp_mde,
+            ),
+            (
+                format!("/v1.0/servicePrincipals(appId='{DAEMON}')"),
+                json!({"id": sp_id, "appId": DAEMON}),
+            ),
+            (
+                format!("/v1.0/servicePrincipals/{sp_id}/appRoleAssignments"),
+                json!({"value": []}),
+            ),
+            (
+                format!("/v1.0/servicePrincipals/{sp_id}/oauth2PermissionGrants"),
+                json!({"value": []}),
+            ),
+        ] {
+            graph.mock(|when, then| {
+                when.method(GET).path(path).header("authorization", &auth);
+                then.status(200).json_body(body);
+            });
+        }
+        let files = tempfile::tempdir().unwrap();
+        std::fs::write(
+            files.path().join("secret.txt"),
+            format!("{CLIENT_SECRET}\n"),
+        )
+        .unwrap();
+        std::fs::write(files.path().join("token.jwt"), access_token()).unwrap();
+        std::fs::write(files.path().join("graph.jwt"), graph_token()).unwrap();
+        World {
+            aad,
+            graph,
+            cache: tempfile::tempdir().unwrap(),
+            files,
+        }
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.files.path().join(name).to_string_lossy().into_owned()
+    }
+
+    /// Every command line, with a name. Secrets come only from the
+    /// environment or files; all of them are in every environment.
+    fn commands(&self) -> Vec<(&'static str, Vec<String>)> {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let jwks = fixture("keys/jwks.json").to_string_lossy().into_owned();
+        let aad = self.aad.base_url();
+        let graph = self.graph.base_url();
+        let at = mint::VALID_AT;
+        vec![
+            ("inspect", s(&["inspect", "--at", at])),
+            (
+                "inspect --token-file",
+                s(&[
+                    "inspect",
+                    "--at",
+                    at,
+                    "--token-file",
+                    &self.file("token.jwt"),
+                ]),
+            ),
+            ("verify --jwks", s(&["verify", "--at", at, "--jwks", &jwks])),
+            (
+                "verify discovery",
+                s(&["verify", "--at", at, "--authority-host", &aad]),
+            ),
+            (
+                "check",
+                s(&["check", "--at", at, "--call", "GET /api/machines"]),
+            ),
+            ("api", s(&["api", "--call", "GET /api/machines"])),
+            ("explain", s(&["explain", "AADSTS700016"])),
+            (
+                "explain file",
+                s(&[
+                    "explain",
+                    &fixture("errors/aadsts700016.json").to_string_lossy(),
+                ]),
+            ),
+            (
+                "consent-url",
+                s(&[
+                    "consent-url",
+                    "--client-id",
+                    mint::APP,
+                    "--tenant",
+                    mint::TENANT,
+                ]),
+            ),
+            (
+                "token (AZURE_CLIENT_SECRET)",
+                s(&[
+                    "token",
+                    "--at",
+                    at,
+                    "--tenant",
+                    mint::TENANT,
+                    "--client-id",
+                    mint::APP,
+                    "--authority-host",
+                    &aad,
+                ]),
+            ),
+            (
+                "token --client-secret-file",
+                s(&[
+                    "token",
+                    "--at",
+                    at,
+                    "--tenant",
+                    mint::TENANT,
+                    "--client-id",
+                    mint::APP,
+                    "--authority-host",
+                    &aad,
+                    "--client-secret-file",
+                    &self.file("secret.txt"),
+                ]),
+            ),
+            (
+                "app live (MDEAUTH_GRAPH_TOKEN)",
+                s(&[
+                    "app",
+                    "--at",
+                    at,
+                    "--app-id",
+                    DAEMON,
+                    "--graph-endpoint",
+                    &graph,
+                    "--permission",
+                    "Machine.Read.All",
+                    "--context",
+                    "application",
+                ]),
+            ),
+            (
+                "app live (--graph-token-file)",
+                s(&[
+                    "app",
+                    "--at",
+                    at,
+                    "--app-id",
+                    DAEMON,
+                    "--graph-endpoint",
+                    &graph,
+                    "--graph-token-file",
+                    &self.file("graph.jwt"),
+                    "--permission",
+                    "Machine.Read.All",
+                    "--context",
+                    "application",
+                ]),
+            ),
+            ("cache show", s(&["cache", "show"])),
+        ]
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut c = mdeauth();
+        c.env("MDEAUTH_TOKEN", access_token())
+            .env("MDEAUTH_GRAPH_TOKEN", graph_token())
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+            .env("MDEAUTH_CACHE_DIR", self.cache.path());
+        c
+    }
+}
+
+#[test]
+fn no_command_shows_a_token_or_secret_in_any_format() {
+    let w = World::new();
+    for (name, args) in w.commands() {
+        for format in ["human", "json", "junit"] {
+            let out = w
+                .cmd()
+                .args(["--format", format])
+                .args(&args)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let ctx = format!("{name} --format {format}");
+            // Each command really ran (these all succeed or report findings).
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "{ctx}: exit {:?}: {stderr}",
+                out.status.code()
+            );
+            assert!(!stdout.trim().is_empty(), "{ctx}: no output");
+            if format == "json" {
+                let v: Value = serde_json::from_str(&stdout)
+                    .unwrap_or_else(|e| panic!("{ctx}: not JSON ({e}): {stdout}"));
+                assert_clean(&format!("{ctx} JSON"), &v.to_string());
+            }
+            if format == "junit" {
+                assert!(stdout.starts_with("<?xml"), "{ctx}: not JUnit: {stdout}");
+            }
+            assert_clean(&format!("{ctx} stdout"), &stdout);
+            assert_clean(&format!("{ctx} stderr"), &stderr);
+        }
+    }
+    // The cache was written (discovery) and holds no secret.
+    let n = std::fs::read_dir(w.cache.path()).unwrap().count();
+    assert!(n >= 2, "cache has {n} files");
+    assert_dir_clean(w.cache.path());
+}
+
+#[test]
+fn print_token_prints_the_token_and_only_the_token() {
+    let w = World::new();
+    for (how, extra) in [
+        ("AZURE_CLIENT_SECRET", vec![]),
+        (
+            "--client-secret-file",
+            vec!["--client-secret-file".to_string(), w.file("secret.txt")],
+        ),
+    ] {
+        for format in ["human", "json"] {
+            let out = w
+                .cmd()
+                .args([
+                    "--format",
+                    format,
+                    "token",
+                    "--print-token",
+                    "--at",
+                    mint::VALID_AT,
+                ])
+                .args(["--tenant", mint::TENANT, "--client-id", mint::APP])
+                .args(["--authority-host", &w.aad.base_url()])
+                .args(&extra)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let ctx = format!("{how} --format {format}");
+            assert_eq!(out.status.code(), Some(0), "{ctx}: {stderr}");
+            assert_eq!(stdout, format!("{}\n", access_token()), "{ctx}");
+            assert_clean(&format!("{ctx} stderr"), &stderr);
+            assert!(
+                !stderr.trim().is_empty(),
+                "{ctx}: the report goes to stderr"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_answer_echoing_the_request_does_not_echo_the_secret() {
+    // The token endpoint (or a misbehaving proxy) echoes the request body
+    // back, raw and form-encoded, in a refusal (exit 1) and in a 5xx (exit 3):
+    // the secret still does not reach the output.
+    let encoded: String = url::form_urlencoded::byte_serialize(CLIENT_SECRET.as_bytes()).collect();
+    for (status, exit) in [(401, 1), (500, 3)] {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(POST);
+            then.status(status).body(json!({
+                "error": "invalid_client",
+                "error_description": format!("AADSTS7000215: Invalid client secret provided. Request: client_secret={CLIENT_SECRET} (client_secret={encoded})"),
+                "error_codes": [7000215],
+            }).to_string());
+        });
+        for format in ["human", "json", "junit"] {
+            let out = mdeauth()
+                .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+                .args(["--format", format, "token", "--at", mint::VALID_AT])
+                .args(["--tenant", mint::TENANT, "--client-id", mint::APP])
+                .args(["--authority-host", &server.base_url()])
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let ctx = format!("HTTP {status} --format {format}");
+            assert_eq!(out.status.code(), Some(exit), "{ctx}: {stderr}");
+            assert!(
+                format!("{stdout}{stderr}").contains("7000215"),
+                "{ctx}: {stdout}{stderr}"
+            );
+            assert!(
+                format!("{stdout}{stderr}").contains("[redacted]"),
+                "{ctx}: {stdout}{stderr}"
+            );
+            for (name, s) in [
+                ("secret", CLIENT_SECRET),
+                ("encoded secret", encoded.as_str()),
+            ] {
+                assert!(
+                    !stdout.contains(s),
+                    "{ctx}: stdout shows the {name}: {stdout}"
+                );
+                assert!(
+                    !stderr.contains(s),
+                    "{ctx}: stderr shows the {name}: {stderr}"
+                );
+            }
+        }
+    }
+}
