@@ -30,7 +30,7 @@ enum Endpoint {
     /// verify --jwks URL.
     JwksUrl,
     /// token: the OAuth token endpoint (client credentials).
-    TokenEndpoint,
+    OAuthToken,
     /// token --flow managed-identity on App Service (IDENTITY_ENDPOINT).
     AppServiceIdentity,
     /// token --flow managed-identity on a VM (the IMDS address, overridden).
@@ -43,7 +43,7 @@ const ENDPOINTS: [Endpoint; 7] = [
     Endpoint::Discovery,
     Endpoint::DiscoveredJwks,
     Endpoint::JwksUrl,
-    Endpoint::TokenEndpoint,
+    Endpoint::OAuthToken,
     Endpoint::AppServiceIdentity,
     Endpoint::Imds,
     Endpoint::Graph,
@@ -141,7 +141,7 @@ impl World {
                     .args(["--jwks", &self.faulty.url(keys_path())])
                     .args(["--timeout", &timeout]);
             }
-            Endpoint::TokenEndpoint => {
+            Endpoint::OAuthToken => {
                 c.env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
                     .args(["token", "--tenant", mint::TENANT, "--client-id", mint::APP])
                     .args(["--authority-host", &self.faulty.base_url()])
