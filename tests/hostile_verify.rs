@@ -420,6 +420,9 @@ fn run(mut c: assert_cmd::Command, token: &str) -> Outcome {
 
 /// Assert one outcome against the case's expectation.
 fn judge(mode: &str, case: &Case, o: &Outcome, expect: &Expect) {
+    if std::env::var_os("HOSTILE_TIMINGS").is_some() {
+        eprintln!("timing\t{mode}\t{}\t{:?}", case.name, o.elapsed);
+    }
     let ctx = format!("[{mode}] {}", case.name);
     assert!(!o.stderr.contains("panicked"), "{ctx}: panic: {}", o.stderr);
     assert_ne!(o.code, 0, "{ctx}: a hostile token passed");
