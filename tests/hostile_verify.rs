@@ -612,3 +612,32 @@ fn check_accepts_none_of_the_corpus() {
     }
     hits.assert_calls(0);
 }
+
+#[test]
+fn raw_non_utf8_input_is_a_one_line_input_error() {
+    let key = main_key();
+    let good = mint::sign(&key, &key.v1_header(), &claims());
+    let jwks = fixture("keys/jwks.json");
+    let mut inputs: Vec<Vec<u8>> = vec![vec![0xff, 0xfe, 0x00, 0x80], b"\xc3\x28".to_vec()];
+    let mut spliced = good.clone().into_bytes();
+    spliced.insert(20, 0xff);
+    inputs.push(spliced);
+    for input in inputs {
+        for cmd in [
+            vec!["verify", "--jwks", jwks.to_str().unwrap(), "-"],
+            vec!["check", "--call", "GET /api/machines", "-"],
+        ] {
+            let out = mdeauth()
+                .args(["--format", "json"])
+                .args(&cmd)
+                .write_stdin(input.clone())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd:?}: {stderr}");
+            assert!(!stderr.contains("panicked"));
+            assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+            assert!(out.stdout.is_empty());
+        }
+    }
+}
