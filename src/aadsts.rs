@@ -57,10 +57,10 @@ pub fn oauth_meaning(error: &str) -> Option<&'static str> {
 /// Parse `AADSTS700016` or `700016` into the number.
 pub fn parse_code(s: &str) -> Option<u64> {
     let t = s.trim();
-    let digits = if t.len() > 6 && t[..6].eq_ignore_ascii_case("aadsts") {
-        &t[6..]
-    } else {
-        t
+    // `get`, not indexing: byte 6 may fall inside a multi-byte character.
+    let digits = match t.get(..6) {
+        Some(p) if t.len() > 6 && p.eq_ignore_ascii_case("aadsts") => &t[6..],
+        _ => t,
     };
     if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -517,6 +517,9 @@ mod tests {
         assert_eq!(parse_code("700016"), Some(700016));
         assert_eq!(parse_code("AADSTS"), None);
         assert_eq!(parse_code("7x"), None);
+        // Found by fuzz/run.sh (target aadsts): a multi-byte character across byte 6.
+        assert_eq!(parse_code("AADSTé700016"), None);
+        assert_eq!(parse_code("AADST\u{fffd}\u{fffd}S700016"), None);
     }
 
     #[test]
