@@ -90,6 +90,22 @@ pub struct VerifyArgs {
     pub input: TokenArgs,
     #[command(flatten)]
     pub time: TimeArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Accepted audience (repeatable); default: the MDE API audiences.
+    #[arg(long, value_name = "AUD")]
+    pub audience: Vec<String>,
+    /// Expected tenant id (tid).
+    #[arg(long, value_name = "TENANT_ID")]
+    pub tenant: Option<String>,
+    /// Expected calling app (appid / azp); also the app for --app-keys.
+    #[arg(long, value_name = "APP_ID")]
+    pub client_id: Option<String>,
+}
+
+/// Where signature keys come from: shared by `verify` and `check`.
+#[derive(Debug, Args, Clone)]
+pub struct KeyArgs {
     /// Use this key set (a JWKS file or URL) instead of discovery.
     #[arg(long, value_name = "PATH|URL")]
     pub jwks: Option<String>,
@@ -102,15 +118,6 @@ pub struct VerifyArgs {
     /// Always use the app-specific signing keys (metadata URL with ?appid=).
     #[arg(long)]
     pub app_keys: bool,
-    /// Accepted audience (repeatable); default: the MDE API audiences.
-    #[arg(long, value_name = "AUD")]
-    pub audience: Vec<String>,
-    /// Expected tenant id (tid).
-    #[arg(long, value_name = "TENANT_ID")]
-    pub tenant: Option<String>,
-    /// Expected calling app (appid / azp); also the app for --app-keys.
-    #[arg(long, value_name = "APP_ID")]
-    pub client_id: Option<String>,
     /// Network timeout per request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
@@ -271,6 +278,9 @@ pub struct TokenCmdArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "The signature is verified as by `mdeauth verify` (discovery or --jwks). When the keys cannot be reached (network, endpoint, empty cache with --offline) the report carries the warning signature.unverified and the permission checks still run; --no-verify skips verification."
+)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub input: TokenArgs,
@@ -285,6 +295,11 @@ pub struct CheckArgs {
     /// The context the app is meant to use; a token of the other context is an error.
     #[arg(long, value_enum)]
     pub context: Option<crate::plan::PlanContext>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Do not verify the signature (offline checks only; no key discovery).
+    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline"])]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]
