@@ -354,7 +354,7 @@ pub enum CredentialArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mdeauth app app.json --permission Machine.Read.All --context application --credential certificate\n  MDEAUTH_GRAPH_TOKEN=... mdeauth app --app-id <GUID> --permission Alert.Read --context delegated --credential device-code"
+    after_help = "Examples:\n  mdeauth app app.json --plan plan.toml\n  mdeauth app app.json --call \"GET /api/machines\" --call \"POST /api/machines/{id}/isolate\" --context application --credential certificate\n  mdeauth app app.json --permission Machine.Read.All --context application --credential certificate\n  MDEAUTH_GRAPH_TOKEN=... mdeauth app --app-id <GUID> --permission Alert.Read --context delegated --credential device-code"
 )]
 pub struct AppArgs {
     /// App registration JSON: the portal's manifest (either format) or `az ad app show` output.
@@ -367,16 +367,29 @@ pub struct AppArgs {
     /// Live mode: read the app registration with this appId from Microsoft Graph.
     #[arg(long, value_name = "GUID")]
     pub app_id: Option<String>,
-    /// A WindowsDefenderATP permission the app needs (repeat for each).
-    #[arg(long = "permission", value_name = "NAME", required = true)]
+    /// Plan file (TOML) naming the app and the MDE calls it makes; the permissions
+    /// come from the MDE API catalogue.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call the app makes: "METHOD PATH", path or full URL (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// A WindowsDefenderATP permission the app needs (repeat for each), for ad-hoc
+    /// use instead of --plan/--call.
+    #[arg(
+        long = "permission",
+        value_name = "NAME",
+        required_unless_present_any = ["plan", "calls"],
+        conflicts_with_all = ["plan", "calls"]
+    )]
     pub permissions: Vec<String>,
-    /// The kind of token the app uses.
+    /// The kind of token the app uses (default: the plan's context).
     #[arg(long, value_enum)]
-    pub context: ContextArg,
+    pub context: Option<ContextArg>,
     /// The app serves other tenants (it must be multi-tenant and consented in each).
     #[arg(long)]
     pub multi_tenant: bool,
-    /// How the app authenticates.
+    /// How the app authenticates (default: the plan's credential).
     #[arg(long, value_enum)]
     pub credential: Option<CredentialArg>,
     /// The tenant's WindowsDefenderATP service principal (`az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92`), to name GUIDs.
