@@ -90,6 +90,22 @@ pub struct VerifyArgs {
     pub input: TokenArgs,
     #[command(flatten)]
     pub time: TimeArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Accepted audience (repeatable); default: the MDE API audiences.
+    #[arg(long, value_name = "AUD")]
+    pub audience: Vec<String>,
+    /// Expected tenant id (tid).
+    #[arg(long, value_name = "TENANT_ID")]
+    pub tenant: Option<String>,
+    /// Expected calling app (appid / azp); also the app for --app-keys.
+    #[arg(long, value_name = "APP_ID")]
+    pub client_id: Option<String>,
+}
+
+/// Where signature keys come from: shared by `verify` and `check`.
+#[derive(Debug, Args, Clone)]
+pub struct KeyArgs {
     /// Use this key set (a JWKS file or URL) instead of discovery.
     #[arg(long, value_name = "PATH|URL")]
     pub jwks: Option<String>,
@@ -102,15 +118,6 @@ pub struct VerifyArgs {
     /// Always use the app-specific signing keys (metadata URL with ?appid=).
     #[arg(long)]
     pub app_keys: bool,
-    /// Accepted audience (repeatable); default: the MDE API audiences.
-    #[arg(long, value_name = "AUD")]
-    pub audience: Vec<String>,
-    /// Expected tenant id (tid).
-    #[arg(long, value_name = "TENANT_ID")]
-    pub tenant: Option<String>,
-    /// Expected calling app (appid / azp); also the app for --app-keys.
-    #[arg(long, value_name = "APP_ID")]
-    pub client_id: Option<String>,
     /// Network timeout per request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
@@ -271,6 +278,9 @@ pub struct TokenCmdArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "The signature is verified as by `mdeauth verify` (discovery or --jwks). When the keys cannot be reached (network, endpoint, empty cache with --offline) the report carries the warning signature.unverified and the permission checks still run; --no-verify skips verification."
+)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub input: TokenArgs,
@@ -285,6 +295,11 @@ pub struct CheckArgs {
     /// The context the app is meant to use; a token of the other context is an error.
     #[arg(long, value_enum)]
     pub context: Option<crate::plan::PlanContext>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Do not verify the signature (offline checks only; no key discovery).
+    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline"])]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -339,7 +354,7 @@ pub enum CredentialArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mdeauth app app.json --permission Machine.Read.All --context application --credential certificate\n  MDEAUTH_GRAPH_TOKEN=... mdeauth app --app-id <GUID> --permission Alert.Read --context delegated --credential device-code"
+    after_help = "Examples:\n  mdeauth app app.json --plan plan.toml\n  mdeauth app app.json --call \"GET /api/machines\" --call \"POST /api/machines/{id}/isolate\" --context application --credential certificate\n  mdeauth app app.json --permission Machine.Read.All --context application --credential certificate\n  MDEAUTH_GRAPH_TOKEN=... mdeauth app --app-id <GUID> --permission Alert.Read --context delegated --credential device-code"
 )]
 pub struct AppArgs {
     /// App registration JSON: the portal's manifest (either format) or `az ad app show` output.
@@ -352,16 +367,29 @@ pub struct AppArgs {
     /// Live mode: read the app registration with this appId from Microsoft Graph.
     #[arg(long, value_name = "GUID")]
     pub app_id: Option<String>,
-    /// A WindowsDefenderATP permission the app needs (repeat for each).
-    #[arg(long = "permission", value_name = "NAME", required = true)]
+    /// Plan file (TOML) naming the app and the MDE calls it makes; the permissions
+    /// come from the MDE API catalogue.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call the app makes: "METHOD PATH", path or full URL (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// A WindowsDefenderATP permission the app needs (repeat for each), for ad-hoc
+    /// use instead of --plan/--call.
+    #[arg(
+        long = "permission",
+        value_name = "NAME",
+        required_unless_present_any = ["plan", "calls"],
+        conflicts_with_all = ["plan", "calls"]
+    )]
     pub permissions: Vec<String>,
-    /// The kind of token the app uses.
+    /// The kind of token the app uses (default: the plan's context).
     #[arg(long, value_enum)]
-    pub context: ContextArg,
+    pub context: Option<ContextArg>,
     /// The app serves other tenants (it must be multi-tenant and consented in each).
     #[arg(long)]
     pub multi_tenant: bool,
-    /// How the app authenticates.
+    /// How the app authenticates (default: the plan's credential).
     #[arg(long, value_enum)]
     pub credential: Option<CredentialArg>,
     /// The tenant's WindowsDefenderATP service principal (`az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92`), to name GUIDs.

@@ -2,7 +2,7 @@
 //! call needs, and nothing more?
 
 use crate::catalog::{self, Call, Status};
-use crate::checks;
+use crate::checks::{self, Clock};
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
@@ -14,7 +14,8 @@ use crate::report::calls::{
 };
 use crate::report::{Report, TokenSection};
 use crate::resource::ResourceKind;
-use crate::token::{Context, Kind};
+use crate::token::{Context, Kind, Token};
+use crate::validate::{self, Verification, VerifyOptions};
 
 /// A call to check: as given, its note, its catalogue row.
 pub struct Wanted {
@@ -54,15 +55,37 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         return Err(Error::input("no calls to check")
             .with_hint("give --call \"METHOD PATH\" (repeatable) or --plan FILE"));
     }
+    if !args.no_verify {
+        super::verify::check_key_args(&args.keys)?;
+    }
     let token = super::load_token(&args.input)?;
     let claims = token.require_claims()?;
     let cls = claims.classify();
     let mut report = Report::new("check", clock.now);
-    report.findings.extend(checks::header(&token.header));
-    report
-        .findings
-        .extend(checks::claims(&token.header, claims, &cls, clock));
-    report.findings.push(checks::signature_not_checked());
+    let offline = |report: &mut Report| {
+        report.findings.extend(checks::header(&token.header));
+        report
+            .findings
+            .extend(checks::claims(&token.header, claims, &cls, clock));
+    };
+    if args.no_verify {
+        offline(&mut report);
+        report.findings.push(checks::signature_not_checked());
+    } else {
+        match verify(args, plan.as_ref(), &token, clock) {
+            Ok(v) => {
+                // verify_token runs the same header and claim checks, plus the signature's.
+                report.findings = v.findings;
+                report.signature = Some(v.signature);
+                report.claims_valid = Some(v.claims_valid);
+            }
+            Err(e @ Error::Environment { .. }) => {
+                offline(&mut report);
+                report.findings.push(unverified(&e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 
     let expected = args.context.or(plan.as_ref().and_then(|p| p.context));
     let token_ctx = match cls.context {
@@ -256,7 +279,57 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
     });
     report.calls = Some(entries);
     report.token = Some(TokenSection::new(&token, claims, clock));
+    dedupe(&mut report.findings);
     Ok(report.finish())
+}
+
+/// Verify the signature and claims as `verify` does, with the plan's app
+/// and tenant for key discovery. Errors are those of key lookup.
+fn verify(
+    args: &CheckArgs,
+    plan: Option<&Plan>,
+    token: &Token,
+    clock: Clock,
+) -> Result<Verification> {
+    let resolver = super::verify::resolver(
+        &args.keys,
+        plan.and_then(|p| p.client_id.clone()),
+        plan.and_then(|p| p.tenant_id.clone()),
+    )?;
+    let opts = VerifyOptions {
+        // The MDE API audiences; the plan's app and tenant are checked by `identity`.
+        audiences: Vec::new(),
+        tenant: None,
+        client_id: None,
+        clock,
+    };
+    validate::verify_token(token, &opts, &resolver)
+}
+
+/// The keys could not be reached: a warning, not a verdict.
+fn unverified(e: &Error) -> Finding {
+    Finding::warning(
+        "signature.unverified",
+        format!(
+            "the signature was not verified because the signing keys could not be reached ({})",
+            e.one_line()
+        ),
+        "give the key set with --jwks PATH|URL, or run `mdeauth verify` once while online and then use --offline (cached keys are used for 24 h); --no-verify skips the signature check",
+    )
+}
+
+/// Drop repeated findings (same code and message), keeping the first.
+fn dedupe(findings: &mut Vec<Finding>) {
+    let mut seen: Vec<(&'static str, String)> = Vec::new();
+    findings.retain(|f| {
+        let key = (f.code, f.message.clone());
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
 }
 
 /// Plan identity against the token: client id and (single-tenant) tenant id.
