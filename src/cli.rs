@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode a token offline and explain what it is and what is wrong with it for the MDE API.
     Inspect(InspectArgs),
+    /// Find every JWT in logs, text and HAR captures; evaluate each unique token once and summarise.
+    Scan(ScanArgs),
 }
 
 /// Where the token comes from. Also read from MDEAUTH_TOKEN when neither is given.
@@ -60,6 +62,15 @@ pub struct TimeArgs {
 pub struct InspectArgs {
     #[command(flatten)]
     pub input: TokenArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files to scan (plain text, logs, JSON logs, HAR captures); - or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
     #[command(flatten)]
     pub time: TimeArgs,
 }

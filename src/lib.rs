@@ -16,6 +16,7 @@ pub mod http;
 pub mod input;
 pub mod report;
 pub mod resource;
+pub mod scan;
 pub mod timefmt;
 pub mod token;
 
@@ -29,6 +30,12 @@ use report::style::Style;
 pub fn run(cli: Cli) -> Result<u8> {
     let report = match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a)?,
+        Command::Scan(a) => {
+            let r = commands::scan::run(a)?;
+            let style = Style::new(cli.color);
+            write_stdout(&report::scan::render(&r, cli.format, &style))?;
+            return Ok(r.exit_code());
+        }
     };
     let style = Style::new(cli.color);
     write_stdout(&report::render(&report, cli.format, &style))?;

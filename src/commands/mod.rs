@@ -1,6 +1,7 @@
 //! One module per command: turn parsed arguments into a [`Report`](crate::report::Report).
 
 pub mod inspect;
+pub mod scan;
 
 use crate::checks::Clock;
 use crate::cli::{TimeArgs, TokenArgs};
