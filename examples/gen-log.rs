@@ -100,7 +100,8 @@ fn main() {
             for i in 0..n {
                 claims["uti"] = serde_json::json!(format!("benchUnique{i:012}"));
                 let p2 = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
-                let line = format!("2026-03-02T09:30:00Z DEBUG Authorization: Bearer {h}.{p2}.{s}\n");
+                let line =
+                    format!("2026-03-02T09:30:00Z DEBUG Authorization: Bearer {h}.{p2}.{s}\n");
                 put(&line, &mut bytes, &mut lines);
                 tokens += 1;
             }

@@ -38,10 +38,22 @@ pub struct Skipped {
     pub oversize: u64,
 }
 
+/// Bytes that can be part of a compact token: base64url and `.`.
+static TOKEN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
+        i += 1;
+    }
+    t
+};
+
 /// Whether a byte can be part of a compact token (base64url or `.`).
 #[inline]
 pub fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+    TOKEN_BYTE[b as usize]
 }
 
 /// A reusable searcher (holds the compiled `eyJ` substring finder).
@@ -134,15 +146,17 @@ fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
 
 /// Decode a header segment and check it is a JSON object naming `alg` or `typ`.
 pub fn is_jose_header(seg: &str) -> bool {
-    if seg.len() > 8 * 1024 {
+    const MAX: usize = 6 * 1024;
+    if seg.len() > MAX * 4 / 3 {
         return false;
     }
-    let Ok(bytes) = URL_SAFE_NO_PAD.decode(seg.trim_end_matches('=')) else {
+    let mut buf = [0u8; MAX];
+    let Ok(n) = URL_SAFE_NO_PAD.decode_slice(seg.trim_end_matches('='), &mut buf) else {
         return false;
     };
+    let bytes = &buf[..n];
     bytes.starts_with(b"{\"")
-        && (memmem::find(&bytes, b"\"alg\"").is_some()
-            || memmem::find(&bytes, b"\"typ\"").is_some())
+        && (memmem::find(bytes, b"\"alg\"").is_some() || memmem::find(bytes, b"\"typ\"").is_some())
 }
 
 /// Candidates with their 1-based line numbers, for a whole text in memory

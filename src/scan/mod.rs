@@ -424,7 +424,10 @@ struct Found {
 /// De-duplicates sightings and feeds new tokens to the workers.
 struct Collector {
     finder: Finder,
-    seen: HashMap<Box<str>, usize>,
+    /// Cheap key (length and the last bytes, i.e. the random signature) →
+    /// indexes into `found`; the full text is compared on a key match.
+    seen: HashMap<(usize, [u8; 32]), Vec<usize>>,
+    texts: Vec<Box<str>>,
     found: Vec<Found>,
     jobs: Option<mpsc::Sender<(usize, Box<str>)>>,
     summary: Summary,
@@ -436,6 +439,7 @@ impl Collector {
         Collector {
             finder: Finder::new(),
             seen: HashMap::new(),
+            texts: Vec::new(),
             found: Vec::new(),
             jobs: Some(jobs),
             summary: Summary::default(),
@@ -445,7 +449,13 @@ impl Collector {
 
     fn sighting(&mut self, c: &Candidate<'_>, loc: impl FnOnce() -> Location) {
         self.summary.occurrences += 1;
-        if let Some(&i) = self.seen.get(c.text) {
+        let key = dedup_key(c.text);
+        let texts = &self.texts;
+        let same = self
+            .seen
+            .get(&key)
+            .and_then(|ids| ids.iter().copied().find(|&i| *texts[i] == *c.text));
+        if let Some(i) = same {
             let f = &mut self.found[i];
             f.occurrences += 1;
             if f.locations.len() < MAX_LOCATIONS {
@@ -454,7 +464,8 @@ impl Collector {
             return;
         }
         let i = self.found.len();
-        self.seen.insert(c.text.into(), i);
+        self.seen.entry(key).or_default().push(i);
+        self.texts.push(c.text.into());
         self.found.push(Found {
             fingerprint: crate::token::fingerprint(c.text),
             occurrences: 1,
@@ -601,6 +612,17 @@ impl Collector {
             }
         }
     }
+}
+
+/// The de-duplication key: the length and the last 32 bytes (the end of
+/// the signature, effectively random), so a sighting hashes 40 bytes, not
+/// the whole token.
+fn dedup_key(text: &str) -> (usize, [u8; 32]) {
+    let b = text.as_bytes();
+    let mut tail = [0u8; 32];
+    let n = b.len().min(32);
+    tail[32 - n..].copy_from_slice(&b[b.len() - n..]);
+    (b.len(), tail)
 }
 
 /// Counts bytes read and reports them to the progress hook.
