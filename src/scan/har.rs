@@ -29,6 +29,23 @@ pub fn sniff(prefix: &[u8]) -> bool {
     rest == b"\"log\""
 }
 
+/// Replace every token in `s` with `<token>`, for display.
+fn redact(s: &str) -> Cow<'_, str> {
+    let found = super::find::Finder::new().all(s.as_bytes());
+    if found.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut at = 0;
+    for c in found {
+        out.push_str(&s[at..c.offset]);
+        out.push_str("<token>");
+        at = c.offset + c.text.len();
+    }
+    out.push_str(&s[at..]);
+    Cow::Owned(out)
+}
+
 /// One HAR entry, held as JSON while its fields are searched.
 pub struct Entry {
     pub index: u64,
@@ -58,7 +75,7 @@ impl Entry {
             .and_then(Value::as_str)
             .unwrap_or("");
         let cut = url.find(['?', '#']).unwrap_or(url.len());
-        crate::report::human::clip(&url[..cut], 200)
+        crate::report::human::clip(&redact(&url[..cut]), 200)
     }
 
     /// Every text field a token can be in: URL, headers, bodies, redirect.
@@ -259,6 +276,11 @@ mod tests {
           {"request":{"method":"POST","url":"https://b.example/token","postData":{"text":"grant_type=x"}},"response":{"content":{"text":"{}"}}}
         ]}}"#;
         let mut seen = Vec::new();
+        let jwt = "eyJhbGciOiJub25lIn0.eyJhIjoxfQ.";
+        let har = har.replace(
+            "https://b.example/token",
+            &format!("https://b.example/cb/{jwt}/x"),
+        );
         let n = each_entry(har.as_bytes(), |e| {
             let fields: Vec<(String, String)> = e
                 .fields()
@@ -281,6 +303,7 @@ mod tests {
                 .contains(&("response body (base64)".into(), "hello".into()))
         );
         assert_eq!(seen[1].1, "POST");
+        assert_eq!(seen[1].2, "https://b.example/cb/<token>/x");
         assert!(
             seen[1]
                 .3
