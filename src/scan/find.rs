@@ -159,6 +159,13 @@ pub fn is_jose_header(seg: &str) -> bool {
         && (memmem::find(bytes, b"\"alg\"").is_some() || memmem::find(bytes, b"\"typ\"").is_some())
 }
 
+/// Number of `\n` bytes (a plain loop the compiler vectorises; faster than
+/// iterating matches when lines are short).
+#[inline]
+pub fn count_newlines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
+}
+
 /// Candidates with their 1-based line numbers, for a whole text in memory
 /// (HAR fields, tests). Streaming input uses [`Finder::each`] block by block.
 pub fn find_with_lines(text: &[u8]) -> Vec<(u64, Candidate<'_>)> {
@@ -167,7 +174,7 @@ pub fn find_with_lines(text: &[u8]) -> Vec<(u64, Candidate<'_>)> {
     let mut line = 1u64;
     let mut counted = 0usize;
     finder.each(text, |c| {
-        line += memchr::memchr_iter(b'\n', &text[counted..c.offset]).count() as u64;
+        line += count_newlines(&text[counted..c.offset]);
         counted = c.offset;
         out.push((line, c));
     });

@@ -560,7 +560,7 @@ impl Collector {
             let block = &buf[..end];
             let skipped = finder.each(&block[start..], |c| {
                 let at = start + c.offset;
-                line += memchr::memchr_iter(b'\n', &block[counted..at]).count() as u64;
+                line += find::count_newlines(&block[counted..at]);
                 counted = at;
                 let l = line;
                 self.sighting(&c, || Location::Line {
@@ -570,7 +570,7 @@ impl Collector {
             });
             self.finder = finder;
             self.oversize += skipped.oversize;
-            line += memchr::memchr_iter(b'\n', &block[counted..]).count() as u64;
+            line += find::count_newlines(&block[counted..]);
             buf.copy_within(end..len, 0);
             len -= end;
             in_run = next_in_run;
