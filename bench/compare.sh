@@ -109,7 +109,8 @@ time_mean() {
 # `user sys wall maxrss_kb` of one run (output discarded).
 measure() {
   "$GNUTIME" -f '%U %S %e %M' -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>/dev/null || true
-  cat "$WORK/time.txt"
+  # GNU time writes "Command exited with non-zero status N" first when it does.
+  tail -n 1 "$WORK/time.txt"
 }
 summary_field() { tail -n 1 "$WORK/out.txt" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 calc() { awk "BEGIN {printf \"$1\n\", $2}"; }
@@ -149,7 +150,7 @@ T_MDE=$(time_mean "$MDE inspect --at $AT - < $TOKEN_FILE" "$STARTUP_RUNS")
 B_ROWS+=("| \`mdeauth inspect --at $AT - < app-v1.jwt\` | $(calc '%.2f' "$T_MDE * 1000") ms |")
 if [ -n "$JWT" ]; then
   T_JWT=$(time_mean "$JWT decode - < $TOKEN_FILE" "$STARTUP_RUNS")
-  B_ROWS+=("| \`jwt decode - < app-v1.jwt\` ($("$JWT" --version 2>/dev/null | head -n 1)) | $(calc '%.2f' "$T_JWT * 1000") ms |")
+  B_ROWS+=("| \`jwt decode - < app-v1.jwt\` ($("$JWT" --version 2>/dev/null | sed -n 1p)) | $(calc '%.2f' "$T_JWT * 1000") ms |")
 fi
 
 # ---------- (c) scan vs ripgrep on the large log ----------
@@ -162,7 +163,7 @@ C_ROWS+=("| \`mdeauth scan --format json\` | $(calc '%.3f' "$T_SCAN") s | $(calc
 if [ -n "$RG" ]; then
   T_RG=$(time_mean "$RG -c '$RG_PATTERN' $BIG")
   RG_COUNT=$("$RG" -c "$RG_PATTERN" "$BIG" || true)
-  C_ROWS+=("| \`rg -c '$RG_PATTERN'\` ($("$RG" --version | head -n 1)) | $(calc '%.3f' "$T_RG") s | $(calc '%.0f' "$BIG_BYTES / 1048576 / $T_RG") MiB/s | $RG_COUNT |")
+  C_ROWS+=("| \`rg -c '$RG_PATTERN'\` ($("$RG" --version | sed -n 1p)) | $(calc '%.3f' "$T_RG") s | $(calc '%.0f' "$BIG_BYTES / 1048576 / $T_RG") MiB/s | $RG_COUNT |")
   C_ROWS+=("| scan time / ripgrep time | **$(calc '%.2f' "$T_SCAN / $T_RG")x** | | |")
   [ "$RG_COUNT" = "$BIG_TOKENS" ] || note "ripgrep counted $RG_COUNT lines, the generator wrote $BIG_TOKENS tokens"
 fi
@@ -180,6 +181,8 @@ if [ -n "$GNUTIME" ]; then
 fi
 
 # ---------- write ----------
+TIMER="bash loop"
+[ -z "$HYPERFINE" ] || TIMER=$("$HYPERFINE" --version | sed -n 1p)
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
 {
   echo "# Benchmarks"
@@ -189,7 +192,7 @@ CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | 
   echo "- **Large log size used: ${LOG_MB} MiB** (\`BENCH_LOG_MB=$LOG_MB\`; the target run uses 1024), $BIG_TOKENS embedded tokens;"
   echo "  per-token log: $UNIQ_TOKENS distinct tokens; 10 MiB log: $SMALL_TOKENS tokens; $RUNS timed runs per command."
   echo "- Machine: $(nproc) CPU(s), ${CPU_MODEL:-unknown CPU}; shared with other work, so expect noise."
-  echo "- mdeauth $(git rev-parse --short HEAD 2>/dev/null || echo '?') (release build). Timer: ${HYPERFINE:+hyperfine $("$HYPERFINE" --version | awk '{print $2}')}${HYPERFINE:-bash loop}."
+  echo "- mdeauth $(git rev-parse --short HEAD 2>/dev/null || echo '?') (release build). Timer: $TIMER."
   echo "- \`mdeauth scan\` evaluates tokens with **offline checks only** (header and claims, as \`inspect\`); signature"
   echo "  verification is not wired into scan yet, so (a) compares decode + checks with RSA verify, not like with like."
   echo

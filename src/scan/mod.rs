@@ -424,9 +424,9 @@ struct Found {
 /// De-duplicates sightings and feeds new tokens to the workers.
 struct Collector {
     finder: Finder,
-    /// Cheap key (length and the last bytes, i.e. the random signature) →
-    /// indexes into `found`; the full text is compared on a key match.
-    seen: HashMap<(usize, [u8; 32]), Vec<usize>>,
+    /// Cheap key (length and a fast hash, see [`dedup_key`]) → indexes
+    /// into `found`; the full text is compared on a key match.
+    seen: HashMap<(usize, u64), Vec<usize>>,
     texts: Vec<Box<str>>,
     found: Vec<Found>,
     jobs: Option<mpsc::Sender<(usize, Box<str>)>>,
@@ -614,15 +614,22 @@ impl Collector {
     }
 }
 
-/// The de-duplication key: the length and the last 32 bytes (the end of
-/// the signature, effectively random), so a sighting hashes 40 bytes, not
-/// the whole token.
-fn dedup_key(text: &str) -> (usize, [u8; 32]) {
+/// The de-duplication key: a fast non-cryptographic hash of the whole
+/// token (FxHash-style, 8 bytes a step) and its length. Equal keys are
+/// confirmed by comparing the text, so a collision only costs a comparison.
+fn dedup_key(text: &str) -> (usize, u64) {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
     let b = text.as_bytes();
-    let mut tail = [0u8; 32];
-    let n = b.len().min(32);
-    tail[32 - n..].copy_from_slice(&b[b.len() - n..]);
-    (b.len(), tail)
+    let mut h = 0u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    for &x in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(K);
+    }
+    (b.len(), h)
 }
 
 /// Counts bytes read and reports them to the progress hook.
