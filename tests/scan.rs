@@ -405,3 +405,40 @@ fn very_long_lines_are_searched_in_chunks() {
         .collect();
     assert_eq!(lines, [&json!(1), &json!(1), &json!(2)]);
 }
+
+#[test]
+fn locations_are_capped_at_twenty_and_flagged() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    let input = format!("Bearer {app}\n").repeat(25);
+    let (_, tokens, summary) = scan_json(&["-"], Some(input));
+    assert_eq!(tokens[0]["occurrences"], 25);
+    assert_eq!(tokens[0]["locations"].as_array().unwrap().len(), 20);
+    assert_eq!(tokens[0]["locations"][19]["line"], 20);
+    assert_eq!(tokens[0]["locations_truncated"], true);
+    assert_eq!(summary["occurrences"], 25);
+    assert_eq!(summary["unique_tokens"], 1);
+}
+
+#[test]
+fn human_har_locations_name_entry_method_url_and_part() {
+    let har = path("scan/capture.har");
+    let out = mdeauth().args(["scan", "--at", AT, &har]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "at {har} entry 4 GET https://api.securitycenter.microsoft.com/api/machines (request URL)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "at {har} entry 2 POST https://login.microsoftonline.com/{}/oauth2/v2.0/token (response body (base64))",
+            mint::TENANT
+        )),
+        "{text}"
+    );
+    assert!(text.contains("encrypted (JWE, not inspectable)"));
+    assert!(text.contains("Verdict: FAIL (3 of 6 inspectable token(s) fail)"));
+    assert!(!text.contains(&fixture_text("tokens/expired.jwt")));
+}
