@@ -442,3 +442,23 @@ fn human_har_locations_name_entry_method_url_and_part() {
     assert!(text.contains("Verdict: FAIL (3 of 6 inspectable token(s) fail)"));
     assert!(!text.contains(&fixture_text("tokens/expired.jwt")));
 }
+
+#[test]
+fn no_file_argument_reads_standard_input() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    let out = mdeauth()
+        .args(["scan", "--format", "json", "--at", AT])
+        .write_stdin(format!("x\n{app}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let first: Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["locations"], json!([{"file": "<stdin>", "line": 2}]));
+}

@@ -50,7 +50,27 @@ impl TokenVerdict {
     }
 }
 
-/// Judges one decoded token. Called from several worker threads at once.
+/// Judges one decoded token. Called from several worker threads at once,
+/// once per distinct token; the token's claims are always a JSON object
+/// (tokens that do not decode are failed by the engine with
+/// `scan.undecodable` before an evaluator sees them).
+///
+/// To add signature verification or permission checks, write an evaluator
+/// that holds what it needs (key sets fetched up front, a catalogue, the
+/// clock), runs [`OfflineChecks`] and adds its own findings, and pass it
+/// to [`scan`] from `commands::scan`:
+///
+/// ```ignore
+/// struct Verified { offline: OfflineChecks, keys: KeyCache }
+/// impl Evaluator for Verified {
+///     fn evaluate(&self, t: &Token) -> TokenVerdict {
+///         let mut f = self.offline.evaluate(t).findings;
+///         f.extend(self.keys.verify(t));
+///         TokenVerdict::from_findings(f)
+///     }
+///     fn label(&self) -> String { "offline checks and signature verification".into() }
+/// }
+/// ```
 pub trait Evaluator: Sync {
     fn evaluate(&self, token: &Token) -> TokenVerdict;
     /// What the evaluation covers, shown in the summary (be honest: say
