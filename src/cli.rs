@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode a token offline and explain what it is and what is wrong with it for the MDE API.
     Inspect(InspectArgs),
+    /// Find every JWT in logs, text and HAR captures; evaluate each unique token once and summarise.
+    Scan(ScanArgs),
     /// Lint an app registration against the WindowsDefenderATP permissions a plan needs.
     App(AppArgs),
     /// Check that a token carries the MDE permissions the app's calls need, and nothing more.
@@ -413,4 +415,13 @@ pub struct AppArgs {
     /// Live mode: the cloud whose Microsoft Graph to ask: public (default), gcc, gcc-high, dod, china.
     #[arg(long, value_name = "NAME")]
     pub cloud: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files to scan (plain text, logs, JSON logs, HAR captures); - or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub time: TimeArgs,
 }

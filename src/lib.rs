@@ -28,6 +28,7 @@ pub mod plan;
 pub mod privilege;
 pub mod report;
 pub mod resource;
+pub mod scan;
 pub mod timefmt;
 pub mod token;
 pub mod validate;
@@ -43,6 +44,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     let style = Style::new(cli.color);
     let report = match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a)?,
+        Command::Scan(a) => {
+            let r = commands::scan::run(a)?;
+            write_stdout(&report::scan::render(&r, cli.format, &style))?;
+            return Ok(r.exit_code());
+        }
         Command::Verify(a) => commands::verify::run(a)?,
         Command::Cache(a) => commands::cache::run(a)?,
         Command::Explain(a) => {

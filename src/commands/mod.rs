@@ -7,6 +7,7 @@ pub mod check;
 pub mod consent_url;
 pub mod explain;
 pub mod inspect;
+pub mod scan;
 pub mod token;
 pub mod verify;
 

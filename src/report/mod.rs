@@ -8,6 +8,7 @@ pub mod calls;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod scan;
 pub mod style;
 
 use serde::Serialize;
