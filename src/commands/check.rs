@@ -14,7 +14,7 @@ use crate::report::calls::{
 };
 use crate::report::{Report, TokenSection};
 use crate::resource::ResourceKind;
-use crate::token::{Context, Kind};
+use crate::token::{Claims, Context, Kind};
 
 /// A call to check: as given, its note, its catalogue row.
 pub struct Wanted {
@@ -63,8 +63,30 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         .findings
         .extend(checks::claims(&token.header, claims, &cls, clock));
     report.findings.push(checks::signature_not_checked());
+    evaluate(
+        &mut report,
+        claims,
+        plan.as_ref(),
+        &wanted,
+        args.context,
+    );
+    report.token = Some(TokenSection::new(&token, claims, clock));
+    Ok(report.finish())
+}
 
-    let expected = args.context.or(plan.as_ref().and_then(|p| p.context));
+/// The plan checks `check` runs on a decoded token, shared with `token --plan`
+/// and `doctor`: context, plan identity, per-call permissions, least privilege.
+/// Adds findings, `plan`, `calls` and `least_privilege` to the report; header
+/// and claim checks are the caller's.
+pub fn evaluate(
+    report: &mut Report,
+    claims: &Claims,
+    plan: Option<&Plan>,
+    wanted: &[Wanted],
+    context: Option<PlanContext>,
+) {
+    let cls = claims.classify();
+    let expected = context.or(plan.and_then(|p| p.context));
     let token_ctx = match cls.context {
         Context::Application => Some(PlanContext::Application),
         Context::Delegated => Some(PlanContext::Delegated),
@@ -86,7 +108,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
             },
         ));
     }
-    if let Some(p) = &plan {
+    if let Some(p) = plan {
         identity(
             &mut report.findings,
             p,
@@ -129,7 +151,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
     });
 
     let mut entries = Vec::new();
-    for w in &wanted {
+    for w in wanted {
         let (ev, reason) = match &blocker {
             Some(why) => {
                 let mut ev = privilege::evaluate(w.row, kind, &[]);
@@ -177,7 +199,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
 
     if ctx == PlanContext::Delegated && blocker.is_none() {
         let mut parts: Vec<String> = Vec::new();
-        for w in &wanted {
+        for w in wanted {
             let rbac = w
                 .row
                 .rbac
@@ -255,8 +277,6 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         minimal,
     });
     report.calls = Some(entries);
-    report.token = Some(TokenSection::new(&token, claims, clock));
-    Ok(report.finish())
 }
 
 /// Plan identity against the token: client id and (single-tenant) tenant id.
