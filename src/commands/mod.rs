@@ -6,7 +6,9 @@ pub mod cache;
 pub mod check;
 pub mod consent_url;
 pub mod explain;
+pub mod doctor;
 pub mod inspect;
+pub mod probe;
 pub mod token;
 pub mod verify;
 
