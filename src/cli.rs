@@ -362,13 +362,28 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "SP.json", requires = "app")]
     pub sp: Option<PathBuf>,
     /// Tenant id or domain (AZURE_TENANT_ID; default: the plan's tenant_id).
-    #[arg(long, value_name = "TENANT", env = "AZURE_TENANT_ID", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TENANT",
+        env = "AZURE_TENANT_ID",
+        hide_env_values = true
+    )]
     pub tenant: Option<String>,
     /// Application (client) id (AZURE_CLIENT_ID; default: the plan's client_id).
-    #[arg(long, value_name = "GUID", env = "AZURE_CLIENT_ID", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "GUID",
+        env = "AZURE_CLIENT_ID",
+        hide_env_values = true
+    )]
     pub client_id: Option<String>,
     /// Sign-in host for the token request and discovery (AZURE_AUTHORITY_HOST). http:// only on loopback.
-    #[arg(long, value_name = "URL", env = "AZURE_AUTHORITY_HOST", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "AZURE_AUTHORITY_HOST",
+        hide_env_values = true
+    )]
     pub authority_host: Option<String>,
     /// Read the client secret from this file (otherwise AZURE_CLIENT_SECRET).
     #[arg(long, value_name = "PATH", conflicts_with = "client_secret_stdin")]
@@ -377,7 +392,12 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub client_secret_stdin: bool,
     /// PEM file with the RSA private key and certificate (AZURE_CLIENT_CERTIFICATE_PATH).
-    #[arg(long, value_name = "PATH", env = "AZURE_CLIENT_CERTIFICATE_PATH", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "AZURE_CLIENT_CERTIFICATE_PATH",
+        hide_env_values = true
+    )]
     pub certificate: Option<PathBuf>,
     /// Use this key set (a JWKS file or URL) instead of discovery.
     #[arg(long, value_name = "PATH|URL")]

@@ -342,7 +342,8 @@ pub fn parse_error(body: &[u8]) -> ApiError {
             .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>())
             .filter(|s| !s.trim().is_empty())
     };
-    let message = s("message").or_else(|| v.get("error").and_then(Value::as_str).map(str::to_string));
+    let message =
+        s("message").or_else(|| v.get("error").and_then(Value::as_str).map(str::to_string));
     ApiError {
         code: s("code"),
         message,
@@ -422,14 +423,22 @@ pub fn interpret(
 ) -> Probed {
     let claims = token.claims.as_ref().ok();
     let cls = claims.map(|c| c.classify());
-    let delegated = cls.as_ref().is_some_and(|c| c.context == Context::Delegated);
+    let delegated = cls
+        .as_ref()
+        .is_some_and(|c| c.context == Context::Delegated);
     let kind = if delegated {
         PermType::Scope
     } else {
         PermType::Role
     };
     let token_roles = claims
-        .map(|c| if delegated { c.scopes() } else { c.roles.clone() })
+        .map(|c| {
+            if delegated {
+                c.scopes()
+            } else {
+                c.roles.clone()
+            }
+        })
         .unwrap_or_default();
     let err = parse_error(&resp.body);
     let correlation = err.target.clone().or_else(|| {
@@ -489,11 +498,15 @@ pub fn interpret(
                     format!(
                         "{} item(s) in value{}",
                         items.len(),
-                        if call.list { " (read bounded with $top=1)" } else { "" }
+                        if call.list {
+                            " (read bounded with $top=1)"
+                        } else {
+                            ""
+                        }
                     )
                 }
                 Some(Value::Object(_)) => {
-                    let one = v.as_ref().map(std::slice::from_ref).unwrap_or(&[]);
+                    let one = v.as_slice();
                     section.items = Some(1);
                     section.ids = ids(one);
                     match section.ids.first() {
@@ -709,7 +722,11 @@ fn forbidden(
     } else {
         format!(
             "the token holds {} which the API accepts, so the permission is there: the app or user is limited another way (device-group scope, MDE role) or the feature is off",
-            holds.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            holds
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     let mut fix = if holds.is_empty() && !req.is_empty() {
@@ -748,7 +765,11 @@ fn forbidden(
             format!(
                 "the API says the token holds {}, but its roles claim lists {}",
                 held.join(", "),
-                if have.is_empty() { "none".to_string() } else { have.join(", ") }
+                if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(", ")
+                }
             ),
             "",
         ));
@@ -765,7 +786,11 @@ fn forbidden(
                     "the API accepts {} for {}; the catalogue lists {}",
                     required.join(", "),
                     call.row.label(),
-                    if catalog.is_empty() { "none".to_string() } else { catalog.join(", ") }
+                    if catalog.is_empty() {
+                        "none".to_string()
+                    } else {
+                        catalog.join(", ")
+                    }
                 ),
                 "trust the API's message; report the difference so the catalogue can be corrected",
             ));

@@ -53,8 +53,16 @@ impl Out {
     }
     fn assert_clean(&self, token: &str) {
         for s in [SECRET, token, "client_secret="] {
-            assert!(!self.stdout.contains(s), "stdout leaks {s}:\n{}", self.stdout);
-            assert!(!self.stderr.contains(s), "stderr leaks {s}:\n{}", self.stderr);
+            assert!(
+                !self.stdout.contains(s),
+                "stdout leaks {s}:\n{}",
+                self.stdout
+            );
+            assert!(
+                !self.stderr.contains(s),
+                "stderr leaks {s}:\n{}",
+                self.stderr
+            );
         }
     }
 }
@@ -154,7 +162,12 @@ fn end_to_end_chain_breaks_at_granted() {
         ("permissions", "fail"),
         ("probe", "skip"),
     ] {
-        assert_eq!(step(&v, name)["status"], status, "{name}: {:#}", step(&v, name));
+        assert_eq!(
+            step(&v, name)["status"],
+            status,
+            "{name}: {:#}",
+            step(&v, name)
+        );
     }
     assert!(
         step(&v, "permissions")["detail"]
@@ -221,7 +234,11 @@ fn end_to_end_chain_breaks_at_granted() {
     // JUnit: one case per step; the failing step fails.
     let j = run(doctor(&server, &dir.path().join("cache"), &plan, "junit"));
     assert_eq!(j.code, 1);
-    assert!(j.stdout.contains(r#"classname="mdeauth.doctor.steps""#), "{}", j.stdout);
+    assert!(
+        j.stdout.contains(r#"classname="mdeauth.doctor.steps""#),
+        "{}",
+        j.stdout
+    );
     assert!(j.stdout.contains(r#"name="permissions""#), "{}", j.stdout);
     j.assert_clean(&token);
 }
@@ -237,11 +254,15 @@ fn everything_passes_with_probe() {
     token_endpoint(&server, &token);
     let api = MockServer::start();
     let machines = api.mock(|when, then| {
-        when.method(GET).path("/api/machines").query_param("$top", "1");
+        when.method(GET)
+            .path("/api/machines")
+            .query_param("$top", "1");
         then.status(200).json_body(json!({"value": [{"id": "m1"}]}));
     });
     let alerts = api.mock(|when, then| {
-        when.method(GET).path("/api/alerts").query_param("$top", "1");
+        when.method(GET)
+            .path("/api/alerts")
+            .query_param("$top", "1");
         then.status(200).json_body(json!({"value": []}));
     });
     let dir = tempfile::tempdir().unwrap();
@@ -254,7 +275,10 @@ fn everything_passes_with_probe() {
         .args(["--authority-host", &server.base_url()])
         .args(["--api-base", &api.base_url()])
         .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
-        .args(["--grants", fixture("apps/grants-both.json").to_str().unwrap()]);
+        .args([
+            "--grants",
+            fixture("apps/grants-both.json").to_str().unwrap(),
+        ]);
     let o = run(cmd);
     let v = o.json();
     for s in v["doctor"]["steps"].as_array().unwrap() {
@@ -268,11 +292,13 @@ fn everything_passes_with_probe() {
     machines.assert_calls(1);
     alerts.assert_calls(1);
     assert_eq!(v["doctor"]["probes"].as_array().unwrap().len(), 2);
-    assert!(v["doctor"]["chain"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|r| r["granted"] == true && r["in_token"] == true));
+    assert!(
+        v["doctor"]["chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["granted"] == true && r["in_token"] == true)
+    );
     o.assert_clean(&token);
 }
 
@@ -314,7 +340,15 @@ fn unreachable_authority_is_a_failed_step_with_exit_3() {
     let mut cmd = mdeauth();
     cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
         .env("AZURE_CLIENT_SECRET", SECRET)
-        .args(["--format", "json", "doctor", "--at", VALID_AT, "--timeout", "3"])
+        .args([
+            "--format",
+            "json",
+            "doctor",
+            "--at",
+            VALID_AT,
+            "--timeout",
+            "3",
+        ])
         .args(["--plan", plan.to_str().unwrap()])
         .args(["--authority-host", "http://127.0.0.1:1"]);
     let o = run(cmd);
@@ -330,9 +364,16 @@ fn given_token_offline_and_missing_config() {
     // A given token, no tenant/client: configuration passes on calls alone.
     let o = run({
         let mut c = mdeauth();
-        c.args(["--format", "json", "doctor", "--at", VALID_AT, "--no-verify"])
-            .args(["--call", "GET /api/machines"])
-            .arg(common::fixture_text("tokens/app-v1.jwt"));
+        c.args([
+            "--format",
+            "json",
+            "doctor",
+            "--at",
+            VALID_AT,
+            "--no-verify",
+        ])
+        .args(["--call", "GET /api/machines"])
+        .arg(common::fixture_text("tokens/app-v1.jwt"));
         c
     });
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
@@ -341,7 +382,10 @@ fn given_token_offline_and_missing_config() {
     assert_eq!(step(&v, "signature")["detail"], "--no-verify");
     // app-v1.jwt holds roles the call does not need: a least-privilege warning.
     assert_eq!(step(&v, "permissions")["status"], "warn");
-    assert_eq!(step(&v, "permissions")["detail"], "all 1 call(s) allowed by the token");
+    assert_eq!(
+        step(&v, "permissions")["detail"],
+        "all 1 call(s) allowed by the token"
+    );
     assert!(codes(&v).contains(&"perm.unused".to_string()));
     assert_eq!(step(&v, "app")["status"], "skip");
 
@@ -388,10 +432,12 @@ fn token_plan_checks_the_acquired_token_like_check() {
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0]["allowed"], true, "{calls:#?}");
     assert_eq!(calls[1]["allowed"], false);
-    assert!(calls[1]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("Alert.Read.All"));
+    assert!(
+        calls[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Alert.Read.All")
+    );
     assert!(codes(&v).contains(&"token.acquired".to_string()));
     o.assert_clean(&token);
 

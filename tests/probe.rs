@@ -37,20 +37,30 @@ impl Out {
     /// Neither the token nor an Authorization header ever shows.
     fn assert_no_token(&self, token: &str) {
         let (_, _, sig) = split3(token);
-        for s in [token, sig, "Bearer ey", "Authorization: ", "authorization: "] {
-            assert!(!self.stdout.contains(s), "stdout shows {s}:\n{}", self.stdout);
-            assert!(!self.stderr.contains(s), "stderr shows {s}:\n{}", self.stderr);
+        for s in [
+            token,
+            sig,
+            "Bearer ey",
+            "Authorization: ",
+            "authorization: ",
+        ] {
+            assert!(
+                !self.stdout.contains(s),
+                "stdout shows {s}:\n{}",
+                self.stdout
+            );
+            assert!(
+                !self.stderr.contains(s),
+                "stderr shows {s}:\n{}",
+                self.stderr
+            );
         }
     }
 }
 
 fn split3(t: &str) -> (&str, &str, &str) {
     let mut it = t.splitn(3, '.');
-    (
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-    )
+    (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
 }
 
 fn probe(server: &MockServer, token: &str, call: &str, format: &str, extra: &[&str]) -> Out {
@@ -108,7 +118,10 @@ fn ok_list_is_bounded_and_shows_only_counts_and_ids() {
     assert_eq!(v["probe"]["method"], "GET");
     assert_eq!(v["probe"]["ids"], json!(["da637000000000000000_-1"]));
     assert!(
-        v["probe"]["url"].as_str().unwrap().ends_with("/api/alerts?$top=1"),
+        v["probe"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/alerts?$top=1"),
         "{}",
         v["probe"]["url"]
     );
@@ -207,7 +220,9 @@ fn forbidden_current_message_compared_with_token_and_catalogue() {
     let f = finding(&v, "probe.forbidden");
     let msg = f["message"].as_str().unwrap();
     assert!(
-        msg.contains("needs one of Machine.Read.All, Machine.ReadWrite.All; the token holds Machine.Isolate"),
+        msg.contains(
+            "needs one of Machine.Read.All, Machine.ReadWrite.All; the token holds Machine.Isolate"
+        ),
         "{msg}"
     );
     let fix = f["fix"].as_str().unwrap();
@@ -270,11 +285,16 @@ fn not_found() {
     assert_eq!(o.code, 1);
     let v = o.json();
     assert_eq!(v["probe"]["status"], 404);
-    assert!(v["probe"]["url"].as_str().unwrap().ends_with("cc07"), "single entity: no $top");
-    assert!(finding(&v, "probe.not_found")["message"]
-        .as_str()
-        .unwrap()
-        .contains(CORR));
+    assert!(
+        v["probe"]["url"].as_str().unwrap().ends_with("cc07"),
+        "single entity: no $top"
+    );
+    assert!(
+        finding(&v, "probe.not_found")["message"]
+            .as_str()
+            .unwrap()
+            .contains(CORR)
+    );
 }
 
 #[test]
@@ -292,7 +312,10 @@ fn throttled_says_when_and_does_not_retry() {
     let v = o.json();
     assert_eq!(v["probe"]["retry_after"], "42");
     let f = finding(&v, "probe.throttled");
-    assert!(f["fix"].as_str().unwrap().contains("retry after 42 s"), "{f}");
+    assert!(
+        f["fix"].as_str().unwrap().contains("retry after 42 s"),
+        "{f}"
+    );
     assert!(f["message"].as_str().unwrap().contains("100/min"), "{f}");
 }
 
@@ -339,7 +362,8 @@ fn write_call_sent_with_allow_write() {
         when.method(POST)
             .path("/api/machines/abc/isolate")
             .json_body(json!({"Comment": "test", "IsolationType": "Full"}));
-        then.status(201).json_body(json!({"id": "action-1", "type": "Isolate"}));
+        then.status(201)
+            .json_body(json!({"id": "action-1", "type": "Isolate"}));
     });
     let dir = tempfile::tempdir().unwrap();
     let body = dir.path().join("body.json");
@@ -362,7 +386,13 @@ fn placeholders_and_unknown_calls_are_usage_errors() {
     let any = server.mock(|_when, then| {
         then.status(200);
     });
-    let o = probe(&server, &app_token(), "GET /api/machines/{id}/alerts", "json", &[]);
+    let o = probe(
+        &server,
+        &app_token(),
+        "GET /api/machines/{id}/alerts",
+        "json",
+        &[],
+    );
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("placeholder {id}"), "{}", o.stderr);
     let o = probe(&server, &app_token(), "GET /api/alertz", "json", &[]);
@@ -375,7 +405,12 @@ fn placeholders_and_unknown_calls_are_usage_errors() {
 #[test]
 fn non_mde_host_and_plain_http_refused() {
     let o = mdeauth()
-        .args(["probe", &app_token(), "--call", "GET https://evil.example/api/alerts"])
+        .args([
+            "probe",
+            &app_token(),
+            "--call",
+            "GET https://evil.example/api/alerts",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -392,7 +427,9 @@ fn non_mde_host_and_plain_http_refused() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--region applies to the commercial cloud"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--region applies to the commercial cloud")
+    );
 }
 
 #[test]

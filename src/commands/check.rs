@@ -63,13 +63,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         .findings
         .extend(checks::claims(&token.header, claims, &cls, clock));
     report.findings.push(checks::signature_not_checked());
-    evaluate(
-        &mut report,
-        claims,
-        plan.as_ref(),
-        &wanted,
-        args.context,
-    );
+    evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
     report.token = Some(TokenSection::new(&token, claims, clock));
     Ok(report.finish())
 }

@@ -131,7 +131,13 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             "no token given and no tenant/client id to acquire one",
         );
     } else {
-        let targs = token_args(args, tenant.clone(), client_id.clone(), plan.as_ref(), api_cloud);
+        let targs = token_args(
+            args,
+            tenant.clone(),
+            client_id.clone(),
+            plan.as_ref(),
+            api_cloud,
+        );
         match super::token::run(&targs) {
             Ok((rep, Some(raw))) => {
                 let compact = input::normalize(raw.as_bytes())?;
@@ -243,8 +249,13 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
         _ if args.no_verify => d.push("signature", StepStatus::Skip, "--no-verify"),
         (Some(t), Some(_)) => match verify(args, t, tenant.clone(), client_id.clone(), clock) {
             Ok(v) => {
-                let ok = v.signature.status == SignatureStatus::Valid && !v.signature.nonce_transformed;
-                let detail = match (&v.signature.status, &v.signature.kid, &v.signature.key_source) {
+                let ok =
+                    v.signature.status == SignatureStatus::Valid && !v.signature.nonce_transformed;
+                let detail = match (
+                    &v.signature.status,
+                    &v.signature.kid,
+                    &v.signature.key_source,
+                ) {
                     (SignatureStatus::Valid, kid, src) => format!(
                         "valid (key {} from {})",
                         kid.as_deref().unwrap_or("?"),
@@ -254,7 +265,11 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 };
                 d.push(
                     "signature",
-                    if ok { StepStatus::Pass } else { StepStatus::Fail },
+                    if ok {
+                        StepStatus::Pass
+                    } else {
+                        StepStatus::Fail
+                    },
                     detail,
                 );
                 for f in v.findings {
@@ -301,8 +316,14 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 bad.push(format!("audience {} is not the MDE API", c.aud.join(", ")));
                 report.findings.push(Finding::error(
                     "doctor.audience",
-                    format!("the token's audience ({}) is not the MDE API", c.aud.join(", ")),
-                    format!("request the token for scope {}", crate::consent::mde_scope()),
+                    format!(
+                        "the token's audience ({}) is not the MDE API",
+                        c.aud.join(", ")
+                    ),
+                    format!(
+                        "request the token for scope {}",
+                        crate::consent::mde_scope()
+                    ),
                 ));
             }
             let multi = plan.as_ref().is_some_and(|p| p.multi_tenant);
@@ -321,7 +342,10 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                             "the token is from tenant {} but the plan's tenant is {want}",
                             got.unwrap_or("(none)")
                         ),
-                        format!("request the token from https://{}/{want}/...", api_cloud.login_host),
+                        format!(
+                            "request the token from https://{}/{want}/...",
+                            api_cloud.login_host
+                        ),
                     ));
                 }
                 (Some(_), Some(got)) => notes.push(format!("tenant {got}")),
@@ -332,7 +356,10 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                     notes.push("app as planned".into())
                 }
                 (Some(want), got) => {
-                    bad.push(format!("app {} instead of {want}", got.unwrap_or("missing")));
+                    bad.push(format!(
+                        "app {} instead of {want}",
+                        got.unwrap_or("missing")
+                    ));
                     report.findings.push(Finding::error(
                         "doctor.app_mismatch",
                         format!(
@@ -429,7 +456,11 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             let intent = doctor::intent(&rows, ctx, plan.as_ref());
             let out = applint::lint(&app, &intent, &table, grants.as_ref(), clock.now, 30);
             let errors = out.findings.iter().filter(|f| f.is_error()).count();
-            let warnings = out.findings.iter().filter(|f| f.severity == Severity::Warning).count();
+            let warnings = out
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .count();
             let mut detail = format!(
                 "{} ({}): {errors} error(s), {warnings} warning(s)",
                 app.display_name.as_deref().unwrap_or("app"),

@@ -511,8 +511,17 @@ fn doctor(o: &mut String, d: &crate::doctor::DoctorSection, st: &Style) {
     if d.chain.is_empty() {
         return;
     }
-    let _ = writeln!(o, "\n{}", st.bold("Permission chain (intended → requested → granted → in token)"));
-    let cw = d.chain.iter().map(|c| c.call.chars().count()).max().unwrap_or(0);
+    let _ = writeln!(
+        o,
+        "\n{}",
+        st.bold("Permission chain (intended → requested → granted → in token)")
+    );
+    let cw = d
+        .chain
+        .iter()
+        .map(|c| c.call.chars().count())
+        .max()
+        .unwrap_or(0);
     let pw = d
         .chain
         .iter()
