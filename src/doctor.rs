@@ -211,7 +211,6 @@ pub fn chain(i: &ChainInput) -> Vec<ChainRow> {
 /// Findings with the exact fix for each kind of break in the chain.
 pub fn chain_findings(
     rows: &[ChainRow],
-    ctx: PlanContext,
     client_id: Option<&str>,
     tenant: Option<&str>,
     cloud: &crate::cloud::Cloud,
@@ -225,22 +224,8 @@ pub fn chain_findings(
         }
         v
     };
-    let what = match ctx {
-        PlanContext::Application => "application permission",
-        PlanContext::Delegated => "delegated permission",
-    };
     let mut out = Vec::new();
-    let missing = names(&|r| r.requested == Some(false));
-    if !missing.is_empty() {
-        out.push(Finding::error(
-            "doctor.not_requested",
-            format!(
-                "the app registration does not request the WindowsDefenderATP {what}(s) {}",
-                missing.join(", ")
-            ),
-            "add them (the az ad app permission add lines of app.permission_missing), then grant admin consent",
-        ));
-    }
+    // Missing from the registration: the lint's app.permission_missing carries the az lines.
     let ungranted = names(&|r| r.requested != Some(false) && r.granted == Some(false));
     if !ungranted.is_empty() {
         let consent = match client_id.and_then(|c| consent::check_client_id(c).ok()) {

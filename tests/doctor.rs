@@ -330,7 +330,22 @@ fn refused_acquisition_fails_the_token_step_and_skips_the_rest() {
     }
     assert_eq!(step(&v, "app")["status"], "skip");
     assert!(codes(&v).contains(&"token.refused".to_string()));
+    assert_eq!(v["errors"][0]["code"], "AADSTS7000215", "{:#}", v["errors"]);
     o.assert_clean("no-token");
+
+    // Human output carries the explanation the finding points to.
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .args(["doctor", "--at", VALID_AT])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--authority-host", &server.base_url()]);
+    let h = run(cmd);
+    assert_eq!(h.code, 1);
+    assert!(h.stdout.contains("✗ token"), "{}", h.stdout);
+    assert!(h.stdout.contains("AADSTS7000215"), "{}", h.stdout);
+    assert!(!h.stdout.contains("Permission chain"), "{}", h.stdout);
+    h.assert_clean("no-token");
 }
 
 #[test]

@@ -177,7 +177,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 if matches!(e, Error::Environment { .. }) {
                     env_failure = true;
                 }
-                d.push("token", StepStatus::Fail, e.one_line());
+                d.push("token", StepStatus::Fail, e.to_string());
                 report.findings.push(Finding::error(
                     "doctor.token",
                     format!("no token: {e}"),
@@ -219,7 +219,11 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                         Context::Delegated => "delegated",
                         Context::None => "permission-less",
                     },
-                    cls.resource.as_str()
+                    if cls.resource == ResourceKind::Mde {
+                        "the MDE API".to_string()
+                    } else {
+                        c.aud.join(", ")
+                    }
                 );
                 if let Some(p) = sec.expiry_phrase(clock.now) {
                     what.push_str(&format!(", {p}"));
@@ -506,8 +510,8 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
         }
     }
 
-    // ---- the chain
-    if !wanted.is_empty() {
+    // ---- the chain: only when something along it is known
+    if !wanted.is_empty() && (claims.is_some() || loaded.is_some()) {
         let held: Option<Vec<String>> = claims.map(|c| match ctx {
             PlanContext::Application => c.roles.clone(),
             PlanContext::Delegated => c.scopes(),
@@ -527,7 +531,6 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
         });
         report.findings.extend(doctor::chain_findings(
             &d.chain,
-            ctx,
             client_id.as_deref(),
             tenant.as_deref(),
             api_cloud,

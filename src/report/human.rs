@@ -15,6 +15,12 @@ pub fn render(r: &Report, st: &Style) -> String {
     if let Some(d) = &r.doctor {
         // The doctor's checklist stands for every other section.
         doctor(&mut o, d, st);
+        if let Some(e) = &r.errors {
+            errors(&mut o, e, st);
+        }
+        if let Some(c) = &r.consent {
+            consent(&mut o, c, st);
+        }
         findings(&mut o, r, st);
         verdict(&mut o, r, st);
         return o;
