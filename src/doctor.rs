@@ -265,3 +265,88 @@ pub fn chain_findings(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog;
+
+    fn fixture(rel: &str) -> serde_json::Value {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/apps")
+            .join(rel);
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn chain_marks_the_first_break() {
+        let app = AppRegistration::parse(&fixture("daemon-ok.json"), "daemon-ok").unwrap();
+        let grants = Grants::parse(&fixture("grants-both.json"), "grants").unwrap();
+        let table = PermissionTable::built_in();
+        let rows = [
+            catalog::resolve("GET /api/machines").unwrap(),
+            catalog::resolve("GET /api/alerts").unwrap(),
+            catalog::resolve("POST /api/machines/x/isolate").unwrap(),
+        ];
+        // Machine.Read.All granted and held; Alert.Read.All granted, not held
+        // (token predates consent); Machine.Isolate not even requested.
+        let held = vec!["Machine.Read.All".to_string()];
+        let c = chain(&ChainInput {
+            rows: &rows,
+            ctx: PlanContext::Application,
+            token: Some(&held),
+            app: Some(&app),
+            table: &table,
+            grants: Some(&grants),
+        });
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0].breaks, None);
+        assert_eq!(c[1].permission, "Alert.Read.All");
+        assert_eq!(
+            c[1].breaks.as_deref(),
+            Some("get a new token (it predates the consent)")
+        );
+        assert_eq!(c[2].permission, "Machine.Isolate");
+        assert_eq!(c[2].requested, Some(false));
+        assert_eq!(
+            c[2].breaks.as_deref(),
+            Some("add it to the app registration")
+        );
+        let f = chain_findings(
+            &c,
+            Some("3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718"),
+            None,
+            crate::cloud::by_name("public").unwrap(),
+        );
+        let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["doctor.not_in_token"]);
+        assert!(f[0].fix.contains(".default"), "{}", f[0].fix);
+
+        // A token holding the broader permission shows that one instead.
+        let held = vec!["Machine.ReadWrite.All".to_string()];
+        let c = chain(&ChainInput {
+            rows: &rows[..1],
+            ctx: PlanContext::Application,
+            token: Some(&held),
+            app: None,
+            table: &table,
+            grants: None,
+        });
+        assert_eq!(c[0].permission, "Machine.ReadWrite.All");
+        assert_eq!(c[0].in_token, Some(true));
+        assert_eq!(c[0].requested, None);
+    }
+
+    #[test]
+    fn intent_from_plan_rows() {
+        let rows = [
+            catalog::resolve("GET /api/machines").unwrap(),
+            catalog::resolve("GET /api/alerts").unwrap(),
+        ];
+        let i = intent(&rows, PlanContext::Application, None);
+        assert_eq!(i.context, IntentContext::Application);
+        assert_eq!(i.calls.len(), 2);
+        assert_eq!(i.minimal, ["Alert.Read.All", "Machine.Read.All"]);
+        assert_eq!(i.multi_tenant, None);
+    }
+}
