@@ -839,6 +839,46 @@ mod tests {
     }
 
     #[test]
+    fn hosts_per_cloud_region_and_override() {
+        let o = HostOptions::default();
+        assert_eq!(
+            base_url(&o, None).unwrap(),
+            "https://api.securitycenter.microsoft.com"
+        );
+        assert_eq!(
+            base_url(&o, Some("gcc-high")).unwrap(),
+            "https://api-gov.securitycenter.microsoft.us"
+        );
+        let gcc = HostOptions {
+            cloud: Some("gcc".into()),
+            ..HostOptions::default()
+        };
+        assert_eq!(
+            base_url(&gcc, Some("public")).unwrap(),
+            "https://api-gcc.securitycenter.microsoft.us"
+        );
+        let eu = HostOptions {
+            region: Some("eu".into()),
+            ..HostOptions::default()
+        };
+        assert_eq!(
+            base_url(&eu, None).unwrap(),
+            "https://eu.api.security.microsoft.com"
+        );
+        assert!(base_url(&eu, Some("gcc-high")).is_err());
+        let local = HostOptions {
+            api_base: Some("http://127.0.0.1:8080/".into()),
+            ..HostOptions::default()
+        };
+        assert_eq!(base_url(&local, None).unwrap(), "http://127.0.0.1:8080");
+        let plain = HostOptions {
+            api_base: Some("http://mde.example".into()),
+            ..HostOptions::default()
+        };
+        assert!(base_url(&plain, None).is_err());
+    }
+
+    #[test]
     fn error_body_shapes() {
         let e = parse_error(br#"{"error":{"code":"Forbidden","message":"m","target":"t-1"}}"#);
         assert_eq!(e.code.as_deref(), Some("Forbidden"));
