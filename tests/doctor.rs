@@ -471,3 +471,53 @@ fn token_plan_checks_the_acquired_token_like_check() {
     assert_eq!(o.code, 2);
     any.assert_calls(0);
 }
+
+#[test]
+fn secret_from_file_and_probe_server_error_exit_3() {
+    let server = MockServer::start();
+    aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
+    let token = daemon_token();
+    let te = token_endpoint(&server, &token);
+    let api = MockServer::start();
+    let m = api.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(503).json_body(json!({"error": {"code": "ServiceUnavailable", "message": "try later", "target": "corr-503"}}));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"p\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{DAEMON_APP}\"\ncontext = \"application\"\ncalls = [\"GET /api/machines\", \"GET /api/machines/{{id}}\"]\n"
+        ),
+    )
+    .unwrap();
+    let secret_file = dir.path().join("secret.txt");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    for format in ["json", "human", "junit"] {
+        let mut cmd = mdeauth();
+        cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+            .args(["--format", format, "doctor", "--at", VALID_AT, "--probe"])
+            .args(["--plan", plan.to_str().unwrap()])
+            .args(["--client-secret-file", secret_file.to_str().unwrap()])
+            .args(["--authority-host", &server.base_url()])
+            .args(["--api-base", &api.base_url()]);
+        let o = run(cmd);
+        assert_eq!(o.code, 3, "{format}: {}\n{}", o.stdout, o.stderr);
+        o.assert_clean(&token);
+        if format == "json" {
+            let v = o.json();
+            assert_eq!(step(&v, "probe")["status"], "fail");
+            let d = step(&v, "probe")["detail"].as_str().unwrap();
+            assert!(d.contains("GET /api/machines → 503"), "{d}");
+            assert!(
+                d.contains("not probed: GET /api/machines/{id} (placeholder)"),
+                "{d}"
+            );
+            assert_eq!(v["doctor"]["probes"][0]["correlation_id"], "corr-503");
+            assert!(codes(&v).contains(&"probe.server_error".to_string()));
+        }
+    }
+    te.assert_calls(3);
+    m.assert_calls(3);
+}

@@ -442,3 +442,36 @@ fn network_failure_exits_3() {
     assert_eq!(o.status.code(), Some(3));
     assert!(!String::from_utf8_lossy(&o.stderr).contains(&app_token()));
 }
+
+#[test]
+fn delegated_forbidden_and_junit() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(403).json_body(
+            json!({"error": {"code": "Forbidden", "message": "Forbidden", "target": CORR}}),
+        );
+    });
+    // delegated-v1.jwt carries scp; GET /api/machines accepts Machine.Read / Machine.ReadWrite.
+    let t = fixture_text("tokens/delegated-v1.jwt");
+    let o = probe(&server, &t, "GET /api/machines", "json", &[]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    // No roles in the message: the catalogue's delegated permissions are used.
+    assert_eq!(
+        v["probe"]["required_roles"],
+        json!(["Machine.Read", "Machine.ReadWrite"])
+    );
+    assert!(v["probe"]["token_roles"].as_array().unwrap().len() > 0);
+    assert!(codes(&v).contains(&"probe.forbidden".to_string()));
+    o.assert_no_token(&t);
+
+    let j = probe(&server, &t, "GET /api/machines", "junit", &[]);
+    assert_eq!(j.code, 1);
+    assert!(
+        j.stdout.contains(r#"type="probe.forbidden""#),
+        "{}",
+        j.stdout
+    );
+    j.assert_no_token(&t);
+}
