@@ -462,7 +462,7 @@ fn delegated_forbidden_and_junit() {
         v["probe"]["required_roles"],
         json!(["Machine.Read", "Machine.ReadWrite"])
     );
-    assert!(v["probe"]["token_roles"].as_array().unwrap().len() > 0);
+    assert!(!v["probe"]["token_roles"].as_array().unwrap().is_empty());
     assert!(codes(&v).contains(&"probe.forbidden".to_string()));
     o.assert_no_token(&t);
 
