@@ -521,3 +521,30 @@ fn secret_from_file_and_probe_server_error_exit_3() {
     te.assert_calls(3);
     m.assert_calls(3);
 }
+
+#[test]
+fn identity_fails_for_another_tenant_and_app() {
+    let o = run({
+        let mut c = mdeauth();
+        c.args([
+            "--format",
+            "json",
+            "doctor",
+            "--at",
+            VALID_AT,
+            "--no-verify",
+        ])
+        .args(["--call", "GET /api/machines"])
+        .args(["--tenant", mint::OTHER_TENANT, "--client-id", DAEMON_APP])
+        .arg(common::fixture_text("tokens/app-v1.jwt"));
+        c
+    });
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "identity")["status"], "fail");
+    let c = codes(&v);
+    assert!(c.contains(&"doctor.tenant_mismatch".to_string()), "{c:?}");
+    assert!(c.contains(&"doctor.app_mismatch".to_string()), "{c:?}");
+    // Later steps still run: the permissions are the token's own business.
+    assert_eq!(step(&v, "permissions")["status"], "warn");
+}

@@ -629,15 +629,17 @@ fn verify(
             authority: args.authority_host.clone(),
             cloud: args.host.api_cloud.clone(),
             app_keys: false,
-            client_id: client_id.clone(),
-            tenant: tenant.clone().filter(|t| crate::guid::is_guid(t)),
+            client_id,
+            tenant: tenant.filter(|t| crate::guid::is_guid(t)),
         }),
     };
     let resolver = Resolver { fetcher, source };
+    // Tenant and app are the identity step's; verify only the signature
+    // and the standard claims here, so nothing is reported twice.
     let opts = VerifyOptions {
         audiences: Vec::new(),
-        tenant: tenant.filter(|t| crate::guid::is_guid(t)),
-        client_id,
+        tenant: None,
+        client_id: None,
         clock,
     };
     validate::verify_token(token, &opts, &resolver)
