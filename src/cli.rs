@@ -49,6 +49,11 @@ pub enum Command {
     /// Get a token from Entra ID (client credentials, password, device code or
     /// managed identity) and inspect it; explain the error when it is refused.
     Token(TokenCmdArgs),
+    /// Call the MDE API once with the token (bounded read) and explain the answer.
+    Probe(ProbeArgs),
+    /// Run the whole onboarding as one checklist: configuration, token, signature,
+    /// identity, permissions, app registration, and optionally a live API call.
+    Doctor(DoctorArgs),
 }
 
 /// Where the token comes from. Also read from MDEAUTH_TOKEN when neither is given.
@@ -277,6 +282,152 @@ pub struct TokenCmdArgs {
     pub timeout: u64,
     #[command(flatten)]
     pub time: TimeArgs,
+    /// Also check the acquired token against this plan file, as `check` does.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Also check the acquired token for this call, as `check` does (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// The context the app is meant to use (with --plan/--call).
+    #[arg(long, value_enum)]
+    pub context: Option<crate::plan::PlanContext>,
+}
+
+/// Where the MDE API is.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ApiHostArgs {
+    /// The cloud whose MDE API to call: public, gcc, gcc-high, dod
+    /// (default: the token issuer's cloud, else public).
+    #[arg(long = "cloud", value_name = "CLOUD", value_parser = ["public", "gcc", "gcc-high", "dod"])]
+    pub api_cloud: Option<String>,
+    /// Regional host of the commercial cloud: us, eu, uk, au, swa ({region}.api.security.microsoft.com).
+    #[arg(long, value_name = "REGION", value_parser = crate::mdeapi::REGION_NAMES, conflicts_with = "api_base")]
+    pub region: Option<String>,
+    /// Call this base URL instead (https; http only on loopback).
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+}
+
+impl ApiHostArgs {
+    pub fn options(&self) -> crate::mdeapi::HostOptions {
+        crate::mdeapi::HostOptions {
+            api_base: self.api_base.clone(),
+            cloud: self.api_cloud.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 the API answered 2xx; 1 it said no (401, 403, 404, 429, other 4xx); 2 bad input, unknown call, unfilled placeholder, or a write call without --allow-write (nothing is sent); 3 network failure or 5xx."
+)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub input: TokenArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// The call to make: "METHOD PATH" with concrete ids, e.g. "GET /api/alerts".
+    #[arg(long, value_name = "METHOD PATH")]
+    pub call: String,
+    #[command(flatten)]
+    pub host: ApiHostArgs,
+    /// Allow calls other than GET (they change data in the tenant).
+    #[arg(long)]
+    pub allow_write: bool,
+    /// JSON request body for a write call (needs --allow-write).
+    #[arg(long, value_name = "FILE", requires = "allow_write")]
+    pub body: Option<PathBuf>,
+    /// Total timeout of the request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without a token, doctor gets one with the client-credentials grant (secret from AZURE_CLIENT_SECRET, --client-secret-file or --client-secret-stdin, or a certificate). Exit codes: 0 every step passed; 1 a step failed; 2 bad input; 3 the network or an endpoint failed during acquisition, discovery or the probe (shown as a failed step)."
+)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub input: TokenArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// Plan file (TOML): the app, its tenant and the MDE calls it makes.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call the app makes (repeatable), instead of or on top of --plan.
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// The context the app is meant to use (default: the plan's).
+    #[arg(long, value_enum)]
+    pub context: Option<crate::plan::PlanContext>,
+    /// App registration JSON (portal manifest or `az ad app show`): lint it and show the chain.
+    #[arg(long, value_name = "MANIFEST.json")]
+    pub app: Option<PathBuf>,
+    /// What was granted to the app's service principal (app-role assignments / OAuth2 grants).
+    #[arg(long, value_name = "GRANTS.json", requires = "app")]
+    pub grants: Option<PathBuf>,
+    /// The tenant's WindowsDefenderATP service principal, to name permission GUIDs.
+    #[arg(long, value_name = "SP.json", requires = "app")]
+    pub sp: Option<PathBuf>,
+    /// Tenant id or domain (AZURE_TENANT_ID; default: the plan's tenant_id).
+    #[arg(
+        long,
+        value_name = "TENANT",
+        env = "AZURE_TENANT_ID",
+        hide_env_values = true
+    )]
+    pub tenant: Option<String>,
+    /// Application (client) id (AZURE_CLIENT_ID; default: the plan's client_id).
+    #[arg(
+        long,
+        value_name = "GUID",
+        env = "AZURE_CLIENT_ID",
+        hide_env_values = true
+    )]
+    pub client_id: Option<String>,
+    /// Sign-in host for the token request and discovery (AZURE_AUTHORITY_HOST). http:// only on loopback.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "AZURE_AUTHORITY_HOST",
+        hide_env_values = true
+    )]
+    pub authority_host: Option<String>,
+    /// Read the client secret from this file (otherwise AZURE_CLIENT_SECRET).
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret_stdin")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Read the client secret from standard input.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// PEM file with the RSA private key and certificate (AZURE_CLIENT_CERTIFICATE_PATH).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "AZURE_CLIENT_CERTIFICATE_PATH",
+        hide_env_values = true
+    )]
+    pub certificate: Option<PathBuf>,
+    /// Use this key set (a JWKS file or URL) instead of discovery.
+    #[arg(long, value_name = "PATH|URL")]
+    pub jwks: Option<String>,
+    /// Use only the cache and files for keys; never fetch discovery.
+    #[arg(long)]
+    pub offline: bool,
+    /// Cache directory (default: MDEAUTH_CACHE_DIR, else the platform cache directory).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Skip the signature check.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Also call the MDE API once per planned GET call that has no placeholder.
+    #[arg(long)]
+    pub probe: bool,
+    #[command(flatten)]
+    pub host: ApiHostArgs,
+    /// Network timeout per request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

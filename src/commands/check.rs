@@ -14,7 +14,7 @@ use crate::report::calls::{
 };
 use crate::report::{Report, TokenSection};
 use crate::resource::ResourceKind;
-use crate::token::{Context, Kind, Token};
+use crate::token::{Claims, Context, Kind, Token};
 use crate::validate::{self, Verification, VerifyOptions};
 
 /// A call to check: as given, its note, its catalogue row.
@@ -86,8 +86,25 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
             Err(e) => return Err(e),
         }
     }
+    evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
+    report.token = Some(TokenSection::new(&token, claims, clock));
+    dedupe(&mut report.findings);
+    Ok(report.finish())
+}
 
-    let expected = args.context.or(plan.as_ref().and_then(|p| p.context));
+/// The plan checks `check` runs on a decoded token, shared with `token --plan`
+/// and `doctor`: context, plan identity, per-call permissions, least privilege.
+/// Adds findings, `plan`, `calls` and `least_privilege` to the report; header
+/// and claim checks are the caller's.
+pub fn evaluate(
+    report: &mut Report,
+    claims: &Claims,
+    plan: Option<&Plan>,
+    wanted: &[Wanted],
+    context: Option<PlanContext>,
+) {
+    let cls = claims.classify();
+    let expected = context.or(plan.and_then(|p| p.context));
     let token_ctx = match cls.context {
         Context::Application => Some(PlanContext::Application),
         Context::Delegated => Some(PlanContext::Delegated),
@@ -109,7 +126,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
             },
         ));
     }
-    if let Some(p) = &plan {
+    if let Some(p) = plan {
         identity(
             &mut report.findings,
             p,
@@ -152,7 +169,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
     });
 
     let mut entries = Vec::new();
-    for w in &wanted {
+    for w in wanted {
         let (ev, reason) = match &blocker {
             Some(why) => {
                 let mut ev = privilege::evaluate(w.row, kind, &[]);
@@ -200,7 +217,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
 
     if ctx == PlanContext::Delegated && blocker.is_none() {
         let mut parts: Vec<String> = Vec::new();
-        for w in &wanted {
+        for w in wanted {
             let rbac = w
                 .row
                 .rbac
@@ -278,9 +295,6 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         minimal,
     });
     report.calls = Some(entries);
-    report.token = Some(TokenSection::new(&token, claims, clock));
-    dedupe(&mut report.findings);
-    Ok(report.finish())
 }
 
 /// Verify the signature and claims as `verify` does, with the plan's app

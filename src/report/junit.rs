@@ -60,6 +60,26 @@ pub fn render(r: &Report) -> String {
         case.set_classname(format!("{class}.permissions"));
         suite.add_test_case(case);
     }
+    for st in r.doctor.iter().flat_map(|d| &d.steps) {
+        use crate::doctor::StepStatus;
+        let status = match st.status {
+            StepStatus::Pass | StepStatus::Warn => TestCaseStatus::success(),
+            StepStatus::Fail => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(st.detail.clone());
+                s.set_type("doctor.step_failed");
+                s
+            }
+            StepStatus::Skip => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(st.detail.clone());
+                s
+            }
+        };
+        let mut case = TestCase::new(st.name, status);
+        case.set_classname(format!("{class}.steps"));
+        suite.add_test_case(case);
+    }
     for f in r.findings.iter().filter(|f| f.is_error()) {
         suite.add_test_case(finding_case(f, &class));
     }
