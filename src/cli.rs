@@ -575,4 +575,18 @@ pub struct ScanArgs {
     pub files: Vec<String>,
     #[command(flatten)]
     pub time: TimeArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Do not verify signatures (offline checks only; no key discovery).
+    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline"])]
+    pub no_verify: bool,
+    /// Plan file (TOML): check every token against the calls it lists.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call every token must allow: "METHOD PATH" (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// The context the tokens are meant to have.
+    #[arg(long, value_enum)]
+    pub context: Option<crate::plan::PlanContext>,
 }

@@ -14,7 +14,7 @@ const AT: &str = mint::VALID_AT;
 /// Run `scan --format json` and split the JSON lines into token objects and the summary.
 fn scan_json(args: &[&str], stdin: Option<String>) -> (i32, Vec<Value>, Value) {
     let mut c = mdeauth();
-    c.args(["scan", "--format", "json", "--at", AT]).args(args);
+    c.args(["scan", "--no-verify", "--format", "json", "--at", AT]).args(args);
     if let Some(s) = stdin {
         c.write_stdin(s);
     }
@@ -204,7 +204,7 @@ fn jwe_only_input_is_encrypted_and_passes() {
     assert_eq!(tokens[0]["status"], "encrypted");
     assert_eq!(summary["by_status"]["encrypted"], 1);
     mdeauth()
-        .args(["scan", "-"])
+        .args(["scan", "--no-verify", "-"])
         .write_stdin(format!("{jwe}\n"))
         .assert()
         .code(0)
@@ -258,7 +258,7 @@ fn human_output_has_tables_problems_with_locations_and_no_full_token() {
     let app = fixture_text("tokens/app-v1.jwt");
     let exp = fixture_text("tokens/expired.jwt");
     let log = path("scan/app.log");
-    let out = mdeauth().args(["scan", "--at", AT, &log]).output().unwrap();
+    let out = mdeauth().args(["scan", "--no-verify", "--at", AT, &log]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -304,7 +304,7 @@ fn all_pass_exits_zero_and_stdin_dash_works() {
     assert_eq!(tokens[0]["locations"][0]["file"], "<stdin>");
     assert_eq!(summary["verdict"], "pass");
     mdeauth()
-        .args(["scan", "--at", AT, "-"])
+        .args(["scan", "--no-verify", "--at", AT, "-"])
         .write_stdin(input)
         .assert()
         .code(0)
@@ -319,7 +319,7 @@ fn at_and_leeway_apply() {
     // Expires 2026-03-02T10:15:00Z; at 10:17 it is within the 300 s leeway, not within 60 s.
     let run = |leeway: &str| {
         let out = mdeauth()
-            .args(["scan", "--format", "json", "--at", "2026-03-02T10:17:00Z"])
+            .args(["scan", "--no-verify", "--format", "json", "--at", "2026-03-02T10:17:00Z"])
             .args(["--leeway", leeway, "-"])
             .write_stdin(app.clone())
             .output()
@@ -341,7 +341,7 @@ fn at_and_leeway_apply() {
 #[test]
 fn no_tokens_found_exits_zero_with_a_note() {
     mdeauth()
-        .args(["scan", "-"])
+        .args(["scan", "--no-verify", "-"])
         .write_stdin("nothing to see here\neyJ but not a token\n")
         .assert()
         .code(0)
@@ -357,7 +357,7 @@ fn no_tokens_found_exits_zero_with_a_note() {
 fn nonexistent_or_directory_input_exits_two_before_any_output() {
     let missing = path("scan/no-such-file.log");
     mdeauth()
-        .args(["scan", &path("scan/app.log"), &missing])
+        .args(["scan", "--no-verify", &path("scan/app.log"), &missing])
         .assert()
         .code(2)
         .stdout(predicate::str::is_empty())
@@ -365,7 +365,7 @@ fn nonexistent_or_directory_input_exits_two_before_any_output() {
             "mdeauth: error: cannot read {missing}"
         )));
     mdeauth()
-        .args(["scan", &path("scan")])
+        .args(["scan", "--no-verify", &path("scan")])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("it is a directory"));
@@ -422,7 +422,7 @@ fn locations_are_capped_at_twenty_and_flagged() {
 #[test]
 fn human_har_locations_name_entry_method_url_and_part() {
     let har = path("scan/capture.har");
-    let out = mdeauth().args(["scan", "--at", AT, &har]).output().unwrap();
+    let out = mdeauth().args(["scan", "--no-verify", "--at", AT, &har]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -447,7 +447,7 @@ fn human_har_locations_name_entry_method_url_and_part() {
 fn no_file_argument_reads_standard_input() {
     let app = fixture_text("tokens/app-v1.jwt");
     let out = mdeauth()
-        .args(["scan", "--format", "json", "--at", AT])
+        .args(["scan", "--no-verify", "--format", "json", "--at", AT])
         .write_stdin(format!("x\n{app}\n"))
         .output()
         .unwrap();
@@ -461,4 +461,165 @@ fn no_file_argument_reads_standard_input() {
     )
     .unwrap();
     assert_eq!(first["locations"], json!([{"file": "<stdin>", "line": 2}]));
+}
+
+// ---------- verification and plans (same verdicts as `verify` and `check`) ----------
+
+const TOKENS: [&str; 9] = [
+    "app-v1",
+    "delegated-v1",
+    "app-v2",
+    "app-no-roles",
+    "graph-nonce",
+    "id-token",
+    "expired",
+    "app-v1-rotated-key",
+    "app-v1-app-key",
+];
+
+/// A log holding every fixture token once.
+fn all_tokens_log(dir: &std::path::Path) -> String {
+    let p = dir.join("all.log");
+    let text: String = TOKENS
+        .iter()
+        .map(|t| format!("2026-03-02T09:30:00Z GET /api/machines Authorization: Bearer {}\n", fixture_text(&format!("tokens/{t}.jwt"))))
+        .collect();
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn verdicts_by_fingerprint(args: &[&str], log: &str) -> BTreeMap<String, (String, Vec<String>)> {
+    let (_, tokens, _) = scan_json_raw(args, log);
+    tokens
+        .iter()
+        .map(|t| {
+            let mut errs: Vec<String> = t["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect();
+            errs.sort();
+            (
+                t["fingerprint"].as_str().unwrap().to_string(),
+                (t["verdict"].as_str().unwrap().to_string(), errs),
+            )
+        })
+        .collect()
+}
+
+fn scan_json_raw(args: &[&str], log: &str) -> (i32, Vec<Value>, Value) {
+    let out = mdeauth()
+        .args(["scan", "--format", "json", "--at", AT])
+        .args(args)
+        .arg(log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = lines.pop().unwrap();
+    (out.status.code().unwrap(), lines, summary)
+}
+
+fn single(cmd: &str, args: &[&str], token: &str) -> (String, Vec<String>) {
+    let out = mdeauth()
+        .args([cmd, "--format", "json", "--at", AT])
+        .args(args)
+        .arg(fixture(&format!("tokens/{token}.jwt")))
+        .output()
+        .unwrap();
+    let v = json_out(&out);
+    let mut errs: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    errs.sort();
+    errs.dedup();
+    (v["verdict"].as_str().unwrap().to_string(), errs)
+}
+
+#[test]
+fn verified_scan_agrees_with_verify_on_every_fixture_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = all_tokens_log(dir.path());
+    let jwks = fixture("keys/jwks.json");
+    let jwks = jwks.to_str().unwrap();
+    let scanned = verdicts_by_fingerprint(&["--jwks", jwks], &log);
+    assert_eq!(scanned.len(), TOKENS.len());
+    for t in TOKENS {
+        let fp = fp_of(t);
+        let (verdict, mut errs) = single("verify", &["--jwks", jwks], t);
+        errs.dedup();
+        let (sv, mut serrs) = scanned[&fp].clone();
+        serrs.dedup();
+        assert_eq!(sv, verdict, "{t}");
+        assert_eq!(serrs, errs, "{t}");
+    }
+    // The token signed by a key outside the set fails only when verified.
+    let rotated = &scanned[&fp_of("app-v1-rotated-key")];
+    assert_eq!(rotated.0, "fail");
+    assert!(rotated.1.contains(&"signature.key_not_found".to_string()));
+}
+
+#[test]
+fn scan_with_calls_agrees_with_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = all_tokens_log(dir.path());
+    let calls = ["--call", "GET /api/machines", "--call", "POST /api/machines/{id}/isolate"];
+    let mut args = vec!["--no-verify"];
+    args.extend(calls);
+    let scanned = verdicts_by_fingerprint(&args, &log);
+    for t in TOKENS {
+        let (verdict, _) = single("check", &args, t);
+        assert_eq!(scanned[&fp_of(t)].0, verdict, "{t}");
+    }
+    // app-v2 has Machine.Read.All but not Machine.Isolate: denied by its call finding.
+    let v2 = &scanned[&fp_of("app-v2")];
+    assert_eq!(v2.0, "fail");
+    assert!(v2.1.contains(&"call.denied".to_string()), "{v2:?}");
+    // app-v1 carries both.
+    assert_eq!(scanned[&fp_of("app-v1")].0, "pass");
+}
+
+#[test]
+fn keys_are_fetched_once_per_issuer() {
+    // Three distinct tokens from one issuer: one discovery and one JWKS fetch.
+    let server = httpmock::MockServer::start();
+    let jwks_body = std::fs::read_to_string(fixture("keys/jwks.json")).unwrap();
+    let tid = mint::TENANT;
+    let meta = server.mock(|when, then| {
+        when.method("GET")
+            .path(format!("/{tid}/.well-known/openid-configuration"));
+        then.status(200).json_body(json!({
+            "issuer": "https://sts.windows.net/{tenantid}/",
+            "jwks_uri": server.url("/common/discovery/keys"),
+        }));
+    });
+    let keys = server.mock(|when, then| {
+        when.method("GET").path("/common/discovery/keys");
+        then.status(200).body(jwks_body.clone());
+    });
+    let key = common::main_key();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("three.log");
+    let text: String = (0..3)
+        .map(|i| {
+            let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+            c["uti"] = json!(format!("distinct{i}"));
+            format!("token {}\n", mint::sign(&key, &key.v1_header(), &c))
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let cache = dir.path().join("cache");
+    let (code, tokens, _) = scan_json_raw(
+        &["--authority-host", &server.base_url(), "--cache-dir", cache.to_str().unwrap()],
+        log.to_str().unwrap(),
+    );
+    assert_eq!(code, 0, "{tokens:?}");
+    assert_eq!(tokens.len(), 3);
+    meta.assert_calls(1);
+    keys.assert_calls(1);
 }

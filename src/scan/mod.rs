@@ -6,6 +6,7 @@
 //! [`OfflineChecks`] evaluator runs the same offline checks as `inspect`;
 //! signature verification or permission checks plug in the same way.
 
+pub mod evaluate;
 pub mod find;
 pub mod har;
 
