@@ -8,9 +8,10 @@
 //! 20) carries one fixture token (rotating through the fixture set, at most
 //! one token per line, so `rg -c` counts tokens). `--unique N` instead writes
 //! N lines, each with a *distinct* token: the payload of `app-v1.jwt` with a
-//! numbered `uti` claim and the original signature (so it does not verify;
-//! it exists to measure decode + offline checks per unique token). Only
-//! TEST-ONLY fixture material is written. Output on stdout:
+//! numbered `uti` claim, re-signed with the TEST-ONLY fixture key so every
+//! token verifies against `fixtures/keys/jwks.json` (it exists to measure
+//! decode + checks + RS256 verification per unique token). Only TEST-ONLY
+//! fixture material is written. Output on stdout:
 //! `tokens=<n> lines=<n> bytes=<n>`.
 
 use std::io::{BufWriter, Write};
@@ -95,13 +96,25 @@ fn main() {
                 parts.next().unwrap(),
                 parts.next().unwrap(),
             );
+            let _ = s;
             let payload = URL_SAFE_NO_PAD.decode(p).expect("fixture payload");
             let mut claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+            let key = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!(
+                "../fixtures/keys/test-signing-key.pem"
+            ))
+            .expect("fixture key");
             for i in 0..n {
                 claims["uti"] = serde_json::json!(format!("benchUnique{i:012}"));
                 let p2 = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+                let input = format!("{h}.{p2}");
+                let sig = jsonwebtoken::crypto::sign(
+                    input.as_bytes(),
+                    &key,
+                    jsonwebtoken::Algorithm::RS256,
+                )
+                .expect("sign");
                 let line =
-                    format!("2026-03-02T09:30:00Z DEBUG Authorization: Bearer {h}.{p2}.{s}\n");
+                    format!("2026-03-02T09:30:00Z DEBUG Authorization: Bearer {input}.{sig}\n");
                 put(&line, &mut bytes, &mut lines);
                 tokens += 1;
             }
