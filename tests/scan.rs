@@ -14,7 +14,8 @@ const AT: &str = mint::VALID_AT;
 /// Run `scan --format json` and split the JSON lines into token objects and the summary.
 fn scan_json(args: &[&str], stdin: Option<String>) -> (i32, Vec<Value>, Value) {
     let mut c = mdeauth();
-    c.args(["scan", "--no-verify", "--format", "json", "--at", AT]).args(args);
+    c.args(["scan", "--no-verify", "--format", "json", "--at", AT])
+        .args(args);
     if let Some(s) = stdin {
         c.write_stdin(s);
     }
@@ -258,7 +259,10 @@ fn human_output_has_tables_problems_with_locations_and_no_full_token() {
     let app = fixture_text("tokens/app-v1.jwt");
     let exp = fixture_text("tokens/expired.jwt");
     let log = path("scan/app.log");
-    let out = mdeauth().args(["scan", "--no-verify", "--at", AT, &log]).output().unwrap();
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", AT, &log])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -319,7 +323,14 @@ fn at_and_leeway_apply() {
     // Expires 2026-03-02T10:15:00Z; at 10:17 it is within the 300 s leeway, not within 60 s.
     let run = |leeway: &str| {
         let out = mdeauth()
-            .args(["scan", "--no-verify", "--format", "json", "--at", "2026-03-02T10:17:00Z"])
+            .args([
+                "scan",
+                "--no-verify",
+                "--format",
+                "json",
+                "--at",
+                "2026-03-02T10:17:00Z",
+            ])
             .args(["--leeway", leeway, "-"])
             .write_stdin(app.clone())
             .output()
@@ -422,7 +433,10 @@ fn locations_are_capped_at_twenty_and_flagged() {
 #[test]
 fn human_har_locations_name_entry_method_url_and_part() {
     let har = path("scan/capture.har");
-    let out = mdeauth().args(["scan", "--no-verify", "--at", AT, &har]).output().unwrap();
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", AT, &har])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -482,7 +496,12 @@ fn all_tokens_log(dir: &std::path::Path) -> String {
     let p = dir.join("all.log");
     let text: String = TOKENS
         .iter()
-        .map(|t| format!("2026-03-02T09:30:00Z GET /api/machines Authorization: Bearer {}\n", fixture_text(&format!("tokens/{t}.jwt"))))
+        .map(|t| {
+            format!(
+                "2026-03-02T09:30:00Z GET /api/machines Authorization: Bearer {}\n",
+                fixture_text(&format!("tokens/{t}.jwt"))
+            )
+        })
         .collect();
     std::fs::write(&p, text).unwrap();
     p.to_str().unwrap().to_string()
@@ -516,7 +535,10 @@ fn scan_json_raw(args: &[&str], log: &str) -> (i32, Vec<Value>, Value) {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    let mut lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let summary = lines.pop().unwrap();
     (out.status.code().unwrap(), lines, summary)
 }
@@ -568,7 +590,12 @@ fn verified_scan_agrees_with_verify_on_every_fixture_token() {
 fn scan_with_calls_agrees_with_check() {
     let dir = tempfile::tempdir().unwrap();
     let log = all_tokens_log(dir.path());
-    let calls = ["--call", "GET /api/machines", "--call", "POST /api/machines/{id}/isolate"];
+    let calls = [
+        "--call",
+        "GET /api/machines",
+        "--call",
+        "POST /api/machines/{id}/isolate",
+    ];
     let mut args = vec!["--no-verify"];
     args.extend(calls);
     let scanned = verdicts_by_fingerprint(&args, &log);
@@ -615,7 +642,12 @@ fn keys_are_fetched_once_per_issuer() {
     std::fs::write(&log, text).unwrap();
     let cache = dir.path().join("cache");
     let (code, tokens, _) = scan_json_raw(
-        &["--authority-host", &server.base_url(), "--cache-dir", cache.to_str().unwrap()],
+        &[
+            "--authority-host",
+            &server.base_url(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ],
         log.to_str().unwrap(),
     );
     assert_eq!(code, 0, "{tokens:?}");

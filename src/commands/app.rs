@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::graph::{self, Graph};
 use crate::http::{Http, HttpOptions};
-use crate::permissions::PermType;
 use crate::plan::{Credential as PlanCredential, Plan, PlanContext};
 use crate::privilege;
 use crate::report::Report;
@@ -187,10 +186,11 @@ fn plan_intent(
     multi_tenant: bool,
     notes: &mut Vec<Finding>,
 ) -> Intent {
-    let kind = match context {
-        IntentContext::Application => PermType::Role,
-        IntentContext::Delegated => PermType::Scope,
+    let plan_ctx = match context {
+        IntentContext::Application => PlanContext::Application,
+        IntentContext::Delegated => PlanContext::Delegated,
     };
+    let kind = plan_ctx.perm_type();
     let mut rows: Vec<&Call> = Vec::new();
     for w in wanted {
         if !rows.iter().any(|r| std::ptr::eq(*r, w.row)) {
@@ -200,17 +200,7 @@ fn plan_intent(
     let mut calls = Vec::new();
     for row in &rows {
         let groups = row.groups(kind);
-        if groups.is_empty() {
-            notes.push(Finding::warning(
-                "call.permissions_not_documented",
-                format!(
-                    "{}: permissions not documented: the documentation names no {} permission for this call",
-                    row.label(),
-                    context.as_str()
-                ),
-                "try the call in a test tenant; the 403 message names the permissions it requires",
-            ));
-        }
+        notes.extend(privilege::call_warnings(row, plan_ctx));
         calls.push(PlannedCall {
             label: row.label(),
             requirements: groups.to_vec(),

@@ -1,7 +1,7 @@
 //! `mdeauth check`: does this token carry the permissions each planned MDE
 //! call needs, and nothing more?
 
-use crate::catalog::{self, Call, Status};
+use crate::catalog::{self, Call};
 use crate::checks::{self, Clock};
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
@@ -183,28 +183,7 @@ pub fn evaluate(
                 (ev, reason)
             }
         };
-        if ev.outcome == Outcome::Undocumented {
-            report.findings.push(Finding::warning(
-                "call.permissions_not_documented",
-                format!(
-                    "{}: permissions not documented: the documentation names no {} permission for this call",
-                    w.row.label(),
-                    ctx.as_str()
-                ),
-                "try the call in a test tenant; the 403 message names the permissions it requires",
-            ));
-        }
-        if w.row.status == Status::Legacy {
-            report.findings.push(Finding::warning(
-                "call.legacy",
-                format!(
-                    "{} ({}) is a legacy call, no longer in the current MDE documentation",
-                    w.row.label(),
-                    w.row.name
-                ),
-                "move to a current call (see `mdeauth api --search ...`)",
-            ));
-        }
+        report.findings.extend(privilege::call_warnings(w.row, ctx));
         entries.push(CallEntry::checked(
             w.row,
             &w.given,

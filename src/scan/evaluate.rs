@@ -168,11 +168,7 @@ impl<P> FullEvaluator<P> {
         for w in &self.calls {
             let ev = privilege::evaluate(w.row, ctx.perm_type(), &granted);
             if ev.outcome == Outcome::Denied {
-                let need: Vec<String> = ev
-                    .missing_groups
-                    .iter()
-                    .map(|g| g.join(" or "))
-                    .collect();
+                let need: Vec<String> = ev.missing_groups.iter().map(|g| g.join(" or ")).collect();
                 out.push(Finding::error(
                     "call.denied",
                     format!(
