@@ -185,7 +185,7 @@ pub fn parse_call(input: &str) -> Result<ParsedCall> {
         }
     }
     if let Some(q) = &query
-        && let Some(name) = placeholder(&percent_decode(q))
+        && let Some(name) = placeholder(&crate::catalog::percent_decode(q))
     {
         return Err(Error::input(format!(
             "{} still has the placeholder {name} in its query",
@@ -212,26 +212,6 @@ fn placeholder(s: &str) -> Option<String> {
     Some(s[open..=close].to_string())
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
-        {
-            out.push(h * 16 + l);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The full URL: base + path + query, with `$top=1` on list calls.
 pub fn url(call: &ParsedCall, base: &str) -> Result<String> {
     let mut parts: Vec<String> = call
@@ -242,7 +222,7 @@ pub fn url(call: &ParsedCall, base: &str) -> Result<String> {
         .filter(|p| !p.is_empty())
         .filter(|p| {
             let key = p.split('=').next().unwrap_or("");
-            !(call.list && percent_decode(key).eq_ignore_ascii_case("$top"))
+            !(call.list && crate::catalog::percent_decode(key).eq_ignore_ascii_case("$top"))
         })
         .map(str::to_string)
         .collect();

@@ -343,7 +343,7 @@ fn offline(args: &AppArgs, path: &Path) -> Result<Loaded> {
 }
 
 /// Read a JSON file (a UTF-8 byte-order mark is allowed: the portal writes one).
-fn read_json(path: &Path) -> Result<Value> {
+pub(crate) fn read_json(path: &Path) -> Result<Value> {
     let bytes = std::fs::read(path).map_err(|e| {
         Error::input(format!("cannot read {}: {e}", path.display())).with_hint("check the path")
     })?;

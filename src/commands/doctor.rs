@@ -5,10 +5,7 @@
 //! endpoint failed during acquisition, discovery or the probe; that failure
 //! is also shown as a failed step.
 
-use std::path::Path;
 use std::time::Duration;
-
-use serde_json::Value;
 
 use crate::applint::{self, AppRegistration, AppSection, Grants, PermissionTable};
 use crate::cache::Cache;
@@ -445,16 +442,20 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
         None => d.push("app", StepStatus::Skip, "no --app MANIFEST.json given"),
         Some(_) if wanted.is_empty() => d.push("app", StepStatus::Skip, "no calls planned"),
         Some(path) => {
-            let app = AppRegistration::parse(&read_json(path)?, &path.display().to_string())?;
+            let app =
+                AppRegistration::parse(&super::app::read_json(path)?, &path.display().to_string())?;
             let table = match &args.sp {
                 Some(p) => PermissionTable::from_service_principal(
-                    &read_json(p)?,
+                    &super::app::read_json(p)?,
                     &p.display().to_string(),
                 )?,
                 None => PermissionTable::built_in(),
             };
             let grants = match &args.grants {
-                Some(p) => Some(Grants::parse(&read_json(p)?, &p.display().to_string())?),
+                Some(p) => Some(Grants::parse(
+                    &super::app::read_json(p)?,
+                    &p.display().to_string(),
+                )?),
                 None => None,
             };
             let intent = doctor::intent(&rows, ctx, plan.as_ref());
@@ -728,15 +729,4 @@ fn probe_calls(
         StepStatus::Pass
     };
     Ok((status, parts.join("; "), env))
-}
-
-fn read_json(path: &Path) -> Result<Value> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::input(format!("cannot read {}: {e}", path.display())).with_hint("check the path")
-    })?;
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    serde_json::from_slice(bytes).map_err(|e| {
-        Error::input(format!("{} is not valid JSON ({e})", path.display()))
-            .with_hint("give the JSON as exported, unedited")
-    })
 }
