@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode a token offline and explain what it is and what is wrong with it for the MDE API.
     Inspect(InspectArgs),
+    /// Find every JWT in logs, text and HAR captures; evaluate each unique token once and summarise.
+    Scan(ScanArgs),
     /// Lint an app registration against the WindowsDefenderATP permissions a plan needs.
     App(AppArgs),
     /// Check that a token carries the MDE permissions the app's calls need, and nothing more.
@@ -47,6 +49,11 @@ pub enum Command {
     /// Get a token from Entra ID (client credentials, password, device code or
     /// managed identity) and inspect it; explain the error when it is refused.
     Token(TokenCmdArgs),
+    /// Call the MDE API once with the token (bounded read) and explain the answer.
+    Probe(ProbeArgs),
+    /// Run the whole onboarding as one checklist: configuration, token, signature,
+    /// identity, permissions, app registration, and optionally a live API call.
+    Doctor(DoctorArgs),
 }
 
 /// Where the token comes from. Also read from MDEAUTH_TOKEN when neither is given.
@@ -90,6 +97,22 @@ pub struct VerifyArgs {
     pub input: TokenArgs,
     #[command(flatten)]
     pub time: TimeArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Accepted audience (repeatable); default: the MDE API audiences.
+    #[arg(long, value_name = "AUD")]
+    pub audience: Vec<String>,
+    /// Expected tenant id (tid).
+    #[arg(long, value_name = "TENANT_ID")]
+    pub tenant: Option<String>,
+    /// Expected calling app (appid / azp); also the app for --app-keys.
+    #[arg(long, value_name = "APP_ID")]
+    pub client_id: Option<String>,
+}
+
+/// Where signature keys come from: shared by `verify` and `check`.
+#[derive(Debug, Args, Clone)]
+pub struct KeyArgs {
     /// Use this key set (a JWKS file or URL) instead of discovery.
     #[arg(long, value_name = "PATH|URL")]
     pub jwks: Option<String>,
@@ -102,15 +125,6 @@ pub struct VerifyArgs {
     /// Always use the app-specific signing keys (metadata URL with ?appid=).
     #[arg(long)]
     pub app_keys: bool,
-    /// Accepted audience (repeatable); default: the MDE API audiences.
-    #[arg(long, value_name = "AUD")]
-    pub audience: Vec<String>,
-    /// Expected tenant id (tid).
-    #[arg(long, value_name = "TENANT_ID")]
-    pub tenant: Option<String>,
-    /// Expected calling app (appid / azp); also the app for --app-keys.
-    #[arg(long, value_name = "APP_ID")]
-    pub client_id: Option<String>,
     /// Network timeout per request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
@@ -268,9 +282,158 @@ pub struct TokenCmdArgs {
     pub timeout: u64,
     #[command(flatten)]
     pub time: TimeArgs,
+    /// Also check the acquired token against this plan file, as `check` does.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Also check the acquired token for this call, as `check` does (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// The context the app is meant to use (with --plan/--call).
+    #[arg(long, value_enum)]
+    pub context: Option<crate::plan::PlanContext>,
+}
+
+/// Where the MDE API is.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ApiHostArgs {
+    /// The cloud whose MDE API to call: public, gcc, gcc-high, dod
+    /// (default: the token issuer's cloud, else public).
+    #[arg(long = "cloud", value_name = "CLOUD", value_parser = ["public", "gcc", "gcc-high", "dod"])]
+    pub api_cloud: Option<String>,
+    /// Regional host of the commercial cloud: us, eu, uk, au, swa ({region}.api.security.microsoft.com).
+    #[arg(long, value_name = "REGION", value_parser = crate::mdeapi::REGION_NAMES, conflicts_with = "api_base")]
+    pub region: Option<String>,
+    /// Call this base URL instead (https; http only on loopback).
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+}
+
+impl ApiHostArgs {
+    pub fn options(&self) -> crate::mdeapi::HostOptions {
+        crate::mdeapi::HostOptions {
+            api_base: self.api_base.clone(),
+            cloud: self.api_cloud.clone(),
+            region: self.region.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 the API answered 2xx; 1 it said no (401, 403, 404, 429, other 4xx); 2 bad input, unknown call, unfilled placeholder, or a write call without --allow-write (nothing is sent); 3 network failure or 5xx."
+)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub input: TokenArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// The call to make: "METHOD PATH" with concrete ids, e.g. "GET /api/alerts".
+    #[arg(long, value_name = "METHOD PATH")]
+    pub call: String,
+    #[command(flatten)]
+    pub host: ApiHostArgs,
+    /// Allow calls other than GET (they change data in the tenant).
+    #[arg(long)]
+    pub allow_write: bool,
+    /// JSON request body for a write call (needs --allow-write).
+    #[arg(long, value_name = "FILE", requires = "allow_write")]
+    pub body: Option<PathBuf>,
+    /// Total timeout of the request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without a token, doctor gets one with the client-credentials grant (secret from AZURE_CLIENT_SECRET, --client-secret-file or --client-secret-stdin, or a certificate). Exit codes: 0 every step passed; 1 a step failed; 2 bad input; 3 the network or an endpoint failed during acquisition, discovery or the probe (shown as a failed step)."
+)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub input: TokenArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// Plan file (TOML): the app, its tenant and the MDE calls it makes.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call the app makes (repeatable), instead of or on top of --plan.
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// The context the app is meant to use (default: the plan's).
+    #[arg(long, value_enum)]
+    pub context: Option<crate::plan::PlanContext>,
+    /// App registration JSON (portal manifest or `az ad app show`): lint it and show the chain.
+    #[arg(long, value_name = "MANIFEST.json")]
+    pub app: Option<PathBuf>,
+    /// What was granted to the app's service principal (app-role assignments / OAuth2 grants).
+    #[arg(long, value_name = "GRANTS.json", requires = "app")]
+    pub grants: Option<PathBuf>,
+    /// The tenant's WindowsDefenderATP service principal, to name permission GUIDs.
+    #[arg(long, value_name = "SP.json", requires = "app")]
+    pub sp: Option<PathBuf>,
+    /// Tenant id or domain (AZURE_TENANT_ID; default: the plan's tenant_id).
+    #[arg(
+        long,
+        value_name = "TENANT",
+        env = "AZURE_TENANT_ID",
+        hide_env_values = true
+    )]
+    pub tenant: Option<String>,
+    /// Application (client) id (AZURE_CLIENT_ID; default: the plan's client_id).
+    #[arg(
+        long,
+        value_name = "GUID",
+        env = "AZURE_CLIENT_ID",
+        hide_env_values = true
+    )]
+    pub client_id: Option<String>,
+    /// Sign-in host for the token request and discovery (AZURE_AUTHORITY_HOST). http:// only on loopback.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "AZURE_AUTHORITY_HOST",
+        hide_env_values = true
+    )]
+    pub authority_host: Option<String>,
+    /// Read the client secret from this file (otherwise AZURE_CLIENT_SECRET).
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret_stdin")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Read the client secret from standard input.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// PEM file with the RSA private key and certificate (AZURE_CLIENT_CERTIFICATE_PATH).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "AZURE_CLIENT_CERTIFICATE_PATH",
+        hide_env_values = true
+    )]
+    pub certificate: Option<PathBuf>,
+    /// Use this key set (a JWKS file or URL) instead of discovery.
+    #[arg(long, value_name = "PATH|URL")]
+    pub jwks: Option<String>,
+    /// Use only the cache and files for keys; never fetch discovery.
+    #[arg(long)]
+    pub offline: bool,
+    /// Cache directory (default: MDEAUTH_CACHE_DIR, else the platform cache directory).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Skip the signature check.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Also call the MDE API once per planned GET call that has no placeholder.
+    #[arg(long)]
+    pub probe: bool,
+    #[command(flatten)]
+    pub host: ApiHostArgs,
+    /// Network timeout per request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The signature is verified as by `mdeauth verify` (discovery or --jwks). When the keys cannot be reached (network, endpoint, empty cache with --offline) the report carries the warning signature.unverified and the permission checks still run; --no-verify skips verification."
+)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub input: TokenArgs,
@@ -285,6 +448,11 @@ pub struct CheckArgs {
     /// The context the app is meant to use; a token of the other context is an error.
     #[arg(long, value_enum)]
     pub context: Option<crate::plan::PlanContext>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Do not verify the signature (offline checks only; no key discovery).
+    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline"])]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -339,7 +507,7 @@ pub enum CredentialArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  mdeauth app app.json --permission Machine.Read.All --context application --credential certificate\n  MDEAUTH_GRAPH_TOKEN=... mdeauth app --app-id <GUID> --permission Alert.Read --context delegated --credential device-code"
+    after_help = "Examples:\n  mdeauth app app.json --plan plan.toml\n  mdeauth app app.json --call \"GET /api/machines\" --call \"POST /api/machines/{id}/isolate\" --context application --credential certificate\n  mdeauth app app.json --permission Machine.Read.All --context application --credential certificate\n  MDEAUTH_GRAPH_TOKEN=... mdeauth app --app-id <GUID> --permission Alert.Read --context delegated --credential device-code"
 )]
 pub struct AppArgs {
     /// App registration JSON: the portal's manifest (either format) or `az ad app show` output.
@@ -352,16 +520,29 @@ pub struct AppArgs {
     /// Live mode: read the app registration with this appId from Microsoft Graph.
     #[arg(long, value_name = "GUID")]
     pub app_id: Option<String>,
-    /// A WindowsDefenderATP permission the app needs (repeat for each).
-    #[arg(long = "permission", value_name = "NAME", required = true)]
+    /// Plan file (TOML) naming the app and the MDE calls it makes; the permissions
+    /// come from the MDE API catalogue.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call the app makes: "METHOD PATH", path or full URL (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// A WindowsDefenderATP permission the app needs (repeat for each), for ad-hoc
+    /// use instead of --plan/--call.
+    #[arg(
+        long = "permission",
+        value_name = "NAME",
+        required_unless_present_any = ["plan", "calls"],
+        conflicts_with_all = ["plan", "calls"]
+    )]
     pub permissions: Vec<String>,
-    /// The kind of token the app uses.
+    /// The kind of token the app uses (default: the plan's context).
     #[arg(long, value_enum)]
-    pub context: ContextArg,
+    pub context: Option<ContextArg>,
     /// The app serves other tenants (it must be multi-tenant and consented in each).
     #[arg(long)]
     pub multi_tenant: bool,
-    /// How the app authenticates.
+    /// How the app authenticates (default: the plan's credential).
     #[arg(long, value_enum)]
     pub credential: Option<CredentialArg>,
     /// The tenant's WindowsDefenderATP service principal (`az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92`), to name GUIDs.
@@ -385,4 +566,27 @@ pub struct AppArgs {
     /// Live mode: the cloud whose Microsoft Graph to ask: public (default), gcc, gcc-high, dod, china.
     #[arg(long, value_name = "NAME")]
     pub cloud: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files to scan (plain text, logs, JSON logs, HAR captures); - or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Do not verify signatures (offline checks only; no key discovery).
+    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline"])]
+    pub no_verify: bool,
+    /// Plan file (TOML): check every token against the calls it lists.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// A call every token must allow: "METHOD PATH" (repeatable).
+    #[arg(long = "call", value_name = "METHOD PATH")]
+    pub calls: Vec<String>,
+    /// The context the tokens are meant to have.
+    #[arg(long, value_enum)]
+    pub context: Option<crate::plan::PlanContext>,
 }

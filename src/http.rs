@@ -179,6 +179,29 @@ impl Http {
         self.send(url, req)
     }
 
+    /// Send any method with optional extra headers and a JSON body (the MDE API probe).
+    pub fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        json_body: Option<&[u8]>,
+    ) -> Result<Response> {
+        let u = check_url(url)?;
+        let m = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| Error::input(format!("{method:?} is not an HTTP method")))?;
+        let mut req = self.client.request(m, u);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = json_body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_vec());
+        }
+        self.send(url, req)
+    }
+
     /// GET and parse JSON from a 2xx response; any other status is an error.
     pub fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T> {
         let r = self.get(url, &[])?;

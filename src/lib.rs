@@ -16,6 +16,7 @@ pub mod cloud;
 pub mod commands;
 pub mod consent;
 pub mod discovery;
+pub mod doctor;
 pub mod error;
 pub mod finding;
 pub mod graph;
@@ -23,11 +24,13 @@ pub mod guid;
 pub mod http;
 pub mod input;
 pub mod jwks;
+pub mod mdeapi;
 pub mod permissions;
 pub mod plan;
 pub mod privilege;
 pub mod report;
 pub mod resource;
+pub mod scan;
 pub mod timefmt;
 pub mod token;
 pub mod validate;
@@ -43,6 +46,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     let style = Style::new(cli.color);
     let report = match &cli.command {
         Command::Inspect(a) => commands::inspect::run(a)?,
+        Command::Scan(a) => {
+            let r = commands::scan::run(a)?;
+            write_stdout(&report::scan::render(&r, cli.format, &style))?;
+            return Ok(r.exit_code());
+        }
         Command::Verify(a) => commands::verify::run(a)?,
         Command::Cache(a) => commands::cache::run(a)?,
         Command::Explain(a) => {
@@ -57,6 +65,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Api(a) => commands::api::run(a)?,
         Command::App(a) => commands::app::run(a)?,
         Command::Token(a) => return commands::token::execute(a, cli.format, &style),
+        Command::Probe(a) => return commands::probe::execute(a, cli.format, &style),
+        Command::Doctor(a) => return commands::doctor::execute(a, cli.format, &style),
     };
     write_stdout(&report::render(&report, cli.format, &style))?;
     Ok(report.exit_code())

@@ -187,6 +187,36 @@ fn search(groups: &[Vec<String>], chosen: &mut Vec<String>, best: &mut Option<Ve
     }
 }
 
+/// The warnings every command working from a list of calls gives about a
+/// call itself: no permission documented for the context, or a legacy call.
+pub fn call_warnings(row: &Call, ctx: crate::plan::PlanContext) -> Vec<crate::finding::Finding> {
+    use crate::finding::Finding;
+    let mut out = Vec::new();
+    if row.groups(ctx.perm_type()).is_empty() {
+        out.push(Finding::warning(
+            "call.permissions_not_documented",
+            format!(
+                "{}: permissions not documented: the documentation names no {} permission for this call",
+                row.label(),
+                ctx.as_str()
+            ),
+            "the minimal set cannot include it; try the call in a test tenant (`mdeauth probe`): the 403 message names the permissions it requires",
+        ));
+    }
+    if row.status == crate::catalog::Status::Legacy {
+        out.push(Finding::warning(
+            "call.legacy",
+            format!(
+                "{} ({}) is a legacy call, no longer in the current MDE documentation",
+                row.label(),
+                row.name
+            ),
+            "move to a current call (see `mdeauth api --search ...`)",
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1456,3 +1456,327 @@ fn unknown_cloud_is_a_usage_error() {
     assert_no_token(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown cloud \"mars\""));
 }
+
+// ---------- plan-driven lint (--plan / --call, permissions from the catalogue) ----------
+
+const MACHINE_READWRITE_ALL: &str = "aa027352-232b-4ed4-b963-a705fc4d6d2c";
+const ALERT_READWRITE_ALL: &str = "0f7000ec-157b-497f-b70e-ef0b0584f140";
+const SOC_PLAN_APP: &str = "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90";
+
+fn plan(name: &str) -> String {
+    fixture(&format!("plans/{name}")).display().to_string()
+}
+
+/// (severity, code) of every finding, in report order.
+fn sev_codes(v: &Value) -> Vec<(String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(s, c)| (s.to_string(), c.to_string()))
+        .collect()
+}
+
+#[test]
+fn plan_driven_lint_of_the_matching_daemon_passes() {
+    let (code, v) = run_file("daemon-ok.json", &["--plan", &plan("export-daemon.toml")]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(codes(&v), Vec::<String>::new());
+    assert_eq!(v["plan"]["name"], "Contoso MDE export daemon");
+    assert_eq!(v["app"]["context"], "application");
+    assert_eq!(
+        v["app"]["permissions"],
+        json!([
+            {"name": "Machine.Read.All", "type": "Role", "guid": MACHINE_READ_ALL,
+             "requested": true, "granted": null, "needed": true, "confidence": "high"},
+            {"name": "Alert.Read.All", "type": "Role", "guid": ALERT_READ_ALL,
+             "requested": true, "granted": null, "needed": true, "confidence": "high"}
+        ])
+    );
+    // The same calls given with --call and --context.
+    let (code, v) = run_file(
+        "daemon-ok.json",
+        &[
+            "--call",
+            "GET /api/machines",
+            "--call",
+            "GET https://api.security.microsoft.com/api/alerts?$top=10",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+        ],
+    );
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(codes(&v), Vec::<String>::new());
+    assert_eq!(v["plan"], Value::Null);
+}
+
+#[test]
+fn read_write_where_the_plan_only_reads_is_broader_than_minimal() {
+    // daemon-ok with Machine.ReadWrite.All in place of Machine.Read.All.
+    let text = std::fs::read_to_string(fixture("apps/daemon-ok.json"))
+        .unwrap()
+        .replace(MACHINE_READ_ALL, MACHINE_READWRITE_ALL);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("rw.json");
+    std::fs::write(&manifest, text).unwrap();
+    let (code, v) = run(&[
+        manifest.to_str().unwrap(),
+        "--plan",
+        &plan("export-daemon.toml"),
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(
+        sev_codes(&v),
+        pairs(&[("warning", "app.permission_unneeded")])
+    );
+    let f = finding(&v, "app.permission_unneeded");
+    assert_eq!(
+        f["message"],
+        "Machine.ReadWrite.All is broader than the plan needs (least privilege): Machine.Read.All is enough for the planned calls"
+    );
+    assert_fix_line(f, &add_line(DAEMON, &format!("{MACHINE_READ_ALL}=Role")));
+    assert_fix_line(f, &delete_line(DAEMON, MACHINE_READWRITE_ALL));
+    assert_fix_line(
+        f,
+        &format!("az ad app permission admin-consent --id {DAEMON}"),
+    );
+    assert_eq!(row(&v, "Machine.ReadWrite.All", "Role")["needed"], false);
+    let r = row(&v, "Machine.Read.All", "Role");
+    assert_eq!(
+        (&r["requested"], &r["needed"]),
+        (&json!(false), &json!(true))
+    );
+}
+
+#[test]
+fn calls_find_wrong_types_and_permissions_no_call_needs() {
+    let (code, v) = run_file(
+        "daemon-scope-mistake.json",
+        &[
+            "--call",
+            "GET /api/machines",
+            "--call",
+            "GET /api/alerts",
+            "--context",
+            "application",
+        ],
+    );
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(
+        sev_codes(&v),
+        pairs(&[
+            ("error", "app.permission_wrong_type"),
+            ("warning", "app.unknown_guid"),
+            ("warning", "app.permission_unneeded"),
+            ("warning", "app.secret_instead_of_certificate"),
+        ])
+    );
+    let f = finding(&v, "app.permission_wrong_type");
+    assert!(
+        f["message"].as_str().unwrap().contains(
+            "lists ea8291d3-4b9a-44b5-bc3a-6cea3026dc79 (Machine.Read.All) with type Scope"
+        ),
+        "{f}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(needed by GET /api/machines)"),
+        "{f}"
+    );
+    assert_fix_line(f, &add_line(MISTAKE, &format!("{MACHINE_READ_ALL}=Role")));
+    let f = finding(&v, "app.permission_unneeded");
+    assert_eq!(
+        f["message"],
+        "Alert.ReadWrite.All is broader than the plan needs (least privilege): Alert.Read.All is enough for the planned calls"
+    );
+    assert_fix_line(f, &delete_line(MISTAKE, ALERT_READWRITE_ALL));
+
+    // A plan that only isolates: both requested permissions are unneeded, Machine.Isolate is missing.
+    let (code, v) = run_file(
+        "daemon-ok.json",
+        &[
+            "--call",
+            "POST /api/machines/{id}/isolate",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+        ],
+    );
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(
+        sev_codes(&v),
+        pairs(&[
+            ("error", "app.permission_missing"),
+            ("warning", "app.permission_unneeded"),
+            ("warning", "app.permission_unneeded"),
+        ])
+    );
+    let f = finding(&v, "app.permission_missing");
+    assert_eq!(
+        f["message"],
+        "application permission (Role) Machine.Isolate is not requested (needed by POST /api/machines/{id}/isolate)"
+    );
+    assert_fix_line(f, &add_line(DAEMON, &format!("{MACHINE_ISOLATE}=Role")));
+    let unneeded: Vec<&str> = findings(&v, "app.permission_unneeded")
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unneeded,
+        [
+            "Machine.Read.All is requested but no planned call needs it (least privilege)",
+            "Alert.Read.All is requested but no planned call needs it (least privilege)",
+        ]
+    );
+}
+
+#[test]
+fn plan_client_id_must_match_the_app_and_its_tenancy_and_credential_apply() {
+    let (code, v) = run_file("daemon-ok.json", &["--plan", &plan("soc-automation.toml")]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(
+        sev_codes(&v),
+        pairs(&[
+            ("error", "app.client_mismatch"),
+            ("error", "app.permission_missing"),
+        ])
+    );
+    assert_eq!(
+        finding(&v, "app.client_mismatch")["message"],
+        format!(
+            "the plan's client_id is {SOC_PLAN_APP} but the app registration's appId is {DAEMON}"
+        )
+    );
+    assert!(
+        finding(&v, "app.permission_missing")["message"]
+            .as_str()
+            .unwrap()
+            .contains("Machine.Isolate is not requested"),
+        "{v:#}"
+    );
+
+    // multi_tenant and credential come from the plan.
+    let (code, v) = run_file(
+        "partner-multitenant.json",
+        &["--plan", &plan("vulnerability-export.toml")],
+    );
+    assert_eq!(code, 1, "{v:#}");
+    let c = codes(&v);
+    assert!(c.contains(&"app.secret_missing".to_string()), "{c:?}");
+    assert!(!c.contains(&"app.not_multi_tenant".to_string()), "{c:?}");
+    assert!(!c.contains(&"app.client_mismatch".to_string()), "{c:?}");
+    let (_, v) = run_file(
+        "daemon-ok.json",
+        &["--plan", &plan("vulnerability-export.toml")],
+    );
+    let f = finding(&v, "app.not_multi_tenant");
+    assert_fix_line(
+        f,
+        &format!(
+            "then an admin of each customer tenant consents: https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id={DAEMON}&response_type=code&sso_reload=true"
+        ),
+    );
+}
+
+#[test]
+fn junit_has_a_case_per_needed_permission_and_per_error() {
+    let out = mdeauth()
+        .args(["app", "--format", "junit", "--at", AT])
+        .arg(app_fixture("daemon-ok.json"))
+        .args(["--plan", &plan("soc-automation.toml")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let rep = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit XML parses");
+    // Machine.Read.All, Alert.Read.All, Machine.Isolate + two error findings.
+    assert_eq!(rep.tests, 5, "{xml}");
+    assert_eq!(rep.failures, 3, "{xml}");
+    let failing: Vec<&str> = rep.test_suites[0]
+        .test_cases
+        .iter()
+        .filter(|c| !matches!(c.status, quick_junit::TestCaseStatus::Success { .. }))
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        failing,
+        [
+            "Machine.Isolate (Role)",
+            "app.client_mismatch",
+            "app.permission_missing"
+        ]
+    );
+    // The matching plan: every needed permission passes.
+    let out = mdeauth()
+        .args(["app", "--format", "junit", "--at", AT])
+        .arg(app_fixture("daemon-ok.json"))
+        .args(["--plan", &plan("export-daemon.toml")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rep =
+        quick_junit::Report::deserialize_from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!((rep.tests, rep.failures), (2, 0));
+    // With grants: a requested but ungranted permission fails its case.
+    let out = mdeauth()
+        .args(["app", "--format", "junit", "--at", AT])
+        .arg(app_fixture("daemon-ok.json"))
+        .args(["--plan", &plan("export-daemon.toml")])
+        .args(["--grants", &app_fixture("grants-daemon-partial.json")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let rep = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!((rep.tests, rep.failures), (3, 2), "{xml}");
+    assert!(
+        xml.contains("<testcase name=\"Alert.Read.All (Role)\" classname=\"mdeauth.app.permissions\">\n            <failure message=\"requested but not granted (no consent)\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn plan_and_permission_flags_are_exclusive_and_context_is_needed() {
+    let daemon = app_fixture("daemon-ok.json");
+    let p = plan("export-daemon.toml");
+    let (code, _, stderr) = run_err(&[&daemon, "--plan", &p, "--permission", "Machine.Read.All"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--permission"), "{stderr}");
+    let (code, _, stderr) = run_err(&[&daemon, "--context", "application"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--permission"), "{stderr}");
+    let (code, _, stderr) = run_err(&[&daemon, "--call", "GET /api/machines"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("pass --context application or --context delegated"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--call",
+        "GET /api/machinez",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("is not a documented MDE API call"),
+        "{stderr}"
+    );
+}

@@ -1,5 +1,6 @@
 //! `mdeauth check`: calls against the token's permissions, plans, least privilege, JUnit.
 
+mod aad_mock;
 mod common;
 
 use common::mint::{self, APP, TENANT, VALID_AT};
@@ -22,10 +23,16 @@ fn delegated_token(scp: &str) -> String {
     )
 }
 
-/// Run `check --format json --at VALID_AT` with the token on stdin.
+/// The committed test key set, which holds the main signing key.
+fn jwks() -> String {
+    fixture("keys/jwks.json").to_str().unwrap().to_string()
+}
+
+/// Run `check --format json --at VALID_AT --jwks <test keys>` with the token on stdin.
 fn check(token: &str, args: &[&str]) -> (i32, Value) {
     let out = mdeauth()
         .args(["check", "--format", "json", "--at", VALID_AT, "-"])
+        .args(["--jwks", &jwks()])
         .args(args)
         .write_stdin(token.to_string())
         .output()
@@ -611,6 +618,7 @@ fn junit_has_one_case_per_call_and_error_finding() {
             "--at",
             VALID_AT,
             "-",
+            "--no-verify",
             "--call",
             "GET /api/machines",
             "--call",
@@ -655,6 +663,8 @@ fn junit_has_one_case_per_call_and_error_finding() {
             "--at",
             VALID_AT,
             "-",
+            "--jwks",
+            &jwks(),
             "--call",
             "GET /api/machines",
         ])
@@ -694,6 +704,8 @@ fn human_output_lists_calls_and_the_minimal_set() {
             "--at",
             VALID_AT,
             "-",
+            "--jwks",
+            &jwks(),
             "--call",
             "GET /api/machines",
             "--call",
@@ -713,5 +725,259 @@ fn human_output_lists_calls_and_the_minimal_set() {
     assert!(
         text.contains("Verdict: FAIL (1 call(s) not allowed"),
         "{text}"
+    );
+}
+
+// --- Signature verification (as `verify` does) -------------------------------
+
+/// `check --format json` with the token on stdin and a private cache; any exit code.
+fn check_raw(token: &str, cache: &std::path::Path, args: &[&str]) -> (i32, Value, String) {
+    let mut c = mdeauth();
+    c.env("MDEAUTH_CACHE_DIR", cache)
+        .args(["check", "--format", "json", "--at", VALID_AT, "-"])
+        .args(args)
+        .write_stdin(token.to_string());
+    aad_mock::run(c)
+}
+
+fn finding<'a>(r: &'a Value, code: &str) -> &'a Value {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} finding in {r:#}"))
+}
+
+#[test]
+fn jwks_verifies_the_signature_and_reports_each_finding_once() {
+    let cache = tempfile::tempdir().unwrap();
+    // Machine.Isolate is unused: a warning, so the verdict still passes.
+    let t = app_token(&["Machine.Read.All", "Machine.Isolate"]);
+    let (code, r, err) = check_raw(
+        &t,
+        cache.path(),
+        &["--jwks", &jwks(), "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 0, "{r:#}\n{err}");
+    assert_eq!(r["signature"]["status"], "valid");
+    assert_eq!(r["signature"]["kid"], main_key().kid);
+    assert_eq!(r["signature"]["key_source"], jwks());
+    assert_eq!(r["claims_valid"], true);
+    let c = codes(&r);
+    assert!(!c.contains(&"signature.not_checked".to_string()), "{c:?}");
+    assert!(!c.contains(&"signature.unverified".to_string()), "{c:?}");
+    assert_eq!(c, ["perm.unused"]);
+
+    // An expired token: the claim finding comes from both the offline checks and
+    // validation, and is reported once.
+    let expired = common::fixture_text("tokens/expired.jwt");
+    let (code, r, _) = check_raw(
+        &expired,
+        cache.path(),
+        &["--jwks", &jwks(), "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["signature"]["status"], "valid");
+    assert_eq!(r["claims_valid"], false);
+    let c = codes(&r);
+    assert_eq!(
+        c.iter().filter(|x| x.as_str() == "token.expired").count(),
+        1,
+        "{c:?}"
+    );
+    let mut seen = std::collections::HashSet::new();
+    for f in r["findings"].as_array().unwrap() {
+        assert!(
+            seen.insert((f["code"].to_string(), f["message"].to_string())),
+            "duplicate finding {f}"
+        );
+    }
+}
+
+#[test]
+fn a_key_not_in_the_set_or_a_bad_signature_fails_the_check() {
+    let cache = tempfile::tempdir().unwrap();
+    let rotated = common::fixture_text("tokens/app-v1-rotated-key.jwt");
+    let (code, r, err) = check_raw(
+        &rotated,
+        cache.path(),
+        &["--jwks", &jwks(), "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 1, "{r:#}\n{err}");
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["signature"]["status"], "key_not_found");
+    let f = finding(&r, "signature.key_not_found");
+    assert_eq!(f["severity"], "error");
+    // The permissions are still evaluated.
+    assert_eq!(r["calls"][0]["allowed"], true);
+
+    // Altered payload: the key is found but the signature does not match.
+    let t = app_token(&["Machine.Read.All"]);
+    let parts: Vec<&str> = t.split('.').collect();
+    let forged_claims = mint::v1_app_claims(&["Machine.Read.All", "Machine.Isolate"]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        mint::b64(forged_claims.to_string().as_bytes()),
+        parts[2]
+    );
+    let (code, r, _) = check_raw(
+        &forged,
+        cache.path(),
+        &[
+            "--jwks",
+            &jwks(),
+            "--call",
+            "POST /api/machines/{id}/isolate",
+        ],
+    );
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["signature"]["status"], "invalid");
+    assert_eq!(finding(&r, "signature.invalid")["severity"], "error");
+    assert_eq!(r["calls"][0]["allowed"], true);
+}
+
+#[test]
+fn discovery_finds_the_key_or_fails_when_a_fetched_set_lacks_it() {
+    let server = httpmock::MockServer::start();
+    let aad = aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let host = server.base_url();
+    let t = app_token(&["Machine.Read.All"]);
+    let (code, r, err) = check_raw(
+        &t,
+        cache.path(),
+        &["--authority-host", &host, "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 0, "{r:#}\n{err}");
+    assert_eq!(r["signature"]["status"], "valid");
+    aad.v1_meta.assert_calls(1);
+    aad.v1_keys.assert_calls(1);
+
+    // Now cached: --offline verifies without the network.
+    let (code, r, _) = check_raw(
+        &t,
+        cache.path(),
+        &[
+            "--offline",
+            "--authority-host",
+            &host,
+            "--call",
+            "GET /api/machines",
+        ],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["signature"]["status"], "valid");
+    aad.v1_keys.assert_calls(1);
+
+    // A key set that was fetched and lacks the token's key is an error, not "unverified".
+    let rotated = common::fixture_text("tokens/app-v1-rotated-key.jwt");
+    let (code, r, _) = check_raw(
+        &rotated,
+        cache.path(),
+        &["--authority-host", &host, "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["signature"]["status"], "key_not_found");
+    assert!(codes(&r).contains(&"signature.key_not_found".to_string()));
+    assert!(!codes(&r).contains(&"signature.unverified".to_string()));
+}
+
+#[test]
+fn unreachable_keys_are_a_warning_and_permissions_decide_the_exit_code() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = format!("http://127.0.0.1:{port}");
+    let cache = tempfile::tempdir().unwrap();
+    let t = app_token(&["Machine.Read.All"]);
+
+    let (code, r, err) = check_raw(
+        &t,
+        cache.path(),
+        &["--authority-host", &host, "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 0, "{r:#}\n{err}");
+    assert_eq!(r["verdict"], "pass");
+    let f = finding(&r, "signature.unverified");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{port}")),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("--jwks"), "{f}");
+    assert!(f["fix"].as_str().unwrap().contains("--offline"), "{f}");
+    assert_eq!(r["signature"], Value::Null);
+    assert_eq!(r["calls"][0]["allowed"], true);
+
+    // Same keys problem, missing permission: exit 1 because of the call only.
+    let (code, r, _) = check_raw(
+        &t,
+        cache.path(),
+        &[
+            "--authority-host",
+            &host,
+            "--call",
+            "POST /api/machines/{id}/isolate",
+        ],
+    );
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["calls"][0]["allowed"], false);
+    assert_eq!(finding(&r, "signature.unverified")["severity"], "warning");
+
+    // --offline with an empty cache is the same kind of environment problem.
+    let (code, r, _) = check_raw(
+        &t,
+        cache.path(),
+        &["--offline", "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert!(
+        finding(&r, "signature.unverified")["message"]
+            .as_str()
+            .unwrap()
+            .contains("--offline forbids fetching it"),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn no_verify_skips_verification() {
+    let cache = tempfile::tempdir().unwrap();
+    // Signed by a key the default set lacks: --no-verify does not notice.
+    let rotated = common::fixture_text("tokens/app-v1-rotated-key.jwt");
+    let (code, r, err) = check_raw(
+        &rotated,
+        cache.path(),
+        &["--no-verify", "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 0, "{r:#}\n{err}");
+    assert_eq!(r["signature"], Value::Null);
+    assert_eq!(r["claims_valid"], Value::Null);
+    assert_eq!(finding(&r, "signature.not_checked")["severity"], "info");
+    assert!(!codes(&r).contains(&"signature.unverified".to_string()));
+
+    let (code, _, err) = check_raw(
+        &rotated,
+        cache.path(),
+        &[
+            "--no-verify",
+            "--jwks",
+            &jwks(),
+            "--call",
+            "GET /api/machines",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--no-verify") && err.contains("--jwks"),
+        "{err}"
     );
 }

@@ -709,11 +709,14 @@ impl Fixes<'_> {
     }
 }
 
-// TODO(lead): replace with consent::urls after merge
+/// The tenant-independent admin-consent link (`/common/oauth2/authorize`) of
+/// the public cloud, as `consent-url` prints it.
 fn admin_consent_url(app_id: &str) -> String {
-    format!(
-        "https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id={app_id}&response_type=code&sso_reload=true"
-    )
+    match crate::cloud::by_name("public") {
+        Ok(cloud) => crate::consent::urls(app_id, None, cloud, None, None).authorize_common,
+        // The cloud table is compiled in; `mdeauth consent-url` prints the links too.
+        Err(_) => format!("mdeauth consent-url --client-id {app_id}"),
+    }
 }
 
 /// The `app` section of the JSON report.

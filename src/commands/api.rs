@@ -41,28 +41,7 @@ pub fn run(args: &ApiArgs) -> Result<Report> {
     let kind = ctx.perm_type();
     let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
     for w in &wanted {
-        if w.row.groups(kind).is_empty() {
-            report.findings.push(Finding::warning(
-                "call.permissions_not_documented",
-                format!(
-                    "{}: permissions not documented: the documentation names no {} permission for this call",
-                    w.row.label(),
-                    ctx.as_str()
-                ),
-                "the minimal set below cannot include it; the 403 message of a test call names the permissions required",
-            ));
-        }
-        if w.row.status == Status::Legacy {
-            report.findings.push(Finding::warning(
-                "call.legacy",
-                format!(
-                    "{} ({}) is a legacy call, no longer in the current MDE documentation",
-                    w.row.label(),
-                    w.row.name
-                ),
-                "move to a current call",
-            ));
-        }
+        report.findings.extend(privilege::call_warnings(w.row, ctx));
     }
     let minimal = privilege::minimal(&rows, kind)
         .iter()

@@ -9,12 +9,17 @@ use crate::applint::{
     self, AppRegistration, AppSection, Credential, Grants, Intent, IntentContext, PermKind,
     PermissionTable, PlannedCall,
 };
+use crate::catalog::Call;
 use crate::cli::{AppArgs, ContextArg, CredentialArg};
+use crate::commands::check::Wanted;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::graph::{self, Graph};
 use crate::http::{Http, HttpOptions};
+use crate::plan::{Credential as PlanCredential, Plan, PlanContext};
+use crate::privilege;
 use crate::report::Report;
+use crate::report::calls::PlanSection;
 use crate::timefmt;
 
 /// What the lint reads, from files or from Graph.
@@ -37,12 +42,32 @@ pub fn run(args: &AppArgs) -> Result<Report> {
         ))
         .with_hint("give a number of days between 0 and 3650 (default 30)"));
     }
-    let context = match args.context {
-        ContextArg::Application => IntentContext::Application,
-        ContextArg::Delegated => IntentContext::Delegated,
+    let plan = args.plan.as_deref().map(Plan::load).transpose()?;
+    let wanted = super::check::wanted(plan.as_ref(), &args.calls)?;
+    let context = match (args.context, plan.as_ref().and_then(|p| p.context)) {
+        (Some(ContextArg::Application), _) => IntentContext::Application,
+        (Some(ContextArg::Delegated), _) => IntentContext::Delegated,
+        (None, Some(PlanContext::Application)) => IntentContext::Application,
+        (None, Some(PlanContext::Delegated)) => IntentContext::Delegated,
+        (None, None) => {
+            return Err(Error::input("the kind of token the app uses is not given")
+                .with_hint(if plan.is_some() {
+                    "add context = \"application\" or \"delegated\" to the plan, or pass --context"
+                } else {
+                    "pass --context application or --context delegated"
+                }));
+        }
     };
-    let credential = args.credential.map(credential_of);
+    let credential = match args.credential {
+        Some(c) => Some((credential_of(c), "--credential")),
+        None => plan
+            .as_ref()
+            .and_then(|p| p.credential)
+            .and_then(plan_credential)
+            .map(|c| (c, "the plan's credential")),
+    };
     check_context(context, credential)?;
+    let credential = credential.map(|(c, _)| c);
 
     let loaded = match &args.app_id {
         Some(id) => live(args, id)?,
@@ -65,7 +90,25 @@ pub fn run(args: &AppArgs) -> Result<Report> {
             offline(args, path)?
         }
     };
-    let intent = intent(args, context, credential, &loaded.table)?;
+    let multi_tenant = args.multi_tenant || plan.as_ref().is_some_and(|p| p.multi_tenant);
+    let mut notes = Vec::new();
+    let intent = if wanted.is_empty() {
+        intent(args, context, credential, &loaded.table)?
+    } else {
+        plan_intent(&wanted, context, credential, multi_tenant, &mut notes)
+    };
+    if let Some(want) = plan.as_ref().and_then(|p| p.client_id.as_deref())
+        && !want.eq_ignore_ascii_case(&loaded.app.app_id)
+    {
+        notes.push(Finding::error(
+            "app.client_mismatch",
+            format!(
+                "the plan's client_id is {want} but the app registration's appId is {}",
+                loaded.app.app_id
+            ),
+            "lint the app registration the plan describes, or correct client_id in the plan",
+        ));
+    }
     let out = applint::lint(
         &loaded.app,
         &intent,
@@ -85,7 +128,9 @@ pub fn run(args: &AppArgs) -> Result<Report> {
         args.expiry_days,
     ));
     report.findings = loaded.notes;
+    report.findings.extend(notes);
     report.findings.extend(out.findings);
+    report.plan = plan.as_ref().map(PlanSection::new);
     Ok(report.finish())
 }
 
@@ -100,22 +145,80 @@ fn credential_of(c: CredentialArg) -> Credential {
     }
 }
 
-fn check_context(context: IntentContext, credential: Option<Credential>) -> Result<()> {
+/// The lint's credential for a plan's `credential`. `user` does not say
+/// which sign-in flow (interactive, device code, password) and `federated`
+/// has no lint rules: both leave the flow unchecked (`--credential` refines it).
+fn plan_credential(c: PlanCredential) -> Option<Credential> {
+    match c {
+        PlanCredential::Secret => Some(Credential::Secret),
+        PlanCredential::Certificate => Some(Credential::Certificate),
+        PlanCredential::ManagedIdentity => Some(Credential::ManagedIdentity),
+        PlanCredential::User | PlanCredential::Federated => None,
+    }
+}
+
+/// `credential` is the credential and where it came from (`--credential`, the plan).
+fn check_context(context: IntentContext, credential: Option<(Credential, &str)>) -> Result<()> {
     match credential {
-        Some(c) if context == IntentContext::Application && c.is_user_flow() => Err(Error::input(
+        Some((c, from)) if context == IntentContext::Application && c.is_user_flow() => Err(Error::input(
             format!(
-                "--credential {} signs a user in and yields delegated tokens, not application ones",
+                "{from} {} signs a user in and yields delegated tokens, not application ones",
                 c.as_str()
             ),
         )
         .with_hint("use --context delegated, or a secret, certificate or managed identity for app-only access")),
-        Some(Credential::ManagedIdentity) if context == IntentContext::Delegated => {
-            Err(Error::input(
-                "--credential managed-identity yields app-only tokens, not delegated ones",
-            )
+        Some((Credential::ManagedIdentity, from)) if context == IntentContext::Delegated => {
+            Err(Error::input(format!(
+                "{from} managed-identity yields app-only tokens, not delegated ones"
+            ))
             .with_hint("use --context application"))
         }
         _ => Ok(()),
+    }
+}
+
+/// Build the intent from the plan's and `--call`'s calls: each call's
+/// requirement groups for the context, and the catalogue's minimal set.
+fn plan_intent(
+    wanted: &[Wanted],
+    context: IntentContext,
+    credential: Option<Credential>,
+    multi_tenant: bool,
+    notes: &mut Vec<Finding>,
+) -> Intent {
+    let plan_ctx = match context {
+        IntentContext::Application => PlanContext::Application,
+        IntentContext::Delegated => PlanContext::Delegated,
+    };
+    let kind = plan_ctx.perm_type();
+    let mut rows: Vec<&Call> = Vec::new();
+    for w in wanted {
+        if !rows.iter().any(|r| std::ptr::eq(*r, w.row)) {
+            rows.push(w.row);
+        }
+    }
+    let mut calls = Vec::new();
+    for row in &rows {
+        let groups = row.groups(kind);
+        notes.extend(privilege::call_warnings(row, plan_ctx));
+        calls.push(PlannedCall {
+            label: row.label(),
+            requirements: groups.to_vec(),
+        });
+    }
+    let minimal = privilege::minimal(&rows, kind)
+        .into_iter()
+        .map(|n| n.permission)
+        .collect();
+    let multi_tenant = Some(multi_tenant);
+    Intent {
+        context,
+        calls,
+        minimal,
+        multi_tenant,
+        credential,
+        interactive_consent: multi_tenant == Some(true)
+            || credential == Some(Credential::Interactive),
     }
 }
 
@@ -240,7 +343,7 @@ fn offline(args: &AppArgs, path: &Path) -> Result<Loaded> {
 }
 
 /// Read a JSON file (a UTF-8 byte-order mark is allowed: the portal writes one).
-fn read_json(path: &Path) -> Result<Value> {
+pub(crate) fn read_json(path: &Path) -> Result<Value> {
     let bytes = std::fs::read(path).map_err(|e| {
         Error::input(format!("cannot read {}: {e}", path.display())).with_hint("check the path")
     })?;

@@ -1,8 +1,8 @@
 //! `mdeauth check`: does this token carry the permissions each planned MDE
 //! call needs, and nothing more?
 
-use crate::catalog::{self, Call, Status};
-use crate::checks;
+use crate::catalog::{self, Call};
+use crate::checks::{self, Clock};
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
@@ -14,7 +14,8 @@ use crate::report::calls::{
 };
 use crate::report::{Report, TokenSection};
 use crate::resource::ResourceKind;
-use crate::token::{Context, Kind};
+use crate::token::{Claims, Context, Kind, Token};
+use crate::validate::{self, Verification, VerifyOptions};
 
 /// A call to check: as given, its note, its catalogue row.
 pub struct Wanted {
@@ -54,17 +55,56 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         return Err(Error::input("no calls to check")
             .with_hint("give --call \"METHOD PATH\" (repeatable) or --plan FILE"));
     }
+    if !args.no_verify {
+        super::verify::check_key_args(&args.keys)?;
+    }
     let token = super::load_token(&args.input)?;
     let claims = token.require_claims()?;
     let cls = claims.classify();
     let mut report = Report::new("check", clock.now);
-    report.findings.extend(checks::header(&token.header));
-    report
-        .findings
-        .extend(checks::claims(&token.header, claims, &cls, clock));
-    report.findings.push(checks::signature_not_checked());
+    let offline = |report: &mut Report| {
+        report.findings.extend(checks::header(&token.header));
+        report
+            .findings
+            .extend(checks::claims(&token.header, claims, &cls, clock));
+    };
+    if args.no_verify {
+        offline(&mut report);
+        report.findings.push(checks::signature_not_checked());
+    } else {
+        match verify(args, plan.as_ref(), &token, clock) {
+            Ok(v) => {
+                // verify_token runs the same header and claim checks, plus the signature's.
+                report.findings = v.findings;
+                report.signature = Some(v.signature);
+                report.claims_valid = Some(v.claims_valid);
+            }
+            Err(e @ Error::Environment { .. }) => {
+                offline(&mut report);
+                report.findings.push(unverified(&e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
+    report.token = Some(TokenSection::new(&token, claims, clock));
+    dedupe(&mut report.findings);
+    Ok(report.finish())
+}
 
-    let expected = args.context.or(plan.as_ref().and_then(|p| p.context));
+/// The plan checks `check` runs on a decoded token, shared with `token --plan`
+/// and `doctor`: context, plan identity, per-call permissions, least privilege.
+/// Adds findings, `plan`, `calls` and `least_privilege` to the report; header
+/// and claim checks are the caller's.
+pub fn evaluate(
+    report: &mut Report,
+    claims: &Claims,
+    plan: Option<&Plan>,
+    wanted: &[Wanted],
+    context: Option<PlanContext>,
+) {
+    let cls = claims.classify();
+    let expected = context.or(plan.and_then(|p| p.context));
     let token_ctx = match cls.context {
         Context::Application => Some(PlanContext::Application),
         Context::Delegated => Some(PlanContext::Delegated),
@@ -86,7 +126,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
             },
         ));
     }
-    if let Some(p) = &plan {
+    if let Some(p) = plan {
         identity(
             &mut report.findings,
             p,
@@ -129,7 +169,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
     });
 
     let mut entries = Vec::new();
-    for w in &wanted {
+    for w in wanted {
         let (ev, reason) = match &blocker {
             Some(why) => {
                 let mut ev = privilege::evaluate(w.row, kind, &[]);
@@ -143,28 +183,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
                 (ev, reason)
             }
         };
-        if ev.outcome == Outcome::Undocumented {
-            report.findings.push(Finding::warning(
-                "call.permissions_not_documented",
-                format!(
-                    "{}: permissions not documented: the documentation names no {} permission for this call",
-                    w.row.label(),
-                    ctx.as_str()
-                ),
-                "try the call in a test tenant; the 403 message names the permissions it requires",
-            ));
-        }
-        if w.row.status == Status::Legacy {
-            report.findings.push(Finding::warning(
-                "call.legacy",
-                format!(
-                    "{} ({}) is a legacy call, no longer in the current MDE documentation",
-                    w.row.label(),
-                    w.row.name
-                ),
-                "move to a current call (see `mdeauth api --search ...`)",
-            ));
-        }
+        report.findings.extend(privilege::call_warnings(w.row, ctx));
         entries.push(CallEntry::checked(
             w.row,
             &w.given,
@@ -177,7 +196,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
 
     if ctx == PlanContext::Delegated && blocker.is_none() {
         let mut parts: Vec<String> = Vec::new();
-        for w in &wanted {
+        for w in wanted {
             let rbac = w
                 .row
                 .rbac
@@ -255,8 +274,55 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         minimal,
     });
     report.calls = Some(entries);
-    report.token = Some(TokenSection::new(&token, claims, clock));
-    Ok(report.finish())
+}
+
+/// Verify the signature and claims as `verify` does, with the plan's app
+/// and tenant for key discovery. Errors are those of key lookup.
+fn verify(
+    args: &CheckArgs,
+    plan: Option<&Plan>,
+    token: &Token,
+    clock: Clock,
+) -> Result<Verification> {
+    let resolver = super::verify::resolver(
+        &args.keys,
+        plan.and_then(|p| p.client_id.clone()),
+        plan.and_then(|p| p.tenant_id.clone()),
+    )?;
+    let opts = VerifyOptions {
+        // The MDE API audiences; the plan's app and tenant are checked by `identity`.
+        audiences: Vec::new(),
+        tenant: None,
+        client_id: None,
+        clock,
+    };
+    validate::verify_token(token, &opts, &resolver)
+}
+
+/// The keys could not be reached: a warning, not a verdict.
+fn unverified(e: &Error) -> Finding {
+    Finding::warning(
+        "signature.unverified",
+        format!(
+            "the signature was not verified because the signing keys could not be reached ({})",
+            e.one_line()
+        ),
+        "give the key set with --jwks PATH|URL, or run `mdeauth verify` once while online and then use --offline (cached keys are used for 24 h); --no-verify skips the signature check",
+    )
+}
+
+/// Drop repeated findings (same code and message), keeping the first.
+fn dedupe(findings: &mut Vec<Finding>) {
+    let mut seen: Vec<(&'static str, String)> = Vec::new();
+    findings.retain(|f| {
+        let key = (f.code, f.message.clone());
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
 }
 
 /// Plan identity against the token: client id and (single-tenant) tenant id.

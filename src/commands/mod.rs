@@ -5,8 +5,11 @@ pub mod app;
 pub mod cache;
 pub mod check;
 pub mod consent_url;
+pub mod doctor;
 pub mod explain;
 pub mod inspect;
+pub mod probe;
+pub mod scan;
 pub mod token;
 pub mod verify;
 

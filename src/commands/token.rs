@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::http::{Http, HttpOptions};
 use crate::input;
+use crate::plan::Plan;
 use crate::report::style::Style;
 use crate::report::{self, Format, Report, TokenSection};
 use crate::token::Token;
@@ -58,6 +59,9 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
     })?;
     let aad = Aad::new(http);
     let mut report = Report::new("token", clock.now);
+    // --plan / --call: resolved before anything is sent, so a bad call is a usage error.
+    let plan = args.plan.as_deref().map(Plan::load).transpose()?;
+    let wanted = super::check::wanted(plan.as_ref(), &args.calls)?;
 
     let client_id = args
         .client_id
@@ -202,6 +206,9 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
             report
                 .findings
                 .extend(checks::claims(&token.header, claims, &cls, clock));
+            if !wanted.is_empty() {
+                super::check::evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
+            }
             report.token = Some(TokenSection::new(&token, claims, clock));
             Ok((report.finish(), Some(access_token)))
         }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cache::Cache;
-use crate::cli::VerifyArgs;
+use crate::cli::{KeyArgs, VerifyArgs};
 use crate::discovery::{DiscoverOptions, Fetcher, KeySource, Resolver};
 use crate::error::{Error, Result};
 use crate::http::{Http, HttpOptions};
@@ -13,52 +13,9 @@ use crate::validate::{self, VerifyOptions};
 
 pub fn run(args: &VerifyArgs) -> Result<Report> {
     let clock = super::clock(&args.time)?;
-    if !(1..=300).contains(&args.timeout) {
-        return Err(
-            Error::input(format!("--timeout {} is out of range", args.timeout))
-                .with_hint("give seconds between 1 and 300 (default 10)"),
-        );
-    }
-    if args.jwks.is_some()
-        && (args.authority_host.is_some() || args.cloud.is_some() || args.app_keys)
-    {
-        return Err(Error::input(
-            "--jwks gives the keys directly; it cannot be combined with --cloud, --authority-host or --app-keys",
-        )
-        .with_hint("use --jwks alone, or discovery options alone"));
-    }
-    if let Some(a) = &args.authority_host {
-        crate::http::check_url(a)?;
-    }
-    if let Some(j) = args.jwks.as_deref().filter(|j| j.contains("://")) {
-        crate::http::check_url(j)?;
-    }
+    check_key_args(&args.keys)?;
     let token = super::load_token(&args.input)?;
-
-    let http = if args.offline {
-        None
-    } else {
-        Some(Http::new(HttpOptions {
-            timeout: Duration::from_secs(args.timeout),
-            ..HttpOptions::default()
-        })?)
-    };
-    let fetcher = Fetcher {
-        http,
-        cache: Cache::open(args.cache_dir.as_deref())?,
-        now: chrono::Utc::now().timestamp(),
-    };
-    let source = match &args.jwks {
-        Some(j) => KeySource::Jwks(j.clone()),
-        None => KeySource::Discover(DiscoverOptions {
-            authority: args.authority_host.clone(),
-            cloud: args.cloud.clone(),
-            app_keys: args.app_keys,
-            client_id: args.client_id.clone(),
-            tenant: args.tenant.clone(),
-        }),
-    };
-    let resolver = Resolver { fetcher, source };
+    let resolver = resolver(&args.keys, args.client_id.clone(), args.tenant.clone())?;
     let opts = VerifyOptions {
         audiences: args.audience.clone(),
         tenant: args.tenant.clone(),
@@ -75,4 +32,62 @@ pub fn run(args: &VerifyArgs) -> Result<Report> {
     report.signature = Some(v.signature);
     report.claims_valid = Some(v.claims_valid);
     Ok(report.finish())
+}
+
+/// Usage checks on the key flags (input errors, exit 2), before any I/O.
+pub fn check_key_args(k: &KeyArgs) -> Result<()> {
+    if !(1..=300).contains(&k.timeout) {
+        return Err(
+            Error::input(format!("--timeout {} is out of range", k.timeout))
+                .with_hint("give seconds between 1 and 300 (default 10)"),
+        );
+    }
+    if k.jwks.is_some() && (k.authority_host.is_some() || k.cloud.is_some() || k.app_keys) {
+        return Err(Error::input(
+            "--jwks gives the keys directly; it cannot be combined with --cloud, --authority-host or --app-keys",
+        )
+        .with_hint("use --jwks alone, or discovery options alone"));
+    }
+    if let Some(a) = &k.authority_host {
+        crate::http::check_url(a)?;
+    }
+    if let Some(j) = k.jwks.as_deref().filter(|j| j.contains("://")) {
+        crate::http::check_url(j)?;
+    }
+    Ok(())
+}
+
+/// The key provider the key flags describe: `--jwks`, else discovery
+/// (`client_id` names the app for app-specific keys, `tenant` the tenant
+/// when the token has no GUID tid). Fails only on the environment (HTTP
+/// client, cache directory).
+pub fn resolver(
+    k: &KeyArgs,
+    client_id: Option<String>,
+    tenant: Option<String>,
+) -> Result<Resolver> {
+    let http = if k.offline {
+        None
+    } else {
+        Some(Http::new(HttpOptions {
+            timeout: Duration::from_secs(k.timeout),
+            ..HttpOptions::default()
+        })?)
+    };
+    let fetcher = Fetcher {
+        http,
+        cache: Cache::open(k.cache_dir.as_deref())?,
+        now: chrono::Utc::now().timestamp(),
+    };
+    let source = match &k.jwks {
+        Some(j) => KeySource::Jwks(j.clone()),
+        None => KeySource::Discover(DiscoverOptions {
+            authority: k.authority_host.clone(),
+            cloud: k.cloud.clone(),
+            app_keys: k.app_keys,
+            client_id,
+            tenant,
+        }),
+    };
+    Ok(Resolver { fetcher, source })
 }

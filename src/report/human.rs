@@ -12,9 +12,25 @@ use crate::token::{AppAuth, Context, Kind};
 
 pub fn render(r: &Report, st: &Style) -> String {
     let mut o = String::new();
+    if let Some(d) = &r.doctor {
+        // The doctor's checklist stands for every other section.
+        doctor(&mut o, d, st);
+        if let Some(e) = &r.errors {
+            errors(&mut o, e, st);
+        }
+        if let Some(c) = &r.consent {
+            consent(&mut o, c, st);
+        }
+        findings(&mut o, r, st);
+        verdict(&mut o, r, st);
+        return o;
+    }
     if let Some(t) = &r.token {
         // Reports about calls show the token summary without the claim tables.
-        token(&mut o, t, r.now, st, r.calls.is_none());
+        token(&mut o, t, r.now, st, r.calls.is_none() && r.probe.is_none());
+    }
+    if let Some(p) = &r.probe {
+        probe(&mut o, p, st);
     }
     calls_section(&mut o, r, st);
     if let Some(s) = &r.signature {
@@ -440,6 +456,103 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
             o,
             "  {}",
             st.dim("? granted unknown: pass --grants (or use --app-id live mode)")
+        );
+    }
+}
+
+fn probe(o: &mut String, p: &crate::mdeapi::ProbeSection, st: &Style) {
+    gap(o);
+    let _ = writeln!(o, "{} {} {}", st.bold("Probe"), p.method, p.url);
+    if let Some(s) = p.status {
+        let code = p
+            .error_code
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        row(o, st, "status", &format!("{s}{code}"));
+    }
+    if let Some(c) = &p.correlation_id {
+        row(o, st, "correlation", c);
+    }
+    if let Some(r) = &p.retry_after {
+        row(o, st, "retry-after", r);
+    }
+    if let Some(n) = p.items {
+        let ids = if p.ids.is_empty() {
+            String::new()
+        } else {
+            format!(" (id {})", p.ids.join(", "))
+        };
+        row(o, st, "items", &format!("{n}{ids}"));
+    }
+    if p.status.is_some_and(|s| s == 403) {
+        row(o, st, "required", &p.required_roles.join(", "));
+        let held = if p.token_roles.is_empty() {
+            "none".to_string()
+        } else {
+            p.token_roles.join(", ")
+        };
+        row(o, st, "token has", &held);
+    }
+}
+
+fn doctor(o: &mut String, d: &crate::doctor::DoctorSection, st: &Style) {
+    use crate::doctor::StepStatus;
+    let _ = writeln!(o, "{}", st.bold("Doctor"));
+    for s in &d.steps {
+        let mark = match s.status {
+            StepStatus::Pass => st.green("✓"),
+            StepStatus::Fail => st.red("✗"),
+            StepStatus::Warn => st.yellow("!"),
+            StepStatus::Skip => st.dim("-"),
+        };
+        let name = format!("{:<13}", s.name);
+        let detail = if s.status == StepStatus::Skip {
+            st.dim(&format!("skipped: {}", s.detail))
+        } else {
+            s.detail.clone()
+        };
+        let _ = writeln!(o, "  {mark} {}  {detail}", st.bold(&name));
+    }
+    if d.chain.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n{}",
+        st.bold("Permission chain (intended → requested → granted → in token)")
+    );
+    let cw = d
+        .chain
+        .iter()
+        .map(|c| c.call.chars().count())
+        .max()
+        .unwrap_or(0);
+    let pw = d
+        .chain
+        .iter()
+        .map(|c| c.permission.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mark = |v: Option<bool>| match v {
+        Some(true) => st.green("✓"),
+        Some(false) => st.red("✗"),
+        None => st.dim("?"),
+    };
+    for c in &d.chain {
+        let hint = c
+            .breaks
+            .as_deref()
+            .map(|b| format!("  {}", st.yellow(&format!("← {b}"))))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {:<cw$}  {:<pw$}  requested {}  granted {}  in token {}{hint}",
+            c.call,
+            c.permission,
+            mark(c.requested),
+            mark(c.granted),
+            mark(c.in_token),
         );
     }
 }

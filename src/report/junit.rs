@@ -1,7 +1,8 @@
 //! JUnit XML renderer for CI systems: one test case per checked call
 //! (failure when not allowed, skipped when the documentation names no
-//! permission) and one failing test case per error finding; a report with
-//! neither gets a single passing case.
+//! permission), one per permission an app registration needs (failure when
+//! not requested, or not granted when grants are known) and one failing test
+//! case per error finding; a report with none of these gets a single passing case.
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
@@ -30,6 +31,53 @@ pub fn render(r: &Report) -> String {
         let name = c.call.clone().unwrap_or_else(|| c.label());
         let mut case = TestCase::new(name, status);
         case.set_classname(format!("{class}.calls"));
+        suite.add_test_case(case);
+    }
+    for p in r
+        .app
+        .iter()
+        .flat_map(|a| &a.permissions)
+        .filter(|p| p.needed)
+    {
+        let name = p.name.as_deref().or(p.guid.as_deref()).unwrap_or("?");
+        let problem = if !p.requested {
+            Some("needed but not requested by the app registration")
+        } else if p.granted == Some(false) {
+            Some("requested but not granted (no consent)")
+        } else {
+            None
+        };
+        let status = match problem {
+            None => TestCaseStatus::success(),
+            Some(why) => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(why);
+                s.set_type("app.permission");
+                s
+            }
+        };
+        let mut case = TestCase::new(format!("{name} ({})", p.kind.as_str()), status);
+        case.set_classname(format!("{class}.permissions"));
+        suite.add_test_case(case);
+    }
+    for st in r.doctor.iter().flat_map(|d| &d.steps) {
+        use crate::doctor::StepStatus;
+        let status = match st.status {
+            StepStatus::Pass | StepStatus::Warn => TestCaseStatus::success(),
+            StepStatus::Fail => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(st.detail.clone());
+                s.set_type("doctor.step_failed");
+                s
+            }
+            StepStatus::Skip => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(st.detail.clone());
+                s
+            }
+        };
+        let mut case = TestCase::new(st.name, status);
+        case.set_classname(format!("{class}.steps"));
         suite.add_test_case(case);
     }
     for f in r.findings.iter().filter(|f| f.is_error()) {

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod scan;
 pub mod style;
 
 use serde::Serialize;
@@ -139,6 +140,12 @@ pub struct Report {
     /// `cache show|clear`: the key cache.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::cache::CacheSection>,
+    /// `probe`: the MDE API call and its answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<crate::mdeapi::ProbeSection>,
+    /// `doctor`: the checklist and the permission chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doctor: Option<crate::doctor::DoctorSection>,
     pub findings: Vec<Finding>,
     /// Explained AADSTS / OAuth errors (`explain`, `token` when refused).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -164,6 +171,8 @@ impl Report {
             plan: None,
             calls: None,
             least_privilege: None,
+            probe: None,
+            doctor: None,
             findings: Vec::new(),
             errors: None,
             consent: None,

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks for `mdeauth scan` and `mdeauth inspect`, written to
+# BENCHMARKS.md at the repository root. See docs/scan.md.
+#
+#   BENCH_LOG_MB=1024 bash bench/compare.sh      # the full run (about 1 GiB of log)
+#   BENCH_LOG_MB=50   bash bench/compare.sh      # a quick run
+#
+# Settings (environment):
+#   BENCH_LOG_MB   size of the large generated log in MiB (default 1024)
+#   BENCH_UNIQUE   number of distinct tokens in the per-token log (default 20000)
+#   BENCH_RUNS     timed runs per scan/ripgrep command (default 3)
+#   BENCH_STARTUP_RUNS  timed runs per single-token command in (b) (default 50)
+#   BENCH_WORK     scratch directory for generated logs (default bench/.work; removed after)
+#   BENCH_KEEP=1   keep the generated logs
+#   BENCH_OUT      results file (default BENCHMARKS.md)
+# Tools it uses, installing them when it can (root + apt, cargo) and skipping a
+# comparison with a note when it cannot: hyperfine (else a timed bash loop),
+# ripgrep, GNU time (/usr/bin/time), openssl, and jwt-cli (`cargo install
+# jwt-cli --root bench/.tools`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LOG_MB=${BENCH_LOG_MB:-1024}
+UNIQUE=${BENCH_UNIQUE:-20000}
+RUNS=${BENCH_RUNS:-3}
+STARTUP_RUNS=${BENCH_STARTUP_RUNS:-50}
+WORK=${BENCH_WORK:-$ROOT/bench/.work}
+TOOLS=$ROOT/bench/.tools
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+AT=2026-03-02T09:30:00Z
+JWKS=$ROOT/fixtures/keys/jwks.json
+RG_PATTERN='eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+'
+NOTES=()
+
+say() { printf '== %s\n' "$*" >&2; }
+note() { NOTES+=("$*"); say "note: $*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+APT_READY=
+apt_install() {
+  have apt-get && [ "$(id -u)" = 0 ] || return 1
+  if [ -z "$APT_READY" ]; then
+    apt-get update -qq >/dev/null 2>&1 || true
+    APT_READY=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
+}
+
+# ---------- tools ----------
+have hyperfine || apt_install hyperfine || true
+HYPERFINE=$(command -v hyperfine || true)
+[ -n "$HYPERFINE" ] || note "hyperfine is not available: timings come from a bash loop (wall clock, mean of $RUNS runs)"
+have rg || apt_install ripgrep || true
+RG=$(command -v rg || true)
+[ -n "$RG" ] || note "ripgrep is not available: the scan-vs-ripgrep comparison is skipped"
+[ -x /usr/bin/time ] || apt_install time || true
+GNUTIME=
+[ -x /usr/bin/time ] && GNUTIME=/usr/bin/time
+[ -n "$GNUTIME" ] || note "GNU time (/usr/bin/time) is not available: CPU time and peak RSS are skipped"
+have openssl || apt_install openssl || true
+OPENSSL=$(command -v openssl || true)
+[ -n "$OPENSSL" ] || note "openssl is not available: the RSA verify baseline is skipped"
+JWT=
+if [ -x "$TOOLS/bin/jwt" ]; then
+  JWT=$TOOLS/bin/jwt
+else
+  say "installing jwt-cli into bench/.tools (cargo install; this compiles it once)"
+  if cargo install jwt-cli --root "$TOOLS" --quiet >"$ROOT/bench/.jwt-install.log" 2>&1; then
+    JWT=$TOOLS/bin/jwt
+  else
+    note "cargo install jwt-cli failed (see bench/.jwt-install.log): the inspect-vs-jwt comparison is skipped"
+  fi
+fi
+
+# ---------- build ----------
+say "building mdeauth and the log generator (release)"
+cargo build --release --quiet --bin mdeauth --example gen-log
+MDE=$ROOT/target/release/mdeauth
+GEN=$ROOT/target/release/examples/gen-log
+
+# ---------- inputs ----------
+mkdir -p "$WORK"
+cleanup() { [ "${BENCH_KEEP:-}" = 1 ] || rm -f "$WORK"/*.log; }
+trap cleanup EXIT
+say "generating ${LOG_MB} MiB, 10 MiB and ${UNIQUE}-unique-token logs in $WORK"
+field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
+BIG=$WORK/big.log; SMALL=$WORK/small.log; UNIQ=$WORK/unique.log
+BIG_TOKENS=$("$GEN" --mb "$LOG_MB" --out "$BIG" | field tokens)
+SMALL_TOKENS=$("$GEN" --mb 10 --out "$SMALL" | field tokens)
+UNIQ_TOKENS=$("$GEN" --unique "$UNIQUE" --out "$UNIQ" | field tokens)
+BIG_BYTES=$(stat -c %s "$BIG")
+
+# ---------- helpers ----------
+# mean wall seconds of a command (shell string) over N runs after a warm-up;
+# exit codes are ignored (scan exits 1 when a token fails).
+HF_CSV=$WORK/hf.csv
+time_mean() {
+  local cmd=$1 n=${2:-$RUNS}
+  if [ -n "$HYPERFINE" ]; then
+    "$HYPERFINE" --style basic -i --warmup 2 --runs "$n" --export-csv "$HF_CSV" "$cmd" >&2
+    awk -F, 'NR==2 {print $2}' "$HF_CSV"
+  else
+    bash -c "$cmd" >/dev/null 2>&1 || true
+    local s e
+    s=$(date +%s.%N)
+    for _ in $(seq "$n"); do bash -c "$cmd" >/dev/null 2>&1 || true; done
+    e=$(date +%s.%N)
+    awk -v s="$s" -v e="$e" -v n="$n" 'BEGIN {printf "%.6f\n", (e - s) / n}'
+  fi
+}
+# `user sys wall maxrss_kb` of one run (output discarded).
+measure() {
+  "$GNUTIME" -f '%U %S %e %M' -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>/dev/null || true
+  # GNU time writes "Command exited with non-zero status N" first when it does.
+  tail -n 1 "$WORK/time.txt"
+}
+summary_field() { tail -n 1 "$WORK/out.txt" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+calc() { awk "BEGIN {printf \"$1\n\", $2}"; }
+
+# ---------- (a) evaluation throughput vs RSA verify ----------
+A_ROWS=()
+if [ -n "$GNUTIME" ]; then
+  say "(a) scan evaluation throughput"
+  read -r U S W _ < <(measure "$MDE" scan --format json --at "$AT" --jwks "$JWKS" "$UNIQ")
+  GOT=$(summary_field unique_tokens)
+  CPU=$(calc '%.3f' "$U + $S")
+  A_ROWS+=("| \`mdeauth scan\`: distinct tokens found, decoded, checked and **RS256-verified** against the fixture key set | $GOT tokens in $CPU CPU-s (wall $W s) | **$(calc '%.0f' "$GOT / ($CPU > 0 ? $CPU : 0.001)")** tokens/CPU-s |")
+  read -r U S W _ < <(measure "$MDE" scan --format json --at "$AT" --jwks "$JWKS" "$BIG")
+  OCC=$(summary_field occurrences)
+  CPU=$(calc '%.3f' "$U + $S")
+  A_ROWS+=("| \`mdeauth scan\`: token occurrences found and de-duplicated in the ${LOG_MB} MiB log (5 distinct tokens) | $OCC occurrences in $CPU CPU-s (wall $W s) | **$(calc '%.0f' "$OCC / ($CPU > 0 ? $CPU : 0.001)")** occurrences/CPU-s |")
+fi
+if [ -n "$OPENSSL" ]; then
+  say "(a) openssl speed -seconds 3 rsa2048"
+  SPEED=$("$OPENSSL" speed -seconds 3 rsa2048 2>/dev/null || true)
+  VPS=$(printf '%s\n' "$SPEED" | awk '
+    /verify\/s/ { for (i = 1; i <= NF; i++) if ($i == "verify/s") col = i }
+    /^rsa +2048 +bits/ && col { print $(3 + col); exit }')
+  if [ -n "$VPS" ]; then
+    A_ROWS+=("| \`openssl speed -seconds 3 rsa2048\` (one core, raw RSA-2048 public-key operation) | | **$VPS** verifies/s per core |")
+  else
+    note "could not read verify/s from openssl speed"
+  fi
+fi
+
+# ---------- (b) one inspect process vs jwt decode ----------
+B_ROWS=()
+# The same fixture token on standard input for both (no token on a command line).
+TOKEN_FILE=$ROOT/fixtures/tokens/app-v1.jwt
+say "(b) one process: mdeauth inspect vs jwt decode"
+T_MDE=$(time_mean "$MDE inspect --at $AT - < $TOKEN_FILE" "$STARTUP_RUNS")
+B_ROWS+=("| \`mdeauth inspect --at $AT - < app-v1.jwt\` | $(calc '%.2f' "$T_MDE * 1000") ms |")
+if [ -n "$JWT" ]; then
+  T_JWT=$(time_mean "$JWT decode - < $TOKEN_FILE" "$STARTUP_RUNS")
+  B_ROWS+=("| \`jwt decode - < app-v1.jwt\` ($("$JWT" --version 2>/dev/null | sed -n 1p)) | $(calc '%.2f' "$T_JWT * 1000") ms |")
+fi
+T_VER=$(time_mean "$MDE verify --jwks $JWKS --at $AT - < $TOKEN_FILE" "$STARTUP_RUNS")
+B_ROWS+=("| \`mdeauth verify --jwks jwks.json --at $AT - < app-v1.jwt\` (signature + claims) | $(calc '%.2f' "$T_VER * 1000") ms |")
+if [ -n "$JWT" ] && [ -n "$OPENSSL" ]; then
+  PUB=$WORK/pub.pem
+  "$OPENSSL" pkey -in "$ROOT/fixtures/keys/test-signing-key.pem" -pubout -out "$PUB" 2>/dev/null
+  if "$JWT" decode --alg RS256 --secret "@$PUB" --ignore-exp - < "$TOKEN_FILE" >/dev/null 2>&1; then
+    T_JWTV=$(time_mean "$JWT decode --alg RS256 --secret @$PUB --ignore-exp - < $TOKEN_FILE" "$STARTUP_RUNS")
+    B_ROWS+=("| \`jwt decode --alg RS256 --secret @pub.pem --ignore-exp - < app-v1.jwt\` (signature) | $(calc '%.2f' "$T_JWTV * 1000") ms |")
+  else
+    note "jwt-cli could not verify with the PEM public key; its verify row is left out"
+  fi
+fi
+
+# ---------- (c) scan vs ripgrep on the large log ----------
+C_ROWS=()
+say "(c) scan vs ripgrep on the ${LOG_MB} MiB log"
+T_SCAN=$(time_mean "$MDE scan --format json --at $AT --jwks $JWKS $BIG")
+"$MDE" scan --format json --at "$AT" --jwks "$JWKS" "$BIG" >"$WORK/out.txt" || true
+SCAN_COUNT=$(summary_field occurrences)
+C_ROWS+=("| \`mdeauth scan --format json\` | $(calc '%.3f' "$T_SCAN") s | $(calc '%.0f' "$BIG_BYTES / 1048576 / $T_SCAN") MiB/s | $SCAN_COUNT |")
+if [ -n "$RG" ]; then
+  T_RG=$(time_mean "$RG -c '$RG_PATTERN' $BIG")
+  RG_COUNT=$("$RG" -c "$RG_PATTERN" "$BIG" || true)
+  C_ROWS+=("| \`rg -c '$RG_PATTERN'\` ($("$RG" --version | sed -n 1p)) | $(calc '%.3f' "$T_RG") s | $(calc '%.0f' "$BIG_BYTES / 1048576 / $T_RG") MiB/s | $RG_COUNT |")
+  C_ROWS+=("| scan time / ripgrep time | **$(calc '%.2f' "$T_SCAN / $T_RG")x** | | |")
+  [ "$RG_COUNT" = "$BIG_TOKENS" ] || note "ripgrep counted $RG_COUNT lines, the generator wrote $BIG_TOKENS tokens"
+fi
+[ "$SCAN_COUNT" = "$BIG_TOKENS" ] || note "scan counted $SCAN_COUNT occurrences, the generator wrote $BIG_TOKENS tokens"
+
+# ---------- (d) peak RSS ----------
+D_ROWS=()
+if [ -n "$GNUTIME" ]; then
+  say "(d) peak RSS"
+  for f in "$SMALL" "$BIG"; do
+    "$GNUTIME" -v "$MDE" scan --format json --at "$AT" --jwks "$JWKS" "$f" >/dev/null 2>"$WORK/timev.txt" || true
+    KB=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$WORK/timev.txt")
+    D_ROWS+=("| $(basename "$f") ($(calc '%.0f' "$(stat -c %s "$f") / 1048576") MiB) | $(calc '%.1f' "$KB / 1024") MiB |")
+  done
+fi
+
+# ---------- write ----------
+TIMER="bash loop"
+[ -z "$HYPERFINE" ] || TIMER=$("$HYPERFINE" --version | sed -n 1p)
+CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`bench/compare.sh\` (see docs/scan.md) on $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+  echo
+  echo "- **Large log size used: ${LOG_MB} MiB** (\`BENCH_LOG_MB=$LOG_MB\`; the target run uses 1024), $BIG_TOKENS embedded tokens;"
+  echo "  per-token log: $UNIQ_TOKENS distinct tokens; 10 MiB log: $SMALL_TOKENS tokens; $RUNS timed runs per command."
+  echo "- Machine: $(nproc) CPU(s), ${CPU_MODEL:-unknown CPU}; shared with other work, so expect noise."
+  echo "- mdeauth $(git rev-parse --short HEAD 2>/dev/null || echo '?') (release build). Timer: $TIMER."
+  echo "- \`mdeauth scan --jwks fixtures/keys/jwks.json\` verifies every distinct token's RS256 signature and runs the"
+  echo "  same header and claim checks as \`verify\`; CPU-seconds are user + system time over all cores."
+  echo
+  echo "## (a) Tokens per CPU-second vs RSA-2048 verifies per core"
+  echo
+  echo "| what | measured | rate |"
+  echo "|---|---|---|"
+  printf '%s\n' "${A_ROWS[@]}"
+  echo
+  echo "## (b) One process on one token: \`mdeauth inspect\` / \`verify\` vs jwt-cli"
+  echo
+  echo "| command | mean wall time ($STARTUP_RUNS runs) |"
+  echo "|---|---|"
+  printf '%s\n' "${B_ROWS[@]}"
+  echo
+  echo "## (c) \`mdeauth scan\` vs ripgrep on the ${LOG_MB} MiB log"
+  echo
+  echo "| command | mean wall time | throughput | tokens counted |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${C_ROWS[@]}"
+  echo
+  echo "Target: scan within 1.5x of ripgrep's time. ripgrep only counts matching lines; scan also checks each"
+  echo "candidate's header, de-duplicates, evaluates each distinct token and records locations."
+  echo
+  echo "## (d) Peak resident memory of \`mdeauth scan\`"
+  echo
+  echo "| input | peak RSS |"
+  echo "|---|---|"
+  printf '%s\n' "${D_ROWS[@]}"
+  echo
+  echo "Target: flat from 10 MiB to 1 GiB."
+  if [ ${#NOTES[@]} -gt 0 ]; then
+    echo
+    echo "## Notes"
+    echo
+    for n in "${NOTES[@]}"; do echo "- $n"; done
+  fi
+} >"$OUT"
+say "wrote $OUT"
+cat "$OUT"

@@ -1,0 +1,128 @@
+//! Criterion benchmarks: decode, classify + offline checks, the finder and
+//! the scan engine over a 1 MB log, and an RS256 verify baseline using
+//! jsonwebtoken directly (mdeauth's own verify path is added when `verify`
+//! lands). Run with `cargo bench --bench tokens`.
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use mdeauth::checks::{self, Clock};
+use mdeauth::input;
+use mdeauth::scan::{self, OfflineChecks, Opened, find};
+use mdeauth::token::Token;
+
+const TOKEN: &str = include_str!("../fixtures/tokens/app-v1.jwt");
+const JWKS: &str = include_str!("../fixtures/keys/jwks.json");
+/// 2026-03-02T09:30:00Z: the fixture tokens are valid then.
+const VALID_AT: i64 = 1_772_443_800;
+const CLOCK: Clock = Clock {
+    now: VALID_AT,
+    leeway: 300,
+};
+
+/// About 1 MiB of log lines, one in 20 carrying a fixture token.
+fn one_mb_log() -> (Vec<u8>, usize) {
+    let tokens = [
+        include_str!("../fixtures/tokens/app-v1.jwt").trim(),
+        include_str!("../fixtures/tokens/delegated-v1.jwt").trim(),
+        include_str!("../fixtures/tokens/expired.jwt").trim(),
+    ];
+    let mut log = String::new();
+    let mut n = 0;
+    let mut i = 0usize;
+    while log.len() < 1 << 20 {
+        if i % 20 == 19 {
+            log.push_str(&format!(
+                "2026-03-02T09:30:00Z DEBUG Authorization: Bearer {}\n",
+                tokens[n % tokens.len()]
+            ));
+            n += 1;
+        } else {
+            log.push_str(&format!(
+                "2026-03-02T09:30:00Z INFO GET /api/machines status=200 request_id={i:016x}\n"
+            ));
+        }
+        i += 1;
+    }
+    (log.into_bytes(), n)
+}
+
+fn decode(c: &mut Criterion) {
+    c.bench_function("decode (normalize + Token::decode)", |b| {
+        b.iter(|| {
+            let compact = input::normalize(black_box(TOKEN.as_bytes())).unwrap();
+            black_box(Token::decode(compact).unwrap())
+        })
+    });
+}
+
+fn classify(c: &mut Criterion) {
+    let token = Token::decode(input::normalize(TOKEN.as_bytes()).unwrap()).unwrap();
+    let claims = token.claims.as_ref().unwrap();
+    c.bench_function("classify + offline checks", |b| {
+        b.iter(|| {
+            let cls = black_box(claims).classify();
+            let mut f = checks::header(&token.header);
+            f.extend(checks::claims(&token.header, claims, &cls, CLOCK));
+            black_box(f)
+        })
+    });
+}
+
+fn finder(c: &mut Criterion) {
+    let (log, n) = one_mb_log();
+    let mut g = c.benchmark_group("1 MiB log");
+    g.throughput(Throughput::Bytes(log.len() as u64));
+    g.bench_function("finder (candidates with line numbers)", |b| {
+        b.iter(|| {
+            let found = find::find_with_lines(black_box(&log));
+            assert_eq!(found.len(), n);
+            found.len()
+        })
+    });
+    g.bench_function("scan engine (find + dedup + evaluate)", |b| {
+        let ev = OfflineChecks { clock: CLOCK };
+        b.iter(|| {
+            let input = Opened {
+                name: Arc::from("bench.log"),
+                reader: Box::new(Cursor::new(log.clone())),
+                size: None,
+                har_name: false,
+            };
+            let r = scan::scan(vec![input], &ev, VALID_AT, &|_| {}).unwrap();
+            assert_eq!(r.summary.occurrences, n as u64);
+            r.summary.unique
+        })
+    });
+    g.finish();
+}
+
+fn verify_rs256(c: &mut Criterion) {
+    let set: JwkSet = serde_json::from_str(JWKS).unwrap();
+    let key = DecodingKey::from_jwk(&set.keys[0]).unwrap();
+    let token = TOKEN.trim();
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    assert!(
+        jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key, Algorithm::RS256)
+            .unwrap(),
+        "fixture token verifies with fixtures/keys/jwks.json"
+    );
+    c.bench_function("RS256 verify (jsonwebtoken::crypto::verify)", |b| {
+        b.iter(|| {
+            jsonwebtoken::crypto::verify(
+                black_box(signature),
+                black_box(message.as_bytes()),
+                &key,
+                Algorithm::RS256,
+            )
+            .unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, decode, classify, finder, verify_rs256);
+criterion_main!(benches);

@@ -1,0 +1,732 @@
+//! `mdeauth doctor`: run the onboarding as one ordered checklist.
+//!
+//! Exit codes: 0 every step passed (warnings allowed), 1 a step failed,
+//! 2 bad input (unreadable plan, unknown call, bad flag), 3 the network or an
+//! endpoint failed during acquisition, discovery or the probe; that failure
+//! is also shown as a failed step.
+
+use std::time::Duration;
+
+use crate::applint::{self, AppRegistration, AppSection, Grants, PermissionTable};
+use crate::cache::Cache;
+use crate::catalog::Call;
+use crate::checks;
+use crate::cli::{DoctorArgs, Flow, TokenCmdArgs};
+use crate::cloud;
+use crate::discovery::{DiscoverOptions, Fetcher, KeySource, Resolver};
+use crate::doctor::{self, ChainInput, DoctorSection, StepStatus};
+use crate::error::{Error, Result, exit};
+use crate::finding::{Finding, Severity};
+use crate::http::{Http, HttpOptions};
+use crate::input;
+use crate::mdeapi::{self, Answer};
+use crate::plan::{self, Plan, PlanContext};
+use crate::report::style::Style;
+use crate::report::{self, Format, Report, TokenSection, Verdict};
+use crate::resource::ResourceKind;
+use crate::token::{Context, Token};
+use crate::validate::{self, SignatureStatus, VerifyOptions};
+
+use super::check::{self, Wanted};
+
+pub fn execute(args: &DoctorArgs, format: Format, style: &Style) -> Result<u8> {
+    let (report, code) = run(args)?;
+    crate::write_stdout(&report::render(&report, format, style))?;
+    Ok(code)
+}
+
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn token_given(args: &DoctorArgs) -> bool {
+    args.input.token.is_some()
+        || args.input.token_file.is_some()
+        || std::env::var("MDEAUTH_TOKEN").is_ok_and(|v| !v.trim().is_empty())
+}
+
+pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
+    let clock = super::clock(&args.time)?;
+    super::probe::check_timeout(args.timeout)?;
+    if let Some(a) = &args.authority_host {
+        crate::http::check_url(a)?;
+    }
+    if let Some(b) = &args.host.api_base {
+        crate::http::check_url(b)?;
+    }
+    let api_cloud = cloud::by_name(args.host.api_cloud.as_deref().unwrap_or("public"))?;
+    let mut d = DoctorSection::default();
+    let mut report = Report::new("doctor", clock.now);
+    let mut env_failure = false;
+
+    // ---- 1. configuration
+    let plan = args.plan.as_deref().map(Plan::load).transpose()?;
+    let wanted = check::wanted(plan.as_ref(), &args.calls)?;
+    let tenant = nonempty(&args.tenant).or_else(|| plan.as_ref().and_then(|p| p.tenant_id.clone()));
+    let client_id =
+        nonempty(&args.client_id).or_else(|| plan.as_ref().and_then(|p| p.client_id.clone()));
+    let context = args.context.or(plan.as_ref().and_then(|p| p.context));
+    let given = token_given(args);
+    {
+        let mut bits = Vec::new();
+        match &plan {
+            Some(p) => bits.push(format!("plan \"{}\"", p.name)),
+            None if !args.calls.is_empty() => bits.push("--call".to_string()),
+            None => {}
+        }
+        bits.push(format!("{} call(s)", wanted.len()));
+        if let Some(c) = context {
+            bits.push(format!("{} context", c.as_str()));
+        }
+        bits.push(format!("tenant {}", tenant.as_deref().unwrap_or("not set")));
+        bits.push(format!(
+            "client id {}",
+            client_id.as_deref().unwrap_or("not set")
+        ));
+        let mut problems = Vec::new();
+        if wanted.is_empty() {
+            problems.push("no calls: give --plan FILE or --call \"METHOD PATH\"");
+        }
+        if !given && (tenant.is_none() || client_id.is_none()) {
+            problems.push("no token given, and without a tenant and client id none can be acquired: set them in the plan, with --tenant/--client-id or AZURE_TENANT_ID/AZURE_CLIENT_ID");
+        }
+        if problems.is_empty() {
+            d.push("configuration", StepStatus::Pass, bits.join(", "));
+        } else {
+            d.push(
+                "configuration",
+                StepStatus::Fail,
+                format!("{}; {}", bits.join(", "), problems.join("; ")),
+            );
+            for p in &problems {
+                report.findings.push(Finding::error(
+                    "doctor.configuration",
+                    p.split(':').next().unwrap_or(p).to_string(),
+                    p.split_once(": ").map(|x| x.1).unwrap_or(""),
+                ));
+            }
+        }
+    }
+
+    // ---- 2. token
+    let mut token: Option<Token> = None;
+    if given {
+        let t = super::load_token(&args.input)?;
+        d.push(
+            "token",
+            StepStatus::Pass,
+            format!("given ({}, from {})", t.fingerprint(), t.compact.found_in),
+        );
+        token = Some(t);
+    } else if tenant.is_none() || client_id.is_none() {
+        d.push(
+            "token",
+            StepStatus::Skip,
+            "no token given and no tenant/client id to acquire one",
+        );
+    } else {
+        let targs = token_args(
+            args,
+            tenant.clone(),
+            client_id.clone(),
+            plan.as_ref(),
+            api_cloud,
+        );
+        match super::token::run(&targs) {
+            Ok((rep, Some(raw))) => {
+                let compact = input::normalize(raw.as_bytes())?;
+                let t = Token::decode(compact)?;
+                let via = rep
+                    .findings
+                    .iter()
+                    .find(|f| f.code == "token.flow")
+                    .map(|f| f.message.clone())
+                    .unwrap_or_else(|| "acquired".to_string());
+                d.push(
+                    "token",
+                    StepStatus::Pass,
+                    format!("acquired ({}), {via}", t.fingerprint()),
+                );
+                report.findings.extend(
+                    rep.findings
+                        .into_iter()
+                        .filter(|f| f.code.starts_with("token.managed_identity_cache")),
+                );
+                token = Some(t);
+            }
+            Ok((rep, None)) => {
+                let why = rep
+                    .findings
+                    .iter()
+                    .find(|f| f.is_error() && f.code != "token.refused")
+                    .or_else(|| rep.findings.iter().find(|f| f.is_error()))
+                    .map(|f| f.message.clone())
+                    .unwrap_or_else(|| "Azure AD refused the request".to_string());
+                d.push("token", StepStatus::Fail, why);
+                report.findings.extend(rep.findings);
+                report.errors = rep.errors;
+                report.consent = rep.consent;
+            }
+            Err(e) => {
+                if matches!(e, Error::Environment { .. }) {
+                    env_failure = true;
+                }
+                d.push("token", StepStatus::Fail, e.to_string());
+                report.findings.push(Finding::error(
+                    "doctor.token",
+                    format!("no token: {e}"),
+                    e.hint().unwrap_or(""),
+                ));
+            }
+        }
+    }
+
+    // ---- 3. decode
+    let claims = match &token {
+        None => {
+            d.push("decode", StepStatus::Skip, "no token");
+            None
+        }
+        Some(t) => match t.require_claims() {
+            Err(e) => {
+                d.push("decode", StepStatus::Fail, e.one_line());
+                report.findings.push(Finding::error(
+                    "doctor.decode",
+                    e.to_string(),
+                    e.hint().unwrap_or(""),
+                ));
+                None
+            }
+            Ok(c) => {
+                let cls = c.classify();
+                let found: Vec<Finding> = checks::header(&t.header)
+                    .into_iter()
+                    .chain(checks::claims(&t.header, c, &cls, clock))
+                    .collect();
+                let errors: Vec<&Finding> = found.iter().filter(|f| f.is_error()).collect();
+                let sec = TokenSection::new(t, c, clock);
+                let mut what = format!(
+                    "v{} {} token for {}",
+                    sec.version,
+                    match cls.context {
+                        Context::Application => "app-only",
+                        Context::Delegated => "delegated",
+                        Context::None => "permission-less",
+                    },
+                    if cls.resource == ResourceKind::Mde {
+                        "the MDE API".to_string()
+                    } else {
+                        c.aud.join(", ")
+                    }
+                );
+                if let Some(p) = sec.expiry_phrase(clock.now) {
+                    what.push_str(&format!(", {p}"));
+                }
+                let status = if !errors.is_empty() {
+                    what.push_str(&format!(
+                        "; {}",
+                        errors.iter().map(|f| f.code).collect::<Vec<_>>().join(", ")
+                    ));
+                    StepStatus::Fail
+                } else if found.iter().any(|f| f.severity == Severity::Warning) {
+                    StepStatus::Warn
+                } else {
+                    StepStatus::Pass
+                };
+                d.push("decode", status, what);
+                report.findings.extend(found);
+                report.token = Some(sec);
+                Some(c)
+            }
+        },
+    };
+
+    // ---- 4. signature
+    match (&token, claims) {
+        (_, None) => d.push("signature", StepStatus::Skip, "no decoded token"),
+        _ if args.no_verify => d.push("signature", StepStatus::Skip, "--no-verify"),
+        (Some(t), Some(_)) => match verify(args, t, tenant.clone(), client_id.clone(), clock) {
+            Ok(v) => {
+                let ok =
+                    v.signature.status == SignatureStatus::Valid && !v.signature.nonce_transformed;
+                let detail = match (
+                    &v.signature.status,
+                    &v.signature.kid,
+                    &v.signature.key_source,
+                ) {
+                    (SignatureStatus::Valid, kid, src) => format!(
+                        "valid (key {} from {})",
+                        kid.as_deref().unwrap_or("?"),
+                        src.as_deref().unwrap_or("?")
+                    ),
+                    (s, _, _) => format!("{s:?}").to_lowercase(),
+                };
+                d.push(
+                    "signature",
+                    if ok {
+                        StepStatus::Pass
+                    } else {
+                        StepStatus::Fail
+                    },
+                    detail,
+                );
+                for f in v.findings {
+                    if !report
+                        .findings
+                        .iter()
+                        .any(|g| g.code == f.code && g.message == f.message)
+                    {
+                        report.findings.push(f);
+                    }
+                }
+                report.signature = Some(v.signature);
+            }
+            Err(e) => {
+                if matches!(e, Error::Environment { .. }) {
+                    env_failure = true;
+                }
+                d.push("signature", StepStatus::Fail, e.one_line());
+                report.findings.push(Finding::error(
+                    "doctor.signature",
+                    format!("the signature could not be checked: {e}"),
+                    e.hint().unwrap_or("retry, or pass --jwks / --offline"),
+                ));
+            }
+        },
+        (None, Some(_)) => unreachable!("claims come from the token"),
+    }
+
+    // ---- 5. identity
+    let token_ctx = claims.and_then(|c| match c.classify().context {
+        Context::Application => Some(PlanContext::Application),
+        Context::Delegated => Some(PlanContext::Delegated),
+        Context::None => None,
+    });
+    match claims {
+        None => d.push("identity", StepStatus::Skip, "no decoded token"),
+        Some(c) => {
+            let mut bad = Vec::new();
+            let mut notes = vec![];
+            let cls = c.classify();
+            if cls.resource == ResourceKind::Mde {
+                notes.push("audience MDE".to_string());
+            } else {
+                bad.push(format!("audience {} is not the MDE API", c.aud.join(", ")));
+                report.findings.push(Finding::error(
+                    "doctor.audience",
+                    format!(
+                        "the token's audience ({}) is not the MDE API",
+                        c.aud.join(", ")
+                    ),
+                    format!(
+                        "request the token for scope {}",
+                        crate::consent::mde_scope()
+                    ),
+                ));
+            }
+            let multi = plan.as_ref().is_some_and(|p| p.multi_tenant);
+            match (&tenant, c.tid.as_deref()) {
+                (Some(want), Some(got)) if want.eq_ignore_ascii_case(got) => {
+                    notes.push("tenant as planned".into())
+                }
+                (Some(want), got) if !(multi && got.is_some()) && crate::guid::is_guid(want) => {
+                    bad.push(format!(
+                        "tenant {} instead of {want}",
+                        got.unwrap_or("missing")
+                    ));
+                    report.findings.push(Finding::error(
+                        "doctor.tenant_mismatch",
+                        format!(
+                            "the token is from tenant {} but the plan's tenant is {want}",
+                            got.unwrap_or("(none)")
+                        ),
+                        format!(
+                            "request the token from https://{}/{want}/...",
+                            api_cloud.login_host
+                        ),
+                    ));
+                }
+                (Some(_), Some(got)) => notes.push(format!("tenant {got}")),
+                _ => {}
+            }
+            match (&client_id, c.app_id()) {
+                (Some(want), Some(got)) if want.eq_ignore_ascii_case(got) => {
+                    notes.push("app as planned".into())
+                }
+                (Some(want), got) => {
+                    bad.push(format!(
+                        "app {} instead of {want}",
+                        got.unwrap_or("missing")
+                    ));
+                    report.findings.push(Finding::error(
+                        "doctor.app_mismatch",
+                        format!(
+                            "the token was issued to app {} but the plan's client id is {want}",
+                            got.unwrap_or("(none)")
+                        ),
+                        "get the token with the planned app, or correct the client id",
+                    ));
+                }
+                _ => {}
+            }
+            if let (Some(e), Some(t)) = (context, token_ctx)
+                && e != t
+            {
+                bad.push(format!("{} token for a {} plan", t.as_str(), e.as_str()));
+            }
+            if bad.is_empty() {
+                d.push("identity", StepStatus::Pass, notes.join(", "));
+            } else {
+                d.push("identity", StepStatus::Fail, bad.join("; "));
+            }
+        }
+    }
+
+    // ---- 6. permissions
+    let ctx = token_ctx.or(context).unwrap_or(PlanContext::Application);
+    let rows: Vec<&'static Call> = wanted.iter().map(|w| w.row).collect();
+    match claims {
+        _ if wanted.is_empty() => d.push("permissions", StepStatus::Skip, "no calls planned"),
+        None => d.push("permissions", StepStatus::Skip, "no decoded token"),
+        Some(c) => {
+            // Identity was checked above; the plan copy without ids keeps
+            // `check` from reporting it twice.
+            let anon = plan.as_ref().map(|p| Plan {
+                tenant_id: None,
+                client_id: None,
+                ..p.clone()
+            });
+            let mut tmp = Report::new("doctor", clock.now);
+            check::evaluate(&mut tmp, c, anon.as_ref(), &wanted, args.context);
+            let denied: Vec<String> = tmp
+                .calls
+                .iter()
+                .flatten()
+                .filter(|e| e.denied())
+                .map(|e| e.label())
+                .collect();
+            let total = tmp.calls.as_ref().map_or(0, Vec::len);
+            let mut status = if !denied.is_empty() {
+                StepStatus::Fail
+            } else if tmp.findings.iter().any(|f| f.severity == Severity::Warning) {
+                StepStatus::Warn
+            } else {
+                StepStatus::Pass
+            };
+            if tmp.findings.iter().any(Finding::is_error) {
+                status = StepStatus::Fail;
+            }
+            let detail = if denied.is_empty() {
+                format!("all {total} call(s) allowed by the token")
+            } else {
+                format!(
+                    "{} of {total} call(s) not allowed: {}",
+                    denied.len(),
+                    denied.join(", ")
+                )
+            };
+            d.push("permissions", status, detail);
+            report.findings.extend(tmp.findings);
+            report.calls = tmp.calls;
+            report.least_privilege = tmp.least_privilege;
+            report.plan = plan.as_ref().map(crate::report::calls::PlanSection::new);
+        }
+    }
+
+    // ---- 7. app registration
+    let mut loaded: Option<(AppRegistration, PermissionTable, Option<Grants>)> = None;
+    match &args.app {
+        None => d.push("app", StepStatus::Skip, "no --app MANIFEST.json given"),
+        Some(_) if wanted.is_empty() => d.push("app", StepStatus::Skip, "no calls planned"),
+        Some(path) => {
+            let app =
+                AppRegistration::parse(&super::app::read_json(path)?, &path.display().to_string())?;
+            let table = match &args.sp {
+                Some(p) => PermissionTable::from_service_principal(
+                    &super::app::read_json(p)?,
+                    &p.display().to_string(),
+                )?,
+                None => PermissionTable::built_in(),
+            };
+            let grants = match &args.grants {
+                Some(p) => Some(Grants::parse(
+                    &super::app::read_json(p)?,
+                    &p.display().to_string(),
+                )?),
+                None => None,
+            };
+            let intent = doctor::intent(&rows, ctx, plan.as_ref());
+            let out = applint::lint(&app, &intent, &table, grants.as_ref(), clock.now, 30);
+            let errors = out.findings.iter().filter(|f| f.is_error()).count();
+            let warnings = out
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .count();
+            let mut detail = format!(
+                "{} ({}): {errors} error(s), {warnings} warning(s)",
+                app.display_name.as_deref().unwrap_or("app"),
+                app.app_id
+            );
+            let mut fail = errors > 0;
+            if let Some(want) = &client_id
+                && !want.eq_ignore_ascii_case(&app.app_id)
+            {
+                fail = true;
+                detail.push_str(&format!("; its appId is not the client id {want}"));
+                report.findings.push(Finding::error(
+                    "doctor.app_not_planned",
+                    format!(
+                        "the manifest is for app {} but the client id is {want}",
+                        app.app_id
+                    ),
+                    "export the manifest of the app the plan uses",
+                ));
+            }
+            d.push(
+                "app",
+                if fail {
+                    StepStatus::Fail
+                } else if warnings > 0 {
+                    StepStatus::Warn
+                } else {
+                    StepStatus::Pass
+                },
+                detail,
+            );
+            report.app = Some(AppSection::new(
+                &app,
+                "manifest",
+                &intent,
+                &table,
+                out.permissions,
+                clock.now,
+                30,
+            ));
+            report.findings.extend(out.findings);
+            loaded = Some((app, table, grants));
+        }
+    }
+
+    // ---- the chain: only when something along it is known
+    if !wanted.is_empty() && (claims.is_some() || loaded.is_some()) {
+        let held: Option<Vec<String>> = claims.map(|c| match ctx {
+            PlanContext::Application => c.roles.clone(),
+            PlanContext::Delegated => c.scopes(),
+        });
+        let built_in = PermissionTable::built_in();
+        let (app, table, grants) = match &loaded {
+            Some((a, t, g)) => (Some(a), t, g.as_ref()),
+            None => (None, &built_in, None),
+        };
+        d.chain = doctor::chain(&ChainInput {
+            rows: &rows,
+            ctx,
+            token: held.as_deref(),
+            app,
+            table,
+            grants,
+        });
+        report.findings.extend(doctor::chain_findings(
+            &d.chain,
+            client_id.as_deref(),
+            tenant.as_deref(),
+            api_cloud,
+        ));
+    }
+
+    // ---- 8. probe
+    match (&token, claims) {
+        _ if !args.probe => d.push("probe", StepStatus::Skip, "pass --probe to call the API"),
+        (Some(t), Some(c)) => {
+            let (st, detail, env) = probe_calls(args, &wanted, t, c, clock, &mut d, &mut report)?;
+            env_failure |= env;
+            d.push("probe", st, detail);
+        }
+        _ => d.push("probe", StepStatus::Skip, "no decoded token"),
+    }
+
+    let failed = d.failed();
+    report.doctor = Some(d);
+    let mut report = report.finish();
+    if failed {
+        report.verdict = Verdict::Fail;
+    }
+    let code = if env_failure {
+        exit::ENVIRONMENT
+    } else if failed {
+        exit::FAIL
+    } else {
+        exit::PASS
+    };
+    Ok((report, code))
+}
+
+/// The `token` command's arguments for the acquisition step.
+fn token_args(
+    args: &DoctorArgs,
+    tenant: Option<String>,
+    client_id: Option<String>,
+    plan: Option<&Plan>,
+    cloud: &cloud::Cloud,
+) -> TokenCmdArgs {
+    let flow = match plan.and_then(|p| p.credential) {
+        Some(plan::Credential::ManagedIdentity) => Flow::ManagedIdentity,
+        _ => Flow::ClientCredentials,
+    };
+    TokenCmdArgs {
+        flow,
+        tenant,
+        client_id,
+        authority_host: args.authority_host.clone(),
+        cloud: cloud.name.clone(),
+        scope: None,
+        resource: None,
+        v1: false,
+        client_secret_file: args.client_secret_file.clone(),
+        client_secret_stdin: args.client_secret_stdin,
+        certificate: args.certificate.clone(),
+        username: None,
+        password_file: None,
+        password_stdin: false,
+        print_token: false,
+        timeout: args.timeout,
+        time: args.time.clone(),
+        plan: None,
+        calls: Vec::new(),
+        context: None,
+    }
+}
+
+fn verify(
+    args: &DoctorArgs,
+    token: &Token,
+    tenant: Option<String>,
+    client_id: Option<String>,
+    clock: checks::Clock,
+) -> Result<validate::Verification> {
+    if let Some(j) = args.jwks.as_deref().filter(|j| j.contains("://")) {
+        crate::http::check_url(j)?;
+    }
+    let http = if args.offline {
+        None
+    } else {
+        Some(Http::new(HttpOptions {
+            timeout: Duration::from_secs(args.timeout),
+            ..HttpOptions::default()
+        })?)
+    };
+    let fetcher = Fetcher {
+        http,
+        cache: Cache::open(args.cache_dir.as_deref())?,
+        now: chrono::Utc::now().timestamp(),
+    };
+    let source = match &args.jwks {
+        Some(j) => KeySource::Jwks(j.clone()),
+        None => KeySource::Discover(DiscoverOptions {
+            authority: args.authority_host.clone(),
+            cloud: args.host.api_cloud.clone(),
+            app_keys: false,
+            client_id,
+            tenant: tenant.filter(|t| crate::guid::is_guid(t)),
+        }),
+    };
+    let resolver = Resolver { fetcher, source };
+    // Tenant and app are the identity step's; verify only the signature
+    // and the standard claims here, so nothing is reported twice.
+    let opts = VerifyOptions {
+        audiences: Vec::new(),
+        tenant: None,
+        client_id: None,
+        clock,
+    };
+    validate::verify_token(token, &opts, &resolver)
+}
+
+/// `--probe`: one bounded read per planned GET call without placeholders.
+fn probe_calls(
+    args: &DoctorArgs,
+    wanted: &[Wanted],
+    token: &Token,
+    claims: &crate::token::Claims,
+    clock: checks::Clock,
+    d: &mut DoctorSection,
+    report: &mut Report,
+) -> Result<(StepStatus, String, bool)> {
+    let http = Http::new(HttpOptions {
+        timeout: Duration::from_secs(args.timeout),
+        ..HttpOptions::default()
+    })?;
+    let host = args.host.options();
+    let base = mdeapi::base_url(&host, claims.classify().cloud)?;
+    let (mut ok, mut refused, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    let mut env = false;
+    for w in wanted {
+        let call = match mdeapi::parse_call(&w.given) {
+            Ok(c) if c.is_read() => c,
+            Ok(_) => {
+                skipped.push(format!("{} (not a GET)", w.row.label()));
+                continue;
+            }
+            Err(_) => {
+                skipped.push(format!("{} (placeholder)", w.row.label()));
+                continue;
+            }
+        };
+        let url = mdeapi::url(&call, &base)?;
+        match mdeapi::probe(&http, &call, &url, token, clock, None) {
+            Ok(p) => {
+                match p.answer {
+                    Answer::Ok => ok.push(call.label()),
+                    Answer::Refused => refused.push(format!(
+                        "{} → {}",
+                        call.label(),
+                        p.section.status.unwrap_or(0)
+                    )),
+                    Answer::ServerError => {
+                        env = true;
+                        refused.push(format!(
+                            "{} → {}",
+                            call.label(),
+                            p.section.status.unwrap_or(0)
+                        ));
+                    }
+                }
+                report.findings.extend(p.findings);
+                d.probes.push(p.section);
+            }
+            Err(e) => {
+                env |= matches!(e, Error::Environment { .. });
+                refused.push(format!("{} → {}", call.label(), e.one_line()));
+                report.findings.push(Finding::error(
+                    "doctor.probe",
+                    format!("{}: {e}", call.label()),
+                    e.hint().unwrap_or(""),
+                ));
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    if !ok.is_empty() {
+        parts.push(format!("answered: {}", ok.join(", ")));
+    }
+    if !refused.is_empty() {
+        parts.push(format!("refused: {}", refused.join(", ")));
+    }
+    if !skipped.is_empty() {
+        parts.push(format!("not probed: {}", skipped.join(", ")));
+    }
+    let status = if !refused.is_empty() {
+        StepStatus::Fail
+    } else if ok.is_empty() {
+        StepStatus::Skip
+    } else if !skipped.is_empty() {
+        StepStatus::Warn
+    } else {
+        StepStatus::Pass
+    };
+    Ok((status, parts.join("; "), env))
+}

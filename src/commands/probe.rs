@@ -1,0 +1,85 @@
+//! `mdeauth probe`: call the MDE API once with the token and explain the answer.
+
+use std::time::Duration;
+
+use crate::cli::ProbeArgs;
+use crate::error::{Error, Result, exit};
+use crate::http::{Http, HttpOptions};
+use crate::mdeapi::{self, Answer};
+use crate::report::style::Style;
+use crate::report::{self, Format, Report, TokenSection};
+
+/// Run, print, and return the exit code: 0 on 2xx, 1 when the API said no, 3 on 5xx.
+pub fn execute(args: &ProbeArgs, format: Format, style: &Style) -> Result<u8> {
+    let (report, code) = run(args)?;
+    crate::write_stdout(&report::render(&report, format, style))?;
+    Ok(code)
+}
+
+/// The exit code for an answer.
+pub fn exit_code(a: Answer) -> u8 {
+    match a {
+        Answer::Ok => exit::PASS,
+        Answer::Refused => exit::FAIL,
+        Answer::ServerError => exit::ENVIRONMENT,
+    }
+}
+
+/// Refuse a write call unless allowed; nothing is sent.
+pub fn guard_write(call: &mdeapi::ParsedCall, allow_write: bool) -> Result<()> {
+    if !call.is_read() && !allow_write {
+        return Err(Error::input(format!(
+            "{} changes data in the tenant ({}); not sent",
+            call.label(),
+            call.row.name
+        ))
+        .with_hint("pass --allow-write if you mean it, or probe a GET call"));
+    }
+    Ok(())
+}
+
+pub fn check_timeout(t: u64) -> Result<()> {
+    if !(1..=300).contains(&t) {
+        return Err(Error::input(format!("--timeout {t} is out of range"))
+            .with_hint("give seconds between 1 and 300 (default 10)"));
+    }
+    Ok(())
+}
+
+pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
+    let clock = super::clock(&args.time)?;
+    check_timeout(args.timeout)?;
+    let call = mdeapi::parse_call(&args.call)?;
+    guard_write(&call, args.allow_write)?;
+    let body = match &args.body {
+        Some(p) => {
+            let b = std::fs::read(p).map_err(|e| {
+                Error::input(format!("cannot read the body file {}: {e}", p.display()))
+            })?;
+            serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| {
+                Error::input(format!("the body file {} is not JSON ({e})", p.display()))
+            })?;
+            Some(b)
+        }
+        None => None,
+    };
+    let token = super::load_token(&args.input)?;
+    let claims = token.require_claims()?;
+    let cls = claims.classify();
+    let host = args.host.options();
+    let base = match (&call.host, host.is_default()) {
+        (Some(h), true) => format!("https://{h}"),
+        _ => mdeapi::base_url(&host, cls.cloud)?,
+    };
+    let url = mdeapi::url(&call, &base)?;
+    let http = Http::new(HttpOptions {
+        timeout: Duration::from_secs(args.timeout),
+        ..HttpOptions::default()
+    })?;
+    let probed = mdeapi::probe(&http, &call, &url, &token, clock, body.as_deref())?;
+    let mut report = Report::new("probe", clock.now);
+    report.token = Some(TokenSection::new(&token, claims, clock));
+    report.findings = probed.findings;
+    report.probe = Some(probed.section);
+    Ok((report.finish(), exit_code(probed.answer)))
+}

@@ -1,0 +1,80 @@
+//! `mdeauth scan`: find every JWT in logs, text and HAR captures, evaluate
+//! each unique token once, and summarise.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::ScanArgs;
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::scan::evaluate::{FullEvaluator, MemoKeys};
+use crate::scan::{self, Input, ScanReport};
+
+/// Inputs smaller than this get no progress bar.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+pub fn run(args: &ScanArgs) -> Result<ScanReport> {
+    let clock = super::clock(&args.time)?;
+    let plan = args.plan.as_deref().map(Plan::load).transpose()?;
+    let calls = super::check::wanted(plan.as_ref(), &args.calls)?;
+    let keys = if args.no_verify {
+        None
+    } else {
+        super::verify::check_key_args(&args.keys)?;
+        Some(MemoKeys::new(super::verify::resolver(
+            &args.keys,
+            plan.as_ref().and_then(|p| p.client_id.clone()),
+            plan.as_ref().and_then(|p| p.tenant_id.clone()),
+        )?))
+    };
+    let evaluator = FullEvaluator {
+        clock,
+        keys,
+        calls,
+        context: args.context.or(plan.as_ref().and_then(|p| p.context)),
+    };
+    let inputs = inputs(&args.files)?;
+    // Open everything first: a missing file fails before any output.
+    let opened = inputs.iter().map(Input::open).collect::<Result<Vec<_>>>()?;
+    let total: u64 = opened.iter().filter_map(|o| o.size).sum();
+    let bar = progress_bar(total);
+    let tick = |n: u64| bar.inc(n);
+    let report = scan::scan(opened, &evaluator, clock.now, &tick);
+    bar.finish_and_clear();
+    report
+}
+
+fn inputs(files: &[String]) -> Result<Vec<Input>> {
+    if files.is_empty() {
+        if std::io::stdin().is_terminal() {
+            return Err(Error::input("no input to scan")
+                .with_hint("give one or more files, or - to read standard input"));
+        }
+        return Ok(vec![Input::Stdin]);
+    }
+    Ok(files
+        .iter()
+        .map(|f| {
+            if f == "-" {
+                Input::Stdin
+            } else {
+                Input::File(PathBuf::from(f))
+            }
+        })
+        .collect())
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    if total < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "scanning {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}

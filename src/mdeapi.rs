@@ -1,0 +1,870 @@
+//! A minimal MDE API client for `probe` and `doctor`: build one call's URL on
+//! the right host, send it with the token, and explain the answer (200, 401,
+//! 403 with the API's own message, 404, 429, 5xx).
+//!
+//! Nothing here prints the token or the Authorization header, and response
+//! data never leaves this module beyond counts and ids.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::{self, Call, CallSpec};
+use crate::checks::{self, Clock};
+use crate::cloud;
+use crate::consent;
+use crate::error::{Error, Result, Snippet};
+use crate::finding::{Finding, Severity};
+use crate::http::{self, Http, Response};
+use crate::permissions::PermType;
+use crate::resource::ResourceKind;
+use crate::token::{Context, Token};
+
+#[derive(Deserialize)]
+struct Region {
+    name: String,
+    host: String,
+}
+
+#[derive(Deserialize)]
+struct RegionFile {
+    regions: Vec<Region>,
+}
+
+static REGIONS: LazyLock<Vec<Region>> = LazyLock::new(|| {
+    serde_json::from_str::<RegionFile>(include_str!("../data/mde-regions.json"))
+        .expect("data/mde-regions.json is valid (checked by tests)")
+        .regions
+});
+
+/// The `--region` names.
+pub const REGION_NAMES: [&str; 5] = ["us", "eu", "uk", "au", "swa"];
+
+/// The regional host for a `--region` name.
+pub fn region_host(name: &str) -> Result<&'static str> {
+    let n = name.trim().to_ascii_lowercase();
+    REGIONS
+        .iter()
+        .find(|r| r.name == n)
+        .map(|r| r.host.as_str())
+        .ok_or_else(|| {
+            Error::input(format!("unknown region {name:?}"))
+                .with_hint(format!("use one of {}", REGION_NAMES.join(", ")))
+        })
+}
+
+/// Where the call goes: `--api-base`, else `--region` (public cloud only),
+/// else the cloud's API host (`--cloud`, else the token issuer's cloud, else public).
+#[derive(Debug, Clone, Default)]
+pub struct HostOptions {
+    pub api_base: Option<String>,
+    pub cloud: Option<String>,
+    pub region: Option<String>,
+}
+
+impl HostOptions {
+    pub fn is_default(&self) -> bool {
+        self.api_base.is_none() && self.cloud.is_none() && self.region.is_none()
+    }
+}
+
+/// The base URL (scheme and host, no trailing slash) for the options and token.
+pub fn base_url(o: &HostOptions, issuer_cloud: Option<&str>) -> Result<String> {
+    if let Some(b) = &o.api_base {
+        if o.region.is_some() || o.cloud.is_some() {
+            return Err(Error::input(
+                "--api-base names the host itself; it cannot be combined with --cloud or --region",
+            ));
+        }
+        let u = http::check_url(b)?;
+        return Ok(u.as_str().trim_end_matches('/').to_string());
+    }
+    let cloud_name = o.cloud.as_deref().or(issuer_cloud).unwrap_or("public");
+    let c = cloud::by_name(cloud_name)?;
+    if let Some(r) = &o.region {
+        if c.name != "public" {
+            return Err(Error::input(format!(
+                "--region applies to the commercial cloud, not {}",
+                c.display
+            ))
+            .with_hint("drop --region; the US Government clouds have one API host each"));
+        }
+        return Ok(format!("https://{}", region_host(r)?));
+    }
+    if c.api_host.is_empty() {
+        return Err(Error::input(format!(
+            "the MDE API is not offered in the {} cloud",
+            c.display
+        ))
+        .with_hint("use --cloud public|gcc|gcc-high|dod, or --api-base URL"));
+    }
+    Ok(format!("https://{}", c.api_host))
+}
+
+/// One call to send: method, the path and query as given, its catalogue row.
+#[derive(Debug, Clone)]
+pub struct ParsedCall {
+    pub method: String,
+    /// Path as written (version prefix kept).
+    pub path: String,
+    /// Query string as written, without `?`.
+    pub query: Option<String>,
+    /// The host of a full URL, when one was given.
+    pub host: Option<String>,
+    pub row: &'static Call,
+    /// A GET of a collection: the probe adds `$top=1`.
+    pub list: bool,
+}
+
+impl ParsedCall {
+    pub fn is_read(&self) -> bool {
+        self.method == "GET"
+    }
+
+    pub fn label(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// Parse and match a call; refuse unknown calls, non-MDE hosts and unfilled
+/// placeholders (all exit 2).
+pub fn parse_call(input: &str) -> Result<ParsedCall> {
+    let spec = CallSpec::parse(input)?;
+    let row = catalog::find(&spec)?;
+    if let Some(h) = &spec.host
+        && !catalog::hosts().iter().any(|x| x == h)
+    {
+        return Err(Error::input(format!(
+            "{h} is not an MDE API host; the probe sends the token only to MDE API hosts"
+        ))
+        .with_hint("give the path alone (e.g. \"GET /api/alerts\") and pick the host with --cloud, --region or --api-base"));
+    }
+    if let Some(h) = &row.host {
+        return Err(Error::input(format!(
+            "{} is a legacy call served by {h}, not by the MDE API; the probe does not send it",
+            row.label()
+        ))
+        .with_hint("move to a current call (`mdeauth api --search ...`)"));
+    }
+    let rest = input
+        .trim()
+        .split_once(char::is_whitespace)
+        .map(|(_, r)| r.trim())
+        .unwrap_or("");
+    let (path, query) = if rest.contains("://") {
+        let u = url::Url::parse(rest)
+            .map_err(|e| Error::input(format!("\"{}\" is not a URL ({e})", Snippet(rest))))?;
+        (u.path().to_string(), u.query().map(str::to_string))
+    } else {
+        let no_frag = rest.split('#').next().unwrap_or("");
+        let (p, q) = match no_frag.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_string())),
+            None => (no_frag, None),
+        };
+        let p = if p.starts_with('/') {
+            p.to_string()
+        } else if let Some((h, tail)) = p.split_once('/')
+            && h.contains('.')
+        {
+            format!("/{tail}")
+        } else {
+            format!("/{p}")
+        };
+        (p, q)
+    };
+    for seg in &spec.segments {
+        if let Some(name) = placeholder(seg) {
+            return Err(Error::input(format!(
+                "{} still has the placeholder {name} in its path",
+                Snippet(input.trim())
+            ))
+            .with_hint(format!(
+                "fill in {name} with a real value (e.g. an id from the matching list call) before probing"
+            )));
+        }
+    }
+    if let Some(q) = &query
+        && let Some(name) = placeholder(&crate::catalog::percent_decode(q))
+    {
+        return Err(Error::input(format!(
+            "{} still has the placeholder {name} in its query",
+            Snippet(input.trim())
+        ))
+        .with_hint(format!("fill in {name} with a real value before probing")));
+    }
+    let last = row.path.rsplit('/').next().unwrap_or("");
+    let list = spec.method == "GET" && !last.contains('{') && !last.contains('(');
+    Ok(ParsedCall {
+        method: spec.method.clone(),
+        path,
+        query,
+        host: spec.host.clone(),
+        row,
+        list,
+    })
+}
+
+/// `{id}`-style text left in a segment.
+fn placeholder(s: &str) -> Option<String> {
+    let open = s.find('{')?;
+    let close = s[open..].find('}')? + open;
+    Some(s[open..=close].to_string())
+}
+
+/// The full URL: base + path + query, with `$top=1` on list calls.
+pub fn url(call: &ParsedCall, base: &str) -> Result<String> {
+    let mut parts: Vec<String> = call
+        .query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or("");
+            !(call.list && crate::catalog::percent_decode(key).eq_ignore_ascii_case("$top"))
+        })
+        .map(str::to_string)
+        .collect();
+    if call.list {
+        parts.push("$top=1".to_string());
+    }
+    let mut s = format!("{}{}", base.trim_end_matches('/'), call.path);
+    if !parts.is_empty() {
+        s.push('?');
+        s.push_str(&parts.join("&"));
+    }
+    Ok(http::check_url(&s)?.to_string())
+}
+
+/// The `probe` section of the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeSection {
+    pub call: String,
+    pub url: String,
+    pub method: String,
+    /// HTTP status; absent when nothing was sent.
+    pub status: Option<u16>,
+    /// `error.code` of an error body.
+    pub error_code: Option<String>,
+    /// `error.target` of an error body (the per-request id support asks for).
+    pub correlation_id: Option<String>,
+    /// The `Retry-After` header of a 429, as sent.
+    pub retry_after: Option<String>,
+    /// Permissions the API (403 message) or else the catalogue says the call accepts.
+    pub required_roles: Vec<String>,
+    /// The token's roles (application) or scopes (delegated).
+    pub token_roles: Vec<String>,
+    /// Items in `value` (lists) or 1 (one entity) on success.
+    pub items: Option<usize>,
+    /// Ids of the returned items (at most 5); no other data is kept.
+    pub ids: Vec<String>,
+}
+
+/// How the API answered, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// 2xx (exit 0).
+    Ok,
+    /// The API said no: 4xx (exit 1).
+    Refused,
+    /// 5xx (exit 3).
+    ServerError,
+}
+
+/// The result of one probe.
+#[derive(Debug, Clone)]
+pub struct Probed {
+    pub section: ProbeSection,
+    pub findings: Vec<Finding>,
+    pub answer: Answer,
+}
+
+/// Send the call with the token and interpret the answer. Errors are transport failures (exit 3).
+pub fn probe(
+    http: &Http,
+    call: &ParsedCall,
+    url: &str,
+    token: &Token,
+    clock: Clock,
+    body: Option<&[u8]>,
+) -> Result<Probed> {
+    let auth = format!("Bearer {}", token.compact.token);
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Accept", "application/json"),
+    ];
+    let resp = if call.method == "GET" {
+        http.get(url, &headers)?
+    } else {
+        http.request(&call.method, url, &headers, body)?
+    };
+    Ok(interpret(call, url, &resp, token, clock))
+}
+
+/// The error object of an MDE error body: `{"error": {code, message, target}}`
+/// (or the same members at the top level).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub target: Option<String>,
+}
+
+pub fn parse_error(body: &[u8]) -> ApiError {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return ApiError::default();
+    };
+    let e = v.get("error").filter(|e| e.is_object()).unwrap_or(&v);
+    let s = |k: &str| {
+        e.get(k)
+            .and_then(Value::as_str)
+            .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>())
+            .filter(|s| !s.trim().is_empty())
+    };
+    let message =
+        s("message").or_else(|| v.get("error").and_then(Value::as_str).map(str::to_string));
+    ApiError {
+        code: s("code"),
+        message,
+        target: s("target"),
+    }
+}
+
+/// Roles a 403 message names: `(required, held)`.
+///
+/// Current: `Missing application roles. API required roles: A,B, application roles: C.`
+/// Older: `... any of the required application permissions (A, B) to access the resource.`
+pub fn roles_in_message(msg: &str) -> (Vec<String>, Vec<String>) {
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(|p| p.trim().trim_end_matches('.').trim().to_string())
+            .filter(|p| !p.is_empty() && !p.contains(' '))
+            .collect()
+    };
+    let lower = msg.to_ascii_lowercase();
+    if let Some(i) = lower.find("required roles:") {
+        let after = &msg[i + "required roles:".len()..];
+        let after_lower = after.to_ascii_lowercase();
+        return match after_lower.find("application roles:") {
+            Some(j) => (
+                list(&after[..j]),
+                list(&after[j + "application roles:".len()..]),
+            ),
+            None => (list(after), Vec::new()),
+        };
+    }
+    if let Some(i) = lower.find("required") {
+        let after = &msg[i..];
+        if let (Some(o), Some(c)) = (after.find('('), after.find(')'))
+            && o < c
+        {
+            return (list(&after[o + 1..c]), Vec::new());
+        }
+    }
+    (Vec::new(), Vec::new())
+}
+
+fn status_text(s: u16) -> &'static str {
+    match s {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Explain a response.
+pub fn interpret(
+    call: &ParsedCall,
+    url: &str,
+    resp: &Response,
+    token: &Token,
+    clock: Clock,
+) -> Probed {
+    let claims = token.claims.as_ref().ok();
+    let cls = claims.map(|c| c.classify());
+    let delegated = cls
+        .as_ref()
+        .is_some_and(|c| c.context == Context::Delegated);
+    let kind = if delegated {
+        PermType::Scope
+    } else {
+        PermType::Role
+    };
+    let token_roles = claims
+        .map(|c| {
+            if delegated {
+                c.scopes()
+            } else {
+                c.roles.clone()
+            }
+        })
+        .unwrap_or_default();
+    let err = parse_error(&resp.body);
+    let correlation = err.target.clone().or_else(|| {
+        ["x-correlation-id", "request-id", "x-ms-request-id"]
+            .iter()
+            .find_map(|h| resp.header(h).map(str::to_string))
+    });
+    let status = resp.status;
+    let mut section = ProbeSection {
+        call: call.label(),
+        url: url.to_string(),
+        method: call.method.clone(),
+        status: Some(status),
+        error_code: err.code.clone(),
+        correlation_id: correlation.clone(),
+        retry_after: None,
+        required_roles: call.row.accepted(kind),
+        token_roles: token_roles.clone(),
+        items: None,
+        ids: Vec::new(),
+    };
+    let said = format!(
+        "{} answered {status} {} to {}",
+        cloud::url_host(url).unwrap_or_else(|| "the API".into()),
+        status_text(status),
+        call.label()
+    );
+    let corr = correlation
+        .as_deref()
+        .map(|c| format!(" (correlation id {c})"))
+        .unwrap_or_default();
+    let api_msg = err
+        .message
+        .as_deref()
+        .map(|m| format!(": \"{}\"", clip(m, 300)))
+        .unwrap_or_default();
+    let mut findings = Vec::new();
+    let answer = match status {
+        200..=299 => {
+            let v: Option<Value> = serde_json::from_slice(&resp.body).ok();
+            let ids = |items: &[Value]| -> Vec<String> {
+                items
+                    .iter()
+                    .filter_map(|i| match i.get("id") {
+                        Some(Value::String(s)) => Some(clip(s, 80)),
+                        Some(Value::Number(n)) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .take(5)
+                    .collect()
+            };
+            let what = match &v {
+                Some(Value::Object(o)) if o.get("value").is_some_and(Value::is_array) => {
+                    let items = o["value"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                    section.items = Some(items.len());
+                    section.ids = ids(items);
+                    format!(
+                        "{} item(s) in value{}",
+                        items.len(),
+                        if call.list {
+                            " (read bounded with $top=1)"
+                        } else {
+                            ""
+                        }
+                    )
+                }
+                Some(Value::Object(_)) => {
+                    let one = v.as_slice();
+                    section.items = Some(1);
+                    section.ids = ids(one);
+                    match section.ids.first() {
+                        Some(id) => format!("one object, id {id}"),
+                        None => "one object".to_string(),
+                    }
+                }
+                _ if resp.body.is_empty() => "no body".to_string(),
+                _ => format!("a {}-byte body that is not a JSON object", resp.body.len()),
+            };
+            findings.push(Finding::info(
+                "probe.ok",
+                format!("{said}: {what}; the token works for this call"),
+                "",
+            ));
+            Answer::Ok
+        }
+        401 => {
+            findings.push(unauthorized(&said, &api_msg, &corr, token, clock));
+            if let (Some(c), Some(cls)) = (claims, &cls) {
+                findings.extend(
+                    checks::header(&token.header)
+                        .into_iter()
+                        .chain(checks::claims(&token.header, c, cls, clock))
+                        .filter(|f| f.severity == Severity::Error),
+                );
+            }
+            Answer::Refused
+        }
+        403 => {
+            findings.extend(forbidden(
+                call,
+                &mut section,
+                &err,
+                &said,
+                &api_msg,
+                &corr,
+                token,
+                kind,
+            ));
+            Answer::Refused
+        }
+        404 => {
+            let fix = if call.list {
+                "the path or host is wrong: check the call (`mdeauth api`), --cloud and --region"
+            } else {
+                "check the id (take it from the matching list call) and that it belongs to this tenant, cloud and region"
+            };
+            findings.push(Finding::error(
+                "probe.not_found",
+                format!("{said}{api_msg}{corr}"),
+                fix,
+            ));
+            Answer::Refused
+        }
+        429 => {
+            let ra = resp.header("retry-after").map(|s| s.trim().to_string());
+            section.retry_after = ra.clone();
+            let when = match ra.as_deref().and_then(|s| s.parse::<i64>().ok()) {
+                Some(secs) => format!(
+                    "retry after {secs} s (not before {})",
+                    crate::timefmt::rfc3339(chrono::Utc::now().timestamp() + secs)
+                ),
+                None => match &ra {
+                    Some(t) => format!("retry after {t}"),
+                    None => "no Retry-After header; wait a minute before retrying".to_string(),
+                },
+            };
+            let limit = call
+                .row
+                .rate_limit
+                .as_deref()
+                .map(|l| format!(" (documented limit for this call: {l})"))
+                .unwrap_or_default();
+            findings.push(Finding::error(
+                "probe.throttled",
+                format!("{said}: the API's rate limit was reached{limit}{corr}"),
+                format!("{when}; retrying sooner keeps returning 429 (mdeauth did not retry)"),
+            ));
+            Answer::Refused
+        }
+        500..=599 => {
+            findings.push(Finding::error(
+                "probe.server_error",
+                format!("{said}{api_msg}{corr}"),
+                "the service failed, not the token: retry later; if it persists, open a support case quoting the correlation id",
+            ));
+            Answer::ServerError
+        }
+        _ => {
+            let code = err.code.as_deref().unwrap_or("");
+            findings.push(Finding::error(
+                "probe.rejected",
+                format!("{said}{}{api_msg}{corr}", if code.is_empty() { String::new() } else { format!(" ({code})") }),
+                "the request itself was refused: check the path, query and body against the call's documentation page",
+            ));
+            Answer::Refused
+        }
+    };
+    Probed {
+        section,
+        findings,
+        answer,
+    }
+}
+
+fn unauthorized(said: &str, api_msg: &str, corr: &str, token: &Token, clock: Clock) -> Finding {
+    let mut causes: Vec<&str> = Vec::new();
+    if let Ok(c) = &token.claims {
+        let cls = c.classify();
+        let offline: Vec<&'static str> = checks::header(&token.header)
+            .into_iter()
+            .chain(checks::claims(&token.header, c, &cls, clock))
+            .filter(Finding::is_error)
+            .map(|f| f.code)
+            .collect();
+        if offline
+            .iter()
+            .any(|c| *c == "token.expired" || *c == "token.not_yet_valid")
+        {
+            causes.push("expired (or not yet valid): its exp/nbf is outside the clock");
+        }
+        if cls.resource != ResourceKind::Mde || offline.iter().any(|c| c.starts_with("aud.")) {
+            causes.push("wrong audience: it was not issued for the MDE API");
+        }
+        if offline.contains(&"token.id_token") {
+            causes.push("it is an ID token, not an access token");
+        }
+        if offline
+            .iter()
+            .any(|c| c.starts_with("header.alg") || *c == "issuer.not_aad")
+        {
+            causes.push("bad signature: its header or issuer is not what Azure AD produces");
+        }
+    }
+    let (cause, fix) = if causes.is_empty() {
+        (
+            "the token passes the offline checks, so the likely cause is its signature (not issued by this cloud's Azure AD, or altered) or a tenant without MDE".to_string(),
+            "run `mdeauth verify` on the token; check that the tenant has Defender for Endpoint and that --cloud matches the tenant".to_string(),
+        )
+    } else {
+        (
+            format!("likely cause: {}", causes.join("; ")),
+            "get a new token for https://api.securitycenter.microsoft.com (scope .../.default) from the tenant's Azure AD; `mdeauth token` does it".to_string(),
+        )
+    };
+    Finding::error(
+        "probe.unauthorized",
+        format!("{said}{api_msg}{corr}: the API did not accept the token; {cause}"),
+        fix,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forbidden(
+    call: &ParsedCall,
+    section: &mut ProbeSection,
+    err: &ApiError,
+    said: &str,
+    api_msg: &str,
+    corr: &str,
+    token: &Token,
+    kind: PermType,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match err.code.as_deref() {
+        Some("DisabledFeature") => {
+            out.push(Finding::error(
+                "probe.disabled_feature",
+                format!("{said}{api_msg}{corr}: a tenant feature this call needs is turned off"),
+                "turn the feature on in the Defender portal (Settings > Endpoints > Advanced features), then retry",
+            ));
+            return out;
+        }
+        Some("DisallowedOperation") => {
+            out.push(Finding::error(
+                "probe.disallowed_operation",
+                format!("{said}{api_msg}{corr}: the API does not allow this operation here"),
+                "the message gives the reason (device state, device-group scope, duplicate action); fix that, not the permissions",
+            ));
+            return out;
+        }
+        _ => {}
+    }
+    let (required, held) = err
+        .message
+        .as_deref()
+        .map(roles_in_message)
+        .unwrap_or_default();
+    let catalog = call.row.accepted(kind);
+    if !required.is_empty() {
+        section.required_roles = required.clone();
+    }
+    let have = &section.token_roles;
+    let req = &section.required_roles;
+    let what = match kind {
+        PermType::Role => "application permission",
+        PermType::Scope => "delegated permission",
+    };
+    let holds: Vec<&String> = req.iter().filter(|r| have.contains(r)).collect();
+    let detail = if req.is_empty() {
+        "the message names no permission".to_string()
+    } else if holds.is_empty() {
+        format!(
+            "the call needs one of {}; the token holds {}",
+            req.join(", "),
+            if have.is_empty() {
+                "none".to_string()
+            } else {
+                have.join(", ")
+            }
+        )
+    } else {
+        format!(
+            "the token holds {} which the API accepts, so the permission is there: the app or user is limited another way (device-group scope, MDE role) or the feature is off",
+            holds
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let mut fix = if holds.is_empty() && !req.is_empty() {
+        format!(
+            "add the WindowsDefenderATP {what} {} to the app registration, grant admin consent, then get a new token",
+            req.first().map(String::as_str).unwrap_or("")
+        )
+    } else if kind == PermType::Scope {
+        "give the signed-in user an MDE role with the needed permission and access to the device group".to_string()
+    } else {
+        "check the app's device-group scope and the tenant's MDE settings".to_string()
+    };
+    if holds.is_empty()
+        && let Ok(c) = &token.claims
+        && let (Some(app), Some(tid)) = (c.app_id(), c.tid.as_deref())
+        && let (Ok(app), Ok(tid)) = (consent::check_client_id(app), consent::check_tenant(tid))
+    {
+        let cl = c
+            .classify()
+            .cloud
+            .and_then(|n| cloud::by_name(n).ok())
+            .unwrap_or_else(|| cloud::by_name("public").expect("public cloud exists"));
+        let u = consent::urls(&app, Some(&tid), cl, None, None);
+        if let Some(t) = u.authorize_tenant {
+            fix.push_str(&format!(" (admin consent: {t})"));
+        }
+    }
+    out.push(Finding::error(
+        "probe.forbidden",
+        format!("{said}{api_msg}{corr}: {detail}"),
+        fix,
+    ));
+    if !held.is_empty() && held.iter().any(|h| !have.contains(h)) {
+        out.push(Finding::info(
+            "probe.roles_differ",
+            format!(
+                "the API says the token holds {}, but its roles claim lists {}",
+                held.join(", "),
+                if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(", ")
+                }
+            ),
+            "",
+        ));
+    }
+    if !required.is_empty() {
+        let mut a = required.clone();
+        let mut b = catalog.clone();
+        a.sort();
+        b.sort();
+        if a != b {
+            out.push(Finding::info(
+                "probe.catalog_differs",
+                format!(
+                    "the API accepts {} for {}; the catalogue lists {}",
+                    required.join(", "),
+                    call.row.label(),
+                    if catalog.is_empty() {
+                        "none".to_string()
+                    } else {
+                        catalog.join(", ")
+                    }
+                ),
+                "trust the API's message; report the difference so the catalogue can be corrected",
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_403_message() {
+        let (r, h) = roles_in_message(
+            "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: Machine.Isolate.",
+        );
+        assert_eq!(r, ["Machine.Read.All", "Machine.ReadWrite.All"]);
+        assert_eq!(h, ["Machine.Isolate"]);
+    }
+
+    #[test]
+    fn older_403_message() {
+        let (r, h) = roles_in_message(
+            "The application does not have any of the required application permissions (Machine.Read.All, Machine.ReadWrite.All) to access the resource.",
+        );
+        assert_eq!(r, ["Machine.Read.All", "Machine.ReadWrite.All"]);
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn regions_and_placeholders() {
+        assert_eq!(region_host("EU").unwrap(), "eu.api.security.microsoft.com");
+        assert!(region_host("xx").is_err());
+        for n in REGION_NAMES {
+            region_host(n).unwrap();
+        }
+        let e = parse_call("GET /api/machines/{id}").unwrap_err();
+        assert!(e.to_string().contains("{id}"), "{e}");
+        let c = parse_call("GET /api/alerts?$top=50&$filter=x").unwrap();
+        assert!(c.list);
+        let u = url(&c, "https://api.securitycenter.microsoft.com").unwrap();
+        assert!(u.ends_with("/api/alerts?$filter=x&$top=1"), "{u}");
+        let one = parse_call("GET /api/machines/abc").unwrap();
+        assert!(!one.list);
+    }
+
+    #[test]
+    fn hosts_per_cloud_region_and_override() {
+        let o = HostOptions::default();
+        assert_eq!(
+            base_url(&o, None).unwrap(),
+            "https://api.securitycenter.microsoft.com"
+        );
+        assert_eq!(
+            base_url(&o, Some("gcc-high")).unwrap(),
+            "https://api-gov.securitycenter.microsoft.us"
+        );
+        let gcc = HostOptions {
+            cloud: Some("gcc".into()),
+            ..HostOptions::default()
+        };
+        assert_eq!(
+            base_url(&gcc, Some("public")).unwrap(),
+            "https://api-gcc.securitycenter.microsoft.us"
+        );
+        let eu = HostOptions {
+            region: Some("eu".into()),
+            ..HostOptions::default()
+        };
+        assert_eq!(
+            base_url(&eu, None).unwrap(),
+            "https://eu.api.security.microsoft.com"
+        );
+        assert!(base_url(&eu, Some("gcc-high")).is_err());
+        let local = HostOptions {
+            api_base: Some("http://127.0.0.1:8080/".into()),
+            ..HostOptions::default()
+        };
+        assert_eq!(base_url(&local, None).unwrap(), "http://127.0.0.1:8080");
+        let plain = HostOptions {
+            api_base: Some("http://mde.example".into()),
+            ..HostOptions::default()
+        };
+        assert!(base_url(&plain, None).is_err());
+    }
+
+    #[test]
+    fn error_body_shapes() {
+        let e = parse_error(br#"{"error":{"code":"Forbidden","message":"m","target":"t-1"}}"#);
+        assert_eq!(e.code.as_deref(), Some("Forbidden"));
+        assert_eq!(e.target.as_deref(), Some("t-1"));
+        let e = parse_error(br#"{"code":"Forbidden","message":"m"}"#);
+        assert_eq!(e.message.as_deref(), Some("m"));
+        assert_eq!(parse_error(b"<html>"), ApiError::default());
+    }
+}

@@ -1,0 +1,237 @@
+//! Renderers for `mdeauth scan`: JSON lines, or summary tables then problems.
+//! Renderers only render; the engine in `crate::scan` decides everything.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+
+use super::Format;
+use super::human::clip;
+use super::style::Style;
+use crate::finding::Severity;
+use crate::scan::{ScanReport, Status, TokenResult};
+use crate::timefmt::rfc3339;
+
+/// Locations listed per problem in human output (JSON lists all kept ones).
+const SHOWN_LOCATIONS: usize = 5;
+
+pub fn render(r: &ScanReport, format: Format, st: &Style) -> String {
+    match format {
+        Format::Json => json_lines(r),
+        Format::Human => human(r, st),
+        Format::Junit => junit(r),
+    }
+}
+
+/// One test case per unique token (failure when it fails, with its error
+/// codes and first location), for CI gates over many tokens.
+pub fn junit(r: &ScanReport) -> String {
+    use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("mdeauth scan");
+    for t in &r.tokens {
+        let status = match t.status {
+            Status::Fail => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(codes(t, Severity::Error).join(", "));
+                s.set_type("token.fail");
+                let where_ = t
+                    .locations
+                    .first()
+                    .map(|l| l.to_string())
+                    .unwrap_or_default();
+                let detail: Vec<String> = t
+                    .findings
+                    .iter()
+                    .filter(|f| f.is_error())
+                    .map(|f| format!("{}: {}", f.code, f.message))
+                    .collect();
+                s.set_description(format!("first seen at {where_}\n{}", detail.join("\n")));
+                s
+            }
+            _ => TestCaseStatus::success(),
+        };
+        let mut case = TestCase::new(format!("token {} ({})", t.fingerprint, t.resource), status);
+        case.set_classname("mdeauth.scan.tokens");
+        suite.add_test_case(case);
+    }
+    if suite.test_cases.is_empty() {
+        let mut case = TestCase::new("no tokens found", TestCaseStatus::success());
+        case.set_classname("mdeauth.scan.tokens");
+        suite.add_test_case(case);
+    }
+    let mut report = quick_junit::Report::new("mdeauth");
+    report.add_test_suite(suite);
+    let mut out = report
+        .to_string()
+        .unwrap_or_else(|e| format!("<testsuites name=\"mdeauth\" tests=\"0\" failures=\"0\" errors=\"1\"><!-- {e} --></testsuites>"));
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+fn codes(t: &TokenResult, s: Severity) -> Vec<&'static str> {
+    t.findings
+        .iter()
+        .filter(|f| f.severity == s)
+        .map(|f| f.code)
+        .collect()
+}
+
+/// One object per unique token, then `{"type":"summary",...}`.
+pub fn json_lines(r: &ScanReport) -> String {
+    let mut o = String::new();
+    for t in &r.tokens {
+        let verdict = match t.status {
+            Status::Pass => json!("pass"),
+            Status::Fail => json!("fail"),
+            Status::Encrypted => Value::Null,
+        };
+        let v = json!({
+            "type": "token",
+            "fingerprint": t.fingerprint,
+            "status": t.status,
+            "verdict": verdict,
+            "kind": t.kind,
+            "resource": t.resource,
+            "audience": t.audience,
+            "app_id": t.app_id,
+            "tenant_id": t.tenant_id,
+            "context": t.context,
+            "occurrences": t.occurrences,
+            "locations": t.locations,
+            "locations_truncated": (t.locations.len() as u64) < t.occurrences,
+            "errors": codes(t, Severity::Error),
+            "warnings": codes(t, Severity::Warning),
+            "findings": t.findings,
+        });
+        let _ = writeln!(o, "{v}");
+    }
+    let s = &r.summary;
+    let by_status: BTreeMap<&str, u64> = [Status::Pass, Status::Fail, Status::Encrypted]
+        .iter()
+        .map(|st| (st.as_str(), r.count(*st)))
+        .collect();
+    let v = json!({
+        "type": "summary",
+        "inputs": s.inputs,
+        "bytes": s.bytes,
+        "occurrences": s.occurrences,
+        "unique_tokens": s.unique,
+        "by_status": by_status,
+        "by_resource": s.by_resource,
+        "by_app": s.by_app,
+        "by_tenant": s.by_tenant,
+        "evaluator": s.evaluator,
+        "evaluated_at": rfc3339(s.evaluated_at),
+        "notes": s.notes,
+        "verdict": if r.exit_code() == 0 { "pass" } else { "fail" },
+    });
+    let _ = writeln!(o, "{v}");
+    o
+}
+
+fn table(o: &mut String, st: &Style, title: &str, rows: &BTreeMap<String, u64>) {
+    let _ = writeln!(o, "\n{}", st.bold(&format!("{title:<44} tokens")));
+    let mut rows: Vec<(&String, &u64)> = rows.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (k, n) in rows {
+        let _ = writeln!(o, "  {:<42} {n:>6}", clip(k, 42));
+    }
+}
+
+pub fn human(r: &ScanReport, st: &Style) -> String {
+    let mut o = String::new();
+    let s = &r.summary;
+    let size = if s.bytes >= 1 << 20 {
+        format!("{:.1} MB", s.bytes as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{} bytes", s.bytes)
+    };
+    let _ = writeln!(o, "{} {} input(s), {size}", st.bold("Scanned"), s.inputs);
+    for n in &s.notes {
+        let _ = writeln!(o, "  {} {n}", st.yellow("note:"));
+    }
+    if r.tokens.is_empty() {
+        let _ = writeln!(o, "\nNo tokens found.");
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "Found {} token occurrence(s), {} unique token(s)",
+        s.occurrences, s.unique
+    );
+    let _ = writeln!(
+        o,
+        "Evaluated with {} at {}",
+        s.evaluator,
+        rfc3339(s.evaluated_at)
+    );
+    let status: BTreeMap<String, u64> = [Status::Pass, Status::Fail, Status::Encrypted]
+        .iter()
+        .filter(|x| r.count(**x) > 0)
+        .map(|x| {
+            let label = if *x == Status::Encrypted {
+                "encrypted (JWE, not inspectable)".to_string()
+            } else {
+                x.as_str().to_string()
+            };
+            (label, r.count(*x))
+        })
+        .collect();
+    table(&mut o, st, "Status", &status);
+    table(&mut o, st, "Resource (audience)", &s.by_resource);
+    table(&mut o, st, "App", &s.by_app);
+    table(&mut o, st, "Tenant", &s.by_tenant);
+
+    let failing: Vec<&TokenResult> = r
+        .tokens
+        .iter()
+        .filter(|t| t.status == Status::Fail)
+        .collect();
+    if !failing.is_empty() {
+        let _ = writeln!(o, "\n{}", st.bold("Problems"));
+        for t in failing {
+            let who = t
+                .app_id
+                .as_deref()
+                .map(|a| format!(", app {a}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  {} {}  ({}{who}, seen {} time(s))",
+                st.red("✗"),
+                st.bold(&t.fingerprint),
+                t.resource,
+                t.occurrences
+            );
+            for f in t.findings.iter().filter(|f| f.is_error()) {
+                let _ = writeln!(o, "      {}  {}", st.dim(f.code), f.message);
+                if !f.fix.is_empty() {
+                    let _ = writeln!(o, "        {} {}", st.dim("fix:"), f.fix);
+                }
+            }
+            for l in t.locations.iter().take(SHOWN_LOCATIONS) {
+                let _ = writeln!(o, "      {} {l}", st.dim("at"));
+            }
+            let more = t.occurrences - t.locations.len().min(SHOWN_LOCATIONS) as u64;
+            if more > 0 {
+                let _ = writeln!(o, "      {}", st.dim(&format!("and {more} more")));
+            }
+        }
+    }
+    let fail = r.count(Status::Fail);
+    let inspected = r.count(Status::Pass) + fail;
+    let v = if fail > 0 {
+        st.red("FAIL")
+    } else {
+        st.green("PASS")
+    };
+    let _ = writeln!(
+        o,
+        "\n{} {v} ({fail} of {inspected} inspectable token(s) fail)",
+        st.bold("Verdict:")
+    );
+    o
+}

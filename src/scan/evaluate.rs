@@ -1,0 +1,189 @@
+//! The full evaluator `scan` uses by default: the offline checks, signature
+//! verification against each issuer's keys (fetched once per issuer and key
+//! id, each key set parsed once, shared by all workers), and, when calls are
+//! given, whether each token allows them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{Evaluator, OfflineChecks, TokenVerdict};
+use crate::checks::Clock;
+use crate::commands::check::Wanted;
+use crate::discovery::{KeyLookup, KeyProvider};
+use crate::error::{Error, Result};
+use crate::finding::Finding;
+use crate::plan::PlanContext;
+use crate::privilege::{self, Outcome};
+use crate::token::{Context, Token};
+use crate::validate::{self, VerifyOptions};
+
+/// Memoises key lookups per (issuer, tenant, version, kid, x5t, app), so a
+/// scan of many tokens from one issuer fetches and parses its keys once.
+/// The lock is held across a miss so concurrent workers never fetch twice.
+pub struct MemoKeys<P> {
+    inner: P,
+    seen: Mutex<HashMap<String, std::result::Result<KeyLookup, String>>>,
+}
+
+impl<P: KeyProvider> MemoKeys<P> {
+    pub fn new(inner: P) -> Self {
+        MemoKeys {
+            inner,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How many distinct lookups went to the inner provider.
+    pub fn misses(&self) -> usize {
+        self.seen.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+fn lookup_key(t: &Token) -> String {
+    let c = t.claims.as_ref().ok();
+    let h = &t.header;
+    [
+        c.and_then(|c| c.iss.clone()),
+        c.and_then(|c| c.tid.clone()),
+        c.and_then(|c| c.ver.clone()),
+        h.kid.clone(),
+        h.x5t.clone(),
+        c.and_then(|c| c.app_id().map(str::to_string)),
+    ]
+    .map(|v| v.unwrap_or_default())
+    .join("\u{1f}")
+}
+
+impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
+    fn lookup(&self, token: &Token) -> Result<KeyLookup> {
+        let key = lookup_key(token);
+        let mut seen = self
+            .seen
+            .lock()
+            .map_err(|_| Error::environment("key cache lock poisoned"))?;
+        let entry = seen.entry(key).or_insert_with(|| {
+            // Environment errors are remembered as text: one failed issuer
+            // is reported on each of its tokens without refetching.
+            self.inner.lookup(token).map_err(|e| e.one_line())
+        });
+        entry.clone().map_err(Error::environment)
+    }
+}
+
+/// Offline checks + signature verification (unless disabled) + calls.
+pub struct FullEvaluator<P> {
+    pub clock: Clock,
+    /// `None`: `--no-verify`.
+    pub keys: Option<MemoKeys<P>>,
+    pub calls: Vec<Wanted>,
+    pub context: Option<PlanContext>,
+}
+
+impl<P: KeyProvider + Sync> Evaluator for FullEvaluator<P> {
+    fn evaluate(&self, token: &Token) -> TokenVerdict {
+        let offline = || OfflineChecks { clock: self.clock }.evaluate(token).findings;
+        let mut findings = match &self.keys {
+            None => {
+                let mut f = offline();
+                f.push(crate::checks::signature_not_checked());
+                f
+            }
+            Some(keys) => {
+                let opts = VerifyOptions {
+                    audiences: Vec::new(),
+                    tenant: None,
+                    client_id: None,
+                    clock: self.clock,
+                };
+                match validate::verify_token(token, &opts, keys) {
+                    Ok(v) => v.findings,
+                    Err(e) => {
+                        let mut f = offline();
+                        f.push(Finding::warning(
+                            "signature.unverified",
+                            format!(
+                                "the signature was not verified: the signing keys could not be reached ({})",
+                                e.one_line()
+                            ),
+                            "give the key set with --jwks, or run once online and then use --offline; --no-verify skips it",
+                        ));
+                        f
+                    }
+                }
+            }
+        };
+        findings.extend(self.call_findings(token));
+        TokenVerdict::from_findings(findings)
+    }
+
+    fn label(&self) -> String {
+        let mut s = String::from("offline checks");
+        s.push_str(if self.keys.is_some() {
+            ", signature verification"
+        } else {
+            " (signatures not verified: --no-verify)"
+        });
+        if !self.calls.is_empty() {
+            s.push_str(&format!(", {} planned call(s)", self.calls.len()));
+        }
+        s
+    }
+}
+
+impl<P> FullEvaluator<P> {
+    /// One error finding per planned call the token does not allow.
+    fn call_findings(&self, token: &Token) -> Vec<Finding> {
+        let Ok(claims) = &token.claims else {
+            return Vec::new();
+        };
+        if self.calls.is_empty() {
+            return Vec::new();
+        }
+        let token_ctx = match claims.classify().context {
+            Context::Application => Some(PlanContext::Application),
+            Context::Delegated => Some(PlanContext::Delegated),
+            Context::None => None,
+        };
+        let ctx = token_ctx
+            .or(self.context)
+            .unwrap_or(PlanContext::Application);
+        let granted = match ctx {
+            PlanContext::Application => claims.roles.clone(),
+            PlanContext::Delegated => claims.scopes(),
+        };
+        let mut out = Vec::new();
+        if let (Some(e), Some(t)) = (self.context, token_ctx)
+            && e != t
+        {
+            out.push(Finding::error(
+                "check.context_mismatch",
+                format!(
+                    "the plan works in {} context but this is a {} token",
+                    e.as_str(),
+                    t.as_str()
+                ),
+                "request the token with the grant the plan describes",
+            ));
+        }
+        for w in &self.calls {
+            let ev = privilege::evaluate(w.row, ctx.perm_type(), &granted);
+            if ev.outcome == Outcome::Denied {
+                let need: Vec<String> = ev.missing_groups.iter().map(|g| g.join(" or ")).collect();
+                out.push(Finding::error(
+                    "call.denied",
+                    format!(
+                        "{} is not allowed: the token lacks {}",
+                        w.row.label(),
+                        need.join(" and ")
+                    ),
+                    format!(
+                        "grant {} ({} permission) and request a new token",
+                        need.join(" and "),
+                        ctx.as_str()
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,322 @@
+//! HAR files: stream `log.entries` one entry at a time and hand out the
+//! text fields a token can hide in.
+//!
+//! A HAR capture can be hundreds of MB; only one entry is held in memory at
+//! a time (a custom `DeserializeSeed` walks `log.entries` and skips every
+//! other member without building it).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Read;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// Whether the first bytes of an input look like a HAR document: `{` then `"log"`.
+pub fn sniff(prefix: &[u8]) -> bool {
+    let mut it = prefix
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(prefix)
+        .iter()
+        .copied()
+        .skip_while(u8::is_ascii_whitespace);
+    if it.next() != Some(b'{') {
+        return false;
+    }
+    let rest: Vec<u8> = it.skip_while(u8::is_ascii_whitespace).take(5).collect();
+    rest == b"\"log\""
+}
+
+/// Replace every token in `s` with `<token>`, for display.
+fn redact(s: &str) -> Cow<'_, str> {
+    let found = super::find::Finder::new().all(s.as_bytes());
+    if found.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut at = 0;
+    for c in found {
+        out.push_str(&s[at..c.offset]);
+        out.push_str("<token>");
+        at = c.offset + c.text.len();
+    }
+    out.push_str(&s[at..]);
+    Cow::Owned(out)
+}
+
+/// One HAR entry, held as JSON while its fields are searched.
+pub struct Entry {
+    pub index: u64,
+    pub value: Value,
+}
+
+/// A text field of an entry and where it is.
+pub struct Field<'a> {
+    /// e.g. `request header Authorization`, `response body`.
+    pub part: Cow<'a, str>,
+    pub text: Cow<'a, str>,
+}
+
+impl Entry {
+    pub fn method(&self) -> &str {
+        self.value
+            .pointer("/request/method")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// The request URL without query and fragment (which may hold tokens).
+    pub fn url(&self) -> String {
+        let url = self
+            .value
+            .pointer("/request/url")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let cut = url.find(['?', '#']).unwrap_or(url.len());
+        crate::report::human::clip(&redact(&url[..cut]), 200)
+    }
+
+    /// Every text field a token can be in: URL, headers, bodies, redirect.
+    pub fn fields(&self) -> Vec<Field<'_>> {
+        let mut out = Vec::new();
+        let v = &self.value;
+        let s = |p: &str| v.pointer(p).and_then(Value::as_str);
+        let mut push = |part: Cow<'static, str>, text: Option<&str>| {
+            if let Some(t) = text
+                && !t.is_empty()
+            {
+                out.push(Field {
+                    part,
+                    text: Cow::Owned(t.to_string()),
+                });
+            }
+        };
+        push("request URL".into(), s("/request/url"));
+        for (side, path) in [
+            ("request", "/request/headers"),
+            ("response", "/response/headers"),
+        ] {
+            if let Some(hs) = v.pointer(path).and_then(Value::as_array) {
+                for h in hs {
+                    let name = h.get("name").and_then(Value::as_str).unwrap_or("?");
+                    push(
+                        format!("{side} header {name}").into(),
+                        h.get("value").and_then(Value::as_str),
+                    );
+                }
+            }
+        }
+        push("request body".into(), s("/request/postData/text"));
+        if let Some(ps) = v
+            .pointer("/request/postData/params")
+            .and_then(Value::as_array)
+        {
+            for p in ps {
+                push(
+                    "request body".into(),
+                    p.get("value").and_then(Value::as_str),
+                );
+            }
+        }
+        push("response redirectURL".into(), s("/response/redirectURL"));
+        if let Some(text) = s("/response/content/text") {
+            let b64 =
+                s("/response/content/encoding").is_some_and(|e| e.eq_ignore_ascii_case("base64"));
+            let decoded = b64
+                .then(|| {
+                    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                    STANDARD.decode(compact).ok()
+                })
+                .flatten();
+            match decoded {
+                Some(bytes) => out.push(Field {
+                    part: "response body (base64)".into(),
+                    text: Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+                }),
+                None => push("response body".into(), Some(text)),
+            }
+        }
+        out
+    }
+}
+
+/// Stream the entries of a HAR document to `f`, one at a time, in order.
+/// Returns the number of entries seen; a JSON error says where parsing
+/// stopped (entries before it were already handed out).
+pub fn each_entry<R: Read>(
+    reader: R,
+    mut f: impl FnMut(Entry),
+) -> Result<u64, (u64, serde_json::Error)> {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut count = 0u64;
+    let res = Root {
+        f: &mut f,
+        count: &mut count,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    match res {
+        Ok(()) => Ok(count),
+        Err(e) => Err((count, e)),
+    }
+}
+
+struct Root<'a, F> {
+    f: &'a mut F,
+    count: &'a mut u64,
+}
+
+impl<'de, F: FnMut(Entry)> DeserializeSeed<'de> for Root<'_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(Entry)> Visitor<'de> for Root<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a HAR document (an object with a log member)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "log" {
+                map.next_value_seed(Log {
+                    f: &mut *self.f,
+                    count: &mut *self.count,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Log<'a, F> {
+    f: &'a mut F,
+    count: &'a mut u64,
+}
+
+impl<'de, F: FnMut(Entry)> DeserializeSeed<'de> for Log<'_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(Entry)> Visitor<'de> for Log<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the HAR log object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "entries" {
+                map.next_value_seed(Entries {
+                    f: &mut *self.f,
+                    count: &mut *self.count,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Entries<'a, F> {
+    f: &'a mut F,
+    count: &'a mut u64,
+}
+
+impl<'de, F: FnMut(Entry)> DeserializeSeed<'de> for Entries<'_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(Entry)> Visitor<'de> for Entries<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the HAR entries array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<Value>()? {
+            (self.f)(Entry {
+                index: *self.count,
+                value,
+            });
+            *self.count += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_har() {
+        assert!(sniff(br#"{"log":{}}"#));
+        assert!(sniff(b"\xef\xbb\xbf{\n  \"log\": {"));
+        assert!(!sniff(br#"{"access_token":"x"}"#));
+        assert!(!sniff(b"2026-03-02 log line"));
+    }
+
+    #[test]
+    fn streams_entries_and_their_fields() {
+        let har = r#"{"log":{"version":"1.2","pages":[{"id":"p"}],"entries":[
+          {"request":{"method":"GET","url":"https://a.example/x?access_token=secret","headers":[{"name":"Authorization","value":"Bearer abc"}]},
+           "response":{"content":{"text":"aGVsbG8=","encoding":"base64"}}},
+          {"request":{"method":"POST","url":"https://b.example/token","postData":{"text":"grant_type=x"}},"response":{"content":{"text":"{}"}}}
+        ]}}"#;
+        let mut seen = Vec::new();
+        let jwt = "eyJhbGciOiJub25lIn0.eyJhIjoxfQ.";
+        let har = har.replace(
+            "https://b.example/token",
+            &format!("https://b.example/cb/{jwt}/x"),
+        );
+        let n = each_entry(har.as_bytes(), |e| {
+            let fields: Vec<(String, String)> = e
+                .fields()
+                .into_iter()
+                .map(|f| (f.part.into_owned(), f.text.into_owned()))
+                .collect();
+            seen.push((e.index, e.method().to_string(), e.url(), fields));
+        })
+        .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(seen[0].2, "https://a.example/x");
+        assert!(
+            seen[0]
+                .3
+                .contains(&("request header Authorization".into(), "Bearer abc".into()))
+        );
+        assert!(
+            seen[0]
+                .3
+                .contains(&("response body (base64)".into(), "hello".into()))
+        );
+        assert_eq!(seen[1].1, "POST");
+        assert_eq!(seen[1].2, "https://b.example/cb/<token>/x");
+        assert!(
+            seen[1]
+                .3
+                .contains(&("request body".into(), "grant_type=x".into()))
+        );
+    }
+
+    #[test]
+    fn truncated_har_reports_entries_before_the_error() {
+        let har = r#"{"log":{"entries":[{"request":{"url":"u"}},{"request":"#;
+        let mut n = 0;
+        let err = each_entry(har.as_bytes(), |_| n += 1).unwrap_err();
+        assert_eq!(n, 1);
+        assert_eq!(err.0, 1);
+    }
+}

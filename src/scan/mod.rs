@@ -1,0 +1,758 @@
+//! `scan` engine: read inputs as streams, find tokens, de-duplicate them,
+//! evaluate each unique token once on a worker pool, and summarise.
+//!
+//! Evaluation is pluggable through [`Evaluator`]: the engine decodes each
+//! unique token and hands it to the evaluator on a worker thread. The
+//! [`OfflineChecks`] evaluator runs the same offline checks as `inspect`;
+//! signature verification or permission checks plug in the same way.
+
+pub mod evaluate;
+pub mod find;
+pub mod har;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::checks::{self, Clock};
+use crate::error::{Error, Result};
+use crate::finding::Finding;
+use crate::input::Compact;
+use crate::report::Verdict;
+use crate::token::{Context, Kind, Token};
+use find::{Candidate, Finder, MAX_TOKEN, Shape, is_token_byte};
+
+/// Locations kept per unique token; the count of all sightings is kept too.
+pub const MAX_LOCATIONS: usize = 20;
+/// Bytes searched per read of a plain-text input.
+const BLOCK: usize = 1 << 20;
+
+/// What an evaluator says about one token.
+#[derive(Debug, Clone)]
+pub struct TokenVerdict {
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+}
+
+impl TokenVerdict {
+    /// Fail when any finding is an error; findings sorted errors first.
+    pub fn from_findings(mut findings: Vec<Finding>) -> TokenVerdict {
+        crate::finding::sort(&mut findings);
+        let verdict = if findings.iter().any(Finding::is_error) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        TokenVerdict { verdict, findings }
+    }
+}
+
+/// Judges one decoded token. Called from several worker threads at once,
+/// once per distinct token; the token's claims are always a JSON object
+/// (tokens that do not decode are failed by the engine with
+/// `scan.undecodable` before an evaluator sees them).
+///
+/// To add signature verification or permission checks, write an evaluator
+/// that holds what it needs (key sets fetched up front, a catalogue, the
+/// clock), runs [`OfflineChecks`] and adds its own findings, and pass it
+/// to [`scan`] from `commands::scan`:
+///
+/// ```ignore
+/// struct Verified { offline: OfflineChecks, keys: KeyCache }
+/// impl Evaluator for Verified {
+///     fn evaluate(&self, t: &Token) -> TokenVerdict {
+///         let mut f = self.offline.evaluate(t).findings;
+///         f.extend(self.keys.verify(t));
+///         TokenVerdict::from_findings(f)
+///     }
+///     fn label(&self) -> String { "offline checks and signature verification".into() }
+/// }
+/// ```
+pub trait Evaluator: Sync {
+    fn evaluate(&self, token: &Token) -> TokenVerdict;
+    /// What the evaluation covers, shown in the summary (be honest: say
+    /// what is *not* checked).
+    fn label(&self) -> String;
+}
+
+/// The offline checks `inspect` runs: header and claims, no keys.
+pub struct OfflineChecks {
+    pub clock: Clock,
+}
+
+impl Evaluator for OfflineChecks {
+    fn evaluate(&self, token: &Token) -> TokenVerdict {
+        let mut f = checks::header(&token.header);
+        if let Ok(c) = &token.claims {
+            let cls = c.classify();
+            f.extend(checks::claims(&token.header, c, &cls, self.clock));
+        }
+        TokenVerdict::from_findings(f)
+    }
+
+    fn label(&self) -> String {
+        "offline checks (header and claims; signatures not verified)".to_string()
+    }
+}
+
+/// Where a token was seen.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Location {
+    /// A line of a plain-text input (1-based).
+    Line {
+        #[serde(serialize_with = "ser_arc")]
+        file: Arc<str>,
+        line: u64,
+    },
+    /// A field of a HAR entry (`entry` is the 0-based index in `log.entries`).
+    Har {
+        #[serde(serialize_with = "ser_arc")]
+        file: Arc<str>,
+        entry: u64,
+        method: String,
+        /// The request URL without query or fragment.
+        url: String,
+        part: String,
+    },
+}
+
+fn ser_arc<S: serde::Serializer>(v: &Arc<str>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(v)
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Line { file, line } => write!(f, "{file}:{line}"),
+            Location::Har {
+                file,
+                entry,
+                method,
+                url,
+                part,
+            } => write!(f, "{file} entry {entry} {method} {url} ({part})"),
+        }
+    }
+}
+
+/// How a unique token came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// A JWE: encrypted for its resource, not inspectable.
+    Encrypted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Encrypted => "encrypted",
+        }
+    }
+}
+
+/// One unique token and everything found about it.
+#[derive(Debug, Clone)]
+pub struct TokenResult {
+    pub fingerprint: String,
+    pub status: Status,
+    pub kind: Option<Kind>,
+    /// `mde`, `graph`, ... (see `data/resources.json`); `unknown` when not decodable.
+    pub resource: &'static str,
+    pub audience: Vec<String>,
+    pub app_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub context: Option<Context>,
+    /// Every sighting, including those past the location cap.
+    pub occurrences: u64,
+    /// The first [`MAX_LOCATIONS`] sightings.
+    pub locations: Vec<Location>,
+    pub findings: Vec<Finding>,
+}
+
+/// Totals over the whole scan.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub inputs: u64,
+    pub bytes: u64,
+    /// Token sightings, duplicates included.
+    pub occurrences: u64,
+    pub unique: u64,
+    /// Unique tokens per resource / app / tenant / status.
+    pub by_resource: BTreeMap<String, u64>,
+    pub by_app: BTreeMap<String, u64>,
+    pub by_tenant: BTreeMap<String, u64>,
+    pub by_status: BTreeMap<Status, u64>,
+    pub evaluator: String,
+    pub evaluated_at: i64,
+    /// Things the reader noticed that are not findings (skipped runs, broken HAR).
+    pub notes: Vec<String>,
+}
+
+/// The result of a scan: unique tokens in order of first sighting, and totals.
+#[derive(Debug, Clone)]
+pub struct ScanReport {
+    pub tokens: Vec<TokenResult>,
+    pub summary: Summary,
+}
+
+impl ScanReport {
+    pub fn count(&self, s: Status) -> u64 {
+        self.summary.by_status.get(&s).copied().unwrap_or(0)
+    }
+
+    /// 1 when any token fails, else 0 (also when none was found).
+    pub fn exit_code(&self) -> u8 {
+        if self.count(Status::Fail) > 0 {
+            crate::error::exit::FAIL
+        } else {
+            crate::error::exit::PASS
+        }
+    }
+}
+
+/// One input to scan.
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+/// An input opened and ready to read.
+pub struct Opened {
+    pub name: Arc<str>,
+    pub reader: Box<dyn Read + Send>,
+    /// Size in bytes when known (regular files), for the progress bar.
+    pub size: Option<u64>,
+    /// Named `*.har`.
+    pub har_name: bool,
+}
+
+impl Input {
+    /// Open the input, or say why it cannot be read (exit 2).
+    pub fn open(&self) -> Result<Opened> {
+        match self {
+            Input::Stdin => Ok(Opened {
+                name: Arc::from("<stdin>"),
+                reader: Box::new(io::stdin()),
+                size: None,
+                har_name: false,
+            }),
+            Input::File(p) => {
+                let shown = p.display().to_string();
+                let unreadable = |e: &dyn std::fmt::Display| {
+                    Error::input(format!("cannot read {shown}: {e}"))
+                        .with_hint("check the path and its permissions")
+                };
+                let meta = std::fs::metadata(p).map_err(|e| unreadable(&e))?;
+                if meta.is_dir() {
+                    return Err(unreadable(&"it is a directory"));
+                }
+                let f = std::fs::File::open(p).map_err(|e| unreadable(&e))?;
+                Ok(Opened {
+                    name: Arc::from(shown.as_str()),
+                    reader: Box::new(f),
+                    size: meta.is_file().then_some(meta.len()),
+                    har_name: p.extension().is_some_and(|e| e.eq_ignore_ascii_case("har")),
+                })
+            }
+        }
+    }
+}
+
+/// Progress hook: called with the number of bytes just read.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// Scan the inputs with `evaluator`. Read errors mid-stream are environment errors.
+pub fn scan(
+    inputs: Vec<Opened>,
+    evaluator: &dyn Evaluator,
+    now: i64,
+    progress: Progress<'_>,
+) -> Result<ScanReport> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let (job_tx, job_rx) = mpsc::channel::<(usize, Box<str>)>();
+    let (res_tx, res_rx) = mpsc::channel::<(usize, Evaluated)>();
+    let job_rx = Mutex::new(job_rx);
+
+    let mut col = Collector::new(job_tx);
+    let read = std::thread::scope(|s| {
+        for _ in 0..workers {
+            let res_tx = res_tx.clone();
+            let job_rx = &job_rx;
+            s.spawn(move || {
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((idx, text)) = job else { return };
+                    let _ = res_tx.send((idx, evaluate(&text, evaluator)));
+                }
+            });
+        }
+        drop(res_tx);
+        let mut result = Ok(());
+        for input in inputs {
+            col.summary.inputs += 1;
+            if let Err(e) = col.read_input(input, progress) {
+                result = Err(e);
+                break;
+            }
+        }
+        // Closing the job channel lets the workers finish.
+        col.jobs = None;
+        result
+    });
+    read?;
+
+    let mut evaluated: Vec<Option<Evaluated>> = (0..col.found.len()).map(|_| None).collect();
+    for (idx, ev) in res_rx.iter() {
+        if let Some(slot) = evaluated.get_mut(idx) {
+            *slot = Some(ev);
+        }
+    }
+
+    let mut summary = col.summary;
+    summary.evaluator = evaluator.label();
+    summary.evaluated_at = now;
+    summary.unique = col.found.len() as u64;
+    let mut tokens = Vec::with_capacity(col.found.len());
+    for (found, ev) in col.found.into_iter().zip(evaluated) {
+        let ev = ev.unwrap_or_else(Evaluated::encrypted);
+        let t = TokenResult {
+            fingerprint: found.fingerprint,
+            status: ev.status,
+            kind: ev.kind,
+            resource: ev.resource,
+            audience: ev.audience,
+            app_id: ev.app_id,
+            tenant_id: ev.tenant_id,
+            context: ev.context,
+            occurrences: found.occurrences,
+            locations: found.locations,
+            findings: ev.findings,
+        };
+        *summary.by_status.entry(t.status).or_default() += 1;
+        *summary
+            .by_resource
+            .entry(t.resource.to_string())
+            .or_default() += 1;
+        *summary
+            .by_app
+            .entry(t.app_id.clone().unwrap_or_else(|| "(none)".into()))
+            .or_default() += 1;
+        *summary
+            .by_tenant
+            .entry(t.tenant_id.clone().unwrap_or_else(|| "(none)".into()))
+            .or_default() += 1;
+        tokens.push(t);
+    }
+    Ok(ScanReport { tokens, summary })
+}
+
+/// What a worker works out for one unique token.
+struct Evaluated {
+    status: Status,
+    kind: Option<Kind>,
+    resource: &'static str,
+    audience: Vec<String>,
+    app_id: Option<String>,
+    tenant_id: Option<String>,
+    context: Option<Context>,
+    findings: Vec<Finding>,
+}
+
+impl Evaluated {
+    fn encrypted() -> Evaluated {
+        Evaluated {
+            status: Status::Encrypted,
+            kind: None,
+            resource: "encrypted",
+            audience: Vec::new(),
+            app_id: None,
+            tenant_id: None,
+            context: None,
+            findings: Vec::new(),
+        }
+    }
+
+    fn undecodable(why: String) -> Evaluated {
+        Evaluated {
+            status: Status::Fail,
+            kind: None,
+            resource: "unknown",
+            audience: Vec::new(),
+            app_id: None,
+            tenant_id: None,
+            context: None,
+            findings: vec![Finding::error(
+                "scan.undecodable",
+                format!("looks like a JWT but cannot be decoded: {why}"),
+                "check what writes this value; it may be cut or altered",
+            )],
+        }
+    }
+}
+
+fn evaluate(text: &str, evaluator: &dyn Evaluator) -> Evaluated {
+    let compact = Compact {
+        token: text.to_string(),
+        found_in: "scan",
+    };
+    let token = match Token::decode(compact) {
+        Ok(t) => t,
+        Err(e) => return Evaluated::undecodable(e.to_string()),
+    };
+    let claims = match &token.claims {
+        Ok(c) => c,
+        Err(why) => return Evaluated::undecodable(why.clone()),
+    };
+    let cls = claims.classify();
+    let v = evaluator.evaluate(&token);
+    Evaluated {
+        status: match v.verdict {
+            Verdict::Pass => Status::Pass,
+            Verdict::Fail => Status::Fail,
+        },
+        kind: Some(cls.kind),
+        resource: cls.resource.as_str(),
+        audience: claims.aud.clone(),
+        app_id: claims.app_id().map(str::to_string),
+        tenant_id: claims.tid.clone(),
+        context: Some(cls.context),
+        findings: v.findings,
+    }
+}
+
+/// A unique token as first seen, before evaluation.
+struct Found {
+    fingerprint: String,
+    occurrences: u64,
+    locations: Vec<Location>,
+}
+
+/// De-duplicates sightings and feeds new tokens to the workers.
+struct Collector {
+    finder: Finder,
+    /// Cheap key (length and a fast hash, see [`dedup_key`]) → indexes
+    /// into `found`; the full text is compared on a key match.
+    seen: HashMap<(usize, u64), Vec<usize>>,
+    texts: Vec<Box<str>>,
+    found: Vec<Found>,
+    jobs: Option<mpsc::Sender<(usize, Box<str>)>>,
+    summary: Summary,
+    oversize: u64,
+}
+
+impl Collector {
+    fn new(jobs: mpsc::Sender<(usize, Box<str>)>) -> Collector {
+        Collector {
+            finder: Finder::new(),
+            seen: HashMap::new(),
+            texts: Vec::new(),
+            found: Vec::new(),
+            jobs: Some(jobs),
+            summary: Summary::default(),
+            oversize: 0,
+        }
+    }
+
+    fn sighting(&mut self, c: &Candidate<'_>, loc: impl FnOnce() -> Location) {
+        self.summary.occurrences += 1;
+        let key = dedup_key(c.text);
+        let texts = &self.texts;
+        let same = self
+            .seen
+            .get(&key)
+            .and_then(|ids| ids.iter().copied().find(|&i| *texts[i] == *c.text));
+        if let Some(i) = same {
+            let f = &mut self.found[i];
+            f.occurrences += 1;
+            if f.locations.len() < MAX_LOCATIONS {
+                f.locations.push(loc());
+            }
+            return;
+        }
+        let i = self.found.len();
+        self.seen.entry(key).or_default().push(i);
+        self.texts.push(c.text.into());
+        self.found.push(Found {
+            fingerprint: crate::token::fingerprint(c.text),
+            occurrences: 1,
+            locations: vec![loc()],
+        });
+        if c.shape == Shape::Signed
+            && let Some(tx) = &self.jobs
+        {
+            let _ = tx.send((i, c.text.into()));
+        }
+    }
+
+    fn read_input(&mut self, input: Opened, progress: Progress<'_>) -> Result<()> {
+        let name = input.name.clone();
+        let read_err = |e: io::Error| Error::environment(format!("cannot read {name}: {e}"));
+        let mut reader = Counted {
+            inner: input.reader,
+            progress,
+            bytes: 0,
+        };
+        // Look at the start to tell a HAR document from text.
+        let mut prefix = Vec::with_capacity(512);
+        (&mut reader)
+            .take(512)
+            .read_to_end(&mut prefix)
+            .map_err(read_err)?;
+        let is_har = input.har_name || har::sniff(&prefix);
+        let before = self.oversize;
+        if is_har {
+            let chained = io::Cursor::new(prefix).chain(&mut reader);
+            self.read_har(BufReader::with_capacity(256 * 1024, chained), &input.name)
+                .map_err(read_err)?;
+        } else {
+            let chained = io::Cursor::new(prefix).chain(&mut reader);
+            self.read_text(chained, &input.name).map_err(read_err)?;
+        }
+        self.summary.bytes += reader.bytes;
+        let skipped = self.oversize - before;
+        if skipped > 0 {
+            self.summary.notes.push(format!(
+                "{}: skipped {skipped} token-like run(s) longer than {} KB",
+                input.name,
+                MAX_TOKEN / 1024
+            ));
+        }
+        Ok(())
+    }
+
+    /// Plain text, block by block: memory stays at about one block however
+    /// long the input or its lines are.
+    fn read_text(&mut self, mut r: impl Read, file: &Arc<str>) -> io::Result<()> {
+        let mut buf = vec![0u8; BLOCK + MAX_TOKEN];
+        let mut len = 0usize;
+        let mut line = 1u64;
+        let mut eof = false;
+        // The block starts inside an oversize run that was already skipped.
+        let mut in_run = false;
+        while !(eof && len == 0) {
+            while len < buf.len() && !eof {
+                match r.read(&mut buf[len..]) {
+                    Ok(0) => eof = true,
+                    Ok(n) => len += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            // Search only up to the last byte that cannot be inside a token,
+            // so no token is cut at the block edge; the rest is carried over.
+            let mut end = if eof {
+                len
+            } else {
+                buf[..len]
+                    .iter()
+                    .rposition(|b| !is_token_byte(*b))
+                    .map_or(len, |i| i + 1)
+            };
+            let mut next_in_run = false;
+            if len - end > MAX_TOKEN {
+                end = len;
+                next_in_run = true;
+            }
+            let start = if in_run {
+                buf[..end]
+                    .iter()
+                    .position(|b| !is_token_byte(*b))
+                    .unwrap_or(end)
+            } else {
+                0
+            };
+            let mut counted = 0usize;
+            let finder = std::mem::take(&mut self.finder);
+            let block = &buf[..end];
+            let skipped = finder.each(&block[start..], |c| {
+                let at = start + c.offset;
+                line += find::count_newlines(&block[counted..at]);
+                counted = at;
+                let l = line;
+                self.sighting(&c, || Location::Line {
+                    file: file.clone(),
+                    line: l,
+                });
+            });
+            self.finder = finder;
+            self.oversize += skipped.oversize;
+            line += find::count_newlines(&block[counted..]);
+            buf.copy_within(end..len, 0);
+            len -= end;
+            in_run = next_in_run;
+        }
+        Ok(())
+    }
+
+    fn read_har(&mut self, r: impl Read, file: &Arc<str>) -> io::Result<()> {
+        let finder = std::mem::take(&mut self.finder);
+        let res = har::each_entry(r, |entry| {
+            let url = entry.url();
+            let method = entry.method().to_string();
+            for field in entry.fields() {
+                let skipped = finder.each(field.text.as_bytes(), |c| {
+                    self.sighting(&c, || Location::Har {
+                        file: file.clone(),
+                        entry: entry.index,
+                        method: method.clone(),
+                        url: url.clone(),
+                        part: field.part.to_string(),
+                    });
+                });
+                self.oversize += skipped.oversize;
+            }
+        });
+        self.finder = finder;
+        match res {
+            Ok(_) => Ok(()),
+            Err((n, e)) if e.is_io() => {
+                let _ = n;
+                Err(io::Error::other(e))
+            }
+            Err((n, e)) => {
+                self.summary.notes.push(format!(
+                    "{file}: not a complete HAR document ({e}); the {n} entr{} before that point were scanned",
+                    if n == 1 { "y" } else { "ies" }
+                ));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The de-duplication key: a fast non-cryptographic hash of the whole
+/// token (FxHash-style, 8 bytes a step) and its length. Equal keys are
+/// confirmed by comparing the text, so a collision only costs a comparison.
+fn dedup_key(text: &str) -> (usize, u64) {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let b = text.as_bytes();
+    let mut h = 0u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    for &x in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(K);
+    }
+    (b.len(), h)
+}
+
+/// Counts bytes read and reports them to the progress hook.
+struct Counted<'a, R> {
+    inner: R,
+    progress: Progress<'a>,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Always(Verdict);
+    impl Evaluator for Always {
+        fn evaluate(&self, _: &Token) -> TokenVerdict {
+            TokenVerdict {
+                verdict: self.0,
+                findings: Vec::new(),
+            }
+        }
+        fn label(&self) -> String {
+            "test".into()
+        }
+    }
+
+    fn tok(aud: &str) -> String {
+        use base64::Engine;
+        let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!(
+            "{}.{}.c2ln",
+            e(r#"{"typ":"JWT","alg":"RS256"}"#),
+            e(&format!(r#"{{"aud":"{aud}","tid":"t"}}"#))
+        )
+    }
+
+    fn run(text: String, ev: &dyn Evaluator) -> ScanReport {
+        let input = Opened {
+            name: Arc::from("mem.log"),
+            reader: Box::new(io::Cursor::new(text.into_bytes())),
+            size: None,
+            har_name: false,
+        };
+        scan(vec![input], ev, 0, &|_| {}).unwrap()
+    }
+
+    #[test]
+    fn dedups_and_keeps_line_numbers_across_blocks() {
+        let a = tok("https://api.securitycenter.microsoft.com");
+        let b = tok("https://graph.microsoft.com");
+        // Push the later sightings past the first block edge.
+        let filler = "x".repeat(100) + "\n";
+        let mut text = format!("{a}\n");
+        let lines_of_filler = (BLOCK / filler.len()) + 5;
+        text.push_str(&filler.repeat(lines_of_filler));
+        text.push_str(&format!("Bearer {a} and {b}\n"));
+        let r = run(text, &Always(Verdict::Pass));
+        assert_eq!(r.summary.occurrences, 3);
+        assert_eq!(r.tokens.len(), 2);
+        assert_eq!(r.tokens[0].occurrences, 2);
+        let want_line = 2 + lines_of_filler as u64;
+        match &r.tokens[0].locations[1] {
+            Location::Line { line, .. } => assert_eq!(*line, want_line),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.tokens[0].resource, "mde");
+        assert_eq!(r.tokens[1].resource, "graph");
+        assert_eq!(r.summary.by_resource.get("mde"), Some(&1));
+        assert_eq!(r.exit_code(), 0);
+    }
+
+    #[test]
+    fn token_straddling_a_block_edge_is_found_once() {
+        let a = tok("https://api.securitycenter.microsoft.com");
+        // Place the token so that it crosses the BLOCK + MAX_TOKEN buffer end.
+        let pad = BLOCK + MAX_TOKEN - 10;
+        let text = format!("{}\n{a}\n", "y".repeat(pad));
+        let r = run(text, &Always(Verdict::Fail));
+        assert_eq!(r.summary.occurrences, 1);
+        assert_eq!(r.count(Status::Fail), 1);
+        assert_eq!(r.exit_code(), 1);
+        match &r.tokens[0].locations[0] {
+            Location::Line { line, .. } => assert_eq!(*line, 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn locations_are_capped_but_counted() {
+        let a = tok("x");
+        let text = format!("{a}\n").repeat(MAX_LOCATIONS + 7);
+        let r = run(text, &Always(Verdict::Pass));
+        assert_eq!(r.tokens[0].occurrences, (MAX_LOCATIONS + 7) as u64);
+        assert_eq!(r.tokens[0].locations.len(), MAX_LOCATIONS);
+    }
+}

@@ -1,0 +1,550 @@
+//! `mdeauth doctor` end to end against a fake Azure AD (token endpoint,
+//! discovery, keys) and a fake MDE API; `token --plan`.
+mod aad_mock;
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::mint::{self, TENANT, VALID_AT};
+use common::{fixture, mdeauth};
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+
+const SECRET: &str = "Zq8~DOCTOR-TEST-ONLY-secret.value.9Kp";
+/// appId of fixtures/apps/daemon-ok.json.
+const DAEMON_APP: &str = "3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718";
+
+/// A token for the daemon app holding only Machine.Read.All (Alert.Read.All not consented).
+fn daemon_token() -> String {
+    let k = common::main_key();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["appid"] = json!(DAEMON_APP);
+    mint::sign(&k, &k.v1_header(), &c)
+}
+
+fn write_plan(dir: &Path, client_id: &str) -> PathBuf {
+    let p = dir.join("plan.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"name = "Contoso export daemon"
+tenant_id = "{TENANT}"
+client_id = "{client_id}"
+context = "application"
+credential = "certificate"
+calls = ["GET /api/machines", "GET /api/alerts"]
+"#
+        ),
+    )
+    .unwrap();
+    p
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+    fn assert_clean(&self, token: &str) {
+        for s in [SECRET, token, "client_secret="] {
+            assert!(
+                !self.stdout.contains(s),
+                "stdout leaks {s}:\n{}",
+                self.stdout
+            );
+            assert!(
+                !self.stderr.contains(s),
+                "stderr leaks {s}:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
+
+fn run(mut c: assert_cmd::Command) -> Out {
+    let o = c.output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["doctor"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name} in {v:#}"))
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    aad_mock::codes(v)
+}
+
+/// Fake AAD: discovery and keys (aad_mock) plus a token endpoint issuing `token`.
+fn token_endpoint<'a>(server: &'a MockServer, token: &str) -> httpmock::Mock<'a> {
+    server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"))
+            .form_urlencoded_tuple("grant_type", "client_credentials")
+            .form_urlencoded_tuple("client_secret", SECRET)
+            .form_urlencoded_tuple("client_id", DAEMON_APP);
+        then.status(200).json_body(json!({
+            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+            "access_token": token,
+        }));
+    })
+}
+
+fn doctor(server: &MockServer, cache: &Path, plan: &Path, format: &str) -> assert_cmd::Command {
+    let mut c = mdeauth();
+    c.env("MDEAUTH_CACHE_DIR", cache)
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .args(["--format", format, "doctor", "--at", VALID_AT])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--authority-host", &server.base_url()])
+        .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
+        .args([
+            "--grants",
+            fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
+        ]);
+    c
+}
+
+#[test]
+fn end_to_end_chain_breaks_at_granted() {
+    let server = MockServer::start();
+    let aad = aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
+    let token = daemon_token();
+    let te = token_endpoint(&server, &token);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+
+    let o = run(doctor(&server, &dir.path().join("cache"), &plan, "json"));
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    te.assert_calls(1);
+    aad.v1_meta.assert_calls(1);
+    aad.v1_keys.assert_calls(1);
+    let v = o.json();
+    let names: Vec<&str> = v["doctor"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "configuration",
+            "token",
+            "decode",
+            "signature",
+            "identity",
+            "permissions",
+            "app",
+            "probe"
+        ]
+    );
+    for (name, status) in [
+        ("configuration", "pass"),
+        ("token", "pass"),
+        ("decode", "pass"),
+        ("signature", "pass"),
+        ("identity", "pass"),
+        ("permissions", "fail"),
+        ("probe", "skip"),
+    ] {
+        assert_eq!(
+            step(&v, name)["status"],
+            status,
+            "{name}: {:#}",
+            step(&v, name)
+        );
+    }
+    assert!(
+        step(&v, "permissions")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("GET /api/alerts"),
+        "{:#}",
+        step(&v, "permissions")
+    );
+    let chain = v["doctor"]["chain"].as_array().unwrap();
+    assert_eq!(chain.len(), 2, "{chain:#?}");
+    assert_eq!(
+        chain[0],
+        json!({"call": "GET /api/machines", "permission": "Machine.Read.All", "intended": true,
+               "requested": true, "granted": true, "in_token": true})
+    );
+    assert_eq!(chain[1]["call"], "GET /api/alerts");
+    assert_eq!(chain[1]["permission"], "Alert.Read.All");
+    assert_eq!(chain[1]["requested"], true);
+    assert_eq!(chain[1]["granted"], false);
+    assert_eq!(chain[1]["in_token"], false);
+    assert_eq!(chain[1]["breaks"], "grant admin consent");
+    let c = codes(&v);
+    assert!(c.contains(&"doctor.not_granted".to_string()), "{c:?}");
+    let ng = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "doctor.not_granted")
+        .unwrap();
+    assert!(
+        ng["fix"].as_str().unwrap().contains(&format!(
+            "/{TENANT}/oauth2/authorize?prompt=consent&client_id={DAEMON_APP}"
+        )),
+        "{ng:#}"
+    );
+    o.assert_clean(&token);
+
+    // Human: checklist, then the chain with the break marked.
+    let h = run(doctor(&server, &dir.path().join("cache"), &plan, "human"));
+    assert_eq!(h.code, 1);
+    assert!(h.stdout.contains("✓ configuration"), "{}", h.stdout);
+    assert!(h.stdout.contains("✗ permissions"), "{}", h.stdout);
+    assert!(h.stdout.contains("- probe"), "{}", h.stdout);
+    let line = h
+        .stdout
+        .lines()
+        .find(|l| l.contains("GET /api/alerts") && l.contains("requested"))
+        .unwrap_or_else(|| panic!("no chain line:\n{}", h.stdout));
+    assert!(
+        line.contains("Alert.Read.All")
+            && line.contains("requested ✓")
+            && line.contains("granted ✗")
+            && line.contains("in token ✗")
+            && line.contains("← grant admin consent"),
+        "{line}"
+    );
+    let checklist = h.stdout.find("✓ configuration").unwrap();
+    let table = h.stdout.find("Permission chain").unwrap();
+    let findings = h.stdout.find("Findings").unwrap();
+    assert!(checklist < table && table < findings, "{}", h.stdout);
+    h.assert_clean(&token);
+
+    // JUnit: one case per step; the failing step fails.
+    let j = run(doctor(&server, &dir.path().join("cache"), &plan, "junit"));
+    assert_eq!(j.code, 1);
+    assert!(
+        j.stdout.contains(r#"classname="mdeauth.doctor.steps""#),
+        "{}",
+        j.stdout
+    );
+    assert!(j.stdout.contains(r#"name="permissions""#), "{}", j.stdout);
+    j.assert_clean(&token);
+}
+
+#[test]
+fn everything_passes_with_probe() {
+    let server = MockServer::start();
+    aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
+    let k = common::main_key();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]);
+    c["appid"] = json!(DAEMON_APP);
+    let token = mint::sign(&k, &k.v1_header(), &c);
+    token_endpoint(&server, &token);
+    let api = MockServer::start();
+    let machines = api.mock(|when, then| {
+        when.method(GET)
+            .path("/api/machines")
+            .query_param("$top", "1");
+        then.status(200).json_body(json!({"value": [{"id": "m1"}]}));
+    });
+    let alerts = api.mock(|when, then| {
+        when.method(GET)
+            .path("/api/alerts")
+            .query_param("$top", "1");
+        then.status(200).json_body(json!({"value": []}));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .args(["--format", "json", "doctor", "--at", VALID_AT, "--probe"])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--authority-host", &server.base_url()])
+        .args(["--api-base", &api.base_url()])
+        .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
+        .args([
+            "--grants",
+            fixture("apps/grants-both.json").to_str().unwrap(),
+        ]);
+    let o = run(cmd);
+    let v = o.json();
+    for s in v["doctor"]["steps"].as_array().unwrap() {
+        assert!(
+            s["status"] == "pass" || s["status"] == "warn",
+            "{s:#}\n{:#}",
+            v["findings"]
+        );
+    }
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    machines.assert_calls(1);
+    alerts.assert_calls(1);
+    assert_eq!(v["doctor"]["probes"].as_array().unwrap().len(), 2);
+    assert!(
+        v["doctor"]["chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["granted"] == true && r["in_token"] == true)
+    );
+    o.assert_clean(&token);
+}
+
+#[test]
+fn refused_acquisition_fails_the_token_step_and_skips_the_rest() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path(format!("/{TENANT}/oauth2/v2.0/token"));
+        then.status(401).json_body(json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718'.\r\nTrace ID: x\r\nCorrelation ID: y\r\nTimestamp: 2026-03-02 09:30:00Z",
+            "error_codes": [7000215]
+        }));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .args(["--format", "json", "doctor", "--at", VALID_AT])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--authority-host", &server.base_url()]);
+    let o = run(cmd);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "token")["status"], "fail");
+    for s in ["decode", "signature", "identity", "permissions", "probe"] {
+        assert_eq!(step(&v, s)["status"], "skip", "{s}");
+    }
+    assert_eq!(step(&v, "app")["status"], "skip");
+    assert!(codes(&v).contains(&"token.refused".to_string()));
+    assert_eq!(v["errors"][0]["code"], "AADSTS7000215", "{:#}", v["errors"]);
+    o.assert_clean("no-token");
+
+    // Human output carries the explanation the finding points to.
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .args(["doctor", "--at", VALID_AT])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--authority-host", &server.base_url()]);
+    let h = run(cmd);
+    assert_eq!(h.code, 1);
+    assert!(h.stdout.contains("✗ token"), "{}", h.stdout);
+    assert!(h.stdout.contains("AADSTS7000215"), "{}", h.stdout);
+    assert!(!h.stdout.contains("Permission chain"), "{}", h.stdout);
+    h.assert_clean("no-token");
+}
+
+#[test]
+fn unreachable_authority_is_a_failed_step_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .args([
+            "--format",
+            "json",
+            "doctor",
+            "--at",
+            VALID_AT,
+            "--timeout",
+            "3",
+        ])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--authority-host", "http://127.0.0.1:1"]);
+    let o = run(cmd);
+    assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "token")["status"], "fail");
+    assert_eq!(step(&v, "decode")["status"], "skip");
+    o.assert_clean("no-token");
+}
+
+#[test]
+fn given_token_offline_and_missing_config() {
+    // A given token, no tenant/client: configuration passes on calls alone.
+    let o = run({
+        let mut c = mdeauth();
+        c.args([
+            "--format",
+            "json",
+            "doctor",
+            "--at",
+            VALID_AT,
+            "--no-verify",
+        ])
+        .args(["--call", "GET /api/machines"])
+        .arg(common::fixture_text("tokens/app-v1.jwt"));
+        c
+    });
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "signature")["status"], "skip");
+    assert_eq!(step(&v, "signature")["detail"], "--no-verify");
+    // app-v1.jwt holds roles the call does not need: a least-privilege warning.
+    assert_eq!(step(&v, "permissions")["status"], "warn");
+    assert_eq!(
+        step(&v, "permissions")["detail"],
+        "all 1 call(s) allowed by the token"
+    );
+    assert!(codes(&v).contains(&"perm.unused".to_string()));
+    assert_eq!(step(&v, "app")["status"], "skip");
+
+    // No calls and nothing to acquire with: configuration fails, the rest is skipped.
+    let o = run({
+        let mut c = mdeauth();
+        c.args(["--format", "json", "doctor", "--at", VALID_AT]);
+        c
+    });
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "configuration")["status"], "fail");
+    assert_eq!(step(&v, "token")["status"], "skip");
+    assert!(codes(&v).contains(&"doctor.configuration".to_string()));
+
+    // An unknown call is a usage error.
+    let o = run({
+        let mut c = mdeauth();
+        c.args(["doctor", "--call", "GET /api/alertz"]);
+        c
+    });
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("did you mean"), "{}", o.stderr);
+}
+
+#[test]
+fn token_plan_checks_the_acquired_token_like_check() {
+    let server = MockServer::start();
+    let token = daemon_token();
+    token_endpoint(&server, &token);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    let mut cmd = mdeauth();
+    cmd.env("AZURE_CLIENT_SECRET", SECRET)
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", DAEMON_APP)
+        .env("AZURE_AUTHORITY_HOST", server.base_url())
+        .args(["--format", "json", "token", "--at", VALID_AT])
+        .args(["--plan", plan.to_str().unwrap()]);
+    let o = run(cmd);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    let calls = v["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0]["allowed"], true, "{calls:#?}");
+    assert_eq!(calls[1]["allowed"], false);
+    assert!(
+        calls[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Alert.Read.All")
+    );
+    assert!(codes(&v).contains(&"token.acquired".to_string()));
+    o.assert_clean(&token);
+
+    // A bad call is refused before anything is sent.
+    let server2 = MockServer::start();
+    let any = server2.mock(|_w, then| {
+        then.status(200);
+    });
+    let mut cmd = mdeauth();
+    cmd.env("AZURE_CLIENT_SECRET", SECRET)
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", DAEMON_APP)
+        .env("AZURE_AUTHORITY_HOST", server2.base_url())
+        .args(["token", "--call", "GET /api/nothing-here"]);
+    let o = run(cmd);
+    assert_eq!(o.code, 2);
+    any.assert_calls(0);
+}
+
+#[test]
+fn secret_from_file_and_probe_server_error_exit_3() {
+    let server = MockServer::start();
+    aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
+    let token = daemon_token();
+    let te = token_endpoint(&server, &token);
+    let api = MockServer::start();
+    let m = api.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(503).json_body(json!({"error": {"code": "ServiceUnavailable", "message": "try later", "target": "corr-503"}}));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"p\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{DAEMON_APP}\"\ncontext = \"application\"\ncalls = [\"GET /api/machines\", \"GET /api/machines/{{id}}\"]\n"
+        ),
+    )
+    .unwrap();
+    let secret_file = dir.path().join("secret.txt");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    for format in ["json", "human", "junit"] {
+        let mut cmd = mdeauth();
+        cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+            .args(["--format", format, "doctor", "--at", VALID_AT, "--probe"])
+            .args(["--plan", plan.to_str().unwrap()])
+            .args(["--client-secret-file", secret_file.to_str().unwrap()])
+            .args(["--authority-host", &server.base_url()])
+            .args(["--api-base", &api.base_url()]);
+        let o = run(cmd);
+        assert_eq!(o.code, 3, "{format}: {}\n{}", o.stdout, o.stderr);
+        o.assert_clean(&token);
+        if format == "json" {
+            let v = o.json();
+            assert_eq!(step(&v, "probe")["status"], "fail");
+            let d = step(&v, "probe")["detail"].as_str().unwrap();
+            assert!(d.contains("GET /api/machines → 503"), "{d}");
+            assert!(
+                d.contains("not probed: GET /api/machines/{id} (placeholder)"),
+                "{d}"
+            );
+            assert_eq!(v["doctor"]["probes"][0]["correlation_id"], "corr-503");
+            assert!(codes(&v).contains(&"probe.server_error".to_string()));
+        }
+    }
+    te.assert_calls(3);
+    m.assert_calls(3);
+}
+
+#[test]
+fn identity_fails_for_another_tenant_and_app() {
+    let o = run({
+        let mut c = mdeauth();
+        c.args([
+            "--format",
+            "json",
+            "doctor",
+            "--at",
+            VALID_AT,
+            "--no-verify",
+        ])
+        .args(["--call", "GET /api/machines"])
+        .args(["--tenant", mint::OTHER_TENANT, "--client-id", DAEMON_APP])
+        .arg(common::fixture_text("tokens/app-v1.jwt"));
+        c
+    });
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "identity")["status"], "fail");
+    let c = codes(&v);
+    assert!(c.contains(&"doctor.tenant_mismatch".to_string()), "{c:?}");
+    assert!(c.contains(&"doctor.app_mismatch".to_string()), "{c:?}");
+    // Later steps still run: the permissions are the token's own business.
+    assert_eq!(step(&v, "permissions")["status"], "warn");
+}

@@ -1,0 +1,477 @@
+//! `mdeauth probe` against a fake MDE API on 127.0.0.1.
+mod common;
+
+use common::mint::{self, VALID_AT};
+use common::{fixture_text, mdeauth};
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+
+const CORR: &str = "0f1e2d3c-corr-4b5a-9c8d-7e6f5a4b3c2d";
+
+fn app_token() -> String {
+    fixture_text("tokens/app-v1.jwt")
+}
+
+/// An app token holding only Machine.Isolate (as in the real 403 message).
+fn isolate_only() -> String {
+    let k = common::main_key();
+    mint::sign(
+        &k,
+        &k.v1_header(),
+        &mint::v1_app_claims(&["Machine.Isolate"]),
+    )
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+
+    /// Neither the token nor an Authorization header ever shows.
+    fn assert_no_token(&self, token: &str) {
+        let (_, _, sig) = split3(token);
+        for s in [
+            token,
+            sig,
+            "Bearer ey",
+            "Authorization: ",
+            "authorization: ",
+        ] {
+            assert!(
+                !self.stdout.contains(s),
+                "stdout shows {s}:\n{}",
+                self.stdout
+            );
+            assert!(
+                !self.stderr.contains(s),
+                "stderr shows {s}:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
+
+fn split3(t: &str) -> (&str, &str, &str) {
+    let mut it = t.splitn(3, '.');
+    (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
+}
+
+fn probe(server: &MockServer, token: &str, call: &str, format: &str, extra: &[&str]) -> Out {
+    let out = mdeauth()
+        .args(["--format", format, "probe", token, "--at", VALID_AT])
+        .args(["--call", call, "--api-base", &server.base_url()])
+        .args(extra)
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn finding<'a>(v: &'a Value, code: &str) -> &'a Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no finding {code} in {v:#}"))
+}
+
+#[test]
+fn ok_list_is_bounded_and_shows_only_counts_and_ids() {
+    let server = MockServer::start();
+    let t = app_token();
+    let m = server.mock(|when, then| {
+        when.method(GET)
+            .path("/api/alerts")
+            .query_param("$top", "1")
+            .header("authorization", format!("Bearer {t}"));
+        then.status(200).json_body(json!({
+            "@odata.context": "x",
+            "value": [{"id": "da637000000000000000_-1", "title": "SECRET-TITLE", "machineId": "m1"}]
+        }));
+    });
+    let o = probe(&server, &t, "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    m.assert_calls(1);
+    let v = o.json();
+    assert_eq!(v["probe"]["status"], 200);
+    assert_eq!(v["probe"]["items"], 1);
+    assert_eq!(v["probe"]["method"], "GET");
+    assert_eq!(v["probe"]["ids"], json!(["da637000000000000000_-1"]));
+    assert!(
+        v["probe"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/alerts?$top=1"),
+        "{}",
+        v["probe"]["url"]
+    );
+    assert_eq!(codes(&v), ["probe.ok"]);
+    assert!(!o.stdout.contains("SECRET-TITLE"));
+    o.assert_no_token(&t);
+
+    let h = probe(&server, &t, "GET /api/alerts", "human", &[]);
+    assert_eq!(h.code, 0);
+    assert!(h.stdout.contains("1 item(s) in value"), "{}", h.stdout);
+    assert!(!h.stdout.contains("SECRET-TITLE"));
+    h.assert_no_token(&t);
+}
+
+#[test]
+fn user_top_is_replaced_and_query_kept() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(GET)
+            .path("/api/v1.0/machines")
+            .query_param("$top", "1")
+            .query_param("$filter", "healthStatus eq 'Active'");
+        then.status(200).json_body(json!({"value": []}));
+    });
+    let o = probe(
+        &server,
+        &app_token(),
+        "GET /api/v1.0/machines?$top=500&$filter=healthStatus eq 'Active'",
+        "json",
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    m.assert_calls(1);
+    assert_eq!(o.json()["probe"]["items"], 0);
+}
+
+#[test]
+fn unauthorized_explains_expiry_from_offline_checks() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(401).json_body(json!({"error": {"code": "Unauthorized", "message": "Authorization has been denied for this request.", "target": CORR}}));
+    });
+    let t = fixture_text("tokens/expired.jwt");
+    let o = probe(&server, &t, "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 1);
+    let v = o.json();
+    assert_eq!(v["probe"]["status"], 401);
+    assert_eq!(v["probe"]["correlation_id"], CORR);
+    let f = finding(&v, "probe.unauthorized");
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("likely cause: expired"), "{msg}");
+    assert!(msg.contains(CORR), "{msg}");
+    assert!(codes(&v).contains(&"token.expired".to_string()));
+    o.assert_no_token(&t);
+}
+
+#[test]
+fn unauthorized_wrong_audience() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(401).body("");
+    });
+    let k = common::main_key();
+    let mut c = mint::v1_app_claims(&["Alert.Read.All"]);
+    c["aud"] = json!("https://graph.microsoft.com");
+    let t = mint::sign(&k, &k.v1_header(), &c);
+    let o = probe(&server, &t, "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 1);
+    let msg = finding(&o.json(), "probe.unauthorized")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("wrong audience"), "{msg}");
+}
+
+#[test]
+fn forbidden_current_message_compared_with_token_and_catalogue() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: Machine.Isolate.", "target": CORR}}));
+    });
+    let t = isolate_only();
+    let o = probe(&server, &t, "GET /api/machines", "json", &[]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(v["probe"]["status"], 403);
+    assert_eq!(v["probe"]["error_code"], "Forbidden");
+    assert_eq!(
+        v["probe"]["required_roles"],
+        json!(["Machine.Read.All", "Machine.ReadWrite.All"])
+    );
+    assert_eq!(v["probe"]["token_roles"], json!(["Machine.Isolate"]));
+    let f = finding(&v, "probe.forbidden");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains(
+            "needs one of Machine.Read.All, Machine.ReadWrite.All; the token holds Machine.Isolate"
+        ),
+        "{msg}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.contains("Machine.Read.All"), "{fix}");
+    assert!(fix.contains("oauth2/authorize?prompt=consent"), "{fix}");
+    // The catalogue agrees with the API here: no difference reported.
+    assert!(!codes(&v).contains(&"probe.catalog_differs".to_string()));
+
+    let h = probe(&server, &t, "GET /api/machines", "human", &[]);
+    assert_eq!(h.code, 1);
+    assert!(h.stdout.contains(CORR), "{}", h.stdout);
+    assert!(h.stdout.contains("token has"), "{}", h.stdout);
+    h.assert_no_token(&t);
+}
+
+#[test]
+fn forbidden_older_message() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "The application does not have any of the required application permissions (Machine.Read.All, Machine.ReadWrite.All) to access the resource.", "target": CORR}}));
+    });
+    let o = probe(&server, &isolate_only(), "GET /api/machines", "json", &[]);
+    assert_eq!(o.code, 1);
+    let v = o.json();
+    assert_eq!(
+        v["probe"]["required_roles"],
+        json!(["Machine.Read.All", "Machine.ReadWrite.All"])
+    );
+    assert_eq!(v["probe"]["correlation_id"], CORR);
+    assert!(codes(&v).contains(&"probe.forbidden".to_string()));
+}
+
+#[test]
+fn forbidden_disabled_feature() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(403).json_body(json!({"error": {"code": "DisabledFeature", "message": "Live response is disabled.", "target": CORR}}));
+    });
+    let o = probe(&server, &app_token(), "GET /api/machines", "json", &[]);
+    assert_eq!(o.code, 1);
+    assert_eq!(codes(&o.json()), ["probe.disabled_feature"]);
+}
+
+#[test]
+fn not_found() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07");
+        then.status(404).json_body(json!({"error": {"code": "ResourceNotFound", "message": "Machine 1e5b was not found", "target": CORR}}));
+    });
+    let o = probe(
+        &server,
+        &app_token(),
+        "GET /api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07",
+        "json",
+        &[],
+    );
+    assert_eq!(o.code, 1);
+    let v = o.json();
+    assert_eq!(v["probe"]["status"], 404);
+    assert!(
+        v["probe"]["url"].as_str().unwrap().ends_with("cc07"),
+        "single entity: no $top"
+    );
+    assert!(
+        finding(&v, "probe.not_found")["message"]
+            .as_str()
+            .unwrap()
+            .contains(CORR)
+    );
+}
+
+#[test]
+fn throttled_says_when_and_does_not_retry() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(429)
+            .header("Retry-After", "42")
+            .json_body(json!({"error": {"code": "TooManyRequests", "message": "Rate limit is exceeded.", "target": CORR}}));
+    });
+    let o = probe(&server, &app_token(), "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 1);
+    m.assert_calls(1);
+    let v = o.json();
+    assert_eq!(v["probe"]["retry_after"], "42");
+    let f = finding(&v, "probe.throttled");
+    assert!(
+        f["fix"].as_str().unwrap().contains("retry after 42 s"),
+        "{f}"
+    );
+    assert!(f["message"].as_str().unwrap().contains("100/min"), "{f}");
+}
+
+#[test]
+fn server_error_exits_3() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(500).json_body(json!({"error": {"code": "InternalServerError", "message": "Something went wrong", "target": CORR}}));
+    });
+    let t = app_token();
+    let o = probe(&server, &t, "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 3);
+    let v = o.json();
+    assert_eq!(v["probe"]["correlation_id"], CORR);
+    assert!(codes(&v).contains(&"probe.server_error".to_string()));
+    o.assert_no_token(&t);
+}
+
+#[test]
+fn write_call_refused_without_sending() {
+    let server = MockServer::start();
+    let any = server.mock(|_when, then| {
+        then.status(200);
+    });
+    let t = app_token();
+    let o = probe(
+        &server,
+        &t,
+        "POST /api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/isolate",
+        "json",
+        &[],
+    );
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("--allow-write"), "{}", o.stderr);
+    any.assert_calls(0);
+    o.assert_no_token(&t);
+}
+
+#[test]
+fn write_call_sent_with_allow_write() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path("/api/machines/abc/isolate")
+            .json_body(json!({"Comment": "test", "IsolationType": "Full"}));
+        then.status(201)
+            .json_body(json!({"id": "action-1", "type": "Isolate"}));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, r#"{"Comment": "test", "IsolationType": "Full"}"#).unwrap();
+    let o = probe(
+        &server,
+        &app_token(),
+        "POST /api/machines/abc/isolate",
+        "json",
+        &["--allow-write", "--body", body.to_str().unwrap()],
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    m.assert_calls(1);
+    assert_eq!(o.json()["probe"]["ids"], json!(["action-1"]));
+}
+
+#[test]
+fn placeholders_and_unknown_calls_are_usage_errors() {
+    let server = MockServer::start();
+    let any = server.mock(|_when, then| {
+        then.status(200);
+    });
+    let o = probe(
+        &server,
+        &app_token(),
+        "GET /api/machines/{id}/alerts",
+        "json",
+        &[],
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("placeholder {id}"), "{}", o.stderr);
+    let o = probe(&server, &app_token(), "GET /api/alertz", "json", &[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("did you mean"), "{}", o.stderr);
+    assert!(o.stderr.contains("GET /api/alerts"), "{}", o.stderr);
+    any.assert_calls(0);
+}
+
+#[test]
+fn non_mde_host_and_plain_http_refused() {
+    let o = mdeauth()
+        .args([
+            "probe",
+            &app_token(),
+            "--call",
+            "GET https://evil.example/api/alerts",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = mdeauth()
+        .args(["probe", &app_token(), "--call", "GET /api/alerts"])
+        .args(["--api-base", "http://api.example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("plain http"));
+    let o = mdeauth()
+        .args(["probe", &app_token(), "--call", "GET /api/alerts"])
+        .args(["--cloud", "gcc-high", "--region", "eu"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--region applies to the commercial cloud")
+    );
+}
+
+#[test]
+fn network_failure_exits_3() {
+    let o = mdeauth()
+        .args(["probe", &app_token(), "--call", "GET /api/alerts"])
+        .args(["--api-base", "http://127.0.0.1:1", "--timeout", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains(&app_token()));
+}
+
+#[test]
+fn delegated_forbidden_and_junit() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(403).json_body(
+            json!({"error": {"code": "Forbidden", "message": "Forbidden", "target": CORR}}),
+        );
+    });
+    // delegated-v1.jwt carries scp; GET /api/machines accepts Machine.Read / Machine.ReadWrite.
+    let t = fixture_text("tokens/delegated-v1.jwt");
+    let o = probe(&server, &t, "GET /api/machines", "json", &[]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    // No roles in the message: the catalogue's delegated permissions are used.
+    assert_eq!(
+        v["probe"]["required_roles"],
+        json!(["Machine.Read", "Machine.ReadWrite"])
+    );
+    assert!(!v["probe"]["token_roles"].as_array().unwrap().is_empty());
+    assert!(codes(&v).contains(&"probe.forbidden".to_string()));
+    o.assert_no_token(&t);
+
+    let j = probe(&server, &t, "GET /api/machines", "junit", &[]);
+    assert_eq!(j.code, 1);
+    assert!(
+        j.stdout.contains(r#"type="probe.forbidden""#),
+        "{}",
+        j.stdout
+    );
+    j.assert_no_token(&t);
+}

@@ -1,0 +1,657 @@
+//! `mdeauth scan`: every input shape, de-duplication, locations, JWE,
+//! agreement with `inspect`, stdin, errors and the JSON lines contract.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{fixture, fixture_text, json_out, mdeauth, mint};
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+const AT: &str = mint::VALID_AT;
+
+/// Run `scan --format json` and split the JSON lines into token objects and the summary.
+fn scan_json(args: &[&str], stdin: Option<String>) -> (i32, Vec<Value>, Value) {
+    let mut c = mdeauth();
+    c.args(["scan", "--no-verify", "--format", "json", "--at", AT])
+        .args(args);
+    if let Some(s) = stdin {
+        c.write_stdin(s);
+    }
+    let out = c.output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["type"], "summary", "last line is the summary");
+    assert!(lines.iter().all(|l| l["type"] == "token"));
+    (out.status.code().unwrap(), lines, summary)
+}
+
+fn fp_of(name: &str) -> String {
+    let out = mdeauth()
+        .args(["inspect", "--format", "json", "--at", AT])
+        .arg(fixture(&format!("tokens/{name}.jwt")))
+        .output()
+        .unwrap();
+    json_out(&out)["token"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn by_fp(tokens: &[Value]) -> BTreeMap<String, Value> {
+    tokens
+        .iter()
+        .map(|t| (t["fingerprint"].as_str().unwrap().to_string(), t.clone()))
+        .collect()
+}
+
+fn path(rel: &str) -> String {
+    fixture(rel).display().to_string()
+}
+
+#[test]
+fn plain_log_finds_bearer_headers_and_dedups_with_exact_lines() {
+    let (code, tokens, summary) = scan_json(&[&path("scan/app.log")], None);
+    // The expired token fails, so the scan fails.
+    assert_eq!(code, 1);
+    let m = by_fp(&tokens);
+    assert_eq!(m.len(), 2, "{tokens:?}");
+    let app = &m[&fp_of("app-v1")];
+    assert_eq!(app["occurrences"], 3);
+    let file = path("scan/app.log");
+    assert_eq!(
+        app["locations"],
+        json!([{"file": file, "line": 2}, {"file": file, "line": 5}, {"file": file, "line": 9}])
+    );
+    assert_eq!(app["verdict"], "pass");
+    assert_eq!(app["resource"], "mde");
+    assert_eq!(app["app_id"], mint::APP);
+    assert_eq!(app["tenant_id"], mint::TENANT);
+    assert_eq!(app["context"], "application");
+    // A token followed by a full stop at the end of a sentence is still found.
+    let expired = &m[&fp_of("expired")];
+    assert_eq!(expired["locations"], json!([{"file": file, "line": 6}]));
+    assert_eq!(expired["verdict"], "fail");
+    assert_eq!(expired["errors"], json!(["token.expired"]));
+    // `eyJ...` whose header is not a JOSE header is not a token.
+    assert_eq!(summary["occurrences"], 4);
+    assert_eq!(summary["unique_tokens"], 2);
+    assert_eq!(
+        summary["by_status"],
+        json!({"pass": 1, "fail": 1, "encrypted": 0})
+    );
+    assert_eq!(summary["verdict"], "fail");
+}
+
+#[test]
+fn json_log_lines_find_token_responses_headers_and_id_tokens() {
+    let (code, tokens, summary) = scan_json(&[&path("scan/app.jsonl")], None);
+    assert_eq!(code, 1);
+    let m = by_fp(&tokens);
+    let file = path("scan/app.jsonl");
+    let delegated = &m[&fp_of("delegated-v1")];
+    assert_eq!(delegated["locations"], json!([{"file": file, "line": 1}]));
+    assert_eq!(delegated["context"], "delegated");
+    assert_eq!(delegated["verdict"], "pass");
+    let graph = &m[&fp_of("graph-nonce")];
+    assert_eq!(graph["locations"], json!([{"file": file, "line": 2}]));
+    assert_eq!(graph["resource"], "graph");
+    assert_eq!(graph["errors"], json!(["aud.not_mde"]));
+    let id = &m[&fp_of("id-token")];
+    assert_eq!(id["locations"], json!([{"file": file, "line": 3}]));
+    assert_eq!(id["kind"], "id");
+    assert_eq!(id["errors"], json!(["token.id_token"]));
+    assert_eq!(
+        summary["by_resource"],
+        json!({"mde": 1, "graph": 1, "other": 1})
+    );
+    assert_eq!(summary["by_tenant"], json!({ mint::TENANT: 3 }));
+}
+
+#[test]
+fn har_headers_post_data_response_bodies_base64_and_urls() {
+    let (code, tokens, summary) = scan_json(&[&path("scan/capture.har")], None);
+    assert_eq!(code, 1);
+    let file = path("scan/capture.har");
+    let m = by_fp(&tokens);
+    let loc = |entry: u64, method: &str, url: &str, part: &str| json!({"file": file, "entry": entry, "method": method, "url": url, "part": part});
+    let token_url = format!(
+        "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
+        mint::TENANT
+    );
+    // Request header, twice (entries 0 and 3, header name in any case).
+    assert_eq!(
+        m[&fp_of("app-v1")]["locations"],
+        json!([
+            loc(
+                0,
+                "GET",
+                "https://api.securitycenter.microsoft.com/api/machines",
+                "request header Authorization"
+            ),
+            loc(
+                3,
+                "GET",
+                "https://api.securitycenter.microsoft.com/api/alerts",
+                "request header authorization"
+            ),
+        ])
+    );
+    // Request body (postData.text).
+    assert_eq!(
+        m[&fp_of("delegated-v1")]["locations"],
+        json!([loc(1, "POST", &token_url, "request body")])
+    );
+    // Token response in a plain response body: access_token and id_token.
+    assert_eq!(
+        m[&fp_of("app-v2")]["locations"],
+        json!([loc(1, "POST", &token_url, "response body")])
+    );
+    assert_eq!(
+        m[&fp_of("id-token")]["locations"],
+        json!([loc(1, "POST", &token_url, "response body")])
+    );
+    // Base64-encoded response body.
+    assert_eq!(
+        m[&fp_of("graph-nonce")]["locations"],
+        json!([loc(2, "POST", &token_url, "response body (base64)")])
+    );
+    // Token in the query string: found, and the URL shown without the query.
+    assert_eq!(
+        m[&fp_of("expired")]["locations"],
+        json!([loc(
+            4,
+            "GET",
+            "https://api.securitycenter.microsoft.com/api/machines",
+            "request URL"
+        )])
+    );
+    // The JWE in entry 3's response body is counted as encrypted, not failed.
+    assert_eq!(
+        summary["by_status"],
+        json!({"pass": 3, "fail": 3, "encrypted": 1})
+    );
+    let jwe: Vec<&Value> = tokens
+        .iter()
+        .filter(|t| t["status"] == "encrypted")
+        .collect();
+    assert_eq!(jwe.len(), 1);
+    assert_eq!(jwe[0]["verdict"], Value::Null);
+    assert_eq!(jwe[0]["locations"][0]["entry"], 3);
+    assert_eq!(jwe[0]["locations"][0]["part"], "response body");
+}
+
+#[test]
+fn har_is_detected_by_content_on_stdin() {
+    let har = std::fs::read_to_string(fixture("scan/capture.har")).unwrap();
+    let (_, tokens, summary) = scan_json(&["-"], Some(har));
+    assert_eq!(summary["unique_tokens"], 7);
+    let app = &by_fp(&tokens)[&fp_of("app-v1")];
+    assert_eq!(app["locations"][0]["file"], "<stdin>");
+    assert_eq!(app["locations"][0]["entry"], 0);
+}
+
+#[test]
+fn jwe_only_input_is_encrypted_and_passes() {
+    let jwe = "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a2V5.aXY.Y2lwaGVy.dGFn";
+    let (code, tokens, summary) = scan_json(&["-"], Some(format!("x-enc: {jwe}\n")));
+    assert_eq!(code, 0);
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0]["status"], "encrypted");
+    assert_eq!(summary["by_status"]["encrypted"], 1);
+    mdeauth()
+        .args(["scan", "--no-verify", "-"])
+        .write_stdin(format!("{jwe}\n"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("encrypted (JWE, not inspectable)"));
+}
+
+#[test]
+fn verdicts_and_error_codes_match_inspect_for_every_fixture_token() {
+    let names = [
+        "app-v1",
+        "delegated-v1",
+        "app-v2",
+        "app-no-roles",
+        "graph-nonce",
+        "id-token",
+        "expired",
+        "app-v1-rotated-key",
+        "app-v1-app-key",
+    ];
+    let text: String = names
+        .iter()
+        .map(|n| format!("token {n}: {}\n", fixture_text(&format!("tokens/{n}.jwt"))))
+        .collect();
+    let (_, tokens, _) = scan_json(&["-"], Some(text));
+    let m = by_fp(&tokens);
+    for n in names {
+        let out = mdeauth()
+            .args(["inspect", "--format", "json", "--at", AT])
+            .arg(fixture(&format!("tokens/{n}.jwt")))
+            .output()
+            .unwrap();
+        let ins = json_out(&out);
+        let fp = ins["token"]["fingerprint"].as_str().unwrap();
+        let s = m.get(fp).unwrap_or_else(|| panic!("{n} not found by scan"));
+        assert_eq!(s["verdict"], ins["verdict"], "{n}");
+        let errors: Vec<&Value> = ins["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .map(|f| &f["code"])
+            .collect();
+        assert_eq!(s["errors"], json!(errors), "{n}");
+        assert_eq!(s["resource"], ins["token"]["resource"], "{n}");
+        assert_eq!(s["context"], ins["token"]["context"], "{n}");
+    }
+}
+
+#[test]
+fn human_output_has_tables_problems_with_locations_and_no_full_token() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    let exp = fixture_text("tokens/expired.jwt");
+    let log = path("scan/app.log");
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", AT, &log])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Found 4 token occurrence(s), 2 unique token(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  {:<42} {:>6}", "mde", 2)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  {:<42} {:>6}", mint::APP, 2)),
+        "{text}"
+    );
+    assert!(text.contains("Problems"));
+    assert!(text.contains(&format!("✗ {}", fp_of("expired"))), "{text}");
+    assert!(text.contains("token.expired"));
+    assert!(text.contains(&format!("at {log}:6")), "{text}");
+    assert!(text.contains("Verdict: FAIL (1 of 2 inspectable token(s) fail)"));
+    for secret in [&app, &exp] {
+        assert!(!text.contains(secret.as_str()), "a full token was printed");
+        // Not even the signature part.
+        let sig = secret.rsplit('.').next().unwrap();
+        assert!(!text.contains(sig));
+    }
+}
+
+#[test]
+fn all_pass_exits_zero_and_stdin_dash_works() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    let input = format!("a\nAuthorization: Bearer {app}\nb\nBearer {app}\nc {app}\n");
+    let (code, tokens, summary) = scan_json(&["-"], Some(input.clone()));
+    assert_eq!(code, 0);
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0]["occurrences"], 3);
+    let lines: Vec<&Value> = tokens[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["line"])
+        .collect();
+    assert_eq!(lines, [&json!(2), &json!(4), &json!(5)]);
+    assert_eq!(tokens[0]["locations"][0]["file"], "<stdin>");
+    assert_eq!(summary["verdict"], "pass");
+    mdeauth()
+        .args(["scan", "--no-verify", "--at", AT, "-"])
+        .write_stdin(input)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "Verdict: PASS (0 of 1 inspectable token(s) fail)",
+        ));
+}
+
+#[test]
+fn at_and_leeway_apply() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    // Expires 2026-03-02T10:15:00Z; at 10:17 it is within the 300 s leeway, not within 60 s.
+    let run = |leeway: &str| {
+        let out = mdeauth()
+            .args([
+                "scan",
+                "--no-verify",
+                "--format",
+                "json",
+                "--at",
+                "2026-03-02T10:17:00Z",
+            ])
+            .args(["--leeway", leeway, "-"])
+            .write_stdin(app.clone())
+            .output()
+            .unwrap();
+        let first: Value = serde_json::from_str(
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        (out.status.code().unwrap(), first["verdict"].clone())
+    };
+    assert_eq!(run("300"), (0, json!("pass")));
+    assert_eq!(run("60"), (1, json!("fail")));
+}
+
+#[test]
+fn no_tokens_found_exits_zero_with_a_note() {
+    mdeauth()
+        .args(["scan", "--no-verify", "-"])
+        .write_stdin("nothing to see here\neyJ but not a token\n")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No tokens found."));
+    let (code, tokens, summary) = scan_json(&["-"], Some("plain\n".into()));
+    assert_eq!(code, 0);
+    assert!(tokens.is_empty());
+    assert_eq!(summary["unique_tokens"], 0);
+    assert_eq!(summary["bytes"], 6);
+}
+
+#[test]
+fn nonexistent_or_directory_input_exits_two_before_any_output() {
+    let missing = path("scan/no-such-file.log");
+    mdeauth()
+        .args(["scan", "--no-verify", &path("scan/app.log"), &missing])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(format!(
+            "mdeauth: error: cannot read {missing}"
+        )));
+    mdeauth()
+        .args(["scan", "--no-verify", &path("scan")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("it is a directory"));
+}
+
+#[test]
+fn truncated_har_keeps_earlier_entries_and_says_so() {
+    let har = std::fs::read_to_string(fixture("scan/capture.har")).unwrap();
+    // Cut inside entry 2: entries 0 and 1 are complete.
+    let cut = har.find("client_credentials").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cut.har");
+    std::fs::write(&p, &har[..cut]).unwrap();
+    let (_, tokens, summary) = scan_json(&[p.to_str().unwrap()], None);
+    assert_eq!(tokens.len(), 4, "app-v1, delegated, app-v2, id token");
+    let note = summary["notes"][0].as_str().unwrap();
+    assert!(note.contains("not a complete HAR document"), "{note}");
+    assert!(
+        note.contains("the 2 entries before that point were scanned"),
+        "{note}"
+    );
+}
+
+#[test]
+fn very_long_lines_are_searched_in_chunks() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    // A 3 MB line with the token in the middle and at the end, then a short line.
+    let pad = "z ".repeat(750_000);
+    let input = format!("{pad}{app} {pad}{app}\nnext {app}\n");
+    let (_, tokens, _) = scan_json(&["-"], Some(input));
+    assert_eq!(tokens[0]["occurrences"], 3);
+    let lines: Vec<&Value> = tokens[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["line"])
+        .collect();
+    assert_eq!(lines, [&json!(1), &json!(1), &json!(2)]);
+}
+
+#[test]
+fn locations_are_capped_at_twenty_and_flagged() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    let input = format!("Bearer {app}\n").repeat(25);
+    let (_, tokens, summary) = scan_json(&["-"], Some(input));
+    assert_eq!(tokens[0]["occurrences"], 25);
+    assert_eq!(tokens[0]["locations"].as_array().unwrap().len(), 20);
+    assert_eq!(tokens[0]["locations"][19]["line"], 20);
+    assert_eq!(tokens[0]["locations_truncated"], true);
+    assert_eq!(summary["occurrences"], 25);
+    assert_eq!(summary["unique_tokens"], 1);
+}
+
+#[test]
+fn human_har_locations_name_entry_method_url_and_part() {
+    let har = path("scan/capture.har");
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", AT, &har])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "at {har} entry 4 GET https://api.securitycenter.microsoft.com/api/machines (request URL)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "at {har} entry 2 POST https://login.microsoftonline.com/{}/oauth2/v2.0/token (response body (base64))",
+            mint::TENANT
+        )),
+        "{text}"
+    );
+    assert!(text.contains("encrypted (JWE, not inspectable)"));
+    assert!(text.contains("Verdict: FAIL (3 of 6 inspectable token(s) fail)"));
+    assert!(!text.contains(&fixture_text("tokens/expired.jwt")));
+}
+
+#[test]
+fn no_file_argument_reads_standard_input() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--format", "json", "--at", AT])
+        .write_stdin(format!("x\n{app}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let first: Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["locations"], json!([{"file": "<stdin>", "line": 2}]));
+}
+
+// ---------- verification and plans (same verdicts as `verify` and `check`) ----------
+
+const TOKENS: [&str; 9] = [
+    "app-v1",
+    "delegated-v1",
+    "app-v2",
+    "app-no-roles",
+    "graph-nonce",
+    "id-token",
+    "expired",
+    "app-v1-rotated-key",
+    "app-v1-app-key",
+];
+
+/// A log holding every fixture token once.
+fn all_tokens_log(dir: &std::path::Path) -> String {
+    let p = dir.join("all.log");
+    let text: String = TOKENS
+        .iter()
+        .map(|t| {
+            format!(
+                "2026-03-02T09:30:00Z GET /api/machines Authorization: Bearer {}\n",
+                fixture_text(&format!("tokens/{t}.jwt"))
+            )
+        })
+        .collect();
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn verdicts_by_fingerprint(args: &[&str], log: &str) -> BTreeMap<String, (String, Vec<String>)> {
+    let (_, tokens, _) = scan_json_raw(args, log);
+    tokens
+        .iter()
+        .map(|t| {
+            let mut errs: Vec<String> = t["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect();
+            errs.sort();
+            (
+                t["fingerprint"].as_str().unwrap().to_string(),
+                (t["verdict"].as_str().unwrap().to_string(), errs),
+            )
+        })
+        .collect()
+}
+
+fn scan_json_raw(args: &[&str], log: &str) -> (i32, Vec<Value>, Value) {
+    let out = mdeauth()
+        .args(["scan", "--format", "json", "--at", AT])
+        .args(args)
+        .arg(log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.pop().unwrap();
+    (out.status.code().unwrap(), lines, summary)
+}
+
+fn single(cmd: &str, args: &[&str], token: &str) -> (String, Vec<String>) {
+    let out = mdeauth()
+        .args([cmd, "--format", "json", "--at", AT])
+        .args(args)
+        .arg(fixture(&format!("tokens/{token}.jwt")))
+        .output()
+        .unwrap();
+    let v = json_out(&out);
+    let mut errs: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    errs.sort();
+    errs.dedup();
+    (v["verdict"].as_str().unwrap().to_string(), errs)
+}
+
+#[test]
+fn verified_scan_agrees_with_verify_on_every_fixture_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = all_tokens_log(dir.path());
+    let jwks = fixture("keys/jwks.json");
+    let jwks = jwks.to_str().unwrap();
+    let scanned = verdicts_by_fingerprint(&["--jwks", jwks], &log);
+    assert_eq!(scanned.len(), TOKENS.len());
+    for t in TOKENS {
+        let fp = fp_of(t);
+        let (verdict, mut errs) = single("verify", &["--jwks", jwks], t);
+        errs.dedup();
+        let (sv, mut serrs) = scanned[&fp].clone();
+        serrs.dedup();
+        assert_eq!(sv, verdict, "{t}");
+        assert_eq!(serrs, errs, "{t}");
+    }
+    // The token signed by a key outside the set fails only when verified.
+    let rotated = &scanned[&fp_of("app-v1-rotated-key")];
+    assert_eq!(rotated.0, "fail");
+    assert!(rotated.1.contains(&"signature.key_not_found".to_string()));
+}
+
+#[test]
+fn scan_with_calls_agrees_with_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = all_tokens_log(dir.path());
+    let calls = [
+        "--call",
+        "GET /api/machines",
+        "--call",
+        "POST /api/machines/{id}/isolate",
+    ];
+    let mut args = vec!["--no-verify"];
+    args.extend(calls);
+    let scanned = verdicts_by_fingerprint(&args, &log);
+    for t in TOKENS {
+        let (verdict, _) = single("check", &args, t);
+        assert_eq!(scanned[&fp_of(t)].0, verdict, "{t}");
+    }
+    // app-v2 has Machine.Read.All but not Machine.Isolate: denied by its call finding.
+    let v2 = &scanned[&fp_of("app-v2")];
+    assert_eq!(v2.0, "fail");
+    assert!(v2.1.contains(&"call.denied".to_string()), "{v2:?}");
+    // app-v1 carries both.
+    assert_eq!(scanned[&fp_of("app-v1")].0, "pass");
+}
+
+#[test]
+fn keys_are_fetched_once_per_issuer() {
+    // Three distinct tokens from one issuer: one discovery and one JWKS fetch.
+    let server = httpmock::MockServer::start();
+    let jwks_body = std::fs::read_to_string(fixture("keys/jwks.json")).unwrap();
+    let tid = mint::TENANT;
+    let meta = server.mock(|when, then| {
+        when.method("GET")
+            .path(format!("/{tid}/.well-known/openid-configuration"));
+        then.status(200).json_body(json!({
+            "issuer": "https://sts.windows.net/{tenantid}/",
+            "jwks_uri": server.url("/common/discovery/keys"),
+        }));
+    });
+    let keys = server.mock(|when, then| {
+        when.method("GET").path("/common/discovery/keys");
+        then.status(200).body(jwks_body.clone());
+    });
+    let key = common::main_key();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("three.log");
+    let text: String = (0..3)
+        .map(|i| {
+            let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+            c["uti"] = json!(format!("distinct{i}"));
+            format!("token {}\n", mint::sign(&key, &key.v1_header(), &c))
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let cache = dir.path().join("cache");
+    let (code, tokens, _) = scan_json_raw(
+        &[
+            "--authority-host",
+            &server.base_url(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ],
+        log.to_str().unwrap(),
+    );
+    assert_eq!(code, 0, "{tokens:?}");
+    assert_eq!(tokens.len(), 3);
+    meta.assert_calls(1);
+    keys.assert_calls(1);
+}
