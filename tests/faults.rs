@@ -1,6 +1,7 @@
 //! Network faults against local servers, for every HTTP call the tool makes:
 //! (discovery, key set via discovery, key set by URL, token endpoint, App
-//! Service managed identity, instance metadata service, Microsoft Graph) x
+//! Service managed identity, instance metadata service, Microsoft Graph, the
+//! MDE API through `probe`) x
 //! (connection refused, no answer, 5xx, HTML, truncated JSON, huge
 //! Content-Length, endless body, redirect loop, redirect to plain http,
 //! one-byte trickle). Each run ends within its timeout with exit 3 and a
@@ -37,9 +38,11 @@ enum Endpoint {
     Imds,
     /// app --app-id: Microsoft Graph.
     Graph,
+    /// probe: the MDE API itself.
+    MdeApi,
 }
 
-const ENDPOINTS: [Endpoint; 7] = [
+const ENDPOINTS: [Endpoint; 8] = [
     Endpoint::Discovery,
     Endpoint::DiscoveredJwks,
     Endpoint::JwksUrl,
@@ -47,6 +50,7 @@ const ENDPOINTS: [Endpoint; 7] = [
     Endpoint::AppServiceIdentity,
     Endpoint::Imds,
     Endpoint::Graph,
+    Endpoint::MdeApi,
 ];
 
 /// `--timeout` given to commands that take one.
@@ -168,6 +172,13 @@ impl World {
                     .args(["--context", "application"])
                     .args(["--graph-endpoint", &self.faulty.base_url()]);
             }
+            Endpoint::MdeApi => {
+                c.env("MDEAUTH_TOKEN", token())
+                    .args(["probe", "--at", mint::VALID_AT])
+                    .args(["--call", "GET /api/machines"])
+                    .args(["--api-base", &self.faulty.base_url()])
+                    .args(["--timeout", &timeout]);
+            }
         }
         c.timeout(Duration::from_secs(40));
         c
@@ -225,6 +236,9 @@ fn cold(e: Endpoint, f: Fault) -> Result<(), String> {
     let cache = tempfile::tempdir().unwrap();
     let o = run(w.command(e, cache.path()));
     let ctx = format!("{e:?} x {f:?}");
+    if e == Endpoint::MdeApi && matches!(f, Fault::Status5xx | Fault::Html | Fault::TruncatedJson) {
+        return probe_answered(&ctx, f, &o);
+    }
     let line = o.stderr.trim_end();
     let mut errs = Vec::new();
     if o.code != 3 {
@@ -258,6 +272,37 @@ fn cold(e: Endpoint, f: Fault) -> Result<(), String> {
             errs.join("; "),
             o.elapsed,
             o.stdout.chars().take(300).collect::<String>()
+        ))
+    }
+}
+
+/// `probe` reports what the MDE API answered, so an answer is a report, not
+/// an error: a 5xx is exit 3 with `probe.server_error`; a 200 whose body is
+/// HTML or cut-off JSON is reported as "not a JSON object" (the call was
+/// authorised; the body is not trusted).
+fn probe_answered(ctx: &str, f: Fault, o: &Outcome) -> Result<(), String> {
+    let v: Value = serde_json::from_str(&o.stdout)
+        .map_err(|_| format!("{ctx}: no JSON report: {}", o.stderr))?;
+    let find = |code: &str| {
+        v["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["code"] == code)
+            .map(|x| x["message"].as_str().unwrap_or_default().to_string())
+    };
+    let ok = match f {
+        Fault::Status5xx => {
+            o.code == 3 && find("probe.server_error").is_some_and(|m| m.contains("503"))
+        }
+        _ => o.code == 0 && find("probe.ok").is_some_and(|m| m.contains("not a JSON object")),
+    };
+    if ok && o.elapsed <= limit(Endpoint::MdeApi) && !o.stderr.contains("panicked") {
+        Ok(())
+    } else {
+        Err(format!(
+            "{ctx}: exit {} [{:?}] {}",
+            o.code, o.elapsed, o.stdout
         ))
     }
 }
@@ -373,7 +418,7 @@ fn every_endpoint_fails_cleanly_on_every_fault() {
             cases.push((e, f));
         }
     }
-    assert_eq!(cases.len(), 70);
+    assert_eq!(cases.len(), 80);
     table(cases, cold);
 }
 

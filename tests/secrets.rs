@@ -66,6 +66,7 @@ fn assert_dir_clean(dir: &Path) {
 struct World {
     aad: MockServer,
     graph: MockServer,
+    mde: MockServer,
     cache: tempfile::TempDir,
     files: tempfile::TempDir,
 }
@@ -115,6 +116,14 @@ impl World {
                 then.status(200).json_body(body);
             });
         }
+        let mde = MockServer::start();
+        let bearer = format!("Bearer {}", access_token());
+        mde.mock(|when, then| {
+            when.method(GET)
+                .path("/api/machines")
+                .header("authorization", &bearer);
+            then.status(200).json_body(json!({"value": []}));
+        });
         let files = tempfile::tempdir().unwrap();
         std::fs::write(
             files.path().join("secret.txt"),
@@ -123,9 +132,19 @@ impl World {
         .unwrap();
         std::fs::write(files.path().join("token.jwt"), access_token()).unwrap();
         std::fs::write(files.path().join("graph.jwt"), graph_token()).unwrap();
+        // A log a token leaked into, for scan.
+        std::fs::write(
+            files.path().join("app.log"),
+            format!(
+                "09:30 GET /api/machines Authorization: Bearer {}\nclient_secret={CLIENT_SECRET}\n",
+                access_token()
+            ),
+        )
+        .unwrap();
         World {
             aad,
             graph,
+            mde,
             cache: tempfile::tempdir().unwrap(),
             files,
         }
@@ -142,6 +161,7 @@ impl World {
         let jwks = fixture("keys/jwks.json").to_string_lossy().into_owned();
         let aad = self.aad.base_url();
         let graph = self.graph.base_url();
+        let mde = self.mde.base_url();
         let at = mint::VALID_AT;
         vec![
             ("inspect", s(&["inspect", "--at", at])),
@@ -248,6 +268,57 @@ impl World {
                 ]),
             ),
             ("cache show", s(&["cache", "show"])),
+            (
+                "probe",
+                s(&[
+                    "probe",
+                    "--at",
+                    at,
+                    "--call",
+                    "GET /api/machines",
+                    "--api-base",
+                    &mde,
+                ]),
+            ),
+            (
+                "scan",
+                s(&["scan", "--at", at, "--jwks", &jwks, &self.file("app.log")]),
+            ),
+            (
+                "doctor (MDEAUTH_TOKEN)",
+                s(&[
+                    "doctor",
+                    "--at",
+                    at,
+                    "--call",
+                    "GET /api/machines",
+                    "--jwks",
+                    &jwks,
+                    "--probe",
+                    "--api-base",
+                    &mde,
+                ]),
+            ),
+            (
+                "doctor (acquires with --client-secret-file)",
+                s(&[
+                    "doctor",
+                    "--at",
+                    at,
+                    "--call",
+                    "GET /api/machines",
+                    "--jwks",
+                    &jwks,
+                    "--tenant",
+                    mint::TENANT,
+                    "--client-id",
+                    mint::APP,
+                    "--authority-host",
+                    &aad,
+                    "--client-secret-file",
+                    &self.file("secret.txt"),
+                ]),
+            ),
         ]
     }
 
@@ -283,9 +354,20 @@ fn no_command_shows_a_token_or_secret_in_any_format() {
             );
             assert!(!stdout.trim().is_empty(), "{ctx}: no output");
             if format == "json" {
-                let v: Value = serde_json::from_str(&stdout)
-                    .unwrap_or_else(|e| panic!("{ctx}: not JSON ({e}): {stdout}"));
-                assert_clean(&format!("{ctx} JSON"), &v.to_string());
+                // One document, or JSON Lines (scan).
+                let docs: Vec<Value> = match serde_json::from_str(&stdout) {
+                    Ok(v) => vec![v],
+                    Err(_) => stdout
+                        .lines()
+                        .map(|l| {
+                            serde_json::from_str(l)
+                                .unwrap_or_else(|e| panic!("{ctx}: not JSON ({e}): {l}"))
+                        })
+                        .collect(),
+                };
+                for v in docs {
+                    assert_clean(&format!("{ctx} JSON"), &v.to_string());
+                }
             }
             if format == "junit" {
                 assert!(stdout.starts_with("<?xml"), "{ctx}: not JUnit: {stdout}");
