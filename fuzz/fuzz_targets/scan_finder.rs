@@ -1,0 +1,33 @@
+//! The scan finder (src/scan/find.rs) and HAR reader (src/scan/har.rs) on
+//! arbitrary bytes: candidates are in bounds, made of token bytes, and the
+//! same whether found at once or with line numbers.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mdeauth::scan::find::{self, Finder};
+use mdeauth::scan::har;
+
+fuzz_target!(|data: &[u8]| {
+    let finder = Finder::new();
+    let all = finder.all(data);
+    for c in &all {
+        assert!(c.offset + c.text.len() <= data.len());
+        assert_eq!(&data[c.offset..c.offset + c.text.len()], c.text.as_bytes());
+        assert!(c.text.bytes().all(find::is_token_byte));
+        assert!(c.text.len() <= find::MAX_TOKEN);
+    }
+    let lined = find::find_with_lines(data);
+    assert_eq!(lined.len(), all.len());
+    for (line, c) in &lined {
+        assert_eq!(*line, find::count_newlines(&data[..c.offset]) + 1);
+    }
+    if har::sniff(data) {
+        let _ = har::each_entry(data, |e| {
+            let _ = e.method();
+            let _ = e.url();
+            for f in e.fields() {
+                let _ = finder.all(f.text.as_bytes());
+            }
+        });
+    }
+});
