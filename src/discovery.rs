@@ -11,7 +11,7 @@ use crate::cache::{self, Cache, Entry};
 use crate::cloud;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::http::{self, Http};
+use crate::http;
 use crate::jwks::{Key, KeySet, Match};
 use crate::token::{Claims, Token};
 
@@ -92,7 +92,7 @@ pub struct Fetched<T> {
 
 /// Fetches documents through the disk cache. `http` is `None` offline.
 pub struct Fetcher {
-    pub http: Option<Http>,
+    pub http: Option<crate::http::LazyHttp>,
     pub cache: Cache,
     /// The real clock (never `--at`): cache ages are wall-clock ages.
     pub now: i64,
@@ -118,7 +118,7 @@ impl Fetcher {
             fetched_at: e.fetched_at,
             rate_limited,
         };
-        let Some(http) = &self.http else {
+        let Some(lazy) = &self.http else {
             return match cached {
                 Some(c) => Ok(from_cache(c, Origin::Cache, false)),
                 None => Err(Error::environment(format!(
@@ -141,13 +141,16 @@ impl Fetcher {
                 _ => {}
             }
         }
-        let got = http.get(url, &[]).and_then(|r| {
-            if !(200..300).contains(&r.status) {
-                return Err(http::status_error(&r));
-            }
-            let v = parse(url, &r.body)?;
-            Ok((v, r.body))
-        });
+        let got = lazy
+            .get()
+            .and_then(|http| http.get(url, &[]))
+            .and_then(|r| {
+                if !(200..300).contains(&r.status) {
+                    return Err(http::status_error(&r));
+                }
+                let v = parse(url, &r.body)?;
+                Ok((v, r.body))
+            });
         match got {
             Ok((value, body)) => {
                 let entry = Entry {

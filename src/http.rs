@@ -331,3 +331,28 @@ pub fn status_error(r: &Response) -> Error {
     };
     Error::environment(format!("{} answered HTTP {}: {}", r.url, r.status, first)).with_hint(hint)
 }
+
+/// An [`Http`] client built on first use: setting up TLS (loading the
+/// platform's root certificates) costs several milliseconds, which runs
+/// that never touch the network (`--jwks FILE`, a warm cache) should not pay.
+pub struct LazyHttp {
+    opts: HttpOptions,
+    cell: std::sync::OnceLock<std::result::Result<Http, String>>,
+}
+
+impl LazyHttp {
+    pub fn new(opts: HttpOptions) -> LazyHttp {
+        LazyHttp {
+            opts,
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The client, building it the first time.
+    pub fn get(&self) -> Result<&Http> {
+        self.cell
+            .get_or_init(|| Http::new(self.opts).map_err(|e| e.one_line()))
+            .as_ref()
+            .map_err(|e| Error::environment(e.clone()))
+    }
+}

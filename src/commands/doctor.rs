@@ -614,10 +614,10 @@ fn verify(
     let http = if args.offline {
         None
     } else {
-        Some(Http::new(HttpOptions {
+        Some(crate::http::LazyHttp::new(HttpOptions {
             timeout: Duration::from_secs(args.timeout),
             ..HttpOptions::default()
-        })?)
+        }))
     };
     let fetcher = Fetcher {
         http,

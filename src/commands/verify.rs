@@ -7,7 +7,7 @@ use crate::cache::Cache;
 use crate::cli::{KeyArgs, VerifyArgs};
 use crate::discovery::{DiscoverOptions, Fetcher, KeySource, Resolver};
 use crate::error::{Error, Result};
-use crate::http::{Http, HttpOptions};
+use crate::http::{HttpOptions, LazyHttp};
 use crate::report::{Report, TokenSection};
 use crate::validate::{self, VerifyOptions};
 
@@ -69,10 +69,10 @@ pub fn resolver(
     let http = if k.offline {
         None
     } else {
-        Some(Http::new(HttpOptions {
+        Some(LazyHttp::new(HttpOptions {
             timeout: Duration::from_secs(k.timeout),
             ..HttpOptions::default()
-        })?)
+        }))
     };
     let fetcher = Fetcher {
         http,
