@@ -495,14 +495,34 @@ pub fn interpret(
                     }
                 }
                 _ if resp.body.is_empty() => "no body".to_string(),
-                _ => format!("a {}-byte body that is not a JSON object", resp.body.len()),
+                _ => String::new(),
             };
-            findings.push(Finding::info(
-                "probe.ok",
-                format!("{said}: {what}; the token works for this call"),
-                "",
-            ));
-            Answer::Ok
+            if what.is_empty() {
+                // A 2xx whose body is an HTML page or cut-off JSON did not come
+                // whole from the MDE API: a proxy or captive portal answered,
+                // or the response was truncated. Never call that a pass.
+                let kind = if resp.body.trim_ascii_start().starts_with(b"<") {
+                    "an HTML page"
+                } else {
+                    "not a whole JSON document"
+                };
+                findings.push(Finding::error(
+                    "probe.unexpected_body",
+                    format!(
+                        "{said}, but its {}-byte body is {kind}: something other than the MDE API answered, or the response was cut off{corr}",
+                        resp.body.len()
+                    ),
+                    "check proxies and captive portals between this machine and the API (HTTPS_PROXY, NO_PROXY), and the host (--cloud, --region, --api-base); then retry",
+                ));
+                Answer::ServerError
+            } else {
+                findings.push(Finding::info(
+                    "probe.ok",
+                    format!("{said}: {what}; the token works for this call"),
+                    "",
+                ));
+                Answer::Ok
+            }
         }
         401 => {
             findings.push(unauthorized(&said, &api_msg, &corr, token, clock));

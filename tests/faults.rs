@@ -278,8 +278,8 @@ fn cold(e: Endpoint, f: Fault) -> Result<(), String> {
 
 /// `probe` reports what the MDE API answered, so an answer is a report, not
 /// an error: a 5xx is exit 3 with `probe.server_error`; a 200 whose body is
-/// HTML or cut-off JSON is reported as "not a JSON object" (the call was
-/// authorised; the body is not trusted).
+/// HTML or cut-off JSON is exit 3 with `probe.unexpected_body` (something
+/// other than the API answered, or the answer was cut off: never a pass).
 fn probe_answered(ctx: &str, f: Fault, o: &Outcome) -> Result<(), String> {
     let v: Value = serde_json::from_str(&o.stdout)
         .map_err(|_| format!("{ctx}: no JSON report: {}", o.stderr))?;
@@ -295,7 +295,14 @@ fn probe_answered(ctx: &str, f: Fault, o: &Outcome) -> Result<(), String> {
         Fault::Status5xx => {
             o.code == 3 && find("probe.server_error").is_some_and(|m| m.contains("503"))
         }
-        _ => o.code == 0 && find("probe.ok").is_some_and(|m| m.contains("not a JSON object")),
+        Fault::Html => {
+            o.code == 3 && find("probe.unexpected_body").is_some_and(|m| m.contains("HTML page"))
+        }
+        _ => {
+            o.code == 3
+                && find("probe.unexpected_body")
+                    .is_some_and(|m| m.contains("not a whole JSON document"))
+        }
     };
     if ok && o.elapsed <= limit(Endpoint::MdeApi) && !o.stderr.contains("panicked") {
         Ok(())
