@@ -151,9 +151,17 @@ pub fn each_entry<R: Read>(
 ) -> Result<u64, (u64, serde_json::Error)> {
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut count = 0u64;
-    let res = Root {
-        f: &mut f,
-        count: &mut count,
+    let res = Member {
+        name: "log",
+        what: "a HAR document (an object with a log member)",
+        inner: Member {
+            name: "entries",
+            what: "the HAR log object",
+            inner: Entries {
+                f: &mut f,
+                count: &mut count,
+            },
+        },
     }
     .deserialize(&mut de)
     .and_then(|()| de.end());
@@ -163,64 +171,35 @@ pub fn each_entry<R: Read>(
     }
 }
 
-struct Root<'a, F> {
-    f: &'a mut F,
-    count: &'a mut u64,
+/// Visits an object and hands the value of one member to `inner`, skipping
+/// the others: `{"log": {"entries": [...]}}` is two of these around `Entries`.
+struct Member<S> {
+    name: &'static str,
+    what: &'static str,
+    inner: S,
 }
 
-impl<'de, F: FnMut(Entry)> DeserializeSeed<'de> for Root<'_, F> {
+impl<'de, S: DeserializeSeed<'de, Value = ()>> DeserializeSeed<'de> for Member<S> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de, F: FnMut(Entry)> Visitor<'de> for Root<'_, F> {
+impl<'de, S: DeserializeSeed<'de, Value = ()>> Visitor<'de> for Member<S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a HAR document (an object with a log member)")
+        f.write_str(self.what)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut inner = Some(self.inner);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "log" {
-                map.next_value_seed(Log {
-                    f: &mut *self.f,
-                    count: &mut *self.count,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-struct Log<'a, F> {
-    f: &'a mut F,
-    count: &'a mut u64,
-}
-
-impl<'de, F: FnMut(Entry)> DeserializeSeed<'de> for Log<'_, F> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, F: FnMut(Entry)> Visitor<'de> for Log<'_, F> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("the HAR log object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "entries" {
-                map.next_value_seed(Entries {
-                    f: &mut *self.f,
-                    count: &mut *self.count,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            match inner.take() {
+                Some(seed) if key == self.name => map.next_value_seed(seed)?,
+                other => {
+                    inner = other;
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
         Ok(())
