@@ -566,6 +566,9 @@ pub struct AppArgs {
     /// Live mode: the cloud whose Microsoft Graph to ask: public (default), gcc, gcc-high, dod, china.
     #[arg(long, value_name = "NAME")]
     pub cloud: Option<String>,
+    /// Live mode: total timeout per Microsoft Graph request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -53,10 +53,8 @@ const ENDPOINTS: [Endpoint; 8] = [
     Endpoint::MdeApi,
 ];
 
-/// `--timeout` given to commands that take one.
+/// `--timeout` given to every command.
 const TIMEOUT: u64 = 1;
-/// `app` has no --timeout flag: it uses the client default.
-const GRAPH_TIMEOUT: u64 = 10;
 
 const CLIENT_SECRET: &str = "fault-test-secret~0123456789";
 
@@ -170,7 +168,8 @@ impl World {
                     .args(["app", "--app-id", mint::APP])
                     .args(["--permission", "Machine.Read.All"])
                     .args(["--context", "application"])
-                    .args(["--graph-endpoint", &self.faulty.base_url()]);
+                    .args(["--graph-endpoint", &self.faulty.base_url()])
+                    .args(["--timeout", &timeout]);
             }
             Endpoint::MdeApi => {
                 c.env("MDEAUTH_TOKEN", token())
@@ -218,14 +217,9 @@ fn run(mut c: assert_cmd::Command) -> Outcome {
     }
 }
 
-fn limit(e: Endpoint) -> Duration {
-    let t = if e == Endpoint::Graph {
-        GRAPH_TIMEOUT
-    } else {
-        TIMEOUT
-    };
+fn limit() -> Duration {
     // The timeout, plus process start and the report.
-    Duration::from_secs(t) + Duration::from_millis(2500)
+    Duration::from_secs(TIMEOUT) + Duration::from_millis(2500)
 }
 
 /// One cold case: no cache, the call fails, exit 3 and one line. Returns a
@@ -255,7 +249,7 @@ fn cold(e: Endpoint, f: Fault) -> Result<(), String> {
             errs.push(format!("no {t:?} in the message"));
         }
     }
-    if o.elapsed > limit(e) {
+    if o.elapsed > limit() {
         errs.push(format!("took {:?}", o.elapsed));
     }
     if !o.stdout.is_empty() {
@@ -304,7 +298,7 @@ fn probe_answered(ctx: &str, f: Fault, o: &Outcome) -> Result<(), String> {
                     .is_some_and(|m| m.contains("not a whole JSON document"))
         }
     };
-    if ok && o.elapsed <= limit(Endpoint::MdeApi) && !o.stderr.contains("panicked") {
+    if ok && o.elapsed <= limit() && !o.stderr.contains("panicked") {
         Ok(())
     } else {
         Err(format!(
@@ -374,7 +368,7 @@ fn stale(e: Endpoint, f: Fault) -> Result<(), String> {
     if std::fs::read(&file).ok().as_deref() != Some(&before[..]) {
         errs.push("the cached copy changed".to_string());
     }
-    if o.elapsed > limit(e) {
+    if o.elapsed > limit() {
         errs.push(format!("took {:?}", o.elapsed));
     }
     if errs.is_empty() {

@@ -395,7 +395,17 @@ fn live(args: &AppArgs, app_id: &str) -> Result<Loaded> {
             cloud.graph_endpoint.clone()
         }
     };
-    let g = Graph::new(Http::new(HttpOptions::default())?, &endpoint, token)?;
+    if !(1..=300).contains(&args.timeout) {
+        return Err(
+            Error::input(format!("--timeout {} is out of range", args.timeout))
+                .with_hint("give seconds between 1 and 300 (default 10)"),
+        );
+    }
+    let opts = HttpOptions {
+        timeout: std::time::Duration::from_secs(args.timeout),
+        ..HttpOptions::default()
+    };
+    let g = Graph::new(Http::new(opts)?, &endpoint, token)?;
 
     let doc = g.application(&app_id)?;
     let app =
