@@ -370,6 +370,9 @@ pub struct DoctorArgs {
     /// The tenant's WindowsDefenderATP service principal, to name permission GUIDs.
     #[arg(long, value_name = "SP.json", requires = "app")]
     pub sp: Option<PathBuf>,
+    /// App lint: warn about secrets and certificates expiring within N days.
+    #[arg(long, value_name = "N", default_value_t = 30, requires = "app")]
+    pub expiry_days: i64,
     /// Tenant id or domain (AZURE_TENANT_ID; default: the plan's tenant_id).
     #[arg(
         long,

@@ -548,3 +548,38 @@ fn identity_fails_for_another_tenant_and_app() {
     // Later steps still run: the permissions are the token's own business.
     assert_eq!(step(&v, "permissions")["status"], "warn");
 }
+
+#[test]
+fn expiry_days_sets_the_app_lints_window() {
+    // fixtures/apps/expiring-secret.json: a secret ending 2026-03-20, 18 days after VALID_AT.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        "name = \"Vulnerability export\"\ncontext = \"application\"\ncalls = [\"GET /api/vulnerabilities\"]\n",
+    )
+    .unwrap();
+    let k = common::main_key();
+    let token = mint::sign(
+        &k,
+        &k.v1_header(),
+        &mint::v1_app_claims(&["Vulnerability.Read.All"]),
+    );
+    let codes_with = |days: &str| {
+        let out = mdeauth()
+            .args(["--format", "json", "doctor", "--at", VALID_AT])
+            .args(["--plan", plan.to_str().unwrap()])
+            .args(["--jwks", fixture("keys/jwks.json").to_str().unwrap()])
+            .args([
+                "--app",
+                fixture("apps/expiring-secret.json").to_str().unwrap(),
+            ])
+            .args(["--expiry-days", days, &token])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        codes(&v)
+    };
+    assert!(codes_with("30").contains(&"app.secret_expiring".to_string()));
+    assert!(!codes_with("7").contains(&"app.secret_expiring".to_string()));
+}

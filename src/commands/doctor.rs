@@ -459,7 +459,14 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 None => None,
             };
             let intent = doctor::intent(&rows, ctx, plan.as_ref());
-            let out = applint::lint(&app, &intent, &table, grants.as_ref(), clock.now, 30);
+            let out = applint::lint(
+                &app,
+                &intent,
+                &table,
+                grants.as_ref(),
+                clock.now,
+                args.expiry_days,
+            );
             let errors = out.findings.iter().filter(|f| f.is_error()).count();
             let warnings = out
                 .findings
@@ -504,7 +511,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 &table,
                 out.permissions,
                 clock.now,
-                30,
+                args.expiry_days,
             ));
             report.findings.extend(out.findings);
             loaded = Some((app, table, grants));
