@@ -8,12 +8,10 @@
 use std::time::Duration;
 
 use crate::applint::{self, AppRegistration, AppSection, Grants, PermissionTable};
-use crate::cache::Cache;
 use crate::catalog::Call;
 use crate::checks;
 use crate::cli::{DoctorArgs, Flow, TokenCmdArgs};
 use crate::cloud;
-use crate::discovery::{DiscoverOptions, Fetcher, KeySource, Resolver};
 use crate::doctor::{self, ChainInput, DoctorSection, StepStatus};
 use crate::error::{Error, Result, exit};
 use crate::finding::{Finding, Severity};
@@ -618,30 +616,19 @@ fn verify(
     if let Some(j) = args.jwks.as_deref().filter(|j| j.contains("://")) {
         crate::http::check_url(j)?;
     }
-    let http = if args.offline {
-        None
-    } else {
-        Some(crate::http::LazyHttp::new(HttpOptions {
-            timeout: Duration::from_secs(args.timeout),
-            ..HttpOptions::default()
-        }))
+    // The same key provider `verify` builds; the authority host serves both
+    // the token request and discovery, so --jwks may come with it here.
+    let keys = crate::cli::KeyArgs {
+        jwks: args.jwks.clone(),
+        cloud: args.host.api_cloud.clone(),
+        authority_host: args.authority_host.clone(),
+        app_keys: false,
+        timeout: args.timeout,
+        offline: args.offline,
+        cache_dir: args.cache_dir.clone(),
     };
-    let fetcher = Fetcher {
-        http,
-        cache: Cache::open(args.cache_dir.as_deref())?,
-        now: chrono::Utc::now().timestamp(),
-    };
-    let source = match &args.jwks {
-        Some(j) => KeySource::Jwks(j.clone()),
-        None => KeySource::Discover(DiscoverOptions {
-            authority: args.authority_host.clone(),
-            cloud: args.host.api_cloud.clone(),
-            app_keys: false,
-            client_id,
-            tenant: tenant.filter(|t| crate::guid::is_guid(t)),
-        }),
-    };
-    let resolver = Resolver { fetcher, source };
+    let resolver =
+        super::verify::resolver(&keys, client_id, tenant.filter(|t| crate::guid::is_guid(t)))?;
     // Tenant and app are the identity step's; verify only the signature
     // and the standard claims here, so nothing is reported twice.
     let opts = VerifyOptions {
