@@ -27,15 +27,13 @@ pub struct Header {
     pub has_x5c: bool,
     pub crit: Option<Value>,
     pub b64: Option<Value>,
-    /// Every member as sent.
-    pub raw: Map<String, Value>,
-    /// The header JSON exactly as decoded, for the nonce transform.
+    /// The header JSON exactly as decoded, for the nonce transform and [`Header::raw`].
     pub json: String,
     /// Member names that occur more than once in the JSON text.
     pub duplicate_keys: Vec<String>,
 }
 
-/// The payload claims, typed where AAD defines them; `raw` keeps all of them.
+/// The payload claims, typed where AAD defines them; [`Claims::raw`] gives all of them.
 #[derive(Debug, Clone, Default)]
 pub struct Claims {
     pub aud: Vec<String>,
@@ -63,7 +61,10 @@ pub struct Claims {
     pub wids: Vec<String>,
     /// Claims AAD defines whose value has the wrong JSON type, e.g. `exp` as a string.
     pub malformed: Vec<String>,
-    pub raw: Map<String, Value>,
+    /// Carries a claim only ID tokens have (`nonce`, `at_hash`, `c_hash`, `auth_time`).
+    pub id_markers: bool,
+    /// The payload JSON as decoded, for [`Claims::raw`].
+    pub json: String,
 }
 
 /// A decoded (not yet verified) token.
@@ -85,23 +86,12 @@ impl Token {
         let header_bytes = decode_segment(h, "header")?;
         let header_json = String::from_utf8(header_bytes)
             .map_err(|_| Error::input("the token's header is not UTF-8 text, so it is not JSON"))?;
-        let header_val: Value = serde_json::from_str(&header_json).map_err(|e| {
-            Error::input(format!("the token's header is not JSON ({e})"))
-                .with_hint("copy the token again; it may have been cut or altered")
-        })?;
-        let Value::Object(header_map) = header_val else {
-            return Err(Error::input("the token's header is JSON but not an object"));
-        };
-        let header = Header::from_map(header_map, header_json);
+        let header = Header::parse(header_json)?;
 
         let payload = decode_segment(p, "payload")?;
-        let claims = match std::str::from_utf8(&payload) {
+        let claims = match String::from_utf8(payload) {
             Err(_) => Err("the payload is not UTF-8 text".to_string()),
-            Ok(text) => match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(m)) => Ok(Claims::from_map(m)),
-                Ok(_) => Err("the payload is JSON but not an object".to_string()),
-                Err(e) => Err(format!("the payload is not JSON ({e})")),
-            },
+            Ok(text) => Claims::parse(text),
         };
         let signature = if s.is_empty() {
             Vec::new()
@@ -133,14 +123,147 @@ impl Token {
 
 /// Fingerprint of any secret string: `sha256:` and 12 hex digits.
 pub fn fingerprint(secret: &str) -> String {
+    use std::fmt::Write;
     let d = Sha256::digest(secret.as_bytes());
-    let hex: String = d.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    let mut out = String::with_capacity(19);
+    out.push_str("sha256:");
+    for b in &d[..6] {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
-fn str_field(m: &Map<String, Value>, k: &str, malformed: &mut Vec<String>) -> Option<String> {
-    match m.get(k)? {
-        Value::String(s) => Some(s.clone()),
+/// One pass over a JSON object's text: the value of each wanted member
+/// (the last one when a name repeats, as a JSON map keeps it) and, when
+/// asked, every member name in order. Other members are skipped unparsed,
+/// so decoding costs about one scan of the text.
+struct Picked<const N: usize> {
+    values: [Option<Value>; N],
+    names: Vec<String>,
+}
+
+fn pick<const N: usize>(
+    json: &str,
+    wanted: &[&str; N],
+    keep_names: bool,
+) -> serde_json::Result<Picked<N>> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::borrow::Cow;
+
+    /// Skips any value without building it, nesting included, under the
+    /// parser's depth limit (serde's `IgnoredAny` skips without that limit,
+    /// and a payload the report could not parse must not decode here).
+    struct Skip;
+    impl<'de> DeserializeSeed<'de> for Skip {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            d.deserialize_any(Skip)
+        }
+    }
+    impl<'de> Visitor<'de> for Skip {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> std::result::Result<(), A::Error> {
+            while a.next_element_seed(Skip)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<(), A::Error> {
+            while m.next_key_seed(Skip)?.is_some() {
+                m.next_value_seed(Skip)?;
+            }
+            Ok(())
+        }
+    }
+
+    /// A member name, borrowed from the text unless it has escapes.
+    struct Name;
+    impl<'de> DeserializeSeed<'de> for Name {
+        type Value = Cow<'de, str>;
+        fn deserialize<D: Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<Self::Value, D::Error> {
+            d.deserialize_str(Name)
+        }
+    }
+    impl<'de> Visitor<'de> for Name {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a member name")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+    }
+
+    struct Members<'w, const N: usize> {
+        wanted: &'w [&'w str; N],
+        keep_names: bool,
+    }
+    impl<'de, const N: usize> Visitor<'de> for Members<'_, N> {
+        type Value = Picked<N>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> std::result::Result<Picked<N>, A::Error> {
+            let mut out = Picked {
+                values: std::array::from_fn(|_| None),
+                names: Vec::new(),
+            };
+            while let Some(name) = m.next_key_seed(Name)? {
+                match self.wanted.iter().position(|w| *w == name) {
+                    Some(i) => out.values[i] = Some(m.next_value::<Value>()?),
+                    None => m.next_value_seed(Skip)?,
+                }
+                if self.keep_names {
+                    out.names.push(name.into_owned());
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(json);
+    let picked = de.deserialize_map(Members { wanted, keep_names })?;
+    de.end()?;
+    Ok(picked)
+}
+
+/// Why a text that [`pick`] refused is not a JSON object: `Ok(())` when it
+/// is JSON but not an object, else the parser's message.
+fn not_an_object(json: &str) -> std::result::Result<(), serde_json::Error> {
+    serde_json::from_str::<Value>(json).map(|_| ())
+}
+
+fn str_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
         _ => {
             malformed.push(k.to_string());
@@ -149,8 +272,8 @@ fn str_field(m: &Map<String, Value>, k: &str, malformed: &mut Vec<String>) -> Op
     }
 }
 
-fn time_field(m: &Map<String, Value>, k: &str, malformed: &mut Vec<String>) -> Option<i64> {
-    let v = m.get(k)?;
+fn time_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Option<i64> {
+    let v = v?;
     // NumericDate: seconds since the epoch; AAD sends integers. A fraction is
     // allowed by RFC 7519; anything out of range or not a number is malformed.
     let n = v.as_i64().or_else(|| {
@@ -167,16 +290,16 @@ fn time_field(m: &Map<String, Value>, k: &str, malformed: &mut Vec<String>) -> O
     }
 }
 
-fn list_field(m: &Map<String, Value>, k: &str, malformed: &mut Vec<String>) -> Vec<String> {
-    match m.get(k) {
+fn list_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Vec<String> {
+    match v {
         None => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::String(s)) => vec![s],
         Some(Value::Array(a)) => {
-            let mut out = Vec::new();
+            let mut out = Vec::with_capacity(a.len());
             for v in a {
-                match v.as_str() {
-                    Some(s) => out.push(s.to_string()),
-                    None => {
+                match v {
+                    Value::String(s) => out.push(s),
+                    _ => {
                         malformed.push(k.to_string());
                         return out;
                     }
@@ -191,57 +314,76 @@ fn list_field(m: &Map<String, Value>, k: &str, malformed: &mut Vec<String>) -> V
     }
 }
 
-impl Header {
-    fn from_map(raw: Map<String, Value>, json: String) -> Header {
-        let mut ignored = Vec::new();
-        let s = |k: &str, bad: &mut Vec<String>| str_field(&raw, k, bad);
-        Header {
-            alg: s("alg", &mut ignored),
-            typ: s("typ", &mut ignored),
-            kid: s("kid", &mut ignored),
-            x5t: s("x5t", &mut ignored),
-            nonce: s("nonce", &mut ignored),
-            cty: s("cty", &mut ignored),
-            jku: s("jku", &mut ignored),
-            x5u: s("x5u", &mut ignored),
-            has_jwk: raw.contains_key("jwk"),
-            has_x5c: raw.contains_key("x5c"),
-            crit: raw.get("crit").cloned(),
-            b64: raw.get("b64").cloned(),
-            duplicate_keys: duplicate_top_level_keys(&json),
-            raw,
-            json,
-        }
+/// Parse a JSON object's text into a map (empty when it is not one).
+fn map_of(json: &str) -> Map<String, Value> {
+    match serde_json::from_str(json) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     }
 }
 
-/// Names of top-level members that appear more than once in a JSON object's
-/// text. serde_json keeps the last one; a validator that keeps the first
-/// would read a different `alg`, so duplicates are reported.
-pub fn duplicate_top_level_keys(json: &str) -> Vec<String> {
-    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-    struct Keys(Vec<String>);
-    impl<'de> Visitor<'de> for &mut Keys {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<(), A::Error> {
-            while let Some(k) = m.next_key::<String>()? {
-                m.next_value::<IgnoredAny>()?;
-                self.0.push(k);
+const HEADER_MEMBERS: [&str; 12] = [
+    "alg", "typ", "kid", "x5t", "nonce", "cty", "jku", "x5u", "jwk", "x5c", "crit", "b64",
+];
+
+impl Header {
+    /// Decode the header JSON (one pass), or say why it is not a JSON object.
+    fn parse(json: String) -> Result<Header> {
+        let picked = match pick(&json, &HEADER_MEMBERS, true) {
+            Ok(p) => p,
+            Err(_) => {
+                return Err(match not_an_object(&json) {
+                    Ok(()) => Error::input("the token's header is JSON but not an object"),
+                    Err(e) => Error::input(format!("the token's header is not JSON ({e})"))
+                        .with_hint("copy the token again; it may have been cut or altered"),
+                });
             }
-            Ok(())
-        }
+        };
+        let [
+            alg,
+            typ,
+            kid,
+            x5t,
+            nonce,
+            cty,
+            jku,
+            x5u,
+            jwk,
+            x5c,
+            crit,
+            b64,
+        ] = picked.values;
+        let mut ignored = Vec::new();
+        let mut s = |v: Option<Value>| str_field(v, "", &mut ignored);
+        Ok(Header {
+            alg: s(alg),
+            typ: s(typ),
+            kid: s(kid),
+            x5t: s(x5t),
+            nonce: s(nonce),
+            cty: s(cty),
+            jku: s(jku),
+            x5u: s(x5u),
+            has_jwk: jwk.is_some(),
+            has_x5c: x5c.is_some(),
+            crit,
+            b64,
+            duplicate_keys: duplicates(picked.names),
+            json,
+        })
     }
-    let mut keys = Keys(Vec::new());
-    let mut de = serde_json::Deserializer::from_str(json);
-    if de.deserialize_map(&mut keys).is_err() {
-        return Vec::new();
+
+    /// Every member as sent (parsed on demand, for reports).
+    pub fn raw(&self) -> Map<String, Value> {
+        map_of(&self.json)
     }
+}
+
+/// Names that occur more than once, each once, in order of first repeat.
+fn duplicates(names: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     let mut dups = Vec::new();
-    for k in keys.0 {
+    for k in names {
         if !seen.insert(k.clone()) && !dups.contains(&k) {
             dups.push(k);
         }
@@ -249,42 +391,129 @@ pub fn duplicate_top_level_keys(json: &str) -> Vec<String> {
     dups
 }
 
+/// Names of top-level members that appear more than once in a JSON object's
+/// text. serde_json keeps the last one; a validator that keeps the first
+/// would read a different `alg`, so duplicates are reported.
+pub fn duplicate_top_level_keys(json: &str) -> Vec<String> {
+    pick(json, &[], true)
+        .map(|p| duplicates(p.names))
+        .unwrap_or_default()
+}
+
+const CLAIMS: [&str; 27] = [
+    "aud",
+    "iss",
+    "tid",
+    "oid",
+    "sub",
+    "appid",
+    "azp",
+    "appidacr",
+    "azpacr",
+    "idtyp",
+    "ver",
+    "scp",
+    "roles",
+    "iat",
+    "nbf",
+    "exp",
+    "upn",
+    "unique_name",
+    "preferred_username",
+    "name",
+    "app_displayname",
+    "xms_mirid",
+    "wids",
+    // Claims only ID tokens carry.
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "auth_time",
+];
+
 impl Claims {
-    pub fn from_map(raw: Map<String, Value>) -> Claims {
-        let mut bad = Vec::new();
-        let m = &raw;
-        let c = Claims {
-            aud: list_field(m, "aud", &mut bad),
-            iss: str_field(m, "iss", &mut bad),
-            tid: str_field(m, "tid", &mut bad),
-            oid: str_field(m, "oid", &mut bad),
-            sub: str_field(m, "sub", &mut bad),
-            appid: str_field(m, "appid", &mut bad),
-            azp: str_field(m, "azp", &mut bad),
-            appidacr: str_field(m, "appidacr", &mut bad),
-            azpacr: str_field(m, "azpacr", &mut bad),
-            idtyp: str_field(m, "idtyp", &mut bad),
-            ver: str_field(m, "ver", &mut bad),
-            scp: str_field(m, "scp", &mut bad),
-            roles: list_field(m, "roles", &mut bad),
-            iat: time_field(m, "iat", &mut bad),
-            nbf: time_field(m, "nbf", &mut bad),
-            exp: time_field(m, "exp", &mut bad),
-            upn: str_field(m, "upn", &mut bad),
-            unique_name: str_field(m, "unique_name", &mut bad),
-            preferred_username: str_field(m, "preferred_username", &mut bad),
-            name: str_field(m, "name", &mut bad),
-            app_displayname: str_field(m, "app_displayname", &mut bad),
-            xms_mirid: str_field(m, "xms_mirid", &mut bad),
-            wids: list_field(m, "wids", &mut bad),
-            malformed: Vec::new(),
-            raw: Map::new(),
+    /// Decode the payload JSON in one pass, or say why it is not a claims set.
+    pub fn parse(json: String) -> std::result::Result<Claims, String> {
+        let picked = match pick(&json, &CLAIMS, false) {
+            Ok(p) => p,
+            Err(_) => {
+                return Err(match not_an_object(&json) {
+                    Ok(()) => "the payload is JSON but not an object".to_string(),
+                    Err(e) => format!("the payload is not JSON ({e})"),
+                });
+            }
         };
-        Claims {
+        let [
+            aud,
+            iss,
+            tid,
+            oid,
+            sub,
+            appid,
+            azp,
+            appidacr,
+            azpacr,
+            idtyp,
+            ver,
+            scp,
+            roles,
+            iat,
+            nbf,
+            exp,
+            upn,
+            unique_name,
+            preferred_username,
+            name,
+            app_displayname,
+            xms_mirid,
+            wids,
+            nonce,
+            at_hash,
+            c_hash,
+            auth_time,
+        ] = picked.values;
+        let mut bad = Vec::new();
+        let b = &mut bad;
+        let c = Claims {
+            aud: list_field(aud, "aud", b),
+            iss: str_field(iss, "iss", b),
+            tid: str_field(tid, "tid", b),
+            oid: str_field(oid, "oid", b),
+            sub: str_field(sub, "sub", b),
+            appid: str_field(appid, "appid", b),
+            azp: str_field(azp, "azp", b),
+            appidacr: str_field(appidacr, "appidacr", b),
+            azpacr: str_field(azpacr, "azpacr", b),
+            idtyp: str_field(idtyp, "idtyp", b),
+            ver: str_field(ver, "ver", b),
+            scp: str_field(scp, "scp", b),
+            roles: list_field(roles, "roles", b),
+            iat: time_field(iat, "iat", b),
+            nbf: time_field(nbf, "nbf", b),
+            exp: time_field(exp, "exp", b),
+            upn: str_field(upn, "upn", b),
+            unique_name: str_field(unique_name, "unique_name", b),
+            preferred_username: str_field(preferred_username, "preferred_username", b),
+            name: str_field(name, "name", b),
+            app_displayname: str_field(app_displayname, "app_displayname", b),
+            xms_mirid: str_field(xms_mirid, "xms_mirid", b),
+            wids: list_field(wids, "wids", b),
+            malformed: Vec::new(),
+            id_markers: nonce.is_some()
+                || at_hash.is_some()
+                || c_hash.is_some()
+                || auth_time.is_some(),
+            json,
+        };
+        Ok(Claims {
             malformed: bad,
-            raw,
             ..c
-        }
+        })
+    }
+
+    /// Every claim as sent (parsed on demand, for reports).
+    pub fn raw(&self) -> Map<String, Value> {
+        map_of(&self.json)
     }
 
     /// Delegated permissions: `scp` split on spaces.
@@ -401,9 +630,7 @@ impl Claims {
         } else {
             Context::None
         };
-        let id_markers = ["nonce", "at_hash", "c_hash", "auth_time"]
-            .iter()
-            .any(|k| self.raw.contains_key(*k));
+        let id_markers = self.id_markers;
         let names_app = self.appid.is_some() || self.azp.is_some();
         let aud_is_client = self.aud.len() == 1
             && is_guid_like(&self.aud[0])
@@ -437,5 +664,59 @@ impl Claims {
             app_auth,
             managed_identity: self.xms_mirid.is_some(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_claims_keep_json_map_semantics() {
+        // A repeated claim keeps its last value, as a JSON map would; wrong
+        // types are listed in field order; unknown members stay in raw().
+        let json = r#"{"aud":"a","exp":"soon","aud":["b","c"],"roles":["R",1],"x":{"y":[1,{"z":null}]},"auth_time":5,"iat":1.5}"#;
+        let c = Claims::parse(json.to_string()).unwrap();
+        assert_eq!(c.aud, ["b", "c"]);
+        assert_eq!(c.roles, ["R"]);
+        assert_eq!(c.malformed, ["roles", "exp"]);
+        assert_eq!(c.iat, Some(1));
+        assert!(c.id_markers);
+        let raw = c.raw();
+        assert_eq!(raw["x"]["y"][1]["z"], Value::Null);
+        assert_eq!(raw.len(), 6);
+    }
+
+    #[test]
+    fn one_pass_claims_errors_match_a_full_parse() {
+        assert_eq!(
+            Claims::parse("[1]".into()).unwrap_err(),
+            "the payload is JSON but not an object"
+        );
+        let e = Claims::parse(r#"{"a":1"#.into()).unwrap_err();
+        assert!(e.starts_with("the payload is not JSON (EOF"), "{e}");
+        let deep = format!(r#"{{"x":{}1{}}}"#, "[".repeat(200), "]".repeat(200));
+        let e = Claims::parse(deep).unwrap_err();
+        assert!(e.contains("recursion limit"), "{e}");
+        assert!(Claims::parse(r#"{"a":1} x"#.into()).is_err());
+    }
+
+    #[test]
+    fn one_pass_header_reports_duplicates_and_members() {
+        let h =
+            Header::parse(r#"{"alg":"RS256","x5c":[],"alg":"none","crit":["b64"],"kid":7}"#.into())
+                .unwrap();
+        assert_eq!(h.alg.as_deref(), Some("none"));
+        assert_eq!(h.kid.as_deref(), Some("7"));
+        assert_eq!(h.duplicate_keys, ["alg"]);
+        assert!(h.has_x5c && !h.has_jwk);
+        assert_eq!(h.crit, Some(serde_json::json!(["b64"])));
+        assert_eq!(h.raw().len(), 4);
+        assert!(
+            Header::parse("1".into())
+                .unwrap_err()
+                .to_string()
+                .contains("JSON but not an object")
+        );
     }
 }

@@ -95,8 +95,8 @@ impl TokenSection {
             evaluated_at: rfc3339(clock.now),
             algorithm: token.header.alg.clone(),
             kid: token.header.kid.clone(),
-            header: token.header.raw.clone(),
-            claims: claims.raw.clone(),
+            header: token.header.raw(),
+            claims: claims.raw(),
         }
     }
 
