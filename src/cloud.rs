@@ -52,8 +52,9 @@ pub fn by_name(name: &str) -> Result<&'static Cloud> {
 /// cloud and DoD on the same hosts as GCC High, so the answer is the
 /// sign-in cloud: `public`, `gcc-high` (US Government), `china`, ...
 pub fn by_issuer_host(host: &str) -> Option<&'static Cloud> {
-    let h = host.to_ascii_lowercase();
-    CLOUDS.iter().find(|c| c.issuer_hosts.contains(&h))
+    CLOUDS
+        .iter()
+        .find(|c| c.issuer_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
 }
 
 /// The host part of an https URL, lower-cased.

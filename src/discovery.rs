@@ -12,7 +12,7 @@ use crate::cloud;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::http;
-use crate::jwks::{Key, KeySet, Match};
+use crate::jwks::{Key, KeySet};
 use crate::token::{Claims, Token};
 
 /// The metadata document flavour, chosen by the token's version.
@@ -219,7 +219,7 @@ pub struct DiscoverOptions {
 #[derive(Debug, Clone, Default)]
 pub struct KeyLookup {
     /// The keys to try (empty: key not found).
-    pub candidates: Vec<Key>,
+    pub candidates: Vec<std::sync::Arc<Key>>,
     /// The key set URL or file the candidates come from (or the last one tried).
     pub source: Option<String>,
     /// The metadata's issuer (template) when discovery was used.
@@ -257,9 +257,9 @@ impl KeyProvider for StaticKeys {
     }
 }
 
-fn select(set: &KeySet, token: &Token) -> Vec<Key> {
+fn select(set: &KeySet, token: &Token) -> Vec<std::sync::Arc<Key>> {
     let h = &token.header;
-    let (keys, _m): (Vec<&Key>, Match) = set.select(h.kid.as_deref(), h.x5t.as_deref());
+    let (keys, _m) = set.select(h.kid.as_deref(), h.x5t.as_deref());
     keys.into_iter().cloned().collect()
 }
 
@@ -354,7 +354,7 @@ pub fn read_jwks_file(p: &Path) -> Result<KeySet> {
 struct SetResult {
     set: KeySet,
     jwks_uri: String,
-    candidates: Vec<Key>,
+    candidates: Vec<std::sync::Arc<Key>>,
     refreshed: bool,
     rate_limited: bool,
     fetched_at: i64,

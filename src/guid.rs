@@ -6,12 +6,12 @@ pub fn is_guid(s: &str) -> bool {
         .strip_prefix('{')
         .and_then(|x| x.strip_suffix('}'))
         .unwrap_or(s);
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+    let mut groups = s.split('-');
+    [8, 4, 4, 4, 12].iter().all(|&n| {
+        groups
+            .next()
+            .is_some_and(|g| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
+    }) && groups.next().is_none()
 }
 
 #[cfg(test)]

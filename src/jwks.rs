@@ -48,7 +48,8 @@ impl Key {
 /// A parsed key set, with a note for every key that had to be skipped.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
-    pub keys: Vec<Key>,
+    /// Shared: a lookup hands out the same parsed keys to every token.
+    pub keys: Vec<std::sync::Arc<Key>>,
     pub skipped: Vec<String>,
 }
 
@@ -80,7 +81,7 @@ impl KeySet {
         let mut set = KeySet::default();
         for (i, v) in list.iter().enumerate() {
             match parse_key(v) {
-                Ok(k) => set.keys.push(k),
+                Ok(k) => set.keys.push(std::sync::Arc::new(k)),
                 Err(why) => set.skipped.push(format!("key #{} skipped: {why}", i + 1)),
             }
         }
@@ -89,14 +90,18 @@ impl KeySet {
 
     /// The key ids (or x5t) of every key, for display.
     pub fn ids(&self) -> Vec<String> {
-        self.keys.iter().map(Key::label).collect()
+        self.keys.iter().map(|k| k.label()).collect()
     }
 
     /// The keys to try for a token header: by `kid`, else by `x5t`; a token
     /// naming neither is tried against every RSA key.
-    pub fn select(&self, kid: Option<&str>, x5t: Option<&str>) -> (Vec<&Key>, Match) {
+    pub fn select(
+        &self,
+        kid: Option<&str>,
+        x5t: Option<&str>,
+    ) -> (Vec<&std::sync::Arc<Key>>, Match) {
         if let Some(kid) = kid {
-            let found: Vec<&Key> = self
+            let found: Vec<_> = self
                 .keys
                 .iter()
                 .filter(|k| k.kid.as_deref() == Some(kid))
@@ -106,7 +111,7 @@ impl KeySet {
             }
         }
         if let Some(x5t) = x5t {
-            let found: Vec<&Key> = self
+            let found: Vec<_> = self
                 .keys
                 .iter()
                 .filter(|k| k.x5t.as_deref() == Some(x5t))

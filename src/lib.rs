@@ -48,7 +48,11 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Inspect(a) => commands::inspect::run(a)?,
         Command::Scan(a) => {
             let r = commands::scan::run(a)?;
-            write_stdout(&report::scan::render(&r, cli.format, &style))?;
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+            output_done(
+                report::scan::render_to(&r, cli.format, &style, &mut out)
+                    .and_then(|()| out.flush()),
+            )?;
             return Ok(r.exit_code());
         }
         Command::Verify(a) => commands::verify::run(a)?,
@@ -75,7 +79,12 @@ pub fn run(cli: Cli) -> Result<u8> {
 /// Write to stdout; a closed pipe (`| head`) is not an error.
 pub fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    output_done(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// The outcome of writing the output: a closed pipe is not an error.
+fn output_done(res: std::io::Result<()>) -> Result<()> {
+    match res {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::environment(format!("cannot write output: {e}"))),

@@ -53,16 +53,17 @@ pub const MDE_APP_ID: &str = "fc780465-2017-40d4-a0c5-307022471b92";
 /// The scope an app requests for the MDE API.
 pub const MDE_SCOPE: &str = "https://api.securitycenter.microsoft.com/.default";
 
-fn norm(aud: &str) -> String {
-    aud.trim().trim_end_matches('/').to_ascii_lowercase()
+/// An audience as compared: surrounding space and trailing slashes dropped
+/// (case is ignored by the comparison).
+fn norm(aud: &str) -> &str {
+    aud.trim().trim_end_matches('/')
 }
 
 /// The known resource an audience value belongs to, if any.
 pub fn lookup(aud: &str) -> Option<&'static Resource> {
-    let a = norm(aud);
     RESOURCES
         .iter()
-        .find(|r| r.audiences.iter().any(|x| norm(x) == a))
+        .find(|r| r.audiences.iter().any(|x| same_audience(aud, x)))
 }
 
 /// Classify an audience value.
@@ -85,7 +86,7 @@ pub fn mde_audiences() -> &'static [String] {
 /// True when `aud` equals `expected` the way AAD compares audiences
 /// (case-insensitive, trailing slash ignored).
 pub fn same_audience(aud: &str, expected: &str) -> bool {
-    norm(aud) == norm(expected)
+    norm(aud).eq_ignore_ascii_case(norm(expected))
 }
 
 #[cfg(test)]

@@ -123,11 +123,15 @@ impl Token {
 
 /// Fingerprint of any secret string: `sha256:` and 12 hex digits.
 pub fn fingerprint(secret: &str) -> String {
+    fingerprint_of_digest(&Sha256::digest(secret.as_bytes()).into())
+}
+
+/// [`fingerprint`] from the string's SHA-256, when it is already computed.
+pub fn fingerprint_of_digest(digest: &[u8; 32]) -> String {
     use std::fmt::Write;
-    let d = Sha256::digest(secret.as_bytes());
     let mut out = String::with_capacity(19);
     out.push_str("sha256:");
-    for b in &d[..6] {
+    for b in &digest[..6] {
         let _ = write!(out, "{b:02x}");
     }
     out
@@ -137,16 +141,17 @@ pub fn fingerprint(secret: &str) -> String {
 /// (the last one when a name repeats, as a JSON map keeps it) and, when
 /// asked, every member name in order. Other members are skipped unparsed,
 /// so decoding costs about one scan of the text.
-struct Picked<const N: usize> {
+struct Picked<'a, const N: usize> {
     values: [Option<Value>; N],
-    names: Vec<String>,
+    names: Vec<std::borrow::Cow<'a, str>>,
 }
 
-fn pick<const N: usize>(
-    json: &str,
-    wanted: &[&str; N],
+/// `index` maps a member name to its slot in `values` (or `None` to skip it).
+fn pick<'a, const N: usize>(
+    json: &'a str,
+    index: fn(&str) -> Option<usize>,
     keep_names: bool,
-) -> serde_json::Result<Picked<N>> {
+) -> serde_json::Result<Picked<'a, N>> {
     use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use std::borrow::Cow;
 
@@ -219,30 +224,30 @@ fn pick<const N: usize>(
         }
     }
 
-    struct Members<'w, const N: usize> {
-        wanted: &'w [&'w str; N],
+    struct Members<const N: usize> {
+        index: fn(&str) -> Option<usize>,
         keep_names: bool,
     }
-    impl<'de, const N: usize> Visitor<'de> for Members<'_, N> {
-        type Value = Picked<N>;
+    impl<'de, const N: usize> Visitor<'de> for Members<N> {
+        type Value = Picked<'de, N>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a JSON object")
         }
         fn visit_map<A: MapAccess<'de>>(
             self,
             mut m: A,
-        ) -> std::result::Result<Picked<N>, A::Error> {
+        ) -> std::result::Result<Picked<'de, N>, A::Error> {
             let mut out = Picked {
                 values: std::array::from_fn(|_| None),
                 names: Vec::new(),
             };
             while let Some(name) = m.next_key_seed(Name)? {
-                match self.wanted.iter().position(|w| *w == name) {
-                    Some(i) => out.values[i] = Some(m.next_value::<Value>()?),
+                match (self.index)(&name).and_then(|i| out.values.get_mut(i)) {
+                    Some(slot) => *slot = Some(m.next_value::<Value>()?),
                     None => m.next_value_seed(Skip)?,
                 }
                 if self.keep_names {
-                    out.names.push(name.into_owned());
+                    out.names.push(name);
                 }
             }
             Ok(out)
@@ -250,7 +255,7 @@ fn pick<const N: usize>(
     }
 
     let mut de = serde_json::Deserializer::from_str(json);
-    let picked = de.deserialize_map(Members { wanted, keep_names })?;
+    let picked = de.deserialize_map(Members::<N> { index, keep_names })?;
     de.end()?;
     Ok(picked)
 }
@@ -322,14 +327,48 @@ fn map_of(json: &str) -> Map<String, Value> {
     }
 }
 
+/// The members [`Header::parse`] reads, in slot order (the test's
+/// reference for [`header_slot`] and the destructuring in `parse`).
+#[cfg(test)]
 const HEADER_MEMBERS: [&str; 12] = [
-    "alg", "typ", "kid", "x5t", "nonce", "cty", "jku", "x5u", "jwk", "x5c", "crit", "b64",
+    "alg",
+    "b64",
+    "crit",
+    "cty",
+    "jku",
+    "jwk",
+    "kid",
+    "nonce",
+    "typ",
+    "x5c",
+    "x5t",
+    "x5u",
 ];
+
+/// The slot of a header member, in alphabetical order (a `match`, which compiles to
+/// length and integer compares: this runs for every member of every token).
+fn header_slot(member: &str) -> Option<usize> {
+    Some(match member {
+        "alg" => 0,
+        "b64" => 1,
+        "crit" => 2,
+        "cty" => 3,
+        "jku" => 4,
+        "jwk" => 5,
+        "kid" => 6,
+        "nonce" => 7,
+        "typ" => 8,
+        "x5c" => 9,
+        "x5t" => 10,
+        "x5u" => 11,
+        _ => return None,
+    })
+}
 
 impl Header {
     /// Decode the header JSON (one pass), or say why it is not a JSON object.
     fn parse(json: String) -> Result<Header> {
-        let picked = match pick(&json, &HEADER_MEMBERS, true) {
+        let picked = match pick(&json, header_slot, true) {
             Ok(p) => p,
             Err(_) => {
                 return Err(match not_an_object(&json) {
@@ -341,17 +380,17 @@ impl Header {
         };
         let [
             alg,
-            typ,
-            kid,
-            x5t,
-            nonce,
+            b64,
+            crit,
             cty,
             jku,
-            x5u,
             jwk,
+            kid,
+            nonce,
+            typ,
             x5c,
-            crit,
-            b64,
+            x5t,
+            x5u,
         ] = picked.values;
         let mut ignored = Vec::new();
         let mut s = |v: Option<Value>| str_field(v, "", &mut ignored);
@@ -380,12 +419,11 @@ impl Header {
 }
 
 /// Names that occur more than once, each once, in order of first repeat.
-fn duplicates(names: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut dups = Vec::new();
-    for k in names {
-        if !seen.insert(k.clone()) && !dups.contains(&k) {
-            dups.push(k);
+fn duplicates(names: Vec<std::borrow::Cow<'_, str>>) -> Vec<String> {
+    let mut dups: Vec<String> = Vec::new();
+    for (i, k) in names.iter().enumerate() {
+        if names[..i].contains(k) && !dups.iter().any(|d| d == k) {
+            dups.push(k.to_string());
         }
     }
     dups
@@ -395,46 +433,84 @@ fn duplicates(names: Vec<String>) -> Vec<String> {
 /// text. serde_json keeps the last one; a validator that keeps the first
 /// would read a different `alg`, so duplicates are reported.
 pub fn duplicate_top_level_keys(json: &str) -> Vec<String> {
-    pick(json, &[], true)
+    pick::<0>(json, |_| None, true)
         .map(|p| duplicates(p.names))
         .unwrap_or_default()
 }
 
+/// Every claim the typed fields read, and those only ID tokens carry
+/// (`nonce`, `at_hash`, `c_hash`, `auth_time`), in slot order (the test's
+/// reference for [`claim_slot`] and the destructuring in `parse`).
+#[cfg(test)]
 const CLAIMS: [&str; 27] = [
-    "aud",
-    "iss",
-    "tid",
-    "oid",
-    "sub",
-    "appid",
-    "azp",
-    "appidacr",
-    "azpacr",
-    "idtyp",
-    "ver",
-    "scp",
-    "roles",
-    "iat",
-    "nbf",
-    "exp",
-    "upn",
-    "unique_name",
-    "preferred_username",
-    "name",
     "app_displayname",
-    "xms_mirid",
-    "wids",
-    // Claims only ID tokens carry.
-    "nonce",
+    "appid",
+    "appidacr",
     "at_hash",
-    "c_hash",
+    "aud",
     "auth_time",
+    "azp",
+    "azpacr",
+    "c_hash",
+    "exp",
+    "iat",
+    "idtyp",
+    "iss",
+    "name",
+    "nbf",
+    "nonce",
+    "oid",
+    "preferred_username",
+    "roles",
+    "scp",
+    "sub",
+    "tid",
+    "unique_name",
+    "upn",
+    "ver",
+    "wids",
+    "xms_mirid",
 ];
+
+/// The slot of a claim, in alphabetical order (a `match`, which compiles to
+/// length and integer compares: this runs for every member of every token).
+fn claim_slot(member: &str) -> Option<usize> {
+    Some(match member {
+        "app_displayname" => 0,
+        "appid" => 1,
+        "appidacr" => 2,
+        "at_hash" => 3,
+        "aud" => 4,
+        "auth_time" => 5,
+        "azp" => 6,
+        "azpacr" => 7,
+        "c_hash" => 8,
+        "exp" => 9,
+        "iat" => 10,
+        "idtyp" => 11,
+        "iss" => 12,
+        "name" => 13,
+        "nbf" => 14,
+        "nonce" => 15,
+        "oid" => 16,
+        "preferred_username" => 17,
+        "roles" => 18,
+        "scp" => 19,
+        "sub" => 20,
+        "tid" => 21,
+        "unique_name" => 22,
+        "upn" => 23,
+        "ver" => 24,
+        "wids" => 25,
+        "xms_mirid" => 26,
+        _ => return None,
+    })
+}
 
 impl Claims {
     /// Decode the payload JSON in one pass, or say why it is not a claims set.
     pub fn parse(json: String) -> std::result::Result<Claims, String> {
-        let picked = match pick(&json, &CLAIMS, false) {
+        let picked = match pick(&json, claim_slot, false) {
             Ok(p) => p,
             Err(_) => {
                 return Err(match not_an_object(&json) {
@@ -444,33 +520,33 @@ impl Claims {
             }
         };
         let [
-            aud,
-            iss,
-            tid,
-            oid,
-            sub,
-            appid,
-            azp,
-            appidacr,
-            azpacr,
-            idtyp,
-            ver,
-            scp,
-            roles,
-            iat,
-            nbf,
-            exp,
-            upn,
-            unique_name,
-            preferred_username,
-            name,
             app_displayname,
-            xms_mirid,
-            wids,
-            nonce,
+            appid,
+            appidacr,
             at_hash,
-            c_hash,
+            aud,
             auth_time,
+            azp,
+            azpacr,
+            c_hash,
+            exp,
+            iat,
+            idtyp,
+            iss,
+            name,
+            nbf,
+            nonce,
+            oid,
+            preferred_username,
+            roles,
+            scp,
+            sub,
+            tid,
+            unique_name,
+            upn,
+            ver,
+            wids,
+            xms_mirid,
         ] = picked.values;
         let mut bad = Vec::new();
         let b = &mut bad;
@@ -670,6 +746,18 @@ impl Claims {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_match_the_member_lists() {
+        for (i, n) in CLAIMS.iter().enumerate() {
+            assert_eq!(claim_slot(n), Some(i), "{n}");
+        }
+        for (i, n) in HEADER_MEMBERS.iter().enumerate() {
+            assert_eq!(header_slot(n), Some(i), "{n}");
+        }
+        assert_eq!(claim_slot("aio"), None);
+        assert_eq!(header_slot("aud"), None);
+    }
 
     #[test]
     fn one_pass_claims_keep_json_map_semantics() {

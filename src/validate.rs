@@ -88,7 +88,7 @@ pub fn verify_token(
         key_source: None,
         nonce_transformed: false,
     };
-    let mut used_key: Option<Key> = None;
+    let mut used_key: Option<std::sync::Arc<Key>> = None;
     let mut issuer_template = None;
 
     let alg_ok = h.alg.as_deref().is_some_and(|a| ALLOWED_ALGS.contains(&a));
@@ -125,14 +125,14 @@ pub fn verify_token(
             sig.status = SignatureStatus::KeyNotFound;
             findings.extend(lookup.diagnosis);
         } else {
-            let plain = token.compact.signing_input().as_bytes().to_vec();
+            let plain = token.compact.signing_input().as_bytes();
             let nonce_input = h
                 .nonce
                 .as_deref()
                 .and_then(|n| nonce_signing_input(token, n));
             let mut outcome = None;
             for k in &lookup.candidates {
-                if rs256_ok(sig_b64, &token.signature, &plain, k) {
+                if rs256_ok(sig_b64, &token.signature, plain, k) {
                     outcome = Some((k.clone(), false));
                     break;
                 }
@@ -175,7 +175,7 @@ pub fn verify_token(
                 }
                 None => {
                     sig.status = SignatureStatus::Invalid;
-                    let tried: Vec<String> = lookup.candidates.iter().map(Key::label).collect();
+                    let tried: Vec<String> = lookup.candidates.iter().map(|k| k.label()).collect();
                     let nonce_note = if nonce_input.is_some() {
                         " (also tried under Graph's header-nonce rule)"
                     } else {
@@ -209,7 +209,7 @@ pub fn verify_token(
                 c,
                 opts,
                 issuer_template.as_deref(),
-                used_key.as_ref(),
+                used_key.as_deref(),
             );
             let ok = !cf.iter().any(Finding::is_error);
             findings.append(&mut cf);

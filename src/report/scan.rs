@@ -4,23 +4,40 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 use super::Format;
 use super::human::clip;
 use super::style::Style;
 use crate::finding::Severity;
-use crate::scan::{ScanReport, Status, TokenResult};
+use crate::finding::Finding;
+use crate::scan::{Location, ScanReport, Status, TokenResult};
+use crate::token::{Context, Kind};
 use crate::timefmt::rfc3339;
 
 /// Locations listed per problem in human output (JSON lists all kept ones).
 const SHOWN_LOCATIONS: usize = 5;
 
 pub fn render(r: &ScanReport, format: Format, st: &Style) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = render_to(r, format, st, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Render straight to `out`: JSON lines are written one token at a time,
+/// so a scan of many tokens never holds its whole output in memory.
+pub fn render_to(
+    r: &ScanReport,
+    format: Format,
+    st: &Style,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     match format {
-        Format::Json => json_lines(r),
-        Format::Human => human(r, st),
-        Format::Junit => junit(r),
+        Format::Json => json_lines_to(r, out),
+        Format::Human => out.write_all(human(r, st).as_bytes()),
+        Format::Junit => out.write_all(junit(r).as_bytes()),
     }
 }
 
@@ -79,34 +96,56 @@ fn codes(t: &TokenResult, s: Severity) -> Vec<&'static str> {
         .collect()
 }
 
+/// One JSON line per unique token (members in name order).
+#[derive(Serialize)]
+struct TokenLine<'a> {
+    app_id: &'a Option<String>,
+    audience: &'a [String],
+    context: Option<Context>,
+    errors: Vec<&'static str>,
+    findings: &'a [Finding],
+    fingerprint: &'a str,
+    kind: Option<Kind>,
+    locations: &'a [Location],
+    locations_truncated: bool,
+    occurrences: u64,
+    resource: &'a str,
+    status: Status,
+    tenant_id: &'a Option<String>,
+    #[serde(rename = "type")]
+    kind_of_line: &'static str,
+    /// `pass`, `fail`, or null for an encrypted token.
+    verdict: Option<&'static str>,
+    warnings: Vec<&'static str>,
+}
+
 /// One object per unique token, then `{"type":"summary",...}`.
-pub fn json_lines(r: &ScanReport) -> String {
-    let mut o = String::new();
+fn json_lines_to(r: &ScanReport, o: &mut dyn std::io::Write) -> std::io::Result<()> {
     for t in &r.tokens {
-        let verdict = match t.status {
-            Status::Pass => json!("pass"),
-            Status::Fail => json!("fail"),
-            Status::Encrypted => Value::Null,
+        let line = TokenLine {
+            app_id: &t.app_id,
+            audience: &t.audience,
+            context: t.context,
+            errors: codes(t, Severity::Error),
+            findings: &t.findings,
+            fingerprint: &t.fingerprint,
+            kind: t.kind,
+            locations: &t.locations,
+            locations_truncated: (t.locations.len() as u64) < t.occurrences,
+            occurrences: t.occurrences,
+            resource: t.resource,
+            status: t.status,
+            tenant_id: &t.tenant_id,
+            kind_of_line: "token",
+            verdict: match t.status {
+                Status::Pass => Some("pass"),
+                Status::Fail => Some("fail"),
+                Status::Encrypted => None,
+            },
+            warnings: codes(t, Severity::Warning),
         };
-        let v = json!({
-            "type": "token",
-            "fingerprint": t.fingerprint,
-            "status": t.status,
-            "verdict": verdict,
-            "kind": t.kind,
-            "resource": t.resource,
-            "audience": t.audience,
-            "app_id": t.app_id,
-            "tenant_id": t.tenant_id,
-            "context": t.context,
-            "occurrences": t.occurrences,
-            "locations": t.locations,
-            "locations_truncated": (t.locations.len() as u64) < t.occurrences,
-            "errors": codes(t, Severity::Error),
-            "warnings": codes(t, Severity::Warning),
-            "findings": t.findings,
-        });
-        let _ = writeln!(o, "{v}");
+        serde_json::to_writer(&mut *o, &line)?;
+        o.write_all(b"\n")?;
     }
     let s = &r.summary;
     let by_status: BTreeMap<&str, u64> = [Status::Pass, Status::Fail, Status::Encrypted]
@@ -128,8 +167,8 @@ pub fn json_lines(r: &ScanReport) -> String {
         "notes": s.notes,
         "verdict": if r.exit_code() == 0 { "pass" } else { "fail" },
     });
-    let _ = writeln!(o, "{v}");
-    o
+    serde_json::to_writer(&mut *o, &v)?;
+    o.write_all(b"\n")
 }
 
 fn table(o: &mut String, st: &Style, title: &str, rows: &BTreeMap<String, u64>) {

@@ -4,7 +4,7 @@
 //! given, whether each token allows them.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
 
 use super::{Evaluator, OfflineChecks, TokenVerdict};
 use crate::checks::Clock;
@@ -19,53 +19,63 @@ use crate::validate::{self, VerifyOptions};
 
 /// Memoises key lookups per (issuer, tenant, version, kid, x5t, app), so a
 /// scan of many tokens from one issuer fetches and parses its keys once.
-/// The lock is held across a miss so concurrent workers never fetch twice.
+/// Hits share a read lock; a miss takes the write lock and holds it across
+/// the fetch, so concurrent workers never fetch the same keys twice.
 pub struct MemoKeys<P> {
     inner: P,
-    seen: Mutex<HashMap<String, std::result::Result<KeyLookup, String>>>,
+    seen: RwLock<HashMap<String, Memo>>,
 }
+
+/// A remembered lookup: environment errors are kept as text, so one failed
+/// issuer is reported on each of its tokens without refetching.
+type Memo = std::result::Result<KeyLookup, String>;
 
 impl<P: KeyProvider> MemoKeys<P> {
     pub fn new(inner: P) -> Self {
         MemoKeys {
             inner,
-            seen: Mutex::new(HashMap::new()),
+            seen: RwLock::new(HashMap::new()),
         }
     }
 
     /// How many distinct lookups went to the inner provider.
     pub fn misses(&self) -> usize {
-        self.seen.lock().map(|m| m.len()).unwrap_or(0)
+        self.seen.read().map(|m| m.len()).unwrap_or(0)
     }
 }
 
+/// The memo key: the lookup's inputs, separated by a byte no claim
+/// value in a decoded token can make ambiguous (built in one allocation).
 fn lookup_key(t: &Token) -> String {
     let c = t.claims.as_ref().ok();
     let h = &t.header;
-    [
-        c.and_then(|c| c.iss.clone()),
-        c.and_then(|c| c.tid.clone()),
-        c.and_then(|c| c.ver.clone()),
-        h.kid.clone(),
-        h.x5t.clone(),
-        c.and_then(|c| c.app_id().map(str::to_string)),
-    ]
-    .map(|v| v.unwrap_or_default())
-    .join("\u{1f}")
+    let parts = [
+        c.and_then(|c| c.iss.as_deref()),
+        c.and_then(|c| c.tid.as_deref()),
+        c.and_then(|c| c.ver.as_deref()),
+        h.kid.as_deref(),
+        h.x5t.as_deref(),
+        c.and_then(|c| c.app_id()),
+    ];
+    let mut key = String::with_capacity(parts.iter().map(|p| p.map_or(0, str::len) + 1).sum());
+    for p in parts {
+        key.push_str(p.unwrap_or(""));
+        key.push('\u{1f}');
+    }
+    key
 }
 
 impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
     fn lookup(&self, token: &Token) -> Result<KeyLookup> {
+        let poisoned = || Error::environment("key cache lock poisoned");
         let key = lookup_key(token);
-        let mut seen = self
-            .seen
-            .lock()
-            .map_err(|_| Error::environment("key cache lock poisoned"))?;
-        let entry = seen.entry(key).or_insert_with(|| {
-            // Environment errors are remembered as text: one failed issuer
-            // is reported on each of its tokens without refetching.
-            self.inner.lookup(token).map_err(|e| e.one_line())
-        });
+        if let Some(m) = self.seen.read().map_err(|_| poisoned())?.get(&key) {
+            return m.clone().map_err(Error::environment);
+        }
+        let mut seen = self.seen.write().map_err(|_| poisoned())?;
+        let entry = seen
+            .entry(key)
+            .or_insert_with(|| self.inner.lookup(token).map_err(|e| e.one_line()));
         entry.clone().map_err(Error::environment)
     }
 }

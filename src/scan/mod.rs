@@ -281,8 +281,10 @@ pub fn scan(
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let (job_tx, job_rx) = mpsc::channel::<(usize, Box<str>)>();
-    let (res_tx, res_rx) = mpsc::channel::<(usize, Evaluated)>();
+    // Bounded: when the workers fall behind, the reader waits, so queued
+    // token texts never pile up in memory.
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(2 * workers);
+    let (res_tx, res_rx) = mpsc::channel::<Vec<(usize, Evaluated)>>();
     let job_rx = Mutex::new(job_rx);
 
     let mut col = Collector::new(job_tx);
@@ -292,12 +294,16 @@ pub fn scan(
             let job_rx = &job_rx;
             s.spawn(move || {
                 loop {
-                    let job = match job_rx.lock() {
+                    let batch = match job_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    let Ok((idx, text)) = job else { return };
-                    let _ = res_tx.send((idx, evaluate(&text, evaluator)));
+                    let Ok(batch) = batch else { return };
+                    let done = batch
+                        .into_iter()
+                        .map(|(idx, text)| (idx, evaluate(text, evaluator)))
+                        .collect();
+                    let _ = res_tx.send(done);
                 }
             });
         }
@@ -311,13 +317,14 @@ pub fn scan(
             }
         }
         // Closing the job channel lets the workers finish.
+        col.flush();
         col.jobs = None;
         result
     });
     read?;
 
     let mut evaluated: Vec<Option<Evaluated>> = (0..col.found.len()).map(|_| None).collect();
-    for (idx, ev) in res_rx.iter() {
+    for (idx, ev) in res_rx.iter().flatten() {
         if let Some(slot) = evaluated.get_mut(idx) {
             *slot = Some(ev);
         }
@@ -360,6 +367,13 @@ pub fn scan(
     }
     Ok(ScanReport { tokens, summary })
 }
+
+/// A unique token for a worker: its index in order of first sighting, and its text.
+type Job = (usize, String);
+
+/// Jobs handed to the workers at a time (one channel message and one lock
+/// per batch rather than per token).
+const BATCH: usize = 64;
 
 /// What a worker works out for one unique token.
 struct Evaluated {
@@ -405,9 +419,9 @@ impl Evaluated {
     }
 }
 
-fn evaluate(text: &str, evaluator: &dyn Evaluator) -> Evaluated {
+fn evaluate(text: String, evaluator: &dyn Evaluator) -> Evaluated {
     let compact = Compact {
-        token: text.to_string(),
+        token: text,
         found_in: "scan",
     };
     let token = match Token::decode(compact) {
@@ -445,38 +459,36 @@ struct Found {
 /// De-duplicates sightings and feeds new tokens to the workers.
 struct Collector {
     finder: Finder,
-    /// Cheap key (length and a fast hash, see [`dedup_key`]) → indexes
-    /// into `found`; the full text is compared on a key match.
-    seen: HashMap<(usize, u64), Vec<usize>>,
-    texts: Vec<Box<str>>,
+    /// SHA-256 of each unique token → its index in `found`. The digest
+    /// stands for the text (no two tokens share one), so no token text is
+    /// kept: memory grows by a few dozen bytes per unique token, not its size.
+    seen: HashMap<[u8; 32], usize>,
     found: Vec<Found>,
-    jobs: Option<mpsc::Sender<(usize, Box<str>)>>,
+    jobs: Option<mpsc::SyncSender<Vec<Job>>>,
+    /// New unique tokens not yet handed to the workers.
+    batch: Vec<Job>,
     summary: Summary,
     oversize: u64,
 }
 
 impl Collector {
-    fn new(jobs: mpsc::Sender<(usize, Box<str>)>) -> Collector {
+    fn new(jobs: mpsc::SyncSender<Vec<Job>>) -> Collector {
         Collector {
             finder: Finder::new(),
             seen: HashMap::new(),
-            texts: Vec::new(),
             found: Vec::new(),
             jobs: Some(jobs),
+            batch: Vec::with_capacity(BATCH),
             summary: Summary::default(),
             oversize: 0,
         }
     }
 
     fn sighting(&mut self, c: &Candidate<'_>, loc: impl FnOnce() -> Location) {
+        use sha2::{Digest, Sha256};
         self.summary.occurrences += 1;
-        let key = dedup_key(c.text);
-        let texts = &self.texts;
-        let same = self
-            .seen
-            .get(&key)
-            .and_then(|ids| ids.iter().copied().find(|&i| *texts[i] == *c.text));
-        if let Some(i) = same {
+        let digest: [u8; 32] = Sha256::digest(c.text.as_bytes()).into();
+        if let Some(&i) = self.seen.get(&digest) {
             let f = &mut self.found[i];
             f.occurrences += 1;
             if f.locations.len() < MAX_LOCATIONS {
@@ -485,17 +497,28 @@ impl Collector {
             return;
         }
         let i = self.found.len();
-        self.seen.entry(key).or_default().push(i);
-        self.texts.push(c.text.into());
+        self.seen.insert(digest, i);
         self.found.push(Found {
-            fingerprint: crate::token::fingerprint(c.text),
+            fingerprint: crate::token::fingerprint_of_digest(&digest),
             occurrences: 1,
             locations: vec![loc()],
         });
-        if c.shape == Shape::Signed
-            && let Some(tx) = &self.jobs
-        {
-            let _ = tx.send((i, c.text.into()));
+        if c.shape == Shape::Signed {
+            self.batch.push((i, c.text.to_string()));
+            if self.batch.len() >= BATCH {
+                self.flush();
+            }
+        }
+    }
+
+    /// Hand the pending new tokens to the workers.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if let Some(tx) = &self.jobs {
+            let _ = tx.send(batch);
         }
     }
 
@@ -523,6 +546,7 @@ impl Collector {
             let chained = io::Cursor::new(prefix).chain(&mut reader);
             self.read_text(chained, &input.name).map_err(read_err)?;
         }
+        self.flush();
         self.summary.bytes += reader.bytes;
         let skipped = self.oversize - before;
         if skipped > 0 {
@@ -633,24 +657,6 @@ impl Collector {
             }
         }
     }
-}
-
-/// The de-duplication key: a fast non-cryptographic hash of the whole
-/// token (FxHash-style, 8 bytes a step) and its length. Equal keys are
-/// confirmed by comparing the text, so a collision only costs a comparison.
-fn dedup_key(text: &str) -> (usize, u64) {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let b = text.as_bytes();
-    let mut h = 0u64;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-    for &x in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(K);
-    }
-    (b.len(), h)
 }
 
 /// Counts bytes read and reports them to the progress hook.
