@@ -56,6 +56,36 @@ pub fn is_token_byte(b: u8) -> bool {
     TOKEN_BYTE[b as usize]
 }
 
+/// [`is_token_byte`] as arithmetic the compiler can vectorise: `b | 0x20`
+/// folds A-Z onto a-z and maps no other byte into that range.
+#[inline(always)]
+fn token_byte_simd(b: u8) -> bool {
+    (b | 0x20).wrapping_sub(b'a') < 26
+        || b.wrapping_sub(b'0') < 10
+        || b == b'-'
+        || b == b'_'
+        || b == b'.'
+}
+
+/// Length of the run of token bytes at the start of `b`: 32 bytes a step
+/// while the whole step is token bytes (a token is a kilobyte or more), then
+/// byte by byte.
+fn token_run_len(b: &[u8]) -> usize {
+    const STEP: usize = 32;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + STEP) {
+        // `fold` rather than `all`: no early exit, so the step vectorises.
+        if !chunk.iter().fold(true, |ok, &c| ok & token_byte_simd(c)) {
+            break;
+        }
+        i += STEP;
+    }
+    i + b[i..]
+        .iter()
+        .position(|c| !is_token_byte(*c))
+        .unwrap_or(b.len() - i)
+}
+
 /// A reusable searcher (holds the compiled `eyJ` substring finder).
 pub struct Finder {
     needle: memmem::Finder<'static>,
@@ -88,11 +118,7 @@ impl Finder {
                 pos = start + 3;
                 continue;
             }
-            let end = start
-                + hay[start..]
-                    .iter()
-                    .position(|b| !is_token_byte(*b))
-                    .unwrap_or(hay.len() - start);
+            let end = start + token_run_len(&hay[start..]);
             pos = end.max(start + 3);
             if end - start > MAX_TOKEN {
                 skipped.oversize += 1;
@@ -117,7 +143,18 @@ impl Finder {
 fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
     // The run is ASCII by construction.
     let mut text = std::str::from_utf8(run).ok()?;
-    let mut dots = memchr::memchr_iter(b'.', run).count();
+    // One pass: the number of dots and where the first two are.
+    let mut dots = 0usize;
+    let mut first = [0usize; 2];
+    for at in memchr::memchr_iter(b'.', run) {
+        if dots < 2 {
+            first[dots] = at;
+        }
+        dots += 1;
+        if dots > 5 {
+            return None;
+        }
+    }
     // A sentence may end right after a token: `... eyJa.eyJb.sig.`
     if (dots == 3 || dots == 5) && text.ends_with('.') {
         text = &text[..text.len() - 1];
@@ -128,9 +165,8 @@ fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
         4 => Shape::Encrypted,
         _ => return None,
     };
-    let mut segs = text.split('.');
-    let header = segs.next()?;
-    let second = segs.next()?;
+    let header = &text[..first[0]];
+    let second = &text[first[0] + 1..first[1]];
     if header.is_empty() || (shape == Shape::Signed && second.is_empty()) {
         return None;
     }
@@ -146,17 +182,26 @@ fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
 
 /// Decode a header segment and check it is a JSON object naming `alg` or `typ`.
 pub fn is_jose_header(seg: &str) -> bool {
+    /// Larger headers are not JOSE headers anyone sends.
     const MAX: usize = 6 * 1024;
+    /// Typical AAD headers decode to about 100 bytes: no allocation for those.
+    const SMALL: usize = 512;
+    let seg = seg.trim_end_matches('=');
+    let is_jose = |bytes: &[u8]| {
+        bytes.starts_with(b"{\"")
+            && (memmem::find(bytes, b"\"alg\"").is_some()
+                || memmem::find(bytes, b"\"typ\"").is_some())
+    };
     if seg.len() > MAX * 4 / 3 {
         return false;
     }
-    let mut buf = [0u8; MAX];
-    let Ok(n) = URL_SAFE_NO_PAD.decode_slice(seg.trim_end_matches('='), &mut buf) else {
-        return false;
-    };
-    let bytes = &buf[..n];
-    bytes.starts_with(b"{\"")
-        && (memmem::find(bytes, b"\"alg\"").is_some() || memmem::find(bytes, b"\"typ\"").is_some())
+    if seg.len() <= SMALL * 4 / 3 {
+        let mut buf = [0u8; SMALL];
+        return URL_SAFE_NO_PAD
+            .decode_slice(seg, &mut buf)
+            .is_ok_and(|n| is_jose(&buf[..n]));
+    }
+    URL_SAFE_NO_PAD.decode(seg).is_ok_and(|b| is_jose(&b))
 }
 
 /// Number of `\n` bytes (a plain loop the compiler vectorises; faster than
@@ -251,6 +296,21 @@ mod tests {
             "eyJhbGc".to_string(),
         ] {
             assert!(Finder::new().all(s.as_bytes()).is_empty(), "{s}");
+        }
+    }
+
+    #[test]
+    fn run_length_agrees_with_the_byte_table() {
+        for b in 0..=255u8 {
+            assert_eq!(token_byte_simd(b), is_token_byte(b), "byte {b}");
+        }
+        let text = format!("{}{}", "aZ09-_.".repeat(20), " tail");
+        for cut in 0..text.len() {
+            let want = text.as_bytes()[cut..]
+                .iter()
+                .position(|c| !is_token_byte(*c))
+                .unwrap_or(text.len() - cut);
+            assert_eq!(token_run_len(&text.as_bytes()[cut..]), want, "at {cut}");
         }
     }
 

@@ -109,16 +109,22 @@ pub enum Location {
         file: Arc<str>,
         line: u64,
     },
-    /// A field of a HAR entry (`entry` is the 0-based index in `log.entries`).
-    Har {
-        #[serde(serialize_with = "ser_arc")]
-        file: Arc<str>,
-        entry: u64,
-        method: String,
-        /// The request URL without query or fragment.
-        url: String,
-        part: String,
-    },
+    /// A field of a HAR entry (boxed: most scans are of text, and a
+    /// location is kept per sighting).
+    Har(Box<HarPlace>),
+}
+
+/// Where in a HAR capture a token was seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct HarPlace {
+    #[serde(serialize_with = "ser_arc")]
+    pub file: Arc<str>,
+    /// The 0-based index in `log.entries`.
+    pub entry: u64,
+    pub method: String,
+    /// The request URL without query or fragment.
+    pub url: String,
+    pub part: String,
 }
 
 fn ser_arc<S: serde::Serializer>(v: &Arc<str>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -129,13 +135,11 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Line { file, line } => write!(f, "{file}:{line}"),
-            Location::Har {
-                file,
-                entry,
-                method,
-                url,
-                part,
-            } => write!(f, "{file} entry {entry} {method} {url} ({part})"),
+            Location::Har(h) => write!(
+                f,
+                "{} entry {} {} {} ({})",
+                h.file, h.entry, h.method, h.url, h.part
+            ),
         }
     }
 }
@@ -287,7 +291,7 @@ pub fn scan(
     let (res_tx, res_rx) = mpsc::channel::<Vec<(usize, Evaluated)>>();
     let job_rx = Mutex::new(job_rx);
 
-    let mut col = Collector::new(job_tx);
+    let mut col = Collector::new(job_tx, res_rx);
     let read = std::thread::scope(|s| {
         for _ in 0..workers {
             let res_tx = res_tx.clone();
@@ -316,56 +320,42 @@ pub fn scan(
                 break;
             }
         }
-        // Closing the job channel lets the workers finish.
         col.flush();
+        // Closing the job channel lets the workers finish; then take the
+        // rest of their results.
         col.jobs = None;
+        while let Ok(done) = col.results.recv() {
+            col.record(done);
+        }
         result
     });
     read?;
-
-    let mut evaluated: Vec<Option<Evaluated>> = (0..col.found.len()).map(|_| None).collect();
-    for (idx, ev) in res_rx.iter().flatten() {
-        if let Some(slot) = evaluated.get_mut(idx) {
-            *slot = Some(ev);
-        }
-    }
 
     let mut summary = col.summary;
     summary.evaluator = evaluator.label();
     summary.evaluated_at = now;
     summary.unique = col.found.len() as u64;
-    let mut tokens = Vec::with_capacity(col.found.len());
-    for (found, ev) in col.found.into_iter().zip(evaluated) {
-        let ev = ev.unwrap_or_else(Evaluated::encrypted);
-        let t = TokenResult {
-            fingerprint: found.fingerprint,
-            status: ev.status,
-            kind: ev.kind,
-            resource: ev.resource,
-            audience: ev.audience,
-            app_id: ev.app_id,
-            tenant_id: ev.tenant_id,
-            context: ev.context,
-            occurrences: found.occurrences,
-            locations: found.locations,
-            findings: ev.findings,
-        };
+    for t in &col.found {
         *summary.by_status.entry(t.status).or_default() += 1;
-        *summary
-            .by_resource
-            .entry(t.resource.to_string())
-            .or_default() += 1;
-        *summary
-            .by_app
-            .entry(t.app_id.clone().unwrap_or_else(|| "(none)".into()))
-            .or_default() += 1;
-        *summary
-            .by_tenant
-            .entry(t.tenant_id.clone().unwrap_or_else(|| "(none)".into()))
-            .or_default() += 1;
-        tokens.push(t);
+        count(&mut summary.by_resource, Some(t.resource));
+        count(&mut summary.by_app, t.app_id.as_deref());
+        count(&mut summary.by_tenant, t.tenant_id.as_deref());
     }
-    Ok(ScanReport { tokens, summary })
+    Ok(ScanReport {
+        tokens: col.found,
+        summary,
+    })
+}
+
+/// Add one to `key`'s count (`(none)` when there is no key).
+fn count(map: &mut BTreeMap<String, u64>, key: Option<&str>) {
+    let key = key.unwrap_or("(none)");
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
 }
 
 /// A unique token for a worker: its index in order of first sighting, and its text.
@@ -388,19 +378,6 @@ struct Evaluated {
 }
 
 impl Evaluated {
-    fn encrypted() -> Evaluated {
-        Evaluated {
-            status: Status::Encrypted,
-            kind: None,
-            resource: "encrypted",
-            audience: Vec::new(),
-            app_id: None,
-            tenant_id: None,
-            context: None,
-            findings: Vec::new(),
-        }
-    }
-
     fn undecodable(why: String) -> Evaluated {
         Evaluated {
             status: Status::Fail,
@@ -416,6 +393,37 @@ impl Evaluated {
                 "check what writes this value; it may be cut or altered",
             )],
         }
+    }
+}
+
+impl TokenResult {
+    /// A token as first seen: counted as encrypted until a worker's
+    /// evaluation (signed tokens only) replaces that.
+    fn first_seen(fingerprint: String, at: Location) -> TokenResult {
+        TokenResult {
+            fingerprint,
+            status: Status::Encrypted,
+            kind: None,
+            resource: "encrypted",
+            audience: Vec::new(),
+            app_id: None,
+            tenant_id: None,
+            context: None,
+            occurrences: 1,
+            locations: vec![at],
+            findings: Vec::new(),
+        }
+    }
+
+    fn set(&mut self, ev: Evaluated) {
+        self.status = ev.status;
+        self.kind = ev.kind;
+        self.resource = ev.resource;
+        self.audience = ev.audience;
+        self.app_id = ev.app_id;
+        self.tenant_id = ev.tenant_id;
+        self.context = ev.context;
+        self.findings = ev.findings;
     }
 }
 
@@ -449,13 +457,6 @@ fn evaluate(text: String, evaluator: &dyn Evaluator) -> Evaluated {
     }
 }
 
-/// A unique token as first seen, before evaluation.
-struct Found {
-    fingerprint: String,
-    occurrences: u64,
-    locations: Vec<Location>,
-}
-
 /// De-duplicates sightings and feeds new tokens to the workers.
 struct Collector {
     finder: Finder,
@@ -463,8 +464,11 @@ struct Collector {
     /// stands for the text (no two tokens share one), so no token text is
     /// kept: memory grows by a few dozen bytes per unique token, not its size.
     seen: HashMap<[u8; 32], usize>,
-    found: Vec<Found>,
+    /// Unique tokens in order of first sighting; workers' evaluations are
+    /// written into them as they arrive.
+    found: Vec<TokenResult>,
     jobs: Option<mpsc::SyncSender<Vec<Job>>>,
+    results: mpsc::Receiver<Vec<(usize, Evaluated)>>,
     /// New unique tokens not yet handed to the workers.
     batch: Vec<Job>,
     summary: Summary,
@@ -472,12 +476,16 @@ struct Collector {
 }
 
 impl Collector {
-    fn new(jobs: mpsc::SyncSender<Vec<Job>>) -> Collector {
+    fn new(
+        jobs: mpsc::SyncSender<Vec<Job>>,
+        results: mpsc::Receiver<Vec<(usize, Evaluated)>>,
+    ) -> Collector {
         Collector {
             finder: Finder::new(),
             seen: HashMap::new(),
             found: Vec::new(),
             jobs: Some(jobs),
+            results,
             batch: Vec::with_capacity(BATCH),
             summary: Summary::default(),
             oversize: 0,
@@ -498,11 +506,10 @@ impl Collector {
         }
         let i = self.found.len();
         self.seen.insert(digest, i);
-        self.found.push(Found {
-            fingerprint: crate::token::fingerprint_of_digest(&digest),
-            occurrences: 1,
-            locations: vec![loc()],
-        });
+        self.found.push(TokenResult::first_seen(
+            crate::token::fingerprint_of_digest(&digest),
+            loc(),
+        ));
         if c.shape == Shape::Signed {
             self.batch.push((i, c.text.to_string()));
             if self.batch.len() >= BATCH {
@@ -511,14 +518,25 @@ impl Collector {
         }
     }
 
-    /// Hand the pending new tokens to the workers.
+    /// Hand the pending new tokens to the workers, and record whatever
+    /// they have finished meanwhile (so finished results do not queue up).
     fn flush(&mut self) {
-        if self.batch.is_empty() {
-            return;
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            if let Some(tx) = &self.jobs {
+                let _ = tx.send(batch);
+            }
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        if let Some(tx) = &self.jobs {
-            let _ = tx.send(batch);
+        while let Ok(done) = self.results.try_recv() {
+            self.record(done);
+        }
+    }
+
+    fn record(&mut self, done: Vec<(usize, Evaluated)>) {
+        for (i, ev) in done {
+            if let Some(t) = self.found.get_mut(i) {
+                t.set(ev);
+            }
         }
     }
 
@@ -630,12 +648,14 @@ impl Collector {
             let method = entry.method().to_string();
             for field in entry.fields() {
                 let skipped = finder.each(field.text.as_bytes(), |c| {
-                    self.sighting(&c, || Location::Har {
-                        file: file.clone(),
-                        entry: entry.index,
-                        method: method.clone(),
-                        url: url.clone(),
-                        part: field.part.to_string(),
+                    self.sighting(&c, || {
+                        Location::Har(Box::new(HarPlace {
+                            file: file.clone(),
+                            entry: entry.index,
+                            method: method.clone(),
+                            url: url.clone(),
+                            part: field.part.to_string(),
+                        }))
                     });
                 });
                 self.oversize += skipped.oversize;
