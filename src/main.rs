@@ -4,11 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc: a scan allocates and frees many small objects on several
-/// threads, where glibc's per-thread arenas keep shrinking and regrowing.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = mdeauth::cli::Cli::parse();
     match mdeauth::run(cli) {
