@@ -59,16 +59,26 @@ pub fn by_issuer_host(host: &str) -> Option<&'static Cloud> {
 
 /// The host part of an https URL, lower-cased.
 pub fn url_host(url: &str) -> Option<String> {
+    host_of(url).map(str::to_ascii_lowercase)
+}
+
+/// The host part of a URL as written (no allocation).
+fn host_of(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let host = rest.split(['/', '?', '#']).next()?;
     let host = host.rsplit('@').next()?;
     // Strip a port, but keep IPv6 literals intact.
     let host = if host.starts_with('[') {
-        host.split(']').next().map(|h| format!("{h}]"))?
+        &host[..=host.find(']')?]
     } else {
-        host.split(':').next()?.to_string()
+        host.split(':').next()?
     };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    (!host.is_empty()).then_some(host)
+}
+
+/// The cloud whose issuer host an issuer URL names (checked for every token).
+pub fn by_issuer_url(issuer: &str) -> Option<&'static Cloud> {
+    host_of(issuer).and_then(by_issuer_host)
 }
 
 #[cfg(test)]

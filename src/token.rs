@@ -128,11 +128,12 @@ pub fn fingerprint(secret: &str) -> String {
 
 /// [`fingerprint`] from the string's SHA-256, when it is already computed.
 pub fn fingerprint_of_digest(digest: &[u8; 32]) -> String {
-    use std::fmt::Write;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(19);
     out.push_str("sha256:");
     for b in &digest[..6] {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
     }
     out
 }
@@ -722,9 +723,7 @@ impl Claims {
             .map(|a| resource::classify(a))
             .find(|r| *r != ResourceKind::Other)
             .unwrap_or(ResourceKind::Other);
-        let cloud = cloud::url_host(issuer)
-            .and_then(|h| cloud::by_issuer_host(&h))
-            .map(|c| c.name.as_str());
+        let cloud = cloud::by_issuer_url(issuer).map(|c| c.name.as_str());
         let app_auth = match self.app_acr() {
             Some("0") => AppAuth::PublicClient,
             Some("1") => AppAuth::Secret,

@@ -6,7 +6,6 @@
 //! Full decoding is left to the engine, once per unique token.
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use memchr::memmem;
 
 /// Longest candidate considered; real tokens are a few KB.
@@ -197,11 +196,11 @@ pub fn is_jose_header(seg: &str) -> bool {
     }
     if seg.len() <= SMALL * 4 / 3 {
         let mut buf = [0u8; SMALL];
-        return URL_SAFE_NO_PAD
+        return crate::input::b64url()
             .decode_slice(seg, &mut buf)
             .is_ok_and(|n| is_jose(&buf[..n]));
     }
-    URL_SAFE_NO_PAD.decode(seg).is_ok_and(|b| is_jose(&b))
+    crate::input::b64url().decode(seg).is_ok_and(|b| is_jose(&b))
 }
 
 /// Number of `\n` bytes (a plain loop the compiler vectorises; faster than
@@ -229,6 +228,7 @@ pub fn find_with_lines(text: &[u8]) -> Vec<(u64, Candidate<'_>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)
