@@ -332,18 +332,7 @@ fn map_of(json: &str) -> Map<String, Value> {
 /// reference for [`header_slot`] and the destructuring in `parse`).
 #[cfg(test)]
 const HEADER_MEMBERS: [&str; 12] = [
-    "alg",
-    "b64",
-    "crit",
-    "cty",
-    "jku",
-    "jwk",
-    "kid",
-    "nonce",
-    "typ",
-    "x5c",
-    "x5t",
-    "x5u",
+    "alg", "b64", "crit", "cty", "jku", "jwk", "kid", "nonce", "typ", "x5c", "x5t", "x5u",
 ];
 
 /// The slot of a header member, in alphabetical order (a `match`, which compiles to

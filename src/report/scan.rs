@@ -10,11 +10,11 @@ use serde_json::json;
 use super::Format;
 use super::human::clip;
 use super::style::Style;
-use crate::finding::Severity;
 use crate::finding::Finding;
+use crate::finding::Severity;
 use crate::scan::{Location, ScanReport, Status, TokenResult};
-use crate::token::{Context, Kind};
 use crate::timefmt::rfc3339;
+use crate::token::{Context, Kind};
 
 /// Locations listed per problem in human output (JSON lists all kept ones).
 const SHOWN_LOCATIONS: usize = 5;

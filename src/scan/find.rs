@@ -200,7 +200,9 @@ pub fn is_jose_header(seg: &str) -> bool {
             .decode_slice(seg, &mut buf)
             .is_ok_and(|n| is_jose(&buf[..n]));
     }
-    crate::input::b64url().decode(seg).is_ok_and(|b| is_jose(&b))
+    crate::input::b64url()
+        .decode(seg)
+        .is_ok_and(|b| is_jose(&b))
 }
 
 /// Number of `\n` bytes (a plain loop the compiler vectorises; faster than
