@@ -103,7 +103,8 @@ fn too_large(origin: &str) -> Error {
 }
 
 fn read_capped(r: impl Read, origin: &str) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
+    // Tokens are a few KB: one or two reads, not a doubling series of them.
+    let mut buf = Vec::with_capacity(16 * 1024);
     r.take(MAX_INPUT as u64 + 1)
         .read_to_end(&mut buf)
         .map_err(|e| Error::environment(format!("cannot read {origin}: {e}")))?;
