@@ -436,12 +436,15 @@ fn evaluate(text: String, evaluator: &dyn Evaluator) -> Evaluated {
         Ok(t) => t,
         Err(e) => return Evaluated::undecodable(e.to_string()),
     };
-    let claims = match &token.claims {
-        Ok(c) => c,
+    let cls = match &token.claims {
+        Ok(c) => c.classify(),
         Err(why) => return Evaluated::undecodable(why.clone()),
     };
-    let cls = claims.classify();
     let v = evaluator.evaluate(&token);
+    // The token is done with: move its values into the result.
+    let Ok(claims) = token.claims else {
+        return Evaluated::undecodable(String::new());
+    };
     Evaluated {
         status: match v.verdict {
             Verdict::Pass => Status::Pass,
@@ -449,9 +452,9 @@ fn evaluate(text: String, evaluator: &dyn Evaluator) -> Evaluated {
         },
         kind: Some(cls.kind),
         resource: cls.resource.as_str(),
-        audience: claims.aud.clone(),
-        app_id: claims.app_id().map(str::to_string),
-        tenant_id: claims.tid.clone(),
+        app_id: claims.appid.or(claims.azp),
+        audience: claims.aud,
+        tenant_id: claims.tid,
         context: Some(cls.context),
         findings: v.findings,
     }
