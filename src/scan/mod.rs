@@ -4,7 +4,8 @@
 //! Evaluation is pluggable through [`Evaluator`]: the engine decodes each
 //! unique token and hands it to the evaluator on a worker thread. The
 //! [`OfflineChecks`] evaluator runs the same offline checks as `inspect`;
-//! signature verification or permission checks plug in the same way.
+//! [`evaluate::FullEvaluator`] (what `mdeauth scan` uses) adds signature
+//! verification and planned-call checks.
 
 pub mod evaluate;
 pub mod find;
@@ -291,8 +292,7 @@ pub fn scan(
     let (res_tx, res_rx) = mpsc::channel::<Vec<(usize, Evaluated)>>();
     let job_rx = Mutex::new(job_rx);
 
-    let mut col = Collector::new(job_tx, res_rx);
-    let read = std::thread::scope(|s| {
+    let (read, col) = std::thread::scope(|s| {
         for _ in 0..workers {
             let res_tx = res_tx.clone();
             let job_rx = &job_rx;
@@ -303,15 +303,26 @@ pub fn scan(
                         Err(_) => return,
                     };
                     let Ok(batch) = batch else { return };
+                    // A bug that panics on one token fails that token; it must
+                    // not stop the worker (the reader would wait for it forever).
                     let done = batch
                         .into_iter()
-                        .map(|(idx, text)| (idx, evaluate(text, evaluator)))
+                        .map(|(idx, text)| {
+                            let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                evaluate(text, evaluator)
+                            }))
+                            .unwrap_or_else(|_| Evaluated::internal_error());
+                            (idx, ev)
+                        })
                         .collect();
                     let _ = res_tx.send(done);
                 }
             });
         }
         drop(res_tx);
+        // Owned here, so a panic on this thread drops the job sender and
+        // lets the workers end instead of waiting for jobs forever.
+        let mut col = Collector::new(job_tx, res_rx);
         let mut result = Ok(());
         for input in inputs {
             col.summary.inputs += 1;
@@ -327,7 +338,7 @@ pub fn scan(
         while let Ok(done) = col.results.recv() {
             col.record(done);
         }
-        result
+        (result, col)
     });
     read?;
 
@@ -378,6 +389,17 @@ struct Evaluated {
 }
 
 impl Evaluated {
+    fn internal_error() -> Evaluated {
+        Evaluated {
+            findings: vec![Finding::error(
+                "scan.internal_error",
+                "mdeauth failed while evaluating this token (a bug)",
+                "check this token with `mdeauth verify`, and report the bug with the message printed above",
+            )],
+            ..Evaluated::undecodable(String::new())
+        }
+    }
+
     fn undecodable(why: String) -> Evaluated {
         Evaluated {
             status: Status::Fail,
@@ -774,6 +796,35 @@ mod tests {
             Location::Line { line, .. } => assert_eq!(*line, 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_evaluator_panic_fails_that_token_and_the_scan_finishes() {
+        struct Panics;
+        impl Evaluator for Panics {
+            fn evaluate(&self, t: &Token) -> TokenVerdict {
+                let c = t.claims.as_ref().ok();
+                if c.and_then(|c| c.aud.first())
+                    .is_some_and(|a| a.ends_with("7"))
+                {
+                    panic!("test panic");
+                }
+                TokenVerdict::from_findings(Vec::new())
+            }
+            fn label(&self) -> String {
+                "test".into()
+            }
+        }
+        // Enough distinct tokens to fill the bounded job queue several times.
+        let text: String = (0..1000)
+            .map(|i| format!("{}\n", tok(&format!("aud-{i}"))))
+            .collect();
+        let r = run(text, &Panics);
+        assert_eq!(r.tokens.len(), 1000);
+        assert_eq!(r.count(Status::Fail), 100);
+        let failed = r.tokens.iter().find(|t| t.status == Status::Fail).unwrap();
+        assert_eq!(failed.findings[0].code, "scan.internal_error");
+        assert_eq!(r.count(Status::Pass), 900);
     }
 
     #[test]
