@@ -440,9 +440,7 @@ impl Resolver {
         let mut out = KeyLookup::default();
         let claims = token.claims.as_ref().ok();
         let issuer = claims.and_then(|c| c.iss.as_deref());
-        let issuer_cloud = issuer
-            .and_then(cloud::url_host)
-            .and_then(|h| cloud::by_issuer_host(&h));
+        let issuer_cloud = issuer.and_then(cloud::by_issuer_url);
 
         // The sign-in base URL discovery is read from.
         let base = if let Some(b) = discovery_base(issuer, o)? {
@@ -614,8 +612,7 @@ pub fn discovery_base(issuer: Option<&str>, o: &DiscoverOptions) -> Result<Optio
         return Ok(Some(format!("https://{}", cloud::by_name(c)?.login_host)));
     }
     Ok(issuer
-        .and_then(cloud::url_host)
-        .and_then(|h| cloud::by_issuer_host(&h))
+        .and_then(cloud::by_issuer_url)
         .map(|c| format!("https://{}", c.login_host)))
 }
 

@@ -328,37 +328,41 @@ fn map_of(json: &str) -> Map<String, Value> {
     }
 }
 
-/// The members [`Header::parse`] reads, in slot order (the test's
-/// reference for [`header_slot`] and the destructuring in `parse`).
-#[cfg(test)]
-const HEADER_MEMBERS: [&str; 12] = [
-    "alg", "b64", "crit", "cty", "jku", "jwk", "kid", "nonce", "typ", "x5c", "x5t", "x5u",
-];
+/// Declares one list of member names to read in one pass: `$list`, the
+/// names in slot order (it sizes [`pick`]'s slots), and `$slot`, the slot of
+/// a name. Each test is a compare against a constant string, which compiles
+/// to a length check and integer compares: it runs for every member of
+/// every token.
+macro_rules! member_slots {
+    ($(#[$doc:meta])* $list:ident, $slot:ident: [$($name:literal),* $(,)?]) => {
+        $(#[$doc])*
+        const $list: [&str; [$($name),*].len()] = [$($name),*];
 
-/// The slot of a header member, in alphabetical order (a `match`, which compiles to
-/// length and integer compares: this runs for every member of every token).
-fn header_slot(member: &str) -> Option<usize> {
-    Some(match member {
-        "alg" => 0,
-        "b64" => 1,
-        "crit" => 2,
-        "cty" => 3,
-        "jku" => 4,
-        "jwk" => 5,
-        "kid" => 6,
-        "nonce" => 7,
-        "typ" => 8,
-        "x5c" => 9,
-        "x5t" => 10,
-        "x5u" => 11,
-        _ => return None,
-    })
+        fn $slot(member: &str) -> Option<usize> {
+            let mut slot = 0;
+            $(
+                if member == $name {
+                    return Some(slot);
+                }
+                slot += 1;
+            )*
+            let _ = slot;
+            None
+        }
+    };
+}
+
+member_slots! {
+    /// The header members [`Header::parse`] reads.
+    HEADER_MEMBERS, header_slot: [
+        "alg", "b64", "crit", "cty", "jku", "jwk", "kid", "nonce", "typ", "x5c", "x5t", "x5u",
+    ]
 }
 
 impl Header {
     /// Decode the header JSON (one pass), or say why it is not a JSON object.
     fn parse(json: String) -> Result<Header> {
-        let picked = match pick(&json, header_slot, true) {
+        let picked = match pick::<{ HEADER_MEMBERS.len() }>(&json, header_slot, true) {
             Ok(p) => p,
             Err(_) => {
                 return Err(match not_an_object(&json) {
@@ -419,88 +423,21 @@ fn duplicates(names: Vec<std::borrow::Cow<'_, str>>) -> Vec<String> {
     dups
 }
 
-/// Names of top-level members that appear more than once in a JSON object's
-/// text. serde_json keeps the last one; a validator that keeps the first
-/// would read a different `alg`, so duplicates are reported.
-pub fn duplicate_top_level_keys(json: &str) -> Vec<String> {
-    pick::<0>(json, |_| None, true)
-        .map(|p| duplicates(p.names))
-        .unwrap_or_default()
-}
-
-/// Every claim the typed fields read, and those only ID tokens carry
-/// (`nonce`, `at_hash`, `c_hash`, `auth_time`), in slot order (the test's
-/// reference for [`claim_slot`] and the destructuring in `parse`).
-#[cfg(test)]
-const CLAIMS: [&str; 27] = [
-    "app_displayname",
-    "appid",
-    "appidacr",
-    "at_hash",
-    "aud",
-    "auth_time",
-    "azp",
-    "azpacr",
-    "c_hash",
-    "exp",
-    "iat",
-    "idtyp",
-    "iss",
-    "name",
-    "nbf",
-    "nonce",
-    "oid",
-    "preferred_username",
-    "roles",
-    "scp",
-    "sub",
-    "tid",
-    "unique_name",
-    "upn",
-    "ver",
-    "wids",
-    "xms_mirid",
-];
-
-/// The slot of a claim, in alphabetical order (a `match`, which compiles to
-/// length and integer compares: this runs for every member of every token).
-fn claim_slot(member: &str) -> Option<usize> {
-    Some(match member {
-        "app_displayname" => 0,
-        "appid" => 1,
-        "appidacr" => 2,
-        "at_hash" => 3,
-        "aud" => 4,
-        "auth_time" => 5,
-        "azp" => 6,
-        "azpacr" => 7,
-        "c_hash" => 8,
-        "exp" => 9,
-        "iat" => 10,
-        "idtyp" => 11,
-        "iss" => 12,
-        "name" => 13,
-        "nbf" => 14,
-        "nonce" => 15,
-        "oid" => 16,
-        "preferred_username" => 17,
-        "roles" => 18,
-        "scp" => 19,
-        "sub" => 20,
-        "tid" => 21,
-        "unique_name" => 22,
-        "upn" => 23,
-        "ver" => 24,
-        "wids" => 25,
-        "xms_mirid" => 26,
-        _ => return None,
-    })
+member_slots! {
+    /// Every claim the typed fields read, and those only ID tokens carry
+    /// (`nonce`, `at_hash`, `c_hash`, `auth_time`), in slot order.
+    CLAIMS, claim_slot: [
+        "app_displayname", "appid", "appidacr", "at_hash", "aud", "auth_time", "azp", "azpacr",
+        "c_hash", "exp", "iat", "idtyp", "iss", "name", "nbf", "nonce", "oid",
+        "preferred_username", "roles", "scp", "sub", "tid", "unique_name", "upn", "ver", "wids",
+        "xms_mirid",
+    ]
 }
 
 impl Claims {
     /// Decode the payload JSON in one pass, or say why it is not a claims set.
     pub fn parse(json: String) -> std::result::Result<Claims, String> {
-        let picked = match pick(&json, claim_slot, false) {
+        let picked = match pick::<{ CLAIMS.len() }>(&json, claim_slot, false) {
             Ok(p) => p,
             Err(_) => {
                 return Err(match not_an_object(&json) {

@@ -33,6 +33,19 @@ pub struct VerifyOptions {
     pub clock: Clock,
 }
 
+impl VerifyOptions {
+    /// The MDE API's audiences, no pinned tenant or app: what `check`,
+    /// `scan` and `doctor` verify with (they check tenant and app themselves).
+    pub fn mde_api(clock: Clock) -> VerifyOptions {
+        VerifyOptions {
+            audiences: Vec::new(),
+            tenant: None,
+            client_id: None,
+            clock,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureStatus {

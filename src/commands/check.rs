@@ -289,14 +289,8 @@ fn verify(
         plan.and_then(|p| p.client_id.clone()),
         plan.and_then(|p| p.tenant_id.clone()),
     )?;
-    let opts = VerifyOptions {
-        // The MDE API audiences; the plan's app and tenant are checked by `identity`.
-        audiences: Vec::new(),
-        tenant: None,
-        client_id: None,
-        clock,
-    };
-    validate::verify_token(token, &opts, &resolver)
+    // The plan's app and tenant are checked by `identity`.
+    validate::verify_token(token, &VerifyOptions::mde_api(clock), &resolver)
 }
 
 /// The keys could not be reached: a warning, not a verdict.

@@ -631,13 +631,7 @@ fn verify(
         super::verify::resolver(&keys, client_id, tenant.filter(|t| crate::guid::is_guid(t)))?;
     // Tenant and app are the identity step's; verify only the signature
     // and the standard claims here, so nothing is reported twice.
-    let opts = VerifyOptions {
-        audiences: Vec::new(),
-        tenant: None,
-        client_id: None,
-        clock,
-    };
-    validate::verify_token(token, &opts, &resolver)
+    validate::verify_token(token, &VerifyOptions::mde_api(clock), &resolver)
 }
 
 /// `--probe`: one bounded read per planned GET call without placeholders.

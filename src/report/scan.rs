@@ -19,13 +19,6 @@ use crate::token::{Context, Kind};
 /// Locations listed per problem in human output (JSON lists all kept ones).
 const SHOWN_LOCATIONS: usize = 5;
 
-pub fn render(r: &ScanReport, format: Format, st: &Style) -> String {
-    let mut out = Vec::new();
-    // Writing to a Vec cannot fail.
-    let _ = render_to(r, format, st, &mut out);
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 /// Render straight to `out`: JSON lines are written one token at a time,
 /// so a scan of many tokens never holds its whole output in memory.
 pub fn render_to(

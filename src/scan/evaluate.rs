@@ -44,9 +44,11 @@ impl<P: KeyProvider> MemoKeys<P> {
     }
 }
 
-/// The memo key: the lookup's inputs, separated by a byte no claim
-/// value in a decoded token can make ambiguous (built in one allocation).
+/// The memo key: the lookup's inputs, each written as `-` when absent or
+/// as its length, `:` and its text, so no two different inputs (a claim may
+/// hold any character, and an empty claim is not a missing one) share a key.
 fn lookup_key(t: &Token) -> String {
+    use std::fmt::Write;
     let c = t.claims.as_ref().ok();
     let h = &t.header;
     let parts = [
@@ -57,10 +59,14 @@ fn lookup_key(t: &Token) -> String {
         h.x5t.as_deref(),
         c.and_then(|c| c.app_id()),
     ];
-    let mut key = String::with_capacity(parts.iter().map(|p| p.map_or(0, str::len) + 1).sum());
+    let mut key = String::with_capacity(parts.iter().map(|p| p.map_or(1, |s| s.len() + 6)).sum());
     for p in parts {
-        key.push_str(p.unwrap_or(""));
-        key.push('\u{1f}');
+        match p {
+            None => key.push('-'),
+            Some(s) => {
+                let _ = write!(key, "{}:{s}", s.len());
+            }
+        }
     }
     key
 }
@@ -99,13 +105,7 @@ impl<P: KeyProvider + Sync> Evaluator for FullEvaluator<P> {
                 f
             }
             Some(keys) => {
-                let opts = VerifyOptions {
-                    audiences: Vec::new(),
-                    tenant: None,
-                    client_id: None,
-                    clock: self.clock,
-                };
-                match validate::verify_token(token, &opts, keys) {
+                match validate::verify_token(token, &VerifyOptions::mde_api(self.clock), keys) {
                     Ok(v) => v.findings,
                     Err(e) => {
                         let mut f = offline();
@@ -195,5 +195,50 @@ impl<P> FullEvaluator<P> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Compact;
+    use crate::token::{Claims, Header};
+
+    fn token(iss: Option<&str>, tid: Option<&str>, kid: Option<&str>) -> Token {
+        Token {
+            compact: Compact {
+                token: String::new(),
+                found_in: "test",
+            },
+            header: Header {
+                kid: kid.map(str::to_string),
+                ..Header::default()
+            },
+            claims: Ok(Claims {
+                iss: iss.map(str::to_string),
+                tid: tid.map(str::to_string),
+                ..Claims::default()
+            }),
+            signature: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn memo_keys_never_merge_different_lookups() {
+        let keys = [
+            lookup_key(&token(Some("a\u{1f}b"), Some(""), None)),
+            lookup_key(&token(Some("a"), Some("b\u{1f}"), None)),
+            lookup_key(&token(Some("a"), Some("b"), None)),
+            lookup_key(&token(Some("a"), Some("b"), Some(""))),
+            lookup_key(&token(Some("a:"), Some("b"), None)),
+            lookup_key(&token(Some("a"), None, None)),
+            lookup_key(&token(Some("a"), Some(""), None)),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(keys[2], lookup_key(&token(Some("a"), Some("b"), None)));
     }
 }

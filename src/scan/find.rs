@@ -37,28 +37,11 @@ pub struct Skipped {
     pub oversize: u64,
 }
 
-/// Bytes that can be part of a compact token: base64url and `.`.
-static TOKEN_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
-        i += 1;
-    }
-    t
-};
-
 /// Whether a byte can be part of a compact token (base64url or `.`).
-#[inline]
-pub fn is_token_byte(b: u8) -> bool {
-    TOKEN_BYTE[b as usize]
-}
-
-/// [`is_token_byte`] as arithmetic the compiler can vectorise: `b | 0x20`
-/// folds A-Z onto a-z and maps no other byte into that range.
+/// Written as arithmetic so loops over it vectorise: `b | 0x20` folds A-Z
+/// onto a-z and maps no other byte into that range.
 #[inline(always)]
-fn token_byte_simd(b: u8) -> bool {
+pub fn is_token_byte(b: u8) -> bool {
     (b | 0x20).wrapping_sub(b'a') < 26
         || b.wrapping_sub(b'0') < 10
         || b == b'-'
@@ -74,7 +57,7 @@ fn token_run_len(b: &[u8]) -> usize {
     let mut i = 0;
     while let Some(chunk) = b.get(i..i + STEP) {
         // `fold` rather than `all`: no early exit, so the step vectorises.
-        if !chunk.iter().fold(true, |ok, &c| ok & token_byte_simd(c)) {
+        if !chunk.iter().fold(true, |ok, &c| ok & is_token_byte(c)) {
             break;
         }
         i += STEP;
@@ -304,7 +287,8 @@ mod tests {
     #[test]
     fn run_length_agrees_with_the_byte_table() {
         for b in 0..=255u8 {
-            assert_eq!(token_byte_simd(b), is_token_byte(b), "byte {b}");
+            let base64url_or_dot = b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+            assert_eq!(is_token_byte(b), base64url_or_dot, "byte {b}");
         }
         let text = format!("{}{}", "aZ09-_.".repeat(20), " tail");
         for cut in 0..text.len() {

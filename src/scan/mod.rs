@@ -389,18 +389,8 @@ struct Evaluated {
 }
 
 impl Evaluated {
-    fn internal_error() -> Evaluated {
-        Evaluated {
-            findings: vec![Finding::error(
-                "scan.internal_error",
-                "mdeauth failed while evaluating this token (a bug)",
-                "check this token with `mdeauth verify`, and report the bug with the message printed above",
-            )],
-            ..Evaluated::undecodable(String::new())
-        }
-    }
-
-    fn undecodable(why: String) -> Evaluated {
+    /// A token that fails with one finding and nothing else known about it.
+    fn failed(finding: Finding) -> Evaluated {
         Evaluated {
             status: Status::Fail,
             kind: None,
@@ -409,12 +399,24 @@ impl Evaluated {
             app_id: None,
             tenant_id: None,
             context: None,
-            findings: vec![Finding::error(
-                "scan.undecodable",
-                format!("looks like a JWT but cannot be decoded: {why}"),
-                "check what writes this value; it may be cut or altered",
-            )],
+            findings: vec![finding],
         }
+    }
+
+    fn internal_error() -> Evaluated {
+        Evaluated::failed(Finding::error(
+            "scan.internal_error",
+            "mdeauth failed while evaluating this token (a bug)",
+            "check this token with `mdeauth verify`, and report the bug with the message printed above",
+        ))
+    }
+
+    fn undecodable(why: String) -> Evaluated {
+        Evaluated::failed(Finding::error(
+            "scan.undecodable",
+            format!("looks like a JWT but cannot be decoded: {why}"),
+            "check what writes this value; it may be cut or altered",
+        ))
     }
 }
 
@@ -464,9 +466,7 @@ fn evaluate(text: String, evaluator: &dyn Evaluator) -> Evaluated {
     };
     let v = evaluator.evaluate(&token);
     // The token is done with: move its values into the result.
-    let Ok(claims) = token.claims else {
-        return Evaluated::undecodable(String::new());
-    };
+    let claims = token.claims.unwrap_or_default();
     Evaluated {
         status: match v.verdict {
             Verdict::Pass => Status::Pass,
