@@ -566,7 +566,8 @@ pub struct AppArgs {
     /// Live mode: Microsoft Graph base URL (default: the --cloud's Graph endpoint).
     #[arg(long, value_name = "URL")]
     pub graph_endpoint: Option<String>,
-    /// Live mode: the cloud whose Microsoft Graph to ask: public (default), gcc, gcc-high, dod, china.
+    /// The app's cloud: public (default), gcc, gcc-high, dod, china. Sets the sign-in host
+    /// of the consent links in fixes and, in live mode, the Microsoft Graph to ask.
     #[arg(long, value_name = "NAME")]
     pub cloud: Option<String>,
     /// Live mode: total timeout per Microsoft Graph request, in seconds.

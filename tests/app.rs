@@ -1271,6 +1271,39 @@ fn live_mode_never_follows_a_next_link_to_another_host() {
 }
 
 #[test]
+fn consent_links_in_fixes_use_the_apps_cloud() {
+    // A GCC High app's customer tenants sign in on login.microsoftonline.us:
+    // a link to the commercial sign-in host would not find them.
+    let mut args = DAEMON_OK.to_vec();
+    args.extend(["--multi-tenant", "--cloud", "gcc-high"]);
+    let (code, v) = run_file("daemon-ok.json", &args);
+    assert_eq!(code, 1);
+    let link = format!(
+        "https://login.microsoftonline.us/common/oauth2/authorize?prompt=consent&client_id={DAEMON}&response_type=code&sso_reload=true"
+    );
+    let f = finding(&v, "app.not_multi_tenant");
+    assert_fix_line(
+        f,
+        &format!("then an admin of each customer tenant consents: {link}"),
+    );
+    assert_fix_line(
+        finding(&v, "app.no_redirect_uri"),
+        &format!("consent link: {link}"),
+    );
+    let all = v.to_string();
+    assert!(!all.contains("login.microsoftonline.com"), "{all}");
+
+    // An unknown cloud is a usage error in manifest mode too.
+    let daemon = app_fixture("daemon-ok.json");
+    let mut args = vec![daemon.as_str()];
+    args.extend(DAEMON_OK);
+    args.extend(["--cloud", "mars"]);
+    let (code, _, stderr) = run_err(&args);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown cloud \"mars\""), "{stderr}");
+}
+
+#[test]
 fn live_mode_flags_need_app_id_and_files_conflict_with_it() {
     let daemon = app_fixture("daemon-ok.json");
     let (code, _, stderr) = run_err(&[

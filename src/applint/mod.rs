@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::cloud::Cloud;
 use crate::finding::Finding;
 use crate::timefmt::{relative, rfc3339};
 pub use grants::Grants;
@@ -76,12 +77,18 @@ pub fn lint(
     grants: Option<&Grants>,
     now: i64,
     expiry_days: i64,
+    cloud: &Cloud,
 ) -> LintOutput {
     let want = match intent.context {
         IntentContext::Application => PermKind::Role,
         IntentContext::Delegated => PermKind::Scope,
     };
-    let fx = Fixes { app, intent, table };
+    let fx = Fixes {
+        app,
+        intent,
+        table,
+        cloud,
+    };
     let mut out = Vec::new();
 
     let resolved: Vec<Resolved> = app
@@ -369,7 +376,7 @@ pub fn lint(
                 ),
                 format!(
                     "then an admin of each customer tenant consents: {}",
-                    admin_consent_url(&app.app_id)
+                    fx.consent_link()
                 ),
             ]),
         ));
@@ -404,7 +411,7 @@ pub fn lint(
             "the plan uses an interactive or consent flow, but the app has no redirect URI, so sign-in and consent stop with AADSTS500113 (no reply address registered)",
             fx.lines(&[
                 format!("az ad app update --id {} {set}", app.app_id),
-                format!("consent link: {}", admin_consent_url(&app.app_id)),
+                format!("consent link: {}", fx.consent_link()),
             ]),
         ));
     }
@@ -646,6 +653,8 @@ struct Fixes<'a> {
     app: &'a AppRegistration,
     intent: &'a Intent,
     table: &'a PermissionTable,
+    /// Where the app's tenants sign in: the host of consent links.
+    cloud: &'a Cloud,
 }
 
 impl Fixes<'_> {
@@ -695,27 +704,20 @@ impl Fixes<'_> {
             self.app.app_id
         );
         if self.intent.multi_tenant == Some(true) {
-            format!(
-                "{own}   # customer tenants: {}",
-                admin_consent_url(&self.app.app_id)
-            )
+            format!("{own}   # customer tenants: {}", self.consent_link())
         } else {
             own
         }
     }
 
+    /// The tenant-independent admin-consent link (`/common/oauth2/authorize`)
+    /// in the app's cloud, as `consent-url` prints it.
+    fn consent_link(&self) -> String {
+        crate::consent::urls(&self.app.app_id, None, self.cloud, None, None).authorize_common
+    }
+
     fn lines(&self, lines: &[String]) -> String {
         lines.join("\n")
-    }
-}
-
-/// The tenant-independent admin-consent link (`/common/oauth2/authorize`) of
-/// the public cloud, as `consent-url` prints it.
-fn admin_consent_url(app_id: &str) -> String {
-    match crate::cloud::by_name("public") {
-        Ok(cloud) => crate::consent::urls(app_id, None, cloud, None, None).authorize_common,
-        // The cloud table is compiled in; `mdeauth consent-url` prints the links too.
-        Err(_) => format!("mdeauth consent-url --client-id {app_id}"),
     }
 }
 
@@ -809,6 +811,10 @@ mod tests {
     }
 
     /// An intent as the catalogue builds it: any-of groups and a minimal set.
+    fn public() -> &'static Cloud {
+        crate::cloud::by_name("public").unwrap()
+    }
+
     fn machines_intent() -> Intent {
         Intent {
             context: IntentContext::Application,
@@ -840,6 +846,7 @@ mod tests {
             None,
             0,
             30,
+            public(),
         );
         // Not missing (the call works), but broader than the minimal set.
         assert_eq!(
@@ -887,6 +894,7 @@ mod tests {
             None,
             0,
             30,
+            public(),
         );
         let f = out
             .findings
@@ -907,7 +915,15 @@ mod tests {
         let a = app(&[("ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", "Role")]);
         let mut intent = machines_intent();
         intent.credential = Some(Credential::ManagedIdentity);
-        let out = lint(&a, &intent, &PermissionTable::built_in(), None, 0, 30);
+        let out = lint(
+            &a,
+            &intent,
+            &PermissionTable::built_in(),
+            None,
+            0,
+            30,
+            public(),
+        );
         assert!(out.findings.is_empty(), "{:?}", out.findings);
         assert_eq!(out.permissions.len(), 1, "{:?}", out.permissions);
         assert!(out.permissions[0].needed && out.permissions[0].requested);

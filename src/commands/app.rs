@@ -68,14 +68,14 @@ pub fn run(args: &AppArgs) -> Result<Report> {
     };
     check_context(context, credential)?;
     let credential = credential.map(|(c, _)| c);
+    let cloud = crate::cloud::by_name(args.cloud.as_deref().unwrap_or("public"))?;
 
     let loaded = match &args.app_id {
-        Some(id) => live(args, id)?,
+        Some(id) => live(args, id, cloud)?,
         None => {
             for (given, flag) in [
                 (args.graph_token_file.is_some(), "--graph-token-file"),
                 (args.graph_endpoint.is_some(), "--graph-endpoint"),
-                (args.cloud.is_some(), "--cloud"),
             ] {
                 if given {
                     return Err(Error::input(format!(
@@ -116,6 +116,7 @@ pub fn run(args: &AppArgs) -> Result<Report> {
         loaded.grants.as_ref(),
         now,
         args.expiry_days,
+        cloud,
     );
     let mut report = Report::new("app", now);
     report.app = Some(AppSection::new(
@@ -371,7 +372,7 @@ fn graph_token(args: &AppArgs) -> Result<String> {
     }
 }
 
-fn live(args: &AppArgs, app_id: &str) -> Result<Loaded> {
+fn live(args: &AppArgs, app_id: &str, cloud: &crate::cloud::Cloud) -> Result<Loaded> {
     if !crate::guid::is_guid(app_id) {
         return Err(Error::input(format!(
             "--app-id \"{}\" is not a GUID",
@@ -384,7 +385,6 @@ fn live(args: &AppArgs, app_id: &str) -> Result<Loaded> {
     let endpoint = match &args.graph_endpoint {
         Some(e) => e.clone(),
         None => {
-            let cloud = crate::cloud::by_name(args.cloud.as_deref().unwrap_or("public"))?;
             if cloud.graph_endpoint.is_empty() {
                 return Err(Error::input(format!(
                     "no Microsoft Graph endpoint is known for cloud {}",

@@ -464,6 +464,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 grants.as_ref(),
                 clock.now,
                 args.expiry_days,
+                api_cloud,
             );
             let errors = out.findings.iter().filter(|f| f.is_error()).count();
             let warnings = out
