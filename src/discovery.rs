@@ -568,7 +568,7 @@ impl Resolver {
         let chosen = o.cloud.as_deref().and_then(|c| cloud::by_name(c).ok());
         let cloud_note = match (chosen, issuer_cloud) {
             (Some(c), Some(ic)) if c.login_host != ic.login_host => Some(format!(
-                "--cloud {} reads keys from {}, but the token was issued by {} ({})",
+                "--cloud {} reads keys from {}, but the token was issued in {}, whose keys are on {}",
                 c.name, c.login_host, ic.display, ic.login_host
             )),
             _ if o.authority.is_some() => Some(format!(

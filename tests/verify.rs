@@ -824,3 +824,62 @@ fn an_mde_token_signed_with_a_header_nonce_is_not_called_graph() {
     );
     assert!(codes(&v).contains(&"header.nonce_unexpected".to_string()));
 }
+
+#[test]
+fn key_missing_under_another_cloud_names_both_clouds() {
+    // A commercial-cloud token (issuer sts.windows.net) checked with
+    // --cloud gcc-high: keys come from login.microsoftonline.us (here a
+    // seeded cache and --offline), which does not hold the token's key.
+    let cache = tempfile::tempdir().unwrap();
+    let store = mdeauth::cache::Cache::open(Some(cache.path())).unwrap();
+    let host = "https://login.microsoftonline.us";
+    let keys_url = format!("{host}/common/discovery/keys");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for (url, body) in [
+        (
+            format!("{host}/{TENANT}/.well-known/openid-configuration"),
+            json!({
+                "issuer": "https://sts.windows.net/{tenantid}/",
+                "jwks_uri": keys_url,
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }),
+        ),
+        (keys_url.clone(), jwks_fixture("jwks-rotated.json")),
+    ] {
+        store
+            .put(&mdeauth::cache::Entry {
+                url,
+                fetched_at: now,
+                body: body.to_string(),
+            })
+            .unwrap();
+    }
+    let mut c = mdeauth();
+    c.env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["--format", "json", "verify", &tok("app-v1.jwt")])
+        .args(["--cloud", "gcc-high", "--offline", "--at", mint::VALID_AT]);
+    let (code, v, err) = run(c);
+    assert_eq!(code, 1, "{v}\n{err}");
+    assert_eq!(v["signature"]["status"], "key_not_found");
+    assert_eq!(v["signature"]["key_source"], keys_url);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "keys.wrong_cloud_or_tenant")
+        .expect("wrong-cloud diagnosis");
+    assert_eq!(
+        f["message"],
+        "--cloud gcc-high reads keys from login.microsoftonline.us, but the token was issued in Azure public (commercial), whose keys are on login.microsoftonline.com",
+        "{f}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("leave out --cloud/--authority-host")
+    );
+}
