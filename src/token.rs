@@ -240,7 +240,8 @@ fn pick<'a, const N: usize>(
         ) -> std::result::Result<Picked<'de, N>, A::Error> {
             let mut out = Picked {
                 values: std::array::from_fn(|_| None),
-                names: Vec::new(),
+                // AAD headers have four or five members: one allocation.
+                names: Vec::with_capacity(if self.keep_names { 8 } else { 0 }),
             };
             while let Some(name) = m.next_key_seed(Name)? {
                 match (self.index)(&name).and_then(|i| out.values.get_mut(i)) {

@@ -23,7 +23,7 @@ use crate::validate::{self, VerifyOptions};
 /// the fetch, so concurrent workers never fetch the same keys twice.
 pub struct MemoKeys<P> {
     inner: P,
-    seen: RwLock<HashMap<String, Memo>>,
+    seen: RwLock<HashMap<Vec<u8>, Memo>>,
 }
 
 /// A remembered lookup: environment errors are kept as text, so one failed
@@ -44,11 +44,11 @@ impl<P: KeyProvider> MemoKeys<P> {
     }
 }
 
-/// The memo key: the lookup's inputs, each written as `-` when absent or
-/// as its length, `:` and its text, so no two different inputs (a claim may
-/// hold any character, and an empty claim is not a missing one) share a key.
-fn lookup_key(t: &Token) -> String {
-    use std::fmt::Write;
+/// The memo key, written into `key`: the lookup's inputs, each as a 0 byte
+/// when absent or as a 1 byte, its length (4 bytes) and its text, so no two
+/// different inputs (a claim may hold any character, and an empty claim is
+/// not a missing one) share a key.
+fn lookup_key(t: &Token, key: &mut Vec<u8>) {
     let c = t.claims.as_ref().ok();
     let h = &t.header;
     let parts = [
@@ -59,25 +59,37 @@ fn lookup_key(t: &Token) -> String {
         h.x5t.as_deref(),
         c.and_then(|c| c.app_id()),
     ];
-    let mut key = String::with_capacity(parts.iter().map(|p| p.map_or(1, |s| s.len() + 6)).sum());
+    key.clear();
     for p in parts {
         match p {
-            None => key.push('-'),
+            None => key.push(0),
             Some(s) => {
-                let _ = write!(key, "{}:{s}", s.len());
+                key.push(1);
+                key.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                key.extend_from_slice(s.as_bytes());
             }
         }
     }
-    key
+}
+
+thread_local! {
+    /// Each worker's key buffer, so a memo hit allocates nothing.
+    static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
     fn lookup(&self, token: &Token) -> Result<KeyLookup> {
         let poisoned = || Error::environment("key cache lock poisoned");
-        let key = lookup_key(token);
-        if let Some(m) = self.seen.read().map_err(|_| poisoned())?.get(&key) {
-            return m.clone().map_err(Error::environment);
+        let hit = KEY.with_borrow_mut(|key| {
+            lookup_key(token, key);
+            let seen = self.seen.read().map_err(|_| poisoned())?;
+            Ok::<_, Error>(seen.get(key.as_slice()).cloned())
+        })?;
+        if let Some(m) = hit {
+            return m.map_err(Error::environment);
         }
+        let mut key = Vec::new();
+        lookup_key(token, &mut key);
         let mut seen = self.seen.write().map_err(|_| poisoned())?;
         let entry = seen
             .entry(key)
@@ -225,20 +237,27 @@ mod tests {
 
     #[test]
     fn memo_keys_never_merge_different_lookups() {
+        let key = |t: Token| {
+            let mut k = Vec::new();
+            lookup_key(&t, &mut k);
+            k
+        };
         let keys = [
-            lookup_key(&token(Some("a\u{1f}b"), Some(""), None)),
-            lookup_key(&token(Some("a"), Some("b\u{1f}"), None)),
-            lookup_key(&token(Some("a"), Some("b"), None)),
-            lookup_key(&token(Some("a"), Some("b"), Some(""))),
-            lookup_key(&token(Some("a:"), Some("b"), None)),
-            lookup_key(&token(Some("a"), None, None)),
-            lookup_key(&token(Some("a"), Some(""), None)),
+            key(token(Some("a\u{1f}b"), Some(""), None)),
+            key(token(Some("a"), Some("b\u{1f}"), None)),
+            key(token(Some("a"), Some("b"), None)),
+            key(token(Some("a"), Some("b"), Some(""))),
+            key(token(Some("a:"), Some("b"), None)),
+            key(token(Some("a"), None, None)),
+            key(token(Some("a"), Some(""), None)),
+            key(token(Some("\u{1}"), None, None)),
+            key(token(None, Some("\u{1}"), None)),
         ];
         for (i, a) in keys.iter().enumerate() {
             for b in &keys[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(keys[2], lookup_key(&token(Some("a"), Some("b"), None)));
+        assert_eq!(keys[2], key(token(Some("a"), Some("b"), None)));
     }
 }

