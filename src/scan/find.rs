@@ -169,10 +169,10 @@ pub fn is_jose_header(seg: &str) -> bool {
     /// Typical AAD headers decode to about 100 bytes: no allocation for those.
     const SMALL: usize = 512;
     let seg = seg.trim_end_matches('=');
+    // A plain window compare: headers are short, and building a substring
+    // searcher per candidate cost more than the search.
     let is_jose = |bytes: &[u8]| {
-        bytes.starts_with(b"{\"")
-            && (memmem::find(bytes, b"\"alg\"").is_some()
-                || memmem::find(bytes, b"\"typ\"").is_some())
+        bytes.starts_with(b"{\"") && bytes.windows(5).any(|w| w == b"\"alg\"" || w == b"\"typ\"")
     };
     if seg.len() > MAX * 4 / 3 {
         return false;

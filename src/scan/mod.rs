@@ -483,12 +483,56 @@ fn evaluate(text: String, evaluator: &dyn Evaluator) -> Evaluated {
 }
 
 /// De-duplicates sightings and feeds new tokens to the workers.
+/// A small direct-mapped cache of token texts seen at least twice and
+/// their index in `found`. A slot is chosen by the token's length and last
+/// bytes (signature bytes, which differ between tokens); a hit compares the
+/// whole text, so it never merges two tokens. Bounded: at most
+/// `RECENT_SLOTS` texts of at most `RECENT_MAX` bytes each.
+#[derive(Default)]
+struct Recent {
+    slots: Vec<Option<(Box<str>, usize)>>,
+}
+
+const RECENT_SLOTS: usize = 256;
+const RECENT_MAX: usize = 8 * 1024;
+
+impl Recent {
+    fn slot(text: &str) -> usize {
+        let b = text.as_bytes();
+        let mut tail = [0u8; 8];
+        let n = b.len().min(8);
+        tail[..n].copy_from_slice(&b[b.len() - n..]);
+        let h = u64::from_le_bytes(tail) ^ (b.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % RECENT_SLOTS
+    }
+
+    fn get(&self, text: &str) -> Option<usize> {
+        match self.slots.get(Self::slot(text)) {
+            Some(Some((t, i))) if **t == *text => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, text: &str, index: usize) {
+        if text.len() > RECENT_MAX {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots.resize(RECENT_SLOTS, None);
+        }
+        self.slots[Self::slot(text)] = Some((text.into(), index));
+    }
+}
+
 struct Collector {
     finder: Finder,
     /// SHA-256 of each unique token → its index in `found`. The digest
     /// stands for the text (no two tokens share one), so no token text is
     /// kept: memory grows by a few dozen bytes per unique token, not its size.
     seen: HashMap<[u8; 32], usize>,
+    /// Tokens seen more than once lately, so a token a log repeats on many
+    /// lines is matched by comparing text, without hashing it each time.
+    recent: Recent,
     /// Unique tokens in order of first sighting; workers' evaluations are
     /// written into them as they arrive.
     found: Vec<TokenResult>,
@@ -508,6 +552,7 @@ impl Collector {
         Collector {
             finder: Finder::new(),
             seen: HashMap::new(),
+            recent: Recent::default(),
             found: Vec::new(),
             jobs: Some(jobs),
             results,
@@ -520,20 +565,32 @@ impl Collector {
     fn sighting(&mut self, c: &Candidate<'_>, loc: impl FnOnce() -> Location) {
         use sha2::{Digest, Sha256};
         self.summary.occurrences += 1;
-        let digest: [u8; 32] = Sha256::digest(c.text.as_bytes()).into();
-        if let Some(&i) = self.seen.get(&digest) {
-            let f = &mut self.found[i];
-            f.occurrences += 1;
-            if f.locations.len() < MAX_LOCATIONS {
-                f.locations.push(loc());
+        let i = match self.recent.get(c.text) {
+            Some(i) => i,
+            None => {
+                let digest: [u8; 32] = Sha256::digest(c.text.as_bytes()).into();
+                let Some(&i) = self.seen.get(&digest) else {
+                    self.first_sighting(c, digest, loc());
+                    return;
+                };
+                self.recent.put(c.text, i);
+                i
             }
-            return;
+        };
+        let f = &mut self.found[i];
+        f.occurrences += 1;
+        if f.locations.len() < MAX_LOCATIONS {
+            f.locations.push(loc());
         }
+    }
+
+    /// A new unique token: its result slot, and a job when it is signed.
+    fn first_sighting(&mut self, c: &Candidate<'_>, digest: [u8; 32], at: Location) {
         let i = self.found.len();
         self.seen.insert(digest, i);
         self.found.push(TokenResult::first_seen(
             crate::token::fingerprint_of_digest(&digest),
-            loc(),
+            at,
         ));
         if c.shape == Shape::Signed {
             self.batch.push((i, c.text.to_string()));
@@ -755,6 +812,36 @@ mod tests {
             har_name: false,
         };
         scan(vec![input], ev, 0, &|_| {}).unwrap()
+    }
+
+    #[test]
+    fn repeated_tokens_sharing_a_recent_slot_stay_apart() {
+        // Same length and same signature: every one of these lands in the
+        // same slot of the recent-token cache, which must compare the text.
+        let toks: Vec<String> = (0..600).map(|i| tok(&format!("a{i:04}"))).collect();
+        let mut text = String::new();
+        for _ in 0..3 {
+            for t in &toks {
+                text.push_str(t);
+                text.push('\n');
+            }
+        }
+        let r = run(text, &Always(Verdict::Pass));
+        assert_eq!(r.summary.unique, 600);
+        assert_eq!(r.summary.occurrences, 1800);
+        for (i, t) in r.tokens.iter().enumerate() {
+            assert_eq!(t.occurrences, 3, "token {i}");
+            let lines: Vec<u64> = t
+                .locations
+                .iter()
+                .map(|l| match l {
+                    Location::Line { line, .. } => *line,
+                    Location::Har(_) => 0,
+                })
+                .collect();
+            let first = i as u64 + 1;
+            assert_eq!(lines, [first, first + 600, first + 1200], "token {i}");
+        }
     }
 
     #[test]
