@@ -248,8 +248,18 @@ fn from_json(text: &str) -> Result<Compact> {
 }
 
 fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
-    // Tokens copied from terminals and logs are often wrapped: drop all whitespace.
-    let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    // Tokens copied from terminals and logs are often wrapped: drop all
+    // whitespace (Unicode's, as `char::is_whitespace` has it). The usual
+    // token is ASCII without any, and is copied as it is.
+    let plain = t.is_ascii()
+        && !t
+            .bytes()
+            .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'));
+    let t: String = if plain {
+        t.to_string()
+    } else {
+        t.chars().filter(|c| !c.is_whitespace()).collect()
+    };
     if t.is_empty() {
         return Err(Error::input(format!("the {found_in} is empty"))
             .with_hint("paste the access token itself"));
@@ -314,4 +324,26 @@ pub fn decode_segment(seg: &str, name: &str) -> Result<Vec<u8>> {
         ))
         .with_hint("copy the token again; it may have been cut or altered")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_of_every_kind_is_dropped_from_a_token() {
+        let tok = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln";
+        assert_eq!(compact(tok, "input").unwrap().token, tok);
+        // ASCII whitespace including vertical tab, and Unicode spaces.
+        for ws in [
+            " ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\u{a0}", "\u{2028}", "\u{85}",
+        ] {
+            let wrapped = format!("{}{ws}{}", &tok[..10], &tok[10..]);
+            assert_eq!(
+                compact(&wrapped, "input").unwrap().token,
+                tok,
+                "whitespace {ws:?}"
+            );
+        }
+    }
 }

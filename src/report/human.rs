@@ -55,6 +55,10 @@ pub fn render(r: &Report, st: &Style) -> String {
 
 /// Shorten a value for one-line display.
 pub fn clip(s: &str, max: usize) -> String {
+    // The common case, short printable ASCII, is copied as it is.
+    if s.len() <= max && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.to_string();
+    }
     let s: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -781,5 +785,21 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
 fn gap(o: &mut String) {
     if !o.is_empty() {
         o.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_by_characters() {
+        assert_eq!(clip("Machine.Read.All", 20), "Machine.Read.All");
+        assert_eq!(clip("exactly5", 8), "exactly5");
+        assert_eq!(clip("a\tb\nc", 10), "a b c");
+        assert_eq!(clip("abcdefghij", 5), "abcd…");
+        // Counted in characters, not bytes: 5 of these fit.
+        assert_eq!(clip("ééééé", 5), "ééééé");
+        assert_eq!(clip("éééééé", 5), "éééé…");
     }
 }
