@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
-use sha1::Digest as _;
 
 use crate::error::{Error, Result};
 use crate::http::{self, Http};
@@ -93,7 +92,7 @@ impl ClientCertificate {
 
     /// `x5t`: base64url of the SHA-1 thumbprint of the certificate's DER.
     pub fn x5t(&self) -> String {
-        URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&self.cert_der))
+        URL_SAFE_NO_PAD.encode(crate::digest::sha1(&self.cert_der))
     }
 
     /// A signed client assertion for `audience` (the token endpoint), valid 10 minutes.

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
@@ -60,7 +59,7 @@ impl Cache {
     }
 
     fn path_for(&self, url: &str) -> PathBuf {
-        let d = Sha256::digest(url.as_bytes());
+        let d = crate::digest::sha256(url.as_bytes());
         let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
         self.dir.join(format!("{hex}.json"))
     }

@@ -1,29 +1,23 @@
 //! One-line explanations of header members and claims, from `data/claims.json`.
 
-use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use crate::tables::{CLAIM_MEANINGS, HEADER_MEANINGS};
 
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct File {
-    header: BTreeMap<String, String>,
-    claims: BTreeMap<String, String>,
+/// The meaning of `name` in a table sorted by name.
+fn meaning(table: &'static [(&'static str, &'static str)], name: &str) -> Option<&'static str> {
+    table
+        .binary_search_by(|(k, _)| (*k).cmp(name))
+        .ok()
+        .map(|i| table[i].1)
 }
-
-static TABLE: LazyLock<File> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../data/claims.json"))
-        .expect("data/claims.json is valid (checked by tests)")
-});
 
 /// What a claim means, if it is one AAD defines.
 pub fn claim(name: &str) -> Option<&'static str> {
-    TABLE.claims.get(name).map(String::as_str)
+    meaning(CLAIM_MEANINGS, name)
 }
 
 /// What a header member means.
 pub fn header(name: &str) -> Option<&'static str> {
-    TABLE.header.get(name).map(String::as_str)
+    meaning(HEADER_MEANINGS, name)
 }
 
 #[cfg(test)]

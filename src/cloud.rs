@@ -2,11 +2,9 @@
 
 use std::sync::LazyLock;
 
-use serde::Deserialize;
-
 use crate::error::{Error, Result};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Cloud {
     /// The name every `--cloud` flag uses: public, gcc, gcc-high, dod, china, fr, de, sg.
     pub name: String,
@@ -21,15 +19,18 @@ pub struct Cloud {
     pub graph_endpoint: String,
 }
 
-#[derive(Deserialize)]
-struct File {
-    clouds: Vec<Cloud>,
-}
-
 static CLOUDS: LazyLock<Vec<Cloud>> = LazyLock::new(|| {
-    serde_json::from_str::<File>(include_str!("../data/clouds.json"))
-        .expect("data/clouds.json is valid (checked by tests)")
-        .clouds
+    crate::tables::CLOUD_ROWS
+        .iter()
+        .map(|r| Cloud {
+            name: r.name.to_string(),
+            display: r.display.to_string(),
+            login_host: r.login_host.to_string(),
+            issuer_hosts: r.issuer_hosts.iter().map(|h| h.to_string()).collect(),
+            api_host: r.api_host.to_string(),
+            graph_endpoint: r.graph_endpoint.to_string(),
+        })
+        .collect()
 });
 
 /// The cloud names accepted by `--cloud`.

@@ -10,6 +10,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::{Error, Result, Snippet};
 
@@ -126,12 +127,14 @@ pub struct Compact {
 impl Compact {
     /// Header, payload and the rest (empty when missing).
     pub fn parts(&self) -> (&str, &str, &str) {
+        // `str::find` rather than the memchr crate: its CPU feature detection
+        // would cost more than the whole search for one token.
         let t = self.token.as_str();
-        let Some(a) = memchr::memchr(b'.', t.as_bytes()) else {
+        let Some(a) = t.find('.') else {
             return (t, "", "");
         };
         let rest = &t[a + 1..];
-        match memchr::memchr(b'.', rest.as_bytes()) {
+        match rest.find('.') {
             Some(b) => (&t[..a], &rest[..b], &rest[b + 1..]),
             None => (&t[..a], rest, ""),
         }
@@ -305,8 +308,7 @@ fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
     Ok(Compact { token: t, found_in })
 }
 
-/// Decode one base64url segment, naming it in the error.
-/// The base64url (no padding) engine for token segments: the `base64`
+/// The base64url (no padding) engine for many token segments: the `base64`
 /// crate's SIMD engine, which picks AVX2 or NEON at run time and otherwise
 /// falls back to the same scalar engine as `URL_SAFE_NO_PAD` (same rules).
 pub fn b64url() -> &'static base64::engine::Simd {
@@ -316,9 +318,25 @@ pub fn b64url() -> &'static base64::engine::Simd {
     &ENGINE
 }
 
+/// Whether [`decode_segment`] uses [`b64url`]. Its CPU feature detection
+/// costs about 50 µs on a VM (each CPUID traps to the hypervisor), more
+/// than it saves on one token, so only `scan` turns it on.
+static MANY_TOKENS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Decode token segments with the SIMD engine from now on (same results).
+pub fn expect_many_tokens() {
+    MANY_TOKENS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Decode one base64url segment, naming it in the error.
 pub fn decode_segment(seg: &str, name: &str) -> Result<Vec<u8>> {
     let trimmed = seg.trim_end_matches('=');
-    b64url().decode(trimmed).map_err(|e| {
+    let decoded = if MANY_TOKENS.load(std::sync::atomic::Ordering::Relaxed) {
+        b64url().decode(trimmed)
+    } else {
+        URL_SAFE_NO_PAD.decode(trimmed)
+    };
+    decoded.map_err(|e| {
         Error::input(format!(
             "the token's {name} segment is not valid base64url ({e})"
         ))
@@ -329,6 +347,29 @@ pub fn decode_segment(seg: &str, name: &str) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_segment_engines_agree() {
+        // Valid, non-canonical trailing bits, bad characters, impossible lengths.
+        for seg in [
+            "",
+            "e",
+            "eyJ",
+            "eyJh",
+            "eyJhbGciOiJSUzI1NiJ9",
+            "eyJhbGciOiJSUzI1NiJ9==",
+            "eyJB",
+            "eyK",
+            "ab-_",
+            "ab+/",
+            "a=bc",
+        ] {
+            let t = seg.trim_end_matches('=');
+            let plain = URL_SAFE_NO_PAD.decode(t).map_err(|e| e.to_string());
+            let simd = b64url().decode(t).map_err(|e| e.to_string());
+            assert_eq!(plain, simd, "segment {seg:?}");
+        }
+    }
 
     #[test]
     fn whitespace_of_every_kind_is_dropped_from_a_token() {

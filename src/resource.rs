@@ -27,7 +27,7 @@ impl ResourceKind {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Resource {
     pub id: ResourceKind,
     pub name: String,
@@ -37,15 +37,17 @@ pub struct Resource {
     pub scope: String,
 }
 
-#[derive(Deserialize)]
-struct File {
-    resources: Vec<Resource>,
-}
-
 static RESOURCES: LazyLock<Vec<Resource>> = LazyLock::new(|| {
-    serde_json::from_str::<File>(include_str!("../data/resources.json"))
-        .expect("data/resources.json is valid (checked by tests)")
-        .resources
+    crate::tables::RESOURCE_ROWS
+        .iter()
+        .map(|r| Resource {
+            id: r.id,
+            name: r.name.to_string(),
+            app_id: r.app_id.to_string(),
+            audiences: r.audiences.iter().map(|a| a.to_string()).collect(),
+            scope: r.scope.to_string(),
+        })
+        .collect()
 });
 
 /// The WindowsDefenderATP application id.

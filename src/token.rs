@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::cloud;
 use crate::error::{Error, Result};
@@ -123,7 +122,7 @@ impl Token {
 
 /// Fingerprint of any secret string: `sha256:` and 12 hex digits.
 pub fn fingerprint(secret: &str) -> String {
-    fingerprint_of_digest(&Sha256::digest(secret.as_bytes()).into())
+    fingerprint_of_digest(&crate::digest::sha256(secret.as_bytes()))
 }
 
 /// [`fingerprint`] from the string's SHA-256, when it is already computed.

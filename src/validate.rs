@@ -8,7 +8,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::checks::{self, Clock};
 use crate::discovery::KeyProvider;
@@ -277,7 +276,7 @@ pub fn nonce_signing_input(token: &Token, nonce: &str) -> Option<Vec<u8>> {
     let key_at = json.find("\"nonce\"")?;
     let rel = json[key_at + 7..].find(&quoted)?;
     let at = key_at + 7 + rel;
-    let hashed = URL_SAFE_NO_PAD.encode(Sha256::digest(nonce.as_bytes()));
+    let hashed = URL_SAFE_NO_PAD.encode(crate::digest::sha256(nonce.as_bytes()));
     let new_header = format!("{}\"{hashed}\"{}", &json[..at], &json[at + quoted.len()..]);
     let (_, p, _) = token.compact.parts();
     Some(format!("{}.{p}", URL_SAFE_NO_PAD.encode(new_header.as_bytes())).into_bytes())

@@ -283,6 +283,7 @@ pub fn scan(
     now: i64,
     progress: Progress<'_>,
 ) -> Result<ScanReport> {
+    crate::input::expect_many_tokens();
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -563,12 +564,11 @@ impl Collector {
     }
 
     fn sighting(&mut self, c: &Candidate<'_>, loc: impl FnOnce() -> Location) {
-        use sha2::{Digest, Sha256};
         self.summary.occurrences += 1;
         let i = match self.recent.get(c.text) {
             Some(i) => i,
             None => {
-                let digest: [u8; 32] = Sha256::digest(c.text.as_bytes()).into();
+                let digest = crate::digest::sha256(c.text.as_bytes());
                 let Some(&i) = self.seen.get(&digest) else {
                     self.first_sighting(c, digest, loc());
                     return;
