@@ -82,46 +82,85 @@ fn claims(out: &mut String) {
 }
 
 fn clouds(out: &mut String) {
-    let file = "clouds.json";
+    rows(
+        out,
+        "clouds.json",
+        "clouds",
+        "CLOUD_ROWS: &[crate::tables::CloudRow]",
+        "crate::tables::CloudRow",
+        &[
+            ("name", Field::Text),
+            ("display", Field::Text),
+            ("login_host", Field::Text),
+            ("issuer_hosts", Field::Texts),
+            ("api_host", Field::Text),
+            ("graph_endpoint", Field::Text),
+        ],
+    );
+}
+
+fn resources(out: &mut String) {
+    rows(
+        out,
+        "resources.json",
+        "resources",
+        "RESOURCE_ROWS: &[crate::tables::ResourceRow]",
+        "crate::tables::ResourceRow",
+        &[
+            ("id", Field::ResourceKind),
+            ("name", Field::Text),
+            ("app_id", Field::Text),
+            ("audiences", Field::Texts),
+            ("scope", Field::Text),
+        ],
+    );
+}
+
+/// How one field of a row is written.
+enum Field {
+    Text,
+    Texts,
+    /// A `resource::ResourceKind` variant from its lowercase name.
+    ResourceKind,
+}
+
+/// A static array with one `row_type` literal per entry of the list `key`.
+fn rows(
+    out: &mut String,
+    file: &str,
+    key: &str,
+    decl: &str,
+    row_type: &str,
+    fields: &[(&str, Field)],
+) {
     let v = load(file);
-    out.push_str("pub(crate) static CLOUD_ROWS: &[crate::tables::CloudRow] = &[\n");
-    for c in entries(&v, file, "clouds") {
-        let _ = writeln!(
-            out,
-            "    crate::tables::CloudRow {{ name: {}, display: {}, login_host: {}, issuer_hosts: {}, api_host: {}, graph_endpoint: {} }},",
-            text(c, file, "name"),
-            text(c, file, "display"),
-            text(c, file, "login_host"),
-            texts(c, file, "issuer_hosts"),
-            text(c, file, "api_host"),
-            text(c, file, "graph_endpoint"),
-        );
+    let _ = writeln!(out, "pub(crate) static {decl} = &[");
+    for entry in entries(&v, file, key) {
+        let values: Vec<String> = fields
+            .iter()
+            .map(|(name, kind)| {
+                let value = match kind {
+                    Field::Text => text(entry, file, name),
+                    Field::Texts => texts(entry, file, name),
+                    Field::ResourceKind => resource_kind(entry, file, name),
+                };
+                format!("{name}: {value}")
+            })
+            .collect();
+        let _ = writeln!(out, "    {row_type} {{ {} }},", values.join(", "));
     }
     out.push_str("];\n\n");
 }
 
-fn resources(out: &mut String) {
-    let file = "resources.json";
-    let v = load(file);
-    out.push_str("pub(crate) static RESOURCE_ROWS: &[crate::tables::ResourceRow] = &[\n");
-    for r in entries(&v, file, "resources") {
-        let id = field(r, file, "id").as_str().unwrap_or_default();
-        let kind = match id {
-            "mde" => "Mde",
-            "graph" => "Graph",
-            "m365d" => "M365d",
-            "arm" => "Arm",
-            "other" => "Other",
-            _ => panic!("data/{file}: unknown resource id {id:?} (mde, graph, m365d, arm, other)"),
-        };
-        let _ = writeln!(
-            out,
-            "    crate::tables::ResourceRow {{ id: crate::resource::ResourceKind::{kind}, name: {}, app_id: {}, audiences: {}, scope: {} }},",
-            text(r, file, "name"),
-            text(r, file, "app_id"),
-            texts(r, file, "audiences"),
-            text(r, file, "scope"),
-        );
-    }
-    out.push_str("];\n");
+fn resource_kind(v: &Value, file: &str, key: &str) -> String {
+    let id = field(v, file, key).as_str().unwrap_or_default();
+    let variant = match id {
+        "mde" => "Mde",
+        "graph" => "Graph",
+        "m365d" => "M365d",
+        "arm" => "Arm",
+        "other" => "Other",
+        _ => panic!("data/{file}: unknown resource id {id:?} (mde, graph, m365d, arm, other)"),
+    };
+    format!("crate::resource::ResourceKind::{variant}")
 }
