@@ -39,10 +39,7 @@ fn text(v: &Value, file: &str, key: &str) -> String {
 }
 
 fn texts(v: &Value, file: &str, key: &str) -> String {
-    let items = field(v, file, key)
-        .as_array()
-        .unwrap_or_else(|| panic!("data/{file}: \"{key}\" is not a list"));
-    let lits: Vec<String> = items
+    let lits: Vec<String> = entries(v, file, key)
         .iter()
         .map(|i| {
             let s = i
@@ -86,8 +83,8 @@ fn clouds(out: &mut String) {
         out,
         "clouds.json",
         "clouds",
-        "CLOUD_ROWS: &[crate::tables::CloudRow]",
-        "crate::tables::CloudRow",
+        "CLOUDS: &[crate::cloud::Cloud]",
+        "crate::cloud::Cloud",
         &[
             ("name", Field::Text),
             ("display", Field::Text),
@@ -104,8 +101,8 @@ fn resources(out: &mut String) {
         out,
         "resources.json",
         "resources",
-        "RESOURCE_ROWS: &[crate::tables::ResourceRow]",
-        "crate::tables::ResourceRow",
+        "RESOURCES: &[crate::resource::Resource]",
+        "crate::resource::Resource",
         &[
             ("id", Field::ResourceKind),
             ("name", Field::Text),

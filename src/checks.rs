@@ -252,8 +252,8 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
         )),
         other => {
             let what = resource::get(other)
-                .map(|r| r.name.clone())
-                .unwrap_or_else(|| "another API".to_string());
+                .map(|r| r.name)
+                .unwrap_or("another API");
             let extra = if other == ResourceKind::M365d {
                 " (the Defender XDR API is a different application from WindowsDefenderATP, with its own permissions)"
             } else {

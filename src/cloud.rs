@@ -1,43 +1,30 @@
 //! National and sovereign clouds, from `data/clouds.json`.
 
-use std::sync::LazyLock;
-
 use crate::error::{Error, Result};
 
+/// One row of `data/clouds.json` (compiled to a static by `build.rs`).
 #[derive(Debug)]
 pub struct Cloud {
     /// The name every `--cloud` flag uses: public, gcc, gcc-high, dod, china, fr, de, sg.
-    pub name: String,
-    pub display: String,
+    pub name: &'static str,
+    pub display: &'static str,
     /// Where users and apps sign in, and where discovery is read.
-    pub login_host: String,
+    pub login_host: &'static str,
     /// Hosts that appear in the `iss` claim of tokens from this cloud.
-    pub issuer_hosts: Vec<String>,
+    pub issuer_hosts: &'static [&'static str],
     /// The MDE API host; empty where MDE is not offered.
-    pub api_host: String,
+    pub api_host: &'static str,
     /// Microsoft Graph endpoint; empty when unknown.
-    pub graph_endpoint: String,
+    pub graph_endpoint: &'static str,
 }
 
-static CLOUDS: LazyLock<Vec<Cloud>> = LazyLock::new(|| {
-    crate::tables::CLOUD_ROWS
-        .iter()
-        .map(|r| Cloud {
-            name: r.name.to_string(),
-            display: r.display.to_string(),
-            login_host: r.login_host.to_string(),
-            issuer_hosts: r.issuer_hosts.iter().map(|h| h.to_string()).collect(),
-            api_host: r.api_host.to_string(),
-            graph_endpoint: r.graph_endpoint.to_string(),
-        })
-        .collect()
-});
+static CLOUDS: &[Cloud] = crate::tables::CLOUDS;
 
 /// The cloud names accepted by `--cloud`.
 pub const CLI_NAMES: [&str; 5] = ["public", "gcc", "gcc-high", "dod", "china"];
 
 pub fn all() -> &'static [Cloud] {
-    &CLOUDS
+    CLOUDS
 }
 
 /// Look a cloud up by its `--cloud` name.

@@ -194,7 +194,7 @@ pub fn check_redirect(r: &str) -> Result<String> {
 /// A `--cloud` value limited to the five names the CLI accepts.
 pub fn cli_cloud(name: &str) -> Result<&'static Cloud> {
     let c = cloud::by_name(name)?;
-    if !cloud::CLI_NAMES.contains(&c.name.as_str()) {
+    if !cloud::CLI_NAMES.contains(&c.name) {
         return Err(Error::input(format!("unknown cloud {name:?}"))
             .with_hint("use one of public, gcc, gcc-high, dod, china"));
     }
@@ -216,7 +216,7 @@ pub fn section(
     let urls = urls(&id, tenant.as_deref(), cloud, redirect.as_deref(), state);
     Ok(ConsentSection {
         client_id: id,
-        cloud: cloud.name.clone(),
+        cloud: cloud.name.to_string(),
         tenant,
         urls,
         who_can_grant: who_can_grant().clone(),

@@ -1,7 +1,5 @@
 //! Which API a token's audience belongs to, from `data/resources.json`.
 
-use std::sync::LazyLock;
-
 use serde::{Deserialize, Serialize};
 
 /// The resource families the tool distinguishes.
@@ -27,28 +25,18 @@ impl ResourceKind {
     }
 }
 
+/// One row of `data/resources.json` (compiled to a static by `build.rs`).
 #[derive(Debug)]
 pub struct Resource {
     pub id: ResourceKind,
-    pub name: String,
-    pub app_id: String,
-    pub audiences: Vec<String>,
+    pub name: &'static str,
+    pub app_id: &'static str,
+    pub audiences: &'static [&'static str],
     /// The `.default` scope to request for this resource.
-    pub scope: String,
+    pub scope: &'static str,
 }
 
-static RESOURCES: LazyLock<Vec<Resource>> = LazyLock::new(|| {
-    crate::tables::RESOURCE_ROWS
-        .iter()
-        .map(|r| Resource {
-            id: r.id,
-            name: r.name.to_string(),
-            app_id: r.app_id.to_string(),
-            audiences: r.audiences.iter().map(|a| a.to_string()).collect(),
-            scope: r.scope.to_string(),
-        })
-        .collect()
-});
+static RESOURCES: &[Resource] = crate::tables::RESOURCES;
 
 /// The WindowsDefenderATP application id.
 pub const MDE_APP_ID: &str = "fc780465-2017-40d4-a0c5-307022471b92";
@@ -79,8 +67,8 @@ pub fn get(kind: ResourceKind) -> Option<&'static Resource> {
 }
 
 /// Every audience value that means "the MDE API".
-pub fn mde_audiences() -> &'static [String] {
-    &get(ResourceKind::Mde)
+pub fn mde_audiences() -> &'static [&'static str] {
+    get(ResourceKind::Mde)
         .expect("data/resources.json has the mde resource")
         .audiences
 }

@@ -649,7 +649,7 @@ impl Claims {
             .map(|a| resource::classify(a))
             .find(|r| *r != ResourceKind::Other)
             .unwrap_or(ResourceKind::Other);
-        let cloud = cloud::by_issuer_url(issuer).map(|c| c.name.as_str());
+        let cloud = cloud::by_issuer_url(issuer).map(|c| c.name);
         let app_auth = match self.app_acr() {
             Some("0") => AppAuth::PublicClient,
             Some("1") => AppAuth::Secret,

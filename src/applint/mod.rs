@@ -810,11 +810,11 @@ mod tests {
         .unwrap()
     }
 
-    /// An intent as the catalogue builds it: any-of groups and a minimal set.
     fn public() -> &'static Cloud {
         crate::cloud::by_name("public").unwrap()
     }
 
+    /// An intent as the catalogue builds it: any-of groups and a minimal set.
     fn machines_intent() -> Intent {
         Intent {
             context: IntentContext::Application,

@@ -392,7 +392,7 @@ fn live(args: &AppArgs, app_id: &str, cloud: &crate::cloud::Cloud) -> Result<Loa
                 ))
                 .with_hint("give it with --graph-endpoint URL"));
             }
-            cloud.graph_endpoint.clone()
+            cloud.graph_endpoint.to_string()
         }
     };
     if !(1..=300).contains(&args.timeout) {

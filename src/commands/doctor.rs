@@ -588,7 +588,7 @@ fn token_args(
         tenant,
         client_id,
         authority_host: args.authority_host.clone(),
-        cloud: cloud.name.clone(),
+        cloud: cloud.name.to_string(),
         scope: None,
         resource: None,
         v1: false,

@@ -109,7 +109,7 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
         .audience
         .iter()
         .find_map(|a| crate::resource::lookup(a))
-        .map(|r| r.name.as_str())
+        .map(|r| r.name)
         .unwrap_or("not a resource mdeauth knows");
     row(
         o,
@@ -126,7 +126,7 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
         let cloud = t
             .cloud
             .and_then(|c| crate::cloud::by_name(c).ok())
-            .map(|c| c.display.as_str())
+            .map(|c| c.display)
             .unwrap_or("unknown cloud");
         row(o, st, "Issuer", &format!("{} ({cloud})", clip(iss, 70)));
     }

@@ -483,7 +483,6 @@ fn evaluate(text: String, evaluator: &dyn Evaluator) -> Evaluated {
     }
 }
 
-/// De-duplicates sightings and feeds new tokens to the workers.
 /// A small direct-mapped cache of token texts seen at least twice and
 /// their index in `found`. A slot is chosen by the token's length and last
 /// bytes (signature bytes, which differ between tokens); a hit compares the
@@ -525,6 +524,7 @@ impl Recent {
     }
 }
 
+/// De-duplicates sightings and feeds new tokens to the workers.
 struct Collector {
     finder: Finder,
     /// SHA-256 of each unique token → its index in `found`. The digest
