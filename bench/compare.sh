@@ -127,29 +127,33 @@ calc() { awk "BEGIN {printf \"$1\n\", $2}"; }
 # ---------- (a) evaluation throughput vs RSA verify ----------
 # Rounds alternate one `openssl speed` run and one scan run, so both sides
 # see the same machine load; the table gives the median and the best of
-# each side and the ratio of each.
+# each side, and of the ratio within each round.
 A_ROWS=()
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 best_max() { sort -g | tail -n 1; }
 if [ -n "$GNUTIME" ]; then
   say "(a) scan evaluation throughput vs openssl speed rsa2048, $ROUNDS alternating rounds"
-  : >"$WORK/a_scan.txt"; : >"$WORK/a_ssl.txt"
+  : >"$WORK/a_scan.txt"; : >"$WORK/a_ssl.txt"; : >"$WORK/a_ratio.txt"
   for _ in $(seq "$ROUNDS"); do
+    VPS=
     if [ -n "$OPENSSL" ]; then
-      "$OPENSSL" speed -seconds 2 rsa2048 2>/dev/null | awk '
+      VPS=$("$OPENSSL" speed -seconds 2 rsa2048 2>/dev/null | awk '
         /verify\/s/ { for (i = 1; i <= NF; i++) if ($i == "verify/s") col = i }
-        /^rsa +2048 +bits/ && col { print $(3 + col); exit }' >>"$WORK/a_ssl.txt" || true
+        /^rsa +2048 +bits/ && col { print $(3 + col); exit }' || true)
+      [ -z "$VPS" ] || echo "$VPS" >>"$WORK/a_ssl.txt"
     fi
     read -r U S _ _ < <(measure "$MDE" scan --format json --at "$AT" --jwks "$JWKS" "$UNIQ")
     GOT=$(summary_field unique_tokens)
-    calc '%.1f' "$GOT / ($U + $S > 0 ? $U + $S : 0.001)" >>"$WORK/a_scan.txt"
+    TPS=$(calc '%.1f' "$GOT / ($U + $S > 0 ? $U + $S : 0.001)")
+    echo "$TPS" >>"$WORK/a_scan.txt"
+    [ -z "$VPS" ] || calc '%.4f' "$TPS / $VPS" >>"$WORK/a_ratio.txt"
   done
   SCAN_MED=$(median <"$WORK/a_scan.txt"); SCAN_BEST=$(best_max <"$WORK/a_scan.txt")
   A_ROWS+=("| \`mdeauth scan\`: distinct tokens found, de-duplicated, decoded, checked and **RS256-verified** ($GOT per run, \`--format json\`) | **$(calc '%.0f' "$SCAN_MED")** tokens/CPU-s | $(calc '%.0f' "$SCAN_BEST") tokens/CPU-s |")
   if [ -s "$WORK/a_ssl.txt" ]; then
     SSL_MED=$(median <"$WORK/a_ssl.txt"); SSL_BEST=$(best_max <"$WORK/a_ssl.txt")
     A_ROWS+=("| \`openssl speed -seconds 2 rsa2048\` (one core: the bare RSA-2048 public-key operation on a precomputed digest) | **$(calc '%.0f' "$SSL_MED")** verifies/s | $(calc '%.0f' "$SSL_BEST") verifies/s |")
-    A_ROWS+=("| scan / openssl (target: at least 0.80) | **$(calc '%.2f' "$SCAN_MED / $SSL_MED")** | $(calc '%.2f' "$SCAN_BEST / $SSL_BEST") |")
+    A_ROWS+=("| scan / openssl within a round (target: at least 0.80) | **$(calc '%.2f' "$(median <"$WORK/a_ratio.txt")")** | $(calc '%.2f' "$(best_max <"$WORK/a_ratio.txt")") |")
   else
     note "openssl is not available or its output was not understood: the RSA verify baseline is skipped"
   fi
