@@ -55,7 +55,11 @@ pub fn run(cli: Cli) -> Result<u8> {
                 report::scan::render_to(&r, cli.format, &style, &mut out)
                     .and_then(|()| out.flush()),
             )?;
-            return Ok(r.exit_code());
+            let code = r.exit_code();
+            // The process ends next and the OS takes the memory back: freeing
+            // one result per unique token first would only cost time.
+            std::mem::forget(r);
+            return Ok(code);
         }
         Command::Verify(a) => commands::verify::run(a)?,
         Command::Cache(a) => commands::cache::run(a)?,
