@@ -122,19 +122,21 @@ pub struct Compact {
     pub token: String,
     /// Where in the input the token was found, e.g. `access_token field`.
     pub found_in: &'static str,
+    /// SHA-256 of the signing input (`header.payload`) when the code that
+    /// found the token already computed it: `scan` hashes each token to
+    /// de-duplicate it and gets this on the way ([`crate::digest::sha256_token`]).
+    pub signing_sha256: Option<[u8; 32]>,
 }
 
 impl Compact {
     /// Header, payload and the rest (empty when missing).
     pub fn parts(&self) -> (&str, &str, &str) {
-        // `str::find` rather than the memchr crate: its CPU feature detection
-        // would cost more than the whole search for one token.
         let t = self.token.as_str();
-        let Some(a) = t.find('.') else {
+        let Some(a) = find_dot(t.as_bytes()) else {
             return (t, "", "");
         };
         let rest = &t[a + 1..];
-        match rest.find('.') {
+        match find_dot(rest.as_bytes()) {
             Some(b) => (&t[..a], &rest[..b], &rest[b + 1..]),
             None => (&t[..a], rest, ""),
         }
@@ -142,10 +144,27 @@ impl Compact {
 
     /// The signing input: `header.payload` as sent.
     pub fn signing_input(&self) -> &str {
-        match self.token.rfind('.') {
+        let t = self.token.as_bytes();
+        let last = if many_tokens() {
+            memchr::memrchr(b'.', t)
+        } else {
+            t.iter().rposition(|&b| b == b'.')
+        };
+        match last {
             Some(i) => &self.token[..i],
             None => &self.token,
         }
+    }
+}
+
+/// The first `.`: with the memchr crate's vector search when many tokens
+/// are coming (`scan`), else with `core`'s, because the crate's CPU feature
+/// detection costs more than the whole search for one token.
+fn find_dot(b: &[u8]) -> Option<usize> {
+    if many_tokens() {
+        memchr::memchr(b'.', b)
+    } else {
+        b.iter().position(|&c| c == b'.')
     }
 }
 
@@ -305,7 +324,11 @@ fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
             .with_hint("copy the token again; it may have been cut or altered"));
         }
     }
-    Ok(Compact { token: t, found_in })
+    Ok(Compact {
+        token: t,
+        found_in,
+        signing_sha256: None,
+    })
 }
 
 /// The base64url (no padding) engine for many token segments: the `base64`
@@ -318,20 +341,25 @@ pub fn b64url() -> &'static base64::engine::Simd {
     &ENGINE
 }
 
-/// Whether [`decode_segment`] uses [`b64url`]. Its CPU feature detection
-/// costs about 50 µs on a VM (each CPUID traps to the hypervisor), more
-/// than it saves on one token, so only `scan` turns it on.
+/// Whether [`decode_segment`] uses [`b64url`] and [`Compact`] searches with
+/// the memchr crate. Their CPU feature detection costs about 50 µs on a VM
+/// (each CPUID traps to the hypervisor), more than it saves on one token,
+/// so only `scan` turns it on.
 static MANY_TOKENS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Decode token segments with the SIMD engine from now on (same results).
+/// Decode and split tokens with the vector code from now on (same results).
 pub fn expect_many_tokens() {
     MANY_TOKENS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn many_tokens() -> bool {
+    MANY_TOKENS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Decode one base64url segment, naming it in the error.
 pub fn decode_segment(seg: &str, name: &str) -> Result<Vec<u8>> {
     let trimmed = seg.trim_end_matches('=');
-    let decoded = if MANY_TOKENS.load(std::sync::atomic::Ordering::Relaxed) {
+    let decoded = if many_tokens() {
         b64url().decode(trimmed)
     } else {
         URL_SAFE_NO_PAD.decode(trimmed)

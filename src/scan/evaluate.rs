@@ -221,6 +221,7 @@ mod tests {
             compact: Compact {
                 token: String::new(),
                 found_in: "test",
+                signing_sha256: None,
             },
             header: Header {
                 kid: kid.map(str::to_string),

@@ -289,7 +289,7 @@ pub fn scan(
         .unwrap_or(1);
     // Bounded: when the workers fall behind, the reader waits, so queued
     // token texts never pile up in memory.
-    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(2 * workers);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Batch>(2 * workers);
     let (res_tx, res_rx) = mpsc::channel::<Vec<(usize, Evaluated)>>();
     let job_rx = Mutex::new(job_rx);
 
@@ -307,13 +307,19 @@ pub fn scan(
                     // A bug that panics on one token fails that token; it must
                     // not stop the worker (the reader would wait for it forever).
                     let done = batch
-                        .into_iter()
-                        .map(|(idx, text)| {
+                        .jobs
+                        .iter()
+                        .map(|job| {
+                            let compact = Compact {
+                                token: batch.texts[job.text.clone()].to_string(),
+                                found_in: "scan",
+                                signing_sha256: job.signing_sha256,
+                            };
                             let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                evaluate(text, evaluator)
+                                evaluate(compact, evaluator)
                             }))
                             .unwrap_or_else(|_| Evaluated::internal_error());
-                            (idx, ev)
+                            (job.index, ev)
                         })
                         .collect();
                     let _ = res_tx.send(done);
@@ -370,8 +376,25 @@ fn count(map: &mut BTreeMap<String, u64>, key: Option<&str>) {
     }
 }
 
-/// A unique token for a worker: its index in order of first sighting, and its text.
-type Job = (usize, String);
+/// New unique tokens for a worker. Their texts share one buffer, so the
+/// reader makes one allocation per batch, not one per token, and the
+/// workers do not free the reader's memory token by token (with glibc each
+/// such free takes the reader's allocator lock).
+#[derive(Default)]
+struct Batch {
+    jobs: Vec<Job>,
+    texts: String,
+}
+
+/// One unique token to evaluate.
+struct Job {
+    /// Its index in `found` (order of first sighting).
+    index: usize,
+    /// Where its text is in [`Batch::texts`].
+    text: std::ops::Range<usize>,
+    /// SHA-256 of its signing input, from the reader's de-duplication hash.
+    signing_sha256: Option<[u8; 32]>,
+}
 
 /// Jobs handed to the workers at a time (one channel message and one lock
 /// per batch rather than per token).
@@ -452,11 +475,7 @@ impl TokenResult {
     }
 }
 
-fn evaluate(text: String, evaluator: &dyn Evaluator) -> Evaluated {
-    let compact = Compact {
-        token: text,
-        found_in: "scan",
-    };
+fn evaluate(compact: Compact, evaluator: &dyn Evaluator) -> Evaluated {
     let token = match Token::decode(compact) {
         Ok(t) => t,
         Err(e) => return Evaluated::undecodable(e.to_string()),
@@ -537,17 +556,17 @@ struct Collector {
     /// Unique tokens in order of first sighting; workers' evaluations are
     /// written into them as they arrive.
     found: Vec<TokenResult>,
-    jobs: Option<mpsc::SyncSender<Vec<Job>>>,
+    jobs: Option<mpsc::SyncSender<Batch>>,
     results: mpsc::Receiver<Vec<(usize, Evaluated)>>,
     /// New unique tokens not yet handed to the workers.
-    batch: Vec<Job>,
+    batch: Batch,
     summary: Summary,
     oversize: u64,
 }
 
 impl Collector {
     fn new(
-        jobs: mpsc::SyncSender<Vec<Job>>,
+        jobs: mpsc::SyncSender<Batch>,
         results: mpsc::Receiver<Vec<(usize, Evaluated)>>,
     ) -> Collector {
         Collector {
@@ -557,7 +576,7 @@ impl Collector {
             found: Vec::new(),
             jobs: Some(jobs),
             results,
-            batch: Vec::with_capacity(BATCH),
+            batch: Batch::default(),
             summary: Summary::default(),
             oversize: 0,
         }
@@ -568,9 +587,9 @@ impl Collector {
         let i = match self.recent.get(c.text) {
             Some(i) => i,
             None => {
-                let digest = crate::digest::sha256(c.text.as_bytes());
+                let (digest, signing) = crate::digest::sha256_token(c.text.as_bytes());
                 let Some(&i) = self.seen.get(&digest) else {
-                    self.first_sighting(c, digest, loc());
+                    self.first_sighting(c, digest, signing, loc());
                     return;
                 };
                 self.recent.put(c.text, i);
@@ -585,7 +604,13 @@ impl Collector {
     }
 
     /// A new unique token: its result slot, and a job when it is signed.
-    fn first_sighting(&mut self, c: &Candidate<'_>, digest: [u8; 32], at: Location) {
+    fn first_sighting(
+        &mut self,
+        c: &Candidate<'_>,
+        digest: [u8; 32],
+        signing: Option<[u8; 32]>,
+        at: Location,
+    ) {
         let i = self.found.len();
         self.seen.insert(digest, i);
         self.found.push(TokenResult::first_seen(
@@ -593,8 +618,15 @@ impl Collector {
             at,
         ));
         if c.shape == Shape::Signed {
-            self.batch.push((i, c.text.to_string()));
-            if self.batch.len() >= BATCH {
+            let b = &mut self.batch;
+            let start = b.texts.len();
+            b.texts.push_str(c.text);
+            b.jobs.push(Job {
+                index: i,
+                text: start..b.texts.len(),
+                signing_sha256: signing,
+            });
+            if b.jobs.len() >= BATCH {
                 self.flush();
             }
         }
@@ -603,8 +635,8 @@ impl Collector {
     /// Hand the pending new tokens to the workers, and record whatever
     /// they have finished meanwhile (so finished results do not queue up).
     fn flush(&mut self) {
-        if !self.batch.is_empty() {
-            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if !self.batch.jobs.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
             if let Some(tx) = &self.jobs {
                 let _ = tx.send(batch);
             }
