@@ -269,15 +269,26 @@ fn from_json(text: &str) -> Result<Compact> {
     )
 }
 
+/// The bytes a compact JWS is written with: base64url, `=` padding and dots.
+const JWS_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'.');
+        b += 1;
+    }
+    t
+};
+
 fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
     // Tokens copied from terminals and logs are often wrapped: drop all
     // whitespace (Unicode's, as `char::is_whitespace` has it). The usual
-    // token is ASCII without any, and is copied as it is.
-    let plain = t.is_ascii()
-        && !t
-            .bytes()
-            .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'));
-    let t: String = if plain {
+    // token has nothing but the base64url alphabet, `=` and dots (one table
+    // lookup per byte): it is copied as it is, and its segments need no
+    // further character check.
+    let clean = t.bytes().all(|b| JWS_BYTE[usize::from(b)]);
+    let t: String = if clean {
         t.to_string()
     } else {
         t.chars().filter(|c| !c.is_whitespace()).collect()
@@ -313,9 +324,16 @@ fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
         if seg.is_empty() && name != "signature" {
             return Err(Error::input(format!("the token's {name} segment is empty")));
         }
+        // By bytes: the first byte outside the alphabet starts the
+        // character to report (a multi-byte character's first byte is
+        // never ASCII).
+        if clean {
+            continue;
+        }
         if let Some(bad) = seg
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '='))
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='))
+            .and_then(|i| seg[i..].chars().next())
         {
             return Err(Error::input(format!(
                 "the token's {name} segment is not base64url: it contains {:?}",
@@ -396,6 +414,19 @@ mod tests {
             let plain = URL_SAFE_NO_PAD.decode(t).map_err(|e| e.to_string());
             let simd = b64url().decode(t).map_err(|e| e.to_string());
             assert_eq!(plain, simd, "segment {seg:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_character_is_reported_whole() {
+        for (tok, bad) in [
+            ("eyJh.eyJé.c2ln", "'é'"),
+            ("eyJh.eyJ日.c2ln", "'日'"),
+            ("e*J.eyJ9.c2ln", "'*'"),
+            ("eyJh.eyJ9.c2l+", "'+'"),
+        ] {
+            let err = compact(tok, "input").unwrap_err().to_string();
+            assert!(err.contains(bad), "{tok}: {err}");
         }
     }
 

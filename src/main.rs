@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = mdeauth::cli::Cli::parse();
+    let cli = mdeauth::cli::Cli::from_env();
     match mdeauth::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -84,7 +84,29 @@ fn value_text(v: &Value) -> String {
 }
 
 fn row(o: &mut String, st: &Style, label: &str, value: &str) {
-    let _ = writeln!(o, "  {}  {}", st.bold(&format!("{label:<11}")), value);
+    o.push_str("  ");
+    o.push_str(&st.bold(&padded(label, 11)));
+    o.push_str("  ");
+    o.push_str(value);
+    o.push('\n');
+}
+
+/// `s` followed by spaces up to `width` characters: what `{:<width}`
+/// gives, without the formatting machinery (a report is mostly such rows).
+fn padded(s: &str, width: usize) -> String {
+    let mut out = String::with_capacity(s.len().max(width));
+    push_padded(&mut out, s, width);
+    out
+}
+
+fn push_padded(o: &mut String, s: &str, width: usize) {
+    o.push_str(s);
+    let n = if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    };
+    o.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
 }
 
 fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
@@ -168,12 +190,7 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
             .unwrap_or_default();
         row(o, st, "Expires", &format!("{exp} ({phrase}{life})"));
     }
-    let _ = writeln!(
-        o,
-        "  {}  {}",
-        st.bold(&format!("{:<11}", "Evaluated")),
-        st.dim(&t.evaluated_at)
-    );
+    row(o, st, "Evaluated", &st.dim(&t.evaluated_at));
     let list = |v: &[String]| {
         if v.is_empty() {
             "-".to_string()
@@ -203,14 +220,13 @@ fn explained(o: &mut String, st: &Style, k: &str, v: &Value, meaning: Option<&st
         Some(n) if time_claim => crate::timefmt::rfc3339(n),
         _ => value_text(v),
     };
-    let text = clip(&text, 46);
-    let _ = writeln!(
-        o,
-        "  {:<18} {:<47} {}",
-        clip(k, 18),
-        text,
-        st.dim(meaning.unwrap_or(""))
-    );
+    o.push_str("  ");
+    push_padded(o, &clip(k, 18), 18);
+    o.push(' ');
+    push_padded(o, &clip(&text, 46), 47);
+    o.push(' ');
+    o.push_str(&st.dim(meaning.unwrap_or("")));
+    o.push('\n');
 }
 
 fn signature(
@@ -790,7 +806,23 @@ fn gap(o: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    use super::clip;
+    use super::{clip, padded};
+
+    #[test]
+    fn padded_matches_the_format_width() {
+        for s in [
+            "",
+            "exp",
+            "exactly-eleven",
+            "überprüfung",
+            "日本語",
+            "a\u{301}b",
+        ] {
+            for w in [0, 3, 11, 18] {
+                assert_eq!(padded(s, w), format!("{s:<w$}"), "{s:?} {w}");
+            }
+        }
+    }
 
     #[test]
     fn clip_keeps_short_text_and_cuts_long_text_by_characters() {
