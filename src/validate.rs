@@ -279,7 +279,7 @@ fn rs256_ok(
     if let Some(p) = &key.rsa_parsed {
         // Hash, then verify the digest: the same result as `verify_sig`,
         // without the digest-verify context aws-lc would allocate and copy
-        // for every token (a few µs in `scan`).
+        // for every token (about a microsecond each in `scan`).
         let d = match input_sha256 {
             Some(known) => {
                 debug_assert_eq!(*known, crate::digest::sha256(input), "stale signing digest");
