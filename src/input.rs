@@ -144,13 +144,7 @@ impl Compact {
 
     /// The signing input: `header.payload` as sent.
     pub fn signing_input(&self) -> &str {
-        let t = self.token.as_bytes();
-        let last = if many_tokens() {
-            memchr::memrchr(b'.', t)
-        } else {
-            t.iter().rposition(|&b| b == b'.')
-        };
-        match last {
+        match self.token.rfind('.') {
             Some(i) => &self.token[..i],
             None => &self.token,
         }
@@ -269,25 +263,29 @@ fn from_json(text: &str) -> Result<Compact> {
     )
 }
 
-/// The bytes a compact JWS is written with: base64url, `=` padding and dots.
-const JWS_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'.');
-        b += 1;
-    }
-    t
-};
+/// Whether a byte can be part of a compact token (base64url or `.`).
+/// Written as arithmetic so loops over it vectorise: `b | 0x20` folds A-Z
+/// onto a-z and maps no other byte into that range.
+#[inline(always)]
+pub fn is_token_byte(b: u8) -> bool {
+    (b | 0x20).wrapping_sub(b'a') < 26
+        || b.wrapping_sub(b'0') < 10
+        || b == b'-'
+        || b == b'_'
+        || b == b'.'
+}
+
+/// A byte a pasted compact JWS may hold: a token byte or `=` padding.
+fn is_jws_byte(b: u8) -> bool {
+    is_token_byte(b) || b == b'='
+}
 
 fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
     // Tokens copied from terminals and logs are often wrapped: drop all
     // whitespace (Unicode's, as `char::is_whitespace` has it). The usual
-    // token has nothing but the base64url alphabet, `=` and dots (one table
-    // lookup per byte): it is copied as it is, and its segments need no
-    // further character check.
-    let clean = t.bytes().all(|b| JWS_BYTE[usize::from(b)]);
+    // token has nothing but the base64url alphabet, `=` and dots: it is
+    // copied as it is, and its segments need no further character check.
+    let clean = t.bytes().all(is_jws_byte);
     let t: String = if clean {
         t.to_string()
     } else {
@@ -324,15 +322,15 @@ fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
         if seg.is_empty() && name != "signature" {
             return Err(Error::input(format!("the token's {name} segment is empty")));
         }
-        // By bytes: the first byte outside the alphabet starts the
-        // character to report (a multi-byte character's first byte is
-        // never ASCII).
         if clean {
             continue;
         }
+        // By bytes (a segment holds no dot): the first byte outside the
+        // alphabet starts the character to report, since a multi-byte
+        // character's first byte is never ASCII.
         if let Some(bad) = seg
             .bytes()
-            .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='))
+            .position(|b| !is_jws_byte(b))
             .and_then(|i| seg[i..].chars().next())
         {
             return Err(Error::input(format!(
@@ -359,8 +357,8 @@ pub fn b64url() -> &'static base64::engine::Simd {
     &ENGINE
 }
 
-/// Whether [`decode_segment`] uses [`b64url`] and [`Compact`] searches with
-/// the memchr crate. Their CPU feature detection costs about 50 µs on a VM
+/// Whether [`decode_segment`] uses [`b64url`] and [`Compact::parts`]
+/// searches with the memchr crate. Their CPU feature detection costs about 50 µs on a VM
 /// (each CPUID traps to the hypervisor), more than it saves on one token,
 /// so only `scan` turns it on.
 static MANY_TOKENS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -4,7 +4,7 @@ mod aad_mock;
 mod common;
 
 use common::mint::{self, APP, TENANT, VALID_AT};
-use common::{fixture, json_out, main_key, mdeauth};
+use common::{finding, fixture, json_out, main_key, mdeauth};
 use serde_json::{Value, json};
 
 fn app_token(roles: &[&str]) -> String {
@@ -738,15 +738,6 @@ fn check_raw(token: &str, cache: &std::path::Path, args: &[&str]) -> (i32, Value
         .args(args)
         .write_stdin(token.to_string());
     aad_mock::run(c)
-}
-
-fn finding<'a>(r: &'a Value, code: &str) -> &'a Value {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no {code} finding in {r:#}"))
 }
 
 #[test]

@@ -2,7 +2,7 @@
 mod common;
 
 use common::mint::{self, VALID_AT};
-use common::{fixture_text, mdeauth};
+use common::{finding, fixture_text, mdeauth};
 use httpmock::prelude::*;
 use serde_json::{Value, json};
 
@@ -84,15 +84,6 @@ fn codes(v: &Value) -> Vec<String> {
         .iter()
         .map(|f| f["code"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn finding<'a>(v: &'a Value, code: &str) -> &'a Value {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no finding {code} in {v:#}"))
 }
 
 #[test]

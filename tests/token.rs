@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::mint::{APP, MDE_AUD, TENANT, TestKey, VALID_AT};
-use common::{fixture, fixture_text, json_out, mdeauth};
+use common::{finding, fixture, fixture_text, json_out, mdeauth};
 use httpmock::prelude::*;
 use serde_json::{Value, json};
 
@@ -38,15 +38,6 @@ fn assert_no_secrets(out: &std::process::Output) {
         assert!(!stdout(out).contains(s), "stdout leaks {s}");
         assert!(!stderr(out).contains(s), "stderr leaks {s}");
     }
-}
-
-fn finding<'a>(v: &'a Value, code: &str) -> &'a Value {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no finding {code} in {v:#}"))
 }
 
 /// `mdeauth token` set up for the fake authority, in JSON.

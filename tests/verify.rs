@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aad_mock::{Aad, codes, jwks_fixture, run, verify};
 use common::mint::{self, APP, OTHER_TENANT, T0, TENANT};
-use common::{fixture, main_key, mdeauth};
+use common::{finding, fixture, main_key, mdeauth};
 use httpmock::prelude::*;
 use serde_json::{Value, json};
 
@@ -149,12 +149,7 @@ fn token_without_app_names_app_specific_keys_in_its_fix() {
     let t = mint::sign(&other_key(), &other_key().v1_header(), &c);
     let (code, v, _) = verify(&server, cache.path(), &t, &[]);
     assert_eq!(code, 1);
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "keys.app_specific")
-        .expect("app-specific diagnosis");
+    let f = finding(&v, "keys.app_specific");
     assert!(
         f["fix"]
             .as_str()
@@ -615,12 +610,7 @@ fn the_keys_own_issuer_member_is_enforced() {
     std::fs::write(&p, fixed.to_string()).unwrap();
     let (code, v, _) = verify_file(&v2(&good), p.to_str().unwrap(), &["--at", mint::VALID_AT]);
     assert_eq!(code, 1);
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "key.issuer_mismatch")
-        .expect("key issuer finding");
+    let f = finding(&v, "key.issuer_mismatch");
     assert!(f["message"].as_str().unwrap().contains(OTHER_TENANT));
 }
 
@@ -810,12 +800,7 @@ fn an_mde_token_signed_with_a_header_nonce_is_not_called_graph() {
     assert_eq!(v["signature"]["nonce_transformed"], true);
     assert_eq!(code, 1, "standard validators reject it: {v}");
     assert_eq!(v["claims_valid"], true);
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "signature.nonce_transform")
-        .unwrap();
+    let f = finding(&v, "signature.nonce_transform");
     assert!(
         f["message"]
             .as_str()
@@ -865,12 +850,7 @@ fn key_missing_under_another_cloud_names_both_clouds() {
     assert_eq!(code, 1, "{v}\n{err}");
     assert_eq!(v["signature"]["status"], "key_not_found");
     assert_eq!(v["signature"]["key_source"], keys_url);
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "keys.wrong_cloud_or_tenant")
-        .expect("wrong-cloud diagnosis");
+    let f = finding(&v, "keys.wrong_cloud_or_tenant");
     assert_eq!(
         f["message"],
         "--cloud gcc-high reads keys from login.microsoftonline.us, but the token was issued in Azure public (commercial), whose keys are on login.microsoftonline.com",

@@ -21,11 +21,13 @@ const SHOWN_LOCATIONS: usize = 5;
 
 /// Render straight to `out`: JSON lines are written one token at a time,
 /// so a scan of many tokens never holds its whole output in memory.
-pub fn render_to(
+/// Generic over the writer, so serde_json's many small writes go straight
+/// into the caller's buffered writer rather than through dynamic calls.
+pub fn render_to<W: std::io::Write>(
     r: &ScanReport,
     format: Format,
     st: &Style,
-    out: &mut dyn std::io::Write,
+    out: &mut W,
 ) -> std::io::Result<()> {
     match format {
         Format::Json => json_lines_to(r, out),
@@ -113,12 +115,7 @@ struct TokenLine<'a> {
 }
 
 /// One object per unique token, then `{"type":"summary",...}`.
-fn json_lines_to(r: &ScanReport, o: &mut dyn std::io::Write) -> std::io::Result<()> {
-    // Lines are serialised into a buffer of our own and written in large
-    // pieces: serde_json writing through `dyn Write` makes several dynamic
-    // calls per string, which cost more than the serialising itself.
-    const CHUNK: usize = 64 * 1024;
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
+fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Result<()> {
     for t in &r.tokens {
         let line = TokenLine {
             app_id: &t.app_id,
@@ -142,14 +139,9 @@ fn json_lines_to(r: &ScanReport, o: &mut dyn std::io::Write) -> std::io::Result<
             },
             warnings: codes(t, Severity::Warning),
         };
-        serde_json::to_writer(&mut buf, &line)?;
-        buf.push(b'\n');
-        if buf.len() >= CHUNK {
-            o.write_all(&buf)?;
-            buf.clear();
-        }
+        serde_json::to_writer(&mut *o, &line)?;
+        o.write_all(b"\n")?;
     }
-    o.write_all(&buf)?;
     let s = &r.summary;
     let by_status: BTreeMap<&str, u64> = [Status::Pass, Status::Fail, Status::Encrypted]
         .iter()

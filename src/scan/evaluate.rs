@@ -80,16 +80,17 @@ thread_local! {
 impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
     fn lookup(&self, token: &Token) -> Result<KeyLookup> {
         let poisoned = || Error::environment("key cache lock poisoned");
-        let hit = KEY.with_borrow_mut(|key| {
+        // A hit is answered from the worker's buffer; a miss takes a copy
+        // of the key it built to store the new entry under.
+        let probe = KEY.with_borrow_mut(|key| {
             lookup_key(token, key);
             let seen = self.seen.read().map_err(|_| poisoned())?;
-            Ok::<_, Error>(seen.get(key.as_slice()).cloned())
+            Ok::<_, Error>(seen.get(key.as_slice()).cloned().ok_or_else(|| key.clone()))
         })?;
-        if let Some(m) = hit {
-            return m.map_err(Error::environment);
-        }
-        let mut key = Vec::new();
-        lookup_key(token, &mut key);
+        let key = match probe {
+            Ok(m) => return m.map_err(Error::environment),
+            Err(key) => key,
+        };
         let mut seen = self.seen.write().map_err(|_| poisoned())?;
         let entry = seen
             .entry(key)

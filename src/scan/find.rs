@@ -37,17 +37,7 @@ pub struct Skipped {
     pub oversize: u64,
 }
 
-/// Whether a byte can be part of a compact token (base64url or `.`).
-/// Written as arithmetic so loops over it vectorise: `b | 0x20` folds A-Z
-/// onto a-z and maps no other byte into that range.
-#[inline(always)]
-pub fn is_token_byte(b: u8) -> bool {
-    (b | 0x20).wrapping_sub(b'a') < 26
-        || b.wrapping_sub(b'0') < 10
-        || b == b'-'
-        || b == b'_'
-        || b == b'.'
-}
+pub use crate::input::is_token_byte;
 
 /// Length of the run of token bytes at the start of `b`: 32 bytes a step
 /// while the whole step is token bytes (a token is a kilobyte or more), then

@@ -72,3 +72,14 @@ pub fn json_out(out: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// The first finding with `code` in a JSON report (panics, showing the
+/// report, when there is none).
+pub fn finding<'a>(v: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no finding {code} in {v:#}"))
+}
