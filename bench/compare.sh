@@ -11,6 +11,7 @@
 #   BENCH_RUNS     timed runs per scan/ripgrep command (default 3)
 #   BENCH_ROUNDS   rounds of (a), each one openssl run then one scan run (default 7)
 #   BENCH_STARTUP_RUNS  timed runs per single-token command in (b) (default 200)
+#   BENCH_B_ROUNDS rounds of (b), each timing every command a few times (default 25)
 #   BENCH_PROFILE  cargo profile to build (default dist: fat LTO, as release binaries are built)
 #   BENCH_WORK     scratch directory for generated logs (default bench/.work; removed after)
 #   BENCH_KEEP=1   keep the generated logs
@@ -27,6 +28,7 @@ UNIQUE=${BENCH_UNIQUE:-20000}
 RUNS=${BENCH_RUNS:-3}
 ROUNDS=${BENCH_ROUNDS:-7}
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-200}
+B_ROUNDS=${BENCH_B_ROUNDS:-25}
 PROFILE=${BENCH_PROFILE:-dist}
 WORK=${BENCH_WORK:-$ROOT/bench/.work}
 TOOLS=$ROOT/bench/.tools
@@ -74,13 +76,43 @@ else
     note "cargo install jwt-cli failed (see bench/.jwt-install.log): the inspect-vs-jwt comparison is skipped"
   fi
 fi
+# The same jwt-cli version linked statically, like the release binary (for
+# reference in (b): how much of the difference is linking).
+JWT_STATIC=
+HOST=$(rustc -vV | sed -n 's/^host: //p')
+if [ -n "$JWT" ] && [ "$PROFILE" = dist ] && [[ "$HOST" == *-linux-gnu ]]; then
+  if [ -x "$TOOLS/static/bin/jwt" ]; then
+    JWT_STATIC=$TOOLS/static/bin/jwt
+  else
+    JWT_VERSION=$("$JWT" --version | awk 'NR == 1 {print $2}')
+    say "installing jwt-cli $JWT_VERSION linked statically into bench/.tools/static (compiles it once)"
+    if RUSTFLAGS="-C target-feature=+crt-static" cargo install jwt-cli --version "$JWT_VERSION" \
+        --target "$HOST" --root "$TOOLS/static" --quiet >"$ROOT/bench/.jwt-static-install.log" 2>&1; then
+      JWT_STATIC=$TOOLS/static/bin/jwt
+    else
+      note "cargo install of a statically linked jwt-cli failed (see bench/.jwt-static-install.log): its reference rows are left out"
+    fi
+  fi
+fi
 
 # ---------- build ----------
-say "building mdeauth (profile $PROFILE) and the log generator (release)"
-cargo build --profile "$PROFILE" --quiet --bin mdeauth
-cargo build --release --quiet --example gen-log
-MDE=$ROOT/target/$PROFILE/mdeauth
-[ "$PROFILE" != dev ] || MDE=$ROOT/target/debug/mdeauth
+# The release binary (scripts/dist.sh: profile dist, static-pie on Linux with
+# glibc) is the one measured everywhere; (b) also times the binary that
+# `cargo install` builds (profile release, dynamically linked).
+say "building mdeauth (profile $PROFILE), the binary cargo install builds, and the log generator"
+if [ "$PROFILE" = dist ]; then
+  MDE=$(scripts/dist.sh --quiet)
+  MDE_LINK="dynamically linked"
+  ldd "$MDE" 2>&1 | grep -q 'libc\.so' || MDE_LINK="statically linked"
+else
+  cargo build --profile "$PROFILE" --quiet --bin mdeauth
+  MDE=$ROOT/target/$PROFILE/mdeauth
+  [ "$PROFILE" != dev ] || MDE=$ROOT/target/debug/mdeauth
+  MDE_LINK="dynamically linked"
+fi
+cargo build --release --quiet --bin mdeauth --example gen-log
+MDE_INSTALL=$ROOT/target/release/mdeauth
+[ "$MDE_INSTALL" != "$MDE" ] || MDE_INSTALL=
 GEN=$ROOT/target/release/examples/gen-log
 
 # ---------- inputs ----------
@@ -172,29 +204,63 @@ B_ROWS=()
 # The same fixture token on standard input for both (no token on a command line).
 TOKEN_FILE=$ROOT/fixtures/tokens/app-v1.jwt
 B_NAMES=(); B_CMDS=()
-b_add() { B_NAMES+=("$1"); B_CMDS+=("$2"); }
-b_add "\`mdeauth inspect --at $AT - < app-v1.jwt\`" "$MDE inspect --at $AT - < $TOKEN_FILE"
-[ -z "$JWT" ] || b_add "\`jwt decode - < app-v1.jwt\` ($("$JWT" --version 2>/dev/null | sed -n 1p))" "$JWT decode - < $TOKEN_FILE"
-b_add "\`mdeauth verify --jwks jwks.json --at $AT - < app-v1.jwt\` (signature + claims)" "$MDE verify --jwks $JWKS --at $AT - < $TOKEN_FILE"
+# b_add NAME CMD: adds a command; B_LAST is its index.
+b_add() { B_NAMES+=("$1"); B_CMDS+=("$2"); B_LAST=$((${#B_CMDS[@]} - 1)); }
+B_PAIRS=()
+pair() { B_PAIR_SPECS+=("$1|$2|$3"); }
+B_PAIR_SPECS=()
+PUB=$WORK/pub.pem
+JWT_VERIFIES=
 if [ -n "$JWT" ] && [ -n "$OPENSSL" ]; then
-  PUB=$WORK/pub.pem
   "$OPENSSL" pkey -in "$ROOT/fixtures/keys/test-signing-key.pem" -pubout -out "$PUB" 2>/dev/null
   if "$JWT" decode --alg RS256 --secret "@$PUB" --ignore-exp - < "$TOKEN_FILE" >/dev/null 2>&1; then
-    b_add "\`jwt decode --alg RS256 --secret @pub.pem --ignore-exp - < app-v1.jwt\` (signature)" "$JWT decode --alg RS256 --secret @$PUB --ignore-exp - < $TOKEN_FILE"
+    JWT_VERIFIES=1
   else
-    note "jwt-cli could not verify with the PEM public key; its verify row is left out"
+    note "jwt-cli could not verify with the PEM public key; its verify rows are left out"
   fi
 fi
-B_PER=$(( STARTUP_RUNS / ROUNDS )); [ "$B_PER" -ge 10 ] || B_PER=10
-say "(b) one process: mdeauth inspect/verify vs jwt decode, $ROUNDS rounds of $B_PER runs per command"
+b_add "\`mdeauth inspect --at $AT - < app-v1.jwt\` (release binary, $MDE_LINK)" "$MDE inspect --at $AT - < $TOKEN_FILE"; I_REL=$B_LAST
+b_add "\`mdeauth verify --jwks jwks.json --at $AT - < app-v1.jwt\` (signature + claims; release binary)" "$MDE verify --jwks $JWKS --at $AT - < $TOKEN_FILE"; V_REL=$B_LAST
+if [ -n "$MDE_INSTALL" ]; then
+  b_add "\`mdeauth inspect ...\` (the \`cargo install\` build: profile release, dynamically linked)" "$MDE_INSTALL inspect --at $AT - < $TOKEN_FILE"; I_INS=$B_LAST
+  b_add "\`mdeauth verify ...\` (the \`cargo install\` build)" "$MDE_INSTALL verify --jwks $JWKS --at $AT - < $TOKEN_FILE"; V_INS=$B_LAST
+fi
+if [ -n "$JWT" ]; then
+  b_add "\`jwt decode - < app-v1.jwt\` ($("$JWT" --version 2>/dev/null | sed -n 1p), \`cargo install\`)" "$JWT decode - < $TOKEN_FILE"; I_JWT=$B_LAST
+  pair "inspect (release binary) vs \`jwt decode\`" "$I_REL" "$I_JWT"
+  [ -z "$MDE_INSTALL" ] || pair "inspect (\`cargo install\` build) vs \`jwt decode\`" "$I_INS" "$I_JWT"
+  if [ -n "$JWT_VERIFIES" ]; then
+    b_add "\`jwt decode --alg RS256 --secret @pub.pem --ignore-exp - < app-v1.jwt\` (signature)" "$JWT decode --alg RS256 --secret @$PUB --ignore-exp - < $TOKEN_FILE"; V_JWT=$B_LAST
+    pair "verify (release binary) vs \`jwt decode --alg RS256\`" "$V_REL" "$V_JWT"
+    [ -z "$MDE_INSTALL" ] || pair "verify (\`cargo install\` build) vs \`jwt decode --alg RS256\`" "$V_INS" "$V_JWT"
+  fi
+fi
+# For reference: jwt-cli linked statically the same way as the release binary,
+# so the table shows how much of the difference is linking.
+if [ -n "$JWT_STATIC" ]; then
+  b_add "\`jwt decode - < app-v1.jwt\` (jwt-cli linked statically like the release binary)" "$JWT_STATIC decode - < $TOKEN_FILE"; I_JWTS=$B_LAST
+  pair "inspect (release binary) vs \`jwt decode\` linked statically" "$I_REL" "$I_JWTS"
+  if [ -n "$JWT_VERIFIES" ]; then
+    b_add "\`jwt decode --alg RS256 ...\` (jwt-cli linked statically)" "$JWT_STATIC decode --alg RS256 --secret @$PUB --ignore-exp - < $TOKEN_FILE"; V_JWTS=$B_LAST
+    pair "verify (release binary) vs \`jwt decode --alg RS256\` linked statically" "$V_REL" "$V_JWTS"
+  fi
+fi
+# Many short rounds: this machine's speed drifts within seconds, by more than
+# the differences measured here.
+B_PER=$(( STARTUP_RUNS / B_ROUNDS )); [ "$B_PER" -ge 5 ] || B_PER=5
+say "(b) one process: mdeauth inspect/verify vs jwt decode, $B_ROUNDS rounds of $B_PER runs per command"
 : >"$WORK/b_all.txt"
-for r in $(seq "$ROUNDS"); do
-  i=0
+B_N=${#B_CMDS[@]}
+for r in $(seq "$B_ROUNDS"); do
+  # Each round starts at a different command, so no command always runs
+  # first (or right after another one).
+  ORDER=(); for j in $(seq 0 $((B_N - 1))); do ORDER+=($(( (j + r) % B_N ))); done
+  ROUND_CMDS=(); for k in "${ORDER[@]}"; do ROUND_CMDS+=("${B_CMDS[$k]}"); done
   if [ -n "$HYPERFINE" ]; then
-    "$HYPERFINE" --style basic -i --warmup 3 --runs "$B_PER" --export-csv "$WORK/b.csv" "${B_CMDS[@]}" >&2
-    awk -F, -v r="$r" 'NR > 1 {print r, NR - 2, $4}' "$WORK/b.csv" >>"$WORK/b_all.txt"
+    "$HYPERFINE" --style basic -i --warmup 3 --runs "$B_PER" --export-csv "$WORK/b.csv" "${ROUND_CMDS[@]}" >&2
+    awk -F, -v r="$r" -v order="${ORDER[*]}" 'BEGIN {split(order, o, " ")} NR > 1 {print r, o[NR - 1], $4}' "$WORK/b.csv" >>"$WORK/b_all.txt"
   else
-    for c in "${B_CMDS[@]}"; do echo "$r $i $(time_median "$c" "$B_PER")" >>"$WORK/b_all.txt"; i=$((i + 1)); done
+    for k in "${ORDER[@]}"; do echo "$r $k $(time_median "${B_CMDS[$k]}" "$B_PER")" >>"$WORK/b_all.txt"; done
   fi
 done
 b_med() { awk -v k="$1" '$2 == k {print $3}' "$WORK/b_all.txt" | median; }
@@ -203,11 +269,10 @@ b_wins() { awk -v a="$1" -v b="$2" '$2 == a {x[$1] = $3} $2 == b {y[$1] = $3} EN
 for k in "${!B_CMDS[@]}"; do
   B_ROWS+=("| ${B_NAMES[$k]} | $(calc '%.2f' "$(b_med "$k") * 1000") ms |")
 done
-B_PAIRS=()
-if [ -n "$JWT" ]; then
-  B_PAIRS+=("inspect vs \`jwt decode\`: mdeauth no slower in $(b_wins 0 1) of $ROUNDS rounds, median ratio $(calc '%.2f' "$(b_med 0) / $(b_med 1)")")
-  [ "${#B_CMDS[@]}" -lt 4 ] || B_PAIRS+=("verify vs \`jwt decode --alg RS256\`: mdeauth no slower in $(b_wins 2 3) of $ROUNDS rounds, median ratio $(calc '%.2f' "$(b_med 2) / $(b_med 3)")")
-fi
+for spec in "${B_PAIR_SPECS[@]}"; do
+  IFS='|' read -r what a b <<<"$spec"
+  B_PAIRS+=("$what: mdeauth no slower in $(b_wins "$a" "$b") of $B_ROUNDS rounds, median ratio $(calc '%.2f' "$(b_med "$a") / $(b_med "$b")")")
+done
 
 # ---------- (c) scan vs ripgrep on the large log ----------
 C_ROWS=()
@@ -248,7 +313,12 @@ CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | 
   echo "- **Large log size used: ${LOG_MB} MiB** (\`BENCH_LOG_MB=$LOG_MB\`; the target run uses 1024), $BIG_TOKENS embedded tokens;"
   echo "  per-token log: $UNIQ_TOKENS distinct tokens; 10 MiB log: $SMALL_TOKENS tokens; $RUNS timed runs per command."
   echo "- Machine: $(nproc) CPU(s), ${CPU_MODEL:-unknown CPU}; shared with other work, so expect noise."
-  echo "- mdeauth $(git rev-parse --short HEAD 2>/dev/null || echo '?'), built with \`--profile $PROFILE\`. Timer: $TIMER."
+  if [ "$PROFILE" = dist ]; then
+    echo "- mdeauth $(git rev-parse --short HEAD 2>/dev/null || echo '?'): the release binary from \`scripts/dist.sh\` (\`--profile dist\`, $MDE_LINK) in every table;"
+    echo "  (b) also times the \`cargo install\` build (\`--profile release\`, dynamically linked). Timer: $TIMER."
+  else
+    echo "- mdeauth $(git rev-parse --short HEAD 2>/dev/null || echo '?'), built with \`--profile $PROFILE\`. Timer: $TIMER."
+  fi
   echo "- \`mdeauth scan --jwks fixtures/keys/jwks.json\` verifies every distinct token's RS256 signature and runs the"
   echo "  same header and claim checks as \`verify\`; CPU-seconds are user + system time over all cores."
   echo
@@ -263,13 +333,14 @@ CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | 
   [ -z "${A_OCC:-}" ] || { echo "Also: $A_OCC"; echo; }
   echo "## (b) One process on one token: \`mdeauth inspect\` / \`verify\` vs jwt-cli"
   echo
-  echo "$ROUNDS rounds; in each, every command runs $B_PER times back to back. Wall time, median of the round medians."
+  echo "$B_ROUNDS rounds; in each, every command runs $B_PER times back to back (after 3 warm-up runs), starting from a different command each round. Wall time, median of the round medians."
   echo
   echo "| command | median wall time |"
   echo "|---|---|"
   printf '%s\n' "${B_ROWS[@]}"
   echo
-  for p in "${B_PAIRS[@]}"; do echo "- $p (target: no slower than jwt)"; done
+  for p in "${B_PAIRS[@]}"; do echo "- $p"; done
+  [ ${#B_PAIRS[@]} -eq 0 ] || echo "- Target: no slower than \`jwt\` as \`cargo install\` builds it."
   [ ${#B_PAIRS[@]} -eq 0 ] || echo
   echo "## (c) \`mdeauth scan\` vs ripgrep on the ${LOG_MB} MiB log"
   echo
