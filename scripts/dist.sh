@@ -20,6 +20,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(rustc -vV | sed -n 's/^host: //p')
 if [ "${DIST_STATIC:-1}" = 1 ] && [[ "$host" == *-linux-gnu ]]; then
+  # Static linking needs glibc's static libraries (libc6-dev on Debian and
+  # Ubuntu, glibc-static on Fedora and RHEL).
+  libc_a=$(${CC:-cc} -print-file-name=libc.a 2>/dev/null || true)
+  if [ "${libc_a#/}" = "$libc_a" ]; then
+    echo "scripts/dist.sh: glibc's static library (libc.a) was not found; install it (libc6-dev, or glibc-static) or build dynamically with DIST_STATIC=0" >&2
+    exit 1
+  fi
   RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
     cargo build --profile dist --target "$host" --bin mdeauth "$@" >&2
   echo "$PWD/target/$host/dist/mdeauth"
