@@ -1,24 +1,43 @@
-//! Criterion benchmarks: decode, classify + offline checks, the finder and
-//! the scan engine over a 1 MB log, and RS256 verification three ways:
-//! jsonwebtoken's (the key rebuilt per call), the path `verify` and `scan`
-//! take (the key parsed once, SHA-256 then the RSA operation), and the RSA
-//! operation alone on a known digest (what `openssl speed rsa2048` times).
-//! Run with `cargo bench --bench tokens`.
+//! Criterion benchmarks: decode, classify + offline checks, catalogue
+//! matching (calls resolved to catalogue rows, and a plan checked against a
+//! token's permissions), the finder and the scan engine over a 1 MB log, and
+//! RS256 verification three ways: jsonwebtoken's (the key rebuilt per call),
+//! the path `verify` and `scan` take (the key parsed once, SHA-256 then the
+//! RSA operation), and the RSA operation alone on a known digest (what
+//! `openssl speed rsa2048` times). Run with `cargo bench --bench tokens`.
 
 use std::hint::black_box;
 use std::io::Cursor;
+use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey};
+use mdeauth::catalog;
 use mdeauth::checks::{self, Clock};
+use mdeauth::commands::check;
+use mdeauth::finding::Severity;
 use mdeauth::input;
+use mdeauth::plan::Plan;
+use mdeauth::report::Report;
 use mdeauth::scan::{self, OfflineChecks, Opened, find};
 use mdeauth::token::Token;
 
 const TOKEN: &str = include_str!("../fixtures/tokens/app-v1.jwt");
 const JWKS: &str = include_str!("../fixtures/keys/jwks.json");
+/// Four calls, all granted by the fixture token's roles.
+const PLAN: &str = include_str!("../fixtures/plans/soc-automation.toml");
+/// Calls as people write them: a bare path, a placeholder, a real id, a full
+/// URL with a query, a lower-case method.
+const CALLS: [&str; 6] = [
+    "GET /api/machines",
+    "POST /api/machines/{id}/isolate",
+    "GET https://api.securitycenter.microsoft.com/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/software",
+    "GET https://api.security.microsoft.com/api/alerts?$filter=severity eq 'High'",
+    "GET /api/vulnerabilities/machinesVulnerabilities",
+    "post /api/advancedqueries/run",
+];
 /// 2026-03-02T09:30:00Z: the fixture tokens are valid then.
 const VALID_AT: i64 = 1_772_443_800;
 const CLOCK: Clock = Clock {
@@ -73,6 +92,39 @@ fn classify(c: &mut Criterion) {
             black_box(f)
         })
     });
+}
+
+fn catalogue(c: &mut Criterion) {
+    let mut g = c.benchmark_group("catalogue");
+    g.throughput(Throughput::Elements(CALLS.len() as u64));
+    g.bench_function("resolve 6 calls (parse + match a row)", |b| {
+        b.iter(|| {
+            for call in CALLS {
+                black_box(catalog::resolve(black_box(call)).unwrap());
+            }
+        })
+    });
+    g.finish();
+
+    let plan = Plan::parse(PLAN, Path::new("fixtures/plans/soc-automation.toml")).unwrap();
+    let token = Token::decode(input::normalize(TOKEN.as_bytes()).unwrap()).unwrap();
+    let claims = token.claims.as_ref().unwrap();
+    let run = || {
+        let wanted = check::wanted(Some(&plan), &[]).unwrap();
+        let mut report = Report::new("check", VALID_AT);
+        check::evaluate(&mut report, claims, Some(&plan), &wanted, None);
+        report
+    };
+    let first = run();
+    assert_eq!(first.calls.as_ref().map(Vec::len), Some(4));
+    assert!(
+        first.findings.iter().all(|f| f.severity != Severity::Error),
+        "the fixture token's roles grant every call of the plan"
+    );
+    c.bench_function(
+        "check a 4-call plan against the token (resolve + permissions + least privilege)",
+        |b| b.iter(|| black_box(run())),
+    );
 }
 
 fn finder(c: &mut Criterion) {
@@ -149,5 +201,5 @@ fn verify_rs256(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decode, classify, finder, verify_rs256);
+criterion_group!(benches, decode, classify, catalogue, finder, verify_rs256);
 criterion_main!(benches);
