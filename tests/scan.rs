@@ -110,6 +110,15 @@ fn json_log_lines_find_token_responses_headers_and_id_tokens() {
         summary["by_resource"],
         json!({"mde": 1, "graph": 1, "other": 1})
     );
+    // Audiences as written: the ID token's is the client id.
+    assert_eq!(
+        summary["by_audience"],
+        json!({
+            "https://api.securitycenter.microsoft.com": 1,
+            "https://graph.microsoft.com": 1,
+            mint::APP: 1
+        })
+    );
     assert_eq!(summary["by_tenant"], json!({ mint::TENANT: 3 }));
 }
 
@@ -175,6 +184,19 @@ fn har_headers_post_data_response_bodies_base64_and_urls() {
     assert_eq!(
         summary["by_status"],
         json!({"pass": 3, "fail": 3, "encrypted": 1})
+    );
+    // One resource, two spellings of its audience: the v2 token carries the
+    // WindowsDefenderATP app id, the v1 tokens its URI.
+    assert_eq!(summary["by_resource"]["mde"], 4);
+    assert_eq!(
+        summary["by_audience"],
+        json!({
+            "https://api.securitycenter.microsoft.com": 3,
+            "fc780465-2017-40d4-a0c5-307022471b92": 1,
+            "https://graph.microsoft.com": 1,
+            mint::APP: 1,
+            "(encrypted)": 1
+        })
     );
     let jwe: Vec<&Value> = tokens
         .iter()
@@ -271,6 +293,15 @@ fn human_output_has_tables_problems_with_locations_and_no_full_token() {
     );
     assert!(
         text.contains(&format!("  {:<42} {:>6}", "mde", 2)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Audience{}tokens\n  {:<42} {:>6}",
+            " ".repeat(37),
+            "https://api.securitycenter.microsoft.com",
+            2
+        )),
         "{text}"
     );
     assert!(

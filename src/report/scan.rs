@@ -155,6 +155,7 @@ fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Resul
         "unique_tokens": s.unique,
         "by_status": by_status,
         "by_resource": s.by_resource,
+        "by_audience": s.by_audience,
         "by_app": s.by_app,
         "by_tenant": s.by_tenant,
         "evaluator": s.evaluator,
@@ -215,7 +216,8 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
         })
         .collect();
     table(&mut o, st, "Status", &status);
-    table(&mut o, st, "Resource (audience)", &s.by_resource);
+    table(&mut o, st, "Resource", &s.by_resource);
+    table(&mut o, st, "Audience", &s.by_audience);
     table(&mut o, st, "App", &s.by_app);
     table(&mut o, st, "Tenant", &s.by_tenant);
 

@@ -194,6 +194,9 @@ pub struct Summary {
     pub unique: u64,
     /// Unique tokens per resource / app / tenant / status.
     pub by_resource: BTreeMap<String, u64>,
+    /// Unique tokens per `aud` value, exactly as written (a token with
+    /// several audiences counts under each; `(encrypted)` for a JWE).
+    pub by_audience: BTreeMap<String, u64>,
     pub by_app: BTreeMap<String, u64>,
     pub by_tenant: BTreeMap<String, u64>,
     pub by_status: BTreeMap<Status, u64>,
@@ -356,6 +359,13 @@ pub fn scan(
     for t in &col.found {
         *summary.by_status.entry(t.status).or_default() += 1;
         count(&mut summary.by_resource, Some(t.resource));
+        if t.audience.is_empty() {
+            let none = (t.status == Status::Encrypted).then_some("(encrypted)");
+            count(&mut summary.by_audience, none);
+        }
+        for aud in &t.audience {
+            count(&mut summary.by_audience, Some(aud));
+        }
         count(&mut summary.by_app, t.app_id.as_deref());
         count(&mut summary.by_tenant, t.tenant_id.as_deref());
     }
@@ -898,6 +908,10 @@ mod tests {
         assert_eq!(r.tokens[0].resource, "mde");
         assert_eq!(r.tokens[1].resource, "graph");
         assert_eq!(r.summary.by_resource.get("mde"), Some(&1));
+        assert_eq!(
+            r.summary.by_audience.get("https://graph.microsoft.com"),
+            Some(&1)
+        );
         assert_eq!(r.exit_code(), 0);
     }
 
