@@ -106,7 +106,7 @@ if [ "$PROFILE" = dist ]; then
     MDE=$(DIST_STATIC=0 scripts/dist.sh --quiet)
   fi
   MDE_LINK="dynamically linked"
-  ldd "$MDE" 2>&1 | grep -q 'libc\.so' || MDE_LINK="statically linked"
+  if have ldd && ! ldd "$MDE" 2>&1 | grep -q 'libc\.so'; then MDE_LINK="statically linked"; fi
 else
   cargo build --profile "$PROFILE" --quiet --bin mdeauth
   MDE=$ROOT/target/$PROFILE/mdeauth
