@@ -19,6 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(rustc -vV | sed -n 's/^host: //p')
+# Where cargo put it (CARGO_TARGET_DIR may move it), once the build made it.
+target_dir() { (cd "${CARGO_TARGET_DIR:-target}" && pwd); }
 if [ "${DIST_STATIC:-1}" = 1 ] && [[ "$host" == *-linux-gnu ]]; then
   # Static linking needs glibc's static libraries (libc6-dev on Debian and
   # Ubuntu, glibc-static on Fedora and RHEL).
@@ -29,8 +31,8 @@ if [ "${DIST_STATIC:-1}" = 1 ] && [[ "$host" == *-linux-gnu ]]; then
   fi
   RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
     cargo build --profile dist --target "$host" --bin mdeauth "$@" >&2
-  echo "$PWD/target/$host/dist/mdeauth"
+  echo "$(target_dir)/$host/dist/mdeauth"
 else
   cargo build --profile dist --bin mdeauth "$@" >&2
-  echo "$PWD/target/dist/mdeauth"
+  echo "$(target_dir)/dist/mdeauth"
 fi
