@@ -209,9 +209,9 @@ TOKEN_FILE=$ROOT/fixtures/tokens/app-v1.jwt
 B_NAMES=(); B_CMDS=()
 # b_add NAME CMD: adds a command; B_LAST is its index.
 b_add() { B_NAMES+=("$1"); B_CMDS+=("$2"); B_LAST=$((${#B_CMDS[@]} - 1)); }
-B_PAIRS=()
-pair() { B_PAIR_SPECS+=("$1|$2|$3"); }
+# pair WHAT A B: report command A (mdeauth) against command B once timed.
 B_PAIR_SPECS=()
+pair() { B_PAIR_SPECS+=("$1|$2|$3"); }
 PUB=$WORK/pub.pem
 JWT_VERIFIES=
 if [ -n "$JWT" ] && [ -n "$OPENSSL" ]; then
@@ -272,6 +272,7 @@ b_wins() { awk -v a="$1" -v b="$2" '$2 == a {x[$1] = $3} $2 == b {y[$1] = $3} EN
 for k in "${!B_CMDS[@]}"; do
   B_ROWS+=("| ${B_NAMES[$k]} | $(calc '%.2f' "$(b_med "$k") * 1000") ms |")
 done
+B_PAIRS=()
 for spec in "${B_PAIR_SPECS[@]}"; do
   IFS='|' read -r what a b <<<"$spec"
   B_PAIRS+=("$what: mdeauth no slower in $(b_wins "$a" "$b") of $B_ROUNDS rounds, median ratio $(calc '%.2f' "$(b_med "$a") / $(b_med "$b")")")

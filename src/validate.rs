@@ -280,16 +280,12 @@ fn rs256_ok(
         // Hash, then verify the digest: the same result as `verify_sig`,
         // without the digest-verify context aws-lc would allocate and copy
         // for every token (about a microsecond each in `scan`).
-        let d = match input_sha256 {
-            Some(known) => {
-                debug_assert_eq!(*known, crate::digest::sha256(input), "stale signing digest");
-                match Digest::import_less_safe(known, &SHA256) {
-                    Ok(d) => d,
-                    Err(_) => digest(&SHA256, input),
-                }
-            }
-            None => digest(&SHA256, input),
-        };
+        if let Some(known) = input_sha256 {
+            debug_assert_eq!(*known, crate::digest::sha256(input), "stale signing digest");
+        }
+        let d = input_sha256
+            .and_then(|known| Digest::import_less_safe(known, &SHA256).ok())
+            .unwrap_or_else(|| digest(&SHA256, input));
         return p.verify_digest_sig(&d, sig).is_ok();
     }
     key.rsa.as_ref().is_some_and(|d| {
