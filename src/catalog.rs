@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, Snippet};
-use crate::permissions::PermType;
+use crate::permissions::PermKind;
 
 /// Whether the current documentation still describes a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,15 +66,15 @@ impl Call {
     }
 
     /// The permission groups for one context.
-    pub fn groups(&self, kind: PermType) -> &[Vec<String>] {
+    pub fn groups(&self, kind: PermKind) -> &[Vec<String>] {
         match kind {
-            PermType::Role => &self.application,
-            PermType::Scope => &self.delegated,
+            PermKind::Role => &self.application,
+            PermKind::Scope => &self.delegated,
         }
     }
 
     /// Every accepted name of one context, in catalogue order.
-    pub fn accepted(&self, kind: PermType) -> Vec<String> {
+    pub fn accepted(&self, kind: PermKind) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for n in self.groups(kind).iter().flatten() {
             if !out.contains(n) {
@@ -538,14 +538,14 @@ mod tests {
         for c in calls() {
             for n in c.application.iter().flatten() {
                 assert!(
-                    permissions::get(PermType::Role, n).is_some(),
+                    permissions::get(PermKind::Role, n).is_some(),
                     "{}: application permission {n} is not a WindowsDefenderATP app role",
                     c.label()
                 );
             }
             for n in c.delegated.iter().flatten() {
                 assert!(
-                    permissions::get(PermType::Scope, n).is_some(),
+                    permissions::get(PermKind::Scope, n).is_some(),
                     "{}: delegated permission {n} is not a WindowsDefenderATP scope",
                     c.label()
                 );

@@ -314,7 +314,7 @@ pub struct TokenCmdArgs {
     pub calls: Vec<String>,
     /// The context the app is meant to use (with --plan/--call).
     #[arg(long, value_enum)]
-    pub context: Option<crate::plan::PlanContext>,
+    pub context: Option<crate::permissions::PermContext>,
 }
 
 // Where the MDE API is.
@@ -384,7 +384,7 @@ pub struct DoctorArgs {
     pub calls: Vec<String>,
     /// The context the app is meant to use (default: the plan's).
     #[arg(long, value_enum)]
-    pub context: Option<crate::plan::PlanContext>,
+    pub context: Option<crate::permissions::PermContext>,
     /// App registration JSON (portal manifest or `az ad app show`): lint it and show the chain.
     #[arg(long, value_name = "MANIFEST.json")]
     pub app: Option<PathBuf>,
@@ -474,7 +474,7 @@ pub struct CheckArgs {
     pub calls: Vec<String>,
     /// The context the app is meant to use; a token of the other context is an error.
     #[arg(long, value_enum)]
-    pub context: Option<crate::plan::PlanContext>,
+    pub context: Option<crate::permissions::PermContext>,
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Do not verify the signature (offline checks only; no key discovery).
@@ -495,7 +495,7 @@ pub struct ApiArgs {
     pub calls: Vec<String>,
     /// Permission context (default: the plan's, else application).
     #[arg(long, value_enum)]
-    pub context: Option<crate::plan::PlanContext>,
+    pub context: Option<crate::permissions::PermContext>,
     /// List only calls whose area contains this text.
     #[arg(long, value_name = "TEXT")]
     pub area: Option<String>,
@@ -508,15 +508,6 @@ pub struct ApiArgs {
     /// List the calls that accept this permission.
     #[arg(long, value_name = "NAME")]
     pub permission: Option<String>,
-}
-
-/// The kind of token the plan uses against the MDE API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ContextArg {
-    /// App-only tokens (application permissions, `Role`).
-    Application,
-    /// Tokens for a signed-in user (delegated permissions, `Scope`).
-    Delegated,
 }
 
 /// How the app authenticates.
@@ -565,7 +556,7 @@ pub struct AppArgs {
     pub permissions: Vec<String>,
     /// The kind of token the app uses (default: the plan's context).
     #[arg(long, value_enum)]
-    pub context: Option<ContextArg>,
+    pub context: Option<crate::permissions::PermContext>,
     /// The app serves other tenants (it must be multi-tenant and consented in each).
     #[arg(long)]
     pub multi_tenant: bool,
@@ -619,5 +610,5 @@ pub struct ScanArgs {
     pub calls: Vec<String>,
     /// The context the tokens are meant to have.
     #[arg(long, value_enum)]
-    pub context: Option<crate::plan::PlanContext>,
+    pub context: Option<crate::permissions::PermContext>,
 }

@@ -7,15 +7,12 @@
 
 use serde::Serialize;
 
-use crate::applint::{
-    AppRegistration, Credential, Grants, Intent, IntentContext, PermKind, PermissionTable,
-    PlannedCall,
-};
+use crate::applint::{AppRegistration, Credential, Grants, Intent, PermissionTable, PlannedCall};
 use crate::catalog::Call;
 use crate::consent;
 use crate::finding::Finding;
-use crate::permissions::PermType;
-use crate::plan::{self, Plan, PlanContext};
+use crate::permissions::{PermContext, PermKind};
+use crate::plan::{self, Plan};
 use crate::privilege;
 
 /// The steps, in order.
@@ -94,8 +91,8 @@ impl DoctorSection {
 
 /// The applint intent for a plan: each call's requirement groups in the
 /// plan's context, the catalogue's minimal set, multi-tenant and credential.
-pub fn intent(rows: &[&'static Call], ctx: PlanContext, plan: Option<&Plan>) -> Intent {
-    let kind = ctx.perm_type();
+pub fn intent(rows: &[&'static Call], ctx: PermContext, plan: Option<&Plan>) -> Intent {
+    let kind = ctx.perm_kind();
     let credential = plan.and_then(|p| p.credential).and_then(|c| match c {
         plan::Credential::Secret => Some(Credential::Secret),
         plan::Credential::Certificate => Some(Credential::Certificate),
@@ -106,10 +103,7 @@ pub fn intent(rows: &[&'static Call], ctx: PlanContext, plan: Option<&Plan>) -> 
     });
     let multi_tenant = plan.map(|p| p.multi_tenant);
     Intent {
-        context: match ctx {
-            PlanContext::Application => IntentContext::Application,
-            PlanContext::Delegated => IntentContext::Delegated,
-        },
+        context: ctx,
         calls: rows
             .iter()
             .map(|r| PlannedCall {
@@ -130,7 +124,7 @@ pub fn intent(rows: &[&'static Call], ctx: PlanContext, plan: Option<&Plan>) -> 
 /// What the chain is built from.
 pub struct ChainInput<'a> {
     pub rows: &'a [&'static Call],
-    pub ctx: PlanContext,
+    pub ctx: PermContext,
     /// The token's roles (application) or scopes (delegated), when decoded.
     pub token: Option<&'a [String]>,
     pub app: Option<&'a AppRegistration>,
@@ -142,31 +136,27 @@ pub struct ChainInput<'a> {
 /// the group member the token holds, else the one the app requests, else the
 /// member of the minimal set.
 pub fn chain(i: &ChainInput) -> Vec<ChainRow> {
-    let kind = i.ctx.perm_type();
-    let pk = match kind {
-        PermType::Role => PermKind::Role,
-        PermType::Scope => PermKind::Scope,
-    };
+    let kind = i.ctx.perm_kind();
     let minimal: Vec<String> = privilege::minimal(i.rows, kind)
         .into_iter()
         .map(|n| n.permission)
         .collect();
     let requested = |name: &str| -> Option<bool> {
         let app = i.app?;
-        Some(match i.table.by_name(name, pk) {
+        Some(match i.table.by_name(name, kind) {
             Some(e) => app
                 .requested
                 .iter()
-                .any(|r| r.kind == pk && r.guid.eq_ignore_ascii_case(&e.guid)),
+                .any(|r| r.kind == kind && r.guid.eq_ignore_ascii_case(&e.guid)),
             None => false,
         })
     };
     let granted = |name: &str| -> Option<bool> {
         let g = i.grants?;
-        Some(match pk {
+        Some(match kind {
             PermKind::Role => i
                 .table
-                .by_name(name, pk)
+                .by_name(name, kind)
                 .is_some_and(|e| g.has_role(&e.guid, None)),
             PermKind::Scope => g.has_scope(name, None),
         })
@@ -293,7 +283,7 @@ mod tests {
         let held = vec!["Machine.Read.All".to_string()];
         let c = chain(&ChainInput {
             rows: &rows,
-            ctx: PlanContext::Application,
+            ctx: PermContext::Application,
             token: Some(&held),
             app: Some(&app),
             table: &table,
@@ -326,7 +316,7 @@ mod tests {
         let held = vec!["Machine.ReadWrite.All".to_string()];
         let c = chain(&ChainInput {
             rows: &rows[..1],
-            ctx: PlanContext::Application,
+            ctx: PermContext::Application,
             token: Some(&held),
             app: None,
             table: &table,
@@ -343,8 +333,8 @@ mod tests {
             catalog::resolve("GET /api/machines").unwrap(),
             catalog::resolve("GET /api/alerts").unwrap(),
         ];
-        let i = intent(&rows, PlanContext::Application, None);
-        assert_eq!(i.context, IntentContext::Application);
+        let i = intent(&rows, PermContext::Application, None);
+        assert_eq!(i.context, PermContext::Application);
         assert_eq!(i.calls.len(), 2);
         assert_eq!(i.minimal, ["Alert.Read.All", "Machine.Read.All"]);
         assert_eq!(i.multi_tenant, None);

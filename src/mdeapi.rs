@@ -17,7 +17,7 @@ use crate::consent;
 use crate::error::{Error, Result, Snippet};
 use crate::finding::{Finding, Severity};
 use crate::http::{self, Http, Response};
-use crate::permissions::PermType;
+use crate::permissions::{PermContext, PermKind};
 use crate::resource::ResourceKind;
 use crate::token::{Context, Token};
 
@@ -403,23 +403,16 @@ pub fn interpret(
 ) -> Probed {
     let claims = token.claims.as_ref().ok();
     let cls = claims.map(|c| c.classify());
-    let delegated = cls
+    let ctx = if cls
         .as_ref()
-        .is_some_and(|c| c.context == Context::Delegated);
-    let kind = if delegated {
-        PermType::Scope
+        .is_some_and(|c| c.context == Context::Delegated)
+    {
+        PermContext::Delegated
     } else {
-        PermType::Role
+        PermContext::Application
     };
-    let token_roles = claims
-        .map(|c| {
-            if delegated {
-                c.scopes()
-            } else {
-                c.roles.clone()
-            }
-        })
-        .unwrap_or_default();
+    let kind = ctx.perm_kind();
+    let token_roles = claims.map(|c| c.granted(ctx)).unwrap_or_default();
     let err = parse_error(&resp.body);
     let correlation = err.target.clone().or_else(|| {
         ["x-correlation-id", "request-id", "x-ms-request-id"]
@@ -669,7 +662,7 @@ fn forbidden(
     api_msg: &str,
     corr: &str,
     token: &Token,
-    kind: PermType,
+    kind: PermKind,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     match err.code.as_deref() {
@@ -703,8 +696,8 @@ fn forbidden(
     let have = &section.token_roles;
     let req = &section.required_roles;
     let what = match kind {
-        PermType::Role => "application permission",
-        PermType::Scope => "delegated permission",
+        PermKind::Role => "application permission",
+        PermKind::Scope => "delegated permission",
     };
     let holds: Vec<&String> = req.iter().filter(|r| have.contains(r)).collect();
     let detail = if req.is_empty() {
@@ -734,7 +727,7 @@ fn forbidden(
             "add the WindowsDefenderATP {what} {} to the app registration, grant admin consent, then get a new token",
             req.first().map(String::as_str).unwrap_or("")
         )
-    } else if kind == PermType::Scope {
+    } else if kind == PermKind::Scope {
         "give the signed-in user an MDE role with the needed permission and access to the device group".to_string()
     } else {
         "check the app's device-group scope and the tenant's MDE settings".to_string()

@@ -6,20 +6,91 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-/// Which kind of permission: an app role or a delegated scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum PermType {
+/// Which kind of permission: an application permission (app role, token
+/// `roles`) or a delegated permission (OAuth2 scope, token `scp`), as
+/// `requiredResourceAccess` writes them (`Role` / `Scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum PermKind {
     /// Application permission (appRole), granted by admin consent, shows in `roles`.
     Role,
     /// Delegated permission (oauth2PermissionScope), shows in `scp`.
     Scope,
 }
 
-impl PermType {
+impl PermKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            PermType::Role => "Role",
-            PermType::Scope => "Scope",
+            PermKind::Role => "Role",
+            PermKind::Scope => "Scope",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            PermKind::Role => "application permission (Role)",
+            PermKind::Scope => "delegated permission (Scope)",
+        }
+    }
+
+    /// `an application permission (Role)` / `a delegated permission (Scope)`.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            PermKind::Role => "an application permission (Role)",
+            PermKind::Scope => "a delegated permission (Scope)",
+        }
+    }
+
+    pub fn other(self) -> PermKind {
+        match self {
+            PermKind::Role => PermKind::Scope,
+            PermKind::Scope => PermKind::Role,
+        }
+    }
+
+    /// `Role` / `Scope`, case-insensitively.
+    pub fn parse(s: &str) -> Option<PermKind> {
+        if s.eq_ignore_ascii_case("role") {
+            Some(PermKind::Role)
+        } else if s.eq_ignore_ascii_case("scope") {
+            Some(PermKind::Scope)
+        } else {
+            None
+        }
+    }
+}
+
+/// The permission context an app works in against the MDE API. A token's
+/// own context (which may also be neither) is [`crate::token::Context`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PermContext {
+    /// App-only tokens (a daemon): application permissions, token `roles`.
+    Application,
+    /// Tokens for a signed-in user: delegated permissions, token `scp`.
+    Delegated,
+}
+
+impl PermContext {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermContext::Application => "application",
+            PermContext::Delegated => "delegated",
+        }
+    }
+
+    /// Which kind of permission this context uses.
+    pub fn perm_kind(self) -> PermKind {
+        match self {
+            PermContext::Application => PermKind::Role,
+            PermContext::Delegated => PermKind::Scope,
+        }
+    }
+
+    /// The other context.
+    pub fn other(self) -> PermContext {
+        match self {
+            PermContext::Application => PermContext::Delegated,
+            PermContext::Delegated => PermContext::Application,
         }
     }
 }
@@ -73,10 +144,10 @@ pub fn scopes() -> &'static [Permission] {
 }
 
 /// The permission of this type with exactly this value.
-pub fn get(kind: PermType, value: &str) -> Option<&'static Permission> {
+pub fn get(kind: PermKind, value: &str) -> Option<&'static Permission> {
     let list = match kind {
-        PermType::Role => roles(),
-        PermType::Scope => scopes(),
+        PermKind::Role => roles(),
+        PermKind::Scope => scopes(),
     };
     list.iter().find(|p| p.value == value)
 }
@@ -110,14 +181,14 @@ mod tests {
     fn data_file_loads() {
         assert_eq!(resource_app().app_id, crate::resource::MDE_APP_ID);
         assert_eq!(
-            get(PermType::Role, "Machine.Isolate").map(|p| p.id.as_str()),
+            get(PermKind::Role, "Machine.Isolate").map(|p| p.id.as_str()),
             Some("7e4e1300-e1b9-4102-88ba-f0cb6e6d5974")
         );
         assert_eq!(
-            get(PermType::Scope, "Machine.Read").map(|p| p.id.as_str()),
+            get(PermKind::Scope, "Machine.Read").map(|p| p.id.as_str()),
             Some("fbd3d33a-b1f5-4573-906c-51b39682fbcf")
         );
-        assert!(get(PermType::Scope, "Machine.Read.All").is_none());
+        assert!(get(PermKind::Scope, "Machine.Read.All").is_none());
         assert_eq!(canonical("URL.READ.ALL"), Some("Url.Read.All"));
         for p in roles().iter().chain(scopes()) {
             assert!(crate::guid::is_guid(&p.id), "{} id {}", p.value, p.id);

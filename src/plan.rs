@@ -23,34 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{self, Call};
 use crate::error::{Error, Result};
-use crate::permissions::PermType;
-
-/// The permission context an app works in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum PlanContext {
-    /// App-only (daemon): application permissions, token `roles`.
-    Application,
-    /// On behalf of a signed-in user: delegated permissions, token `scp`.
-    Delegated,
-}
-
-impl PlanContext {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlanContext::Application => "application",
-            PlanContext::Delegated => "delegated",
-        }
-    }
-
-    /// Which kind of permission this context uses.
-    pub fn perm_type(self) -> PermType {
-        match self {
-            PlanContext::Application => PermType::Role,
-            PlanContext::Delegated => PermType::Scope,
-        }
-    }
-}
+use crate::permissions::PermContext;
 
 /// How the app proves its identity when it gets a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,7 +70,7 @@ pub struct Plan {
     pub name: String,
     pub tenant_id: Option<String>,
     pub client_id: Option<String>,
-    pub context: Option<PlanContext>,
+    pub context: Option<PermContext>,
     pub multi_tenant: bool,
     pub credential: Option<Credential>,
     pub calls: Vec<PlanCall>,
@@ -109,7 +82,7 @@ struct Raw {
     name: String,
     tenant_id: Option<toml::Spanned<String>>,
     client_id: Option<toml::Spanned<String>>,
-    context: Option<PlanContext>,
+    context: Option<PermContext>,
     #[serde(default)]
     multi_tenant: bool,
     credential: Option<Credential>,
@@ -287,7 +260,7 @@ calls = [
 ]
 "#)
         .unwrap();
-        assert_eq!(plan.context, Some(PlanContext::Delegated));
+        assert_eq!(plan.context, Some(PermContext::Delegated));
         assert_eq!(plan.credential, Some(Credential::User));
         assert!(!plan.multi_tenant);
         assert_eq!(plan.calls.len(), 2);

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::catalog::Call;
-use crate::permissions::PermType;
+use crate::permissions::PermKind;
 
 /// The result of one call against the granted permissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct Evaluation {
 }
 
 /// Evaluate a call's permission groups for one context against granted names.
-pub fn evaluate(call: &Call, kind: PermType, granted: &[String]) -> Evaluation {
+pub fn evaluate(call: &Call, kind: PermKind, granted: &[String]) -> Evaluation {
     let groups = call.groups(kind);
     let accepted = call.accepted(kind);
     if groups.is_empty() {
@@ -100,7 +100,7 @@ pub struct Needed {
 /// call. Among sets of the same size it prefers fewer write permissions,
 /// then fewer tenant-wide `.All` ones, then names in order, so the answer is
 /// deterministic. Calls with no documented permission add nothing.
-pub fn minimal(calls: &[&Call], kind: PermType) -> Vec<Needed> {
+pub fn minimal(calls: &[&Call], kind: PermKind) -> Vec<Needed> {
     // Distinct groups, each sorted by preference.
     let mut groups: Vec<Vec<String>> = Vec::new();
     for c in calls {
@@ -189,10 +189,13 @@ fn search(groups: &[Vec<String>], chosen: &mut Vec<String>, best: &mut Option<Ve
 
 /// The warnings every command working from a list of calls gives about a
 /// call itself: no permission documented for the context, or a legacy call.
-pub fn call_warnings(row: &Call, ctx: crate::plan::PlanContext) -> Vec<crate::finding::Finding> {
+pub fn call_warnings(
+    row: &Call,
+    ctx: crate::permissions::PermContext,
+) -> Vec<crate::finding::Finding> {
     use crate::finding::Finding;
     let mut out = Vec::new();
-    if row.groups(ctx.perm_type()).is_empty() {
+    if row.groups(ctx.perm_kind()).is_empty() {
         out.push(Finding::warning(
             "call.permissions_not_documented",
             format!(
@@ -222,7 +225,7 @@ mod tests {
     use super::*;
     use crate::catalog::resolve;
 
-    fn names(calls: &[&str], kind: PermType) -> Vec<String> {
+    fn names(calls: &[&str], kind: PermKind) -> Vec<String> {
         let cs: Vec<&Call> = calls.iter().map(|c| resolve(c).unwrap()).collect();
         minimal(&cs, kind)
             .into_iter()
@@ -234,11 +237,11 @@ mod tests {
     fn evaluation_rules() {
         let g = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let list = resolve("GET /api/machines").unwrap();
-        let e = evaluate(list, PermType::Role, &g(&["Machine.ReadWrite.All"]));
+        let e = evaluate(list, PermKind::Role, &g(&["Machine.ReadWrite.All"]));
         assert_eq!(e.outcome, Outcome::Allowed);
         assert_eq!(e.satisfied_by, g(&["Machine.ReadWrite.All"]));
         let sq = resolve("POST /api/machines/x/StopAndQuarantineFile").unwrap();
-        let e = evaluate(sq, PermType::Role, &g(&["Machine.StopAndQuarantine"]));
+        let e = evaluate(sq, PermKind::Role, &g(&["Machine.StopAndQuarantine"]));
         assert_eq!(e.outcome, Outcome::Denied);
         assert_eq!(
             e.missing_groups,
@@ -246,15 +249,15 @@ mod tests {
         );
         let e = evaluate(
             sq,
-            PermType::Role,
+            PermKind::Role,
             &g(&["Machine.StopAndQuarantine", "Machine.Read.All"]),
         );
         assert_eq!(e.outcome, Outcome::Allowed);
-        let e = evaluate(sq, PermType::Scope, &g(&["Machine.StopAndQuarantine"]));
+        let e = evaluate(sq, PermKind::Scope, &g(&["Machine.StopAndQuarantine"]));
         assert_eq!(e.outcome, Outcome::Allowed);
         let base = resolve("GET /api/baselineProfiles").unwrap();
         assert_eq!(
-            evaluate(base, PermType::Role, &[]).outcome,
+            evaluate(base, PermKind::Role, &[]).outcome,
             Outcome::Undocumented
         );
     }
@@ -262,14 +265,14 @@ mod tests {
     #[test]
     fn minimal_sets() {
         assert_eq!(
-            names(&["GET /api/machines", "GET /api/alerts"], PermType::Role),
+            names(&["GET /api/machines", "GET /api/alerts"], PermKind::Role),
             vec!["Alert.Read.All", "Machine.Read.All"]
         );
         // One read-write permission covers the read and the write call.
         assert_eq!(
             names(
                 &["GET /api/machines", "POST /api/machines/{id}/tags"],
-                PermType::Role
+                PermKind::Role
             ),
             vec!["Machine.ReadWrite.All"]
         );
@@ -279,7 +282,7 @@ mod tests {
                     "POST /api/machines/{id}/StopAndQuarantineFile",
                     "POST /api/machines/{id}/isolate"
                 ],
-                PermType::Role
+                PermKind::Role
             ),
             vec![
                 "Machine.Read.All",
@@ -294,19 +297,19 @@ mod tests {
                     "POST /api/machines/{id}/isolate",
                     "POST /api/machineactions/{id}/cancel"
                 ],
-                PermType::Role
+                PermKind::Role
             ),
             vec!["Machine.Isolate"]
         );
         // Narrow (own IOCs) before tenant-wide.
         assert_eq!(
-            names(&["GET /api/indicators"], PermType::Role),
+            names(&["GET /api/indicators"], PermKind::Role),
             vec!["Ti.ReadWrite"]
         );
         assert_eq!(
-            names(&["GET /api/machines", "GET /api/alerts"], PermType::Scope),
+            names(&["GET /api/machines", "GET /api/alerts"], PermKind::Scope),
             vec!["Alert.Read", "Machine.Read"]
         );
-        assert!(names(&["GET /api/baselineProfiles"], PermType::Role).is_empty());
+        assert!(names(&["GET /api/baselineProfiles"], PermKind::Role).is_empty());
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::cloud;
 use crate::error::{Error, Result};
 use crate::input::{Compact, decode_segment};
+use crate::permissions::PermContext;
 use crate::resource::{self, ResourceKind};
 
 /// The JOSE header, typed where AAD and RFC 7515 define members.
@@ -529,6 +530,15 @@ impl Claims {
             .collect()
     }
 
+    /// The permissions the token carries for `ctx`: `roles` in application
+    /// context, the `scp` scopes in delegated context.
+    pub fn granted(&self, ctx: PermContext) -> Vec<String> {
+        match ctx {
+            PermContext::Application => self.roles.clone(),
+            PermContext::Delegated => self.scopes(),
+        }
+    }
+
     /// The calling app: `appid` (v1) or `azp` (v2).
     pub fn app_id(&self) -> Option<&str> {
         self.appid.as_deref().or(self.azp.as_deref())
@@ -571,6 +581,16 @@ impl Context {
             Context::Application => "application",
             Context::Delegated => "delegated",
             Context::None => "none",
+        }
+    }
+
+    /// The permission context of a token that carries permissions; `None`
+    /// when it carries neither `roles` nor `scp`.
+    pub fn perm_context(self) -> Option<PermContext> {
+        match self {
+            Context::Application => Some(PermContext::Application),
+            Context::Delegated => Some(PermContext::Delegated),
+            Context::None => None,
         }
     }
 }

@@ -643,6 +643,52 @@ fn scan_with_calls_agrees_with_check() {
 }
 
 #[test]
+fn scan_reports_a_context_mismatch_as_check_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = all_tokens_log(dir.path());
+    let args = [
+        "--no-verify",
+        "--context",
+        "application",
+        "--call",
+        "GET /api/machines",
+    ];
+    let (_, tokens, _) = scan_json_raw(&args, &log);
+    let mismatch = |findings: &Value| -> Vec<Value> {
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "check.context_mismatch")
+            .cloned()
+            .collect()
+    };
+    let scanned = tokens
+        .iter()
+        .find(|t| t["fingerprint"] == fp_of("delegated-v1").as_str())
+        .unwrap();
+    let out = mdeauth()
+        .args(["check", "--format", "json", "--at", AT])
+        .args(args)
+        .arg(fixture("tokens/delegated-v1.jwt"))
+        .output()
+        .unwrap();
+    let checked = mismatch(&json_out(&out)["findings"]);
+    assert_eq!(checked.len(), 1);
+    assert_eq!(
+        checked[0]["message"],
+        "the app is meant to work in application context but this is a delegated token"
+    );
+    assert_eq!(mismatch(&scanned["findings"]), checked);
+    // An application token in an application plan has no such finding.
+    let app = tokens
+        .iter()
+        .find(|t| t["fingerprint"] == fp_of("app-v1").as_str())
+        .unwrap();
+    assert!(mismatch(&app["findings"]).is_empty());
+}
+
+#[test]
 fn keys_are_fetched_once_per_issuer() {
     // Three distinct tokens from one issuer: one discovery and one JWKS fetch.
     let server = httpmock::MockServer::start();

@@ -5,23 +5,7 @@
 //! file or `--call` builds one from the MDE permission catalogue. The lint
 //! only ever sees this type.
 
-/// Which kind of token the app will use against the MDE API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntentContext {
-    /// App-only tokens: permissions are application permissions (`Role`).
-    Application,
-    /// Tokens for a signed-in user: permissions are delegated (`Scope`).
-    Delegated,
-}
-
-impl IntentContext {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IntentContext::Application => "application",
-            IntentContext::Delegated => "delegated",
-        }
-    }
-}
+use crate::permissions::PermContext;
 
 /// One API call the plan makes and the permissions it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +63,7 @@ impl Credential {
 /// Everything the lint needs to know about the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
-    pub context: IntentContext,
+    pub context: PermContext,
     pub calls: Vec<PlannedCall>,
     /// The minimal permission set for the plan (computed by the catalogue).
     pub minimal: Vec<String>,

@@ -10,8 +10,9 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::table::{MDE_APP_ID, PermKind, single_object};
+use super::table::{MDE_APP_ID, single_object};
 use crate::error::{Error, Result};
+use crate::permissions::PermKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -15,11 +15,12 @@ use serde::Serialize;
 
 use crate::cloud::Cloud;
 use crate::finding::Finding;
+use crate::permissions::{PermContext, PermKind};
 use crate::timefmt::{relative, rfc3339};
 pub use grants::Grants;
-pub use intent::{Credential, Intent, IntentContext, PlannedCall};
+pub use intent::{Credential, Intent, PlannedCall};
 pub use manifest::{AppCredential, AppRegistration, CredKind, RedirectUri, Shape};
-pub use table::{Confidence, MDE_APP_ID, PermEntry, PermKind, PermissionTable, TableSource};
+pub use table::{Confidence, MDE_APP_ID, PermEntry, PermissionTable, TableSource};
 
 /// Default for `--expiry-days`.
 pub const DEFAULT_EXPIRY_DAYS: i64 = 30;
@@ -79,10 +80,7 @@ pub fn lint(
     expiry_days: i64,
     cloud: &Cloud,
 ) -> LintOutput {
-    let want = match intent.context {
-        IntentContext::Application => PermKind::Role,
-        IntentContext::Delegated => PermKind::Scope,
-    };
+    let want = intent.context.perm_kind();
     let fx = Fixes {
         app,
         intent,
@@ -497,12 +495,12 @@ pub fn lint(
     }
 }
 
-fn context_rule(c: IntentContext) -> &'static str {
+fn context_rule(c: PermContext) -> &'static str {
     match c {
-        IntentContext::Application => {
+        PermContext::Application => {
             "app-only tokens carry only application permissions (roles claim)"
         }
-        IntentContext::Delegated => "user tokens carry only delegated permissions (scp claim)",
+        PermContext::Delegated => "user tokens carry only delegated permissions (scp claim)",
     }
 }
 
@@ -523,7 +521,7 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
     };
     let id = &app.app_id;
     let uses = |c: Credential| intent.credential == Some(c);
-    let daemon = intent.context == IntentContext::Application;
+    let daemon = intent.context == PermContext::Application;
     for c in &app.credentials {
         let Some(exp) = c.expires else { continue };
         let when = format!("{} ({})", rfc3339(exp), relative(exp, now));
@@ -817,7 +815,7 @@ mod tests {
     /// An intent as the catalogue builds it: any-of groups and a minimal set.
     fn machines_intent() -> Intent {
         Intent {
-            context: IntentContext::Application,
+            context: PermContext::Application,
             calls: vec![PlannedCall {
                 label: "GET /api/machines".to_string(),
                 requirements: vec![vec![

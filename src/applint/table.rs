@@ -11,55 +11,7 @@ use crate::error::{Error, Result};
 /// The WindowsDefenderATP first-party application id.
 pub const MDE_APP_ID: &str = "fc780465-2017-40d4-a0c5-307022471b92";
 
-/// Application permission (`Role`) or delegated permission (`Scope`), as
-/// `requiredResourceAccess` writes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum PermKind {
-    Role,
-    Scope,
-}
-
-impl PermKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PermKind::Role => "Role",
-            PermKind::Scope => "Scope",
-        }
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            PermKind::Role => "application permission (Role)",
-            PermKind::Scope => "delegated permission (Scope)",
-        }
-    }
-
-    /// `an application permission (Role)` / `a delegated permission (Scope)`.
-    pub fn with_article(self) -> &'static str {
-        match self {
-            PermKind::Role => "an application permission (Role)",
-            PermKind::Scope => "a delegated permission (Scope)",
-        }
-    }
-
-    pub fn other(self) -> PermKind {
-        match self {
-            PermKind::Role => PermKind::Scope,
-            PermKind::Scope => PermKind::Role,
-        }
-    }
-
-    /// `Role` / `Scope`, case-insensitively.
-    pub fn parse(s: &str) -> Option<PermKind> {
-        if s.eq_ignore_ascii_case("role") {
-            Some(PermKind::Role)
-        } else if s.eq_ignore_ascii_case("scope") {
-            Some(PermKind::Scope)
-        } else {
-            None
-        }
-    }
-}
+use crate::permissions::PermKind;
 
 /// How far a GUID can be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

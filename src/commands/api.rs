@@ -5,8 +5,8 @@ use crate::catalog::{self, Call, Status};
 use crate::cli::ApiArgs;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::permissions::{self, PermType};
-use crate::plan::{Plan, PlanContext};
+use crate::permissions::{self, PermContext, PermKind};
+use crate::plan::Plan;
 use crate::privilege;
 use crate::report::Report;
 use crate::report::calls::{CallEntry, LeastPrivilege, MinimalPermission, PlanSection};
@@ -37,8 +37,8 @@ pub fn run(args: &ApiArgs) -> Result<Report> {
     let ctx = args
         .context
         .or(plan.as_ref().and_then(|p| p.context))
-        .unwrap_or(PlanContext::Application);
-    let kind = ctx.perm_type();
+        .unwrap_or(PermContext::Application);
+    let kind = ctx.perm_kind();
     let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
     for w in &wanted {
         report.findings.extend(privilege::call_warnings(w.row, ctx));
@@ -165,8 +165,8 @@ fn permission(name: &str, findings: &mut Vec<Finding>) -> Result<String> {
     };
     let mut kinds = Vec::new();
     for (kind, what) in [
-        (PermType::Role, "an application permission (app role"),
-        (PermType::Scope, "a delegated permission (scope"),
+        (PermKind::Role, "an application permission (app role"),
+        (PermKind::Scope, "a delegated permission (scope"),
     ] {
         if let Some(p) = permissions::get(kind, &value) {
             kinds.push(format!("{what} {}, \"{}\")", p.id, p.display_name));

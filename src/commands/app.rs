@@ -6,17 +6,17 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::applint::{
-    self, AppRegistration, AppSection, Credential, Grants, Intent, IntentContext, PermKind,
-    PermissionTable, PlannedCall,
+    self, AppRegistration, AppSection, Credential, Grants, Intent, PermissionTable, PlannedCall,
 };
 use crate::catalog::Call;
-use crate::cli::{AppArgs, ContextArg, CredentialArg};
+use crate::cli::{AppArgs, CredentialArg};
 use crate::commands::check::Wanted;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::graph::{self, Graph};
 use crate::http::{Http, HttpOptions};
-use crate::plan::{Credential as PlanCredential, Plan, PlanContext};
+use crate::permissions::{PermContext, PermKind};
+use crate::plan::{Credential as PlanCredential, Plan};
 use crate::privilege;
 use crate::report::Report;
 use crate::report::calls::PlanSection;
@@ -44,12 +44,9 @@ pub fn run(args: &AppArgs) -> Result<Report> {
     }
     let plan = args.plan.as_deref().map(Plan::load).transpose()?;
     let wanted = super::check::wanted(plan.as_ref(), &args.calls)?;
-    let context = match (args.context, plan.as_ref().and_then(|p| p.context)) {
-        (Some(ContextArg::Application), _) => IntentContext::Application,
-        (Some(ContextArg::Delegated), _) => IntentContext::Delegated,
-        (None, Some(PlanContext::Application)) => IntentContext::Application,
-        (None, Some(PlanContext::Delegated)) => IntentContext::Delegated,
-        (None, None) => {
+    let context = match args.context.or(plan.as_ref().and_then(|p| p.context)) {
+        Some(c) => c,
+        None => {
             return Err(Error::input("the kind of token the app uses is not given")
                 .with_hint(if plan.is_some() {
                     "add context = \"application\" or \"delegated\" to the plan, or pass --context"
@@ -159,16 +156,16 @@ fn plan_credential(c: PlanCredential) -> Option<Credential> {
 }
 
 /// `credential` is the credential and where it came from (`--credential`, the plan).
-fn check_context(context: IntentContext, credential: Option<(Credential, &str)>) -> Result<()> {
+fn check_context(context: PermContext, credential: Option<(Credential, &str)>) -> Result<()> {
     match credential {
-        Some((c, from)) if context == IntentContext::Application && c.is_user_flow() => Err(Error::input(
+        Some((c, from)) if context == PermContext::Application && c.is_user_flow() => Err(Error::input(
             format!(
                 "{from} {} signs a user in and yields delegated tokens, not application ones",
                 c.as_str()
             ),
         )
         .with_hint("use --context delegated, or a secret, certificate or managed identity for app-only access")),
-        Some((Credential::ManagedIdentity, from)) if context == IntentContext::Delegated => {
+        Some((Credential::ManagedIdentity, from)) if context == PermContext::Delegated => {
             Err(Error::input(format!(
                 "{from} managed-identity yields app-only tokens, not delegated ones"
             ))
@@ -182,16 +179,12 @@ fn check_context(context: IntentContext, credential: Option<(Credential, &str)>)
 /// requirement groups for the context, and the catalogue's minimal set.
 fn plan_intent(
     wanted: &[Wanted],
-    context: IntentContext,
+    context: PermContext,
     credential: Option<Credential>,
     multi_tenant: bool,
     notes: &mut Vec<Finding>,
 ) -> Intent {
-    let plan_ctx = match context {
-        IntentContext::Application => PlanContext::Application,
-        IntentContext::Delegated => PlanContext::Delegated,
-    };
-    let kind = plan_ctx.perm_type();
+    let kind = context.perm_kind();
     let mut rows: Vec<&Call> = Vec::new();
     for w in wanted {
         if !rows.iter().any(|r| std::ptr::eq(*r, w.row)) {
@@ -201,7 +194,7 @@ fn plan_intent(
     let mut calls = Vec::new();
     for row in &rows {
         let groups = row.groups(kind);
-        notes.extend(privilege::call_warnings(row, plan_ctx));
+        notes.extend(privilege::call_warnings(row, context));
         calls.push(PlannedCall {
             label: row.label(),
             requirements: groups.to_vec(),
@@ -226,14 +219,11 @@ fn plan_intent(
 /// Build the intent from `--permission` flags: each one a call of its own.
 fn intent(
     args: &AppArgs,
-    context: IntentContext,
+    context: PermContext,
     credential: Option<Credential>,
     table: &PermissionTable,
 ) -> Result<Intent> {
-    let want = match context {
-        IntentContext::Application => PermKind::Role,
-        IntentContext::Delegated => PermKind::Scope,
-    };
+    let want = context.perm_kind();
     let mut names: Vec<String> = Vec::new();
     for raw in &args.permissions {
         let name = permission_name(raw.trim(), want, context, table)?;
@@ -263,7 +253,7 @@ fn intent(
 fn permission_name(
     raw: &str,
     want: PermKind,
-    context: IntentContext,
+    context: PermContext,
     table: &PermissionTable,
 ) -> Result<String> {
     if let Some(e) = table.by_name_ignore_case(raw, want) {
@@ -276,13 +266,13 @@ fn permission_name(
             .map(|c| c.name.clone())
             .collect();
         let hint = if alternatives.is_empty() {
-            format!("use --context {}", other_context(context))
+            format!("use --context {}", context.other().as_str())
         } else {
             format!(
                 "in {} context use {} (or --context {})",
                 context.as_str(),
                 alternatives.join(" or "),
-                other_context(context)
+                context.other().as_str()
             )
         };
         return Err(Error::input(format!(
@@ -312,13 +302,6 @@ fn permission_name(
         want.describe()
     ))
     .with_hint(hint))
-}
-
-fn other_context(c: IntentContext) -> &'static str {
-    match c {
-        IntentContext::Application => "delegated",
-        IntentContext::Delegated => "application",
-    }
 }
 
 fn offline(args: &AppArgs, path: &Path) -> Result<Loaded> {

@@ -6,15 +6,15 @@ use crate::checks::{self, Clock};
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::permissions::{self, PermType};
-use crate::plan::{Plan, PlanContext};
+use crate::permissions::{self, PermContext, PermKind};
+use crate::plan::Plan;
 use crate::privilege::{self, Evaluation, Outcome};
 use crate::report::calls::{
     CallEntry, LeastPrivilege, MinimalPermission, PlanSection, requirement_text,
 };
 use crate::report::{Report, TokenSection};
 use crate::resource::ResourceKind;
-use crate::token::{Claims, Context, Kind, Token};
+use crate::token::{Claims, Kind, Token};
 use crate::validate::{self, Verification, VerifyOptions};
 
 /// A call to check: as given, its note, its catalogue row.
@@ -92,6 +92,29 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
     Ok(report.finish())
 }
 
+/// `check.context_mismatch` when the app is meant to work in one context
+/// (`--context` or the plan) and the token is of the other.
+pub fn context_mismatch(
+    expected: Option<PermContext>,
+    token: Option<PermContext>,
+) -> Option<Finding> {
+    let (e, t) = (expected?, token?);
+    (e != t).then(|| {
+        Finding::error(
+            "check.context_mismatch",
+            format!(
+                "the app is meant to work in {} context but this is a {} token",
+                e.as_str(),
+                t.as_str()
+            ),
+            match e {
+                PermContext::Application => "request the token with the client-credentials grant (no user), so it carries application permissions in roles",
+                PermContext::Delegated => "request the token on behalf of a signed-in user (authorization code or device code), so it carries delegated permissions in scp",
+            },
+        )
+    })
+}
+
 /// The plan checks `check` runs on a decoded token, shared with `token --plan`
 /// and `doctor`: context, plan identity, per-call permissions, least privilege.
 /// Adds findings, `plan`, `calls` and `least_privilege` to the report; header
@@ -101,31 +124,14 @@ pub fn evaluate(
     claims: &Claims,
     plan: Option<&Plan>,
     wanted: &[Wanted],
-    context: Option<PlanContext>,
+    context: Option<PermContext>,
 ) {
     let cls = claims.classify();
     let expected = context.or(plan.and_then(|p| p.context));
-    let token_ctx = match cls.context {
-        Context::Application => Some(PlanContext::Application),
-        Context::Delegated => Some(PlanContext::Delegated),
-        Context::None => None,
-    };
-    if let (Some(e), Some(t)) = (expected, token_ctx)
-        && e != t
-    {
-        report.findings.push(Finding::error(
-            "check.context_mismatch",
-            format!(
-                "the app is meant to work in {} context but this is a {} token",
-                e.as_str(),
-                t.as_str()
-            ),
-            match e {
-                PlanContext::Application => "request the token with the client-credentials grant (no user), so it carries application permissions in roles",
-                PlanContext::Delegated => "request the token on behalf of a signed-in user (authorization code or device code), so it carries delegated permissions in scp",
-            },
-        ));
-    }
+    let token_ctx = cls.context.perm_context();
+    report
+        .findings
+        .extend(context_mismatch(expected, token_ctx));
     if let Some(p) = plan {
         identity(
             &mut report.findings,
@@ -155,12 +161,9 @@ pub fn evaluate(
     } else {
         None
     };
-    let ctx = token_ctx.or(expected).unwrap_or(PlanContext::Application);
-    let kind = ctx.perm_type();
-    let granted = match ctx {
-        PlanContext::Application => claims.roles.clone(),
-        PlanContext::Delegated => claims.scopes(),
-    };
+    let ctx = token_ctx.or(expected).unwrap_or(PermContext::Application);
+    let kind = ctx.perm_kind();
+    let granted = claims.granted(ctx);
     let blocker = blocker.or_else(|| {
         granted.is_empty().then(|| {
             "the token carries no roles or scopes (no permission consented), so MDE answers 403 to every call"
@@ -194,7 +197,7 @@ pub fn evaluate(
         ));
     }
 
-    if ctx == PlanContext::Delegated && blocker.is_none() {
+    if ctx == PermContext::Delegated && blocker.is_none() {
         let mut parts: Vec<String> = Vec::new();
         for w in wanted {
             let rbac = w
@@ -245,8 +248,8 @@ pub fn evaluate(
             .collect::<Vec<_>>(),
     );
     let where_ = match kind {
-        PermType::Role => "application permissions",
-        PermType::Scope => "delegated permissions",
+        PermKind::Role => "application permissions",
+        PermKind::Scope => "delegated permissions",
     };
     for u in &unused {
         report.findings.push(Finding::warning(
@@ -354,16 +357,16 @@ fn identity(out: &mut Vec<Finding>, p: &Plan, appid: Option<&str>, tid: Option<&
     }
 }
 
-fn reason(ev: &Evaluation, row: &Call, ctx: PlanContext) -> String {
+fn reason(ev: &Evaluation, row: &Call, ctx: PermContext) -> String {
     let claim = match ctx {
-        PlanContext::Application => "roles",
-        PlanContext::Delegated => "scp",
+        PermContext::Application => "roles",
+        PermContext::Delegated => "scp",
     };
     match ev.outcome {
         Outcome::Allowed => format!("allowed by {}", ev.satisfied_by.join(" + ")),
         Outcome::Undocumented => format!("permissions not documented for {} calls", ctx.as_str()),
         Outcome::Denied => {
-            let needs = requirement_text(row.groups(ctx.perm_type()));
+            let needs = requirement_text(row.groups(ctx.perm_kind()));
             let missing = ev
                 .missing_groups
                 .iter()

@@ -18,7 +18,8 @@ use crate::finding::{Finding, Severity};
 use crate::http::{Http, HttpOptions};
 use crate::input;
 use crate::mdeapi::{self, Answer};
-use crate::plan::{self, Plan, PlanContext};
+use crate::permissions::PermContext;
+use crate::plan::{self, Plan};
 use crate::report::style::Style;
 use crate::report::{self, Format, Report, TokenSection, Verdict};
 use crate::resource::ResourceKind;
@@ -298,11 +299,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     }
 
     // ---- 5. identity
-    let token_ctx = claims.and_then(|c| match c.classify().context {
-        Context::Application => Some(PlanContext::Application),
-        Context::Delegated => Some(PlanContext::Delegated),
-        Context::None => None,
-    });
+    let token_ctx = claims.and_then(|c| c.classify().context.perm_context());
     match claims {
         None => d.push("identity", StepStatus::Skip, "no decoded token"),
         Some(c) => {
@@ -384,7 +381,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     }
 
     // ---- 6. permissions
-    let ctx = token_ctx.or(context).unwrap_or(PlanContext::Application);
+    let ctx = token_ctx.or(context).unwrap_or(PermContext::Application);
     let rows: Vec<&'static Call> = wanted.iter().map(|w| w.row).collect();
     match claims {
         _ if wanted.is_empty() => d.push("permissions", StepStatus::Skip, "no calls planned"),
@@ -519,10 +516,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
 
     // ---- the chain: only when something along it is known
     if !wanted.is_empty() && (claims.is_some() || loaded.is_some()) {
-        let held: Option<Vec<String>> = claims.map(|c| match ctx {
-            PlanContext::Application => c.roles.clone(),
-            PlanContext::Delegated => c.scopes(),
-        });
+        let held: Option<Vec<String>> = claims.map(|c| c.granted(ctx));
         let built_in = PermissionTable::built_in();
         let (app, table, grants) = match &loaded {
             Some((a, t, g)) => (Some(a), t, g.as_ref()),

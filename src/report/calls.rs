@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::catalog::{Call, Spelling, Status};
-use crate::permissions::{self, PermType};
+use crate::permissions::{self, PermKind};
 use crate::plan::Plan;
 use crate::privilege::{Evaluation, Needed, Outcome};
 
@@ -70,9 +70,9 @@ impl CallEntry {
             status: c.status,
             host: c.host.clone(),
             query: c.query.clone(),
-            application_permissions: c.accepted(PermType::Role),
+            application_permissions: c.accepted(PermKind::Role),
             application_requirements: c.application.clone(),
-            delegated_permissions: c.accepted(PermType::Scope),
+            delegated_permissions: c.accepted(PermKind::Scope),
             delegated_requirements: c.delegated.clone(),
             rbac: c.rbac.clone(),
             rate_limit: c.rate_limit.clone(),
@@ -131,7 +131,7 @@ pub struct MinimalPermission {
     pub permission: String,
     /// `Role` (application) or `Scope` (delegated), as in requiredResourceAccess.
     #[serde(rename = "type")]
-    pub kind: PermType,
+    pub kind: PermKind,
     /// The appRole or scope id; null if the GUID list does not have it.
     pub id: Option<String>,
     pub display_name: Option<String>,
@@ -140,7 +140,7 @@ pub struct MinimalPermission {
 }
 
 impl MinimalPermission {
-    pub fn new(n: &Needed, kind: PermType, calls: &[&Call]) -> MinimalPermission {
+    pub fn new(n: &Needed, kind: PermKind, calls: &[&Call]) -> MinimalPermission {
         let p = permissions::get(kind, &n.permission);
         let mut labels: Vec<String> = Vec::new();
         for &i in &n.calls {

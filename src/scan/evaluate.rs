@@ -8,13 +8,13 @@ use std::sync::RwLock;
 
 use super::{Evaluator, OfflineChecks, TokenVerdict};
 use crate::checks::Clock;
-use crate::commands::check::Wanted;
+use crate::commands::check::{self, Wanted};
 use crate::discovery::{KeyLookup, KeyProvider};
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::plan::PlanContext;
+use crate::permissions::PermContext;
 use crate::privilege::{self, Outcome};
-use crate::token::{Context, Token};
+use crate::token::Token;
 use crate::validate::{self, VerifyOptions};
 
 /// Memoises key lookups per (issuer, tenant, version, kid, x5t, app), so a
@@ -105,7 +105,7 @@ pub struct FullEvaluator<P> {
     /// `None`: `--no-verify`.
     pub keys: Option<MemoKeys<P>>,
     pub calls: Vec<Wanted>,
-    pub context: Option<PlanContext>,
+    pub context: Option<PermContext>,
 }
 
 impl<P: KeyProvider + Sync> Evaluator for FullEvaluator<P> {
@@ -162,34 +162,16 @@ impl<P> FullEvaluator<P> {
         if self.calls.is_empty() {
             return Vec::new();
         }
-        let token_ctx = match claims.classify().context {
-            Context::Application => Some(PlanContext::Application),
-            Context::Delegated => Some(PlanContext::Delegated),
-            Context::None => None,
-        };
+        let token_ctx = claims.classify().context.perm_context();
         let ctx = token_ctx
             .or(self.context)
-            .unwrap_or(PlanContext::Application);
-        let granted = match ctx {
-            PlanContext::Application => claims.roles.clone(),
-            PlanContext::Delegated => claims.scopes(),
-        };
-        let mut out = Vec::new();
-        if let (Some(e), Some(t)) = (self.context, token_ctx)
-            && e != t
-        {
-            out.push(Finding::error(
-                "check.context_mismatch",
-                format!(
-                    "the plan works in {} context but this is a {} token",
-                    e.as_str(),
-                    t.as_str()
-                ),
-                "request the token with the grant the plan describes",
-            ));
-        }
+            .unwrap_or(PermContext::Application);
+        let granted = claims.granted(ctx);
+        let mut out: Vec<Finding> = check::context_mismatch(self.context, token_ctx)
+            .into_iter()
+            .collect();
         for w in &self.calls {
-            let ev = privilege::evaluate(w.row, ctx.perm_type(), &granted);
+            let ev = privilege::evaluate(w.row, ctx.perm_kind(), &granted);
             if ev.outcome == Outcome::Denied {
                 let need: Vec<String> = ev.missing_groups.iter().map(|g| g.join(" or ")).collect();
                 out.push(Finding::error(
