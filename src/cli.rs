@@ -369,7 +369,7 @@ pub struct ProbeArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Without a token, doctor gets one with the client-credentials grant (secret from AZURE_CLIENT_SECRET, --client-secret-file or --client-secret-stdin, or a certificate). Exit codes: 0 every step passed; 1 a step failed; 2 bad input; 3 the network or an endpoint failed during acquisition, discovery or the probe (shown as a failed step)."
+    after_help = "Without a token, doctor gets one: with the client-credentials grant (secret from AZURE_CLIENT_SECRET, --client-secret-file or --client-secret-stdin, or a certificate), from the managed identity when the plan's credential is managed_identity, or with --flow. A delegated plan needs a signed-in user's token: give one, or pass --flow device-code (or --flow password). Exit codes: 0 every step passed; 1 a step failed; 2 bad input; 3 the network or an endpoint failed during acquisition, discovery or the probe (shown as a failed step)."
 )]
 pub struct DoctorArgs {
     #[command(flatten)]
@@ -435,6 +435,22 @@ pub struct DoctorArgs {
         hide_env_values = true
     )]
     pub certificate: Option<PathBuf>,
+    /// How to get the token when none is given (default: managed-identity when the plan's
+    /// credential is managed_identity, else client-credentials; a delegated plan needs
+    /// device-code or password).
+    #[arg(long, value_enum)]
+    pub flow: Option<Flow>,
+    /// User name for --flow password (AZURE_USERNAME).
+    #[arg(
+        long,
+        value_name = "UPN",
+        env = "AZURE_USERNAME",
+        hide_env_values = true
+    )]
+    pub username: Option<String>,
+    /// Read the password for --flow password from this file (otherwise AZURE_PASSWORD).
+    #[arg(long, value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
     /// Use this key set (a JWKS file or URL) instead of discovery.
     #[arg(long, value_name = "PATH|URL")]
     pub jwks: Option<String>,

@@ -583,3 +583,142 @@ fn expiry_days_sets_the_app_lints_window() {
     assert!(codes_with("30").contains(&"app.secret_expiring".to_string()));
     assert!(!codes_with("7").contains(&"app.secret_expiring".to_string()));
 }
+
+fn write_delegated_plan(dir: &Path) -> PathBuf {
+    let p = dir.join("delegated.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"name = "Analyst portal"
+tenant_id = "{TENANT}"
+client_id = "{}"
+context = "delegated"
+credential = "user"
+calls = ["GET /api/alerts"]
+"#,
+            mint::APP
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn delegated_plan_without_a_token_is_not_acquired_as_app_only() {
+    // Client credentials would give an app-only token, the wrong context:
+    // doctor asks for a user's token instead and sends nothing.
+    let server = MockServer::start();
+    let any = server.mock(|_w, then| {
+        then.status(200);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_delegated_plan(dir.path());
+    let mut cmd = mdeauth();
+    cmd.env("AZURE_CLIENT_SECRET", SECRET)
+        .args(["--format", "json", "doctor", "--at", VALID_AT])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--authority-host", &server.base_url()]);
+    let o = run(cmd);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    any.assert_calls(0);
+    let v = o.json();
+    assert_eq!(step(&v, "configuration")["status"], "fail");
+    assert_eq!(
+        step(&v, "token")["detail"],
+        "no token given, and a delegated app needs a signed-in user's token"
+    );
+    assert_eq!(step(&v, "token")["status"], "skip");
+    let f = common::finding(&v, "doctor.configuration");
+    assert_eq!(
+        f["message"],
+        "no token given, and a delegated app needs a signed-in user's token"
+    );
+    assert_eq!(
+        f["fix"],
+        "give one (e.g. `mdeauth token --flow device-code --print-token | mdeauth doctor --plan FILE -`), or let doctor sign in with --flow device-code or --flow password"
+    );
+    o.assert_clean("no-token");
+}
+
+#[test]
+fn delegated_plan_signs_in_with_the_device_code_flow_when_asked() {
+    let server = MockServer::start();
+    aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
+    let k = common::main_key();
+    let token = mint::sign(
+        &k,
+        &k.v1_header(),
+        &mint::v1_delegated_claims("Alert.Read Machine.Read"),
+    );
+    let start = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/devicecode"))
+            .form_urlencoded_tuple("client_id", mint::APP)
+            .form_urlencoded_tuple("scope", "https://api.securitycenter.microsoft.com/.default");
+        then.status(200).json_body(json!({
+            "device_code": "DC-TEST-ONLY",
+            "user_code": "ABCD-1234",
+            "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 900,
+            "interval": 5,
+            "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-1234 to authenticate."
+        }));
+    });
+    let poll = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"))
+            .form_urlencoded_tuple("grant_type", "urn:ietf:params:oauth:grant-type:device_code")
+            .form_urlencoded_tuple("device_code", "DC-TEST-ONLY")
+            .form_urlencoded_tuple("client_id", mint::APP);
+        then.status(200).json_body(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": token,
+        }));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_delegated_plan(dir.path());
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+        .env("MDEAUTH_DEVICE_POLL_MS", "2")
+        .args(["--format", "json", "doctor", "--at", VALID_AT])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--flow", "device-code"])
+        .args(["--authority-host", &server.base_url()]);
+    let o = run(cmd);
+    start.assert_calls(1);
+    poll.assert_calls(1);
+    // The user is told where to sign in (on stderr, so JSON stays clean).
+    assert!(
+        o.stderr
+            .contains("enter the code ABCD-1234 to authenticate."),
+        "{}",
+        o.stderr
+    );
+    let v = o.json();
+    let detail = step(&v, "token")["detail"].as_str().unwrap();
+    assert!(detail.starts_with("acquired (sha256:"), "{detail}");
+    assert!(
+        detail.ends_with(&format!(
+            "), device-code sign-in at {}/{TENANT}/oauth2/v2.0/devicecode",
+            server.base_url()
+        )),
+        "{detail}"
+    );
+    for s in ["configuration", "token", "signature", "identity"] {
+        assert_eq!(step(&v, s)["status"], "pass", "{s}: {:#}", step(&v, s));
+    }
+    // A delegated token: the user's own MDE role still limits the call.
+    assert_eq!(
+        step(&v, "decode")["detail"],
+        "v1.0 delegated token for the MDE API, expires in 45 min"
+    );
+    assert_eq!(step(&v, "decode")["status"], "warn");
+    assert!(codes(&v).contains(&"context.delegated".to_string()));
+    assert_eq!(step(&v, "permissions")["status"], "warn", "{v:#}");
+    assert_eq!(
+        step(&v, "permissions")["detail"],
+        "all 1 call(s) allowed by the token"
+    );
+    assert!(!codes(&v).contains(&"check.context_mismatch".to_string()));
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    o.assert_clean(&token);
+}

@@ -459,6 +459,13 @@ fn password_grant_sends_user_credentials_and_warns() {
     m.assert_calls(1);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json_out(&out);
+    assert_eq!(
+        finding(&v, "token.flow")["message"],
+        format!(
+            "password grant for soc@contoso.example at {}/{TENANT}/oauth2/token",
+            server.base_url()
+        )
+    );
     let f = finding(&v, "token.password_grant");
     assert_eq!(f["severity"], "warning");
     assert_eq!(
@@ -527,7 +534,15 @@ fn device_code_pending_slow_down_then_success() {
         );
         assert_eq!(field(body, "device_code").as_deref(), Some("DC-TEST-ONLY"));
     }
-    assert_eq!(json_out(&out)["token"]["app_id"], APP);
+    let v = json_out(&out);
+    assert_eq!(v["token"]["app_id"], APP);
+    assert_eq!(
+        finding(&v, "token.flow")["message"],
+        format!(
+            "device-code sign-in at {}/organizations/oauth2/v2.0/devicecode",
+            server.base
+        )
+    );
 }
 
 #[test]
@@ -615,6 +630,10 @@ fn managed_identity_app_service() {
     m.assert_calls(1);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json_out(&out);
+    assert_eq!(
+        finding(&v, "token.flow")["message"],
+        "managed identity, from the App Service identity endpoint"
+    );
     let f = finding(&v, "token.managed_identity_cache");
     assert_eq!(f["severity"], "info");
     assert_eq!(

@@ -69,6 +69,13 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
         nonempty(&args.client_id).or_else(|| plan.as_ref().and_then(|p| p.client_id.clone()));
     let context = args.context.or(plan.as_ref().and_then(|p| p.context));
     let given = token_given(args);
+    let acquire = acquisition(
+        args.flow,
+        plan.as_ref(),
+        context,
+        tenant.is_some(),
+        client_id.is_some(),
+    );
     {
         let mut bits = Vec::new();
         match &plan {
@@ -89,8 +96,8 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
         if wanted.is_empty() {
             problems.push("no calls: give --plan FILE or --call \"METHOD PATH\"");
         }
-        if !given && (tenant.is_none() || client_id.is_none()) {
-            problems.push("no token given, and without a tenant and client id none can be acquired: set them in the plan, with --tenant/--client-id or AZURE_TENANT_ID/AZURE_CLIENT_ID");
+        if let (false, Err(why)) = (given, acquire) {
+            problems.push(why);
         }
         if problems.is_empty() {
             d.push("configuration", StepStatus::Pass, bits.join(", "));
@@ -112,73 +119,71 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
 
     // ---- 2. token
     let mut token: Option<Token> = None;
-    if given {
-        let t = super::load_token(&args.input)?;
-        d.push(
-            "token",
-            StepStatus::Pass,
-            format!("given ({}, from {})", t.fingerprint(), t.compact.found_in),
-        );
-        token = Some(t);
-    } else if tenant.is_none() || client_id.is_none() {
-        d.push(
-            "token",
-            StepStatus::Skip,
-            "no token given and no tenant/client id to acquire one",
-        );
-    } else {
-        let targs = token_args(
-            args,
-            tenant.clone(),
-            client_id.clone(),
-            plan.as_ref(),
-            api_cloud,
-        );
-        match super::token::run(&targs) {
-            Ok((rep, Some(raw))) => {
-                let compact = input::normalize(raw.as_bytes())?;
-                let t = Token::decode(compact)?;
-                let via = rep
-                    .findings
-                    .iter()
-                    .find(|f| f.code == "token.flow")
-                    .map(|f| f.message.clone())
-                    .unwrap_or_else(|| "acquired".to_string());
-                d.push(
-                    "token",
-                    StepStatus::Pass,
-                    format!("acquired ({}), {via}", t.fingerprint()),
-                );
-                report.findings.extend(
-                    rep.findings
-                        .into_iter()
-                        .filter(|f| f.code.starts_with("token.managed_identity_cache")),
-                );
-                token = Some(t);
-            }
-            Ok((rep, None)) => {
-                let why = rep
-                    .findings
-                    .iter()
-                    .find(|f| f.is_error() && f.code != "token.refused")
-                    .or_else(|| rep.findings.iter().find(|f| f.is_error()))
-                    .map(|f| f.message.clone())
-                    .unwrap_or_else(|| "Azure AD refused the request".to_string());
-                d.push("token", StepStatus::Fail, why);
-                report.findings.extend(rep.findings);
-                report.errors = rep.errors;
-                report.consent = rep.consent;
-            }
-            Err(e) => {
-                if matches!(e, Error::Environment { .. }) {
-                    env_failure = true;
+    match (given, acquire) {
+        (true, _) => {
+            let t = super::load_token(&args.input)?;
+            d.push(
+                "token",
+                StepStatus::Pass,
+                format!("given ({}, from {})", t.fingerprint(), t.compact.found_in),
+            );
+            token = Some(t);
+        }
+        (false, Err(why)) => {
+            d.push(
+                "token",
+                StepStatus::Skip,
+                why.split(':').next().unwrap_or(why),
+            );
+        }
+        (false, Ok(flow)) => {
+            let targs = token_args(args, flow, tenant.clone(), client_id.clone(), api_cloud);
+            match super::token::run(&targs) {
+                Ok((rep, Some(raw))) => {
+                    let compact = input::normalize(raw.as_bytes())?;
+                    let t = Token::decode(compact)?;
+                    let via = rep
+                        .findings
+                        .iter()
+                        .find(|f| f.code == "token.flow")
+                        .map(|f| f.message.clone())
+                        .unwrap_or_else(|| "acquired".to_string());
+                    d.push(
+                        "token",
+                        StepStatus::Pass,
+                        format!("acquired ({}), {via}", t.fingerprint()),
+                    );
+                    report.findings.extend(
+                        rep.findings
+                            .into_iter()
+                            .filter(|f| f.code.starts_with("token.managed_identity_cache")),
+                    );
+                    token = Some(t);
                 }
-                d.push("token", StepStatus::Fail, e.to_string());
-                report.findings.push(Finding::error(
-                    "doctor.token",
-                    format!("no token: {e}"),
-                    e.hint().unwrap_or(""),
-                ));
+                Ok((rep, None)) => {
+                    let why = rep
+                        .findings
+                        .iter()
+                        .find(|f| f.is_error() && f.code != "token.refused")
+                        .or_else(|| rep.findings.iter().find(|f| f.is_error()))
+                        .map(|f| f.message.clone())
+                        .unwrap_or_else(|| "Azure AD refused the request".to_string());
+                    d.push("token", StepStatus::Fail, why);
+                    report.findings.extend(rep.findings);
+                    report.errors = rep.errors;
+                    report.consent = rep.consent;
+                }
+                Err(e) => {
+                    if matches!(e, Error::Environment { .. }) {
+                        env_failure = true;
+                    }
+                    d.push("token", StepStatus::Fail, e.to_string());
+                    report.findings.push(Finding::error(
+                        "doctor.token",
+                        format!("no token: {e}"),
+                        e.hint().unwrap_or(""),
+                    ));
+                }
             }
         }
     }
@@ -565,18 +570,48 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     Ok((report, code))
 }
 
+/// How doctor gets a token when none is given: `--flow`, else the managed
+/// identity for a plan whose credential is one, else client credentials.
+/// A delegated app's token must be a user's, and doctor does not start an
+/// interactive sign-in unasked. `Err` is the configuration problem
+/// ("what is wrong: what to do") when it cannot get one.
+fn acquisition(
+    flow: Option<Flow>,
+    plan: Option<&Plan>,
+    context: Option<PermContext>,
+    tenant: bool,
+    client_id: bool,
+) -> std::result::Result<Flow, &'static str> {
+    let flow = match (flow, plan.and_then(|p| p.credential), context) {
+        (Some(f), _, _) => f,
+        (None, Some(plan::Credential::ManagedIdentity), _) => Flow::ManagedIdentity,
+        (None, _, Some(PermContext::Delegated)) => {
+            return Err(
+                "no token given, and a delegated app needs a signed-in user's token: give one (e.g. `mdeauth token --flow device-code --print-token | mdeauth doctor --plan FILE -`), or let doctor sign in with --flow device-code or --flow password",
+            );
+        }
+        (None, _, _) => Flow::ClientCredentials,
+    };
+    match flow {
+        Flow::ManagedIdentity => Ok(flow),
+        Flow::DeviceCode if !client_id => Err(
+            "no token given, and without a client id none can be acquired with the device-code flow: set client_id in the plan, or pass --client-id or AZURE_CLIENT_ID",
+        ),
+        Flow::ClientCredentials | Flow::Password if !tenant || !client_id => Err(
+            "no token given, and without a tenant and client id none can be acquired: set them in the plan, with --tenant/--client-id or AZURE_TENANT_ID/AZURE_CLIENT_ID",
+        ),
+        _ => Ok(flow),
+    }
+}
+
 /// The `token` command's arguments for the acquisition step.
 fn token_args(
     args: &DoctorArgs,
+    flow: Flow,
     tenant: Option<String>,
     client_id: Option<String>,
-    plan: Option<&Plan>,
     cloud: &cloud::Cloud,
 ) -> TokenCmdArgs {
-    let flow = match plan.and_then(|p| p.credential) {
-        Some(plan::Credential::ManagedIdentity) => Flow::ManagedIdentity,
-        _ => Flow::ClientCredentials,
-    };
     TokenCmdArgs {
         flow,
         tenant,
@@ -589,8 +624,8 @@ fn token_args(
         client_secret_file: args.client_secret_file.clone(),
         client_secret_stdin: args.client_secret_stdin,
         certificate: args.certificate.clone(),
-        username: None,
-        password_file: None,
+        username: args.username.clone(),
+        password_file: args.password_file.clone(),
         password_stdin: false,
         print_token: false,
         timeout: args.timeout,

@@ -90,6 +90,11 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
         Flow::ManagedIdentity => {
             let mi = managed_identity()?;
             report.findings.push(Finding::info(
+                "token.flow",
+                format!("managed identity, from the {}", mi.describe()),
+                "",
+            ));
+            report.findings.push(Finding::info(
                 "token.managed_identity_cache",
                 format!(
                     "token from the {}; managed-identity tokens are cached for about 24 hours, so permissions granted recently may not show in it yet",
@@ -153,6 +158,15 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                         })?;
                     let password = password(args)?;
                     let cred = credential(args)?;
+                    report.findings.push(Finding::info(
+                        "token.flow",
+                        format!(
+                            "password grant for {} at {}",
+                            username.trim(),
+                            ep.token_url(args.v1)
+                        ),
+                        "",
+                    ));
                     report.findings.push(Finding::warning(
                         "token.password_grant",
                         "the password grant (ROPC) cannot satisfy MFA or Conditional Access prompts, fails for federated accounts, and Microsoft discourages it",
@@ -173,6 +187,11 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                         return Err(Error::input("--v1 does not apply to the device-code flow")
                             .with_hint("the device-code flow uses the v2 endpoints; drop --v1"));
                     }
+                    report.findings.push(Finding::info(
+                        "token.flow",
+                        format!("device-code sign-in at {}", ep.devicecode_url()),
+                        "",
+                    ));
                     match aad.device_code_start(&ep, &client_id, &scope)? {
                         Err(refused) => refused,
                         Ok(dc) => {
