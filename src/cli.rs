@@ -1,5 +1,8 @@
 //! Command-line definitions (clap derive). Parsing only: each command's
 //! arguments are validated into options by its module under `commands/`.
+// The doc comments here are the `--help` text, where a URL in `<…>` would
+// print with its brackets.
+#![allow(rustdoc::bare_urls)]
 
 use std::path::PathBuf;
 
