@@ -231,6 +231,41 @@ pub enum Flow {
     ManagedIdentity,
 }
 
+/// The app's and the user's secrets, for the grants that need them. Never
+/// values on the command line: files, standard input or the Azure SDK's
+/// environment variables.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CredentialArgs {
+    /// Read the client secret from this file (otherwise AZURE_CLIENT_SECRET).
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret_stdin")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Read the client secret from standard input.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// PEM file with the RSA private key and certificate (AZURE_CLIENT_CERTIFICATE_PATH).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "AZURE_CLIENT_CERTIFICATE_PATH",
+        hide_env_values = true
+    )]
+    pub certificate: Option<PathBuf>,
+    /// User name for --flow password (AZURE_USERNAME).
+    #[arg(
+        long,
+        value_name = "UPN",
+        env = "AZURE_USERNAME",
+        hide_env_values = true
+    )]
+    pub username: Option<String>,
+    /// Read the password from this file (otherwise AZURE_PASSWORD).
+    #[arg(long, value_name = "PATH", conflicts_with = "password_stdin")]
+    pub password_file: Option<PathBuf>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct TokenCmdArgs {
     /// The grant to use.
@@ -273,34 +308,8 @@ pub struct TokenCmdArgs {
     /// Use the v1 endpoint ({authority}/{tenant}/oauth2/token) with resource=, as the MDE samples do.
     #[arg(long)]
     pub v1: bool,
-    /// Read the client secret from this file (otherwise AZURE_CLIENT_SECRET).
-    #[arg(long, value_name = "PATH", conflicts_with = "client_secret_stdin")]
-    pub client_secret_file: Option<PathBuf>,
-    /// Read the client secret from standard input.
-    #[arg(long)]
-    pub client_secret_stdin: bool,
-    /// PEM file with the RSA private key and certificate (AZURE_CLIENT_CERTIFICATE_PATH).
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "AZURE_CLIENT_CERTIFICATE_PATH",
-        hide_env_values = true
-    )]
-    pub certificate: Option<PathBuf>,
-    /// User name for --flow password (AZURE_USERNAME).
-    #[arg(
-        long,
-        value_name = "UPN",
-        env = "AZURE_USERNAME",
-        hide_env_values = true
-    )]
-    pub username: Option<String>,
-    /// Read the password from this file (otherwise AZURE_PASSWORD).
-    #[arg(long, value_name = "PATH", conflicts_with = "password_stdin")]
-    pub password_file: Option<PathBuf>,
-    /// Read the password from standard input.
-    #[arg(long)]
-    pub password_stdin: bool,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Write only the raw access token to standard output (the report goes to standard error).
     #[arg(long)]
     pub print_token: bool,
@@ -424,36 +433,13 @@ pub struct DoctorArgs {
         hide_env_values = true
     )]
     pub authority_host: Option<String>,
-    /// Read the client secret from this file (otherwise AZURE_CLIENT_SECRET).
-    #[arg(long, value_name = "PATH", conflicts_with = "client_secret_stdin")]
-    pub client_secret_file: Option<PathBuf>,
-    /// Read the client secret from standard input.
-    #[arg(long)]
-    pub client_secret_stdin: bool,
-    /// PEM file with the RSA private key and certificate (AZURE_CLIENT_CERTIFICATE_PATH).
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "AZURE_CLIENT_CERTIFICATE_PATH",
-        hide_env_values = true
-    )]
-    pub certificate: Option<PathBuf>,
     /// How to get the token when none is given (default: managed-identity when the plan's
     /// credential is managed_identity, else client-credentials; a delegated plan needs
     /// device-code or password).
     #[arg(long, value_enum)]
     pub flow: Option<Flow>,
-    /// User name for --flow password (AZURE_USERNAME).
-    #[arg(
-        long,
-        value_name = "UPN",
-        env = "AZURE_USERNAME",
-        hide_env_values = true
-    )]
-    pub username: Option<String>,
-    /// Read the password for --flow password from this file (otherwise AZURE_PASSWORD).
-    #[arg(long, value_name = "PATH")]
-    pub password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Use this key set (a JWKS file or URL) instead of discovery.
     #[arg(long, value_name = "PATH|URL")]
     pub jwks: Option<String>,

@@ -655,14 +655,7 @@ fn delegated_plan_signs_in_with_the_device_code_flow_when_asked() {
             .path(format!("/{TENANT}/oauth2/v2.0/devicecode"))
             .form_urlencoded_tuple("client_id", mint::APP)
             .form_urlencoded_tuple("scope", "https://api.securitycenter.microsoft.com/.default");
-        then.status(200).json_body(json!({
-            "device_code": "DC-TEST-ONLY",
-            "user_code": "ABCD-1234",
-            "verification_uri": "https://microsoft.com/devicelogin",
-            "expires_in": 900,
-            "interval": 5,
-            "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-1234 to authenticate."
-        }));
+        then.status(200).json_body(common::devicecode_response());
     });
     let poll = server.mock(|when, then| {
         when.method(POST)

@@ -475,21 +475,10 @@ fn password_grant_sends_user_credentials_and_warns() {
     assert_no_secrets(&out);
 }
 
-fn devicecode_response() -> Value {
-    json!({
-        "device_code": "DC-TEST-ONLY",
-        "user_code": "ABCD-1234",
-        "verification_uri": "https://microsoft.com/devicelogin",
-        "expires_in": 900,
-        "interval": 5,
-        "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-1234 to authenticate."
-    })
-}
-
 #[test]
 fn device_code_pending_slow_down_then_success() {
     let server = seq_server(vec![
-        (200, devicecode_response()),
+        (200, common::devicecode_response()),
         (
             400,
             json!({"error": "authorization_pending", "error_description": "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending."}),
@@ -548,7 +537,7 @@ fn device_code_pending_slow_down_then_success() {
 #[test]
 fn device_code_expired_is_a_clear_error() {
     let server = seq_server(vec![
-        (200, devicecode_response()),
+        (200, common::devicecode_response()),
         (
             400,
             json!({"error": "authorization_pending", "error_description": "pending"}),
@@ -576,7 +565,7 @@ fn device_code_expired_is_a_clear_error() {
 #[test]
 fn device_code_declined_is_refused() {
     let server = seq_server(vec![
-        (200, devicecode_response()),
+        (200, common::devicecode_response()),
         (
             400,
             json!({"error": "authorization_declined", "error_description": "The end user denied the authorization request."}),

@@ -14,7 +14,7 @@ use crate::aad::{
 };
 use crate::aadsts;
 use crate::checks;
-use crate::cli::{Flow, TokenCmdArgs};
+use crate::cli::{CredentialArgs, Flow, TokenCmdArgs};
 use crate::consent;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
@@ -131,7 +131,7 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
             let ep = Endpoint::new(&authority, &tenant)?;
             match flow {
                 Flow::ClientCredentials => {
-                    let cred = credential(args)?.ok_or_else(|| {
+                    let cred = credential(&args.credentials)?.ok_or_else(|| {
                         Error::input("no client credential given").with_hint(
                             "set AZURE_CLIENT_SECRET, pass --client-secret-file PATH or --client-secret-stdin, or give a certificate with --certificate / AZURE_CLIENT_CERTIFICATE_PATH",
                         )
@@ -149,6 +149,7 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                 }
                 Flow::Password => {
                     let username = args
+                        .credentials
                         .username
                         .as_deref()
                         .filter(|u| !u.trim().is_empty())
@@ -156,8 +157,8 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                             Error::input("no user name given")
                                 .with_hint("pass --username or set AZURE_USERNAME")
                         })?;
-                    let password = password(args)?;
-                    let cred = credential(args)?;
+                    let password = password(&args.credentials)?;
+                    let cred = credential(&args.credentials)?;
                     report.findings.push(Finding::info(
                         "token.flow",
                         format!(
@@ -260,7 +261,7 @@ fn host_of(url: &str) -> String {
 }
 
 /// The client credential: a secret (env, file or stdin) or a certificate.
-fn credential(args: &TokenCmdArgs) -> Result<Option<Credential>> {
+fn credential(args: &CredentialArgs) -> Result<Option<Credential>> {
     let secret = if let Some(p) = &args.client_secret_file {
         Some(read_secret_file(p, "client secret")?)
     } else if args.client_secret_stdin {
@@ -293,7 +294,7 @@ fn credential(args: &TokenCmdArgs) -> Result<Option<Credential>> {
     Ok(None)
 }
 
-fn password(args: &TokenCmdArgs) -> Result<String> {
+fn password(args: &CredentialArgs) -> Result<String> {
     if let Some(p) = &args.password_file {
         return read_secret_file(p, "password");
     }

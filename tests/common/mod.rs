@@ -83,3 +83,15 @@ pub fn finding<'a>(v: &'a serde_json::Value, code: &str) -> &'a serde_json::Valu
         .find(|f| f["code"] == code)
         .unwrap_or_else(|| panic!("no finding {code} in {v:#}"))
 }
+
+/// Azure AD's answer to a device-code request (`/devicecode`), test values.
+pub fn devicecode_response() -> serde_json::Value {
+    serde_json::json!({
+        "device_code": "DC-TEST-ONLY",
+        "user_code": "ABCD-1234",
+        "verification_uri": "https://microsoft.com/devicelogin",
+        "expires_in": 900,
+        "interval": 5,
+        "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-1234 to authenticate."
+    })
+}
