@@ -3,7 +3,7 @@
 //! People paste what they have: a bare JWT, `Bearer <jwt>`, a whole
 //! `Authorization: Bearer <jwt>` header line, a token endpoint response
 //! (`access_token`), `az account get-access-token` output (`accessToken`),
-//! with quotes, whitespace and line breaks around or inside. Everything else
+//! PowerShell's `Get-AzAccessToken | ConvertTo-Json` (`Token`), with quotes, whitespace and line breaks around or inside. Everything else
 //! is rejected with an error that says what it was.
 
 use std::io::Read;
@@ -236,8 +236,17 @@ fn from_json(text: &str) -> Result<Compact> {
         ("accessToken", "accessToken field"),
         ("id_token", "id_token field"),
         ("idToken", "idToken field"),
+        ("Token", "Token field"),
     ] {
         if let Some(val) = obj.get(field) {
+            if field == "Token" && val.is_object() {
+                // Az.Accounts returns the token as a SecureString, which
+                // ConvertTo-Json writes as an object without the text.
+                return Err(Error::input(
+                    "the JSON field Token is a PowerShell SecureString, which ConvertTo-Json does not reveal",
+                )
+                .with_hint("pass the token text instead, e.g. `(Get-AzAccessToken -ResourceUrl https://api.securitycenter.microsoft.com).Token | ConvertFrom-SecureString -AsPlainText` in PowerShell 7"));
+            }
             let s = val
                 .as_str()
                 .ok_or_else(|| Error::input(format!("the JSON field {field} is not a string")))?;
@@ -257,8 +266,8 @@ fn from_json(text: &str) -> Result<Compact> {
         .with_hint("run `mdeauth explain -` on it to see the cause and the fix"));
     }
     Err(
-        Error::input("the JSON has no access_token or accessToken field").with_hint(
-            "paste the token endpoint's response or `az account get-access-token` output",
+        Error::input("the JSON has no access_token, accessToken or Token field").with_hint(
+            "paste the token endpoint's response, `az account get-access-token` output or `Get-AzAccessToken | ConvertTo-Json` output",
         ),
     )
 }

@@ -97,6 +97,13 @@ fn pasted_shapes_are_accepted() {
             fixture_text("tokens/az-get-access-token.json"),
             "accessToken field",
         ),
+        // PowerShell: Get-AzAccessToken -ResourceUrl ... | ConvertTo-Json (Az.Accounts before 4).
+        (
+            format!(
+                "{{\r\n  \"Token\": \"{tok}\",\r\n  \"ExpiresOn\": \"2026-03-02T10:45:00+00:00\",\r\n  \"TenantId\": \"4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55\",\r\n  \"UserId\": \"9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90\",\r\n  \"Type\": \"Bearer\"\r\n}}"
+            ),
+            "Token field",
+        ),
     ];
     for (shape, source) in shapes {
         let out = mdeauth()
@@ -200,7 +207,12 @@ fn non_utf8_input() {
 fn json_without_a_token_and_error_responses() {
     input_error(
         r#"{"token_type":"Bearer"}"#,
-        "no access_token or accessToken field",
+        "no access_token, accessToken or Token field",
+    );
+    // Az.Accounts 4 and later: Token is a SecureString, which ConvertTo-Json hides.
+    input_error(
+        r#"{"Token": {"Length": 1712}, "ExpiresOn": "2026-03-02T10:45:00+00:00", "Type": "Bearer"}"#,
+        "the JSON field Token is a PowerShell SecureString, which ConvertTo-Json does not reveal; pass the token text instead, e.g. `(Get-AzAccessToken -ResourceUrl https://api.securitycenter.microsoft.com).Token | ConvertFrom-SecureString -AsPlainText` in PowerShell 7",
     );
     input_error(
         r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#,
