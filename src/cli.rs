@@ -80,6 +80,18 @@ pub enum Command {
     /// Run the whole onboarding as one checklist: configuration, token, signature,
     /// identity, permissions, app registration, and optionally a live API call.
     Doctor(DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to standard output.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  mdeauth completions bash > ~/.local/share/bash-completion/completions/mdeauth\n  mdeauth completions zsh > \"${fpath[1]}/_mdeauth\"\n  mdeauth completions fish > ~/.config/fish/completions/mdeauth.fish\n  mdeauth completions powershell >> $PROFILE"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 // Where the token comes from. Also read from MDEAUTH_TOKEN when neither is given.

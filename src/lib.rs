@@ -77,6 +77,17 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Token(a) => return commands::token::execute(a, cli.format, &style),
         Command::Probe(a) => return commands::probe::execute(a, cli.format, &style),
         Command::Doctor(a) => return commands::doctor::execute(a, cli.format, &style),
+        Command::Completions(a) => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                a.shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "mdeauth",
+                &mut script,
+            );
+            output_done(std::io::stdout().lock().write_all(&script))?;
+            return Ok(error::exit::PASS);
+        }
     };
     write_stdout(&report::render(&report, cli.format, &style))?;
     Ok(report.exit_code())
