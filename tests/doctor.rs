@@ -715,3 +715,57 @@ fn delegated_plan_signs_in_with_the_device_code_flow_when_asked() {
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
     o.assert_clean(&token);
 }
+
+#[test]
+fn delegated_plan_with_the_password_grant_keeps_its_warning() {
+    let server = MockServer::start();
+    aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
+    let k = common::main_key();
+    let token = mint::sign(&k, &k.v1_header(), &mint::v1_delegated_claims("Alert.Read"));
+    let password = "Pw-DOCTOR-TEST-ONLY-4xZ";
+    let grant = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"))
+            .form_urlencoded_tuple("grant_type", "password")
+            .form_urlencoded_tuple("client_id", mint::APP)
+            .form_urlencoded_tuple("username", "alex@contoso.example")
+            .form_urlencoded_tuple("password", password);
+        then.status(200).json_body(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": token,
+        }));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_delegated_plan(dir.path());
+    let pw = dir.path().join("pw.txt");
+    std::fs::write(&pw, format!("{password}\n")).unwrap();
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+        .env("AZURE_USERNAME", "alex@contoso.example")
+        .args(["--format", "json", "doctor", "--at", VALID_AT])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--flow", "password"])
+        .args(["--password-file", pw.to_str().unwrap()])
+        .args(["--authority-host", &server.base_url()]);
+    let o = run(cmd);
+    grant.assert_calls(1);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(
+        step(&v, "token")["detail"]
+            .as_str()
+            .unwrap()
+            .split_once("), ")
+            .unwrap()
+            .1,
+        format!(
+            "password grant for alex@contoso.example at {}/{TENANT}/oauth2/v2.0/token",
+            server.base_url()
+        )
+    );
+    assert_eq!(
+        common::finding(&v, "token.password_grant")["severity"],
+        "warning"
+    );
+    o.assert_clean(&token);
+    assert!(!o.stdout.contains(password) && !o.stderr.contains(password));
+}

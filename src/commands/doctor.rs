@@ -153,11 +153,11 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                         StepStatus::Pass,
                         format!("acquired ({}), {via}", t.fingerprint()),
                     );
-                    report.findings.extend(
-                        rep.findings
-                            .into_iter()
-                            .filter(|f| f.code.starts_with("token.managed_identity_cache")),
-                    );
+                    // What the grant itself warns about; the token's own
+                    // checks come with the decode step.
+                    report.findings.extend(rep.findings.into_iter().filter(|f| {
+                        f.code == "token.managed_identity_cache" || f.code == "token.password_grant"
+                    }));
                     token = Some(t);
                 }
                 Ok((rep, None)) => {
