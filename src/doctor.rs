@@ -7,12 +7,11 @@
 
 use serde::Serialize;
 
-use crate::applint::{AppRegistration, Credential, Grants, Intent, PermissionTable, PlannedCall};
+use crate::applint::{AppRegistration, Grants, PermissionTable};
 use crate::catalog::Call;
 use crate::consent;
 use crate::finding::Finding;
 use crate::permissions::{PermContext, PermKind};
-use crate::plan::{self, Plan};
 use crate::privilege;
 
 /// The steps, in order.
@@ -86,38 +85,6 @@ impl DoctorSection {
         self.steps
             .iter()
             .any(|s| s.name == name && matches!(s.status, StepStatus::Pass | StepStatus::Warn))
-    }
-}
-
-/// The applint intent for a plan: each call's requirement groups in the
-/// plan's context, the catalogue's minimal set, multi-tenant and credential.
-pub fn intent(rows: &[&'static Call], ctx: PermContext, plan: Option<&Plan>) -> Intent {
-    let kind = ctx.perm_kind();
-    let credential = plan.and_then(|p| p.credential).and_then(|c| match c {
-        plan::Credential::Secret => Some(Credential::Secret),
-        plan::Credential::Certificate => Some(Credential::Certificate),
-        plan::Credential::ManagedIdentity => Some(Credential::ManagedIdentity),
-        // A federated credential has no app-registration equivalent the lint
-        // knows; `user` does not say which user flow.
-        plan::Credential::Federated | plan::Credential::User => None,
-    });
-    let multi_tenant = plan.map(|p| p.multi_tenant);
-    Intent {
-        context: ctx,
-        calls: rows
-            .iter()
-            .map(|r| PlannedCall {
-                label: r.label(),
-                requirements: r.groups(kind).to_vec(),
-            })
-            .collect(),
-        minimal: privilege::minimal(rows, kind)
-            .into_iter()
-            .map(|n| n.permission)
-            .collect(),
-        multi_tenant,
-        credential,
-        interactive_consent: multi_tenant == Some(true),
     }
 }
 
@@ -325,18 +292,5 @@ mod tests {
         assert_eq!(c[0].permission, "Machine.ReadWrite.All");
         assert_eq!(c[0].in_token, Some(true));
         assert_eq!(c[0].requested, None);
-    }
-
-    #[test]
-    fn intent_from_plan_rows() {
-        let rows = [
-            catalog::resolve("GET /api/machines").unwrap(),
-            catalog::resolve("GET /api/alerts").unwrap(),
-        ];
-        let i = intent(&rows, PermContext::Application, None);
-        assert_eq!(i.context, PermContext::Application);
-        assert_eq!(i.calls.len(), 2);
-        assert_eq!(i.minimal, ["Alert.Read.All", "Machine.Read.All"]);
-        assert_eq!(i.multi_tenant, None);
     }
 }

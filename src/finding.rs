@@ -64,6 +64,20 @@ impl Finding {
     }
 }
 
+/// Drop repeated findings (same code and message), keeping the first.
+pub fn dedupe(findings: &mut Vec<Finding>) {
+    let mut seen: Vec<(&'static str, String)> = Vec::new();
+    findings.retain(|f| {
+        let key = (f.code, f.message.clone());
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+}
+
 /// Sort findings errors first, keeping the checks' order within a severity.
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by_key(|f| f.severity);

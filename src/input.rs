@@ -3,8 +3,9 @@
 //! People paste what they have: a bare JWT, `Bearer <jwt>`, a whole
 //! `Authorization: Bearer <jwt>` header line, a token endpoint response
 //! (`access_token`), `az account get-access-token` output (`accessToken`),
-//! PowerShell's `Get-AzAccessToken | ConvertTo-Json` (`Token`), with quotes, whitespace and line breaks around or inside. Everything else
-//! is rejected with an error that says what it was.
+//! PowerShell's `Get-AzAccessToken | ConvertTo-Json` (`Token`), with quotes,
+//! whitespace and line breaks around or inside. Everything else is rejected
+//! with an error that says what it was.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -78,6 +78,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Probe(a) => return commands::probe::execute(a, cli.format, &style),
         Command::Doctor(a) => return commands::doctor::execute(a, cli.format, &style),
         Command::Completions(a) => {
+            // Generated into memory: clap_complete panics when its writer
+            // fails, and `| head` must not end in a panic.
             let mut script = Vec::new();
             clap_complete::generate(
                 a.shell,

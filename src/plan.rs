@@ -21,9 +21,11 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::applint;
 use crate::catalog::{self, Call};
 use crate::error::{Error, Result};
 use crate::permissions::PermContext;
+use crate::privilege;
 
 /// How the app proves its identity when it gets a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +52,55 @@ impl Credential {
             Credential::ManagedIdentity => "managed_identity",
             Credential::User => "user",
         }
+    }
+
+    /// The app lint's credential. `user` does not say which sign-in flow
+    /// (interactive, device code, password) and `federated` has no lint
+    /// rules: both leave the flow unchecked.
+    pub fn lint_credential(self) -> Option<applint::Credential> {
+        match self {
+            Credential::Secret => Some(applint::Credential::Secret),
+            Credential::Certificate => Some(applint::Credential::Certificate),
+            Credential::ManagedIdentity => Some(applint::Credential::ManagedIdentity),
+            Credential::User | Credential::Federated => None,
+        }
+    }
+}
+
+/// The app lint's intent for a list of calls: each distinct call's
+/// requirement groups in `context`, the catalogue's minimal set, and how
+/// the app signs in. An interactive or multi-tenant app needs a consent
+/// flow, hence a redirect URI.
+pub fn lint_intent(
+    rows: &[&'static Call],
+    context: PermContext,
+    credential: Option<applint::Credential>,
+    multi_tenant: Option<bool>,
+) -> applint::Intent {
+    let kind = context.perm_kind();
+    let mut distinct: Vec<&'static Call> = Vec::new();
+    for &row in rows {
+        if !distinct.iter().any(|r| std::ptr::eq(*r, row)) {
+            distinct.push(row);
+        }
+    }
+    applint::Intent {
+        context,
+        calls: distinct
+            .iter()
+            .map(|r| applint::PlannedCall {
+                label: r.label(),
+                requirements: r.groups(kind).to_vec(),
+            })
+            .collect(),
+        minimal: privilege::minimal(&distinct, kind)
+            .into_iter()
+            .map(|n| n.permission)
+            .collect(),
+        multi_tenant,
+        credential,
+        interactive_consent: multi_tenant == Some(true)
+            || credential == Some(applint::Credential::Interactive),
     }
 }
 
@@ -323,5 +374,45 @@ calls = [
         let e = plan.resolve().unwrap_err();
         assert!(e.to_string().starts_with("plan.toml:2: "), "{e}");
         assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn lint_intent_from_rows() {
+        let machines = catalog::resolve("GET /api/machines").unwrap();
+        let alerts = catalog::resolve("GET /api/alerts").unwrap();
+        // A call listed twice is planned once.
+        let i = lint_intent(
+            &[machines, alerts, machines],
+            PermContext::Application,
+            None,
+            None,
+        );
+        assert_eq!(i.context, PermContext::Application);
+        let labels: Vec<&str> = i.calls.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["GET /api/machines", "GET /api/alerts"]);
+        assert_eq!(i.minimal, ["Alert.Read.All", "Machine.Read.All"]);
+        assert_eq!(i.multi_tenant, None);
+        assert!(!i.interactive_consent);
+        let i = lint_intent(
+            &[machines],
+            PermContext::Delegated,
+            Some(applint::Credential::Interactive),
+            Some(false),
+        );
+        assert_eq!(i.minimal, ["Machine.Read"]);
+        assert!(i.interactive_consent);
+        assert!(
+            lint_intent(&[machines], PermContext::Delegated, None, Some(true)).interactive_consent
+        );
+    }
+
+    #[test]
+    fn lint_credential_leaves_user_and_federated_unchecked() {
+        assert_eq!(
+            Credential::ManagedIdentity.lint_credential(),
+            Some(applint::Credential::ManagedIdentity)
+        );
+        assert_eq!(Credential::User.lint_credential(), None);
+        assert_eq!(Credential::Federated.lint_credential(), None);
     }
 }

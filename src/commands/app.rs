@@ -10,7 +10,6 @@ use crate::applint::{
 };
 use crate::catalog::Call;
 use crate::cli::{AppArgs, CredentialArg};
-use crate::commands::check::Wanted;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::graph::{self, Graph};
@@ -60,7 +59,7 @@ pub fn run(args: &AppArgs) -> Result<Report> {
         None => plan
             .as_ref()
             .and_then(|p| p.credential)
-            .and_then(plan_credential)
+            .and_then(PlanCredential::lint_credential)
             .map(|c| (c, "the plan's credential")),
     };
     check_context(context, credential)?;
@@ -92,7 +91,13 @@ pub fn run(args: &AppArgs) -> Result<Report> {
     let intent = if wanted.is_empty() {
         intent(args, context, credential, &loaded.table)?
     } else {
-        plan_intent(&wanted, context, credential, multi_tenant, &mut notes)
+        let rows: Vec<&'static Call> = wanted.iter().map(|w| w.row).collect();
+        for row in &rows {
+            notes.extend(privilege::call_warnings(row, context));
+        }
+        // A call listed twice warns once.
+        crate::finding::dedupe(&mut notes);
+        crate::plan::lint_intent(&rows, context, credential, Some(multi_tenant))
     };
     if let Some(want) = plan.as_ref().and_then(|p| p.client_id.as_deref())
         && !want.eq_ignore_ascii_case(&loaded.app.app_id)
@@ -143,18 +148,6 @@ fn credential_of(c: CredentialArg) -> Credential {
     }
 }
 
-/// The lint's credential for a plan's `credential`. `user` does not say
-/// which sign-in flow (interactive, device code, password) and `federated`
-/// has no lint rules: both leave the flow unchecked (`--credential` refines it).
-fn plan_credential(c: PlanCredential) -> Option<Credential> {
-    match c {
-        PlanCredential::Secret => Some(Credential::Secret),
-        PlanCredential::Certificate => Some(Credential::Certificate),
-        PlanCredential::ManagedIdentity => Some(Credential::ManagedIdentity),
-        PlanCredential::User | PlanCredential::Federated => None,
-    }
-}
-
 /// `credential` is the credential and where it came from (`--credential`, the plan).
 fn check_context(context: PermContext, credential: Option<(Credential, &str)>) -> Result<()> {
     match credential {
@@ -172,47 +165,6 @@ fn check_context(context: PermContext, credential: Option<(Credential, &str)>) -
             .with_hint("use --context application"))
         }
         _ => Ok(()),
-    }
-}
-
-/// Build the intent from the plan's and `--call`'s calls: each call's
-/// requirement groups for the context, and the catalogue's minimal set.
-fn plan_intent(
-    wanted: &[Wanted],
-    context: PermContext,
-    credential: Option<Credential>,
-    multi_tenant: bool,
-    notes: &mut Vec<Finding>,
-) -> Intent {
-    let kind = context.perm_kind();
-    let mut rows: Vec<&Call> = Vec::new();
-    for w in wanted {
-        if !rows.iter().any(|r| std::ptr::eq(*r, w.row)) {
-            rows.push(w.row);
-        }
-    }
-    let mut calls = Vec::new();
-    for row in &rows {
-        let groups = row.groups(kind);
-        notes.extend(privilege::call_warnings(row, context));
-        calls.push(PlannedCall {
-            label: row.label(),
-            requirements: groups.to_vec(),
-        });
-    }
-    let minimal = privilege::minimal(&rows, kind)
-        .into_iter()
-        .map(|n| n.permission)
-        .collect();
-    let multi_tenant = Some(multi_tenant);
-    Intent {
-        context,
-        calls,
-        minimal,
-        multi_tenant,
-        credential,
-        interactive_consent: multi_tenant == Some(true)
-            || credential == Some(Credential::Interactive),
     }
 }
 

@@ -88,7 +88,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
     }
     evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
     report.token = Some(TokenSection::new(&token, claims, clock));
-    dedupe(&mut report.findings);
+    crate::finding::dedupe(&mut report.findings);
     Ok(report.finish())
 }
 
@@ -306,20 +306,6 @@ fn unverified(e: &Error) -> Finding {
         ),
         "give the key set with --jwks PATH|URL, or run `mdeauth verify` once while online and then use --offline (cached keys are used for 24 h); --no-verify skips the signature check",
     )
-}
-
-/// Drop repeated findings (same code and message), keeping the first.
-fn dedupe(findings: &mut Vec<Finding>) {
-    let mut seen: Vec<(&'static str, String)> = Vec::new();
-    findings.retain(|f| {
-        let key = (f.code, f.message.clone());
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
-    });
 }
 
 /// Plan identity against the token: client id and (single-tenant) tenant id.

@@ -458,7 +458,14 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 )?),
                 None => None,
             };
-            let intent = doctor::intent(&rows, ctx, plan.as_ref());
+            let intent = plan::lint_intent(
+                &rows,
+                ctx,
+                plan.as_ref()
+                    .and_then(|p| p.credential)
+                    .and_then(plan::Credential::lint_credential),
+                plan.as_ref().map(|p| p.multi_tenant),
+            );
             let out = applint::lint(
                 &app,
                 &intent,

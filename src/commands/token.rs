@@ -89,11 +89,10 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
     let outcome = match args.flow {
         Flow::ManagedIdentity => {
             let mi = managed_identity()?;
-            report.findings.push(Finding::info(
-                "token.flow",
-                format!("managed identity, from the {}", mi.describe()),
-                "",
-            ));
+            report.findings.push(flow_used(format!(
+                "managed identity, from the {}",
+                mi.describe()
+            )));
             report.findings.push(Finding::info(
                 "token.managed_identity_cache",
                 format!(
@@ -136,15 +135,11 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                             "set AZURE_CLIENT_SECRET, pass --client-secret-file PATH or --client-secret-stdin, or give a certificate with --certificate / AZURE_CLIENT_CERTIFICATE_PATH",
                         )
                     })?;
-                    report.findings.push(Finding::info(
-                        "token.flow",
-                        format!(
-                            "client credentials with a {} at {}",
-                            cred.describe(),
-                            ep.token_url(args.v1)
-                        ),
-                        "",
-                    ));
+                    report.findings.push(flow_used(format!(
+                        "client credentials with a {} at {}",
+                        cred.describe(),
+                        ep.token_url(args.v1)
+                    )));
                     aad.client_credentials(&ep, &client_id, &cred, &target, args.v1)?
                 }
                 Flow::Password => {
@@ -159,15 +154,11 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                         })?;
                     let password = password(&args.credentials)?;
                     let cred = credential(&args.credentials)?;
-                    report.findings.push(Finding::info(
-                        "token.flow",
-                        format!(
-                            "password grant for {} at {}",
-                            username.trim(),
-                            ep.token_url(args.v1)
-                        ),
-                        "",
-                    ));
+                    report.findings.push(flow_used(format!(
+                        "password grant for {} at {}",
+                        username.trim(),
+                        ep.token_url(args.v1)
+                    )));
                     report.findings.push(Finding::warning(
                         "token.password_grant",
                         "the password grant (ROPC) cannot satisfy MFA or Conditional Access prompts, fails for federated accounts, and Microsoft discourages it",
@@ -188,11 +179,10 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                         return Err(Error::input("--v1 does not apply to the device-code flow")
                             .with_hint("the device-code flow uses the v2 endpoints; drop --v1"));
                     }
-                    report.findings.push(Finding::info(
-                        "token.flow",
-                        format!("device-code sign-in at {}", ep.devicecode_url()),
-                        "",
-                    ));
+                    report.findings.push(flow_used(format!(
+                        "device-code sign-in at {}",
+                        ep.devicecode_url()
+                    )));
                     match aad.device_code_start(&ep, &client_id, &scope)? {
                         Err(refused) => refused,
                         Ok(dc) => {
@@ -244,6 +234,11 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
             Ok((report.finish(), None))
         }
     }
+}
+
+/// `token.flow`: the grant used and where it was sent (doctor's token step shows it).
+fn flow_used(how: String) -> Finding {
+    Finding::info("token.flow", how, "")
 }
 
 fn host_of(url: &str) -> String {

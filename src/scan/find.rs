@@ -37,7 +37,7 @@ pub struct Skipped {
     pub oversize: u64,
 }
 
-pub use crate::input::is_token_byte;
+use crate::input::is_token_byte;
 
 /// Length of the run of token bytes at the start of `b`: 32 bytes a step
 /// while the whole step is token bytes (a token is a kilobyte or more), then

@@ -23,9 +23,10 @@ use crate::checks::{self, Clock};
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::input::Compact;
+use crate::input::is_token_byte;
 use crate::report::Verdict;
 use crate::token::{Context, Kind, Token};
-use find::{Candidate, Finder, MAX_TOKEN, Shape, is_token_byte};
+use find::{Candidate, Finder, MAX_TOKEN, Shape};
 
 /// Locations kept per unique token; the count of all sightings is kept too.
 pub const MAX_LOCATIONS: usize = 20;
