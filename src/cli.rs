@@ -609,7 +609,7 @@ pub struct AppArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files to scan (plain text, logs, JSON logs, HAR captures); - or nothing for standard input.
+    /// Files to scan (plain text, logs, JSON logs, HAR captures, each possibly gzip-compressed); - or nothing for standard input.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
     #[command(flatten)]

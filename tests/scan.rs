@@ -13,6 +13,11 @@ const AT: &str = mint::VALID_AT;
 
 /// Run `scan --format json` and split the JSON lines into token objects and the summary.
 fn scan_json(args: &[&str], stdin: Option<String>) -> (i32, Vec<Value>, Value) {
+    scan_json_bytes(args, stdin.map(String::into_bytes))
+}
+
+/// [`scan_json`] with any bytes on standard input.
+fn scan_json_bytes(args: &[&str], stdin: Option<Vec<u8>>) -> (i32, Vec<Value>, Value) {
     let mut c = mdeauth();
     c.args(["scan", "--no-verify", "--format", "json", "--at", AT])
         .args(args);
@@ -731,4 +736,189 @@ fn keys_are_fetched_once_per_issuer() {
     assert_eq!(tokens.len(), 3);
     meta.assert_calls(1);
     keys.assert_calls(1);
+}
+
+/// gzip of `data`, one member.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Token objects by fingerprint, with every location's file renamed, to
+/// compare a scan of a compressed copy with a scan of the original.
+fn relocated(tokens: &[Value]) -> BTreeMap<String, Value> {
+    let mut m = by_fp(tokens);
+    for t in m.values_mut() {
+        for l in t["locations"].as_array_mut().unwrap() {
+            l["file"] = json!("f");
+        }
+    }
+    m
+}
+
+/// Byte offset just after the `n`th line of `text`.
+fn after_line(text: &[u8], n: usize) -> usize {
+    text.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(n - 1)
+        .unwrap()
+        .0
+        + 1
+}
+
+#[test]
+fn gzip_logs_and_har_give_the_same_tokens_lines_and_entries_as_their_text() {
+    let dir = tempfile::tempdir().unwrap();
+    // The HAR copy is not named .har: it is told by its decompressed content.
+    for (src, name) in [
+        ("scan/app.log", "app.log.1.gz"),
+        ("scan/app.jsonl", "app.jsonl.gz"),
+        ("scan/capture.har", "capture.gz"),
+    ] {
+        let text = std::fs::read(fixture(src)).unwrap();
+        let gz = dir.path().join(name);
+        std::fs::write(&gz, gzip(&text)).unwrap();
+        let gz = gz.to_str().unwrap();
+        let (code_text, text_tokens, _) = scan_json(&[&path(src)], None);
+        let (code, tokens, summary) = scan_json(&[gz], None);
+        assert!(!tokens.is_empty(), "{name}");
+        assert_eq!(code, code_text, "{name}");
+        assert_eq!(relocated(&tokens), relocated(&text_tokens), "{name}");
+        assert_eq!(tokens[0]["locations"][0]["file"], gz);
+        // `bytes` counts what was read; the note gives the text's size.
+        assert_eq!(summary["bytes"], std::fs::metadata(gz).unwrap().len());
+        assert_eq!(
+            summary["notes"],
+            json!([format!(
+                "{gz}: gzip-compressed, {} bytes after decompression",
+                text.len()
+            )])
+        );
+    }
+}
+
+#[test]
+fn gzip_on_standard_input_in_two_members_keeps_line_numbers() {
+    let text = std::fs::read(fixture("scan/app.log")).unwrap();
+    // `cat a.gz b.gz`: two members, split after line 4, read as one text.
+    let cut = after_line(&text, 4);
+    let mut both = gzip(&text[..cut]);
+    both.extend(gzip(&text[cut..]));
+    let (code, tokens, summary) = scan_json_bytes(&["-"], Some(both));
+    let (_, text_tokens, _) = scan_json(&[&path("scan/app.log")], None);
+    assert_eq!(code, 1);
+    assert_eq!(relocated(&tokens), relocated(&text_tokens));
+    let app = &by_fp(&tokens)[&fp_of("app-v1")];
+    assert_eq!(
+        app["locations"],
+        json!([{"file": "<stdin>", "line": 2}, {"file": "<stdin>", "line": 5}, {"file": "<stdin>", "line": 9}])
+    );
+    assert_eq!(
+        summary["notes"],
+        json!([format!(
+            "<stdin>: gzip-compressed, {} bytes after decompression",
+            text.len()
+        )])
+    );
+}
+
+#[test]
+fn gzip_cut_short_or_damaged_is_scanned_up_to_that_point_and_noted() {
+    let text = std::fs::read(fixture("scan/app.log")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Lines 1-5 in a whole member; the second member ends after its header.
+    let cut = after_line(&text, 5);
+    let mut data = gzip(&text[..cut]);
+    data.extend(&gzip(&text[cut..])[..10]);
+    let p = dir.path().join("rotating.log.gz");
+    std::fs::write(&p, &data).unwrap();
+    let p = p.to_str().unwrap();
+    let (code, tokens, summary) = scan_json(&[p], None);
+    // Only app-v1 (lines 2 and 5) is before the cut; the expired token on line 6 is not.
+    assert_eq!(code, 0);
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_eq!(
+        tokens[0]["locations"],
+        json!([{"file": p, "line": 2}, {"file": p, "line": 5}])
+    );
+    let note = summary["notes"][0].as_str().unwrap();
+    let prefix = format!("{p}: the gzip data is damaged or cut short (");
+    let suffix = format!("); the {cut} bytes of text before that point were scanned");
+    assert!(
+        note.starts_with(&prefix) && note.ends_with(&suffix),
+        "{note}"
+    );
+
+    // A gzip header followed by data that is not deflate: nothing to scan, said so.
+    let mut bad = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03".to_vec();
+    bad.extend([0xff; 64]);
+    let (code, tokens, summary) = scan_json_bytes(&["-"], Some(bad));
+    assert_eq!(code, 0);
+    assert!(tokens.is_empty());
+    let note = summary["notes"][0].as_str().unwrap();
+    assert!(
+        note.starts_with("<stdin>: the gzip data is damaged or cut short (")
+            && note.ends_with("); the 0 bytes of text before that point were scanned"),
+        "{note}"
+    );
+}
+
+#[test]
+fn other_compressed_formats_exit_two_with_the_command_that_decompresses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = path("scan/app.log");
+    let cases: [(&str, &[u8], &str, &str); 5] = [
+        (
+            "app.log.zst",
+            b"\x28\xb5\x2f\xfd\x04\x58",
+            "zstd",
+            "zstdcat",
+        ),
+        ("app.log.xz", b"\xfd7zXZ\x00\x00\x04", "xz", "xzcat"),
+        ("app.log.bz2", b"BZh91AY&SY\x12\x34", "bzip2", "bzcat"),
+        ("logs.zip", b"PK\x03\x04\x14\x00\x00\x00", "zip", "unzip -p"),
+        (
+            "logs.7z",
+            b"7z\xbc\xaf\x27\x1c\x00\x04",
+            "7-Zip",
+            "7z e -so",
+        ),
+    ];
+    for (name, bytes, format, tool) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let p = p.to_str().unwrap();
+        // Even after a readable file: nothing is printed, exit 2.
+        mdeauth()
+            .args(["scan", "--no-verify", &log, p])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(format!(
+                "mdeauth: error: {p} holds {format} data, which scan does not decompress; \
+                 decompress it and pipe it in: {tool} {p} | mdeauth scan -\n"
+            ));
+    }
+    mdeauth()
+        .args(["scan", "--no-verify", "-"])
+        .write_stdin(b"\xfd7zXZ\x00\x00\x04".to_vec())
+        .assert()
+        .code(2)
+        .stderr(
+            "mdeauth: error: <stdin> holds xz data, which scan does not decompress; \
+             decompress it before piping it in: ... | xzcat | mdeauth scan -\n",
+        );
+    // Text that only starts like a signature is text.
+    let token = fixture_text("tokens/app-v1.jwt");
+    let (code, tokens, summary) = scan_json(
+        &["-"],
+        Some(format!("PK: primary key\nBZh1 {}\n", token.trim())),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0]["locations"][0]["line"], 2);
+    assert_eq!(summary["notes"], json!([]));
 }

@@ -7,6 +7,7 @@
 //! [`evaluate::FullEvaluator`] (what `mdeauth scan` uses) adds signature
 //! verification and planned-call checks.
 
+pub mod compressed;
 pub mod evaluate;
 pub mod find;
 pub mod har;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+use flate2::read::MultiGzDecoder;
 use serde::Serialize;
 
 use crate::checks::{self, Clock};
@@ -26,6 +28,7 @@ use crate::input::Compact;
 use crate::input::is_token_byte;
 use crate::report::Verdict;
 use crate::token::{Context, Kind, Token};
+use compressed::Encoding;
 use find::{Candidate, Finder, MAX_TOKEN, Shape};
 
 /// Locations kept per unique token; the count of all sightings is kept too.
@@ -235,13 +238,25 @@ pub enum Input {
     File(PathBuf),
 }
 
+/// How standard input is named in locations and messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// `*.har`, or `*.har.gz` (a compressed capture), in any case.
+fn is_har_name(p: &std::path::Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".har") || name.ends_with(".har.gz")
+}
+
 /// An input opened and ready to read.
 pub struct Opened {
     pub name: Arc<str>,
     pub reader: Box<dyn Read + Send>,
     /// Size in bytes when known (regular files), for the progress bar.
     pub size: Option<u64>,
-    /// Named `*.har`.
+    /// Named `*.har` or `*.har.gz`.
     pub har_name: bool,
 }
 
@@ -250,7 +265,7 @@ impl Input {
     pub fn open(&self) -> Result<Opened> {
         match self {
             Input::Stdin => Ok(Opened {
-                name: Arc::from("<stdin>"),
+                name: Arc::from(STDIN_NAME),
                 reader: Box::new(io::stdin()),
                 size: None,
                 har_name: false,
@@ -270,7 +285,7 @@ impl Input {
                     name: Arc::from(shown.as_str()),
                     reader: Box::new(f),
                     size: meta.is_file().then_some(meta.len()),
-                    har_name: p.extension().is_some_and(|e| e.eq_ignore_ascii_case("har")),
+                    har_name: is_har_name(p),
                 })
             }
         }
@@ -673,21 +688,37 @@ impl Collector {
             progress,
             bytes: 0,
         };
-        // Look at the start to tell a HAR document from text.
-        let mut prefix = Vec::with_capacity(512);
-        (&mut reader)
-            .take(512)
-            .read_to_end(&mut prefix)
-            .map_err(read_err)?;
-        let is_har = input.har_name || har::sniff(&prefix);
+        // Look at the start to tell compressed input from the rest.
+        let prefix = read_prefix(&mut reader).map_err(read_err)?;
+        let encoding = compressed::sniff(&prefix);
+        let rest = io::Cursor::new(prefix).chain(&mut reader);
         let before = self.oversize;
-        if is_har {
-            let chained = io::Cursor::new(prefix).chain(&mut reader);
-            self.read_har(BufReader::with_capacity(256 * 1024, chained), &input.name)
-                .map_err(read_err)?;
-        } else {
-            let chained = io::Cursor::new(prefix).chain(&mut reader);
-            self.read_text(chained, &input.name).map_err(read_err)?;
+        match encoding {
+            Encoding::Plain => self
+                .read_stream(rest, &input.name, input.har_name)
+                .map_err(read_err)?,
+            Encoding::Gzip => {
+                let mut gz = Counted {
+                    inner: compressed::UntilDamaged::new(MultiGzDecoder::new(rest)),
+                    progress: &|_| {},
+                    bytes: 0,
+                };
+                self.read_stream(&mut gz, &input.name, input.har_name)
+                    .map_err(read_err)?;
+                let text = gz.bytes;
+                self.summary.notes.push(match gz.inner.damage() {
+                    None => format!("{name}: gzip-compressed, {text} bytes after decompression"),
+                    Some(e) => format!(
+                        "{name}: the gzip data is damaged or cut short ({e}); the {text} bytes of text before that point were scanned"
+                    ),
+                });
+            }
+            Encoding::Unsupported { format, to_text } => {
+                return Err(Error::input(format!(
+                    "{name} holds {format} data, which scan does not decompress"
+                ))
+                .with_hint(pipe_hint(&name, to_text)));
+            }
         }
         self.flush();
         self.summary.bytes += reader.bytes;
@@ -700,6 +731,19 @@ impl Collector {
             ));
         }
         Ok(())
+    }
+
+    /// An uncompressed stream: a HAR document when it is named `.har` or
+    /// starts like one, else text.
+    fn read_stream(&mut self, mut r: impl Read, file: &Arc<str>, har_name: bool) -> io::Result<()> {
+        let prefix = read_prefix(&mut r)?;
+        let is_har = har_name || har::sniff(&prefix);
+        let chained = io::Cursor::new(prefix).chain(r);
+        if is_har {
+            self.read_har(BufReader::with_capacity(256 * 1024, chained), file)
+        } else {
+            self.read_text(chained, file)
+        }
     }
 
     /// Plain text, block by block: memory stays at about one block however
@@ -789,10 +833,9 @@ impl Collector {
         self.finder = finder;
         match res {
             Ok(_) => Ok(()),
-            Err((n, e)) if e.is_io() => {
-                let _ = n;
-                Err(io::Error::other(e))
-            }
+            // The reader's own error, with its kind (a damaged gzip stream
+            // is told apart from a failed read by it).
+            Err((_, e)) if e.is_io() => Err(io::Error::from(e)),
             Err((n, e)) => {
                 self.summary.notes.push(format!(
                     "{file}: not a complete HAR document ({e}); the {n} entr{} before that point were scanned",
@@ -801,6 +844,23 @@ impl Collector {
                 Ok(())
             }
         }
+    }
+}
+
+/// The first bytes of a stream (fewer at its end), to tell formats apart.
+fn read_prefix(r: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(512);
+    r.take(512).read_to_end(&mut prefix)?;
+    Ok(prefix)
+}
+
+/// How to feed a compressed input to `scan` as text: pipe the output of
+/// `to_text` in (for standard input, decompress before piping).
+fn pipe_hint(name: &str, to_text: &str) -> String {
+    if name == STDIN_NAME {
+        format!("decompress it before piping it in: ... | {to_text} | mdeauth scan -")
+    } else {
+        format!("decompress it and pipe it in: {to_text} {name} | mdeauth scan -")
     }
 }
 
