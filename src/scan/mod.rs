@@ -705,13 +705,12 @@ impl Collector {
                 };
                 self.read_stream(&mut gz, &input.name, input.har_name)
                     .map_err(read_err)?;
-                let text = gz.bytes;
-                self.summary.notes.push(match gz.inner.damage() {
-                    None => format!("{name}: gzip-compressed, {text} bytes after decompression"),
-                    Some(e) => format!(
-                        "{name}: the gzip data is damaged or cut short ({e}); the {text} bytes of text before that point were scanned"
-                    ),
-                });
+                if let Some(e) = gz.inner.damage() {
+                    self.summary.notes.push(format!(
+                        "{name}: the gzip data is damaged or cut short ({e}); the {} bytes of text before that point were scanned",
+                        gz.bytes
+                    ));
+                }
             }
             Encoding::Unsupported { format, to_text } => {
                 return Err(Error::input(format!(
