@@ -415,7 +415,11 @@ fn nonexistent_or_directory_input_exits_two_before_any_output() {
         .args(["scan", "--no-verify", &path("scan")])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("it is a directory"));
+        .stderr(format!(
+            "mdeauth: error: cannot read {dir}: it is a directory; give the files in it, \
+             e.g. mdeauth scan {dir}/* (scan does not walk directories)\n",
+            dir = path("scan")
+        ));
 }
 
 #[test]

@@ -278,7 +278,12 @@ impl Input {
                 };
                 let meta = std::fs::metadata(p).map_err(|e| unreadable(&e))?;
                 if meta.is_dir() {
-                    return Err(unreadable(&"it is a directory"));
+                    let files = p.join("*");
+                    return Err(Error::input(format!("cannot read {shown}: it is a directory"))
+                        .with_hint(format!(
+                            "give the files in it, e.g. mdeauth scan {} (scan does not walk directories)",
+                            files.display()
+                        )));
                 }
                 let f = std::fs::File::open(p).map_err(|e| unreadable(&e))?;
                 Ok(Opened {
