@@ -342,10 +342,10 @@ pub fn read_jwks_file(p: &Path) -> Result<KeySet> {
             http::DEFAULT_MAX_BYTES / 1024
         )));
     }
-    let body = std::fs::read(p)
+    let body = crate::text::read_file(p)
         .map_err(|e| Error::input(format!("cannot read key set file {}: {e}", p.display())))?;
     let label = p.display().to_string();
-    KeySet::parse(&label, &body).map_err(|e| {
+    KeySet::parse(&label, body.as_bytes()).map_err(|e| {
         let msg = e.to_string();
         Error::input(msg).with_hint("the file must be a JWKS document: {\"keys\": [...]}")
     })

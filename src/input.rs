@@ -168,11 +168,12 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
     if raw.len() > MAX_INPUT {
         return Err(too_large("the input"));
     }
-    let text = std::str::from_utf8(raw).map_err(|_| {
-        Error::input("the input is not UTF-8 text, so it cannot be a token")
+    // UTF-16 too: Windows PowerShell's Out-File writes it.
+    let decoded = crate::text::decode(raw).ok_or_else(|| {
+        Error::input("the input is neither UTF-8 nor UTF-16 text, so it cannot be a token")
             .with_hint("pass the token text, not a binary file")
     })?;
-    let text = text.trim_start_matches('\u{feff}').trim();
+    let text = decoded.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
         return Err(Error::input("the input is empty")
             .with_hint("paste the access token, or the JSON response that contains it"));

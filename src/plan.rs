@@ -191,7 +191,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl Plan {
     /// Read and parse a plan file.
     pub fn load(path: &Path) -> Result<Plan> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::text::read_file(path).map_err(|e| {
             let what = format!("cannot read the plan file {}: {e}", path.display());
             if e.kind() == std::io::ErrorKind::NotFound
                 || e.kind() == std::io::ErrorKind::InvalidData

@@ -200,7 +200,7 @@ fn oversize_input() {
 
 #[test]
 fn non_utf8_input() {
-    input_error(vec![0xff, 0xfe, 0x00, 0x41], "not UTF-8");
+    input_error(vec![0xc3, 0x28, 0xa0, 0xa1], "neither UTF-8 nor UTF-16");
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{fixture, fixture_text, json_out, mdeauth, mint};
+use common::{fixture, fixture_text, json_out, mdeauth, mint, utf16le_bom};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
@@ -913,4 +913,25 @@ fn other_compressed_formats_exit_two_with_the_command_that_decompresses_them() {
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0]["locations"][0]["line"], 2);
     assert_eq!(summary["notes"], json!([]));
+}
+
+#[test]
+fn utf16_logs_and_har_give_the_same_tokens_and_lines_gzipped_or_not() {
+    // Windows PowerShell 5.1's `>` and Out-File write UTF-16LE with a BOM.
+    let text = fixture_text("scan/app.log");
+    let (code_text, text_tokens, _) = scan_json(&[&path("scan/app.log")], None);
+    let dir = tempfile::tempdir().unwrap();
+    let utf16 = utf16le_bom(&text);
+    for (name, bytes) in [("ps.log", utf16.clone()), ("ps.log.gz", gzip(&utf16))] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let (code, tokens, summary) = scan_json(&[p.to_str().unwrap()], None);
+        assert_eq!(code, code_text, "{name}");
+        assert_eq!(relocated(&tokens), relocated(&text_tokens), "{name}");
+        assert_eq!(summary["notes"], json!([]), "{name}");
+    }
+    let har = fixture_text("scan/capture.har");
+    let (_, har_tokens, _) = scan_json(&[&path("scan/capture.har")], None);
+    let (_, tokens, _) = scan_json_bytes(&["-"], Some(utf16le_bom(&har)));
+    assert_eq!(relocated(&tokens), relocated(&har_tokens));
 }

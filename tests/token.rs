@@ -128,6 +128,29 @@ fn client_credentials_v1_resource_form_with_secret_file() {
 }
 
 #[test]
+fn a_secret_file_written_by_out_file_sends_the_secret_itself() {
+    // `$secret | Out-File secret.txt` in Windows PowerShell: UTF-16LE, a BOM, CRLF.
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"))
+            .form_urlencoded_tuple("client_secret", SECRET);
+        then.status(200).json_body(token_response());
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("secret.txt");
+    std::fs::write(&f, common::utf16le_bom(&format!("{SECRET}\r\n"))).unwrap();
+    let out = cmd(&server.base_url())
+        .arg("--client-secret-file")
+        .arg(&f)
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_no_secrets(&out);
+}
+
+#[test]
 fn print_token_writes_only_the_token() {
     let server = MockServer::start();
     let m = server.mock(|when, then| {

@@ -278,13 +278,13 @@ fn offline(args: &AppArgs, path: &Path) -> Result<Loaded> {
     })
 }
 
-/// Read a JSON file (a UTF-8 byte-order mark is allowed: the portal writes one).
+/// Read a JSON file: UTF-8, with the byte-order mark the portal writes or
+/// without, or UTF-16 (`az ad app show > app.json` in Windows PowerShell).
 pub(crate) fn read_json(path: &Path) -> Result<Value> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let text = crate::text::read_file(path).map_err(|e| {
         Error::input(format!("cannot read {}: {e}", path.display())).with_hint("check the path")
     })?;
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    serde_json::from_slice(bytes).map_err(|e| {
+    serde_json::from_str(&text).map_err(|e| {
         Error::input(format!("{} is not valid JSON ({e})", path.display()))
             .with_hint("give the JSON as exported, unedited")
     })
@@ -292,7 +292,7 @@ pub(crate) fn read_json(path: &Path) -> Result<Value> {
 
 fn graph_token(args: &AppArgs) -> Result<String> {
     if let Some(p) = &args.graph_token_file {
-        let raw = std::fs::read_to_string(p).map_err(|e| {
+        let raw = crate::text::read_file(p).map_err(|e| {
             Error::input(format!(
                 "cannot read the Graph token file {}: {e}",
                 p.display()

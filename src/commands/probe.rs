@@ -53,13 +53,14 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
     guard_write(&call, args.allow_write)?;
     let body = match &args.body {
         Some(p) => {
-            let b = std::fs::read(p).map_err(|e| {
+            // Sent as UTF-8 JSON, whatever encoding the file is in.
+            let b = crate::text::read_file(p).map_err(|e| {
                 Error::input(format!("cannot read the body file {}: {e}", p.display()))
             })?;
-            serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| {
+            serde_json::from_str::<serde_json::Value>(&b).map_err(|e| {
                 Error::input(format!("the body file {} is not JSON ({e})", p.display()))
             })?;
-            Some(b)
+            Some(b.into_bytes())
         }
         None => None,
     };

@@ -5,7 +5,6 @@
 //! come from the environment, a file or standard input, never from arguments,
 //! and are never printed.
 
-use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
@@ -275,9 +274,9 @@ fn credential(args: &CredentialArgs) -> Result<Option<Credential>> {
         .as_deref()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        let text = std::fs::read_to_string(p).map_err(|e| {
+        let text = crate::text::read_file(p).map_err(|e| {
             let msg = format!("cannot read certificate file {}: {e}", p.display());
-            if e.kind() == std::io::ErrorKind::NotFound {
+            if is_input_error(&e) {
                 Error::input(msg).with_hint("check --certificate / AZURE_CLIENT_CERTIFICATE_PATH")
             } else {
                 Error::environment(msg)
@@ -313,9 +312,9 @@ fn password(args: &CredentialArgs) -> Result<String> {
 
 /// Read a secret from a file: the first line, without its line ending.
 fn read_secret_file(p: &Path, what: &str) -> Result<String> {
-    let text = std::fs::read_to_string(p).map_err(|e| {
+    let text = crate::text::read_file(p).map_err(|e| {
         let msg = format!("cannot read the {what} file {}: {e}", p.display());
-        if e.kind() == std::io::ErrorKind::NotFound {
+        if is_input_error(&e) {
             Error::input(msg).with_hint("check the path")
         } else {
             Error::environment(msg)
@@ -325,15 +324,24 @@ fn read_secret_file(p: &Path, what: &str) -> Result<String> {
 }
 
 fn read_secret_stdin(what: &str) -> Result<String> {
-    let mut buf = String::new();
-    std::io::stdin()
-        .lock()
-        .take(64 * 1024)
-        .read_to_string(&mut buf)
-        .map_err(|e| {
-            Error::environment(format!("cannot read the {what} from standard input: {e}"))
-        })?;
+    let buf = crate::text::read_limited(std::io::stdin().lock(), 64 * 1024).map_err(|e| {
+        let msg = format!("cannot read the {what} from standard input: {e}");
+        if is_input_error(&e) {
+            Error::input(msg)
+        } else {
+            Error::environment(msg)
+        }
+    })?;
     first_line(&buf, what)
+}
+
+/// A file that is missing or is not text is the user's to fix (exit 2);
+/// other read failures are the environment's (exit 3).
+fn is_input_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData
+    )
 }
 
 fn first_line(text: &str, what: &str) -> Result<String> {

@@ -737,9 +737,12 @@ impl Collector {
         Ok(())
     }
 
-    /// An uncompressed stream: a HAR document when it is named `.har` or
-    /// starts like one, else text.
+    /// An uncompressed stream (UTF-16 with a byte-order mark is read as its
+    /// UTF-8): a HAR document when it is named `.har` or starts like one,
+    /// else text.
     fn read_stream(&mut self, mut r: impl Read, file: &Arc<str>, har_name: bool) -> io::Result<()> {
+        let prefix = read_prefix(&mut r)?;
+        let mut r = crate::text::utf8_stream(prefix, r);
         let prefix = read_prefix(&mut r)?;
         let is_har = har_name || har::sniff(&prefix);
         let chained = io::Cursor::new(prefix).chain(r);

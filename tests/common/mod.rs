@@ -95,3 +95,13 @@ pub fn devicecode_response() -> serde_json::Value {
         "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-1234 to authenticate."
     })
 }
+
+/// `text` as Windows PowerShell 5.1's `Out-File` and `>` write it: UTF-16LE
+/// with a byte-order mark.
+pub fn utf16le_bom(text: &str) -> Vec<u8> {
+    let mut out = vec![0xff, 0xfe];
+    for u in text.encode_utf16() {
+        out.extend(u.to_le_bytes());
+    }
+    out
+}

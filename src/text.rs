@@ -1,0 +1,163 @@
+//! Text as Windows tools write it. Windows PowerShell 5.1 writes UTF-16LE
+//! with a byte-order mark from `Out-File`, `>` and `Set-Content -Encoding
+//! Unicode`: the MDE documentation's token script saves its token with
+//! `Out-File`, and `az ad app show > app.json` run there writes UTF-16 too.
+//! Editors and the Azure portal add a UTF-8 byte-order mark. Every token,
+//! file and pasted text `mdeauth` reads is decoded here, so all of these
+//! read as the text they hold.
+
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::path::Path;
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
+
+/// The UTF-16 encoding a stream's byte-order mark names, if it has one.
+pub fn utf16_by_bom(prefix: &[u8]) -> Option<&'static Encoding> {
+    match prefix {
+        [0xff, 0xfe, ..] => Some(UTF_16LE),
+        [0xfe, 0xff, ..] => Some(UTF_16BE),
+        _ => None,
+    }
+}
+
+/// UTF-16 without a byte-order mark: two ASCII characters, each with a zero
+/// byte beside it. Used only for short inputs expected to be text (a token,
+/// a JSON file), never for logs, where a binary file could start that way.
+fn utf16_unmarked(bytes: &[u8]) -> Option<&'static Encoding> {
+    let ascii = |b: u8| b != 0 && b.is_ascii();
+    match bytes {
+        [a, 0, b, 0, ..] if ascii(*a) && ascii(*b) => Some(UTF_16LE),
+        [0, a, 0, b, ..] if ascii(*a) && ascii(*b) => Some(UTF_16BE),
+        _ => None,
+    }
+}
+
+/// `bytes` as text: UTF-16 (by its byte-order mark, or unmarked as above)
+/// or UTF-8, without the byte-order mark either may start with. `None` when
+/// the bytes are neither.
+pub fn decode(bytes: &[u8]) -> Option<Cow<'_, str>> {
+    if let Some(enc) = utf16_by_bom(bytes) {
+        return enc.decode_without_bom_handling_and_without_replacement(&bytes[2..]);
+    }
+    if let Some(enc) = utf16_unmarked(bytes) {
+        return enc.decode_without_bom_handling_and_without_replacement(bytes);
+    }
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    std::str::from_utf8(bytes).ok().map(Cow::Borrowed)
+}
+
+/// What a reader says of bytes [`decode`] refused.
+pub const NOT_TEXT: &str = "it is neither UTF-8 nor UTF-16 text";
+
+/// Read a whole text file through [`decode`]. Bytes that are not text give
+/// an `InvalidData` error saying so ([`NOT_TEXT`]), as `read_to_string`
+/// does for bytes that are not UTF-8.
+pub fn read_file(path: &Path) -> io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    into_string(bytes)
+}
+
+/// Read at most `limit` bytes of a stream through [`decode`].
+pub fn read_limited(r: impl Read, limit: u64) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    r.take(limit).read_to_end(&mut bytes)?;
+    into_string(bytes)
+}
+
+fn into_string(mut bytes: Vec<u8>) -> io::Result<String> {
+    let not_text = || io::Error::new(io::ErrorKind::InvalidData, NOT_TEXT);
+    let utf8_len = match decode(&bytes) {
+        None => return Err(not_text()),
+        Some(Cow::Owned(s)) => return Ok(s),
+        Some(Cow::Borrowed(s)) => s.len(),
+    };
+    // UTF-8: keep the buffer, without the mark it may start with.
+    bytes.drain(..bytes.len() - utf8_len);
+    String::from_utf8(bytes).map_err(|_| not_text())
+}
+
+/// A stream as UTF-8 bytes, given its first bytes (`prefix`, already read)
+/// and the rest: a UTF-16 stream with a byte-order mark is transcoded as it
+/// is read; any other stream is passed through untouched, so logs that are
+/// not text are still searched byte for byte.
+pub fn utf8_stream<'a, R: Read + 'a>(prefix: Vec<u8>, rest: R) -> Box<dyn Read + 'a> {
+    let utf16 = utf16_by_bom(&prefix);
+    let whole = io::Cursor::new(prefix).chain(rest);
+    match utf16 {
+        Some(enc) => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc))
+                .strip_bom(true)
+                .build(whole),
+        ),
+        None => Box::new(whole),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16le(s: &str, bom: bool) -> Vec<u8> {
+        let mut out = if bom { vec![0xff, 0xfe] } else { Vec::new() };
+        for u in s.encode_utf16() {
+            out.extend(u.to_le_bytes());
+        }
+        out
+    }
+
+    fn utf16be(s: &str) -> Vec<u8> {
+        let mut out = vec![0xfe, 0xff];
+        for u in s.encode_utf16() {
+            out.extend(u.to_be_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn utf16_and_utf8_with_or_without_marks_read_as_their_text() {
+        let text = "eyJ0eXAi.x.y\r\n";
+        assert_eq!(decode(&utf16le(text, true)).unwrap(), text);
+        assert_eq!(decode(&utf16le(text, false)).unwrap(), text);
+        assert_eq!(decode(&utf16be(text)).unwrap(), text);
+        assert_eq!(decode(b"\xef\xbb\xbf{}").unwrap(), "{}");
+        assert_eq!(decode(b"plain").unwrap(), "plain");
+        assert_eq!(decode(b"").unwrap(), "");
+        // Not text: invalid UTF-8, and UTF-16 with a lone surrogate.
+        assert!(decode(b"\xc3\x28").is_none());
+        assert!(decode(&[0xff, 0xfe, 0x00, 0xd8]).is_none());
+        assert!(decode(&[0xff, 0xfe, 0x41]).is_none(), "odd length");
+    }
+
+    #[test]
+    fn files_and_streams_decode_or_say_they_are_not_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.txt");
+        std::fs::write(&p, utf16le("secret\r\n", true)).unwrap();
+        assert_eq!(read_file(&p).unwrap(), "secret\r\n");
+        std::fs::write(&p, b"\xff\xff\xff").unwrap();
+        let e = read_file(&p).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.to_string()),
+            (io::ErrorKind::InvalidData, NOT_TEXT.to_string())
+        );
+        assert_eq!(read_limited(&b"abcdef"[..], 3).unwrap(), "abc");
+
+        let mut out = String::new();
+        let data = utf16le("line 1\nline 2\n", true);
+        // The first bytes given apart from the rest, as a reader has them.
+        utf8_stream(data[..3].to_vec(), &data[3..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "line 1\nline 2\n");
+        // Without a mark a stream passes through byte for byte, even bytes
+        // that are not text.
+        let raw = b"A\x00B\x00\xff eyJ";
+        let mut out = Vec::new();
+        utf8_stream(raw[..2].to_vec(), &raw[2..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, raw);
+    }
+}
