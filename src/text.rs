@@ -3,8 +3,9 @@
 //! Unicode`: the MDE documentation's token script saves its token with
 //! `Out-File`, and `az ad app show > app.json` run there writes UTF-16 too.
 //! Editors and the Azure portal add a UTF-8 byte-order mark. Every token,
-//! file and pasted text `mdeauth` reads is decoded here, so all of these
-//! read as the text they hold.
+//! file and pasted text a user hands `mdeauth` is decoded here, so all of
+//! these read as the text they hold; `scan` transcodes a log only when it
+//! starts with a UTF-16 byte-order mark.
 
 use std::borrow::Cow;
 use std::io::{self, Read};

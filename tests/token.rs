@@ -114,40 +114,25 @@ fn client_credentials_v1_resource_form_with_secret_file() {
     });
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("secret.txt");
-    std::fs::write(&f, format!("{SECRET}\n")).unwrap();
-    let out = cmd(&server.base_url())
-        .arg("--v1")
-        .arg("--client-secret-file")
-        .arg(&f)
-        .output()
-        .unwrap();
-    m.assert_calls(1);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(json_out(&out)["token"]["version"], "1.0");
-    assert_no_secrets(&out);
-}
-
-#[test]
-fn a_secret_file_written_by_out_file_sends_the_secret_itself() {
-    // `$secret | Out-File secret.txt` in Windows PowerShell: UTF-16LE, a BOM, CRLF.
-    let server = MockServer::start();
-    let m = server.mock(|when, then| {
-        when.method(POST)
-            .path(format!("/{TENANT}/oauth2/v2.0/token"))
-            .form_urlencoded_tuple("client_secret", SECRET);
-        then.status(200).json_body(token_response());
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("secret.txt");
-    std::fs::write(&f, common::utf16le_bom(&format!("{SECRET}\r\n"))).unwrap();
-    let out = cmd(&server.base_url())
-        .arg("--client-secret-file")
-        .arg(&f)
-        .output()
-        .unwrap();
-    m.assert_calls(1);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_no_secrets(&out);
+    // Plain, and as `$secret | Out-File secret.txt` writes it in Windows
+    // PowerShell 5.1 (UTF-16LE, a BOM, CRLF): the same secret is sent.
+    let files = [
+        format!("{SECRET}\n").into_bytes(),
+        common::utf16le_bom(&format!("{SECRET}\r\n")),
+    ];
+    for (i, bytes) in files.iter().enumerate() {
+        std::fs::write(&f, bytes).unwrap();
+        let out = cmd(&server.base_url())
+            .arg("--v1")
+            .arg("--client-secret-file")
+            .arg(&f)
+            .output()
+            .unwrap();
+        m.assert_calls(i + 1);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(json_out(&out)["token"]["version"], "1.0");
+        assert_no_secrets(&out);
+    }
 }
 
 #[test]
