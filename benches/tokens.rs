@@ -146,8 +146,9 @@ fn finder(c: &mut Criterion) {
                 reader: Box::new(Cursor::new(log.clone())),
                 size: None,
                 har_name: false,
+                named: true,
             };
-            let r = scan::scan(vec![input], &ev, VALID_AT, &|_| {}).unwrap();
+            let r = scan::scan([Ok(input)], &ev, VALID_AT, &|_| {}).unwrap();
             assert_eq!(r.summary.occurrences, n as u64);
             r.summary.unique
         })

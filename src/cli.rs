@@ -609,7 +609,7 @@ pub struct AppArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files to scan (plain text, logs, JSON logs, HAR captures, each possibly gzip-compressed); - or nothing for standard input.
+    /// Files or directories to scan (plain text, logs, JSON logs, HAR captures, each possibly gzip-compressed; a directory's files are scanned through its subfolders; a pattern such as logs\*.log is expanded when the shell did not); - or nothing for standard input.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
     #[command(flatten)]

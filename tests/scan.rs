@@ -411,15 +411,6 @@ fn nonexistent_or_directory_input_exits_two_before_any_output() {
         .stderr(predicate::str::contains(format!(
             "mdeauth: error: cannot read {missing}"
         )));
-    mdeauth()
-        .args(["scan", "--no-verify", &path("scan")])
-        .assert()
-        .code(2)
-        .stderr(format!(
-            "mdeauth: error: cannot read {dir}: it is a directory; give the files in it, \
-             e.g. mdeauth scan {dir}/* (scan does not walk directories)\n",
-            dir = path("scan")
-        ));
 }
 
 #[test]
@@ -934,4 +925,156 @@ fn utf16_logs_and_har_give_the_same_tokens_and_lines_gzipped_or_not() {
     let (_, har_tokens, _) = scan_json(&[&path("scan/capture.har")], None);
     let (_, tokens, _) = scan_json_bytes(&["-"], Some(utf16le_bom(&har)));
     assert_eq!(relocated(&tokens), relocated(&har_tokens));
+}
+
+/// `dir/rel` with `bytes` in it, parent folders made.
+fn put(dir: &std::path::Path, rel: &str, bytes: &[u8]) -> String {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn a_directory_is_scanned_through_its_subfolders_and_skips_what_scan_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = put(d, "app.log", fixture_text("scan/app.log").as_bytes());
+    let har = put(
+        d,
+        "captures/2026-03/capture.har.gz",
+        &gzip(fixture_text("scan/capture.har").as_bytes()),
+    );
+    let zst = put(d, "captures/old.log.zst", b"\x28\xb5\x2f\xfd\x04\x58");
+    put(d, "empty/.keep", b"");
+    let (code, tokens, summary) = scan_json(&[d.to_str().unwrap()], None);
+    assert_eq!(code, 1);
+    // Four files found, in name order: app.log, the HAR, the skipped .zst, .keep.
+    assert_eq!(summary["inputs"], 4);
+    let m = by_fp(&tokens);
+    let app = &m[&fp_of("app-v1")];
+    assert_eq!(app["locations"][0], json!({"file": log, "line": 2}));
+    assert_eq!(app["locations"][3]["file"], har);
+    assert_eq!(app["locations"][3]["entry"], 0);
+    // Every token of both files, once each.
+    let (_, log_tokens, _) = scan_json(&[&path("scan/app.log")], None);
+    let (_, har_tokens, _) = scan_json(&[&path("scan/capture.har")], None);
+    let mut want: Vec<String> = by_fp(&log_tokens).into_keys().collect();
+    want.extend(by_fp(&har_tokens).into_keys());
+    want.sort();
+    want.dedup();
+    assert_eq!(m.keys().cloned().collect::<Vec<_>>(), want);
+    assert_eq!(
+        summary["notes"],
+        json!([format!(
+            "{zst}: skipped, it holds zstd data, which scan does not decompress \
+             (decompress it and pipe it in: zstdcat {zst} | mdeauth scan -)"
+        )])
+    );
+    // A directory with no files says so.
+    let empty = d.join("empty");
+    std::fs::remove_file(empty.join(".keep")).unwrap();
+    let (code, tokens, summary) = scan_json(&[empty.to_str().unwrap()], None);
+    assert_eq!((code, tokens.len()), (0, 0));
+    assert_eq!(
+        summary["notes"],
+        json!([format!("{}: no files in it", empty.display())])
+    );
+}
+
+#[test]
+fn a_pattern_the_shell_passed_on_is_expanded() {
+    // cmd.exe and PowerShell pass `logs\*.log` to the program as it is.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = put(d, "a.log", fixture_text("scan/app.log").as_bytes());
+    put(d, "b.txt", fixture_text("scan/app.jsonl").as_bytes());
+    let pattern = d.join("*.log").display().to_string();
+    let (_, tokens, summary) = scan_json(&[&pattern], None);
+    assert_eq!(summary["inputs"], 1);
+    assert!(tokens.iter().all(|t| t["locations"][0]["file"] == a));
+    assert_eq!(tokens.len(), 2);
+    let none = d.join("*.gz").display().to_string();
+    mdeauth()
+        .args(["scan", "--no-verify", &none])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(format!(
+            "mdeauth: error: no file matches {none}; check the directory and the pattern\n"
+        ));
+}
+
+#[test]
+fn thousands_of_files_need_one_open_file_at_a_time() {
+    // 300 files under a limit of 64 open files (macOS allows 256 by default).
+    let dir = tempfile::tempdir().unwrap();
+    let token = fixture_text("tokens/app-v1.jwt");
+    for i in 0..300 {
+        put(
+            dir.path(),
+            &format!("f{i:03}.log"),
+            format!("Bearer {}\n", token.trim()).as_bytes(),
+        );
+    }
+    let bin = assert_cmd::cargo::cargo_bin("mdeauth");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" scan --no-verify --format json --at \"$1\" \"$2\"")
+        .arg(&bin)
+        .arg(AT)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["inputs"], 300);
+    assert_eq!(summary["occurrences"], 300);
+    assert_eq!(summary["unique_tokens"], 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_opened_once_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, fixture_text("scan/app.log")))
+    };
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--format", "json", "--at", AT])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    // Checked before reading, the pipe must not be opened twice: a second
+    // open would wait for a second writer.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    writer.join().unwrap().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (
+            summary["occurrences"].as_u64(),
+            summary["unique_tokens"].as_u64()
+        ),
+        (Some(4), Some(2))
+    );
 }

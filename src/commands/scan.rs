@@ -2,7 +2,6 @@
 //! each unique token once, and summarise.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -35,35 +34,24 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
         calls,
         context: args.context.or(plan.as_ref().and_then(|p| p.context)),
     };
-    let inputs = inputs(&args.files)?;
-    // Open everything first: a missing file fails before any output.
-    let opened = inputs.iter().map(Input::open).collect::<Result<Vec<_>>>()?;
-    let total: u64 = opened.iter().filter_map(|o| o.size).sum();
-    let bar = progress_bar(total);
-    let tick = |n: u64| bar.inc(n);
-    let report = scan::scan(opened, &evaluator, clock.now, &tick);
-    bar.finish_and_clear();
-    report
-}
-
-fn inputs(files: &[String]) -> Result<Vec<Input>> {
-    if files.is_empty() {
-        if std::io::stdin().is_terminal() {
-            return Err(Error::input("no input to scan")
-                .with_hint("give one or more files, or - to read standard input"));
-        }
-        return Ok(vec![Input::Stdin]);
+    if args.files.is_empty() && std::io::stdin().is_terminal() {
+        return Err(Error::input("no input to scan")
+            .with_hint("give one or more files or directories, or - to read standard input"));
     }
-    Ok(files
-        .iter()
-        .map(|f| {
-            if f == "-" {
-                Input::Stdin
-            } else {
-                Input::File(PathBuf::from(f))
-            }
-        })
-        .collect())
+    // Every input is checked first: a missing file fails before any work.
+    let found = scan::inputs::expand(&args.files)?;
+    let bar = progress_bar(found.bytes);
+    let tick = |n: u64| bar.inc(n);
+    let report = scan::scan(
+        found.inputs.iter().map(Input::open),
+        &evaluator,
+        clock.now,
+        &tick,
+    );
+    bar.finish_and_clear();
+    let mut report = report?;
+    report.summary.notes.splice(0..0, found.notes);
+    Ok(report)
 }
 
 fn progress_bar(total: u64) -> ProgressBar {

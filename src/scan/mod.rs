@@ -11,10 +11,10 @@ pub mod compressed;
 pub mod evaluate;
 pub mod find;
 pub mod har;
+pub mod inputs;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufReader, Read};
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +30,7 @@ use crate::report::Verdict;
 use crate::token::{Context, Kind, Token};
 use compressed::Encoding;
 use find::{Candidate, Finder, MAX_TOKEN, Shape};
+pub use inputs::{Input, Opened, STDIN_NAME};
 
 /// Locations kept per unique token; the count of all sightings is kept too.
 pub const MAX_LOCATIONS: usize = 20;
@@ -232,77 +233,12 @@ impl ScanReport {
     }
 }
 
-/// One input to scan.
-pub enum Input {
-    Stdin,
-    File(PathBuf),
-}
-
-/// How standard input is named in locations and messages.
-pub const STDIN_NAME: &str = "<stdin>";
-
-/// `*.har`, or `*.har.gz` (a compressed capture), in any case.
-fn is_har_name(p: &std::path::Path) -> bool {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    name.ends_with(".har") || name.ends_with(".har.gz")
-}
-
-/// An input opened and ready to read.
-pub struct Opened {
-    pub name: Arc<str>,
-    pub reader: Box<dyn Read + Send>,
-    /// Size in bytes when known (regular files), for the progress bar.
-    pub size: Option<u64>,
-    /// Named `*.har` or `*.har.gz`.
-    pub har_name: bool,
-}
-
-impl Input {
-    /// Open the input, or say why it cannot be read (exit 2).
-    pub fn open(&self) -> Result<Opened> {
-        match self {
-            Input::Stdin => Ok(Opened {
-                name: Arc::from(STDIN_NAME),
-                reader: Box::new(io::stdin()),
-                size: None,
-                har_name: false,
-            }),
-            Input::File(p) => {
-                let shown = p.display().to_string();
-                let unreadable = |e: &dyn std::fmt::Display| {
-                    Error::input(format!("cannot read {shown}: {e}"))
-                        .with_hint("check the path and its permissions")
-                };
-                let meta = std::fs::metadata(p).map_err(|e| unreadable(&e))?;
-                if meta.is_dir() {
-                    let files = p.join("*");
-                    return Err(Error::input(format!("cannot read {shown}: it is a directory"))
-                        .with_hint(format!(
-                            "give the files in it, e.g. mdeauth scan {} (scan does not walk directories)",
-                            files.display()
-                        )));
-                }
-                let f = std::fs::File::open(p).map_err(|e| unreadable(&e))?;
-                Ok(Opened {
-                    name: Arc::from(shown.as_str()),
-                    reader: Box::new(f),
-                    size: meta.is_file().then_some(meta.len()),
-                    har_name: is_har_name(p),
-                })
-            }
-        }
-    }
-}
-
 /// Progress hook: called with the number of bytes just read.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
 /// Scan the inputs with `evaluator`. Read errors mid-stream are environment errors.
 pub fn scan(
-    inputs: Vec<Opened>,
+    inputs: impl IntoIterator<Item = Result<Opened>>,
     evaluator: &dyn Evaluator,
     now: i64,
     progress: Progress<'_>,
@@ -355,9 +291,10 @@ pub fn scan(
         // lets the workers end instead of waiting for jobs forever.
         let mut col = Collector::new(job_tx, res_rx);
         let mut result = Ok(());
+        // Each input is opened when its turn comes: one open file at a time.
         for input in inputs {
             col.summary.inputs += 1;
-            if let Err(e) = col.read_input(input, progress) {
+            if let Err(e) = input.and_then(|i| col.read_input(i, progress)) {
                 result = Err(e);
                 break;
             }
@@ -718,10 +655,16 @@ impl Collector {
                 }
             }
             Encoding::Unsupported { format, to_text } => {
-                return Err(Error::input(format!(
-                    "{name} holds {format} data, which scan does not decompress"
-                ))
-                .with_hint(pipe_hint(&name, to_text)));
+                let what = format!("holds {format} data, which scan does not decompress");
+                let hint = pipe_hint(&name, to_text);
+                if !input.named {
+                    // Found in a directory: the rest of it is still scanned.
+                    self.summary
+                        .notes
+                        .push(format!("{name}: skipped, it {what} ({hint})"));
+                    return Ok(());
+                }
+                return Err(Error::input(format!("{name} {what}")).with_hint(hint));
             }
         }
         self.flush();
@@ -920,8 +863,9 @@ mod tests {
             reader: Box::new(io::Cursor::new(text.into_bytes())),
             size: None,
             har_name: false,
+            named: true,
         };
-        scan(vec![input], ev, 0, &|_| {}).unwrap()
+        scan([Ok(input)], ev, 0, &|_| {}).unwrap()
     }
 
     #[test]
