@@ -927,6 +927,18 @@ fn utf16_logs_and_har_give_the_same_tokens_and_lines_gzipped_or_not() {
     assert_eq!(relocated(&tokens), relocated(&har_tokens));
 }
 
+/// The summary line of a `scan --format json` run that exited with `code`.
+fn summary_of(out: &std::process::Output, code: i32) -> Value {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().expect("a summary line")).unwrap()
+}
+
 /// `dir/rel` with `bytes` in it, parent folders made.
 fn put(dir: &std::path::Path, rel: &str, bytes: &[u8]) -> String {
     let p = dir.join(rel);
@@ -1026,14 +1038,7 @@ fn thousands_of_files_need_one_open_file_at_a_time() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let summary = summary_of(&out, 0);
     assert_eq!(summary["inputs"], 300);
     assert_eq!(summary["occurrences"], 300);
     assert_eq!(summary["unique_tokens"], 1);
@@ -1061,15 +1066,8 @@ fn a_named_pipe_is_opened_once_and_read() {
         .unwrap();
     // Checked before reading, the pipe must not be opened twice: a second
     // open would wait for a second writer.
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let summary = summary_of(&out, 1);
     writer.join().unwrap().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(
         (
             summary["occurrences"].as_u64(),
