@@ -199,7 +199,37 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
         }
     }
     let t = strip_quotes(t.trim());
-    compact(t, found_in)
+    compact(t, found_in).or_else(|e| one_in_text(text).unwrap_or(Err(e)))
+}
+
+/// Text with a token somewhere in it, as people paste `curl -v` output, an
+/// HTTP request or a few log lines: its one token, or an error when it
+/// holds several. `None` when it holds no whole token, or is a single word
+/// (then the caller's error, which says what is wrong with it, stands).
+fn one_in_text(text: &str) -> Option<Result<Compact>> {
+    use crate::scan::find::{Finder, Shape};
+    if !text.contains(char::is_whitespace) {
+        return None;
+    }
+    let found = Finder::new().all(text.as_bytes());
+    let mut tokens: Vec<&str> = found
+        .iter()
+        .filter(|c| c.shape == Shape::Signed)
+        .map(|c| c.text)
+        .collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    match tokens.as_slice() {
+        [] => None,
+        [one] => Some(compact(one, "the only token in the text")),
+        many => Some(Err(Error::input(format!(
+            "the text holds {} different tokens; give one",
+            many.len()
+        ))
+        .with_hint(
+            "copy the one you mean, or run `mdeauth scan` on the text to check them all",
+        ))),
+    }
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

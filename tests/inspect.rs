@@ -571,3 +571,47 @@ fn human_output_explains_claims() {
         ))
         .stdout(predicate::str::contains("context.delegated"));
 }
+
+/// `inspect --format json` on `stdin`: exit code and JSON.
+fn inspect_stdin(stdin: String) -> (i32, serde_json::Value) {
+    let out = mdeauth()
+        .args(["inspect", "--format", "json", "--at", AT, "-"])
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), json_out(&out))
+}
+
+#[test]
+fn the_one_token_in_pasted_text_is_inspected() {
+    let token = fixture_text("tokens/app-v1.jwt").trim().to_string();
+    let (_, alone) = inspect_json(&[&token]);
+    // curl -v output, with the token on a request header line.
+    let curl = format!(
+        "> GET /api/machines HTTP/2\n> Host: api.securitycenter.microsoft.com\n\
+         > authorization: Bearer {token}\n> accept: */*\n>\n< HTTP/2 403\n"
+    );
+    // A few log lines that repeat the same token.
+    let log = format!("09:30 GET /api/machines Bearer {token}\n09:31 retry Bearer {token}\n");
+    for text in [curl, log] {
+        let (code, v) = inspect_stdin(text);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["token"]["fingerprint"], alone["token"]["fingerprint"]);
+        assert_eq!(v["token"]["source"], "the only token in the text");
+        assert_eq!(v["findings"], alone["findings"]);
+    }
+}
+
+#[test]
+fn pasted_text_with_several_tokens_asks_for_one() {
+    let log = fixture_text("scan/app.log");
+    input_error(
+        log,
+        "mdeauth: error: the text holds 2 different tokens; give one; copy the one you mean, or run `mdeauth scan` on the text to check them all",
+    );
+    // No whole token in the text: the error says what is wrong with it, as before.
+    input_error(
+        "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJ4IjoxfQ and more",
+        "this is not a JWT",
+    );
+}
