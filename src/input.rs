@@ -199,18 +199,21 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
         }
     }
     let t = strip_quotes(t.trim());
-    compact(t, found_in).or_else(|e| one_in_text(text).unwrap_or(Err(e)))
+    compact(t, found_in).or_else(|e| {
+        // A single word keeps the error that says what is wrong with it.
+        if !text.contains(char::is_whitespace) {
+            return Err(e);
+        }
+        one_in_text(text, "the only token in the text").unwrap_or(Err(e))
+    })
 }
 
 /// Text with a token somewhere in it, as people paste `curl -v` output, an
-/// HTTP request or a few log lines: its one token, or an error when it
-/// holds several. `None` when it holds no whole token, or is a single word
-/// (then the caller's error, which says what is wrong with it, stands).
-fn one_in_text(text: &str) -> Option<Result<Compact>> {
+/// HTTP request, a few log lines or JSON of another shape: its one token
+/// (found in `label`), or an error when it holds several. `None` when it
+/// holds no whole token (then the caller's own error stands).
+fn one_in_text(text: &str, label: &'static str) -> Option<Result<Compact>> {
     use crate::scan::find::{Finder, Shape};
-    if !text.contains(char::is_whitespace) {
-        return None;
-    }
     let found = Finder::new().all(text.as_bytes());
     let mut tokens: Vec<&str> = found
         .iter()
@@ -221,7 +224,7 @@ fn one_in_text(text: &str) -> Option<Result<Compact>> {
     tokens.dedup();
     match tokens.as_slice() {
         [] => None,
-        [one] => Some(compact(one, "the only token in the text")),
+        [one] => Some(compact(one, label)),
         many => Some(Err(Error::input(format!(
             "the text holds {} different tokens; give one",
             many.len()
@@ -297,11 +300,15 @@ fn from_json(text: &str) -> Result<Compact> {
         ))
         .with_hint("run `mdeauth explain -` on it to see the cause and the fix"));
     }
-    Err(
-        Error::input("the JSON has no access_token, accessToken or Token field").with_hint(
-            "paste the token endpoint's response, `az account get-access-token` output or `Get-AzAccessToken | ConvertTo-Json` output",
-        ),
-    )
+    // JSON of another shape (a Postman environment, a pasted HAR entry)
+    // with one token somewhere in it.
+    one_in_text(text, "the only token in the JSON").unwrap_or_else(|| {
+        Err(
+            Error::input("the JSON has no access_token, accessToken or Token field").with_hint(
+                "paste the token endpoint's response, `az account get-access-token` output or `Get-AzAccessToken | ConvertTo-Json` output",
+            ),
+        )
+    })
 }
 
 /// Whether a byte can be part of a compact token (base64url or `.`).

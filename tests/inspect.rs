@@ -593,11 +593,17 @@ fn the_one_token_in_pasted_text_is_inspected() {
     );
     // A few log lines that repeat the same token.
     let log = format!("09:30 GET /api/machines Bearer {token}\n09:31 retry Bearer {token}\n");
-    for text in [curl, log] {
+    // JSON of another shape: a Postman environment.
+    let postman = format!(r#"{{"values":[{{"key":"auth","value":"Bearer {token}"}}]}}"#);
+    for (text, source) in [
+        (curl, "the only token in the text"),
+        (log, "the only token in the text"),
+        (postman, "the only token in the JSON"),
+    ] {
         let (code, v) = inspect_stdin(text);
         assert_eq!(code, 0, "{v}");
         assert_eq!(v["token"]["fingerprint"], alone["token"]["fingerprint"]);
-        assert_eq!(v["token"]["source"], "the only token in the text");
+        assert_eq!(v["token"]["source"], source);
         assert_eq!(v["findings"], alone["findings"]);
     }
 }
