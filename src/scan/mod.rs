@@ -236,7 +236,10 @@ impl ScanReport {
 /// Progress hook: called with the number of bytes just read.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
-/// Scan the inputs with `evaluator`. Read errors mid-stream are environment errors.
+/// Scan the inputs with `evaluator`. Each input is opened when its turn
+/// comes (pass `inputs.iter().map(Input::open)`), so one file is open at a
+/// time; one that cannot be opened stops the scan with its error. Read
+/// errors mid-stream are environment errors.
 pub fn scan(
     inputs: impl IntoIterator<Item = Result<Opened>>,
     evaluator: &dyn Evaluator,
