@@ -144,7 +144,6 @@ fn finder(c: &mut Criterion) {
             let input = Opened {
                 name: Arc::from("bench.log"),
                 reader: Box::new(Cursor::new(log.clone())),
-                size: None,
                 har_name: false,
                 named: true,
             };

@@ -52,6 +52,20 @@ impl Error {
         }
     }
 
+    /// A failed read of something the user named: theirs to fix (exit 2,
+    /// with `input_hint`) when it is missing or is not text, else the
+    /// environment's (exit 3).
+    pub fn reading(e: &std::io::Error, message: String, input_hint: Option<&str>) -> Self {
+        use std::io::ErrorKind;
+        if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidData) {
+            return Error::environment(message);
+        }
+        match input_hint {
+            Some(h) => Error::input(message).with_hint(h),
+            None => Error::input(message),
+        }
+    }
+
     /// Attach a "what to do" hint, shown after the message.
     pub fn with_hint(self, h: impl Into<String>) -> Self {
         match self {

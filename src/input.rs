@@ -77,12 +77,11 @@ impl Source {
             Source::Stdin => read_capped(std::io::stdin().lock(), "standard input"),
             Source::File(p) => {
                 let f = std::fs::File::open(p).map_err(|e| {
-                    let msg = format!("cannot read token file {}: {}", p.display(), e);
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        Error::input(msg).with_hint("check the path")
-                    } else {
-                        Error::environment(msg)
-                    }
+                    Error::reading(
+                        &e,
+                        format!("cannot read token file {}: {e}", p.display()),
+                        Some("check the path"),
+                    )
                 })?;
                 read_capped(f, &p.display().to_string())
             }
@@ -173,6 +172,8 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
         Error::input("the input is neither UTF-8 nor UTF-16 text, so it cannot be a token")
             .with_hint("pass the token text, not a binary file")
     })?;
+    // A second mark can follow the one decode removed (a BOM'd file's text
+    // saved again with a mark).
     let text = decoded.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
         return Err(Error::input("the input is empty")

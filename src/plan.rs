@@ -192,15 +192,11 @@ impl Plan {
     /// Read and parse a plan file.
     pub fn load(path: &Path) -> Result<Plan> {
         let text = crate::text::read_file(path).map_err(|e| {
-            let what = format!("cannot read the plan file {}: {e}", path.display());
-            if e.kind() == std::io::ErrorKind::NotFound
-                || e.kind() == std::io::ErrorKind::InvalidData
-            {
-                Error::input(what)
-                    .with_hint("give the path of a TOML plan file (see docs/check.md)")
-            } else {
-                Error::environment(what)
-            }
+            Error::reading(
+                &e,
+                format!("cannot read the plan file {}: {e}", path.display()),
+                Some("give the path of a TOML plan file (see docs/check.md)"),
+            )
         })?;
         Plan::parse(&text, path)
     }

@@ -78,22 +78,13 @@ fn into_string(mut bytes: Vec<u8>) -> io::Result<String> {
     String::from_utf8(bytes).map_err(|_| not_text())
 }
 
-/// A stream as UTF-8 bytes, given its first bytes (`prefix`, already read)
-/// and the rest: a UTF-16 stream with a byte-order mark is transcoded as it
-/// is read; any other stream is passed through untouched, so logs that are
-/// not text are still searched byte for byte.
-pub fn utf8_stream<'a, R: Read + 'a>(prefix: Vec<u8>, rest: R) -> Box<dyn Read + 'a> {
-    let utf16 = utf16_by_bom(&prefix);
-    let whole = io::Cursor::new(prefix).chain(rest);
-    match utf16 {
-        Some(enc) => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(enc))
-                .strip_bom(true)
-                .build(whole),
-        ),
-        None => Box::new(whole),
-    }
+/// A UTF-16 stream in `enc` (from [`utf16_by_bom`]) as UTF-8, transcoded
+/// as it is read, without its byte-order mark.
+pub fn utf16_reader<R: Read>(enc: &'static Encoding, r: R) -> impl Read {
+    encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(enc))
+        .strip_bom(true)
+        .build(r)
 }
 
 #[cfg(test)]
@@ -147,18 +138,13 @@ mod tests {
 
         let mut out = String::new();
         let data = utf16le("line 1\nline 2\n", true);
-        // The first bytes given apart from the rest, as a reader has them.
-        utf8_stream(data[..3].to_vec(), &data[3..])
+        utf16_reader(utf16_by_bom(&data).unwrap(), &data[..])
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, "line 1\nline 2\n");
-        // Without a mark a stream passes through byte for byte, even bytes
-        // that are not text.
-        let raw = b"A\x00B\x00\xff eyJ";
-        let mut out = Vec::new();
-        utf8_stream(raw[..2].to_vec(), &raw[2..])
-            .read_to_end(&mut out)
-            .unwrap();
-        assert_eq!(out, raw);
+        // Only a mark makes a stream UTF-16: logs without one, even bytes
+        // that look like UTF-16, are searched byte for byte.
+        assert_eq!(utf16_by_bom(b"A\x00B\x00\xff eyJ"), None);
+        assert_eq!(utf16_by_bom(&utf16be("x")), Some(UTF_16BE));
     }
 }

@@ -275,12 +275,11 @@ fn credential(args: &CredentialArgs) -> Result<Option<Credential>> {
         .filter(|p| !p.as_os_str().is_empty())
     {
         let text = crate::text::read_file(p).map_err(|e| {
-            let msg = format!("cannot read certificate file {}: {e}", p.display());
-            if is_input_error(&e) {
-                Error::input(msg).with_hint("check --certificate / AZURE_CLIENT_CERTIFICATE_PATH")
-            } else {
-                Error::environment(msg)
-            }
+            Error::reading(
+                &e,
+                format!("cannot read certificate file {}: {e}", p.display()),
+                Some("check --certificate / AZURE_CLIENT_CERTIFICATE_PATH"),
+            )
         })?;
         let c = ClientCertificate::from_pem(&text, &p.display().to_string())?;
         return Ok(Some(Credential::Certificate(c)));
@@ -313,35 +312,24 @@ fn password(args: &CredentialArgs) -> Result<String> {
 /// Read a secret from a file: the first line, without its line ending.
 fn read_secret_file(p: &Path, what: &str) -> Result<String> {
     let text = crate::text::read_file(p).map_err(|e| {
-        let msg = format!("cannot read the {what} file {}: {e}", p.display());
-        if is_input_error(&e) {
-            Error::input(msg).with_hint("check the path")
-        } else {
-            Error::environment(msg)
-        }
+        Error::reading(
+            &e,
+            format!("cannot read the {what} file {}: {e}", p.display()),
+            Some("check the path"),
+        )
     })?;
     first_line(&text, what)
 }
 
 fn read_secret_stdin(what: &str) -> Result<String> {
     let buf = crate::text::read_limited(std::io::stdin().lock(), 64 * 1024).map_err(|e| {
-        let msg = format!("cannot read the {what} from standard input: {e}");
-        if is_input_error(&e) {
-            Error::input(msg)
-        } else {
-            Error::environment(msg)
-        }
+        Error::reading(
+            &e,
+            format!("cannot read the {what} from standard input: {e}"),
+            None,
+        )
     })?;
     first_line(&buf, what)
-}
-
-/// A file that is missing or is not text is the user's to fix (exit 2);
-/// other read failures are the environment's (exit 3).
-fn is_input_error(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData
-    )
 }
 
 fn first_line(text: &str, what: &str) -> Result<String> {

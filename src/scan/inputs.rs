@@ -32,8 +32,6 @@ pub enum Input {
 pub struct Opened {
     pub name: Arc<str>,
     pub reader: Box<dyn Read + Send>,
-    /// Size in bytes when known (regular files), for the progress bar.
-    pub size: Option<u64>,
     /// Named `*.har` or `*.har.gz`.
     pub har_name: bool,
     /// Named by the user (or standard input), rather than found in a
@@ -66,14 +64,14 @@ fn unreadable(shown: &str, e: &dyn std::fmt::Display) -> Error {
 }
 
 impl Input {
-    /// Open the input, or say why it cannot be read (exit 2).
+    /// Open the input (which [`expand`] has checked), or say why it cannot
+    /// be read (exit 2).
     pub fn open(&self) -> Result<Opened> {
         let p = match self {
             Input::Stdin => {
                 return Ok(Opened {
                     name: Arc::from(STDIN_NAME),
                     reader: Box::new(io::stdin()),
-                    size: None,
                     har_name: false,
                     named: true,
                 });
@@ -81,15 +79,10 @@ impl Input {
             Input::File(p) | Input::Found(p) => p,
         };
         let shown = p.display().to_string();
-        let meta = std::fs::metadata(p).map_err(|e| unreadable(&shown, &e))?;
-        if meta.is_dir() {
-            return Err(unreadable(&shown, &"it is a directory"));
-        }
         let f = std::fs::File::open(p).map_err(|e| unreadable(&shown, &e))?;
         Ok(Opened {
             name: Arc::from(shown.as_str()),
             reader: Box::new(f),
-            size: meta.is_file().then_some(meta.len()),
             har_name: is_har_name(p),
             named: matches!(self, Input::File(_)),
         })

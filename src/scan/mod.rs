@@ -635,20 +635,20 @@ impl Collector {
         };
         // Look at the start to tell compressed input from the rest.
         let prefix = read_prefix(&mut reader).map_err(read_err)?;
-        let encoding = compressed::sniff(&prefix);
-        let rest = io::Cursor::new(prefix).chain(&mut reader);
         let before = self.oversize;
-        match encoding {
+        match compressed::sniff(&prefix) {
             Encoding::Plain => self
-                .read_stream(rest, &input.name, input.har_name)
+                .read_stream(prefix, &mut reader, &input.name, input.har_name)
                 .map_err(read_err)?,
             Encoding::Gzip => {
+                let whole = io::Cursor::new(prefix).chain(&mut reader);
                 let mut gz = Counted {
-                    inner: compressed::UntilDamaged::new(MultiGzDecoder::new(rest)),
+                    inner: compressed::UntilDamaged::new(MultiGzDecoder::new(whole)),
                     progress: &|_| {},
                     bytes: 0,
                 };
-                self.read_stream(&mut gz, &input.name, input.har_name)
+                let text_prefix = read_prefix(&mut gz).map_err(read_err)?;
+                self.read_stream(text_prefix, &mut gz, &input.name, input.har_name)
                     .map_err(read_err)?;
                 if let Some(e) = gz.inner.damage() {
                     self.summary.notes.push(format!(
@@ -683,15 +683,35 @@ impl Collector {
         Ok(())
     }
 
-    /// An uncompressed stream (UTF-16 with a byte-order mark is read as its
-    /// UTF-8): a HAR document when it is named `.har` or starts like one,
-    /// else text.
-    fn read_stream(&mut self, mut r: impl Read, file: &Arc<str>, har_name: bool) -> io::Result<()> {
-        let prefix = read_prefix(&mut r)?;
-        let mut r = crate::text::utf8_stream(prefix, r);
-        let prefix = read_prefix(&mut r)?;
+    /// An uncompressed stream whose first bytes, already read, are `prefix`:
+    /// UTF-16 with a byte-order mark is transcoded to UTF-8 as it is read;
+    /// any other stream is searched byte for byte.
+    fn read_stream(
+        &mut self,
+        prefix: Vec<u8>,
+        rest: impl Read,
+        file: &Arc<str>,
+        har_name: bool,
+    ) -> io::Result<()> {
+        let Some(enc) = crate::text::utf16_by_bom(&prefix) else {
+            return self.read_utf8(prefix, rest, file, har_name);
+        };
+        let mut utf8 = crate::text::utf16_reader(enc, io::Cursor::new(prefix).chain(rest));
+        let utf8_prefix = read_prefix(&mut utf8)?;
+        self.read_utf8(utf8_prefix, utf8, file, har_name)
+    }
+
+    /// A UTF-8 (or byte) stream whose first bytes are `prefix`: a HAR
+    /// document when it is named `.har` or starts like one, else text.
+    fn read_utf8(
+        &mut self,
+        prefix: Vec<u8>,
+        rest: impl Read,
+        file: &Arc<str>,
+        har_name: bool,
+    ) -> io::Result<()> {
         let is_har = har_name || har::sniff(&prefix);
-        let chained = io::Cursor::new(prefix).chain(r);
+        let chained = io::Cursor::new(prefix).chain(rest);
         if is_har {
             self.read_har(BufReader::with_capacity(256 * 1024, chained), file)
         } else {
@@ -864,7 +884,6 @@ mod tests {
         let input = Opened {
             name: Arc::from("mem.log"),
             reader: Box::new(io::Cursor::new(text.into_bytes())),
-            size: None,
             har_name: false,
             named: true,
         };
