@@ -684,32 +684,22 @@ impl Collector {
     }
 
     /// An uncompressed stream whose first bytes, already read, are `prefix`:
-    /// UTF-16 with a byte-order mark is transcoded to UTF-8 as it is read;
-    /// any other stream is searched byte for byte.
+    /// a HAR document when it is named `.har` or starts like one, else text.
+    /// UTF-16 with a byte-order mark is transcoded to UTF-8 as it is read
+    /// (once: UTF-8 never starts with a UTF-16 mark); any other stream is
+    /// searched byte for byte.
     fn read_stream(
         &mut self,
         prefix: Vec<u8>,
-        rest: impl Read,
+        rest: &mut dyn Read,
         file: &Arc<str>,
         har_name: bool,
     ) -> io::Result<()> {
-        let Some(enc) = crate::text::utf16_by_bom(&prefix) else {
-            return self.read_utf8(prefix, rest, file, har_name);
-        };
-        let mut utf8 = crate::text::utf16_reader(enc, io::Cursor::new(prefix).chain(rest));
-        let utf8_prefix = read_prefix(&mut utf8)?;
-        self.read_utf8(utf8_prefix, utf8, file, har_name)
-    }
-
-    /// A UTF-8 (or byte) stream whose first bytes are `prefix`: a HAR
-    /// document when it is named `.har` or starts like one, else text.
-    fn read_utf8(
-        &mut self,
-        prefix: Vec<u8>,
-        rest: impl Read,
-        file: &Arc<str>,
-        har_name: bool,
-    ) -> io::Result<()> {
+        if let Some(enc) = crate::text::utf16_by_bom(&prefix) {
+            let mut utf8 = crate::text::utf16_reader(enc, io::Cursor::new(prefix).chain(rest));
+            let utf8_prefix = read_prefix(&mut utf8)?;
+            return self.read_stream(utf8_prefix, &mut utf8, file, har_name);
+        }
         let is_har = har_name || har::sniff(&prefix);
         let chained = io::Cursor::new(prefix).chain(rest);
         if is_har {
