@@ -123,19 +123,35 @@ impl Token {
 
 /// Fingerprint of any secret string: `sha256:` and 12 hex digits.
 pub fn fingerprint(secret: &str) -> String {
-    fingerprint_of_digest(&crate::digest::sha256(secret.as_bytes()))
+    Fingerprint::of_digest(&crate::digest::sha256(secret.as_bytes())).to_string()
 }
 
-/// [`fingerprint`] from the string's SHA-256, when it is already computed.
-pub fn fingerprint_of_digest(digest: &[u8; 32]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(19);
-    out.push_str("sha256:");
-    for b in &digest[..6] {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
+/// A short, stable, non-reversible identifier for a secret: `sha256:` and
+/// the first 12 hex digits of its SHA-256. Held as those six bytes (a scan
+/// keeps one per unique token) and written out when shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; 6]);
+
+impl Fingerprint {
+    /// From the secret's SHA-256, when it is already computed.
+    pub fn of_digest(digest: &[u8; 32]) -> Fingerprint {
+        let mut short = [0u8; 6];
+        short.copy_from_slice(&digest[..6]);
+        Fingerprint(short)
     }
-    out
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sha256:")?;
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// One pass over a JSON object's text: the value of each wanted member
@@ -691,6 +707,14 @@ impl Claims {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprint_is_the_first_12_hex_digits_of_sha256() {
+        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223...
+        assert_eq!(fingerprint("abc"), "sha256:ba7816bf8f01");
+        let json = serde_json::to_string(&Fingerprint::of_digest(&crate::digest::sha256(b"abc")));
+        assert_eq!(json.unwrap(), r#""sha256:ba7816bf8f01""#);
+    }
 
     #[test]
     fn slots_match_the_member_lists() {

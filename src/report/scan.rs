@@ -12,9 +12,9 @@ use super::human::clip;
 use super::style::Style;
 use crate::finding::Finding;
 use crate::finding::Severity;
-use crate::scan::{Location, ScanReport, Status, TokenResult};
+use crate::scan::{Locations, ScanReport, Status, TokenResult};
 use crate::timefmt::rfc3339;
-use crate::token::{Context, Kind};
+use crate::token::{Context, Fingerprint, Kind};
 
 /// Locations listed per problem in human output (JSON lists all kept ones).
 const SHOWN_LOCATIONS: usize = 5;
@@ -47,11 +47,7 @@ pub fn junit(r: &ScanReport) -> String {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(codes(t, Severity::Error).join(", "));
                 s.set_type("token.fail");
-                let where_ = t
-                    .locations
-                    .first()
-                    .map(|l| l.to_string())
-                    .unwrap_or_default();
+                let where_ = t.locations.first();
                 let detail: Vec<String> = t
                     .findings
                     .iter()
@@ -94,19 +90,19 @@ fn codes(t: &TokenResult, s: Severity) -> Vec<&'static str> {
 /// One JSON line per unique token (members in name order).
 #[derive(Serialize)]
 struct TokenLine<'a> {
-    app_id: &'a Option<String>,
+    app_id: Option<&'a str>,
     audience: &'a [String],
     context: Option<Context>,
     errors: Vec<&'static str>,
     findings: &'a [Finding],
-    fingerprint: &'a str,
+    fingerprint: Fingerprint,
     kind: Option<Kind>,
-    locations: &'a [Location],
+    locations: &'a Locations,
     locations_truncated: bool,
     occurrences: u64,
     resource: &'a str,
     status: Status,
-    tenant_id: &'a Option<String>,
+    tenant_id: Option<&'a str>,
     #[serde(rename = "type")]
     kind_of_line: &'static str,
     /// `pass`, `fail`, or null for an encrypted token.
@@ -118,19 +114,19 @@ struct TokenLine<'a> {
 fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Result<()> {
     for t in &r.tokens {
         let line = TokenLine {
-            app_id: &t.app_id,
+            app_id: t.app_id.as_deref(),
             audience: &t.audience,
             context: t.context,
             errors: codes(t, Severity::Error),
             findings: &t.findings,
-            fingerprint: &t.fingerprint,
+            fingerprint: t.fingerprint,
             kind: t.kind,
             locations: &t.locations,
             locations_truncated: (t.locations.len() as u64) < t.occurrences,
             occurrences: t.occurrences,
             resource: t.resource,
             status: t.status,
-            tenant_id: &t.tenant_id,
+            tenant_id: t.tenant_id.as_deref(),
             kind_of_line: "token",
             verdict: match t.status {
                 Status::Pass => Some("pass"),
@@ -238,7 +234,7 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
                 o,
                 "  {} {}  ({}{who}, seen {} time(s))",
                 st.red("✗"),
-                st.bold(&t.fingerprint),
+                st.bold(&t.fingerprint.to_string()),
                 t.resource,
                 t.occurrences
             );

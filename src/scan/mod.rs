@@ -13,7 +13,7 @@ pub mod find;
 pub mod har;
 pub mod inputs;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufReader, Read};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,7 @@ use crate::finding::Finding;
 use crate::input::Compact;
 use crate::input::is_token_byte;
 use crate::report::Verdict;
-use crate::token::{Context, Kind, Token};
+use crate::token::{Context, Fingerprint, Kind, Token};
 use compressed::Encoding;
 use find::{Candidate, Finder, MAX_TOKEN, Shape};
 pub use inputs::{Input, Opened, STDIN_NAME};
@@ -170,23 +170,114 @@ impl Status {
     }
 }
 
-/// One unique token and everything found about it.
+/// One unique token and everything found about it. A scan keeps one per
+/// unique token until the end, so it is small: values many tokens share
+/// (audiences, app and tenant IDs) are kept once and shared, and a token
+/// that passes and was seen once owns no heap memory of its own.
 #[derive(Debug, Clone)]
 pub struct TokenResult {
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     pub status: Status,
     pub kind: Option<Kind>,
     /// `mde`, `graph`, ... (see `data/resources.json`); `unknown` when not decodable.
     pub resource: &'static str,
-    pub audience: Vec<String>,
-    pub app_id: Option<String>,
-    pub tenant_id: Option<String>,
+    pub audience: Arc<[String]>,
+    pub app_id: Option<Arc<str>>,
+    pub tenant_id: Option<Arc<str>>,
     pub context: Option<Context>,
     /// Every sighting, including those past the location cap.
     pub occurrences: u64,
     /// The first [`MAX_LOCATIONS`] sightings.
-    pub locations: Vec<Location>,
+    pub locations: Locations,
     pub findings: Vec<Finding>,
+}
+
+/// The first [`MAX_LOCATIONS`] places a token was seen, in order. The first
+/// is kept inline, so a token seen once needs no list.
+#[derive(Debug, Clone)]
+pub struct Locations {
+    first: Location,
+    more: Vec<Location>,
+}
+
+impl Locations {
+    fn new(first: Location) -> Locations {
+        Locations {
+            first,
+            more: Vec::new(),
+        }
+    }
+
+    /// Keep `at` unless [`MAX_LOCATIONS`] are kept already.
+    fn push(&mut self, at: impl FnOnce() -> Location) {
+        if self.len() < MAX_LOCATIONS {
+            self.more.push(at());
+        }
+    }
+
+    pub fn first(&self) -> &Location {
+        &self.first
+    }
+
+    pub fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    /// Never empty: a token is kept from its first sighting.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Location> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+}
+
+impl Serialize for Locations {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Values many unique tokens share, each kept once: app and tenant IDs,
+/// and audience lists. A log of one app's tokens keeps one copy of each
+/// however many tokens it holds.
+struct Shared {
+    texts: HashSet<Arc<str>>,
+    lists: HashSet<Arc<[String]>>,
+    /// The empty list: no audience (yet).
+    none: Arc<[String]>,
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            texts: HashSet::new(),
+            lists: HashSet::new(),
+            none: Arc::from(Vec::new()),
+        }
+    }
+
+    fn text(&mut self, s: String) -> Arc<str> {
+        if let Some(kept) = self.texts.get(s.as_str()) {
+            return kept.clone();
+        }
+        let kept: Arc<str> = s.into();
+        self.texts.insert(kept.clone());
+        kept
+    }
+
+    fn list(&mut self, l: Vec<String>) -> Arc<[String]> {
+        if l.is_empty() {
+            return self.none.clone();
+        }
+        if let Some(kept) = self.lists.get(l.as_slice()) {
+            return kept.clone();
+        }
+        let kept: Arc<[String]> = l.into();
+        self.lists.insert(kept.clone());
+        kept
+    }
 }
 
 /// Totals over the whole scan.
@@ -324,7 +415,7 @@ pub fn scan(
             let none = (t.status == Status::Encrypted).then_some("(encrypted)");
             count(&mut summary.by_audience, none);
         }
-        for aud in &t.audience {
+        for aud in t.audience.iter() {
             count(&mut summary.by_audience, Some(aud));
         }
         count(&mut summary.by_app, t.app_id.as_deref());
@@ -418,29 +509,29 @@ impl Evaluated {
 impl TokenResult {
     /// A token as first seen: counted as encrypted until a worker's
     /// evaluation (signed tokens only) replaces that.
-    fn first_seen(fingerprint: String, at: Location) -> TokenResult {
+    fn first_seen(fingerprint: Fingerprint, at: Location, none: Arc<[String]>) -> TokenResult {
         TokenResult {
             fingerprint,
             status: Status::Encrypted,
             kind: None,
             resource: "encrypted",
-            audience: Vec::new(),
+            audience: none,
             app_id: None,
             tenant_id: None,
             context: None,
             occurrences: 1,
-            locations: vec![at],
+            locations: Locations::new(at),
             findings: Vec::new(),
         }
     }
 
-    fn set(&mut self, ev: Evaluated) {
+    fn set(&mut self, ev: Evaluated, shared: &mut Shared) {
         self.status = ev.status;
         self.kind = ev.kind;
         self.resource = ev.resource;
-        self.audience = ev.audience;
-        self.app_id = ev.app_id;
-        self.tenant_id = ev.tenant_id;
+        self.audience = shared.list(ev.audience);
+        self.app_id = ev.app_id.map(|s| shared.text(s));
+        self.tenant_id = ev.tenant_id.map(|s| shared.text(s));
         self.context = ev.context;
         self.findings = ev.findings;
     }
@@ -527,6 +618,8 @@ struct Collector {
     /// Unique tokens in order of first sighting; workers' evaluations are
     /// written into them as they arrive.
     found: Vec<TokenResult>,
+    /// What their results share.
+    shared: Shared,
     jobs: Option<mpsc::SyncSender<Batch>>,
     results: mpsc::Receiver<Vec<(usize, Evaluated)>>,
     /// New unique tokens not yet handed to the workers.
@@ -545,6 +638,7 @@ impl Collector {
             seen: HashMap::new(),
             recent: Recent::default(),
             found: Vec::new(),
+            shared: Shared::new(),
             jobs: Some(jobs),
             results,
             batch: Batch::default(),
@@ -569,9 +663,7 @@ impl Collector {
         };
         let f = &mut self.found[i];
         f.occurrences += 1;
-        if f.locations.len() < MAX_LOCATIONS {
-            f.locations.push(loc());
-        }
+        f.locations.push(loc);
     }
 
     /// A new unique token: its result slot, and a job when it is signed.
@@ -585,8 +677,9 @@ impl Collector {
         let i = self.found.len();
         self.seen.insert(digest, i);
         self.found.push(TokenResult::first_seen(
-            crate::token::fingerprint_of_digest(&digest),
+            Fingerprint::of_digest(&digest),
             at,
+            self.shared.none.clone(),
         ));
         if c.shape == Shape::Signed {
             let b = &mut self.batch;
@@ -620,7 +713,7 @@ impl Collector {
     fn record(&mut self, done: Vec<(usize, Evaluated)>) {
         for (i, ev) in done {
             if let Some(t) = self.found.get_mut(i) {
-                t.set(ev);
+                t.set(ev, &mut self.shared);
             }
         }
     }
@@ -925,7 +1018,7 @@ mod tests {
         assert_eq!(r.tokens.len(), 2);
         assert_eq!(r.tokens[0].occurrences, 2);
         let want_line = 2 + lines_of_filler as u64;
-        match &r.tokens[0].locations[1] {
+        match r.tokens[0].locations.iter().nth(1).unwrap() {
             Location::Line { line, .. } => assert_eq!(*line, want_line),
             other => panic!("{other:?}"),
         }
@@ -949,10 +1042,39 @@ mod tests {
         assert_eq!(r.summary.occurrences, 1);
         assert_eq!(r.count(Status::Fail), 1);
         assert_eq!(r.exit_code(), 1);
-        match &r.tokens[0].locations[0] {
+        match r.tokens[0].locations.first() {
             Location::Line { line, .. } => assert_eq!(*line, 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn results_share_audiences_and_tenants_and_keep_their_first_location_inline() {
+        // 300 distinct tokens: two audiences, one tenant.
+        let text: String = (0..300)
+            .map(|i| {
+                format!("{}\n", tok(if i % 2 == 0 { "even" } else { "odd" }))
+                    .replace(".c2ln", &format!(".c2ln{i:04}"))
+            })
+            .collect();
+        let r = run(text, &Always(Verdict::Pass));
+        assert_eq!(r.tokens.len(), 300);
+        let (a, b, c) = (&r.tokens[0], &r.tokens[2], &r.tokens[1]);
+        assert_eq!(&*a.audience, ["even".to_string()]);
+        assert_eq!(&*c.audience, ["odd".to_string()]);
+        assert!(
+            Arc::ptr_eq(&a.audience, &b.audience),
+            "one copy per audience list"
+        );
+        let tid = |t: &TokenResult| t.tenant_id.clone().unwrap();
+        assert_eq!(&*tid(a), "t");
+        assert!(Arc::ptr_eq(&tid(a), &tid(c)), "one copy per tenant");
+        assert_eq!(a.locations.len(), 1);
+        assert!(
+            a.locations.more.capacity() == 0,
+            "seen once: no location list"
+        );
+        assert_eq!(a.fingerprint.to_string().len(), "sha256:".len() + 12);
     }
 
     #[test]
