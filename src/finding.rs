@@ -1,5 +1,7 @@
 //! `Finding`: the one result type every check produces.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// How bad a finding is. Only `Error` makes a command fail.
@@ -27,17 +29,17 @@ pub struct Finding {
     /// Stable identifier, e.g. `token.expired`. Never reworded once released.
     pub code: &'static str,
     pub severity: Severity,
-    pub message: String,
+    pub message: Arc<str>,
     /// What to do about it; empty when there is nothing to do.
-    pub fix: String,
+    pub fix: Arc<str>,
 }
 
 impl Finding {
     pub fn new(
         code: &'static str,
         severity: Severity,
-        message: impl Into<String>,
-        fix: impl Into<String>,
+        message: impl Into<Arc<str>>,
+        fix: impl Into<Arc<str>>,
     ) -> Self {
         Finding {
             code,
@@ -47,15 +49,27 @@ impl Finding {
         }
     }
 
-    pub fn error(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn error(
+        code: &'static str,
+        message: impl Into<Arc<str>>,
+        fix: impl Into<Arc<str>>,
+    ) -> Self {
         Self::new(code, Severity::Error, message, fix)
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<Arc<str>>,
+        fix: impl Into<Arc<str>>,
+    ) -> Self {
         Self::new(code, Severity::Warning, message, fix)
     }
 
-    pub fn info(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn info(
+        code: &'static str,
+        message: impl Into<Arc<str>>,
+        fix: impl Into<Arc<str>>,
+    ) -> Self {
         Self::new(code, Severity::Info, message, fix)
     }
 
@@ -66,7 +80,7 @@ impl Finding {
 
 /// Drop repeated findings (same code and message), keeping the first.
 pub fn dedupe(findings: &mut Vec<Finding>) {
-    let mut seen: Vec<(&'static str, String)> = Vec::new();
+    let mut seen: Vec<(&'static str, Arc<str>)> = Vec::new();
     findings.retain(|f| {
         let key = (f.code, f.message.clone());
         if seen.contains(&key) {

@@ -853,7 +853,7 @@ mod tests {
         );
         let f = &out.findings[0];
         assert_eq!(
-            f.message,
+            &*f.message,
             "Machine.ReadWrite.All is broader than the plan needs (least privilege): Machine.Read.All is enough for the planned calls"
         );
         assert_eq!(

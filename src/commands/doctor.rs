@@ -146,7 +146,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                         .findings
                         .iter()
                         .find(|f| f.code == "token.flow")
-                        .map(|f| f.message.clone())
+                        .map(|f| f.message.to_string())
                         .unwrap_or_else(|| "acquired".to_string());
                     d.push(
                         "token",
@@ -166,7 +166,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                         .iter()
                         .find(|f| f.is_error() && f.code != "token.refused")
                         .or_else(|| rep.findings.iter().find(|f| f.is_error()))
-                        .map(|f| f.message.clone())
+                        .map(|f| f.message.to_string())
                         .unwrap_or_else(|| "Azure AD refused the request".to_string());
                     d.push("token", StepStatus::Fail, why);
                     report.findings.extend(rep.findings);

@@ -240,8 +240,8 @@ impl Serialize for Locations {
 }
 
 /// Values many unique tokens share, each kept once: app and tenant IDs,
-/// and audience lists. A log of one app's tokens keeps one copy of each
-/// however many tokens it holds.
+/// audience lists, and the texts of findings. A log of one app's tokens
+/// keeps one copy of each however many tokens it holds.
 struct Shared {
     texts: HashSet<Arc<str>>,
     lists: HashSet<Arc<[String]>>,
@@ -265,6 +265,14 @@ impl Shared {
         let kept: Arc<str> = s.into();
         self.texts.insert(kept.clone());
         kept
+    }
+
+    fn share(&mut self, s: &Arc<str>) -> Arc<str> {
+        if let Some(kept) = self.texts.get(s) {
+            return kept.clone();
+        }
+        self.texts.insert(s.clone());
+        s.clone()
     }
 
     fn list(&mut self, l: Vec<String>) -> Arc<[String]> {
@@ -534,6 +542,13 @@ impl TokenResult {
         self.tenant_id = ev.tenant_id.map(|s| shared.text(s));
         self.context = ev.context;
         self.findings = ev.findings;
+        // Kept to the end: no room for findings that will never come, and
+        // one copy of each text (most fixes, and many messages, repeat).
+        self.findings.shrink_to_fit();
+        for f in &mut self.findings {
+            f.message = shared.share(&f.message);
+            f.fix = shared.share(&f.fix);
+        }
     }
 }
 
@@ -1075,6 +1090,45 @@ mod tests {
             "seen once: no location list"
         );
         assert_eq!(a.fingerprint.to_string().len(), "sha256:".len() + 12);
+    }
+
+    #[test]
+    fn findings_texts_are_kept_once_and_their_lists_hold_no_spare_room() {
+        struct Expired;
+        impl Evaluator for Expired {
+            fn evaluate(&self, t: &Token) -> TokenVerdict {
+                let aud = t.claims.as_ref().unwrap().aud[0].clone();
+                // Fresh strings per token, as real checks make them.
+                TokenVerdict::from_findings(vec![Finding::error(
+                    "token.expired",
+                    format!("{aud} expired"),
+                    "acquire a new token".to_string(),
+                )])
+            }
+            fn label(&self) -> String {
+                "test".into()
+            }
+        }
+        let text: String = (0..200)
+            .map(|i| {
+                format!("{}\n", tok(&format!("aud-{}", i % 2)))
+                    .replace(".c2ln", &format!(".c2ln{i:04}"))
+            })
+            .collect();
+        let r = run(text, &Expired);
+        assert_eq!(r.count(Status::Fail), 200);
+        let (a, b, c) = (
+            &r.tokens[0].findings,
+            &r.tokens[2].findings,
+            &r.tokens[1].findings,
+        );
+        assert_eq!(
+            (&*a[0].message, &*c[0].message),
+            ("aud-0 expired", "aud-1 expired")
+        );
+        assert!(Arc::ptr_eq(&a[0].message, &b[0].message));
+        assert!(Arc::ptr_eq(&a[0].fix, &c[0].fix));
+        assert!(r.tokens.iter().all(|t| t.findings.capacity() == 1));
     }
 
     #[test]
