@@ -172,8 +172,9 @@ impl Status {
 
 /// One unique token and everything found about it. A scan keeps one per
 /// unique token until the end, so it is small: values many tokens share
-/// (audiences, app and tenant IDs) are kept once and shared, and a token
-/// that passes and was seen once owns no heap memory of its own.
+/// (audiences, app and tenant IDs, findings' messages and fixes) are kept
+/// once and shared, and a token that passes and was seen once owns no heap
+/// memory of its own.
 #[derive(Debug, Clone)]
 pub struct TokenResult {
     pub fingerprint: Fingerprint,
