@@ -282,6 +282,70 @@ fn verdicts_and_error_codes_match_inspect_for_every_fixture_token() {
 }
 
 #[test]
+fn many_failing_tokens_are_counted_per_error_and_a_rare_error_is_still_shown() {
+    // 30 distinct expired tokens (an old log), then one token for Graph.
+    let key = common::main_key();
+    let mut text = String::new();
+    for i in 0..30 {
+        let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+        c["uti"] = json!(format!("expired{i:02}"));
+        c["iat"] = json!(mint::T0 - 600 - mint::LIFETIME);
+        c["nbf"] = c["iat"].clone();
+        c["exp"] = json!(mint::T0 - 600);
+        text.push_str(&format!(
+            "Authorization: Bearer {}\n",
+            mint::sign(&key, &key.v1_header(), &c)
+        ));
+    }
+    let mut graph = mint::v1_app_claims(&["Machine.Read.All"]);
+    graph["aud"] = json!("https://graph.microsoft.com");
+    text.push_str(&format!(
+        "Authorization: Bearer {}\n",
+        mint::sign(&key, &key.v1_header(), &graph)
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("old.log");
+    std::fs::write(&log, &text).unwrap();
+    let log = log.display().to_string();
+
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", AT, &log])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human.contains(&format!(
+            "Error{}tokens\n  {:<42} {:>6}\n  {:<42} {:>6}\n",
+            " ".repeat(40),
+            "token.expired",
+            30,
+            "aud.not_mde",
+            1
+        )),
+        "{human}"
+    );
+    // 20 described: the first expired token, the Graph one (its error is
+    // rare but shown), and the next 18 expired ones; 11 are only counted.
+    assert_eq!(human.matches("✗ sha256:").count(), 20, "{human}");
+    assert!(human.contains(&format!("at {log}:31\n")), "{human}");
+    assert!(human.contains(&format!("at {log}:19\n")), "{human}");
+    assert!(!human.contains(&format!("at {log}:20\n")), "{human}");
+    assert!(
+        human.contains("and 11 more failing token(s): the Error table counts them, and --format json lists every one"),
+        "{human}"
+    );
+    assert!(human.contains("Verdict: FAIL (31 of 31 inspectable token(s) fail)"));
+
+    let (_, tokens, summary) = scan_json(&[&log], None);
+    assert_eq!(tokens.len(), 31, "JSON lists every token");
+    assert_eq!(
+        summary["by_error"],
+        json!({"aud.not_mde": 1, "token.expired": 30})
+    );
+}
+
+#[test]
 fn human_output_has_tables_problems_with_locations_and_no_full_token() {
     let app = fixture_text("tokens/app-v1.jwt");
     let exp = fixture_text("tokens/expired.jwt");

@@ -18,6 +18,10 @@ use crate::token::{Context, Fingerprint, Kind};
 
 /// Locations listed per problem in human output (JSON lists all kept ones).
 const SHOWN_LOCATIONS: usize = 5;
+/// Failing tokens described one by one in human output (more when there
+/// are more kinds of error, so each has an example); the error table counts
+/// them all, and JSON lists every one.
+const SHOWN_PROBLEMS: usize = 20;
 
 /// Render straight to `out`: JSON lines are written one token at a time,
 /// so a scan of many tokens never holds its whole output in memory.
@@ -154,6 +158,7 @@ fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Resul
         "by_audience": s.by_audience,
         "by_app": s.by_app,
         "by_tenant": s.by_tenant,
+        "by_error": s.by_error,
         "evaluator": s.evaluator,
         "evaluated_at": rfc3339(s.evaluated_at),
         "notes": s.notes,
@@ -170,6 +175,39 @@ fn table(o: &mut String, st: &Style, title: &str, rows: &BTreeMap<String, u64>) 
     for (k, n) in rows {
         let _ = writeln!(o, "  {:<42} {n:>6}", clip(k, 42));
     }
+}
+
+/// The failing tokens to describe, in order of first sighting: the first
+/// token with each error code (so a rare error is not hidden behind many
+/// expired tokens), then the first others, up to [`SHOWN_PROBLEMS`].
+fn problems_to_show(r: &ScanReport) -> Vec<&TokenResult> {
+    let failing = || {
+        r.tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.status == Status::Fail)
+    };
+    let mut pick = std::collections::BTreeSet::new();
+    let mut covered = std::collections::HashSet::new();
+    for (i, t) in failing() {
+        if covered.len() == r.summary.by_error.len() {
+            break;
+        }
+        let mut new_code = false;
+        for f in t.findings.iter().filter(|f| f.is_error()) {
+            new_code |= covered.insert(f.code);
+        }
+        if new_code {
+            pick.insert(i);
+        }
+    }
+    for (i, _) in failing() {
+        if pick.len() >= SHOWN_PROBLEMS {
+            break;
+        }
+        pick.insert(i);
+    }
+    pick.into_iter().map(|i| &r.tokens[i]).collect()
 }
 
 pub fn human(r: &ScanReport, st: &Style) -> String {
@@ -217,14 +255,12 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
     table(&mut o, st, "App", &s.by_app);
     table(&mut o, st, "Tenant", &s.by_tenant);
 
-    let failing: Vec<&TokenResult> = r
-        .tokens
-        .iter()
-        .filter(|t| t.status == Status::Fail)
-        .collect();
-    if !failing.is_empty() {
+    let failing = r.count(Status::Fail);
+    if failing > 0 {
+        table(&mut o, st, "Error", &s.by_error);
         let _ = writeln!(o, "\n{}", st.bold("Problems"));
-        for t in failing {
+        let shown = problems_to_show(r);
+        for &t in &shown {
             let who = t
                 .app_id
                 .as_deref()
@@ -251,6 +287,16 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
             if more > 0 {
                 let _ = writeln!(o, "      {}", st.dim(&format!("and {more} more")));
             }
+        }
+        let unshown = failing.saturating_sub(shown.len() as u64);
+        if unshown > 0 {
+            let _ = writeln!(
+                o,
+                "  {}",
+                st.dim(&format!(
+                    "and {unshown} more failing token(s): the Error table counts them, and --format json lists every one"
+                ))
+            );
         }
     }
     let fail = r.count(Status::Fail);

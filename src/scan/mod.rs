@@ -305,6 +305,9 @@ pub struct Summary {
     pub by_app: BTreeMap<String, u64>,
     pub by_tenant: BTreeMap<String, u64>,
     pub by_status: BTreeMap<Status, u64>,
+    /// Failing tokens per error code (a token counts once under each of
+    /// its codes): what went wrong, at a glance, however many tokens fail.
+    pub by_error: BTreeMap<String, u64>,
     pub evaluator: String,
     pub evaluated_at: i64,
     /// Things the reader noticed that are not findings (skipped runs, broken HAR).
@@ -429,6 +432,17 @@ pub fn scan(
         }
         count(&mut summary.by_app, t.app_id.as_deref());
         count(&mut summary.by_tenant, t.tenant_id.as_deref());
+        let mut codes: Vec<&str> = t
+            .findings
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| f.code)
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in codes {
+            count(&mut summary.by_error, Some(code));
+        }
     }
     Ok(ScanReport {
         tokens: col.found,
