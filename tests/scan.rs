@@ -346,6 +346,46 @@ fn many_failing_tokens_are_counted_per_error_and_a_rare_error_is_still_shown() {
 }
 
 #[test]
+fn long_summary_tables_show_the_largest_rows_then_one_line_for_the_rest() {
+    // 25 apps: app-00 has three distinct tokens, the others one each.
+    let key = common::main_key();
+    let mut text = String::new();
+    for i in 0..27u32 {
+        let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+        c["appid"] = json!(format!("app-{:02}", i.saturating_sub(2)));
+        c["uti"] = json!(format!("u{i:02}"));
+        text.push_str(&mint::sign(&key, &key.v1_header(), &c));
+        text.push('\n');
+    }
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", AT, "-"])
+        .write_stdin(text.clone())
+        .output()
+        .unwrap();
+    let human = String::from_utf8(out.stdout).unwrap();
+    let app_table: Vec<&str> = human
+        .split("\nApp ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(app_table.len(), 21, "{human}");
+    assert_eq!(app_table[0], format!("  {:<42} {:>6}", "app-00", 3));
+    assert_eq!(app_table[1], format!("  {:<42} {:>6}", "app-01", 1));
+    assert_eq!(
+        app_table[20],
+        format!(
+            "  {:<42} {:>6}",
+            "(5 more values; --format json lists all)", 5
+        )
+    );
+    let (_, _, summary) = scan_json(&["-"], Some(text));
+    assert_eq!(summary["by_app"].as_object().unwrap().len(), 25);
+}
+
+#[test]
 fn human_output_has_tables_problems_with_locations_and_no_full_token() {
     let app = fixture_text("tokens/app-v1.jwt");
     let exp = fixture_text("tokens/expired.jwt");

@@ -168,12 +168,22 @@ fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Resul
     o.write_all(b"\n")
 }
 
+/// Rows of a summary table in human output: the largest, then one line for
+/// the rest (a gateway's log can hold thousands of apps; JSON has them all).
+const TABLE_ROWS: usize = 20;
+
 fn table(o: &mut String, st: &Style, title: &str, rows: &BTreeMap<String, u64>) {
     let _ = writeln!(o, "\n{}", st.bold(&format!("{title:<44} tokens")));
     let mut rows: Vec<(&String, &u64)> = rows.iter().collect();
     rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    for (k, n) in rows {
+    for (k, n) in rows.iter().take(TABLE_ROWS) {
         let _ = writeln!(o, "  {:<42} {n:>6}", clip(k, 42));
+    }
+    if rows.len() > TABLE_ROWS {
+        let rest = &rows[TABLE_ROWS..];
+        let tokens: u64 = rest.iter().map(|(_, n)| **n).sum();
+        let label = format!("({} more values; --format json lists all)", rest.len());
+        let _ = writeln!(o, "  {} {tokens:>6}", st.dim(&format!("{label:<42}")));
     }
 }
 
