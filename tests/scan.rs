@@ -386,6 +386,30 @@ fn long_summary_tables_show_the_largest_rows_then_one_line_for_the_rest() {
 }
 
 #[test]
+fn tokens_failing_only_by_expiry_get_a_note_about_at_unless_it_was_given() {
+    // The fixtures were issued on 2026-03-02: now, both tokens of app.log
+    // have expired, and expiry is their only error.
+    let log = path("scan/app.log");
+    let note = "2 token(s) fail only because they have expired by now: a log keeps old tokens, so to judge them as of when they were used, run again with --at and the time of the log lines (RFC 3339, e.g. --at 2026-03-02T09:30:00Z)";
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--format", "json", &log])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["notes"], json!([note]), "{text}");
+    mdeauth()
+        .args(["scan", "--no-verify", &log])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!("  note: {note}\n")));
+    // With --at, the expired token is judged as asked: no note.
+    let (code, _, summary) = scan_json(&[&log], None);
+    assert_eq!(code, 1);
+    assert_eq!(summary["notes"], json!([]));
+}
+
+#[test]
 fn human_output_has_tables_problems_with_locations_and_no_full_token() {
     let app = fixture_text("tokens/app-v1.jwt");
     let exp = fixture_text("tokens/expired.jwt");

@@ -51,6 +51,12 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
     bar.finish_and_clear();
     let mut report = report?;
     report.summary.notes.splice(0..0, found.notes);
+    let expired = report.expired_only();
+    if expired > 0 && args.time.at.is_none() {
+        report.summary.notes.push(format!(
+            "{expired} token(s) fail only because they have expired by now: a log keeps old tokens, so to judge them as of when they were used, run again with --at and the time of the log lines (RFC 3339, e.g. --at 2026-03-02T09:30:00Z)"
+        ));
+    }
     Ok(report)
 }
 

@@ -326,6 +326,19 @@ impl ScanReport {
         self.summary.by_status.get(&s).copied().unwrap_or(0)
     }
 
+    /// Failing tokens whose only error is that they have expired: in a log,
+    /// tokens that were likely fine when they were used.
+    pub fn expired_only(&self) -> u64 {
+        let only_expired = |t: &TokenResult| {
+            t.status == Status::Fail
+                && t.findings
+                    .iter()
+                    .filter(|f| f.is_error())
+                    .all(|f| f.code == "token.expired")
+        };
+        self.tokens.iter().filter(|t| only_expired(t)).count() as u64
+    }
+
     /// 1 when any token fails, else 0 (also when none was found).
     pub fn exit_code(&self) -> u8 {
         if self.count(Status::Fail) > 0 {
