@@ -36,6 +36,19 @@ fn scan_json_bytes(args: &[&str], stdin: Option<Vec<u8>>) -> (i32, Vec<Value>, V
     (out.status.code().unwrap(), lines, summary)
 }
 
+/// Run `scan --no-verify --at AT` with human output: exit code and stdout.
+fn scan_human(args: &[&str]) -> (i32, String) {
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", AT])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
 fn fp_of(name: &str) -> String {
     let out = mdeauth()
         .args(["inspect", "--format", "json", "--at", AT])
@@ -308,12 +321,8 @@ fn many_failing_tokens_are_counted_per_error_and_a_rare_error_is_still_shown() {
     std::fs::write(&log, &text).unwrap();
     let log = log.display().to_string();
 
-    let out = mdeauth()
-        .args(["scan", "--no-verify", "--at", AT, &log])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let human = String::from_utf8(out.stdout).unwrap();
+    let (code, human) = scan_human(&[&log]);
+    assert_eq!(code, 1);
     assert!(
         human.contains(&format!(
             "Error{}tokens\n  {:<42} {:>6}\n  {:<42} {:>6}\n",
@@ -414,12 +423,8 @@ fn human_output_has_tables_problems_with_locations_and_no_full_token() {
     let app = fixture_text("tokens/app-v1.jwt");
     let exp = fixture_text("tokens/expired.jwt");
     let log = path("scan/app.log");
-    let out = mdeauth()
-        .args(["scan", "--no-verify", "--at", AT, &log])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text) = scan_human(&[&log]);
+    assert_eq!(code, 1);
     assert!(
         text.contains("Found 4 token occurrence(s), 2 unique token(s)"),
         "{text}"
@@ -592,12 +597,8 @@ fn locations_are_capped_at_twenty_and_flagged() {
 #[test]
 fn human_har_locations_name_entry_method_url_and_part() {
     let har = path("scan/capture.har");
-    let out = mdeauth()
-        .args(["scan", "--no-verify", "--at", AT, &har])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text) = scan_human(&[&har]);
+    assert_eq!(code, 1);
     assert!(
         text.contains(&format!(
             "at {har} entry 4 GET https://api.securitycenter.microsoft.com/api/machines (request URL)"

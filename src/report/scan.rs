@@ -309,16 +309,15 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
             );
         }
     }
-    let fail = r.count(Status::Fail);
-    let inspected = r.count(Status::Pass) + fail;
-    let v = if fail > 0 {
+    let inspected = r.count(Status::Pass) + failing;
+    let v = if failing > 0 {
         st.red("FAIL")
     } else {
         st.green("PASS")
     };
     let _ = writeln!(
         o,
-        "\n{} {v} ({fail} of {inspected} inspectable token(s) fail)",
+        "\n{} {v} ({failing} of {inspected} inspectable token(s) fail)",
         st.bold("Verdict:")
     );
     o
