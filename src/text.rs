@@ -66,7 +66,8 @@ pub fn read_limited(r: impl Read, limit: u64) -> io::Result<String> {
     into_string(bytes)
 }
 
-fn into_string(mut bytes: Vec<u8>) -> io::Result<String> {
+/// Bytes already read, as text through [`decode`] (UTF-8 keeps its buffer).
+pub fn into_string(mut bytes: Vec<u8>) -> io::Result<String> {
     let not_text = || io::Error::new(io::ErrorKind::InvalidData, NOT_TEXT);
     let utf8_len = match decode(&bytes) {
         None => return Err(not_text()),

@@ -83,10 +83,8 @@ fn read_input(arg: &str) -> Result<String> {
         }
     };
     let raw = source.read()?;
-    crate::text::decode(&raw)
-        .map(std::borrow::Cow::into_owned)
-        .ok_or_else(|| {
-            Error::input("the input is neither UTF-8 nor UTF-16 text")
-                .with_hint("paste the error text or JSON")
-        })
+    crate::text::into_string(raw).map_err(|_| {
+        Error::input("the input is neither UTF-8 nor UTF-16 text")
+            .with_hint("paste the error text or JSON")
+    })
 }

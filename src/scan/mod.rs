@@ -259,21 +259,15 @@ impl Shared {
         }
     }
 
-    fn text(&mut self, s: String) -> Arc<str> {
-        if let Some(kept) = self.texts.get(s.as_str()) {
+    /// The kept copy of `s`; `s` itself becomes it when it is new (a
+    /// `String` is moved into an `Arc`, an `Arc` is kept as it is).
+    fn text(&mut self, s: impl AsRef<str> + Into<Arc<str>>) -> Arc<str> {
+        if let Some(kept) = self.texts.get(s.as_ref()) {
             return kept.clone();
         }
         let kept: Arc<str> = s.into();
         self.texts.insert(kept.clone());
         kept
-    }
-
-    fn share(&mut self, s: &Arc<str>) -> Arc<str> {
-        if let Some(kept) = self.texts.get(s) {
-            return kept.clone();
-        }
-        self.texts.insert(s.clone());
-        s.clone()
     }
 
     fn list(&mut self, l: Vec<String>) -> Arc<[String]> {
@@ -574,8 +568,8 @@ impl TokenResult {
         // one copy of each text (most fixes, and many messages, repeat).
         self.findings.shrink_to_fit();
         for f in &mut self.findings {
-            f.message = shared.share(&f.message);
-            f.fix = shared.share(&f.fix);
+            f.message = shared.text(f.message.clone());
+            f.fix = shared.text(f.fix.clone());
         }
     }
 }
@@ -1126,12 +1120,15 @@ mod tests {
         impl Evaluator for Expired {
             fn evaluate(&self, t: &Token) -> TokenVerdict {
                 let aud = t.claims.as_ref().unwrap().aud[0].clone();
-                // Fresh strings per token, as real checks make them.
-                TokenVerdict::from_findings(vec![Finding::error(
+                // Fresh strings per token, in a list with spare room (a
+                // Vec grown by push holds four), as real checks make them.
+                let mut findings = Vec::with_capacity(4);
+                findings.push(Finding::error(
                     "token.expired",
                     format!("{aud} expired"),
                     "acquire a new token".to_string(),
-                )])
+                ));
+                TokenVerdict::from_findings(findings)
             }
             fn label(&self) -> String {
                 "test".into()
