@@ -4,8 +4,9 @@
 //! `Out-File`, and `az ad app show > app.json` run there writes UTF-16 too.
 //! Editors and the Azure portal add a UTF-8 byte-order mark. Every token,
 //! file and pasted text a user hands `mdeauth` is decoded here, so all of
-//! these read as the text they hold; `scan` transcodes a log only when it
-//! starts with a UTF-16 byte-order mark.
+//! these read as the text they hold; `scan` transcodes a log when it starts
+//! with a UTF-16 byte-order mark or its first bytes are plainly UTF-16 text
+//! ([`utf16_log`]).
 
 use std::borrow::Cow;
 use std::io::{self, Read};
@@ -31,6 +32,41 @@ fn utf16_unmarked(bytes: &[u8]) -> Option<&'static Encoding> {
         [a, 0, b, 0, ..] if ascii(*a) && ascii(*b) => Some(UTF_16LE),
         [0, a, 0, b, ..] if ascii(*a) && ascii(*b) => Some(UTF_16BE),
         _ => None,
+    }
+}
+
+/// A log's first bytes (`prefix`, a few hundred) that are UTF-16 text
+/// without a byte-order mark: at least 16 code units, nine in ten of them
+/// printable ASCII or whitespace with a zero byte beside it. UTF-8 text has
+/// no zero bytes, and binary data is not nine tenths printable characters.
+/// Text that was cut out of a longer UTF-16 file (a log rotated by size, a
+/// tail) has no mark, and searched byte for byte it would show no tokens.
+pub fn utf16_log(prefix: &[u8]) -> Option<&'static Encoding> {
+    let units = prefix.len() / 2;
+    if units < 16 {
+        return None;
+    }
+    let text = |b: u8| matches!(b, b' '..=b'~' | b'\t' | b'\r' | b'\n');
+    let share = |low_first: bool| {
+        let n = prefix
+            .chunks_exact(2)
+            .filter(|u| {
+                let (lo, hi) = if low_first {
+                    (u[0], u[1])
+                } else {
+                    (u[1], u[0])
+                };
+                hi == 0 && text(lo)
+            })
+            .count();
+        n * 10 >= units * 9
+    };
+    if share(true) {
+        Some(UTF_16LE)
+    } else if share(false) {
+        Some(UTF_16BE)
+    } else {
+        None
     }
 }
 
@@ -143,9 +179,30 @@ mod tests {
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, "line 1\nline 2\n");
-        // Only a mark makes a stream UTF-16: logs without one, even bytes
-        // that look like UTF-16, are searched byte for byte.
         assert_eq!(utf16_by_bom(b"A\x00B\x00\xff eyJ"), None);
         assert_eq!(utf16_by_bom(&utf16be("x")), Some(UTF_16BE));
+    }
+
+    #[test]
+    fn logs_without_a_mark_are_utf16_only_when_their_start_plainly_is() {
+        let line = "2026-03-02 09:30:00 Authorization: Bearer eyJ0eXAi\r\n";
+        assert_eq!(utf16_log(&utf16le(line, false)), Some(UTF_16LE));
+        assert_eq!(utf16_log(&utf16be(line)[2..]), Some(UTF_16BE));
+        // A few characters outside ASCII (a name, a dash) do not change that.
+        assert_eq!(
+            utf16_log(&utf16le(
+                "user Zoë — signed in from Zürich, token follows",
+                false
+            )),
+            Some(UTF_16LE)
+        );
+        // UTF-8 text, short input, and binary data with zero bytes are not.
+        assert_eq!(utf16_log(line.as_bytes()), None);
+        assert_eq!(utf16_log(&utf16le("eyJ0eXAi", false)), None, "8 units");
+        let counters: Vec<u8> = (0u16..64).flat_map(|i| i.to_le_bytes()).collect();
+        assert_eq!(utf16_log(&counters), None);
+        let mut half = utf16le(&"x".repeat(20), false);
+        half.extend(std::iter::repeat_n(0xab, 40));
+        assert_eq!(utf16_log(&half), None, "half text, half binary");
     }
 }

@@ -1056,6 +1056,37 @@ fn utf16_logs_and_har_give_the_same_tokens_and_lines_gzipped_or_not() {
     assert_eq!(relocated(&tokens), relocated(&har_tokens));
 }
 
+#[test]
+fn utf16_logs_without_a_mark_give_the_same_tokens_and_lines() {
+    // A UTF-16 log cut by size, or its tail, has no byte-order mark.
+    let text = fixture_text("scan/app.log");
+    let (code_text, text_tokens, _) = scan_json(&[&path("scan/app.log")], None);
+    assert!(!text_tokens.is_empty());
+    let le = utf16le_bom(&text)[2..].to_vec();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("le.log", le.clone()),
+        ("be.log", be),
+        ("le.log.gz", gzip(&le)),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let (code, tokens, summary) = scan_json(&[p.to_str().unwrap()], None);
+        assert_eq!(code, code_text, "{name}");
+        assert_eq!(relocated(&tokens), relocated(&text_tokens), "{name}");
+        assert_eq!(summary["notes"], json!([]), "{name}");
+    }
+    // Bytes that only start with a few UTF-16 characters are still searched
+    // byte for byte: the token after them is found.
+    let token = fixture_text("tokens/app-v1.jwt");
+    let mut mixed = utf16le_bom("id=7")[2..].to_vec();
+    mixed.extend(format!(" Bearer {}\n", token.trim()).as_bytes());
+    let (_, tokens, _) = scan_json_bytes(&["-"], Some(mixed));
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0]["fingerprint"], fp_of("app-v1"));
+}
+
 /// The summary line of a `scan --format json` run that exited with `code`.
 fn summary_of(out: &std::process::Output, code: i32) -> Value {
     assert_eq!(

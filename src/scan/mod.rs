@@ -813,11 +813,10 @@ impl Collector {
         Ok(())
     }
 
-    /// An uncompressed stream whose first bytes, already read, are `prefix`:
-    /// a HAR document when it is named `.har` or starts like one, else text.
-    /// UTF-16 with a byte-order mark is transcoded to UTF-8 as it is read
-    /// (once: UTF-8 never starts with a UTF-16 mark); any other stream is
-    /// searched byte for byte.
+    /// An uncompressed stream whose first bytes, already read, are `prefix`.
+    /// UTF-16, by its byte-order mark or by its first bytes (a log cut from
+    /// a longer UTF-16 file has no mark), is transcoded to UTF-8 as it is
+    /// read; any other stream is searched byte for byte.
     fn read_stream(
         &mut self,
         prefix: Vec<u8>,
@@ -825,11 +824,24 @@ impl Collector {
         file: &Arc<str>,
         har_name: bool,
     ) -> io::Result<()> {
-        if let Some(enc) = crate::text::utf16_by_bom(&prefix) {
+        let utf16 = crate::text::utf16_by_bom(&prefix).or_else(|| crate::text::utf16_log(&prefix));
+        if let Some(enc) = utf16 {
             let mut utf8 = crate::text::utf16_reader(enc, io::Cursor::new(prefix).chain(rest));
             let utf8_prefix = read_prefix(&mut utf8)?;
-            return self.read_stream(utf8_prefix, &mut utf8, file, har_name);
+            return self.read_text_or_har(utf8_prefix, &mut utf8, file, har_name);
         }
+        self.read_text_or_har(prefix, rest, file, har_name)
+    }
+
+    /// A stream of UTF-8 (or byte) text: a HAR document when it is named
+    /// `.har` or starts like one, else text.
+    fn read_text_or_har(
+        &mut self,
+        prefix: Vec<u8>,
+        rest: &mut dyn Read,
+        file: &Arc<str>,
+        har_name: bool,
+    ) -> io::Result<()> {
         let is_har = har_name || har::sniff(&prefix);
         let chained = io::Cursor::new(prefix).chain(rest);
         if is_har {
