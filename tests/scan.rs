@@ -1035,21 +1035,28 @@ fn other_compressed_formats_exit_two_with_the_command_that_decompresses_them() {
     assert_eq!(summary["notes"], json!([]));
 }
 
+/// Each `(name, bytes)` file, scanned, gives the exit code and tokens (with
+/// their lines) that scanning the text gave, and no notes.
+fn assert_same_scan_as_text(files: &[(&str, Vec<u8>)], code_text: i32, text_tokens: &[Value]) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let (code, tokens, summary) = scan_json(&[p.to_str().unwrap()], None);
+        assert_eq!(code, code_text, "{name}");
+        assert_eq!(relocated(&tokens), relocated(text_tokens), "{name}");
+        assert_eq!(summary["notes"], json!([]), "{name}");
+    }
+}
+
 #[test]
 fn utf16_logs_and_har_give_the_same_tokens_and_lines_gzipped_or_not() {
     // Windows PowerShell 5.1's `>` and Out-File write UTF-16LE with a BOM.
     let text = fixture_text("scan/app.log");
     let (code_text, text_tokens, _) = scan_json(&[&path("scan/app.log")], None);
-    let dir = tempfile::tempdir().unwrap();
     let utf16 = utf16le_bom(&text);
-    for (name, bytes) in [("ps.log", utf16.clone()), ("ps.log.gz", gzip(&utf16))] {
-        let p = dir.path().join(name);
-        std::fs::write(&p, bytes).unwrap();
-        let (code, tokens, summary) = scan_json(&[p.to_str().unwrap()], None);
-        assert_eq!(code, code_text, "{name}");
-        assert_eq!(relocated(&tokens), relocated(&text_tokens), "{name}");
-        assert_eq!(summary["notes"], json!([]), "{name}");
-    }
+    let files = [("ps.log", utf16.clone()), ("ps.log.gz", gzip(&utf16))];
+    assert_same_scan_as_text(&files, code_text, &text_tokens);
     let har = fixture_text("scan/capture.har");
     let (_, har_tokens, _) = scan_json(&[&path("scan/capture.har")], None);
     let (_, tokens, _) = scan_json_bytes(&["-"], Some(utf16le_bom(&har)));
@@ -1064,19 +1071,12 @@ fn utf16_logs_without_a_mark_give_the_same_tokens_and_lines() {
     assert!(!text_tokens.is_empty());
     let le = utf16le_bom(&text)[2..].to_vec();
     let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-    let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in [
+    let files = [
         ("le.log", le.clone()),
         ("be.log", be),
         ("le.log.gz", gzip(&le)),
-    ] {
-        let p = dir.path().join(name);
-        std::fs::write(&p, bytes).unwrap();
-        let (code, tokens, summary) = scan_json(&[p.to_str().unwrap()], None);
-        assert_eq!(code, code_text, "{name}");
-        assert_eq!(relocated(&tokens), relocated(&text_tokens), "{name}");
-        assert_eq!(summary["notes"], json!([]), "{name}");
-    }
+    ];
+    assert_same_scan_as_text(&files, code_text, &text_tokens);
     // Bytes that only start with a few UTF-16 characters are still searched
     // byte for byte: the token after them is found.
     let token = fixture_text("tokens/app-v1.jwt");

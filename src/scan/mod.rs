@@ -813,7 +813,8 @@ impl Collector {
         Ok(())
     }
 
-    /// An uncompressed stream whose first bytes, already read, are `prefix`.
+    /// An uncompressed stream whose first bytes, already read, are `prefix`:
+    /// a HAR document when it is named `.har` or starts like one, else text.
     /// UTF-16, by its byte-order mark or by its first bytes (a log cut from
     /// a longer UTF-16 file has no mark), is transcoded to UTF-8 as it is
     /// read; any other stream is searched byte for byte.
@@ -825,23 +826,14 @@ impl Collector {
         har_name: bool,
     ) -> io::Result<()> {
         let utf16 = crate::text::utf16_by_bom(&prefix).or_else(|| crate::text::utf16_log(&prefix));
-        if let Some(enc) = utf16 {
-            let mut utf8 = crate::text::utf16_reader(enc, io::Cursor::new(prefix).chain(rest));
-            let utf8_prefix = read_prefix(&mut utf8)?;
-            return self.read_text_or_har(utf8_prefix, &mut utf8, file, har_name);
-        }
-        self.read_text_or_har(prefix, rest, file, har_name)
-    }
-
-    /// A stream of UTF-8 (or byte) text: a HAR document when it is named
-    /// `.har` or starts like one, else text.
-    fn read_text_or_har(
-        &mut self,
-        prefix: Vec<u8>,
-        rest: &mut dyn Read,
-        file: &Arc<str>,
-        har_name: bool,
-    ) -> io::Result<()> {
+        let mut utf8;
+        let (prefix, rest): (Vec<u8>, &mut dyn Read) = match utf16 {
+            Some(enc) => {
+                utf8 = crate::text::utf16_reader(enc, io::Cursor::new(prefix).chain(rest));
+                (read_prefix(&mut utf8)?, &mut utf8)
+            }
+            None => (prefix, rest),
+        };
         let is_har = har_name || har::sniff(&prefix);
         let chained = io::Cursor::new(prefix).chain(rest);
         if is_har {
