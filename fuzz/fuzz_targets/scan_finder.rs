@@ -4,6 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mdeauth::input::is_token_byte;
 use mdeauth::scan::find::{self, Finder};
 use mdeauth::scan::har;
 
@@ -13,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     for c in &all {
         assert!(c.offset + c.text.len() <= data.len());
         assert_eq!(&data[c.offset..c.offset + c.text.len()], c.text.as_bytes());
-        assert!(c.text.bytes().all(find::is_token_byte));
+        assert!(c.text.bytes().all(is_token_byte));
         assert!(c.text.len() <= find::MAX_TOKEN);
     }
     let lined = find::find_with_lines(data);
