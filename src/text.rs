@@ -15,7 +15,7 @@ use std::path::Path;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
 /// The UTF-16 encoding a stream's byte-order mark names, if it has one.
-pub fn utf16_by_bom(prefix: &[u8]) -> Option<&'static Encoding> {
+fn utf16_by_bom(prefix: &[u8]) -> Option<&'static Encoding> {
     match prefix {
         [0xff, 0xfe, ..] => Some(UTF_16LE),
         [0xfe, 0xff, ..] => Some(UTF_16BE),
@@ -35,13 +35,17 @@ fn utf16_unmarked(bytes: &[u8]) -> Option<&'static Encoding> {
     }
 }
 
-/// A log's first bytes (`prefix`, a few hundred) that are UTF-16 text
-/// without a byte-order mark: at least 16 code units, nine in ten of them
-/// printable ASCII or whitespace with a zero byte beside it. UTF-8 text has
-/// no zero bytes, and binary data is not nine tenths printable characters.
-/// Text that was cut out of a longer UTF-16 file (a log rotated by size, a
-/// tail) has no mark, and searched byte for byte it would show no tokens.
+/// The UTF-16 encoding of a log whose first bytes (`prefix`, a few
+/// hundred) are UTF-16: by its byte-order mark, or, without one, when there
+/// are at least 16 code units and nine in ten of them are printable ASCII
+/// or whitespace with a zero byte beside it. UTF-8 text has no zero bytes,
+/// and binary data is not nine tenths printable characters. Text cut out of
+/// a longer UTF-16 file (a log rotated by size, a tail) has no mark, and
+/// searched byte for byte it would show no tokens.
 pub fn utf16_log(prefix: &[u8]) -> Option<&'static Encoding> {
+    if let Some(enc) = utf16_by_bom(prefix) {
+        return Some(enc);
+    }
     let units = prefix.len() / 2;
     if units < 16 {
         return None;
@@ -115,7 +119,7 @@ pub fn into_string(mut bytes: Vec<u8>) -> io::Result<String> {
     String::from_utf8(bytes).map_err(|_| not_text())
 }
 
-/// A UTF-16 stream in `enc` (from [`utf16_by_bom`]) as UTF-8, transcoded
+/// A UTF-16 stream in `enc` (from [`utf16_log`]) as UTF-8, transcoded
 /// as it is read, without its byte-order mark.
 pub fn utf16_reader<R: Read>(enc: &'static Encoding, r: R) -> impl Read {
     encoding_rs_io::DecodeReaderBytesBuilder::new()
@@ -188,6 +192,9 @@ mod tests {
         let line = "2026-03-02 09:30:00 Authorization: Bearer eyJ0eXAi\r\n";
         assert_eq!(utf16_log(&utf16le(line, false)), Some(UTF_16LE));
         assert_eq!(utf16_log(&utf16be(line)[2..]), Some(UTF_16BE));
+        // A mark is enough, however short the stream.
+        assert_eq!(utf16_log(&utf16be("x")), Some(UTF_16BE));
+        assert_eq!(utf16_log(&utf16le("x", true)), Some(UTF_16LE));
         // A few characters outside ASCII (a name, a dash) do not change that.
         assert_eq!(
             utf16_log(&utf16le(

@@ -825,9 +825,8 @@ impl Collector {
         file: &Arc<str>,
         har_name: bool,
     ) -> io::Result<()> {
-        let utf16 = crate::text::utf16_by_bom(&prefix).or_else(|| crate::text::utf16_log(&prefix));
         let mut utf8;
-        let (prefix, rest): (Vec<u8>, &mut dyn Read) = match utf16 {
+        let (prefix, rest): (Vec<u8>, &mut dyn Read) = match crate::text::utf16_log(&prefix) {
             Some(enc) => {
                 utf8 = crate::text::utf16_reader(enc, io::Cursor::new(prefix).chain(rest));
                 (read_prefix(&mut utf8)?, &mut utf8)
