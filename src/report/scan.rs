@@ -49,7 +49,7 @@ pub fn junit(r: &ScanReport) -> String {
         let status = match t.status {
             Status::Fail => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(codes(t, Severity::Error).join(", "));
+                s.set_message(t.codes(Severity::Error).join(", "));
                 s.set_type("token.fail");
                 let where_ = t.locations.first();
                 let detail: Vec<String> = t
@@ -83,14 +83,6 @@ pub fn junit(r: &ScanReport) -> String {
     out
 }
 
-fn codes(t: &TokenResult, s: Severity) -> Vec<&'static str> {
-    t.findings
-        .iter()
-        .filter(|f| f.severity == s)
-        .map(|f| f.code)
-        .collect()
-}
-
 /// One JSON line per unique token (members in name order).
 #[derive(Serialize)]
 struct TokenLine<'a> {
@@ -121,7 +113,7 @@ fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Resul
             app_id: t.app_id.as_deref(),
             audience: &t.audience,
             context: t.context,
-            errors: codes(t, Severity::Error),
+            errors: t.codes(Severity::Error),
             findings: &t.findings,
             fingerprint: t.fingerprint,
             kind: t.kind,
@@ -137,7 +129,7 @@ fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Resul
                 Status::Fail => Some("fail"),
                 Status::Encrypted => None,
             },
-            warnings: codes(t, Severity::Warning),
+            warnings: t.codes(Severity::Warning),
         };
         serde_json::to_writer(&mut *o, &line)?;
         o.write_all(b"\n")?;

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::checks::{self, Clock};
 use crate::error::{Error, Result};
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::input::Compact;
 use crate::input::is_token_byte;
 use crate::report::Verdict;
@@ -325,10 +325,9 @@ impl ScanReport {
     pub fn expired_only(&self) -> u64 {
         let only_expired = |t: &TokenResult| {
             t.status == Status::Fail
-                && t.findings
+                && t.codes(Severity::Error)
                     .iter()
-                    .filter(|f| f.is_error())
-                    .all(|f| f.code == "token.expired")
+                    .all(|c| *c == "token.expired")
         };
         self.tokens.iter().filter(|t| only_expired(t)).count() as u64
     }
@@ -439,12 +438,7 @@ pub fn scan(
         }
         count(&mut summary.by_app, t.app_id.as_deref());
         count(&mut summary.by_tenant, t.tenant_id.as_deref());
-        let mut codes: Vec<&str> = t
-            .findings
-            .iter()
-            .filter(|f| f.is_error())
-            .map(|f| f.code)
-            .collect();
+        let mut codes = t.codes(Severity::Error);
         codes.sort_unstable();
         codes.dedup();
         for code in codes {
@@ -537,6 +531,15 @@ impl Evaluated {
 }
 
 impl TokenResult {
+    /// The codes of its findings of severity `s`, in the findings' order.
+    pub fn codes(&self, s: Severity) -> Vec<&'static str> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == s)
+            .map(|f| f.code)
+            .collect()
+    }
+
     /// A token as first seen: counted as encrypted until a worker's
     /// evaluation (signed tokens only) replaces that.
     fn first_seen(fingerprint: Fingerprint, at: Location, none: Arc<[String]>) -> TokenResult {
