@@ -53,11 +53,17 @@ impl Error {
     }
 
     /// A failed read of something the user named: theirs to fix (exit 2,
-    /// with `input_hint`) when it is missing or is not text, else the
+    /// with `input_hint`) when it is missing, a directory or not text, else the
     /// environment's (exit 3).
     pub fn reading(e: &std::io::Error, message: String, input_hint: Option<&str>) -> Self {
         use std::io::ErrorKind;
-        if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidData) {
+        if !matches!(
+            e.kind(),
+            ErrorKind::NotFound
+                | ErrorKind::InvalidData
+                | ErrorKind::IsADirectory
+                | ErrorKind::NotADirectory
+        ) {
             return Error::environment(message);
         }
         match input_hint {

@@ -43,10 +43,18 @@ impl Source {
             .with_hint("pass the token one way only")),
             (Some("-"), None) => Ok(Source::Stdin),
             (Some(arg), None) => {
-                let p = Path::new(arg);
                 let is_text = arg.trim_start().starts_with('{') || arg.contains(char::is_whitespace);
-                if !is_text && p.is_file() {
-                    Ok(Source::File(p.to_path_buf()))
+                let found = if is_text {
+                    None
+                } else {
+                    named_file(
+                        arg,
+                        "a token file",
+                        "name the file that holds the token, or use `mdeauth scan` to search a directory",
+                    )?
+                };
+                if let Some(path) = found {
+                    Ok(Source::File(path))
                 } else if !is_text && (arg.contains('/') || arg.contains('\\')) {
                     // A compact JWS never contains a path separator.
                     Err(Error::input(format!("no such token file: {}", Snippet(arg)))
@@ -95,6 +103,21 @@ impl Source {
     }
 }
 
+/// What an argument names, when it names something to read: a regular
+/// file, or a pipe such as `<(az account get-access-token)`. `None` when
+/// nothing by that name exists; an error (exit 2) when it is a directory.
+pub fn named_file(arg: &str, what: &str, hint: &str) -> Result<Option<PathBuf>> {
+    match std::fs::metadata(arg) {
+        Ok(meta) if meta.is_dir() => Err(Error::input(format!(
+            "{} is a directory, not {what}",
+            Snippet(arg)
+        ))
+        .with_hint(hint)),
+        Ok(_) => Ok(Some(PathBuf::from(arg))),
+        Err(_) => Ok(None),
+    }
+}
+
 fn too_large(origin: &str) -> Error {
     Error::input(format!(
         "input from {origin} is larger than {} KB; a token is a few KB at most",
@@ -108,7 +131,13 @@ fn read_capped(r: impl Read, origin: &str) -> Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(16 * 1024);
     r.take(MAX_INPUT as u64 + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| Error::environment(format!("cannot read {origin}: {e}")))?;
+        .map_err(|e| {
+            Error::reading(
+                &e,
+                format!("cannot read {origin}: {e}"),
+                Some("name the file that holds the token, or - for standard input"),
+            )
+        })?;
     if buf.len() > MAX_INPUT {
         return Err(too_large(origin));
     }

@@ -1,7 +1,7 @@
 //! `mdeauth explain`: codes, error JSON, free text, consent links, exit codes.
 mod common;
 
-use common::{fixture, json_out, mdeauth};
+use common::{fixture, fixture_text, json_out, mdeauth};
 
 const APP: &str = "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90";
 
@@ -250,4 +250,42 @@ fn missing_file_is_usage_error() {
         String::from_utf8(out.stderr).unwrap(),
         "mdeauth: error: no such file: ./no/such/error.txt; give an existing file, the error text itself, or - to read standard input\n"
     );
+}
+
+#[test]
+fn a_directory_is_named_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mdeauth().arg("explain").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!(
+            "mdeauth: error: {} is a directory, not a file of error text; name the file that holds the error text or JSON, or paste the text itself\n",
+            dir.path().display()
+        )
+    );
+}
+
+/// `mdeauth explain <(command)`: a pipe's path is read like a file.
+#[cfg(unix)]
+#[test]
+fn a_pipe_named_as_the_argument_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pipe, writer) = common::pipe_with(dir.path(), fixture_text("errors/aadsts700016.json"));
+    let out = mdeauth()
+        .args(["--format", "json", "explain"])
+        .arg(&pipe)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    // Asserted before joining: a pipe that was never opened leaves the writer waiting.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_out(&out);
+    assert_eq!(v["errors"][0]["code"], "AADSTS700016", "{v}");
+    writer.join().unwrap().unwrap();
 }

@@ -249,6 +249,59 @@ fn missing_token_and_conflicting_sources() {
 }
 
 #[test]
+fn a_directory_is_named_as_one_and_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = dir.path().display().to_string();
+    mdeauth()
+        .arg("inspect")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "mdeauth: error: {shown} is a directory, not a token file; name the file that holds the token, or use `mdeauth scan` to search a directory\n"
+        ));
+    // Opened, then refused by the read: still the user's to fix (exit 2), not the machine's (3).
+    mdeauth()
+        .args(["inspect", "--token-file"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains(format!("cannot read {shown}:")).and(
+                predicate::str::contains(
+                    "name the file that holds the token, or - for standard input",
+                ),
+            ),
+        );
+}
+
+/// `mdeauth inspect <(az account get-access-token ...)`: the shell passes a
+/// pipe's path, which is not a regular file but is read like one.
+#[cfg(unix)]
+#[test]
+fn a_pipe_named_as_the_argument_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pipe, writer) = common::pipe_with(dir.path(), fixture_text("tokens/app-v1.jwt"));
+    let out = mdeauth()
+        .args(["inspect", "--format", "json", "--at", AT])
+        .arg(&pipe)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    // Asserted before joining: a pipe that was never opened leaves the writer waiting.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, from_file) = inspect_json(&[fixture("tokens/app-v1.jwt").to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(json_out(&out), from_file);
+    writer.join().unwrap().unwrap();
+}
+
+#[test]
 fn bad_flags_are_usage_errors() {
     mdeauth()
         .args(["inspect", "--at", "yesterday"])

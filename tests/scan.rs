@@ -1208,16 +1208,7 @@ fn thousands_of_files_need_one_open_file_at_a_time() {
 #[test]
 fn a_named_pipe_is_opened_once_and_read() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::write(&fifo, fixture_text("scan/app.log")))
-    };
+    let (fifo, writer) = common::pipe_with(dir.path(), fixture_text("scan/app.log"));
     let out = mdeauth()
         .args(["scan", "--no-verify", "--format", "json", "--at", AT])
         .arg(&fifo)

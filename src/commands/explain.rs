@@ -1,7 +1,5 @@
 //! `mdeauth explain`: explain an AADSTS code or a token endpoint error offline.
 
-use std::path::Path;
-
 use crate::aadsts::{self, Explanation};
 use crate::cli::ExplainArgs;
 use crate::consent;
@@ -66,11 +64,21 @@ pub fn finish(
 }
 
 fn read_input(arg: &str) -> Result<String> {
+    let is_text = arg.contains(char::is_whitespace);
+    let found = if is_text {
+        None
+    } else {
+        crate::input::named_file(
+            arg,
+            "a file of error text",
+            "name the file that holds the error text or JSON, or paste the text itself",
+        )?
+    };
     let source = if arg == "-" {
         Source::Stdin
-    } else if !arg.contains(char::is_whitespace) && Path::new(arg).is_file() {
-        Source::File(arg.into())
-    } else if !arg.contains(char::is_whitespace) && (arg.contains('/') || arg.contains('\\')) {
+    } else if let Some(path) = found {
+        Source::File(path)
+    } else if !is_text && (arg.contains('/') || arg.contains('\\')) {
         return Err(
             Error::input(format!("no such file: {}", Snippet(arg))).with_hint(
                 "give an existing file, the error text itself, or - to read standard input",

@@ -105,3 +105,26 @@ pub fn utf16le_bom(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// A named pipe in `dir` that a thread fills with `bytes` once a reader
+/// opens it: what a shell's `<(command)` hands a program. Assert on the
+/// run's output before joining the thread: it waits until a reader opens
+/// the pipe, which a failing run may never do.
+#[cfg(unix)]
+pub fn pipe_with(
+    dir: &std::path::Path,
+    bytes: impl Into<Vec<u8>>,
+) -> (PathBuf, std::thread::JoinHandle<std::io::Result<()>>) {
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+    let bytes = bytes.into();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, bytes))
+    };
+    (fifo, writer)
+}
