@@ -117,9 +117,12 @@ pub fn check_url(raw: &str) -> Result<Url> {
             url.host_str().unwrap_or("?")
         ))
         .with_hint("use https (http is accepted only for loopback test servers)")),
-        other => Err(Error::input(format!(
-            "unsupported URL scheme {other:?} in {raw}"
-        ))),
+        "file" => Err(Error::input(format!("file:// URLs are not fetched: {raw}"))
+            .with_hint("where a file is accepted (--jwks), give its path itself; otherwise an https:// URL")),
+        other => Err(
+            Error::input(format!("unsupported URL scheme {other:?} in {raw}"))
+                .with_hint("use an https:// URL"),
+        ),
     }
 }
 

@@ -321,6 +321,18 @@ fn bad_flags_are_usage_errors() {
             vec!["--jwks", "x.json", "--cloud", "china"],
             "cannot be combined",
         ),
+        (
+            vec!["--jwks", "file:///tmp/jwks.json"],
+            "file:// URLs are not fetched: file:///tmp/jwks.json; where a file is accepted (--jwks), give its path itself",
+        ),
+        (
+            vec!["--authority-host", "ftp://login.example.com"],
+            "unsupported URL scheme \"ftp\" in ftp://login.example.com; use an https:// URL",
+        ),
+        (
+            vec!["--jwks", "/"],
+            "cannot read key set file /: Is a directory",
+        ),
     ] {
         let mut c = mdeauth();
         c.args(["verify", &tok("app-v1.jwt")]).args(&args);
