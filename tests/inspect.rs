@@ -280,25 +280,12 @@ fn a_directory_is_named_as_one_and_is_bad_input() {
 #[cfg(unix)]
 #[test]
 fn a_pipe_named_as_the_argument_is_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let (pipe, writer) = common::pipe_with(dir.path(), fixture_text("tokens/app-v1.jwt"));
-    let out = mdeauth()
-        .args(["inspect", "--format", "json", "--at", AT])
-        .arg(&pipe)
-        .timeout(std::time::Duration::from_secs(30))
-        .output()
-        .unwrap();
-    // Asserted before joining: a pipe that was never opened leaves the writer waiting.
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut cmd = mdeauth();
+    cmd.args(["inspect", "--format", "json", "--at", AT]);
+    let out = common::run_on_pipe(cmd, fixture_text("tokens/app-v1.jwt"), 0);
     let (code, from_file) = inspect_json(&[fixture("tokens/app-v1.jwt").to_str().unwrap()]);
     assert_eq!(code, 0);
     assert_eq!(json_out(&out), from_file);
-    writer.join().unwrap().unwrap();
 }
 
 #[test]

@@ -1207,18 +1207,12 @@ fn thousands_of_files_need_one_open_file_at_a_time() {
 #[cfg(unix)]
 #[test]
 fn a_named_pipe_is_opened_once_and_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let (fifo, writer) = common::pipe_with(dir.path(), fixture_text("scan/app.log"));
-    let out = mdeauth()
-        .args(["scan", "--no-verify", "--format", "json", "--at", AT])
-        .arg(&fifo)
-        .timeout(std::time::Duration::from_secs(30))
-        .output()
-        .unwrap();
+    let mut cmd = mdeauth();
+    cmd.args(["scan", "--no-verify", "--format", "json", "--at", AT]);
     // Checked before reading, the pipe must not be opened twice: a second
     // open would wait for a second writer.
+    let out = common::run_on_pipe(cmd, fixture_text("scan/app.log"), 1);
     let summary = summary_of(&out, 1);
-    writer.join().unwrap().unwrap();
     assert_eq!(
         (
             summary["occurrences"].as_u64(),

@@ -106,16 +106,14 @@ pub fn utf16le_bom(text: &str) -> Vec<u8> {
     out
 }
 
-/// A named pipe in `dir` that a thread fills with `bytes` once a reader
-/// opens it: what a shell's `<(command)` hands a program. Assert on the
-/// run's output before joining the thread: it waits until a reader opens
-/// the pipe, which a failing run may never do.
+/// Run `cmd` with, as its last argument, the path of a named pipe that a
+/// thread fills with `bytes`: what a shell's `<(command)` hands a program.
+/// Asserts the exit code (showing stderr) before waiting for the writer,
+/// which waits for a reader that a failing run may never be.
 #[cfg(unix)]
-pub fn pipe_with(
-    dir: &std::path::Path,
-    bytes: impl Into<Vec<u8>>,
-) -> (PathBuf, std::thread::JoinHandle<std::io::Result<()>>) {
-    let fifo = dir.join("pipe");
+pub fn run_on_pipe(mut cmd: Command, bytes: impl Into<Vec<u8>>, code: i32) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
@@ -126,5 +124,17 @@ pub fn pipe_with(
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(&fifo, bytes))
     };
-    (fifo, writer)
+    let out = cmd
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    writer.join().unwrap().unwrap();
+    out
 }
