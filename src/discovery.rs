@@ -270,7 +270,11 @@ fn skipped_notes(set: &KeySet, origin: &str, notes: &mut Vec<Finding>) {
             format!(
                 "{} unusable key(s) in {origin} ignored: {}",
                 set.skipped.len(),
-                set.skipped.join("; ")
+                set.skipped
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
             "",
         ));
@@ -287,6 +291,9 @@ fn key_name(token: &Token) -> String {
 }
 
 fn not_in_given_set(token: &Token, set: &KeySet, origin: &str) -> Finding {
+    if let Some(f) = unusable_key(token, set, origin) {
+        return f;
+    }
     Finding::error(
         "signature.key_not_found",
         format!(
@@ -296,6 +303,21 @@ fn not_in_given_set(token: &Token, set: &KeySet, origin: &str) -> Finding {
         ),
         "give the key set of the token's issuer (for Azure AD tokens leave out --jwks to use discovery)",
     )
+}
+
+/// The token names a key the set publishes but that was skipped (too
+/// short, not for signing, not RSA...): said as such, not as a missing key.
+fn unusable_key(token: &Token, set: &KeySet, origin: &str) -> Option<Finding> {
+    let s = set.skipped_kid(token.header.kid.as_deref()?)?;
+    Some(Finding::error(
+        "signature.key_not_found",
+        format!(
+            "the token's key ({}) is in {origin} but cannot be used: {}",
+            key_name(token),
+            s.why
+        ),
+        "the issuer must sign with an RSA signing key of 2048 bits or more, as Azure AD does; a token signed otherwise is not accepted",
+    ))
 }
 
 fn list_ids(set: &KeySet) -> String {
@@ -537,6 +559,10 @@ impl Resolver {
         out.source = Some(r.jwks_uri.clone());
         if !r.candidates.is_empty() {
             out.candidates = r.candidates;
+            return out;
+        }
+        if let Some(f) = unusable_key(token, &r.set, &r.jwks_uri) {
+            out.diagnosis.push(f);
             return out;
         }
         let claims = token.claims.as_ref().ok();

@@ -19,8 +19,8 @@ pub struct Key {
     /// The RSA verification key; `None` for key types RS256 cannot use.
     pub rsa: Option<DecodingKey>,
     /// The same key parsed once for aws-lc (RSA 2048-8192 bits), so a bulk
-    /// verification does not rebuild it per signature; `None` falls back
-    /// to `rsa`.
+    /// verification does not rebuild it per signature; `Some` for every
+    /// RSA key of a set (one aws-lc cannot parse is skipped).
     pub rsa_parsed: Option<std::sync::Arc<aws_lc_rs::signature::ParsedPublicKey>>,
 }
 
@@ -50,7 +50,26 @@ impl Key {
 pub struct KeySet {
     /// Shared: a lookup hands out the same parsed keys to every token.
     pub keys: Vec<std::sync::Arc<Key>>,
-    pub skipped: Vec<String>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A key of a set that cannot be used, and why.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// Its place in the set, from 1.
+    pub number: usize,
+    pub kid: Option<String>,
+    pub why: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "key #{}", self.number)?;
+        if let Some(kid) = &self.kid {
+            write!(f, " (kid {kid})")?;
+        }
+        write!(f, " skipped: {}", self.why)
+    }
 }
 
 /// How a key was chosen for a token.
@@ -82,10 +101,20 @@ impl KeySet {
         for (i, v) in list.iter().enumerate() {
             match parse_key(v) {
                 Ok(k) => set.keys.push(std::sync::Arc::new(k)),
-                Err(why) => set.skipped.push(format!("key #{} skipped: {why}", i + 1)),
+                Err(why) => set.skipped.push(Skipped {
+                    number: i + 1,
+                    kid: str_member(v, "kid"),
+                    why,
+                }),
             }
         }
         Ok(set)
+    }
+
+    /// The skipped key with this `kid`: a token naming it was signed with a
+    /// key the set publishes but that cannot be trusted or used.
+    pub fn skipped_kid(&self, kid: &str) -> Option<&Skipped> {
+        self.skipped.iter().find(|s| s.kid.as_deref() == Some(kid))
     }
 
     /// The key ids (or x5t) of every key, for display.
@@ -128,21 +157,59 @@ impl KeySet {
     }
 }
 
-/// Parse base64url `n` and `e` once into an aws-lc RS256 verification key.
-fn parsed_rsa(n: &str, e: &str) -> Option<std::sync::Arc<aws_lc_rs::signature::ParsedPublicKey>> {
+/// RSA modulus sizes trusted for RS256: aws-lc's RS256 verification takes
+/// 2048 to 8192 bits, and Azure AD's keys are 2048. A shorter key is refused
+/// when the set is read, so a token signed with it is reported as signed by
+/// an unusable key rather than as altered.
+const RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
+
+/// Parse base64url `n` and `e` once into an aws-lc RS256 verification key,
+/// or say why the key cannot be one.
+fn parsed_rsa(
+    n: &str,
+    e: &str,
+) -> std::result::Result<std::sync::Arc<aws_lc_rs::signature::ParsedPublicKey>, String> {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let n = URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')).ok()?;
-    let e = URL_SAFE_NO_PAD.decode(e.trim_end_matches('=')).ok()?;
-    let strip = |b: &[u8]| b.iter().position(|x| *x != 0).unwrap_or(0);
-    let components = aws_lc_rs::signature::RsaPublicKeyComponents {
-        n: &n[strip(&n)..],
-        e: &e[strip(&e)..],
-    };
-    components
+    let n = URL_SAFE_NO_PAD
+        .decode(n.trim_end_matches('='))
+        .map_err(|_| "its n is not base64url".to_string())?;
+    let e = URL_SAFE_NO_PAD
+        .decode(e.trim_end_matches('='))
+        .map_err(|_| "its e is not base64url".to_string())?;
+    let significant = |b: &[u8]| b.iter().position(|x| *x != 0).unwrap_or(b.len());
+    let n = &n[significant(&n)..];
+    let e = &e[significant(&e)..];
+    let bits = n
+        .first()
+        .map_or(0, |top| n.len() * 8 - top.leading_zeros() as usize);
+    if !RSA_BITS.contains(&bits) {
+        return Err(format!(
+            "its RSA modulus is {bits} bits; RS256 keys of {} to {} bits are trusted (Azure AD's are 2048)",
+            RSA_BITS.start(),
+            RSA_BITS.end()
+        ));
+    }
+    // aws-lc parses any modulus and exponent and only refuses bad ones when
+    // verifying, which would read as an altered token. (e = 1 would make
+    // every signature forgeable.)
+    if n.last().is_some_and(|low| low % 2 == 0) {
+        return Err("its RSA modulus n is even, so it is no RSA key".to_string());
+    }
+    let e_value = (e.len() <= 8).then(|| e.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)));
+    match e_value {
+        Some(v) if v >= 3 && v % 2 == 1 && v < (1 << 33) => {}
+        _ => {
+            let shown = e_value.map_or_else(|| "over 64 bits".to_string(), |v| v.to_string());
+            return Err(format!(
+                "its RSA exponent e is {shown}; it must be odd, from 3 to 2^33 (Azure AD's is 65537)"
+            ));
+        }
+    }
+    aws_lc_rs::signature::RsaPublicKeyComponents { n, e }
         .to_parsed_public_key(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256)
-        .ok()
         .map(std::sync::Arc::new)
+        .map_err(|_| "its n and e are not a valid RSA public key".to_string())
 }
 
 fn str_member(v: &Value, k: &str) -> Option<String> {
@@ -193,7 +260,7 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
     }
     let rsa = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable RSA key ({e})"))?;
     let rsa_parsed = match &jwk.algorithm {
-        AlgorithmParameters::RSA(p) => parsed_rsa(&p.n, &p.e),
+        AlgorithmParameters::RSA(p) => Some(parsed_rsa(&p.n, &p.e)?),
         _ => None,
     };
     Ok(Key {
@@ -238,5 +305,67 @@ mod tests {
         assert_eq!((k.len(), m), (2, Match::AnyRsa));
         assert!(set.select(Some("zz"), None).0.is_empty());
         assert!(KeySet::from_value("t", &serde_json::json!({"k": 1})).is_err());
+    }
+
+    #[test]
+    fn rsa_keys_that_cannot_verify_are_skipped_with_the_reason() {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let n = URL_SAFE_NO_PAD.decode(N).unwrap();
+        let key = |n: &[u8], e: &str| serde_json::json!({"kty": "RSA", "kid": "k", "n": URL_SAFE_NO_PAD.encode(n), "e": e});
+        let why = |v: serde_json::Value| {
+            let set = KeySet::from_value("t", &serde_json::json!({ "keys": [v] })).unwrap();
+            set.skipped.first().map(ToString::to_string)
+        };
+        assert_eq!(why(key(&n, "AQAB")), None);
+        // A leading zero byte does not count.
+        assert_eq!(why(key(&[&[0u8][..], &n].concat(), "AQAB")), None);
+        assert_eq!(
+            why(key(&n[..128], "AQAB")).as_deref(),
+            Some(
+                "key #1 (kid k) skipped: its RSA modulus is 1024 bits; RS256 keys of 2048 to 8192 bits are trusted (Azure AD's are 2048)"
+            )
+        );
+        let mut short = n.clone();
+        short[0] = 0x7f;
+        assert!(why(key(&short, "AQAB")).unwrap().contains("is 2047 bits"));
+        assert!(
+            why(key(&[0xffu8; 1025], "AQAB"))
+                .unwrap()
+                .contains("is 8200 bits")
+        );
+        assert!(why(key(&[0u8; 4], "AQAB")).unwrap().contains("is 0 bits"));
+        // e = 1 would accept any "signature"; aws-lc parses it and refuses it
+        // only when verifying.
+        assert_eq!(
+            why(key(&n, "AQ")).as_deref(),
+            Some(
+                "key #1 (kid k) skipped: its RSA exponent e is 1; it must be odd, from 3 to 2^33 (Azure AD's is 65537)"
+            )
+        );
+        assert!(why(key(&n, "AAE")).unwrap().contains("e is 1;"));
+        assert!(why(key(&n, "AQAA")).unwrap().contains("e is 65536;"));
+        assert!(
+            why(key(&n, "AgAAAAE"))
+                .unwrap()
+                .contains("e is 8589934593;")
+        );
+        assert!(
+            why(key(&n, "AQAAAAAAAAAB"))
+                .unwrap()
+                .contains("e is over 64 bits;")
+        );
+        assert_eq!(why(key(&n, "Aw")), None);
+        // An even modulus is no RSA key either.
+        let mut even = n.clone();
+        *even.last_mut().unwrap() &= 0xfe;
+        assert_eq!(
+            why(key(&even, "AQAB")).as_deref(),
+            Some("key #1 (kid k) skipped: its RSA modulus n is even, so it is no RSA key")
+        );
+        let set = KeySet::from_value("t", &serde_json::json!({"keys": [key(&n[..128], "AQAB")]}))
+            .unwrap();
+        assert_eq!(set.skipped_kid("k").map(|s| s.number), Some(1));
+        assert!(set.skipped_kid("other").is_none());
     }
 }

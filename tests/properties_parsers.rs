@@ -46,8 +46,13 @@ enum KeyEntry {
 
 fn key_entry() -> impl Strategy<Value = KeyEntry> {
     prop_oneof![
-        3 => ("[ -~]{1,40}", proptest::collection::vec(1u8..=255, 64..300))
-            .prop_map(|(kid, n)| KeyEntry::Rsa { kid, n }),
+        // A usable RSA modulus: 2048 to 4152 bits, odd.
+        3 => ("[ -~]{1,40}", proptest::collection::vec(any::<u8>(), 256..520))
+            .prop_map(|(kid, mut n)| {
+                n[0] |= 0x80;
+                *n.last_mut().unwrap() |= 1;
+                KeyEntry::Rsa { kid, n }
+            }),
         1 => ("[ -~]{1,40}", prop_oneof![Just("EC"), Just("oct"), Just("OKP"), Just("rsa")])
             .prop_map(|(kid, kty)| KeyEntry::OtherType { kid, kty: kty.to_string() }),
         1 => any_json().prop_map(KeyEntry::Junk),

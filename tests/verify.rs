@@ -416,6 +416,47 @@ fn aad_style_jwks_with_extra_members_and_a_broken_key_still_works() {
     assert!(codes(&v).contains(&"keys.skipped".to_string()));
 }
 
+/// A key set that publishes the token's key at 1024 bits: the token is
+/// reported as signed by a key that cannot be trusted, not as altered.
+#[test]
+fn a_key_shorter_than_2048_bits_is_named_as_unusable_not_as_a_bad_signature() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let dir = tempfile::tempdir().unwrap();
+    let mut set = jwks_fixture("jwks.json");
+    let n = URL_SAFE_NO_PAD
+        .decode(set["keys"][0]["n"].as_str().unwrap())
+        .unwrap();
+    set["keys"][0]["n"] = json!(URL_SAFE_NO_PAD.encode(&n[..128]));
+    let p = dir.path().join("short.json");
+    std::fs::write(&p, set.to_string()).unwrap();
+    let (code, v, _) = verify_file(
+        &tok("app-v1.jwt"),
+        p.to_str().unwrap(),
+        &["--at", mint::VALID_AT],
+    );
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["signature"]["status"], "key_not_found", "{v}");
+    let kid = &main_key().kid;
+    let f = finding(&v, "signature.key_not_found");
+    assert_eq!(
+        f["message"],
+        format!(
+            "the token's key (kid {kid}) is in {} but cannot be used: its RSA modulus is 1024 bits; RS256 keys of 2048 to 8192 bits are trusted (Azure AD's are 2048)",
+            p.display()
+        )
+    );
+    assert!(
+        finding(&v, "keys.skipped")["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "key #1 (kid {kid}) skipped: its RSA modulus is 1024 bits"
+            )),
+        "{v}"
+    );
+}
+
 #[test]
 fn x5t_is_the_fallback_when_kid_matches_nothing() {
     let k = main_key();
