@@ -305,16 +305,16 @@ fn not_in_given_set(token: &Token, set: &KeySet, origin: &str) -> Finding {
     )
 }
 
-/// The token names a key the set publishes but that was skipped (too
-/// short, not for signing, not RSA...): said as such, not as a missing key.
+/// The token names a key the set publishes but that cannot check its
+/// signature (not RSA, too short, not for signing...): said as such, not as
+/// a missing key.
 fn unusable_key(token: &Token, set: &KeySet, origin: &str) -> Option<Finding> {
-    let s = set.skipped_kid(token.header.kid.as_deref()?)?;
+    let why = set.unusable(token.header.kid.as_deref()?)?;
     Some(Finding::error(
         "signature.key_not_found",
         format!(
-            "the token's key ({}) is in {origin} but cannot be used: {}",
+            "the token's key ({}) is in {origin} but cannot be used: {why}",
             key_name(token),
-            s.why
         ),
         "the issuer must sign with an RSA signing key of 2048 bits or more, as Azure AD does; a token signed otherwise is not accepted",
     ))

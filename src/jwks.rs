@@ -111,10 +111,21 @@ impl KeySet {
         Ok(set)
     }
 
-    /// The skipped key with this `kid`: a token naming it was signed with a
-    /// key the set publishes but that cannot be trusted or used.
-    pub fn skipped_kid(&self, kid: &str) -> Option<&Skipped> {
-        self.skipped.iter().find(|s| s.kid.as_deref() == Some(kid))
+    /// Why the set's key with this `kid` cannot check an RS256 signature,
+    /// when the set has such a key and no usable one by that `kid`: a key of
+    /// another type, or one skipped when the set was read.
+    pub fn unusable(&self, kid: &str) -> Option<String> {
+        let named = |k: &&std::sync::Arc<Key>| k.kid.as_deref() == Some(kid);
+        if self.keys.iter().filter(named).any(|k| k.rsa.is_some()) {
+            return None;
+        }
+        if let Some(k) = self.keys.iter().find(named) {
+            return Some(format!("its kty is {:?}; RS256 needs an RSA key", k.kty));
+        }
+        self.skipped
+            .iter()
+            .find(|s| s.kid.as_deref() == Some(kid))
+            .map(|s| s.why.clone())
     }
 
     /// The key ids (or x5t) of every key, for display.
@@ -122,8 +133,8 @@ impl KeySet {
         self.keys.iter().map(|k| k.label()).collect()
     }
 
-    /// The keys to try for a token header: by `kid`, else by `x5t`; a token
-    /// naming neither is tried against every RSA key.
+    /// The RSA keys to try for a token header: by `kid`, else by `x5t`; a
+    /// token naming neither is tried against every RSA key.
     pub fn select(
         &self,
         kid: Option<&str>,
@@ -133,7 +144,7 @@ impl KeySet {
             let found: Vec<_> = self
                 .keys
                 .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid))
+                .filter(|k| k.rsa.is_some() && k.kid.as_deref() == Some(kid))
                 .collect();
             if !found.is_empty() {
                 return (found, Match::Kid);
@@ -143,7 +154,7 @@ impl KeySet {
             let found: Vec<_> = self
                 .keys
                 .iter()
-                .filter(|k| k.x5t.as_deref() == Some(x5t))
+                .filter(|k| k.rsa.is_some() && k.x5t.as_deref() == Some(x5t))
                 .collect();
             return (found, Match::X5t);
         }
@@ -363,9 +374,25 @@ mod tests {
             why(key(&even, "AQAB")).as_deref(),
             Some("key #1 (kid k) skipped: its RSA modulus n is even, so it is no RSA key")
         );
-        let set = KeySet::from_value("t", &serde_json::json!({"keys": [key(&n[..128], "AQAB")]}))
-            .unwrap();
-        assert_eq!(set.skipped_kid("k").map(|s| s.number), Some(1));
-        assert!(set.skipped_kid("other").is_none());
+        let set = KeySet::from_value(
+            "t",
+            &serde_json::json!({"keys": [
+                key(&n[..128], "AQAB"),
+                {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "x", "y": "y"},
+                {"kty": "EC", "kid": "both", "crv": "P-256", "x": "x", "y": "y"},
+                {"kty": "RSA", "kid": "both", "n": N, "e": "AQAB"},
+            ]}),
+        )
+        .unwrap();
+        assert!(set.unusable("k").unwrap().contains("1024 bits"));
+        assert_eq!(
+            set.unusable("ec").as_deref(),
+            Some("its kty is \"EC\"; RS256 needs an RSA key")
+        );
+        assert_eq!(set.unusable("both"), None);
+        assert_eq!(set.unusable("other"), None);
+        // Only RSA keys are offered for RS256, by kid or x5t.
+        assert!(set.select(Some("ec"), None).0.is_empty());
+        assert_eq!(set.select(Some("both"), None).0.len(), 1);
     }
 }

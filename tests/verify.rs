@@ -457,6 +457,32 @@ fn a_key_shorter_than_2048_bits_is_named_as_unusable_not_as_a_bad_signature() {
     );
 }
 
+/// The token's kid names an EC key: RS256 cannot use it, and that is what is said.
+#[test]
+fn a_key_of_another_type_is_named_as_unusable_not_as_a_bad_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let kid = main_key().kid;
+    let set = json!({"keys": [{"kty": "EC", "use": "sig", "kid": kid, "crv": "P-256",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]});
+    let p = dir.path().join("ec.json");
+    std::fs::write(&p, set.to_string()).unwrap();
+    let (code, v, _) = verify_file(
+        &tok("app-v1.jwt"),
+        p.to_str().unwrap(),
+        &["--at", mint::VALID_AT],
+    );
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["signature"]["status"], "key_not_found", "{v}");
+    assert_eq!(
+        finding(&v, "signature.key_not_found")["message"],
+        format!(
+            "the token's key (kid {kid}) is in {} but cannot be used: its kty is \"EC\"; RS256 needs an RSA key",
+            p.display()
+        )
+    );
+}
+
 #[test]
 fn x5t_is_the_fallback_when_kid_matches_nothing() {
     let k = main_key();
