@@ -113,6 +113,16 @@ pub fn header(h: &Header) -> Vec<Finding> {
 /// Claim checks that need no keys.
 pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec<Finding> {
     let mut out = Vec::new();
+    if !c.repeated.is_empty() {
+        out.push(Finding::error(
+            "claims.duplicate",
+            format!(
+                "the payload gives the claim(s) {} more than once; validators disagree on which value counts (mdeauth reads the last)",
+                c.repeated.join(", ")
+            ),
+            "reject the token: AAD never sends a claim twice",
+        ));
+    }
     if !c.malformed.is_empty() {
         out.push(Finding::error(
             "claims.malformed",

@@ -61,6 +61,9 @@ pub struct Claims {
     pub wids: Vec<String>,
     /// Claims AAD defines whose value has the wrong JSON type, e.g. `exp` as a string.
     pub malformed: Vec<String>,
+    /// Claims this model reads (`aud`, `exp`, `roles`...) that the payload
+    /// gives more than once; the fields hold the last value.
+    pub repeated: Vec<String>,
     /// Carries a claim only ID tokens have (`nonce`, `at_hash`, `c_hash`, `auth_time`).
     pub id_markers: bool,
     /// The payload JSON as decoded, for [`Claims::raw`].
@@ -161,6 +164,8 @@ impl Serialize for Fingerprint {
 struct Picked<'a, const N: usize> {
     values: [Option<Value>; N],
     names: Vec<std::borrow::Cow<'a, str>>,
+    /// Bit `i` set: the member of slot `i` was given more than once.
+    repeated: u64,
 }
 
 /// `index` maps a member name to its slot in `values` (or `None` to skip it).
@@ -254,14 +259,21 @@ fn pick<'a, const N: usize>(
             self,
             mut m: A,
         ) -> std::result::Result<Picked<'de, N>, A::Error> {
+            const { assert!(N <= 64, "Picked::repeated has a bit per slot") };
             let mut out = Picked {
                 values: std::array::from_fn(|_| None),
                 // AAD headers have four or five members: one allocation.
                 names: Vec::with_capacity(if self.keep_names { 8 } else { 0 }),
+                repeated: 0,
             };
             while let Some(name) = m.next_key_seed(Name)? {
-                match (self.index)(&name).and_then(|i| out.values.get_mut(i)) {
-                    Some(slot) => *slot = Some(m.next_value::<Value>()?),
+                match (self.index)(&name).filter(|i| *i < N) {
+                    Some(i) => {
+                        if out.values[i].is_some() {
+                            out.repeated |= 1 << i;
+                        }
+                        out.values[i] = Some(m.next_value::<Value>()?);
+                    }
                     None => m.next_value_seed(Skip)?,
                 }
                 if self.keep_names {
@@ -492,6 +504,12 @@ impl Claims {
             wids,
             xms_mirid,
         ] = picked.values;
+        let repeated = CLAIMS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| picked.repeated & (1 << i) != 0)
+            .map(|(_, name)| (*name).to_string())
+            .collect();
         let mut bad = Vec::new();
         let b = &mut bad;
         let c = Claims {
@@ -519,6 +537,7 @@ impl Claims {
             xms_mirid: str_field(xms_mirid, "xms_mirid", b),
             wids: list_field(wids, "wids", b),
             malformed: Vec::new(),
+            repeated,
             id_markers: nonce.is_some()
                 || at_hash.is_some()
                 || c_hash.is_some()

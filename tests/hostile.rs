@@ -173,6 +173,41 @@ fn duplicate_alg_members() {
     assert_finding(&mint::sign(&key, &h, &claims()), "header.duplicate_member");
 }
 
+/// A claim given twice: parsers keep the first or the last, so the token
+/// fails whichever value mdeauth reads, and the finding names each claim.
+#[test]
+fn claims_given_twice() {
+    let key = main_key();
+    let mut json = serde_json::to_string(&claims()).unwrap();
+    json.insert_str(
+        1,
+        r#""roles":["Machine.Isolate"],"aud":"https://graph.microsoft.com","nbf":1,"#,
+    );
+    let t = mint::sign_raw(&key, &key.v1_header(), json.as_bytes());
+    let (exit, v) = run(&t);
+    let v = v.unwrap();
+    assert_eq!(exit, 1);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "claims.duplicate")
+        .expect("claims.duplicate");
+    assert_eq!(
+        f["message"],
+        "the payload gives the claim(s) aud, nbf, roles more than once; validators disagree on which value counts (mdeauth reads the last)"
+    );
+    assert_eq!(f["severity"], "error");
+    // The last values are the ones read: the MDE audience, the original roles.
+    assert_eq!(v["token"]["resource"], "mde");
+    assert_eq!(v["token"]["roles"], json!(["Machine.Read.All"]));
+    // Repeats of claims mdeauth does not read are not its concern.
+    let mut json = serde_json::to_string(&claims()).unwrap();
+    json.insert_str(1, r#""aio":"x","#);
+    let (exit, v) = run(&mint::sign_raw(&key, &key.v1_header(), json.as_bytes()));
+    assert_eq!(exit, 0, "{v:?}");
+}
+
 #[test]
 fn exp_of_the_wrong_type_or_range() {
     let key = main_key();

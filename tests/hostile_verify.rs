@@ -298,6 +298,17 @@ fn corpus(evil: &str) -> Vec<Case> {
         );
     }
 
+    // A claim given twice, correctly signed: the last aud is the MDE API's,
+    // and still the token fails.
+    let mut dup = serde_json::to_string(&claims()).unwrap();
+    dup.insert_str(1, r#""aud":"https://graph.microsoft.com","#);
+    add(
+        "aud given twice".into(),
+        mint::sign_raw(&key, &key.v1_header(), dup.as_bytes()),
+        finds(&["claims.duplicate"], GENUINE),
+        &["claims.duplicate"],
+    );
+
     // exp of the wrong type or out of range, correctly signed.
     for exp in [
         json!("1772446500"),
