@@ -208,6 +208,64 @@ fn claims_given_twice() {
     assert_eq!(exit, 0, "{v:?}");
 }
 
+/// Values that carry terminal escape sequences, line breaks or bidi
+/// controls are shown escaped in human output: a token cannot clear the
+/// screen, recolour the report or print a fake verdict line.
+#[test]
+fn escape_sequences_in_a_token_never_reach_the_terminal() {
+    let key = main_key();
+    let mut c = claims();
+    c["aud"] = json!("https://x\u{1b}[2J\u{1b}[32m\nVerdict: PASS\u{202e}");
+    c["tid"] = json!("t\u{7}id");
+    c["roles"] = json!(["Machine.Read.All\u{1b}[0m"]);
+    let h = json!({"typ": "JWT", "alg": "RS256", "kid": "k\u{1b}]0;title\u{7}"}).to_string();
+    let t = mint::sign(&key, &h, &c);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app\u{1b}[31m.log");
+    std::fs::write(&log, format!("Authorization: Bearer {t}\n")).unwrap();
+    for color in ["never", "always"] {
+        let inspect = mdeauth()
+            .args(["inspect", "--color", color, "--at", AT, "-"])
+            .write_stdin(t.clone())
+            .output()
+            .unwrap();
+        let scan = mdeauth()
+            .args(["scan", "--no-verify", "--color", color, "--at", AT])
+            .arg(&log)
+            .output()
+            .unwrap();
+        for out in [&inspect, &scan] {
+            assert_eq!(out.status.code(), Some(1));
+            let text = String::from_utf8(out.stdout.clone()).unwrap();
+            for bad in [
+                "\u{1b}[2J",
+                "\u{1b}[32m\n",
+                "\u{1b}]0;",
+                "\u{7}",
+                "\u{202e}",
+                "\nVerdict: PASS",
+            ] {
+                assert!(
+                    !text.contains(bad),
+                    "{color}: {bad:?} reached the terminal:\n{text}"
+                );
+            }
+            assert!(
+                text.contains(r"https://x\u{1b}[2J\u{1b}[32m"),
+                "{color}: the value is shown escaped:\n{text}"
+            );
+            if color == "never" {
+                assert!(!text.contains('\u{1b}'), "{text}");
+            }
+        }
+        let text = String::from_utf8(inspect.stdout).unwrap();
+        assert!(text.contains(r"t\u{7}id"), "{text}");
+        assert!(text.contains(r"k\u{1b}]0;title\u{7}"), "{text}");
+        let text = String::from_utf8(scan.stdout).unwrap();
+        assert!(text.contains(r"app\u{1b}[31m.log:1"), "{text}");
+    }
+}
+
 #[test]
 fn exp_of_the_wrong_type_or_range() {
     let key = main_key();

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::style::Style;
+use super::style::{Style, safe, safe_lines};
 use super::{Report, TokenSection, Verdict};
 use crate::claims;
 use crate::finding::Severity;
@@ -59,15 +59,23 @@ pub fn clip(s: &str, max: usize) -> String {
     if s.len() <= max && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return s.to_string();
     }
-    let s: String = s
+    // Tabs and line breaks become spaces; other unsafe characters escapes.
+    let spaced: String = s
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '\t' | '\n' | '\r') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
+    let s = safe(&spaced);
     if s.chars().count() > max {
         let head: String = s.chars().take(max.saturating_sub(1)).collect();
         format!("{head}…")
     } else {
-        s
+        s.into_owned()
     }
 }
 
@@ -115,7 +123,7 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
         "{} {}  {}",
         st.bold("Token"),
         t.fingerprint,
-        st.dim(&format!("(from {})", t.source))
+        st.dim(&format!("(from {})", safe(&t.source)))
     );
     let kind = match t.kind {
         Kind::Access => "access token",
@@ -153,7 +161,7 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
         row(o, st, "Issuer", &format!("{} ({cloud})", clip(iss, 70)));
     }
     if let Some(tid) = &t.tenant_id {
-        row(o, st, "Tenant", tid);
+        row(o, st, "Tenant", &safe(tid));
     }
     if let Some(app) = &t.app_id {
         let name = t
@@ -166,10 +174,10 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
         } else {
             format!(", authenticated with {}", t.app_auth.describe())
         };
-        row(o, st, "App", &format!("{app}{name}{auth}"));
+        row(o, st, "App", &format!("{}{name}{auth}", safe(app)));
     }
     if let Some(u) = &t.user {
-        row(o, st, "User", u);
+        row(o, st, "User", &safe(u));
     }
     if let Some(iat) = &t.issued_at {
         row(o, st, "Issued", iat);
@@ -195,7 +203,7 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
         if v.is_empty() {
             "-".to_string()
         } else {
-            v.join(", ")
+            safe(&v.join(", ")).into_owned()
         }
     };
     row(o, st, "Roles", &list(&t.roles));
@@ -248,7 +256,7 @@ fn signature(
     };
     row(o, st, "Signature", &status);
     if let Some(k) = &s.kid {
-        row(o, st, "Key", k);
+        row(o, st, "Key", &safe(k));
     }
     if let Some(src) = &s.key_source {
         row(o, st, "Key source", &clip(src, 90));
@@ -273,7 +281,7 @@ fn cache(o: &mut String, c: &crate::cache::CacheSection, st: &Style) {
         let _ = writeln!(o, "  (empty)");
     }
     for e in &c.entries {
-        let _ = writeln!(o, "  {}", e.url);
+        let _ = writeln!(o, "  {}", safe(&e.url));
         let _ = writeln!(
             o,
             "    {}",
@@ -285,7 +293,7 @@ fn cache(o: &mut String, c: &crate::cache::CacheSection, st: &Style) {
                 if e.key_ids.is_empty() {
                     String::new()
                 } else {
-                    format!(", keys: {}", e.key_ids.join(", "))
+                    format!(", keys: {}", safe(&e.key_ids.join(", ")))
                 }
             ))
         );
@@ -297,7 +305,13 @@ fn errors(o: &mut String, errs: &[crate::aadsts::ExplainedError], st: &Style) {
         if i > 0 || !o.is_empty() {
             o.push('\n');
         }
-        let _ = writeln!(o, "{} {}  {}", st.bold("Error"), st.red(&e.code), e.name);
+        let _ = writeln!(
+            o,
+            "{} {}  {}",
+            st.bold("Error"),
+            st.red(&safe(&e.code)),
+            safe(&e.name)
+        );
         row(o, st, "Cause", &e.cause);
         if let Some(d) = &e.description {
             row(o, st, "Error text", &clip(d, 300));
@@ -312,7 +326,7 @@ fn errors(o: &mut String, errs: &[crate::aadsts::ExplainedError], st: &Style) {
             ("Timestamp", &e.timestamp),
         ] {
             if let Some(v) = v {
-                row(o, st, label, v);
+                row(o, st, label, &safe(v));
             }
         }
     }
@@ -366,7 +380,7 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
         o,
         "{} {}{name}  {}",
         st.bold("App"),
-        a.app_id,
+        safe(&a.app_id),
         st.dim(&format!("({from})"))
     );
     let tenancy = if a.multi_tenant {
@@ -378,7 +392,7 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
         o,
         st,
         "Audience",
-        &format!("{} ({tenancy})", a.sign_in_audience),
+        &format!("{} ({tenancy})", safe(&a.sign_in_audience)),
     );
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     row(o, st, "Public flow", yes_no(a.public_client));
@@ -461,7 +475,7 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
             yes_no(p.requested),
             granted,
             yes_no(p.needed),
-            p.guid.as_deref().unwrap_or("-"),
+            safe(p.guid.as_deref().unwrap_or("-")),
         );
     }
     if single_source {
@@ -482,26 +496,26 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
 
 fn probe(o: &mut String, p: &crate::mdeapi::ProbeSection, st: &Style) {
     gap(o);
-    let _ = writeln!(o, "{} {} {}", st.bold("Probe"), p.method, p.url);
+    let _ = writeln!(o, "{} {} {}", st.bold("Probe"), p.method, safe(&p.url));
     if let Some(s) = p.status {
         let code = p
             .error_code
             .as_deref()
-            .map(|c| format!(" ({c})"))
+            .map(|c| format!(" ({})", safe(c)))
             .unwrap_or_default();
         row(o, st, "status", &format!("{s}{code}"));
     }
     if let Some(c) = &p.correlation_id {
-        row(o, st, "correlation", c);
+        row(o, st, "correlation", &safe(c));
     }
     if let Some(r) = &p.retry_after {
-        row(o, st, "retry-after", r);
+        row(o, st, "retry-after", &safe(r));
     }
     if let Some(n) = p.items {
         let ids = if p.ids.is_empty() {
             String::new()
         } else {
-            format!(" (id {})", p.ids.join(", "))
+            format!(" (id {})", safe(&p.ids.join(", ")))
         };
         row(o, st, "items", &format!("{n}{ids}"));
     }
@@ -510,7 +524,7 @@ fn probe(o: &mut String, p: &crate::mdeapi::ProbeSection, st: &Style) {
         let held = if p.token_roles.is_empty() {
             "none".to_string()
         } else {
-            p.token_roles.join(", ")
+            safe(&p.token_roles.join(", ")).into_owned()
         };
         row(o, st, "token has", &held);
     }
@@ -528,9 +542,9 @@ fn doctor(o: &mut String, d: &crate::doctor::DoctorSection, st: &Style) {
         };
         let name = format!("{:<13}", s.name);
         let detail = if s.status == StepStatus::Skip {
-            st.dim(&format!("skipped: {}", s.detail))
+            st.dim(&format!("skipped: {}", safe(&s.detail)))
         } else {
-            s.detail.clone()
+            safe(&s.detail).into_owned()
         };
         let _ = writeln!(o, "  {mark} {}  {detail}", st.bold(&name));
     }
@@ -568,8 +582,8 @@ fn doctor(o: &mut String, d: &crate::doctor::DoctorSection, st: &Style) {
         let _ = writeln!(
             o,
             "  {:<cw$}  {:<pw$}  requested {}  granted {}  in token {}{hint}",
-            c.call,
-            c.permission,
+            safe(&c.call),
+            safe(&c.permission),
             mark(c.requested),
             mark(c.granted),
             mark(c.in_token),
@@ -588,9 +602,9 @@ pub fn findings(o: &mut String, r: &Report, st: &Style) {
             Severity::Warning => st.yellow("! warning"),
             Severity::Info => st.blue("i info   "),
         };
-        let _ = writeln!(o, "  {mark} {}  {}", st.dim(f.code), f.message);
+        let _ = writeln!(o, "  {mark} {}  {}", st.dim(f.code), safe(&f.message));
         if !f.fix.is_empty() {
-            let fix = f.fix.replace('\n', "\n                   ");
+            let fix = safe_lines(&f.fix).replace('\n', "\n                   ");
             let _ = writeln!(o, "              {} {}", st.dim("fix:"), fix);
         }
     }
@@ -618,7 +632,13 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
     use super::calls::requirement_text;
     if let Some(p) = &r.plan {
         gap(o);
-        let _ = writeln!(o, "{} {} ({})", st.bold("Plan"), p.name, p.file);
+        let _ = writeln!(
+            o,
+            "{} {} ({})",
+            st.bold("Plan"),
+            safe(&p.name),
+            safe(&p.file)
+        );
         let mut bits = vec![format!("{} call(s)", p.calls)];
         if let Some(c) = p.context {
             bits.push(format!("{c} context"));
@@ -652,7 +672,7 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
                 Some(false) => st.red("✗"),
                 None => st.yellow("?"),
             };
-            let _ = writeln!(o, "  {mark} {:<w$}  {}", c.label(), k.reason);
+            let _ = writeln!(o, "  {mark} {:<w$}  {}", safe(&c.label()), safe(&k.reason));
             if let Some(n) = &k.note {
                 let _ = writeln!(o, "    {}", st.dim(n));
             }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Format;
 use super::human::clip;
-use super::style::Style;
+use super::style::{Style, safe, safe_lines};
 use crate::finding::Finding;
 use crate::finding::Severity;
 use crate::scan::{Locations, ScanReport, Status, TokenResult};
@@ -222,7 +222,7 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
     };
     let _ = writeln!(o, "{} {} input(s), {size}", st.bold("Scanned"), s.inputs);
     for n in &s.notes {
-        let _ = writeln!(o, "  {} {n}", st.yellow("note:"));
+        let _ = writeln!(o, "  {} {}", st.yellow("note:"), safe(n));
     }
     if r.tokens.is_empty() {
         let _ = writeln!(o, "\nNo tokens found.");
@@ -266,7 +266,7 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
             let who = t
                 .app_id
                 .as_deref()
-                .map(|a| format!(", app {a}"))
+                .map(|a| format!(", app {}", safe(a)))
                 .unwrap_or_default();
             let _ = writeln!(
                 o,
@@ -277,13 +277,14 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
                 t.occurrences
             );
             for f in t.findings.iter().filter(|f| f.is_error()) {
-                let _ = writeln!(o, "      {}  {}", st.dim(f.code), f.message);
+                let _ = writeln!(o, "      {}  {}", st.dim(f.code), safe(&f.message));
                 if !f.fix.is_empty() {
-                    let _ = writeln!(o, "        {} {}", st.dim("fix:"), f.fix);
+                    let fix = safe_lines(&f.fix).replace('\n', "\n             ");
+                    let _ = writeln!(o, "        {} {fix}", st.dim("fix:"));
                 }
             }
             for l in t.locations.iter().take(SHOWN_LOCATIONS) {
-                let _ = writeln!(o, "      {} {l}", st.dim("at"));
+                let _ = writeln!(o, "      {} {}", st.dim("at"), safe(&l.to_string()));
             }
             let more = t.occurrences - t.locations.len().min(SHOWN_LOCATIONS) as u64;
             if more > 0 {
