@@ -99,12 +99,15 @@ impl Error {
         }
     }
 
-    /// The one-line form printed by the binary: `message (hint)`.
+    /// The one-line form printed by the binary: `message; hint`, with any
+    /// control character a server or file put in it escaped (it stays one
+    /// line, and cannot drive the terminal).
     pub fn one_line(&self) -> String {
-        match self.hint() {
+        let line = match self.hint() {
             Some(h) => format!("{self}; {h}"),
             None => self.to_string(),
-        }
+        };
+        crate::terminal::safe(&line).into_owned()
     }
 }
 
@@ -125,3 +128,19 @@ impl fmt::Display for Snippet<'_> {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_line_error_stays_one_line_and_cannot_drive_the_terminal() {
+        let e = Error::environment("https://x returned \u{1b}[2J\nfake line")
+            .with_hint("check \u{202e}it");
+        assert_eq!(
+            e.one_line(),
+            "https://x returned \\u{1b}[2J\\u{a}fake line; check \\u{202e}it"
+        );
+        assert_eq!(Error::input("plain").one_line(), "plain");
+    }
+}

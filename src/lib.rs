@@ -33,6 +33,7 @@ pub mod report;
 pub mod resource;
 pub mod scan;
 mod tables;
+pub mod terminal;
 pub mod text;
 pub mod timefmt;
 pub mod token;

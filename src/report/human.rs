@@ -4,10 +4,11 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::style::{Style, safe, safe_lines};
+use super::style::Style;
 use super::{Report, TokenSection, Verdict};
 use crate::claims;
 use crate::finding::Severity;
+use crate::terminal::{safe, safe_lines};
 use crate::token::{AppAuth, Context, Kind};
 
 pub fn render(r: &Report, st: &Style) -> String {

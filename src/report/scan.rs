@@ -9,10 +9,11 @@ use serde_json::json;
 
 use super::Format;
 use super::human::clip;
-use super::style::{Style, safe, safe_lines};
+use super::style::Style;
 use crate::finding::Finding;
 use crate::finding::Severity;
 use crate::scan::{Locations, ScanReport, Status, TokenResult};
+use crate::terminal::{safe, safe_lines};
 use crate::timefmt::rfc3339;
 use crate::token::{Context, Fingerprint, Kind};
 
