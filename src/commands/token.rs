@@ -185,7 +185,8 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                     match aad.device_code_start(&ep, &client_id, &scope)? {
                         Err(refused) => refused,
                         Ok(dc) => {
-                            eprintln!("{}", dc.message);
+                            // The sign-in host's own words, shown as text.
+                            eprintln!("{}", crate::terminal::safe(&dc.message));
                             let poll = aad::Poll {
                                 ms_per_second: poll_override()?,
                             };
