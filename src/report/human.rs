@@ -371,7 +371,7 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
     let name = a
         .display_name
         .as_deref()
-        .map(|n| format!(" {:?}", clip(n, 60)))
+        .map(|n| format!(" \"{}\"", clip(n, 60)))
         .unwrap_or_default();
     let from = match a.source {
         "graph" => "from Microsoft Graph".to_string(),
@@ -433,7 +433,7 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
             o,
             st,
             label,
-            &format!("{kind} {:?}, {when}", clip(&c.name, 40)),
+            &format!("{kind} \"{}\", {when}", clip(&c.name, 40)),
         );
     }
     let table = match a.guid_table {
