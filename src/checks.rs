@@ -145,6 +145,15 @@ pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec
             "reject the token: AAD tenant ids are GUIDs",
         ));
     }
+    if let Some(ver) = c.ver.as_deref().filter(|v| !matches!(*v, "1.0" | "2.0")) {
+        out.push(Finding::warning(
+            "claims.ver_unknown",
+            format!(
+                "the ver claim is {ver:?}; Azure AD access tokens are version 1.0 or 2.0, so the version shown comes from the issuer"
+            ),
+            "check where the token came from: Azure AD issues no other version",
+        ));
+    }
     if let Some(iss) = &c.iss {
         if cls.cloud.is_none() {
             out.push(Finding::warning(

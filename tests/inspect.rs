@@ -534,6 +534,30 @@ fn unusual_lifetime_and_other_audiences() {
 }
 
 #[test]
+fn a_version_azure_ad_does_not_issue_is_a_warning() {
+    let key = main_key();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["ver"] = json!("3.0");
+    let (code, v) = inspect_json(&[&mint::sign(&key, &key.v1_header(), &c)]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["token"]["version"], "1.0", "from the v1 issuer");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "claims.ver_unknown")
+        .expect("claims.ver_unknown");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["message"],
+        "the ver claim is \"3.0\"; Azure AD access tokens are version 1.0 or 2.0, so the version shown comes from the issuer"
+    );
+    // The fixture's own 1.0 gives no such warning.
+    let (_, v) = inspect_json(&[fixture("tokens/app-v1.jwt").to_str().unwrap()]);
+    assert!(!codes(&v).contains(&"claims.ver_unknown".to_string()));
+}
+
+#[test]
 fn unsigned_and_hmac_tokens_are_errors_even_offline() {
     let c = mint::v1_app_claims(&["Machine.Read.All"]);
     let payload = mint::b64(serde_json::to_string(&c).unwrap().as_bytes());
