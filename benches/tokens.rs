@@ -179,7 +179,7 @@ fn verify_rs256(c: &mut Criterion) {
 
     let keys = mdeauth::jwks::KeySet::parse("fixtures/keys/jwks.json", JWKS.as_bytes()).unwrap();
     let parsed = keys.keys[0]
-        .rsa_parsed
+        .rsa
         .clone()
         .expect("aws-lc parses the fixture key");
     let sig = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)

@@ -2,7 +2,6 @@
 //! members (`issuer`, `cloud_instance_name`, `x5c`, `x5t`), parsed one key at
 //! a time so one malformed key never makes the whole set unusable.
 
-use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use serde_json::Value;
 
@@ -16,12 +15,11 @@ pub struct Key {
     /// The key's own `issuer` member (v2 key sets), templated or fixed.
     pub issuer: Option<String>,
     pub kty: String,
-    /// The RSA verification key; `None` for key types RS256 cannot use.
-    pub rsa: Option<DecodingKey>,
-    /// The same key parsed once for aws-lc (RSA 2048-8192 bits), so a bulk
-    /// verification does not rebuild it per signature; `Some` for every
-    /// RSA key of a set (one aws-lc cannot parse is skipped).
-    pub rsa_parsed: Option<std::sync::Arc<aws_lc_rs::signature::ParsedPublicKey>>,
+    /// The RS256 verification key, parsed once for aws-lc (RSA 2048-8192
+    /// bits) so a bulk verification does not rebuild it per signature;
+    /// `None` for key types RS256 cannot use (an RSA key it cannot use is
+    /// skipped when the set is read).
+    pub rsa: Option<std::sync::Arc<aws_lc_rs::signature::ParsedPublicKey>>,
 }
 
 impl std::fmt::Debug for Key {
@@ -243,7 +241,6 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
             issuer,
             kty,
             rsa: None,
-            rsa_parsed: None,
         });
     }
     // Parse only the members jsonwebtoken understands; AAD's extra members
@@ -256,9 +253,6 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
     }
     let jwk: Jwk = serde_json::from_value(Value::Object(clean))
         .map_err(|e| format!("not a valid RSA key ({e})"))?;
-    if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {
-        return Err("not a valid RSA key".to_string());
-    }
     if let Some(alg) = v.get("alg").and_then(Value::as_str)
         && alg != "RS256"
     {
@@ -269,18 +263,16 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
     {
         return Err(format!("its use is {u:?}, not sig"));
     }
-    let rsa = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable RSA key ({e})"))?;
-    let rsa_parsed = match &jwk.algorithm {
-        AlgorithmParameters::RSA(p) => Some(parsed_rsa(&p.n, &p.e)?),
-        _ => None,
+    let AlgorithmParameters::RSA(p) = &jwk.algorithm else {
+        return Err("not a valid RSA key".to_string());
     };
+    let rsa = parsed_rsa(&p.n, &p.e)?;
     Ok(Key {
         kid,
         x5t,
         issuer,
         kty,
         rsa: Some(rsa),
-        rsa_parsed,
     })
 }
 

@@ -6,7 +6,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde::Serialize;
 
 use crate::checks::{self, Clock};
@@ -145,7 +144,6 @@ pub fn verify_token(
             let mut outcome = None;
             for k in &lookup.candidates {
                 if rs256_ok(
-                    sig_b64,
                     &token.signature,
                     plain,
                     token.compact.signing_sha256.as_ref(),
@@ -156,7 +154,7 @@ pub fn verify_token(
                 }
                 if nonce_input
                     .as_ref()
-                    .is_some_and(|i| rs256_ok(sig_b64, &token.signature, i, None, k))
+                    .is_some_and(|i| rs256_ok(&token.signature, i, None, k))
                 {
                     outcome = Some((k.clone(), true));
                     break;
@@ -263,34 +261,26 @@ fn unverifiable_header(h: &crate::token::Header) -> Option<String> {
     None
 }
 
-/// RSASSA-PKCS1-v1_5 with SHA-256 over `input`: with the key parsed once
-/// when aws-lc accepts it, else through jsonwebtoken.
+/// RSASSA-PKCS1-v1_5 with SHA-256 over `input`, with the key aws-lc
+/// parsed when the set was read.
 ///
 /// `input_sha256` is the SHA-256 of `input` when the caller already has it
 /// ([`crate::input::Compact::signing_sha256`]).
-fn rs256_ok(
-    sig_b64: &str,
-    sig: &[u8],
-    input: &[u8],
-    input_sha256: Option<&[u8; 32]>,
-    key: &Key,
-) -> bool {
+fn rs256_ok(sig: &[u8], input: &[u8], input_sha256: Option<&[u8; 32]>, key: &Key) -> bool {
     use aws_lc_rs::digest::{Digest, SHA256, digest};
-    if let Some(p) = &key.rsa_parsed {
-        // Hash, then verify the digest: the same result as `verify_sig`,
-        // without the digest-verify context aws-lc would allocate and copy
-        // for every token (about a microsecond each in `scan`).
-        if let Some(known) = input_sha256 {
-            debug_assert_eq!(*known, crate::digest::sha256(input), "stale signing digest");
-        }
-        let d = input_sha256
-            .and_then(|known| Digest::import_less_safe(known, &SHA256).ok())
-            .unwrap_or_else(|| digest(&SHA256, input));
-        return p.verify_digest_sig(&d, sig).is_ok();
+    let Some(p) = &key.rsa else {
+        return false;
+    };
+    // Hash, then verify the digest: the same result as `verify_sig`, without
+    // the digest-verify context aws-lc would allocate and copy for every
+    // token (about a microsecond each in `scan`).
+    if let Some(known) = input_sha256 {
+        debug_assert_eq!(*known, crate::digest::sha256(input), "stale signing digest");
     }
-    key.rsa.as_ref().is_some_and(|d| {
-        jsonwebtoken::crypto::verify(sig_b64, input, d, Algorithm::RS256).unwrap_or(false)
-    })
+    let d = input_sha256
+        .and_then(|known| Digest::import_less_safe(known, &SHA256).ok())
+        .unwrap_or_else(|| digest(&SHA256, input));
+    p.verify_digest_sig(&d, sig).is_ok()
 }
 
 /// Graph's header-nonce transform: the header JSON as sent, with only the

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json_out, main_key, mdeauth, mint};
+use common::{finding, json_out, main_key, mdeauth, mint};
 use serde_json::{Value, json};
 
 const AT: &str = mint::VALID_AT;
@@ -187,12 +187,7 @@ fn claims_given_twice() {
     let (exit, v) = run(&t);
     let v = v.unwrap();
     assert_eq!(exit, 1);
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "claims.duplicate")
-        .expect("claims.duplicate");
+    let f = finding(&v, "claims.duplicate");
     assert_eq!(
         f["message"],
         "the payload gives the claim(s) aud, nbf, roles more than once; validators disagree on which value counts (mdeauth reads the last)"

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{fixture, fixture_text, json_out, main_key, mdeauth, mint};
+use common::{finding, fixture, fixture_text, json_out, main_key, mdeauth, mint};
 use predicates::prelude::*;
 use serde_json::json;
 
@@ -541,12 +541,7 @@ fn a_version_azure_ad_does_not_issue_is_a_warning() {
     let (code, v) = inspect_json(&[&mint::sign(&key, &key.v1_header(), &c)]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["token"]["version"], "1.0", "from the v1 issuer");
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "claims.ver_unknown")
-        .expect("claims.ver_unknown");
+    let f = finding(&v, "claims.ver_unknown");
     assert_eq!(f["severity"], "warning");
     assert_eq!(
         f["message"],

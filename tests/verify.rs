@@ -398,27 +398,9 @@ fn rfc7520_plain_text_payload_verifies_and_is_reported_as_not_json() {
     }
 }
 
-#[test]
-fn aad_style_jwks_with_extra_members_and_a_broken_key_still_works() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut set = jwks_fixture("jwks.json");
-    set["keys"][0]["cloud_instance_name"] = json!("microsoftonline.com");
-    let keys = set["keys"].as_array_mut().unwrap();
-    keys.insert(0, json!({"kty": "RSA", "kid": "broken", "n": 12}));
-    let p = dir.path().join("jwks.json");
-    std::fs::write(&p, set.to_string()).unwrap();
-    let (code, v, _) = verify_file(
-        &tok("app-v1.jwt"),
-        p.to_str().unwrap(),
-        &["--at", mint::VALID_AT],
-    );
-    assert_eq!(code, 0, "{v}");
-    assert!(codes(&v).contains(&"keys.skipped".to_string()));
-}
-
-/// `verify --jwks` with `set` for `app-v1.jwt`, which must find the key
-/// unusable: the report, and the key set file's path as shown.
-fn verify_with_unusable_key(set: &Value) -> (Value, String) {
+/// `verify --jwks` with the key set `set`, written to a file, for
+/// `app-v1.jwt`: the exit code, the report, and the file's path as shown.
+fn verify_with_set(set: &Value) -> (i32, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("set.json");
     std::fs::write(&p, set.to_string()).unwrap();
@@ -427,9 +409,27 @@ fn verify_with_unusable_key(set: &Value) -> (Value, String) {
         p.to_str().unwrap(),
         &["--at", mint::VALID_AT],
     );
+    (code, v, p.display().to_string())
+}
+
+#[test]
+fn aad_style_jwks_with_extra_members_and_a_broken_key_still_works() {
+    let mut set = jwks_fixture("jwks.json");
+    set["keys"][0]["cloud_instance_name"] = json!("microsoftonline.com");
+    let keys = set["keys"].as_array_mut().unwrap();
+    keys.insert(0, json!({"kty": "RSA", "kid": "broken", "n": 12}));
+    let (code, v, _) = verify_with_set(&set);
+    assert_eq!(code, 0, "{v}");
+    assert!(codes(&v).contains(&"keys.skipped".to_string()));
+}
+
+/// [`verify_with_set`] for a set whose key for the token cannot be used:
+/// exit 1 with the key not found; the report and the file's path.
+fn verify_with_unusable_key(set: &Value) -> (Value, String) {
+    let (code, v, shown) = verify_with_set(set);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["signature"]["status"], "key_not_found", "{v}");
-    (v, p.display().to_string())
+    (v, shown)
 }
 
 /// A key set that publishes the token's key at 1024 bits: the token is
