@@ -90,6 +90,8 @@ fn clouds(out: &mut String) {
             ("display", Field::Text),
             ("login_host", Field::Text),
             ("issuer_hosts", Field::Texts),
+            ("v1_issuers", Field::Texts),
+            ("v2_issuers", Field::Texts),
             ("api_host", Field::Text),
             ("graph_endpoint", Field::Text),
         ],

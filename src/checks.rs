@@ -215,24 +215,41 @@ fn lifetime(c: &Claims, clock: Clock) -> Vec<Finding> {
             "check this machine's clock; AAD sets nbf to the issue time",
         ));
     }
-    if let (Some(exp), Some(start)) = (c.exp, c.nbf.or(c.iat)) {
+    // As Microsoft.IdentityModel: only nbf after exp makes the lifetime
+    // invalid (IDX10224); iat plays no part in validation.
+    if let (Some(exp), Some(nbf)) = (c.exp, c.nbf)
+        && nbf > exp
+    {
+        out.push(Finding::error(
+            "token.lifetime_negative",
+            format!(
+                "the token expires ({}) before it becomes valid (nbf {})",
+                rfc3339(exp),
+                rfc3339(nbf)
+            ),
+            "reject it: AAD never issues such a token",
+        ));
+    } else if let (Some(exp), Some(start)) = (c.exp, c.nbf.or(c.iat)) {
         let life = exp - start;
-        if life <= 0 {
-            out.push(Finding::error(
-                "token.lifetime_negative",
+        if !(MIN_LIFETIME..=MAX_LIFETIME).contains(&life) {
+            let what = if life <= 0 {
                 format!(
-                    "the token expires ({}) before it becomes valid ({})",
+                    "the token expires ({}) no later than it was {} ({})",
                     rfc3339(exp),
+                    if c.nbf.is_some() {
+                        "valid from"
+                    } else {
+                        "issued"
+                    },
                     rfc3339(start)
-                ),
-                "reject it: AAD never issues such a token",
-            ));
-        } else if !(MIN_LIFETIME..=MAX_LIFETIME).contains(&life) {
+                )
+            } else {
+                format!("the token is valid for {}", span(life))
+            };
             out.push(Finding::warning(
                 "token.lifetime_unusual",
                 format!(
-                    "the token is valid for {}; AAD access tokens normally live 60-90 min (up to 24-28 h for managed identities and continuous access evaluation)",
-                    span(life)
+                    "{what}; AAD access tokens normally live 60-90 min (up to 24-28 h for managed identities and continuous access evaluation)"
                 ),
                 "check which service issued it and any token lifetime policy in the tenant",
             ));
@@ -256,10 +273,29 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
     let aud = c.aud.join(", ");
     match cls.resource {
         ResourceKind::Mde => {
+            let exact = c.aud.iter().any(|a| {
+                resource::mde_audiences()
+                    .iter()
+                    .any(|m| resource::same_audience(a, m))
+            });
+            if !exact {
+                let near = c
+                    .aud
+                    .iter()
+                    .find_map(|a| resource::near_miss(a, resource::mde_audiences()))
+                    .unwrap_or(resource::MDE_APP_ID);
+                out.push(Finding::error(
+                    "aud.not_exact",
+                    format!(
+                        "the audience {aud:?} resembles the MDE API's {near} but is not equal to it: validators compare audiences exactly (letter case, spaces and extra slashes count; only one trailing slash is ignored)"
+                    ),
+                    format!("request a token for {MDE_SCOPE} and send it unchanged"),
+                ));
+            }
             if h.nonce.is_some() {
                 out.push(Finding::warning(
                     "header.nonce_unexpected",
-                    "an MDE API token with a header nonce: MDE tokens are normally signed without one, so its signature will not verify by the standard rules",
+                    "an MDE API token with a header nonce: MDE tokens are normally signed without one, and a token signed under Graph's header-nonce rule fails standard validation (`mdeauth verify` tells which)",
                     "request a fresh token for the MDE API and compare; report it if the nonce persists",
                 ));
             }
@@ -288,7 +324,7 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
             if other == ResourceKind::Graph && h.nonce.is_some() {
                 out.push(Finding::warning(
                     "graph.nonce",
-                    "the header carries a nonce: this is a Microsoft Graph token, signed under Microsoft's proprietary transform and not meant for anyone but Graph to validate",
+                    "the header carries a nonce: Microsoft Graph signs such tokens under its proprietary header-nonce rule, and they are not meant for anyone but Graph to validate",
                     "do not validate Graph tokens yourself; for the MDE API request a token for its own audience",
                 ));
             }

@@ -12,6 +12,10 @@ pub struct Cloud {
     pub login_host: &'static str,
     /// Hosts that appear in the `iss` claim of tokens from this cloud.
     pub issuer_hosts: &'static [&'static str],
+    /// The `iss` of v1.0 tokens from this cloud, as `{tenantid}` templates.
+    pub v1_issuers: &'static [&'static str],
+    /// The `iss` of v2.0 tokens from this cloud, as `{tenantid}` templates.
+    pub v2_issuers: &'static [&'static str],
     /// The MDE API host; empty where MDE is not offered.
     pub api_host: &'static str,
     /// Microsoft Graph endpoint; empty when unknown.
@@ -19,6 +23,22 @@ pub struct Cloud {
 }
 
 static CLOUDS: &[Cloud] = crate::tables::CLOUDS;
+
+impl Cloud {
+    /// The issuers this cloud writes into tokens of `version` ("1.0" or
+    /// "2.0"; any other value: both), filled in with the tenant `tid`.
+    pub fn issuers(&self, version: &str, tid: &str) -> Vec<String> {
+        let templates: Vec<&str> = match version {
+            "1.0" => self.v1_issuers.to_vec(),
+            "2.0" => self.v2_issuers.to_vec(),
+            _ => [self.v1_issuers, self.v2_issuers].concat(),
+        };
+        templates
+            .iter()
+            .map(|t| t.replace("{tenantid}", tid))
+            .collect()
+    }
+}
 
 /// The cloud names accepted by `--cloud`.
 pub const CLI_NAMES: [&str; 5] = ["public", "gcc", "gcc-high", "dod", "china"];
@@ -98,5 +118,21 @@ mod tests {
             url_host("http://127.0.0.1:8080/x").as_deref(),
             Some("127.0.0.1")
         );
+        let public = by_name("public").unwrap();
+        assert_eq!(public.issuers("1.0", "t"), ["https://sts.windows.net/t/"]);
+        assert_eq!(
+            public.issuers("2.0", "t"),
+            ["https://login.microsoftonline.com/t/v2.0"]
+        );
+        assert_eq!(public.issuers("unknown", "t").len(), 2);
+        for c in all() {
+            for t in c.v1_issuers.iter().chain(c.v2_issuers) {
+                assert!(
+                    t.starts_with("https://") && t.contains("/{tenantid}/"),
+                    "{t}"
+                );
+                assert!(by_issuer_url(t).is_some_and(|x| x.name == c.name), "{t}");
+            }
+        }
     }
 }

@@ -43,17 +43,25 @@ pub const MDE_APP_ID: &str = "fc780465-2017-40d4-a0c5-307022471b92";
 /// The scope an app requests for the MDE API.
 pub const MDE_SCOPE: &str = "https://api.securitycenter.microsoft.com/.default";
 
-/// An audience as compared: surrounding space and trailing slashes dropped
+/// An audience as recognised: surrounding space and trailing slashes dropped
 /// (case is ignored by the comparison).
 fn norm(aud: &str) -> &str {
     aud.trim().trim_end_matches('/')
 }
 
-/// The known resource an audience value belongs to, if any.
+/// True when `aud` names `known` give or take letter case, surrounding space
+/// and trailing slashes: enough to say which API a token was meant for,
+/// not enough to accept it (that is [`same_audience`]).
+fn resembles(aud: &str, known: &str) -> bool {
+    norm(aud).eq_ignore_ascii_case(norm(known))
+}
+
+/// The known resource an audience value belongs to, if any (recognised
+/// loosely, see [`resembles`]).
 pub fn lookup(aud: &str) -> Option<&'static Resource> {
     RESOURCES
         .iter()
-        .find(|r| r.audiences.iter().any(|x| same_audience(aud, x)))
+        .find(|r| r.audiences.iter().any(|x| resembles(aud, x)))
 }
 
 /// Classify an audience value.
@@ -73,10 +81,23 @@ pub fn mde_audiences() -> &'static [&'static str] {
         .audiences
 }
 
-/// True when `aud` equals `expected` the way AAD compares audiences
-/// (case-insensitive, trailing slash ignored).
+/// True when `aud` equals `expected` the way Microsoft.IdentityModel
+/// compares audiences: ordinally (letter case counts), except that one
+/// trailing slash on either side is ignored.
 pub fn same_audience(aud: &str, expected: &str) -> bool {
-    norm(aud).eq_ignore_ascii_case(norm(expected))
+    fn one(s: &str) -> &str {
+        s.strip_suffix('/').unwrap_or(s)
+    }
+    aud == expected || one(aud) == one(expected)
+}
+
+/// The known audience `aud` resembles without being equal to it (another
+/// letter case, surrounding space, extra slashes), for explaining a mismatch.
+pub fn near_miss<'a>(aud: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .find(|k| resembles(aud, k) && !same_audience(aud, k))
+        .copied()
 }
 
 #[cfg(test)]
@@ -105,5 +126,30 @@ mod tests {
         assert_eq!(classify("https://management.azure.com/"), ResourceKind::Arm);
         assert_eq!(classify("api://something"), ResourceKind::Other);
         assert!(mde_audiences().len() >= 15);
+    }
+
+    #[test]
+    fn audiences_are_accepted_as_identitymodel_compares_them() {
+        let mde = "https://api.securitycenter.microsoft.com";
+        assert!(same_audience(mde, mde));
+        assert!(same_audience(
+            "https://api.securitycenter.microsoft.com/",
+            mde
+        ));
+        assert!(same_audience(
+            mde,
+            "https://api.securitycenter.microsoft.com/"
+        ));
+        for other in [
+            "https://API.securitycenter.microsoft.com",
+            " https://api.securitycenter.microsoft.com ",
+            "https://api.securitycenter.microsoft.com//",
+            "FC780465-2017-40D4-A0C5-307022471B92",
+        ] {
+            assert!(!same_audience(other, mde) || other == mde, "{other}");
+            assert_eq!(classify(other), ResourceKind::Mde, "{other}");
+            assert!(near_miss(other, mde_audiences()).is_some(), "{other}");
+        }
+        assert_eq!(near_miss(mde, mde_audiences()), None);
     }
 }

@@ -66,6 +66,10 @@ pub struct Claims {
     pub repeated: Vec<String>,
     /// Carries a claim only ID tokens have (`nonce`, `at_hash`, `c_hash`, `auth_time`).
     pub id_markers: bool,
+    /// Carries `nonce`, `at_hash` or `c_hash`: claims Azure AD writes into ID
+    /// tokens for the client and never into access tokens, so the token is an
+    /// ID token even when it also lists the user's app `roles`.
+    pub id_proof: bool,
     /// The payload JSON as decoded, for [`Claims::raw`].
     pub json: String,
 }
@@ -112,7 +116,7 @@ impl Token {
     /// The claims, or the input error `inspect` reports for a non-JSON payload.
     pub fn require_claims(&self) -> Result<&Claims> {
         self.claims.as_ref().map_err(|why| {
-            Error::input(format!("the token's {why}"))
+            Error::input(format!("cannot read the token's claims: {why}"))
                 .with_hint("a JWT's payload is a JSON object of claims; copy the token again")
         })
     }
@@ -471,6 +475,9 @@ impl Claims {
             Err(_) => {
                 return Err(match not_an_object(&json) {
                     Ok(()) => "the payload is JSON but not an object".to_string(),
+                    Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                        "the payload nests arrays or objects more than 128 levels deep, beyond what mdeauth reads (Azure AD claims are a few levels deep at most)".to_string()
+                    }
                     Err(e) => format!("the payload is not JSON ({e})"),
                 });
             }
@@ -542,6 +549,7 @@ impl Claims {
                 || at_hash.is_some()
                 || c_hash.is_some()
                 || auth_time.is_some(),
+            id_proof: nonce.is_some() || at_hash.is_some() || c_hash.is_some(),
             json,
         };
         Ok(Claims {
@@ -574,14 +582,22 @@ impl Claims {
         }
     }
 
-    /// The calling app: `appid` (v1) or `azp` (v2).
+    /// The calling app: `appid` (v1) or `azp` (v2), the one the token's
+    /// version defines first when a token carries both.
     pub fn app_id(&self) -> Option<&str> {
-        self.appid.as_deref().or(self.azp.as_deref())
+        let (v1, v2) = (self.appid.as_deref(), self.azp.as_deref());
+        if self.is_v2() { v2.or(v1) } else { v1.or(v2) }
     }
 
     /// How the calling app authenticated: `appidacr` (v1) or `azpacr` (v2).
     pub fn app_acr(&self) -> Option<&str> {
-        self.appidacr.as_deref().or(self.azpacr.as_deref())
+        let (v1, v2) = (self.appidacr.as_deref(), self.azpacr.as_deref());
+        if self.is_v2() { v2.or(v1) } else { v1.or(v2) }
+    }
+
+    /// `ver` is 2.0 (v2 tokens name the app in `azp`, v1 in `appid`).
+    fn is_v2(&self) -> bool {
+        self.ver.as_deref() == Some("2.0")
     }
 
     /// The signed-in user's name, for delegated tokens.
@@ -693,17 +709,25 @@ impl Claims {
         let aud_is_client = self.aud.len() == 1
             && is_guid_like(&self.aud[0])
             && resource::classify(&self.aud[0]) == ResourceKind::Other;
-        let kind = if !has_scp && !has_roles && !names_app && (id_markers || aud_is_client) {
+        // An ID token may list the user's app roles; an access token never
+        // carries nonce, at_hash or c_hash.
+        let kind = if !has_scp
+            && (self.id_proof || (!has_roles && !names_app && (id_markers || aud_is_client)))
+        {
             Kind::Id
         } else {
             Kind::Access
         };
-        let resource = self
-            .aud
-            .iter()
-            .map(|a| resource::classify(a))
-            .find(|r| *r != ResourceKind::Other)
-            .unwrap_or(ResourceKind::Other);
+        // Any MDE value makes it an MDE token (validators accept a token when
+        // one of its audiences matches); otherwise the first known API.
+        let kinds = || self.aud.iter().map(|a| resource::classify(a));
+        let resource = if kinds().any(|r| r == ResourceKind::Mde) {
+            ResourceKind::Mde
+        } else {
+            kinds()
+                .find(|r| *r != ResourceKind::Other)
+                .unwrap_or(ResourceKind::Other)
+        };
         let cloud = cloud::by_issuer_url(issuer).map(|c| c.name);
         let app_auth = match self.app_acr() {
             Some("0") => AppAuth::PublicClient,
@@ -773,7 +797,7 @@ mod tests {
         assert!(e.starts_with("the payload is not JSON (EOF"), "{e}");
         let deep = format!(r#"{{"x":{}1{}}}"#, "[".repeat(200), "]".repeat(200));
         let e = Claims::parse(deep).unwrap_err();
-        assert!(e.contains("recursion limit"), "{e}");
+        assert!(e.contains("more than 128 levels deep"), "{e}");
         assert!(Claims::parse(r#"{"a":1} x"#.into()).is_err());
     }
 

@@ -9,12 +9,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
 use crate::checks::{self, Clock};
+use crate::cloud;
 use crate::discovery::KeyProvider;
 use crate::error::Result;
 use crate::finding::Finding;
 use crate::jwks::Key;
 use crate::resource;
-use crate::token::{Claims, Token};
+use crate::token::{Claims, Classification, Token};
 
 /// The only algorithm accepted for Azure AD tokens.
 pub const ALLOWED_ALGS: [&str; 1] = ["RS256"];
@@ -181,10 +182,17 @@ pub fn verify_token(
                             format!(
                                 "the signature checks out only under Microsoft's proprietary header-nonce rule (signed over the SHA-256 of the nonce), so standard validators reject it: {what}"
                             ),
-                            format!(
-                                "do not validate Graph tokens yourself; for the MDE API request a token with scope {}",
-                                resource::MDE_SCOPE
-                            ),
+                            if graph {
+                                format!(
+                                    "do not validate Graph tokens yourself; for the MDE API request a token with scope {}",
+                                    resource::MDE_SCOPE
+                                )
+                            } else {
+                                format!(
+                                    "request a fresh token with scope {} and report the nonce if it persists: the MDE API rejects this signature",
+                                    resource::MDE_SCOPE
+                                )
+                            },
                         ));
                     }
                     used_key = Some(k);
@@ -227,6 +235,11 @@ pub fn verify_token(
                 issuer_template.as_deref(),
                 used_key.as_deref(),
             );
+            if sig.status == SignatureStatus::Valid && !sig.nonce_transformed {
+                // It verified by the standard rules: the header nonce did not
+                // matter, and the offline guesses about it do not apply.
+                cf.retain(|f| !matches!(f.code, "header.nonce_unexpected" | "graph.nonce"));
+            }
             let ok = !cf.iter().any(Finding::is_error);
             findings.append(&mut cf);
             ok
@@ -311,42 +324,41 @@ fn claim_findings(
     let tid = c.tid.as_deref();
     let iss = c.iss.as_deref();
 
-    // Issuer: the metadata's template with {tenantid} replaced by tid.
-    if let (Some(t), Some(iss)) = (template, iss) {
-        issuer_rule(
+    // Issuer: the metadata's template with {tenantid} replaced by tid, or
+    // without metadata (--jwks) the issuer Azure AD writes for the token's
+    // version and cloud.
+    match (template, iss) {
+        (Some(t), Some(iss)) => issuer_rule(
             &mut out,
             "issuer.mismatch",
             "the metadata's issuer",
             t,
             iss,
             tid,
-        );
-    } else if let (None, Some(iss), Some(tid)) = (template, iss, tid) {
-        // No metadata (--jwks): an Azure AD issuer must still name the token's tenant.
-        if cls.cloud.is_some() {
-            let seg = iss
-                .split_once("://")
-                .and_then(|(_, r)| r.split('/').nth(1))
-                .unwrap_or("");
-            if !seg.eq_ignore_ascii_case(tid) {
-                out.push(Finding::error(
-                    "issuer.tenant_mismatch",
-                    format!("the issuer {iss} does not name the token's tenant {tid}"),
-                    "reject the token: an Azure AD issuer's path is the tenant id in tid",
-                ));
-            }
-        }
+        ),
+        (None, Some(iss)) => aad_issuer_rule(&mut out, &cls, iss, tid),
+        (_, None) => {}
     }
-    // The key's own issuer member (v2 key sets).
+    // The key's own issuer member (v2 key sets). A v1 token checked with a
+    // v2 key set passes when the key's issuer is the v2 issuer of the
+    // token's own tenant and cloud, as Microsoft.IdentityModel's
+    // AadTokenValidationParametersExtension allows (v1 keys carry no issuer).
     if let (Some(ki), Some(iss)) = (key.and_then(|k| k.issuer.as_deref()), iss) {
-        issuer_rule(
-            &mut out,
-            "key.issuer_mismatch",
-            "the signing key's issuer",
-            ki,
-            iss,
-            tid,
-        );
+        let v2_of_own_tenant = cls.version == "1.0"
+            && tid.is_some_and(|t| {
+                cloud::by_issuer_url(iss)
+                    .is_some_and(|cl| cl.issuers("2.0", t).contains(&ki.replace("{tenantid}", t)))
+            });
+        if !v2_of_own_tenant {
+            issuer_rule(
+                &mut out,
+                "key.issuer_mismatch",
+                "the signing key's issuer",
+                ki,
+                iss,
+                tid,
+            );
+        }
     }
 
     // Audience.
@@ -356,9 +368,12 @@ fn claim_findings(
                 .iter()
                 .any(|m| resource::same_audience(a, m))
         });
-        let reported = out
-            .iter()
-            .any(|f| matches!(f.code, "aud.not_mde" | "aud.missing" | "token.id_token"));
+        let reported = out.iter().any(|f| {
+            matches!(
+                f.code,
+                "aud.not_mde" | "aud.missing" | "aud.not_exact" | "token.id_token"
+            )
+        });
         if !ok && !reported {
             out.push(Finding::error(
                 "aud.mismatch",
@@ -373,7 +388,7 @@ fn claim_findings(
             .any(|a| opts.audiences.iter().any(|m| resource::same_audience(a, m)));
         if ok {
             // The caller asked for this audience: "not MDE" is not a failure here.
-            out.retain(|f| f.code != "aud.not_mde");
+            out.retain(|f| !matches!(f.code, "aud.not_mde" | "aud.not_exact"));
         } else {
             out.push(Finding::error(
                 "aud.mismatch",
@@ -397,8 +412,13 @@ fn claim_findings(
         out.push(Finding::error(
             "tenant.mismatch",
             format!(
-                "the token's tenant {} is not the expected {want}",
-                tid.unwrap_or("(no tid)")
+                "the token's tenant {} is not the expected {want}{}",
+                tid.unwrap_or("(no tid)"),
+                if crate::guid::is_guid(want.trim()) {
+                    ""
+                } else {
+                    " (tid is always the tenant id, a GUID: give --tenant the id, not a domain name)"
+                }
             ),
             "request the token from the expected tenant's authority (https://login.microsoftonline.com/<tenant>)",
         ));
@@ -417,6 +437,68 @@ fn claim_findings(
         }
     }
     out
+}
+
+/// Without metadata: `iss` must be exactly an issuer Azure AD writes into
+/// tokens of this version in the cloud its host names, for the token's `tid`.
+fn aad_issuer_rule(out: &mut Vec<Finding>, cls: &Classification, iss: &str, tid: Option<&str>) {
+    let Some(cloud) = cloud::by_issuer_url(iss) else {
+        // This error says more than the offline warning.
+        out.retain(|f| f.code != "issuer.not_aad");
+        out.push(Finding::error(
+            "issuer.mismatch",
+            format!("the issuer {iss} is not Azure AD, so the MDE API rejects the token"),
+            "reject the token; to check a token from a private cloud or test server, verify with --authority-host (discovery) instead of --jwks",
+        ));
+        return;
+    };
+    let Some(t) = tid else {
+        out.push(Finding::error(
+            "claims.tid_missing",
+            format!(
+                "the token has no tid, so its issuer {iss} cannot be checked against its tenant"
+            ),
+            "reject the token: Azure AD tokens always carry tid",
+        ));
+        return;
+    };
+    if !crate::guid::is_guid(t) {
+        // checks::claims reports tid_not_guid.
+        return;
+    }
+    let wanted = cloud.issuers(cls.version, t);
+    if wanted.iter().any(|w| w == iss) {
+        return;
+    }
+    // The right form for another tenant: say that rather than "wrong issuer".
+    let other_tenant = iss
+        .split_once("://")
+        .and_then(|(scheme, rest)| {
+            let mut parts = rest.splitn(3, '/');
+            let (host, _seg, tail) = (parts.next()?, parts.next()?, parts.next()?);
+            Some(format!("{scheme}://{host}/{t}/{tail}"))
+        })
+        .is_some_and(|fixed| wanted.contains(&fixed));
+    if other_tenant {
+        out.push(Finding::error(
+            "issuer.tenant_mismatch",
+            format!("the issuer {iss} does not name the token's tenant {t}"),
+            "reject the token: an Azure AD issuer's path is the tenant id in tid",
+        ));
+        return;
+    }
+    let version = match cls.version {
+        "1.0" | "2.0" => format!("a v{} token", cls.version),
+        _ => "a token".to_string(),
+    };
+    out.push(Finding::error(
+        "issuer.mismatch",
+        format!(
+            "the issuer {iss} is not what Azure AD writes into {version} of tenant {t}: {}",
+            wanted.join(" or ")
+        ),
+        "reject the token: it was not issued by Azure AD in this form (check the ver claim, the tenant and the cloud)",
+    ));
 }
 
 /// Compare `iss` to an issuer that is either a `{tenantid}` template or fixed.

@@ -291,7 +291,10 @@ fn deeply_nested_claims() {
     assert_eq!(run(&t).0, 0);
     let deep = format!("{c},\"deep\":{}}}", nested(10_000));
     let t = mint::sign_raw(&key, &key.v1_header(), deep.as_bytes());
-    assert_input_error(&t, "payload is not JSON");
+    assert_input_error(
+        &t,
+        "payload nests arrays or objects more than 128 levels deep",
+    );
 }
 
 #[test]

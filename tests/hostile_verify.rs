@@ -391,8 +391,11 @@ fn corpus(evil: &str) -> Vec<Case> {
         &[],
     );
     for c in &mut out {
-        if c.name.starts_with("cty JWT, payload") || c.name.contains("10,000") {
+        if c.name.starts_with("cty JWT, payload") {
             c.check = Some(Expect::InputError("payload is not JSON"));
+        }
+        if c.name.contains("10,000") {
+            c.check = Some(Expect::InputError("more than 128 levels deep"));
         }
         if c.name == "non-UTF-8 payload" {
             c.check = Some(Expect::InputError("payload is not UTF-8"));

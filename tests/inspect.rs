@@ -439,6 +439,43 @@ fn id_token_where_an_access_token_belongs() {
 }
 
 #[test]
+fn an_id_token_listing_the_users_app_roles_is_still_an_id_token() {
+    // Entra ID writes a user's app roles into ID tokens; nonce never
+    // appears in an access token.
+    let mut c = mint::v2_app_claims(&["Admin"]);
+    let o = c.as_object_mut().unwrap();
+    o.remove("idtyp");
+    o.remove("azp");
+    o.remove("azpacr");
+    c["aud"] = json!(mint::APP);
+    c["nonce"] = json!("n-0S6_WzA2Mj");
+    c["preferred_username"] = json!("alex@contoso.example");
+    let k = main_key();
+    let t = mint::sign(&k, &k.v2_header(), &c);
+    let (code, v) = inspect_json(&[&t]);
+    assert_eq!(code, 1);
+    assert_eq!(v["token"]["kind"], "id");
+    assert!(codes(&v).contains(&"token.id_token".to_string()), "{v}");
+}
+
+#[test]
+fn the_payload_error_reads_as_one_sentence() {
+    let b = |s: &str| mint::b64(s.as_bytes());
+    mdeauth()
+        .args(["inspect", "-"])
+        .write_stdin(format!(
+            "{}.{}.c2ln",
+            b(r#"{"alg":"RS256"}"#),
+            b("plain text")
+        ))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "mdeauth: error: cannot read the token's claims: the payload is not JSON",
+        ));
+}
+
+#[test]
 fn expired_token_says_how_long_ago() {
     mdeauth()
         .args(["inspect", "--at", AT])

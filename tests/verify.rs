@@ -182,7 +182,15 @@ fn non_aad_issuer_is_not_fetched_and_is_explained() {
     assert_eq!(v["signature"]["status"], "key_not_found");
     let c = codes(&v);
     assert!(c.contains(&"keys.issuer_not_aad".to_string()), "{c:?}");
-    assert!(c.contains(&"issuer.not_aad".to_string()), "{c:?}");
+    // No metadata was read, so the issuer is judged by Azure AD's own forms.
+    assert!(c.contains(&"issuer.mismatch".to_string()), "{c:?}");
+    assert!(
+        finding(&v, "issuer.mismatch")["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not Azure AD"),
+        "{v}"
+    );
     any.assert_calls(0);
 }
 
@@ -650,6 +658,207 @@ fn issuer_must_name_the_tenant_even_with_a_jwks_file() {
     let (code, v, _) = verify_main(&signed(&c), &[]);
     assert_eq!(code, 1);
     assert!(codes(&v).contains(&"issuer.tenant_mismatch".to_string()));
+}
+
+/// Verify claims signed by the main key with `--jwks jwks.json`; the codes
+/// of the findings.
+fn verdict_of(c: &Value, extra: &[&str]) -> (i32, Vec<String>, Value) {
+    let (code, v, _) = verify_main(&signed(c), extra);
+    (code, codes(&v), v)
+}
+
+/// [`verdict_of`] at the instant `at`.
+fn verdict_at(c: &Value, at: &str) -> (i32, Vec<String>, Value) {
+    let (code, v, _) = verify_file(&signed(c), &jwks_file("jwks.json"), &["--at", at]);
+    (code, codes(&v), v)
+}
+
+#[test]
+fn without_metadata_the_issuer_must_be_exactly_what_azure_ad_writes() {
+    // Every form here used to pass with --jwks (only a warning, or nothing).
+    let v1 = mint::v1_issuer(TENANT);
+    for (iss, ver) in [
+        (format!("https://sts.windows.net/{TENANT}"), "1.0"),
+        (format!("https://login.windows.net/{TENANT}/"), "1.0"),
+        (format!("http://sts.windows.net/{TENANT}/"), "1.0"),
+        (format!("https://sts.windows.net:8443/{TENANT}/"), "1.0"),
+        (format!("https://sts.windows.net/{TENANT}/evil"), "1.0"),
+        (format!("https://sts.windows.net/{TENANT}/?x"), "1.0"),
+        (v1.clone(), "2.0"),
+        (mint::v2_issuer(TENANT), "1.0"),
+    ] {
+        let mut c = claims();
+        c["iss"] = json!(iss);
+        c["ver"] = json!(ver);
+        let (code, codes, v) = verdict_of(&c, &[]);
+        assert_eq!(code, 1, "{iss} ver {ver}: {v}");
+        assert_eq!(codes, vec!["issuer.mismatch"], "{iss} ver {ver}");
+        let m = finding(&v, "issuer.mismatch")["message"].as_str().unwrap();
+        assert!(
+            m.contains(&format!("v{ver} token of tenant {TENANT}")),
+            "{m}"
+        );
+    }
+    // A non-Azure AD host, even one written to look like one.
+    let mut c = claims();
+    c["iss"] = json!(format!("https://sts.windows.net@evil.example/{TENANT}/"));
+    let (code, codes, _) = verdict_of(&c, &[]);
+    assert_eq!((code, codes), (1, vec!["issuer.mismatch".to_string()]));
+    // No tid: the issuer cannot be tied to a tenant.
+    let mut c = claims();
+    c.as_object_mut().unwrap().remove("tid");
+    let (code, codes, _) = verdict_of(&c, &[]);
+    assert_eq!((code, codes), (1, vec!["claims.tid_missing".to_string()]));
+    // The real forms pass: v1, v2, and a national cloud's v2 issuer.
+    let (code, _, v) = verdict_of(&claims(), &[]);
+    assert_eq!(code, 0, "{v}");
+    let mut c = claims();
+    c["iss"] = json!(mint::v2_issuer(TENANT));
+    c["ver"] = json!("2.0");
+    assert_eq!(verdict_of(&c, &[]).0, 0);
+    c["iss"] = json!(format!("https://login.microsoftonline.us/{TENANT}/v2.0"));
+    assert_eq!(verdict_of(&c, &[]).0, 0);
+}
+
+#[test]
+fn a_v1_token_verifies_against_its_tenants_v2_key_set() {
+    // The v2 key set's issuer is the v2 issuer; Microsoft.IdentityModel
+    // accepts it for a v1 token of the same tenant and cloud.
+    let (code, v, _) = verify_file(
+        &tok("app-v1.jwt"),
+        &jwks_file("jwks-v2.json"),
+        &["--at", mint::VALID_AT],
+    );
+    assert_eq!(code, 0, "{v}");
+    // A v1 token naming another cloud still fails the key's issuer.
+    let mut c = claims();
+    c["iss"] = json!(format!("https://login.microsoftonline.us/{TENANT}/"));
+    let (code, v, _) = verify_file(
+        &signed(&c),
+        &jwks_file("jwks-v2.json"),
+        &["--at", mint::VALID_AT],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        codes(&v).contains(&"key.issuer_mismatch".to_string()),
+        "{v}"
+    );
+}
+
+#[test]
+fn one_mde_audience_among_several_is_enough() {
+    for aud in [
+        json!(["https://graph.microsoft.com", mint::MDE_AUD]),
+        json!(["https://api.security.microsoft.com", mint::MDE_APP_ID]),
+        json!(["api://contoso", mint::MDE_AUD]),
+    ] {
+        let mut c = claims();
+        c["aud"] = aud.clone();
+        let (code, codes, v) = verdict_of(&c, &[]);
+        assert_eq!(code, 0, "{aud}: {v}");
+        assert!(codes.is_empty(), "{aud}: {codes:?}");
+    }
+}
+
+#[test]
+fn audiences_compare_exactly_apart_from_one_trailing_slash() {
+    let mut c = claims();
+    c["aud"] = json!(format!("{}/", mint::MDE_AUD));
+    assert_eq!(verdict_of(&c, &[]).0, 0);
+    for aud in [
+        format!("{}//", mint::MDE_AUD),
+        format!(" {} ", mint::MDE_AUD),
+        mint::MDE_AUD.to_uppercase(),
+        mint::MDE_APP_ID.to_uppercase(),
+    ] {
+        c["aud"] = json!(aud);
+        let (code, codes, v) = verdict_of(&c, &[]);
+        assert_eq!(code, 1, "{aud}");
+        assert_eq!(codes, vec!["aud.not_exact"], "{aud}");
+        let m = finding(&v, "aud.not_exact")["message"].as_str().unwrap();
+        assert!(m.contains("validators compare audiences exactly"), "{m}");
+    }
+    // Asked for by --audience exactly as written: accepted.
+    let aud = mint::MDE_AUD.to_uppercase();
+    c["aud"] = json!(aud);
+    assert_eq!(verdict_of(&c, &["--audience", &aud]).0, 0);
+}
+
+#[test]
+fn lifetime_fails_only_when_nbf_is_after_exp() {
+    // nbf == exp: valid at that instant (as Microsoft.IdentityModel), with a warning.
+    let mut c = claims();
+    c["nbf"] = json!(T0);
+    c["exp"] = json!(T0);
+    let (code, codes, v) = verdict_at(&c, "2026-03-02T09:00:00Z");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(codes, vec!["token.lifetime_unusual"]);
+    let m = finding(&v, "token.lifetime_unusual")["message"]
+        .as_str()
+        .unwrap();
+    assert!(m.contains("no later than it was valid from"), "{m}");
+    // iat after exp, no nbf: iat is not part of validation.
+    let mut c = claims();
+    c.as_object_mut().unwrap().remove("nbf");
+    c["iat"] = json!(T0 + 1000);
+    c["exp"] = json!(T0 + 600);
+    let (code, codes, _) = verdict_at(&c, "2026-03-02T09:05:00Z");
+    assert_eq!(
+        (code, codes),
+        (0, vec!["token.lifetime_unusual".to_string()])
+    );
+    // nbf after exp: never valid.
+    let mut c = claims();
+    c["nbf"] = json!(T0 + 10);
+    c["exp"] = json!(T0);
+    let (code, codes, _) = verdict_at(&c, "2026-03-02T09:00:05Z");
+    assert_eq!(code, 1);
+    assert!(
+        codes.contains(&"token.lifetime_negative".to_string()),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn a_header_nonce_that_did_not_matter_is_not_reported() {
+    let k = main_key();
+    let header = format!(
+        r#"{{"typ":"JWT","nonce":"abc123","alg":"RS256","x5t":"{0}","kid":"{0}"}}"#,
+        k.kid
+    );
+    // Signed plainly: it verifies by the standard rules and passes.
+    let (code, v, _) = verify_main(&mint::sign(&k, &header, &claims()), &[]);
+    assert_eq!(code, 0, "{v}");
+    assert!(codes(&v).is_empty(), "{v}");
+    // A Graph token signed plainly: only the audience is wrong.
+    let mut c = claims();
+    c["aud"] = json!("https://graph.microsoft.com");
+    let (code, v, _) = verify_main(&mint::sign(&k, &header, &c), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&v), vec!["aud.not_mde"]);
+    // An MDE token signed under Graph's rule: the fix is about MDE, not Graph.
+    let (code, v, _) = verify_main(&mint::sign_graph_nonce(&k, "abc123", &claims()), &[]);
+    assert_eq!(code, 1);
+    let fix = finding(&v, "signature.nonce_transform")["fix"]
+        .as_str()
+        .unwrap();
+    assert!(fix.starts_with("request a fresh token with scope"), "{fix}");
+}
+
+#[test]
+fn the_app_is_read_from_the_claim_of_the_tokens_version() {
+    // A v2 token names its app in azp; a stray appid does not override it.
+    let mut c = mint::v2_app_claims(&["Machine.Read.All"]);
+    c["appid"] = json!(mint::MDE_APP_ID);
+    let k = main_key();
+    let t = mint::sign(&k, &k.v2_header(), &c);
+    let (code, v, _) = verify_main(&t, &["--client-id", APP]);
+    assert_eq!(code, 0, "{v}");
+    // --tenant given a domain name: the message says tid is a GUID.
+    let (code, v, _) = verify_main(&tok("app-v1.jwt"), &["--tenant", "contoso.onmicrosoft.com"]);
+    assert_eq!(code, 1);
+    let m = finding(&v, "tenant.mismatch")["message"].as_str().unwrap();
+    assert!(m.contains("give --tenant the id, not a domain name"), "{m}");
 }
 
 #[test]
