@@ -654,6 +654,43 @@ fn colour_follows_the_flag_and_no_color() {
 }
 
 #[test]
+fn an_empty_no_color_does_not_turn_colour_off() {
+    // The NO_COLOR convention counts only a non-empty value; FORCE_COLOR
+    // stands in for a terminal here.
+    let tok = fixture("tokens/app-v1.jwt");
+    let run = |no_color: &str| {
+        let out = mdeauth()
+            .env("NO_COLOR", no_color)
+            .env("FORCE_COLOR", "1")
+            .args(["inspect", "--at", AT])
+            .arg(&tok)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("\u{1b}[")
+    };
+    assert!(run(""), "an empty NO_COLOR must leave colour on");
+    assert!(!run("1"), "NO_COLOR=1 turns colour off");
+}
+
+#[test]
+fn junit_output_parses_whatever_characters_a_claim_holds() {
+    // U+FFFE and U+FFFF are not XML characters; a claim may still carry them.
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["aud"] = json!("x\u{FFFE}y\u{FFFF}z");
+    let k = main_key();
+    let t = mint::sign(&k, &k.v1_header(), &c);
+    let out = mdeauth()
+        .args(["--format", "junit", "inspect", "--at", AT, &t])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let rep = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit XML parses");
+    assert!(rep.failures >= 1, "{xml}");
+    assert!(xml.contains("x\u{FFFD}y\u{FFFD}z"), "{xml}");
+}
+
+#[test]
 fn human_output_explains_claims() {
     mdeauth()
         .args(["inspect", "--at", AT])

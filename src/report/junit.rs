@@ -88,12 +88,23 @@ pub fn render(r: &Report) -> String {
         case.set_classname(class);
         suite.add_test_case(case);
     }
+    document(suite)
+}
+
+/// The XML document of one suite, ending in a newline. quick-junit drops
+/// the control characters XML cannot hold; the two other non-characters
+/// (U+FFFE, U+FFFF, which a claim or a captured URL may carry) become
+/// U+FFFD here, so the output always parses.
+pub(crate) fn document(suite: TestSuite) -> String {
     let mut report = quick_junit::Report::new("mdeauth");
     report.add_test_suite(suite);
     let mut out = report.to_string().unwrap_or_else(|e| {
         // Serialising in-memory strings cannot fail; keep the output XML if it ever does.
         format!("<testsuites name=\"mdeauth\" tests=\"0\" failures=\"0\" errors=\"1\"><!-- {e} --></testsuites>")
     });
+    if out.contains(['\u{FFFE}', '\u{FFFF}']) {
+        out = out.replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}");
+    }
     if !out.ends_with('\n') {
         out.push('\n');
     }
@@ -116,6 +127,18 @@ fn finding_case(f: &Finding, class: &str) -> TestCase {
 mod tests {
     use super::*;
     use crate::finding::Finding;
+
+    #[test]
+    fn characters_xml_cannot_hold_never_reach_the_document() {
+        let mut suite = TestSuite::new("s");
+        let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        st.set_message("a\u{FFFE}b\u{FFFF}c\u{1b}[2Jd");
+        suite.add_test_case(TestCase::new("x\u{FFFF}", st));
+        let xml = document(suite);
+        assert!(!xml.contains(['\u{FFFE}', '\u{FFFF}', '\u{1b}']), "{xml}");
+        assert!(xml.contains("a\u{FFFD}b\u{FFFD}c"), "{xml}");
+        quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    }
 
     #[test]
     fn empty_report_has_one_passing_case() {

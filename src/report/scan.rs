@@ -73,15 +73,7 @@ pub fn junit(r: &ScanReport) -> String {
         case.set_classname("mdeauth.scan.tokens");
         suite.add_test_case(case);
     }
-    let mut report = quick_junit::Report::new("mdeauth");
-    report.add_test_suite(suite);
-    let mut out = report
-        .to_string()
-        .unwrap_or_else(|e| format!("<testsuites name=\"mdeauth\" tests=\"0\" failures=\"0\" errors=\"1\"><!-- {e} --></testsuites>"));
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
+    super::junit::document(suite)
 }
 
 /// One JSON line per unique token (members in name order).

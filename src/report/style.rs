@@ -1,6 +1,6 @@
 //! Colour policy: `--color auto|always|never`, `NO_COLOR`, and whether stdout is a terminal.
 
-use owo_colors::{OwoColorize, Stream};
+use owo_colors::OwoColorize;
 
 /// `--color` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -78,7 +78,12 @@ impl Style {
 }
 
 fn supports_stdout() -> bool {
-    // owo-colors' detection honours NO_COLOR, FORCE_COLOR and non-terminal stdout.
-    let probe = format!("{}", "x".if_supports_color(Stream::Stdout, |t| t.red()));
-    probe != "x"
+    // FORCE_COLOR (any value but empty or 0) turns colour on; otherwise only
+    // a terminal that is not TERM=dumb gets it. (owo-colors' own detection
+    // took an empty NO_COLOR for a set one.)
+    use std::io::IsTerminal;
+    if std::env::var_os("FORCE_COLOR").is_some_and(|v| !v.is_empty() && v != "0") {
+        return true;
+    }
+    std::io::stdout().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
