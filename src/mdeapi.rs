@@ -174,7 +174,7 @@ pub fn parse_call(input: &str) -> Result<ParsedCall> {
         (p, q)
     };
     for seg in &spec.segments {
-        if let Some(name) = placeholder(seg) {
+        if let Some(name) = placeholder(&crate::catalog::percent_decode(seg)) {
             return Err(Error::input(format!(
                 "{} still has the placeholder {name} in its path",
                 Snippet(input.trim())
@@ -205,11 +205,14 @@ pub fn parse_call(input: &str) -> Result<ParsedCall> {
     })
 }
 
-/// `{id}`-style text left in a segment.
+/// `{id}`- or `<id>`-style text left in a segment (the docs write both).
 fn placeholder(s: &str) -> Option<String> {
-    let open = s.find('{')?;
-    let close = s[open..].find('}')? + open;
-    Some(s[open..=close].to_string())
+    ['{', '<'].into_iter().find_map(|open_c| {
+        let close_c = if open_c == '{' { '}' } else { '>' };
+        let open = s.find(open_c)?;
+        let close = s[open..].find(close_c)? + open;
+        Some(s[open..=close].to_string())
+    })
 }
 
 /// The full URL: base + path + query, with `$top=1` on list calls.
@@ -752,7 +755,11 @@ fn forbidden(
         format!("{said}{api_msg}{corr}: {detail}"),
         fix,
     ));
-    if !held.is_empty() && held.iter().any(|h| !have.contains(h)) {
+    // Either way round: a role the API saw that the claim lacks, or one the
+    // claim lists that the API did not count.
+    if !held.is_empty()
+        && (held.iter().any(|h| !have.contains(h)) || have.iter().any(|h| !held.contains(h)))
+    {
         out.push(Finding::info(
             "probe.roles_differ",
             format!(
@@ -764,7 +771,7 @@ fn forbidden(
                     have.join(", ")
                 }
             ),
-            "",
+            "make sure the token checked is the one sent; after a new grant, get a new token",
         ));
     }
     if !required.is_empty() {
@@ -823,6 +830,13 @@ mod tests {
         }
         let e = parse_call("GET /api/machines/{id}").unwrap_err();
         assert!(e.to_string().contains("{id}"), "{e}");
+        for written in [
+            "POST /api/machines/<id>/isolate",
+            "POST /api/machines/%3Cid%3E/isolate",
+        ] {
+            let e = parse_call(written).unwrap_err();
+            assert!(e.to_string().contains("placeholder <id>"), "{e}");
+        }
         let c = parse_call("GET /api/alerts?$top=50&$filter=x").unwrap();
         assert!(c.list);
         let u = url(&c, "https://api.securitycenter.microsoft.com").unwrap();

@@ -221,12 +221,35 @@ fn forbidden_current_message_compared_with_token_and_catalogue() {
     assert!(fix.contains("oauth2/authorize?prompt=consent"), "{fix}");
     // The catalogue agrees with the API here: no difference reported.
     assert!(!codes(&v).contains(&"probe.catalog_differs".to_string()));
+    // The API counted the roles the token carries: nothing differs.
+    assert!(!codes(&v).contains(&"probe.roles_differ".to_string()));
 
     let h = probe(&server, &t, "GET /api/machines", "human", &[]);
     assert_eq!(h.code, 1);
     assert!(h.stdout.contains(CORR), "{}", h.stdout);
     assert!(h.stdout.contains("token has"), "{}", h.stdout);
     h.assert_no_token(&t);
+}
+
+#[test]
+fn forbidden_names_roles_the_api_did_not_count() {
+    // The token carries Machine.Read.All, Alert.Read.All and Machine.Isolate;
+    // the API's message counts only Alert.Read.All.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: Alert.Read.All.", "target": CORR}}));
+    });
+    let o = probe(&server, &app_token(), "GET /api/machines", "json", &[]);
+    assert_eq!(o.code, 1);
+    let v = o.json();
+    let msg = finding(&v, "probe.roles_differ")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        msg.contains("the API says the token holds Alert.Read.All, but its roles claim lists"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -386,6 +409,16 @@ fn placeholders_and_unknown_calls_are_usage_errors() {
     );
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("placeholder {id}"), "{}", o.stderr);
+    // The README's and the docs' own <id> form, on a write call allowed to run.
+    let o = probe(
+        &server,
+        &app_token(),
+        "POST /api/machines/<id>/isolate",
+        "json",
+        &["--allow-write"],
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("placeholder <id>"), "{}", o.stderr);
     let o = probe(&server, &app_token(), "GET /api/alertz", "json", &[]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("did you mean"), "{}", o.stderr);
