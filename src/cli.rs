@@ -38,15 +38,74 @@ impl Cli {
     pub fn from_env() -> Cli {
         use clap::{CommandFactory, FromArgMatches};
         let mut cmd = Cli::command();
+        // The command named, for pointing usage errors at its --help.
+        let named = std::env::args().skip(1).find(|a| {
+            cmd.get_subcommands()
+                .any(|c| c.get_name() == a && c.get_name() != "help")
+        });
         let mut matches = cmd
             .try_get_matches_from_mut(std::env::args_os())
-            .unwrap_or_else(|e| e.exit());
-        let cli =
-            Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit());
+            .unwrap_or_else(|e| usage_exit(e, named.as_deref()));
+        let cli = Cli::from_arg_matches_mut(&mut matches)
+            .unwrap_or_else(|e| usage_exit(e.format(&mut cmd), named.as_deref()));
         std::mem::forget(matches);
         std::mem::forget(cmd);
         cli
     }
+}
+
+/// Print clap's outcome and exit: help and version as clap writes them,
+/// a usage error as the one line every other error is (`mdeauth: error:
+/// ...`), exit 2.
+fn usage_exit(e: clap::Error, command: Option<&str>) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    eprintln!(
+        "mdeauth: error: {}",
+        usage_line(&e.render().to_string(), command)
+    );
+    std::process::exit(2)
+}
+
+/// clap's rendered usage error as one line: the message (with any list of
+/// missing arguments), clap's tip, and where to read the usage (the help of
+/// `command`, the subcommand named on the command line, when clap's own
+/// usage line does not name one).
+fn usage_line(rendered: &str, command: Option<&str>) -> String {
+    let mut message = String::new();
+    let mut tips = Vec::new();
+    let mut usage = None;
+    for block in rendered.split("\n\n") {
+        let text = block.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(u) = text.strip_prefix("Usage: ") {
+            usage = u
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into();
+        } else if let Some(t) = text.strip_prefix("tip: ") {
+            tips.push(t.to_string());
+        } else if message.is_empty() {
+            message = text.strip_prefix("error: ").unwrap_or(&text).to_string();
+        }
+    }
+    let help = match (usage, command) {
+        (Some(u), _) if u.starts_with("mdeauth ") && u != "mdeauth [OPTIONS]" => {
+            format!("{u} --help")
+        }
+        (_, Some(c)) => format!("mdeauth {c} --help"),
+        _ => "mdeauth --help".to_string(),
+    };
+    tips.push(format!("see `{help}`"));
+    format!("{message}; {}", tips.join("; "))
 }
 
 /// Each subcommand's arguments are built only when it is the one run
@@ -156,7 +215,7 @@ pub struct KeyArgs {
     #[arg(long, value_name = "PATH|URL")]
     pub jwks: Option<String>,
     /// Read discovery from this cloud instead of the one the issuer names.
-    #[arg(long, value_name = "CLOUD", value_parser = crate::cloud::CLI_NAMES)]
+    #[arg(long, value_name = "CLOUD", value_parser = crate::cloud::CLI_NAMES, ignore_case = true)]
     pub cloud: Option<String>,
     /// Read discovery from this sign-in host (private cloud, test server).
     #[arg(long, value_name = "URL")]
@@ -206,7 +265,7 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
     /// Cloud for the consent link: public, gcc, gcc-high, dod, china.
-    #[arg(long, value_name = "CLOUD", default_value = "public")]
+    #[arg(long, value_name = "CLOUD", default_value = "public", value_parser = crate::cloud::CLI_NAMES, ignore_case = true)]
     pub cloud: String,
 }
 
@@ -220,7 +279,7 @@ pub struct ConsentUrlArgs {
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
     /// Cloud: public, gcc, gcc-high, dod, china.
-    #[arg(long, value_name = "CLOUD", default_value = "public")]
+    #[arg(long, value_name = "CLOUD", default_value = "public", value_parser = crate::cloud::CLI_NAMES, ignore_case = true)]
     pub cloud: String,
     /// Redirect URI for the v2 admin-consent link (must be registered on the app).
     #[arg(long, value_name = "URL")]
@@ -243,9 +302,10 @@ pub enum Flow {
     ManagedIdentity,
 }
 
-/// The app's and the user's secrets, for the grants that need them. Never
-/// values on the command line: files, standard input or the Azure SDK's
-/// environment variables.
+// The app's and the user's secrets, for the grants that need them. Never
+// values on the command line: files, standard input or the Azure SDK's
+// environment variables. (A plain comment: a doc comment on a flattened
+// struct would replace the help's description of every command using it.)
 #[derive(Debug, Args, Clone, Default)]
 pub struct CredentialArgs {
     /// Read the client secret from this file (otherwise AZURE_CLIENT_SECRET).
@@ -309,7 +369,7 @@ pub struct TokenCmdArgs {
     )]
     pub authority_host: Option<String>,
     /// Cloud: public, gcc, gcc-high, dod, china.
-    #[arg(long, value_name = "CLOUD", default_value = "public")]
+    #[arg(long, value_name = "CLOUD", default_value = "public", value_parser = crate::cloud::CLI_NAMES, ignore_case = true)]
     pub cloud: String,
     /// v2 scope (default https://api.securitycenter.microsoft.com/.default).
     #[arg(long, value_name = "SCOPE", conflicts_with = "resource")]
@@ -495,7 +555,7 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Do not verify the signature (offline checks only; no key discovery).
-    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline"])]
+    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline", "cache_dir", "timeout"])]
     pub no_verify: bool,
 }
 
@@ -542,6 +602,7 @@ pub enum CredentialArg {
 
 #[derive(Debug, Args)]
 #[command(
+    group = clap::ArgGroup::new("needs").args(["plan", "calls", "permissions"]).required(true).multiple(true),
     after_help = "Examples:\n  mdeauth app app.json --plan plan.toml\n  mdeauth app app.json --call \"GET /api/machines\" --call \"POST /api/machines/{id}/isolate\" --context application --credential certificate\n  mdeauth app app.json --permission Machine.Read.All --context application --credential certificate\n  MDEAUTH_GRAPH_TOKEN=... mdeauth app --app-id <GUID> --permission Alert.Read --context delegated --credential device-code"
 )]
 pub struct AppArgs {
@@ -567,7 +628,6 @@ pub struct AppArgs {
     #[arg(
         long = "permission",
         value_name = "NAME",
-        required_unless_present_any = ["plan", "calls"],
         conflicts_with_all = ["plan", "calls"]
     )]
     pub permissions: Vec<String>,
@@ -600,7 +660,7 @@ pub struct AppArgs {
     pub graph_endpoint: Option<String>,
     /// The app's cloud: public (default), gcc, gcc-high, dod, china. Sets the sign-in host
     /// of the consent links in fixes and, in live mode, the Microsoft Graph to ask.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::cloud::CLI_NAMES, ignore_case = true)]
     pub cloud: Option<String>,
     /// Live mode: total timeout per Microsoft Graph request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
@@ -617,7 +677,7 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Do not verify signatures (offline checks only; no key discovery).
-    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline"])]
+    #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline", "cache_dir", "timeout"])]
     pub no_verify: bool,
     /// Plan file (TOML): check every token against the calls it lists.
     #[arg(long, value_name = "FILE")]
@@ -628,4 +688,34 @@ pub struct ScanArgs {
     /// The context the tokens are meant to have.
     #[arg(long, value_enum)]
     pub context: Option<crate::permissions::PermContext>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usage_line;
+
+    #[test]
+    fn usage_errors_become_one_line() {
+        let r = "error: unexpected argument '-1' found\n\n  tip: to pass '-1' as a value, use '-- -1'\n\nUsage: mdeauth verify [OPTIONS] [TOKEN]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(r, None),
+            "unexpected argument '-1' found; to pass '-1' as a value, use '-- -1'; see `mdeauth verify --help`"
+        );
+        let r = "error: the following required arguments were not provided:\n  <--plan <FILE>|--call <METHOD PATH>>\n\nUsage: mdeauth app <MANIFEST>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(r, Some("app")),
+            "the following required arguments were not provided: <--plan <FILE>|--call <METHOD PATH>>; see `mdeauth app --help`"
+        );
+        let r = "error: unrecognized subcommand 'x'\n\nUsage: mdeauth [OPTIONS] <COMMAND>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(r, None),
+            "unrecognized subcommand 'x'; see `mdeauth --help`"
+        );
+        // clap writes no usage line for a bad value: the command named is used.
+        let r = "error: invalid value 'mars' for '--cloud <CLOUD>'\n  [possible values: public, gcc]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(r, Some("consent-url")),
+            "invalid value 'mars' for '--cloud <CLOUD>' [possible values: public, gcc]; see `mdeauth consent-url --help`"
+        );
+    }
 }

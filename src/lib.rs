@@ -80,6 +80,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Probe(a) => return commands::probe::execute(a, cli.format, &style),
         Command::Doctor(a) => return commands::doctor::execute(a, cli.format, &style),
         Command::Completions(a) => {
+            if cli.format != report::Format::Human {
+                return Err(error::Error::input(
+                    "completions prints a shell script: --format does not apply to it",
+                )
+                .with_hint("leave --format out"));
+            }
             // Generated into memory: clap_complete panics when its writer
             // fails, and `| head` must not end in a panic.
             let mut script = Vec::new();

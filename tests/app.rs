@@ -1300,7 +1300,10 @@ fn consent_links_in_fixes_use_the_apps_cloud() {
     args.extend(["--cloud", "mars"]);
     let (code, _, stderr) = run_err(&args);
     assert_eq!(code, 2);
-    assert!(stderr.contains("unknown cloud \"mars\""), "{stderr}");
+    assert!(
+        stderr.contains("invalid value 'mars' for '--cloud"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -1487,7 +1490,7 @@ fn unknown_cloud_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_no_token(&out);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown cloud \"mars\""));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'mars' for '--cloud"));
 }
 
 // ---------- plan-driven lint (--plan / --call, permissions from the catalogue) ----------

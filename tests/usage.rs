@@ -1,0 +1,101 @@
+//! Usage errors, help texts and flag combinations: every usage error is the
+//! same one line as any other error, exit 2.
+
+mod common;
+
+use common::{fixture, mdeauth};
+
+/// Run mdeauth with `args`; exit code and stderr.
+fn fails(args: &[&str]) -> (i32, String) {
+    let out = mdeauth().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line(args: &[&str], want: &str) {
+    let (code, err) = fails(args);
+    assert_eq!(code, 2, "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.starts_with("mdeauth: error: "), "{args:?}: {err}");
+    assert!(err.contains(want), "{args:?}: want {want:?} in {err}");
+}
+
+#[test]
+fn parser_errors_are_one_line_that_points_at_the_commands_help() {
+    let tok = fixture("tokens/app-v1.jwt");
+    let tok = tok.to_str().unwrap();
+    assert_one_line(
+        &["verify", tok, "--leeway", "-1"],
+        "unexpected argument '-1' found; to pass '-1' as a value, use '-- -1'; see `mdeauth verify --help`",
+    );
+    assert_one_line(&["explain", "-5"], "see `mdeauth explain --help`");
+    assert_one_line(&["nope"], "unrecognized subcommand 'nope'");
+    assert_one_line(
+        &["consent-url", "--client-id", "x", "--cloud", "mars"],
+        "invalid value 'mars' for '--cloud <CLOUD>' [possible values: public, gcc, gcc-high, dod, china]; see `mdeauth consent-url --help`",
+    );
+}
+
+#[test]
+fn app_names_every_way_to_say_what_the_app_needs() {
+    let m = fixture("apps/daemon-ok.json");
+    assert_one_line(
+        &["app", m.to_str().unwrap()],
+        "<--plan <FILE>|--call <METHOD PATH>|--permission <NAME>>",
+    );
+}
+
+#[test]
+fn no_verify_refuses_the_key_flags_it_would_ignore() {
+    let tok = fixture("tokens/app-v1.jwt");
+    let tok = tok.to_str().unwrap();
+    for (flag, value) in [("--timeout", "5"), ("--cache-dir", "/tmp")] {
+        assert_one_line(
+            &[
+                "check",
+                "--no-verify",
+                flag,
+                value,
+                "--call",
+                "GET /api/alerts",
+                tok,
+            ],
+            "cannot be used with",
+        );
+        assert_one_line(
+            &["scan", "--no-verify", flag, value, tok],
+            "cannot be used with",
+        );
+    }
+}
+
+#[test]
+fn completions_refuse_an_output_format() {
+    assert_one_line(
+        &["--format", "json", "completions", "bash"],
+        "completions prints a shell script: --format does not apply to it",
+    );
+    let out = mdeauth().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let script = String::from_utf8_lossy(&out.stdout);
+    // Every --cloud completes the cloud names, not file names.
+    assert!(
+        script.matches("public gcc gcc-high dod china").count() >= 5,
+        "{script}"
+    );
+}
+
+#[test]
+fn each_commands_help_opens_with_what_the_command_does() {
+    for (cmd, opening) in [
+        ("token", "Get a token from Entra ID"),
+        ("doctor", "Run the whole onboarding as one checklist"),
+        ("verify", "Verify a token's signature"),
+    ] {
+        let out = mdeauth().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.starts_with(opening), "{cmd}: {help}");
+    }
+}
