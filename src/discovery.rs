@@ -364,8 +364,13 @@ pub fn read_jwks_file(p: &Path) -> Result<KeySet> {
             http::DEFAULT_MAX_BYTES / 1024
         )));
     }
-    let body = crate::text::read_file(p)
-        .map_err(|e| Error::input(format!("cannot read key set file {}: {e}", p.display())))?;
+    let body = crate::text::read_file(p).map_err(|e| {
+        Error::reading(
+            &e,
+            format!("cannot read key set file {}: {e}", p.display()),
+            None,
+        )
+    })?;
     let label = p.display().to_string();
     KeySet::parse(&label, body.as_bytes()).map_err(|e| {
         let msg = e.to_string();

@@ -282,7 +282,11 @@ fn offline(args: &AppArgs, path: &Path) -> Result<Loaded> {
 /// without, or UTF-16 (`az ad app show > app.json` in Windows PowerShell).
 pub(crate) fn read_json(path: &Path) -> Result<Value> {
     let text = crate::text::read_file(path).map_err(|e| {
-        Error::input(format!("cannot read {}: {e}", path.display())).with_hint("check the path")
+        Error::reading(
+            &e,
+            format!("cannot read {}: {e}", path.display()),
+            Some("check the path"),
+        )
     })?;
     serde_json::from_str(&text).map_err(|e| {
         Error::input(format!("{} is not valid JSON ({e})", path.display()))
@@ -293,10 +297,11 @@ pub(crate) fn read_json(path: &Path) -> Result<Value> {
 fn graph_token(args: &AppArgs) -> Result<String> {
     if let Some(p) = &args.graph_token_file {
         let raw = crate::text::read_file(p).map_err(|e| {
-            Error::input(format!(
-                "cannot read the Graph token file {}: {e}",
-                p.display()
-            ))
+            Error::reading(
+                &e,
+                format!("cannot read the Graph token file {}: {e}", p.display()),
+                None,
+            )
         })?;
         return graph::normalize_token(&raw, &format!("--graph-token-file {}", p.display()));
     }

@@ -55,7 +55,11 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
         Some(p) => {
             // Sent as UTF-8 JSON, whatever encoding the file is in.
             let b = crate::text::read_file(p).map_err(|e| {
-                Error::input(format!("cannot read the body file {}: {e}", p.display()))
+                Error::reading(
+                    &e,
+                    format!("cannot read the body file {}: {e}", p.display()),
+                    None,
+                )
             })?;
             serde_json::from_str::<serde_json::Value>(&b).map_err(|e| {
                 Error::input(format!("the body file {} is not JSON ({e})", p.display()))

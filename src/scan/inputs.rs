@@ -58,8 +58,10 @@ fn is_har_name(p: &Path) -> bool {
     name.ends_with(".har") || name.ends_with(".har.gz")
 }
 
-fn unreadable(shown: &str, e: &dyn std::fmt::Display) -> Error {
-    Error::input(format!("cannot read {shown}: {e}"))
+/// An input that cannot be opened: bad input when it is missing (exit 2),
+/// an environment failure when the system refuses it (exit 3).
+fn unreadable(shown: &str, e: &io::Error) -> Error {
+    Error::reading(e, format!("cannot read {shown}: {e}"), None)
         .with_hint("check the path and its permissions")
 }
 
@@ -99,7 +101,10 @@ impl Input {
         let shown = p.display().to_string();
         let meta = std::fs::metadata(p).map_err(|e| unreadable(&shown, &e))?;
         if meta.is_dir() {
-            return Err(unreadable(&shown, &"it is a directory"));
+            return Err(
+                Error::input(format!("cannot read {shown}: it is a directory"))
+                    .with_hint("check the path and its permissions"),
+            );
         }
         if !meta.is_file() {
             return Ok(None);
