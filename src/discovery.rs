@@ -357,6 +357,12 @@ pub fn read_jwks_file(p: &Path) -> Result<KeySet> {
         Error::input(format!("cannot read key set file {}: {e}", p.display()))
             .with_hint("give an existing JWKS file or an https URL with --jwks")
     })?;
+    if meta.is_dir() {
+        return Err(
+            Error::input(format!("key set file {} is a directory", p.display()))
+                .with_hint("give the JWKS file itself, or an https URL, with --jwks"),
+        );
+    }
     if meta.len() > http::DEFAULT_MAX_BYTES as u64 {
         return Err(Error::input(format!(
             "key set file {} is larger than {} KB",
@@ -372,7 +378,11 @@ pub fn read_jwks_file(p: &Path) -> Result<KeySet> {
         )
     })?;
     let label = p.display().to_string();
-    KeySet::parse(&label, body.as_bytes()).map_err(|e| {
+    let doc: serde_json::Value = serde_json::from_str(&body).map_err(|e| {
+        Error::input(format!("key set file {label} is not valid JSON ({e})"))
+            .with_hint("the file must be a JWKS document: {\"keys\": [...]}")
+    })?;
+    KeySet::from_value(&label, &doc).map_err(|e| {
         let msg = e.to_string();
         Error::input(msg).with_hint("the file must be a JWKS document: {\"keys\": [...]}")
     })

@@ -79,29 +79,55 @@ impl Source {
         }
     }
 
-    /// Read the raw bytes, refusing anything over [`MAX_INPUT`] without reading it all.
+    /// Read the raw bytes of a token, refusing anything over [`MAX_INPUT`]
+    /// without reading it all.
     pub fn read(&self) -> Result<Vec<u8>> {
+        self.read_as(&TOKEN)
+    }
+
+    /// [`Source::read`] for input that holds `what`, which the errors name.
+    pub fn read_as(&self, what: &Holding) -> Result<Vec<u8>> {
         match self {
-            Source::Stdin => read_capped(std::io::stdin().lock(), "standard input"),
+            Source::Stdin => read_capped(std::io::stdin().lock(), "standard input", what),
             Source::File(p) => {
                 let f = std::fs::File::open(p).map_err(|e| {
                     Error::reading(
                         &e,
-                        format!("cannot read token file {}: {e}", p.display()),
+                        format!("cannot read {} file {}: {e}", what.noun, p.display()),
                         Some("check the path"),
                     )
                 })?;
-                read_capped(f, &p.display().to_string())
+                read_capped(f, &p.display().to_string(), what)
             }
             Source::Text { text, origin } => {
                 if text.len() > MAX_INPUT {
-                    return Err(too_large(origin));
+                    return Err(too_large(origin, what));
                 }
                 Ok(text.as_bytes().to_vec())
             }
         }
     }
 }
+
+/// What an input holds, for the errors that name it.
+pub struct Holding {
+    /// "token", "error text".
+    pub noun: &'static str,
+    /// Why more than [`MAX_INPUT`] cannot be it.
+    pub size_note: &'static str,
+    /// What to do about too much input.
+    pub size_hint: &'static str,
+    /// What to give when it cannot be read.
+    pub read_hint: &'static str,
+}
+
+/// A token (every command but `explain`).
+pub const TOKEN: Holding = Holding {
+    noun: "token",
+    size_note: "a token is a few KB at most",
+    size_hint: "pass only the token, or use `mdeauth scan` for logs and captures",
+    read_hint: "name the file that holds the token, or - for standard input",
+};
 
 /// What an argument names, when it names something to read: a regular
 /// file, or a pipe such as `<(az account get-access-token)`. `None` when
@@ -118,15 +144,16 @@ pub fn named_file(arg: &str, what: &str, hint: &str) -> Result<Option<PathBuf>> 
     }
 }
 
-fn too_large(origin: &str) -> Error {
+fn too_large(origin: &str, what: &Holding) -> Error {
     Error::input(format!(
-        "input from {origin} is larger than {} KB; a token is a few KB at most",
-        MAX_INPUT / 1024
+        "input from {origin} is larger than {} KB; {}",
+        MAX_INPUT / 1024,
+        what.size_note
     ))
-    .with_hint("pass only the token, or use `mdeauth scan` for logs and captures")
+    .with_hint(what.size_hint)
 }
 
-fn read_capped(r: impl Read, origin: &str) -> Result<Vec<u8>> {
+fn read_capped(r: impl Read, origin: &str, what: &Holding) -> Result<Vec<u8>> {
     // Tokens are a few KB: one or two reads, not a doubling series of them.
     let mut buf = Vec::with_capacity(16 * 1024);
     r.take(MAX_INPUT as u64 + 1)
@@ -135,11 +162,11 @@ fn read_capped(r: impl Read, origin: &str) -> Result<Vec<u8>> {
             Error::reading(
                 &e,
                 format!("cannot read {origin}: {e}"),
-                Some("name the file that holds the token, or - for standard input"),
+                Some(what.read_hint),
             )
         })?;
     if buf.len() > MAX_INPUT {
-        return Err(too_large(origin));
+        return Err(too_large(origin, what));
     }
     Ok(buf)
 }
@@ -194,7 +221,7 @@ fn find_dot(b: &[u8]) -> Option<usize> {
 /// Turn pasted bytes into a compact JWS, or say precisely why not.
 pub fn normalize(raw: &[u8]) -> Result<Compact> {
     if raw.len() > MAX_INPUT {
-        return Err(too_large("the input"));
+        return Err(too_large("the input", &TOKEN));
     }
     // UTF-16 too: Windows PowerShell's Out-File writes it.
     let decoded = crate::text::decode(raw).ok_or_else(|| {

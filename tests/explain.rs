@@ -276,3 +276,15 @@ fn a_pipe_named_as_the_argument_is_read() {
     let v = json_out(&out);
     assert_eq!(v["errors"][0]["code"], "AADSTS700016", "{v}");
 }
+
+#[test]
+fn oversize_input_is_described_as_error_text_not_as_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.txt");
+    std::fs::write(&p, "a".repeat(300 * 1024)).unwrap();
+    let out = mdeauth().arg("explain").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("larger than 256 KB; an error response is a few KB at most; pass only the error response"), "{err}");
+    assert!(!err.contains("token"), "{err}");
+}

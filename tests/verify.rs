@@ -339,7 +339,11 @@ fn bad_flags_are_usage_errors() {
         ),
         (
             vec!["--jwks", "/"],
-            "cannot read key set file /: Is a directory",
+            "key set file / is a directory; give the JWKS file itself, or an https URL, with --jwks",
+        ),
+        (
+            vec!["--jwks", "Cargo.toml"],
+            "key set file Cargo.toml is not valid JSON",
         ),
     ] {
         let mut c = mdeauth();

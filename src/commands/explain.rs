@@ -63,6 +63,14 @@ pub fn finish(
     report.errors = Some(x.errors);
 }
 
+/// What `explain` reads: an error response or an AADSTS line.
+const ERROR_TEXT: crate::input::Holding = crate::input::Holding {
+    noun: "error text",
+    size_note: "an error response is a few KB at most",
+    size_hint: "pass only the error response, or the line with the AADSTS code",
+    read_hint: "name the file that holds the error text or JSON, or - for standard input",
+};
+
 fn read_input(arg: &str) -> Result<String> {
     let is_text = arg.contains(char::is_whitespace);
     let found = if is_text {
@@ -90,7 +98,7 @@ fn read_input(arg: &str) -> Result<String> {
             origin: "argument",
         }
     };
-    let raw = source.read()?;
+    let raw = source.read_as(&ERROR_TEXT)?;
     crate::text::into_string(raw).map_err(|_| {
         Error::input("the input is neither UTF-8 nor UTF-16 text")
             .with_hint("paste the error text or JSON")

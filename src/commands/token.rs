@@ -203,7 +203,8 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
         Outcome::Token {
             access_token, url, ..
         } => {
-            let compact = input::normalize(access_token.as_bytes())?;
+            let mut compact = input::normalize(access_token.as_bytes())?;
+            compact.found_in = "the token endpoint's response";
             let token = Token::decode(compact)?;
             let claims = token.require_claims()?;
             let cls = claims.classify();
