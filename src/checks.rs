@@ -316,7 +316,7 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
             };
             out.push(Finding::error(
                 "aud.not_mde",
-                format!("the audience {aud} is {what}, not the MDE API{extra}; the MDE API answers 401 to it"),
+                format!("the audience {aud} is {what}, not the MDE API{extra}; the MDE API rejects it (401, or 403 in some field reports)"),
                 format!(
                     "request a token for the MDE API: scope={MDE_SCOPE} (v2 endpoint) or resource=https://api.securitycenter.microsoft.com (v1 endpoint)"
                 ),

@@ -24,7 +24,35 @@ pub struct Cloud {
 
 static CLOUDS: &[Cloud] = crate::tables::CLOUDS;
 
+/// True when `iss` is `template` with `{tenantid}` replaced by `tid`
+/// (compared without building the string: checked for every token).
+pub fn fills(template: &str, tid: &str, iss: &str) -> bool {
+    match template.split_once("{tenantid}") {
+        Some((pre, post)) => {
+            iss.len() == pre.len() + tid.len() + post.len()
+                && iss.starts_with(pre)
+                && iss.ends_with(post)
+                && iss.get(pre.len()..pre.len() + tid.len()) == Some(tid)
+        }
+        None => template == iss,
+    }
+}
+
 impl Cloud {
+    /// True when `iss` is an issuer this cloud writes into tokens of
+    /// `version` for the tenant `tid` (see [`Cloud::issuers`]).
+    pub fn issues(&self, version: &str, tid: &str, iss: &str) -> bool {
+        let templates: &[&[&str]] = match version {
+            "1.0" => &[self.v1_issuers],
+            "2.0" => &[self.v2_issuers],
+            _ => &[self.v1_issuers, self.v2_issuers],
+        };
+        templates
+            .iter()
+            .flat_map(|t| t.iter())
+            .any(|t| fills(t, tid, iss))
+    }
+
     /// The issuers this cloud writes into tokens of `version` ("1.0" or
     /// "2.0"; any other value: both), filled in with the tenant `tid`.
     pub fn issuers(&self, version: &str, tid: &str) -> Vec<String> {
@@ -125,6 +153,17 @@ mod tests {
             ["https://login.microsoftonline.com/t/v2.0"]
         );
         assert_eq!(public.issuers("unknown", "t").len(), 2);
+        assert!(public.issues("1.0", "t", "https://sts.windows.net/t/"));
+        assert!(!public.issues("2.0", "t", "https://sts.windows.net/t/"));
+        assert!(!public.issues("1.0", "t", "https://sts.windows.net/u/"));
+        assert!(!public.issues("1.0", "t", "https://sts.windows.net/t"));
+        assert!(!public.issues("1.0", "t", "https://sts.windows.net/t//"));
+        assert!(public.issues("x", "t", "https://login.microsoftonline.com/t/v2.0"));
+        assert!(fills("https://h/{tenantid}/", "é", "https://h/é/"));
+        assert!(!fills("https://h/{tenantid}/", "é", "https://h/e/"));
+        // Same length, a character boundary inside the tenant: no panic.
+        assert!(!fills("https://h/{tenantid}/", "ab", "https://h/é/"));
+        assert!(!fills("https://h/{tenantid}/", "abc", "https://h/xé/"));
         for c in all() {
             for t in c.v1_issuers.iter().chain(c.v2_issuers) {
                 assert!(

@@ -346,8 +346,16 @@ fn claim_findings(
     if let (Some(ki), Some(iss)) = (key.and_then(|k| k.issuer.as_deref()), iss) {
         let v2_of_own_tenant = cls.version == "1.0"
             && tid.is_some_and(|t| {
-                cloud::by_issuer_url(iss)
-                    .is_some_and(|cl| cl.issuers("2.0", t).contains(&ki.replace("{tenantid}", t)))
+                // The key's issuer filled in with tid is the v2 issuer of
+                // the token's own cloud and tenant.
+                cloud::by_issuer_url(iss).is_some_and(|cl| {
+                    cl.v2_issuers.iter().any(|v2| {
+                        ki.split_once("{tenantid}")
+                            .map_or(ki == v2.replace("{tenantid}", t), |(pre, post)| {
+                                v2.split_once("{tenantid}") == Some((pre, post))
+                            })
+                    })
+                })
             });
         if !v2_of_own_tenant {
             issuer_rule(
@@ -466,10 +474,10 @@ fn aad_issuer_rule(out: &mut Vec<Finding>, cls: &Classification, iss: &str, tid:
         // checks::claims reports tid_not_guid.
         return;
     }
-    let wanted = cloud.issuers(cls.version, t);
-    if wanted.iter().any(|w| w == iss) {
+    if cloud.issues(cls.version, t, iss) {
         return;
     }
+    let wanted = cloud.issuers(cls.version, t);
     // The right form for another tenant: say that rather than "wrong issuer".
     let other_tenant = iss
         .split_once("://")
