@@ -886,6 +886,10 @@ impl Collector {
             } else {
                 0
             };
+            // A block wholly inside the skipped run: so is the next one.
+            if in_run && start == len && !eof {
+                next_in_run = true;
+            }
             let mut counted = 0usize;
             let finder = std::mem::take(&mut self.finder);
             let block = &buf[..end];
@@ -1085,6 +1089,28 @@ mod tests {
         assert_eq!(r.summary.occurrences, 1);
         assert_eq!(r.count(Status::Fail), 1);
         assert_eq!(r.exit_code(), 1);
+        match r.tokens[0].locations.first() {
+            Location::Line { line, .. } => assert_eq!(*line, 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_run_longer_than_several_blocks_is_skipped_once() {
+        // ".eyJ" inside the run looks like a token start to a block that
+        // does not know it begins inside the run.
+        let a = tok("https://api.securitycenter.microsoft.com");
+        let filler = "QUFB.eyJB".repeat(4 * BLOCK / 9);
+        let text = format!("x eyJ{filler} y\n{a}\n");
+        let r = run(text, &Always(Verdict::Fail));
+        assert_eq!(
+            r.summary.notes,
+            [format!(
+                "mem.log: skipped 1 token-like run(s) longer than {} KB",
+                MAX_TOKEN / 1024
+            )]
+        );
+        assert_eq!(r.summary.occurrences, 1);
         match r.tokens[0].locations.first() {
             Location::Line { line, .. } => assert_eq!(*line, 2),
             other => panic!("{other:?}"),
