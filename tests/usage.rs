@@ -99,3 +99,41 @@ fn each_commands_help_opens_with_what_the_command_does() {
         assert!(help.starts_with(opening), "{cmd}: {help}");
     }
 }
+
+#[test]
+fn empty_or_mistyped_values_are_named() {
+    for flag in ["--scope", "--resource"] {
+        let (code, err) = fails(&[
+            "token",
+            "--tenant",
+            "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55",
+            "--client-id",
+            "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
+            flag,
+            " ",
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.starts_with(&format!("mdeauth: error: {flag} is empty")),
+            "{err}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("app.json");
+    std::fs::write(&m, r#"{"appId": 12, "requiredResourceAccess": []}"#).unwrap();
+    let (code, err) = fails(&[
+        "app",
+        m.to_str().unwrap(),
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "secret",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(r#"its "appId" is 12, not the app's id as a string"#),
+        "{err}"
+    );
+}

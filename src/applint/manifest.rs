@@ -100,6 +100,12 @@ impl AppRegistration {
             .with_hint("export the app with az ad app show --id <appId> (give a WindowsDefenderATP service principal with --sp)"));
         }
         let Some(app_id) = o.get("appId").and_then(Value::as_str) else {
+            if let Some(v) = o.get("appId") {
+                return Err(Error::input(format!(
+                    "{what} is not an app registration manifest: its \"appId\" is {v}, not the app's id as a string"
+                ))
+                .with_hint("export it from the portal's Manifest page or with az ad app show --id <appId>"));
+            }
             return Err(not_an_app(what, "\"appId\""));
         };
         if !crate::guid::is_guid(app_id) {

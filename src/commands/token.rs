@@ -68,6 +68,18 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
         .filter(|s| !s.trim().is_empty())
         .map(consent::check_client_id)
         .transpose()?;
+    for (flag, v) in [("--scope", &args.scope), ("--resource", &args.resource)] {
+        if v.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(Error::input(format!("{flag} is empty")).with_hint(format!(
+                "give {flag} a value such as {} or leave it out for the MDE API",
+                if flag == "--scope" {
+                    aad::DEFAULT_SCOPE
+                } else {
+                    "https://api.securitycenter.microsoft.com"
+                }
+            )));
+        }
+    }
     let scope = args.scope.clone().unwrap_or_else(|| match &args.resource {
         Some(r) => format!("{}/.default", r.trim_end_matches('/')),
         None => aad::DEFAULT_SCOPE.to_string(),
