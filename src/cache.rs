@@ -71,6 +71,12 @@ impl Cache {
         (e.url == url).then_some(e)
     }
 
+    /// True when a file for `url` exists, readable or not: tells a
+    /// corrupted entry from a missing one.
+    pub fn has_file(&self, url: &str) -> bool {
+        self.path_for(url).exists()
+    }
+
     /// Store an entry atomically.
     pub fn put(&self, entry: &Entry) -> Result<()> {
         let fail = |what: &str, e: std::io::Error| {

@@ -121,6 +121,10 @@ impl Fetcher {
         let Some(lazy) = &self.http else {
             return match cached {
                 Some(c) => Ok(from_cache(c, Origin::Cache, false)),
+                None if self.cache.has_file(url) => Err(Error::environment(format!(
+                    "the cached copy of {url} cannot be read (damaged) and --offline forbids fetching it again"
+                ))
+                .with_hint("run once without --offline to replace it, or `mdeauth cache clear`")),
                 None => Err(Error::environment(format!(
                     "{url} is not in the cache and --offline forbids fetching it"
                 ))

@@ -264,3 +264,24 @@ fn a_corrupt_cache_entry_is_ignored_and_replaced() {
     let (_, v, _) = cache_cmd(cache.path(), &["show"]);
     assert_eq!(v["cache"]["entries"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_damaged_entry_is_named_as_damaged_offline() {
+    let server = MockServer::start();
+    let _aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    assert_eq!(code, 0);
+    for e in std::fs::read_dir(cache.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            std::fs::write(&p, "{ damaged").unwrap();
+        }
+    }
+    let (code, _, err) = verify(&server, cache.path(), &tok("app-v1.jwt"), &["--offline"]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("cannot be read (damaged) and --offline forbids fetching it again"),
+        "{err}"
+    );
+}
