@@ -67,10 +67,13 @@ fn usage_exit(e: clap::Error, command: Option<&str>) -> ! {
     ) {
         e.exit()
     }
-    eprintln!(
-        "mdeauth: error: {}",
+    let line = if e.kind() == ErrorKind::InvalidUtf8 {
+        // A file name in another encoding, given where a token may go.
+        "an argument is not valid UTF-8; give a file with such a name through --token-file PATH, or on standard input with -".to_string()
+    } else {
         usage_line(&e.render().to_string(), command)
-    );
+    };
+    eprintln!("mdeauth: error: {line}");
     std::process::exit(2)
 }
 
@@ -671,7 +674,7 @@ pub struct AppArgs {
 pub struct ScanArgs {
     /// Files or directories to scan (plain text, logs, JSON logs, HAR captures, each possibly gzip-compressed; a directory's files are scanned through its subfolders; a pattern such as logs\*.log is expanded when the shell did not); - or nothing for standard input.
     #[arg(value_name = "FILE")]
-    pub files: Vec<String>,
+    pub files: Vec<std::ffi::OsString>,
     #[command(flatten)]
     pub time: TimeArgs,
     #[command(flatten)]

@@ -1221,3 +1221,25 @@ fn a_named_pipe_is_opened_once_and_read() {
         (Some(4), Some(2))
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_scanned() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xff\xfename.log");
+    let p = dir.path().join(name);
+    std::fs::copy(fixture("scan/app.log"), &p).unwrap();
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", "2026-03-02T09:30:00Z"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Scanned 1 input(s)"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("2 unique token(s)"), "{stdout}");
+}

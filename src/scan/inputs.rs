@@ -121,13 +121,18 @@ fn is_pattern(arg: &str) -> bool {
 
 /// The inputs the command-line arguments name, each checked. Standard
 /// input when there are none.
-pub fn expand(args: &[String]) -> Result<Inputs> {
+pub fn expand(args: &[std::ffi::OsString]) -> Result<Inputs> {
     let mut out = Inputs::default();
     if args.is_empty() {
         out.inputs.push(Input::Stdin);
         return Ok(out);
     }
     for arg in args {
+        // A name that is not UTF-8 is a path as given, never a pattern.
+        let Some(arg) = arg.to_str() else {
+            out.add_named(PathBuf::from(arg))?;
+            continue;
+        };
         if arg == "-" {
             out.inputs.push(Input::Stdin);
             continue;
