@@ -104,7 +104,7 @@ pub struct ChainInput<'a> {
 /// member of the minimal set.
 pub fn chain(i: &ChainInput) -> Vec<ChainRow> {
     let kind = i.ctx.perm_kind();
-    let minimal: Vec<String> = privilege::minimal(i.rows, kind)
+    let minimal: Vec<String> = privilege::minimal_holding(i.rows, kind, i.token.unwrap_or(&[]))
         .into_iter()
         .map(|n| n.permission)
         .collect();

@@ -1813,3 +1813,59 @@ fn plan_and_permission_flags_are_exclusive_and_context_is_needed() {
         "{stderr}"
     );
 }
+
+const MACHINE_COLLECT_FORENSICS: &str = "15405ab2-2103-4a3c-ad80-e829841cedcc";
+
+/// daemon-ok with its two permissions replaced by `first` and `second`.
+fn daemon_requesting(dir: &std::path::Path, first: &str, second: &str) -> String {
+    let text = std::fs::read_to_string(fixture("apps/daemon-ok.json"))
+        .unwrap()
+        .replace(MACHINE_READ_ALL, first)
+        .replace(ALERT_READ_ALL, second);
+    let manifest = dir.join("app.json");
+    std::fs::write(&manifest, text).unwrap();
+    manifest.display().to_string()
+}
+
+#[test]
+fn equal_alternatives_are_never_broader_and_the_held_one_is_kept() {
+    // Cancel accepts any one of seven action permissions, none narrower
+    // than another: the one the app holds is the minimal set.
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = daemon_requesting(dir.path(), MACHINE_ISOLATE, MACHINE_ISOLATE);
+    let cancel = [
+        "--call",
+        "POST /api/machineactions/x/cancel",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ];
+    let mut args = vec![manifest.as_str()];
+    args.extend(cancel);
+    let (code, v) = run(&args);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(codes(&v), Vec::<String>::new(), "{v:#}");
+    assert_eq!(row(&v, "Machine.Isolate", "Role")["needed"], true);
+    assert!(
+        !v["app"]["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Machine.CollectForensics"),
+        "{v:#}"
+    );
+
+    // Two equal ones held: one is not needed, and neither is called broader.
+    let manifest = daemon_requesting(dir.path(), MACHINE_ISOLATE, MACHINE_COLLECT_FORENSICS);
+    let mut args = vec![manifest.as_str()];
+    args.extend(cancel);
+    let (code, v) = run(&args);
+    assert_eq!(code, 0, "{v:#}");
+    let f = finding(&v, "app.permission_unneeded");
+    assert_eq!(
+        f["message"],
+        "Machine.Isolate is not needed (least privilege): Machine.CollectForensics, in the plan's minimal set, also serves every planned call that accepts Machine.Isolate"
+    );
+    assert_eq!(f["fix"], delete_line(DAEMON, MACHINE_ISOLATE));
+}

@@ -972,3 +972,33 @@ fn no_verify_skips_verification() {
         "{err}"
     );
 }
+
+#[test]
+fn equal_alternatives_are_never_broader() {
+    let cancel = ["--call", "POST /api/machineactions/x/cancel"];
+    // The held action permission is the minimal set: nothing to swap.
+    let (code, r) = check(&app_token(&["Machine.Isolate"]), &cancel);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(minimal(&r), ["Machine.Isolate"]);
+    let c = codes(&r);
+    assert!(!c.contains(&"perm.not_minimal".to_string()), "{c:?}");
+    assert!(!c.contains(&"perm.redundant".to_string()), "{c:?}");
+    // Two equal ones: the second is redundant, not broader.
+    let (code, r) = check(&app_token(&["Machine.Scan", "Machine.Isolate"]), &cancel);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(minimal(&r), ["Machine.Isolate"]);
+    assert!(!codes(&r).contains(&"perm.not_minimal".to_string()));
+    assert_eq!(
+        finding(&r, "perm.redundant")["message"],
+        "the token holds Machine.Scan, which the calls accept but do not need: Machine.Isolate, in the minimal set, also serves every call that accepts Machine.Scan"
+    );
+    // A strictly narrower replacement is still called broader.
+    let (_, r) = check(
+        &app_token(&["Machine.ReadWrite.All"]),
+        &["--call", "GET /api/machines"],
+    );
+    assert_eq!(
+        finding(&r, "perm.not_minimal")["message"],
+        "the token holds Machine.ReadWrite.All, which is broader than the calls need: Machine.Read.All is enough (the minimal set is Machine.Read.All)"
+    );
+}

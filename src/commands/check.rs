@@ -221,7 +221,7 @@ pub fn evaluate(
     }
 
     let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
-    let needed = privilege::minimal(&rows, kind);
+    let needed = privilege::minimal_holding(&rows, kind, &granted);
     let minimal: Vec<MinimalPermission> = needed
         .iter()
         .map(|n| MinimalPermission::new(n, kind, &rows))
@@ -260,14 +260,29 @@ pub fn evaluate(
             ),
         ));
     }
+    let names: Vec<String> = needed.iter().map(|n| n.permission.clone()).collect();
     for r in &redundant {
-        report.findings.push(Finding::warning(
-            "perm.not_minimal",
-            format!(
-                "the token holds {r}, which the calls accept but do not need: the minimal set is {minimal_text}"
+        let groups = rows.iter().flat_map(|c| c.groups(kind));
+        report.findings.push(match privilege::surplus(r, groups, &names) {
+            privilege::Surplus::Broader(narrower) => Finding::warning(
+                "perm.not_minimal",
+                format!(
+                    "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text})",
+                    narrower.join(", ")
+                ),
+                format!("replace the app's {where_} with the minimal set (`mdeauth api --plan ...` lists it with ids)"),
             ),
-            format!("replace the app's {where_} with the minimal set (`mdeauth api --plan ...` lists it with ids)"),
-        ));
+            privilege::Surplus::Covered(covering) => Finding::warning(
+                "perm.redundant",
+                format!(
+                    "the token holds {r}, which the calls accept but do not need: {}, in the minimal set, also serves every call that accepts {r}",
+                    covering.join(", ")
+                ),
+                format!(
+                    "remove {r} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
+                ),
+            ),
+        });
     }
     report.least_privilege = Some(LeastPrivilege {
         context: ctx.as_str(),

@@ -465,6 +465,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                     .and_then(|p| p.credential)
                     .and_then(plan::Credential::lint_credential),
                 plan.as_ref().map(|p| p.multi_tenant),
+                &app.requested_names(&table, ctx.perm_kind()),
             );
             let out = applint::lint(
                 &app,
