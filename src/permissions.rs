@@ -106,6 +106,10 @@ pub struct Permission {
     pub display_name: String,
     /// `high` or `medium` (see the data file's sources).
     pub confidence: String,
+    /// What the permission does not reach that a broader one does, said
+    /// whenever it is suggested in place of the broader one.
+    #[serde(default)]
+    pub caveat: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +154,19 @@ pub fn get(kind: PermKind, value: &str) -> Option<&'static Permission> {
         PermKind::Scope => scopes(),
     };
     list.iter().find(|p| p.value == value)
+}
+
+/// The caveat of a permission suggested in place of a broader one, as a
+/// sentence about it: `Ti.ReadWrite reaches only the indicators ...`.
+pub fn caveat(kind: PermKind, value: &str) -> Option<String> {
+    get(kind, value)
+        .and_then(|p| p.caveat.as_deref())
+        .map(|c| format!("{value} {c}"))
+}
+
+/// The caveats of these permissions, joined (empty when none has one).
+pub fn caveats<'a>(kind: PermKind, values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    values.into_iter().filter_map(|v| caveat(kind, v)).collect()
 }
 
 /// The value as tokens spell it, for a name given in any letter case

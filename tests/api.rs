@@ -437,3 +437,29 @@ fn concrete_paths_in_every_area() {
         "areas without a concrete-path case: {missing:?}"
     );
 }
+
+#[test]
+fn ti_readwrite_in_the_minimal_set_carries_its_caveat() {
+    let r = api(&["--call", "GET /api/indicators"]);
+    let m = &r["least_privilege"]["minimal"][0];
+    assert_eq!(m["permission"], "Ti.ReadWrite");
+    assert!(
+        m["caveat"]
+            .as_str()
+            .unwrap()
+            .starts_with("Ti.ReadWrite reaches only the indicators this app submitted itself"),
+        "{m:#}"
+    );
+    // Other permissions have none.
+    let r = api(&["--call", "GET /api/machines"]);
+    assert_eq!(r["least_privilege"]["minimal"][0]["caveat"], Value::Null);
+    let out = mdeauth()
+        .args(["api", "--call", "GET /api/indicators"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("caveat: Ti.ReadWrite reaches only the indicators this app submitted itself"),
+        "{text}"
+    );
+}

@@ -1869,3 +1869,31 @@ fn equal_alternatives_are_never_broader_and_the_held_one_is_kept() {
     );
     assert_eq!(f["fix"], delete_line(DAEMON, MACHINE_ISOLATE));
 }
+
+const TI_READWRITE_ALL: &str = "fc511a58-3adf-4d71-af24-00f13e35e479";
+
+#[test]
+fn ti_readwrite_all_is_broader_but_the_swap_loses_other_apps_indicators() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = daemon_requesting(dir.path(), TI_READWRITE_ALL, TI_READWRITE_ALL);
+    let (code, v) = run(&[
+        manifest.as_str(),
+        "--call",
+        "GET /api/indicators",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    let f = &findings(&v, "app.permission_unneeded")[0];
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Ti.ReadWrite.All is broader than the plan needs (least privilege): Ti.ReadWrite is enough for the planned calls, but Ti.ReadWrite reaches only the indicators this app submitted itself"),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("; keep Ti.ReadWrite.All if the app needs more than that"),
+        "{msg}"
+    );
+}

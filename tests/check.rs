@@ -1002,3 +1002,24 @@ fn equal_alternatives_are_never_broader() {
         "the token holds Machine.ReadWrite.All, which is broader than the calls need: Machine.Read.All is enough (the minimal set is Machine.Read.All)"
     );
 }
+
+#[test]
+fn ti_readwrite_all_to_ti_readwrite_says_what_is_lost() {
+    let (code, r) = check(
+        &app_token(&["Ti.ReadWrite.All"]),
+        &["--call", "GET /api/indicators"],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    let f = finding(&r, "perm.not_minimal");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("the token holds Ti.ReadWrite.All, which is broader than the calls need: Ti.ReadWrite is enough (the minimal set is Ti.ReadWrite), but Ti.ReadWrite reaches only the indicators this app submitted itself"),
+        "{msg}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("only if that is all the app needs: "),
+        "{fix}"
+    );
+    assert!(fix.ends_with("; otherwise keep Ti.ReadWrite.All"), "{fix}");
+}

@@ -293,14 +293,26 @@ pub fn lint(
             // Accepted by some call's any-of group, but the minimal set does without it.
             let groups = intent.calls.iter().flat_map(|c| &c.requirements);
             let (msg, instead) = match crate::privilege::surplus(&e.name, groups, &intent.minimal) {
-                crate::privilege::Surplus::Broader(narrower) => (
-                    format!(
-                        "{} is broader than the plan needs (least privilege): {} is enough for the planned calls",
-                        e.name,
-                        narrower.join(", ")
-                    ),
-                    narrower,
-                ),
+                crate::privilege::Surplus::Broader(narrower) => {
+                    let caveats = crate::permissions::caveats(want, &narrower);
+                    let but = if caveats.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", but {}; keep {} if the app needs more than that",
+                            caveats.join("; "),
+                            e.name
+                        )
+                    };
+                    (
+                        format!(
+                            "{} is broader than the plan needs (least privilege): {} is enough for the planned calls{but}",
+                            e.name,
+                            narrower.join(", ")
+                        ),
+                        narrower,
+                    )
+                }
                 crate::privilege::Surplus::Covered(covering) => (
                     format!(
                         "{} is not needed (least privilege): {}, in the plan's minimal set, also serves every planned call that accepts {}",

@@ -264,14 +264,30 @@ pub fn evaluate(
     for r in &redundant {
         let groups = rows.iter().flat_map(|c| c.groups(kind));
         report.findings.push(match privilege::surplus(r, groups, &names) {
-            privilege::Surplus::Broader(narrower) => Finding::warning(
-                "perm.not_minimal",
-                format!(
-                    "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text})",
-                    narrower.join(", ")
-                ),
-                format!("replace the app's {where_} with the minimal set (`mdeauth api --plan ...` lists it with ids)"),
-            ),
+            privilege::Surplus::Broader(narrower) => {
+                let caveats = permissions::caveats(kind, &narrower);
+                let replace = format!("replace the app's {where_} with the minimal set (`mdeauth api --plan ...` lists it with ids)");
+                if caveats.is_empty() {
+                    Finding::warning(
+                        "perm.not_minimal",
+                        format!(
+                            "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text})",
+                            narrower.join(", ")
+                        ),
+                        replace,
+                    )
+                } else {
+                    Finding::warning(
+                        "perm.not_minimal",
+                        format!(
+                            "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text}), but {}",
+                            narrower.join(", "),
+                            caveats.join("; ")
+                        ),
+                        format!("only if that is all the app needs: {replace}; otherwise keep {r}"),
+                    )
+                }
+            }
             privilege::Surplus::Covered(covering) => Finding::warning(
                 "perm.redundant",
                 format!(

@@ -798,6 +798,9 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
                 m.id.as_deref().unwrap_or("(id unknown)"),
                 st.dim(&clip(&m.calls.join(", "), 80))
             );
+            if let Some(c) = &m.caveat {
+                let _ = writeln!(o, "  {:<10}  {}", "", st.yellow(&format!("caveat: {c}")));
+            }
         }
         if !lp.unused.is_empty() {
             let _ = writeln!(
