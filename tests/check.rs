@@ -1023,3 +1023,39 @@ fn ti_readwrite_all_to_ti_readwrite_says_what_is_lost() {
     );
     assert!(fix.ends_with("; otherwise keep Ti.ReadWrite.All"), "{fix}");
 }
+
+#[test]
+fn an_undocumented_call_leaves_unused_undecided() {
+    // DELETE /api/indicators/{id} documents no delegated permission.
+    let t = delegated_token("Ti.ReadWrite Machine.Read");
+    let (_, r) = check(
+        &t,
+        &[
+            "--context",
+            "delegated",
+            "--call",
+            "DELETE /api/indicators/4",
+        ],
+    );
+    let c = codes(&r);
+    assert!(!c.contains(&"perm.unused".to_string()), "{c:?}");
+    assert!(!c.contains(&"perm.not_minimal".to_string()), "{c:?}");
+    let f = finding(&r, "perm.undecided");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(
+        f["message"],
+        "whether the token needs Ti.ReadWrite, Machine.Read could not be decided: the documentation names no delegated permission for DELETE /api/indicators/{id}, which may need any of them"
+    );
+    assert_eq!(
+        strings(&r["least_privilege"]["undecided"]),
+        ["Ti.ReadWrite", "Machine.Read"]
+    );
+    assert_eq!(
+        strings(&r["least_privilege"]["unused"]),
+        Vec::<String>::new()
+    );
+    // With only documented calls, unused is said as before.
+    let (_, r) = check(&t, &["--call", "GET /api/machines"]);
+    assert!(codes(&r).contains(&"perm.unused".to_string()));
+    assert_eq!(r["least_privilege"]["undecided"], Value::Null);
+}

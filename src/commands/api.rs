@@ -52,6 +52,7 @@ pub fn run(args: &ApiArgs) -> Result<Report> {
         resource_app_id: permissions::resource_app().app_id.clone(),
         unused: Vec::new(),
         redundant: Vec::new(),
+        undecided: Vec::new(),
         minimal,
     });
     report.calls = Some(

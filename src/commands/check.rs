@@ -226,8 +226,21 @@ pub fn evaluate(
         .iter()
         .map(|n| MinimalPermission::new(n, kind, &rows))
         .collect();
-    let (mut unused, mut redundant) = (Vec::new(), Vec::new());
-    if blocker.is_none() {
+    let (mut unused, mut redundant, mut undecided) = (Vec::new(), Vec::new(), Vec::new());
+    // A call with no documented permission may need any of the token's.
+    let undocumented: Vec<String> = rows
+        .iter()
+        .filter(|c| c.groups(kind).is_empty())
+        .map(|c| c.label())
+        .fold(Vec::new(), |mut v, l| {
+            if !v.contains(&l) {
+                v.push(l);
+            }
+            v
+        });
+    if blocker.is_none() && !undocumented.is_empty() {
+        undecided = granted.clone();
+    } else if blocker.is_none() {
         let minimal_names: Vec<&str> = needed.iter().map(|n| n.permission.as_str()).collect();
         for g in &granted {
             let accepted = rows
@@ -300,11 +313,24 @@ pub fn evaluate(
             ),
         });
     }
+    if !undecided.is_empty() {
+        report.findings.push(Finding::info(
+            "perm.undecided",
+            format!(
+                "whether the token needs {} could not be decided: the documentation names no {} permission for {}, which may need any of them",
+                undecided.join(", "),
+                ctx.as_str(),
+                undocumented.join(", ")
+            ),
+            "find what the call needs by trying it in a test tenant (`mdeauth probe`: the 403 message names the permissions it requires) before removing any permission",
+        ));
+    }
     report.least_privilege = Some(LeastPrivilege {
         context: ctx.as_str(),
         resource_app_id: permissions::resource_app().app_id.clone(),
         unused,
         redundant,
+        undecided,
         minimal,
     });
     report.calls = Some(entries);

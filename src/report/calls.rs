@@ -176,6 +176,11 @@ pub struct LeastPrivilege {
     pub unused: Vec<String>,
     /// Token permissions some call accepts but the minimal set does without.
     pub redundant: Vec<String>,
+    /// Token permissions that may or may not be needed: some call has no
+    /// documented permission in this context, so neither unused nor
+    /// redundant can be said.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecided: Vec<String>,
     /// The smallest permission set that covers every call.
     pub minimal: Vec<MinimalPermission>,
 }

@@ -818,6 +818,14 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
                 st.yellow(&lp.redundant.join(", "))
             );
         }
+        if !lp.undecided.is_empty() {
+            let _ = writeln!(
+                o,
+                "  {:<10}  {}",
+                "Undecided",
+                st.dim(&lp.undecided.join(", "))
+            );
+        }
     }
 }
 
