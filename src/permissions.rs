@@ -110,6 +110,22 @@ pub struct Permission {
     /// whenever it is suggested in place of the broader one.
     #[serde(default)]
     pub caveat: Option<String>,
+    /// Who may hold the app role (`Application`, `User`), as the service
+    /// principal's `allowedMemberTypes`; empty means applications.
+    #[serde(default, rename = "allowedMemberTypes")]
+    pub allowed_member_types: Vec<String>,
+    /// What the permission is, when its kind alone would mislead.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl Permission {
+    /// An app role only users can hold (the legacy portal roles `secop`,
+    /// `readonly`): not an application permission.
+    pub fn users_only(&self) -> bool {
+        !self.allowed_member_types.is_empty()
+            && !self.allowed_member_types.iter().any(|t| t == "Application")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,5 +226,8 @@ mod tests {
         for p in roles().iter().chain(scopes()) {
             assert!(crate::guid::is_guid(&p.id), "{} id {}", p.value, p.id);
         }
+        let secop = get(PermKind::Role, "secop").unwrap();
+        assert!(secop.users_only() && secop.note.is_some());
+        assert!(!get(PermKind::Role, "Machine.Isolate").unwrap().users_only());
     }
 }
