@@ -1059,3 +1059,28 @@ fn an_undocumented_call_leaves_unused_undecided() {
     assert!(codes(&r).contains(&"perm.unused".to_string()));
     assert_eq!(r["least_privilege"]["undecided"], Value::Null);
 }
+
+#[test]
+fn allowed_by_says_or_for_alternatives_and_plus_for_groups() {
+    let (_, r) = check(
+        &app_token(&["Machine.Read.All", "Machine.ReadWrite.All"]),
+        &["--call", "GET /api/machines"],
+    );
+    assert_eq!(
+        r["calls"][0]["reason"],
+        "allowed by Machine.Read.All or Machine.ReadWrite.All"
+    );
+    let (code, r) = check(
+        &app_token(&[
+            "Machine.StopAndQuarantine",
+            "Machine.Read.All",
+            "Machine.ReadWrite.All",
+        ]),
+        &["--call", "POST /api/machines/1e5b/StopAndQuarantineFile"],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(
+        r["calls"][0]["reason"],
+        "allowed by Machine.StopAndQuarantine + (Machine.Read.All or Machine.ReadWrite.All)"
+    );
+}

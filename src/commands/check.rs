@@ -406,7 +406,29 @@ fn reason(ev: &Evaluation, row: &Call, ctx: PermContext) -> String {
         PermContext::Delegated => "scp",
     };
     match ev.outcome {
-        Outcome::Allowed => format!("allowed by {}", ev.satisfied_by.join(" + ")),
+        Outcome::Allowed => {
+            // Per group the permissions held, any one of which suffices ("or");
+            // " + " only between groups, which are all required.
+            let groups = row.groups(ctx.perm_kind());
+            let many = groups.len() > 1;
+            let parts: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    let held: Vec<&str> = g
+                        .iter()
+                        .filter(|p| ev.satisfied_by.contains(p))
+                        .map(String::as_str)
+                        .collect();
+                    let s = held.join(" or ");
+                    if many && held.len() > 1 {
+                        format!("({s})")
+                    } else {
+                        s
+                    }
+                })
+                .collect();
+            format!("allowed by {}", parts.join(" + "))
+        }
         Outcome::Undocumented => format!("permissions not documented for {} calls", ctx.as_str()),
         Outcome::Denied => {
             let needs = requirement_text(row.groups(ctx.perm_kind()));
