@@ -1084,3 +1084,26 @@ fn allowed_by_says_or_for_alternatives_and_plus_for_groups() {
         "allowed by Machine.StopAndQuarantine + (Machine.Read.All or Machine.ReadWrite.All)"
     );
 }
+
+#[test]
+fn a_token_of_the_other_context_serves_no_call() {
+    let (code, r) = check(
+        &app_token(&["Machine.Read.All"]),
+        &["--context", "delegated", "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        finding(&r, "check.context_mismatch")["message"],
+        "the app is meant to work in delegated context but this is an application token"
+    );
+    // The call is not marked allowed by a token the app is not meant to use.
+    let call = &r["calls"][0];
+    assert_eq!(call["allowed"], false, "{call:#}");
+    assert_eq!(call["context"], "delegated");
+    assert_eq!(
+        call["reason"],
+        "this is an application token, but the app is meant to work in delegated context"
+    );
+    assert_eq!(minimal(&r), ["Machine.Read"]);
+    assert!(!codes(&r).contains(&"perm.unused".to_string()));
+}

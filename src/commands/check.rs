@@ -103,9 +103,9 @@ pub fn context_mismatch(
         Finding::error(
             "check.context_mismatch",
             format!(
-                "the app is meant to work in {} context but this is a {} token",
+                "the app is meant to work in {} context but this is {}",
                 e.as_str(),
-                t.as_str()
+                token_phrase(t)
             ),
             match e {
                 PermContext::Application => "request the token with the client-credentials grant (no user), so it carries application permissions in roles",
@@ -113,6 +113,14 @@ pub fn context_mismatch(
             },
         )
     })
+}
+
+/// `an application token` / `a delegated token`.
+fn token_phrase(c: PermContext) -> &'static str {
+    match c {
+        PermContext::Application => "an application token",
+        PermContext::Delegated => "a delegated token",
+    }
 }
 
 /// The plan checks `check` runs on a decoded token, shared with `token --plan`
@@ -158,10 +166,20 @@ pub fn evaluate(
         Some(
             "the token carries neither roles nor scp, so MDE answers 403 to every call".to_string(),
         )
+    } else if let (Some(e), Some(t)) = (expected, token_ctx)
+        && e != t
+    {
+        // The calls are checked in the context the app is meant to use: a
+        // token of the other kind serves none of them (check.context_mismatch).
+        Some(format!(
+            "this is {}, but the app is meant to work in {} context",
+            token_phrase(t),
+            e.as_str()
+        ))
     } else {
         None
     };
-    let ctx = token_ctx.or(expected).unwrap_or(PermContext::Application);
+    let ctx = expected.or(token_ctx).unwrap_or(PermContext::Application);
     let kind = ctx.perm_kind();
     let granted = claims.granted(ctx);
     let blocker = blocker.or_else(|| {
