@@ -46,6 +46,23 @@ pub fn who_can_grant() -> &'static WhoCanGrant {
     &DATA.who_can_grant
 }
 
+/// Who can grant admin consent, in one sentence from the same list
+/// `consent-url` prints: "an administrator with one of these roles grants
+/// admin consent: A, B, ... or a custom directory role ...".
+pub fn granters_sentence() -> String {
+    let names: Vec<&str> = who_can_grant()
+        .roles
+        .iter()
+        .map(|r| r.role.as_str())
+        .collect();
+    let list = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    };
+    format!("an administrator with one of these roles grants admin consent: {list}")
+}
+
 /// The three consent links.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConsentUrls {

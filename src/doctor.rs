@@ -104,7 +104,7 @@ pub struct ChainInput<'a> {
 /// member of the minimal set.
 pub fn chain(i: &ChainInput) -> Vec<ChainRow> {
     let kind = i.ctx.perm_kind();
-    let minimal: Vec<String> = privilege::minimal(i.rows, kind)
+    let minimal: Vec<String> = privilege::minimal_holding(i.rows, kind, i.token.unwrap_or(&[]))
         .into_iter()
         .map(|n| n.permission)
         .collect();
@@ -166,10 +166,14 @@ pub fn chain(i: &ChainInput) -> Vec<ChainRow> {
 }
 
 /// Findings with the exact fix for each kind of break in the chain.
+/// `tenant` is the tenant the consent is for (the plan's, or the token's);
+/// `single_tenant` is true when the app registration says so (`AzureADMyOrg`),
+/// for which the `/common` link fails with AADSTS50194.
 pub fn chain_findings(
     rows: &[ChainRow],
     client_id: Option<&str>,
     tenant: Option<&str>,
+    single_tenant: bool,
     cloud: &crate::cloud::Cloud,
 ) -> Vec<Finding> {
     let names = |f: &dyn Fn(&ChainRow) -> bool| {
@@ -185,16 +189,24 @@ pub fn chain_findings(
     // Missing from the registration: the lint's app.permission_missing carries the az lines.
     let ungranted = names(&|r| r.requested != Some(false) && r.granted == Some(false));
     if !ungranted.is_empty() {
+        let who = consent::granters_sentence();
+        let t = tenant
+            .and_then(|t| consent::check_tenant(t).ok())
+            .filter(|t| t != "common" && t != "organizations");
         let consent = match client_id.and_then(|c| consent::check_client_id(c).ok()) {
             Some(id) => {
-                let t = tenant.and_then(|t| consent::check_tenant(t).ok());
                 let u = consent::urls(&id, t.as_deref(), cloud, None, None);
-                format!(
-                    "a Global Administrator or Privileged Role Administrator grants admin consent: {}",
-                    u.authorize_tenant.unwrap_or(u.authorize_common)
-                )
+                match u.authorize_tenant {
+                    Some(link) => format!("{who}; link: {link}"),
+                    None if single_tenant => format!(
+                        "{who}; the app is single-tenant, so the /common link fails (AADSTS50194): get its tenant's link with `mdeauth consent-url --client-id {id} --tenant <tenant-id>`"
+                    ),
+                    None => format!("{who}; link: {}", u.authorize_common),
+                }
             }
-            None => "grant admin consent on the app's API permissions page (`mdeauth consent-url --client-id ...` prints the link)".to_string(),
+            None => format!(
+                "{who}, on the app's API permissions page (`mdeauth consent-url --client-id ...` prints the link)"
+            ),
         };
         out.push(Finding::error(
             "doctor.not_granted",
@@ -273,6 +285,7 @@ mod tests {
             &c,
             Some("3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718"),
             None,
+            true,
             crate::cloud::by_name("public").unwrap(),
         );
         let codes: Vec<&str> = f.iter().map(|f| f.code).collect();

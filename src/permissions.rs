@@ -106,6 +106,26 @@ pub struct Permission {
     pub display_name: String,
     /// `high` or `medium` (see the data file's sources).
     pub confidence: String,
+    /// What the permission does not reach that a broader one does, said
+    /// whenever it is suggested in place of the broader one.
+    #[serde(default)]
+    pub caveat: Option<String>,
+    /// Who may hold the app role (`Application`, `User`), as the service
+    /// principal's `allowedMemberTypes`; empty means applications.
+    #[serde(default, rename = "allowedMemberTypes")]
+    pub allowed_member_types: Vec<String>,
+    /// What the permission is, when its kind alone would mislead.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl Permission {
+    /// An app role only users can hold (the legacy portal roles `secop`,
+    /// `readonly`): not an application permission.
+    pub fn users_only(&self) -> bool {
+        !self.allowed_member_types.is_empty()
+            && !self.allowed_member_types.iter().any(|t| t == "Application")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +172,19 @@ pub fn get(kind: PermKind, value: &str) -> Option<&'static Permission> {
     list.iter().find(|p| p.value == value)
 }
 
+/// The caveat of a permission suggested in place of a broader one, as a
+/// sentence about it: `Ti.ReadWrite reaches only the indicators ...`.
+pub fn caveat(kind: PermKind, value: &str) -> Option<String> {
+    get(kind, value)
+        .and_then(|p| p.caveat.as_deref())
+        .map(|c| format!("{value} {c}"))
+}
+
+/// The caveats of these permissions, joined (empty when none has one).
+pub fn caveats<'a>(kind: PermKind, values: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    values.into_iter().filter_map(|v| caveat(kind, v)).collect()
+}
+
 /// The value as tokens spell it, for a name given in any letter case
 /// (`url.read.all` → `Url.Read.All`), looking at roles and scopes.
 pub fn canonical(name: &str) -> Option<&'static str> {
@@ -193,5 +226,8 @@ mod tests {
         for p in roles().iter().chain(scopes()) {
             assert!(crate::guid::is_guid(&p.id), "{} id {}", p.value, p.id);
         }
+        let secop = get(PermKind::Role, "secop").unwrap();
+        assert!(secop.users_only() && secop.note.is_some());
+        assert!(!get(PermKind::Role, "Machine.Isolate").unwrap().users_only());
     }
 }

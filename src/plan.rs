@@ -70,12 +70,14 @@ impl Credential {
 /// The app lint's intent for a list of calls: each distinct call's
 /// requirement groups in `context`, the catalogue's minimal set, and how
 /// the app signs in. An interactive or multi-tenant app needs a consent
-/// flow, hence a redirect URI.
+/// flow, hence a redirect URI. `held` are the permissions the app already
+/// requests: among equally narrow alternatives the minimal set keeps them.
 pub fn lint_intent(
     rows: &[&'static Call],
     context: PermContext,
     credential: Option<applint::Credential>,
     multi_tenant: Option<bool>,
+    held: &[String],
 ) -> applint::Intent {
     let kind = context.perm_kind();
     let mut distinct: Vec<&'static Call> = Vec::new();
@@ -93,7 +95,7 @@ pub fn lint_intent(
                 requirements: r.groups(kind).to_vec(),
             })
             .collect(),
-        minimal: privilege::minimal(&distinct, kind)
+        minimal: privilege::minimal_holding(&distinct, kind, held)
             .into_iter()
             .map(|n| n.permission)
             .collect(),
@@ -382,6 +384,7 @@ calls = [
             PermContext::Application,
             None,
             None,
+            &[],
         );
         assert_eq!(i.context, PermContext::Application);
         let labels: Vec<&str> = i.calls.iter().map(|c| c.label.as_str()).collect();
@@ -394,11 +397,13 @@ calls = [
             PermContext::Delegated,
             Some(applint::Credential::Interactive),
             Some(false),
+            &[],
         );
         assert_eq!(i.minimal, ["Machine.Read"]);
         assert!(i.interactive_consent);
         assert!(
-            lint_intent(&[machines], PermContext::Delegated, None, Some(true)).interactive_consent
+            lint_intent(&[machines], PermContext::Delegated, None, Some(true), &[])
+                .interactive_consent
         );
     }
 

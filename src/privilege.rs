@@ -82,10 +82,26 @@ pub fn is_read(p: &str) -> bool {
     p.contains(".Read") && !p.contains("ReadWrite") && !p.contains(".Write")
 }
 
+/// How broad one permission is: does it write or act, is it tenant-wide (`.All`).
+fn breadth(p: &str) -> (u8, u8) {
+    (u8::from(!is_read(p)), u8::from(p.ends_with(".All")))
+}
+
+/// True when `a` is strictly narrower than `b`: no broader on either axis
+/// (read vs write or act, own vs tenant-wide `.All`) and narrower on one.
+/// Two action permissions (`Machine.Isolate`, `Machine.Scan`) are equals.
+pub fn strictly_narrower(a: &str, b: &str) -> bool {
+    let (aw, aa) = breadth(a);
+    let (bw, ba) = breadth(b);
+    aw <= bw && aa <= ba && (aw, aa) != (bw, ba)
+}
+
 /// Preference order of one permission: read before anything that writes or
-/// acts, narrow before tenant-wide `.All`, then by name.
-fn cost(p: &str) -> (u8, u8, &str) {
-    (u8::from(!is_read(p)), u8::from(p.ends_with(".All")), p)
+/// acts, narrow before tenant-wide `.All`, then (among equals) one already
+/// held, then by name.
+fn cost<'a>(p: &'a str, held: &[String]) -> (u8, u8, u8, &'a str) {
+    let (w, a) = breadth(p);
+    (w, a, u8::from(!held.iter().any(|h| h == p)), p)
 }
 
 /// One permission of a minimal set and the calls it serves.
@@ -101,12 +117,20 @@ pub struct Needed {
 /// then fewer tenant-wide `.All` ones, then names in order, so the answer is
 /// deterministic. Calls with no documented permission add nothing.
 pub fn minimal(calls: &[&Call], kind: PermKind) -> Vec<Needed> {
+    minimal_holding(calls, kind, &[])
+}
+
+/// [`minimal`] for an app or token that already holds `held`: among sets
+/// equally small and narrow it prefers the one with the most permissions
+/// already held, so equal alternatives (cancel accepts any of seven action
+/// permissions) never become advice to swap one for another.
+pub fn minimal_holding(calls: &[&Call], kind: PermKind, held: &[String]) -> Vec<Needed> {
     // Distinct groups, each sorted by preference.
     let mut groups: Vec<Vec<String>> = Vec::new();
     for c in calls {
         for g in c.groups(kind) {
             let mut g = g.clone();
-            g.sort_by(|a, b| cost(a).cmp(&cost(b)));
+            g.sort_by(|a, b| cost(a, held).cmp(&cost(b, held)));
             g.dedup();
             if !groups.contains(&g) {
                 groups.push(g);
@@ -126,9 +150,9 @@ pub fn minimal(calls: &[&Call], kind: PermKind) -> Vec<Needed> {
         .cloned()
         .collect();
     let mut best: Option<Vec<String>> = None;
-    search(&reduced, &mut Vec::new(), &mut best);
+    search(&reduced, held, &mut Vec::new(), &mut best);
     let mut chosen = best.unwrap_or_default();
-    chosen.sort_by(|a, b| cost(a).cmp(&cost(b)));
+    chosen.sort_by(|a, b| cost(a, &[]).cmp(&cost(b, &[])));
     chosen
         .into_iter()
         .map(|p| Needed {
@@ -143,20 +167,26 @@ pub fn minimal(calls: &[&Call], kind: PermKind) -> Vec<Needed> {
         .collect()
 }
 
-fn key(set: &[String]) -> (usize, usize, usize, Vec<String>) {
+fn key(set: &[String], held: &[String]) -> (usize, usize, usize, usize, Vec<String>) {
     let mut names = set.to_vec();
     names.sort();
     (
         set.len(),
         set.iter().filter(|p| !is_read(p)).count(),
         set.iter().filter(|p| p.ends_with(".All")).count(),
+        set.iter().filter(|p| !held.contains(p)).count(),
         names,
     )
 }
 
 /// Exact minimum hitting set by branch and bound (the inputs are small: a
 /// few dozen groups of one to seven names).
-fn search(groups: &[Vec<String>], chosen: &mut Vec<String>, best: &mut Option<Vec<String>>) {
+fn search(
+    groups: &[Vec<String>],
+    held: &[String],
+    chosen: &mut Vec<String>,
+    best: &mut Option<Vec<String>>,
+) {
     if let Some(b) = best
         && chosen.len() > b.len()
     {
@@ -168,7 +198,10 @@ fn search(groups: &[Vec<String>], chosen: &mut Vec<String>, best: &mut Option<Ve
         .min_by_key(|g| g.len());
     match open {
         None => {
-            if best.as_ref().is_none_or(|b| key(chosen) < key(b)) {
+            if best
+                .as_ref()
+                .is_none_or(|b| key(chosen, held) < key(b, held))
+            {
                 *best = Some(chosen.clone());
             }
         }
@@ -180,10 +213,57 @@ fn search(groups: &[Vec<String>], chosen: &mut Vec<String>, best: &mut Option<Ve
             }
             for p in g {
                 chosen.push(p.clone());
-                search(groups, chosen, best);
+                search(groups, held, chosen, best);
                 chosen.pop();
             }
         }
+    }
+}
+
+/// Why a permission some call accepts is left out of the minimal set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Surplus {
+    /// Every call that accepts it is served by a strictly narrower permission
+    /// of the minimal set (these): the permission is broader than needed.
+    Broader(Vec<String>),
+    /// Permissions of the minimal set (these), needed anyway, serve every
+    /// call that accepts it, but not all of them are narrower: it is merely
+    /// not needed, never "broader".
+    Covered(Vec<String>),
+}
+
+/// Classify `p`, a permission outside `minimal` that some of `groups`
+/// (the calls' any-of requirement groups) accepts.
+pub fn surplus<'a>(
+    p: &str,
+    groups: impl IntoIterator<Item = &'a Vec<String>>,
+    minimal: &[String],
+) -> Surplus {
+    let (mut narrower, mut covering) = (Vec::<String>::new(), Vec::<String>::new());
+    let mut all_narrower = true;
+    for g in groups.into_iter().filter(|g| g.iter().any(|x| x == p)) {
+        let served: Vec<&String> = g.iter().filter(|x| minimal.contains(x)).collect();
+        let narrow: Vec<&String> = served
+            .iter()
+            .copied()
+            .filter(|x| strictly_narrower(x, p))
+            .collect();
+        all_narrower &= !narrow.is_empty();
+        for x in narrow {
+            if !narrower.contains(x) {
+                narrower.push(x.clone());
+            }
+        }
+        for x in served {
+            if !covering.contains(x) {
+                covering.push(x.clone());
+            }
+        }
+    }
+    if all_narrower && !narrower.is_empty() {
+        Surplus::Broader(narrower)
+    } else {
+        Surplus::Covered(covering)
     }
 }
 
@@ -311,5 +391,51 @@ mod tests {
             vec!["Alert.Read", "Machine.Read"]
         );
         assert!(names(&["GET /api/baselineProfiles"], PermKind::Role).is_empty());
+    }
+
+    #[test]
+    fn held_permissions_win_among_equals_only() {
+        let g = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let cancel = resolve("POST /api/machineactions/{id}/cancel").unwrap();
+        let machines = resolve("GET /api/machines").unwrap();
+        let pick = |calls: &[&Call], held: &[&str]| -> Vec<String> {
+            minimal_holding(calls, PermKind::Role, &g(held))
+                .into_iter()
+                .map(|n| n.permission)
+                .collect()
+        };
+        assert_eq!(pick(&[cancel], &[]), ["Machine.CollectForensics"]);
+        assert_eq!(pick(&[cancel], &["Machine.Isolate"]), ["Machine.Isolate"]);
+        // Holding a broader permission does not make it minimal.
+        assert_eq!(
+            pick(&[machines], &["Machine.ReadWrite.All"]),
+            ["Machine.Read.All"]
+        );
+        assert!(strictly_narrower(
+            "Machine.Read.All",
+            "Machine.ReadWrite.All"
+        ));
+        assert!(strictly_narrower("Ti.ReadWrite", "Ti.ReadWrite.All"));
+        assert!(!strictly_narrower(
+            "Machine.CollectForensics",
+            "Machine.Isolate"
+        ));
+        assert!(!strictly_narrower(
+            "Machine.Isolate",
+            "Machine.CollectForensics"
+        ));
+        let groups = cancel.groups(PermKind::Role);
+        assert_eq!(
+            surplus("Machine.Isolate", groups, &g(&["Machine.CollectForensics"])),
+            Surplus::Covered(g(&["Machine.CollectForensics"]))
+        );
+        assert_eq!(
+            surplus(
+                "Machine.ReadWrite.All",
+                machines.groups(PermKind::Role),
+                &g(&["Machine.Read.All"])
+            ),
+            Surplus::Broader(g(&["Machine.Read.All"]))
+        );
     }
 }

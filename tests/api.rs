@@ -437,3 +437,58 @@ fn concrete_paths_in_every_area() {
         "areas without a concrete-path case: {missing:?}"
     );
 }
+
+#[test]
+fn ti_readwrite_in_the_minimal_set_carries_its_caveat() {
+    let r = api(&["--call", "GET /api/indicators"]);
+    let m = &r["least_privilege"]["minimal"][0];
+    assert_eq!(m["permission"], "Ti.ReadWrite");
+    assert!(
+        m["caveat"]
+            .as_str()
+            .unwrap()
+            .starts_with("Ti.ReadWrite reaches only the indicators this app submitted itself"),
+        "{m:#}"
+    );
+    // Other permissions have none.
+    let r = api(&["--call", "GET /api/machines"]);
+    assert_eq!(r["least_privilege"]["minimal"][0]["caveat"], Value::Null);
+    let out = mdeauth()
+        .args(["api", "--call", "GET /api/indicators"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("caveat: Ti.ReadWrite reaches only the indicators this app submitted itself"),
+        "{text}"
+    );
+}
+
+#[test]
+fn secop_and_readonly_are_portal_roles_not_application_permissions() {
+    for (name, id) in [
+        ("secop", "2261fd4a-5f23-4b74-9e4d-f4ac92dc86a2"),
+        ("readonly", "f820e656-f1d1-4cb8-a566-31d18eeecb40"),
+    ] {
+        let r = api(&["--permission", name]);
+        let f = common::finding(&r, "api.permission");
+        let msg = f["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with(&format!(
+                "{name} is a legacy WDATP portal role assigned to users, not an application permission: no app can be granted it"
+            )),
+            "{msg}"
+        );
+        assert!(msg.contains(id), "{msg}");
+        assert!(msg.contains("allowed member types: User"), "{msg}");
+        assert!(!msg.contains("is an application permission"), "{msg}");
+    }
+    // An ordinary role is still an application permission.
+    let r = api(&["--permission", "Machine.Isolate"]);
+    assert!(
+        common::finding(&r, "api.permission")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Machine.Isolate is an application permission (app role"),
+    );
+}

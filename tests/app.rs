@@ -1816,3 +1816,87 @@ fn plan_and_permission_flags_are_exclusive_and_context_is_needed() {
         "{stderr}"
     );
 }
+
+const MACHINE_COLLECT_FORENSICS: &str = "15405ab2-2103-4a3c-ad80-e829841cedcc";
+
+/// daemon-ok with its two permissions replaced by `first` and `second`.
+fn daemon_requesting(dir: &std::path::Path, first: &str, second: &str) -> String {
+    let text = std::fs::read_to_string(fixture("apps/daemon-ok.json"))
+        .unwrap()
+        .replace(MACHINE_READ_ALL, first)
+        .replace(ALERT_READ_ALL, second);
+    let manifest = dir.join("app.json");
+    std::fs::write(&manifest, text).unwrap();
+    manifest.display().to_string()
+}
+
+#[test]
+fn equal_alternatives_are_never_broader_and_the_held_one_is_kept() {
+    // Cancel accepts any one of seven action permissions, none narrower
+    // than another: the one the app holds is the minimal set.
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = daemon_requesting(dir.path(), MACHINE_ISOLATE, MACHINE_ISOLATE);
+    let cancel = [
+        "--call",
+        "POST /api/machineactions/x/cancel",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ];
+    let mut args = vec![manifest.as_str()];
+    args.extend(cancel);
+    let (code, v) = run(&args);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(codes(&v), Vec::<String>::new(), "{v:#}");
+    assert_eq!(row(&v, "Machine.Isolate", "Role")["needed"], true);
+    assert!(
+        !v["app"]["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Machine.CollectForensics"),
+        "{v:#}"
+    );
+
+    // Two equal ones held: one is not needed, and neither is called broader.
+    let manifest = daemon_requesting(dir.path(), MACHINE_ISOLATE, MACHINE_COLLECT_FORENSICS);
+    let mut args = vec![manifest.as_str()];
+    args.extend(cancel);
+    let (code, v) = run(&args);
+    assert_eq!(code, 0, "{v:#}");
+    let f = finding(&v, "app.permission_unneeded");
+    assert_eq!(
+        f["message"],
+        "Machine.Isolate is not needed (least privilege): Machine.CollectForensics, in the plan's minimal set, also serves every planned call that accepts Machine.Isolate"
+    );
+    assert_eq!(f["fix"], delete_line(DAEMON, MACHINE_ISOLATE));
+}
+
+const TI_READWRITE_ALL: &str = "fc511a58-3adf-4d71-af24-00f13e35e479";
+
+#[test]
+fn ti_readwrite_all_is_broader_but_the_swap_loses_other_apps_indicators() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = daemon_requesting(dir.path(), TI_READWRITE_ALL, TI_READWRITE_ALL);
+    let (code, v) = run(&[
+        manifest.as_str(),
+        "--call",
+        "GET /api/indicators",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    let f = &findings(&v, "app.permission_unneeded")[0];
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Ti.ReadWrite.All is broader than the plan needs (least privilege): Ti.ReadWrite is enough for the planned calls, but Ti.ReadWrite reaches only the indicators this app submitted itself"),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("; keep Ti.ReadWrite.All if the app needs more than that"),
+        "{msg}"
+    );
+}

@@ -972,3 +972,138 @@ fn no_verify_skips_verification() {
         "{err}"
     );
 }
+
+#[test]
+fn equal_alternatives_are_never_broader() {
+    let cancel = ["--call", "POST /api/machineactions/x/cancel"];
+    // The held action permission is the minimal set: nothing to swap.
+    let (code, r) = check(&app_token(&["Machine.Isolate"]), &cancel);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(minimal(&r), ["Machine.Isolate"]);
+    let c = codes(&r);
+    assert!(!c.contains(&"perm.not_minimal".to_string()), "{c:?}");
+    assert!(!c.contains(&"perm.redundant".to_string()), "{c:?}");
+    // Two equal ones: the second is redundant, not broader.
+    let (code, r) = check(&app_token(&["Machine.Scan", "Machine.Isolate"]), &cancel);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(minimal(&r), ["Machine.Isolate"]);
+    assert!(!codes(&r).contains(&"perm.not_minimal".to_string()));
+    assert_eq!(
+        finding(&r, "perm.redundant")["message"],
+        "the token holds Machine.Scan, which the calls accept but do not need: Machine.Isolate, in the minimal set, also serves every call that accepts Machine.Scan"
+    );
+    // A strictly narrower replacement is still called broader.
+    let (_, r) = check(
+        &app_token(&["Machine.ReadWrite.All"]),
+        &["--call", "GET /api/machines"],
+    );
+    assert_eq!(
+        finding(&r, "perm.not_minimal")["message"],
+        "the token holds Machine.ReadWrite.All, which is broader than the calls need: Machine.Read.All is enough (the minimal set is Machine.Read.All)"
+    );
+}
+
+#[test]
+fn ti_readwrite_all_to_ti_readwrite_says_what_is_lost() {
+    let (code, r) = check(
+        &app_token(&["Ti.ReadWrite.All"]),
+        &["--call", "GET /api/indicators"],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    let f = finding(&r, "perm.not_minimal");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("the token holds Ti.ReadWrite.All, which is broader than the calls need: Ti.ReadWrite is enough (the minimal set is Ti.ReadWrite), but Ti.ReadWrite reaches only the indicators this app submitted itself"),
+        "{msg}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("only if that is all the app needs: "),
+        "{fix}"
+    );
+    assert!(fix.ends_with("; otherwise keep Ti.ReadWrite.All"), "{fix}");
+}
+
+#[test]
+fn an_undocumented_call_leaves_unused_undecided() {
+    // DELETE /api/indicators/{id} documents no delegated permission.
+    let t = delegated_token("Ti.ReadWrite Machine.Read");
+    let (_, r) = check(
+        &t,
+        &[
+            "--context",
+            "delegated",
+            "--call",
+            "DELETE /api/indicators/4",
+        ],
+    );
+    let c = codes(&r);
+    assert!(!c.contains(&"perm.unused".to_string()), "{c:?}");
+    assert!(!c.contains(&"perm.not_minimal".to_string()), "{c:?}");
+    let f = finding(&r, "perm.undecided");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(
+        f["message"],
+        "whether the token needs Ti.ReadWrite, Machine.Read could not be decided: the documentation names no delegated permission for DELETE /api/indicators/{id}, which may need any of them"
+    );
+    assert_eq!(
+        strings(&r["least_privilege"]["undecided"]),
+        ["Ti.ReadWrite", "Machine.Read"]
+    );
+    assert_eq!(
+        strings(&r["least_privilege"]["unused"]),
+        Vec::<String>::new()
+    );
+    // With only documented calls, unused is said as before.
+    let (_, r) = check(&t, &["--call", "GET /api/machines"]);
+    assert!(codes(&r).contains(&"perm.unused".to_string()));
+    assert_eq!(r["least_privilege"]["undecided"], Value::Null);
+}
+
+#[test]
+fn allowed_by_says_or_for_alternatives_and_plus_for_groups() {
+    let (_, r) = check(
+        &app_token(&["Machine.Read.All", "Machine.ReadWrite.All"]),
+        &["--call", "GET /api/machines"],
+    );
+    assert_eq!(
+        r["calls"][0]["reason"],
+        "allowed by Machine.Read.All or Machine.ReadWrite.All"
+    );
+    let (code, r) = check(
+        &app_token(&[
+            "Machine.StopAndQuarantine",
+            "Machine.Read.All",
+            "Machine.ReadWrite.All",
+        ]),
+        &["--call", "POST /api/machines/1e5b/StopAndQuarantineFile"],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(
+        r["calls"][0]["reason"],
+        "allowed by Machine.StopAndQuarantine + (Machine.Read.All or Machine.ReadWrite.All)"
+    );
+}
+
+#[test]
+fn a_token_of_the_other_context_serves_no_call() {
+    let (code, r) = check(
+        &app_token(&["Machine.Read.All"]),
+        &["--context", "delegated", "--call", "GET /api/machines"],
+    );
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        finding(&r, "check.context_mismatch")["message"],
+        "the app is meant to work in delegated context but this is an application token"
+    );
+    // The call is not marked allowed by a token the app is not meant to use.
+    let call = &r["calls"][0];
+    assert_eq!(call["allowed"], false, "{call:#}");
+    assert_eq!(call["context"], "delegated");
+    assert_eq!(
+        call["reason"],
+        "this is an application token, but the app is meant to work in delegated context"
+    );
+    assert_eq!(minimal(&r), ["Machine.Read"]);
+    assert!(!codes(&r).contains(&"perm.unused".to_string()));
+}

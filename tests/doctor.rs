@@ -769,3 +769,73 @@ fn delegated_plan_with_the_password_grant_keeps_its_warning() {
     o.assert_clean(&token);
     assert!(!o.stdout.contains(password) && !o.stderr.contains(password));
 }
+
+/// The `doctor.not_granted` fix for daemon-ok (single-tenant, Alert.Read.All not granted).
+fn not_granted_fix(token: Option<&str>) -> String {
+    let o = run({
+        let mut c = mdeauth();
+        c.args([
+            "--format",
+            "json",
+            "doctor",
+            "--at",
+            VALID_AT,
+            "--no-verify",
+        ])
+        .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
+        .args([
+            "--grants",
+            fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
+        ])
+        .args(["--call", "GET /api/machines", "--call", "GET /api/alerts"]);
+        if let Some(t) = token {
+            c.arg(t);
+        }
+        c
+    });
+    let v = o.json();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "doctor.not_granted")
+        .unwrap_or_else(|| panic!("no doctor.not_granted in {v:#}"))["fix"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn not_granted_links_to_the_tenant_for_a_single_tenant_app() {
+    // No plan, no --tenant/--client-id: the tenant comes from the token,
+    // the app from the registration.
+    let fix = not_granted_fix(Some(&daemon_token()));
+    assert!(
+        fix.contains(&format!(
+            "https://login.microsoftonline.com/{TENANT}/oauth2/authorize?prompt=consent&client_id={DAEMON_APP}"
+        )),
+        "{fix}"
+    );
+    assert!(!fix.contains("/common/"), "{fix}");
+    // Who can grant: the same list consent-url prints (data/consent.json).
+    let consent = mdeauth()
+        .args(["--format", "json", "consent-url", "--client-id", DAEMON_APP])
+        .output()
+        .unwrap();
+    let roles = common::json_out(&consent)["consent"]["who_can_grant"]["roles"].clone();
+    let roles = roles.as_array().unwrap();
+    assert!(roles.len() >= 4);
+    for r in roles {
+        assert!(fix.contains(r["role"].as_str().unwrap()), "{fix}");
+    }
+    // No tenant known at all: no /common link for a single-tenant app.
+    let fix = not_granted_fix(None);
+    assert!(!fix.contains("/common/"), "{fix}");
+    assert!(fix.contains("AADSTS50194"), "{fix}");
+    assert!(
+        fix.contains(&format!(
+            "mdeauth consent-url --client-id {DAEMON_APP} --tenant <tenant-id>"
+        )),
+        "{fix}"
+    );
+}

@@ -82,6 +82,21 @@ pub struct AppRegistration {
 }
 
 impl AppRegistration {
+    /// The names of the WindowsDefenderATP permissions of `kind` the
+    /// registration requests, as `table` names them.
+    pub fn requested_names(
+        &self,
+        table: &super::PermissionTable,
+        kind: crate::permissions::PermKind,
+    ) -> Vec<String> {
+        self.requested
+            .iter()
+            .filter(|r| r.kind == kind)
+            .filter_map(|r| table.by_guid(&r.guid, kind))
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
     /// Work and school accounts of any tenant may sign in.
     pub fn is_multi_tenant(&self) -> bool {
         matches!(

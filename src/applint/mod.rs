@@ -290,17 +290,40 @@ pub fn lint(
                 format!("remove it: {}", fx.delete(r.guid)),
             ));
         } else if !intent.minimal.is_empty() && !intent.minimal.contains(&e.name) {
-            // Needed by some call's any-of group, but a narrower permission would do.
-            let narrower: Vec<&String> = intent
-                .calls
-                .iter()
-                .flat_map(|c| &c.requirements)
-                .filter(|g| g.contains(&e.name))
-                .filter_map(|g| g.iter().find(|n| intent.minimal.contains(n)))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let mut lines: Vec<String> = narrower
+            // Accepted by some call's any-of group, but the minimal set does without it.
+            let groups = intent.calls.iter().flat_map(|c| &c.requirements);
+            let (msg, instead) = match crate::privilege::surplus(&e.name, groups, &intent.minimal) {
+                crate::privilege::Surplus::Broader(narrower) => {
+                    let caveats = crate::permissions::caveats(want, &narrower);
+                    let but = if caveats.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", but {}; keep {} if the app needs more than that",
+                            caveats.join("; "),
+                            e.name
+                        )
+                    };
+                    (
+                        format!(
+                            "{} is broader than the plan needs (least privilege): {} is enough for the planned calls{but}",
+                            e.name,
+                            narrower.join(", ")
+                        ),
+                        narrower,
+                    )
+                }
+                crate::privilege::Surplus::Covered(covering) => (
+                    format!(
+                        "{} is not needed (least privilege): {}, in the plan's minimal set, also serves every planned call that accepts {}",
+                        e.name,
+                        covering.join(", "),
+                        e.name
+                    ),
+                    covering,
+                ),
+            };
+            let mut lines: Vec<String> = instead
                 .iter()
                 .filter(|n| !satisfied(n))
                 .map(|n| fx.add(n, want))
@@ -310,24 +333,9 @@ pub fn lint(
             if consent {
                 lines.push(fx.consent_line());
             }
-            let instead = if narrower.is_empty() {
-                "the plan's minimal permission set does not include it".to_string()
-            } else {
-                format!(
-                    "{} is enough for the planned calls",
-                    narrower
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
             out.push(Finding::warning(
                 "app.permission_unneeded",
-                format!(
-                    "{} is broader than the plan needs (least privilege): {instead}",
-                    e.name
-                ),
+                msg,
                 fx.lines(&lines),
             ));
         }

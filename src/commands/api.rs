@@ -52,6 +52,7 @@ pub fn run(args: &ApiArgs) -> Result<Report> {
         resource_app_id: permissions::resource_app().app_id.clone(),
         unused: Vec::new(),
         redundant: Vec::new(),
+        undecided: Vec::new(),
         minimal,
     });
     report.calls = Some(
@@ -169,7 +170,19 @@ fn permission(name: &str, findings: &mut Vec<Finding>) -> Result<String> {
         (PermKind::Scope, "a delegated permission (scope"),
     ] {
         if let Some(p) = permissions::get(kind, &value) {
-            kinds.push(format!("{what} {}, \"{}\")", p.id, p.display_name));
+            if p.users_only() {
+                kinds.push(format!(
+                    "{} (app role {}, \"{}\", allowed member types: {})",
+                    p.note.as_deref().unwrap_or(
+                        "an app role only users can hold, not an application permission"
+                    ),
+                    p.id,
+                    p.display_name,
+                    p.allowed_member_types.join(", ")
+                ));
+            } else {
+                kinds.push(format!("{what} {}, \"{}\")", p.id, p.display_name));
+            }
         }
     }
     findings.push(Finding::info(

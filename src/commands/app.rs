@@ -97,7 +97,10 @@ pub fn run(args: &AppArgs) -> Result<Report> {
         }
         // A call listed twice warns once.
         crate::finding::dedupe(&mut notes);
-        crate::plan::lint_intent(&rows, context, credential, Some(multi_tenant))
+        let held = loaded
+            .app
+            .requested_names(&loaded.table, context.perm_kind());
+        crate::plan::lint_intent(&rows, context, credential, Some(multi_tenant), &held)
     };
     if let Some(want) = plan.as_ref().and_then(|p| p.client_id.as_deref())
         && !want.eq_ignore_ascii_case(&loaded.app.app_id)

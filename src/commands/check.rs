@@ -103,9 +103,9 @@ pub fn context_mismatch(
         Finding::error(
             "check.context_mismatch",
             format!(
-                "the app is meant to work in {} context but this is a {} token",
+                "the app is meant to work in {} context but this is {}",
                 e.as_str(),
-                t.as_str()
+                token_phrase(t)
             ),
             match e {
                 PermContext::Application => "request the token with the client-credentials grant (no user), so it carries application permissions in roles",
@@ -113,6 +113,14 @@ pub fn context_mismatch(
             },
         )
     })
+}
+
+/// `an application token` / `a delegated token`.
+fn token_phrase(c: PermContext) -> &'static str {
+    match c {
+        PermContext::Application => "an application token",
+        PermContext::Delegated => "a delegated token",
+    }
 }
 
 /// The plan checks `check` runs on a decoded token, shared with `token --plan`
@@ -158,10 +166,20 @@ pub fn evaluate(
         Some(
             "the token carries neither roles nor scp, so MDE answers 403 to every call".to_string(),
         )
+    } else if let (Some(e), Some(t)) = (expected, token_ctx)
+        && e != t
+    {
+        // The calls are checked in the context the app is meant to use: a
+        // token of the other kind serves none of them (check.context_mismatch).
+        Some(format!(
+            "this is {}, but the app is meant to work in {} context",
+            token_phrase(t),
+            e.as_str()
+        ))
     } else {
         None
     };
-    let ctx = token_ctx.or(expected).unwrap_or(PermContext::Application);
+    let ctx = expected.or(token_ctx).unwrap_or(PermContext::Application);
     let kind = ctx.perm_kind();
     let granted = claims.granted(ctx);
     let blocker = blocker.or_else(|| {
@@ -221,13 +239,26 @@ pub fn evaluate(
     }
 
     let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
-    let needed = privilege::minimal(&rows, kind);
+    let needed = privilege::minimal_holding(&rows, kind, &granted);
     let minimal: Vec<MinimalPermission> = needed
         .iter()
         .map(|n| MinimalPermission::new(n, kind, &rows))
         .collect();
-    let (mut unused, mut redundant) = (Vec::new(), Vec::new());
-    if blocker.is_none() {
+    let (mut unused, mut redundant, mut undecided) = (Vec::new(), Vec::new(), Vec::new());
+    // A call with no documented permission may need any of the token's.
+    let undocumented: Vec<String> = rows
+        .iter()
+        .filter(|c| c.groups(kind).is_empty())
+        .map(|c| c.label())
+        .fold(Vec::new(), |mut v, l| {
+            if !v.contains(&l) {
+                v.push(l);
+            }
+            v
+        });
+    if blocker.is_none() && !undocumented.is_empty() {
+        undecided = granted.clone();
+    } else if blocker.is_none() {
         let minimal_names: Vec<&str> = needed.iter().map(|n| n.permission.as_str()).collect();
         for g in &granted {
             let accepted = rows
@@ -260,13 +291,56 @@ pub fn evaluate(
             ),
         ));
     }
+    let names: Vec<String> = needed.iter().map(|n| n.permission.clone()).collect();
     for r in &redundant {
-        report.findings.push(Finding::warning(
-            "perm.not_minimal",
-            format!(
-                "the token holds {r}, which the calls accept but do not need: the minimal set is {minimal_text}"
+        let groups = rows.iter().flat_map(|c| c.groups(kind));
+        report.findings.push(match privilege::surplus(r, groups, &names) {
+            privilege::Surplus::Broader(narrower) => {
+                let caveats = permissions::caveats(kind, &narrower);
+                let replace = format!("replace the app's {where_} with the minimal set (`mdeauth api --plan ...` lists it with ids)");
+                if caveats.is_empty() {
+                    Finding::warning(
+                        "perm.not_minimal",
+                        format!(
+                            "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text})",
+                            narrower.join(", ")
+                        ),
+                        replace,
+                    )
+                } else {
+                    Finding::warning(
+                        "perm.not_minimal",
+                        format!(
+                            "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text}), but {}",
+                            narrower.join(", "),
+                            caveats.join("; ")
+                        ),
+                        format!("only if that is all the app needs: {replace}; otherwise keep {r}"),
+                    )
+                }
+            }
+            privilege::Surplus::Covered(covering) => Finding::warning(
+                "perm.redundant",
+                format!(
+                    "the token holds {r}, which the calls accept but do not need: {}, in the minimal set, also serves every call that accepts {r}",
+                    covering.join(", ")
+                ),
+                format!(
+                    "remove {r} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
+                ),
             ),
-            format!("replace the app's {where_} with the minimal set (`mdeauth api --plan ...` lists it with ids)"),
+        });
+    }
+    if !undecided.is_empty() {
+        report.findings.push(Finding::info(
+            "perm.undecided",
+            format!(
+                "whether the token needs {} could not be decided: the documentation names no {} permission for {}, which may need any of them",
+                undecided.join(", "),
+                ctx.as_str(),
+                undocumented.join(", ")
+            ),
+            "find what the call needs by trying it in a test tenant (`mdeauth probe`: the 403 message names the permissions it requires) before removing any permission",
         ));
     }
     report.least_privilege = Some(LeastPrivilege {
@@ -274,6 +348,7 @@ pub fn evaluate(
         resource_app_id: permissions::resource_app().app_id.clone(),
         unused,
         redundant,
+        undecided,
         minimal,
     });
     report.calls = Some(entries);
@@ -349,7 +424,29 @@ fn reason(ev: &Evaluation, row: &Call, ctx: PermContext) -> String {
         PermContext::Delegated => "scp",
     };
     match ev.outcome {
-        Outcome::Allowed => format!("allowed by {}", ev.satisfied_by.join(" + ")),
+        Outcome::Allowed => {
+            // Per group the permissions held, any one of which suffices ("or");
+            // " + " only between groups, which are all required.
+            let groups = row.groups(ctx.perm_kind());
+            let many = groups.len() > 1;
+            let parts: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    let held: Vec<&str> = g
+                        .iter()
+                        .filter(|p| ev.satisfied_by.contains(p))
+                        .map(String::as_str)
+                        .collect();
+                    let s = held.join(" or ");
+                    if many && held.len() > 1 {
+                        format!("({s})")
+                    } else {
+                        s
+                    }
+                })
+                .collect();
+            format!("allowed by {}", parts.join(" + "))
+        }
         Outcome::Undocumented => format!("permissions not documented for {} calls", ctx.as_str()),
         Outcome::Denied => {
             let needs = requirement_text(row.groups(ctx.perm_kind()));

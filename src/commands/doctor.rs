@@ -465,6 +465,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                     .and_then(|p| p.credential)
                     .and_then(plan::Credential::lint_credential),
                 plan.as_ref().map(|p| p.multi_tenant),
+                &app.requested_names(&table, ctx.perm_kind()),
             );
             let out = applint::lint(
                 &app,
@@ -542,10 +543,17 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             table,
             grants,
         });
+        // The consent is for the planned tenant, else the token's; the app
+        // is the planned one, else the registration's.
+        let consent_tenant = tenant
+            .as_deref()
+            .or_else(|| claims.and_then(|c| c.tid.as_deref()));
+        let consent_client = client_id.as_deref().or(app.map(|a| a.app_id.as_str()));
         report.findings.extend(doctor::chain_findings(
             &d.chain,
-            client_id.as_deref(),
-            tenant.as_deref(),
+            consent_client,
+            consent_tenant,
+            app.is_some_and(|a| !a.is_multi_tenant()),
             api_cloud,
         ));
     }

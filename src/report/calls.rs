@@ -137,6 +137,9 @@ pub struct MinimalPermission {
     pub display_name: Option<String>,
     /// The calls (`METHOD /path`) this permission serves.
     pub calls: Vec<String>,
+    /// What it does not reach that a broader permission does (e.g. Ti.ReadWrite: only the app's own indicators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
 }
 
 impl MinimalPermission {
@@ -157,6 +160,7 @@ impl MinimalPermission {
             id: p.map(|p| p.id.clone()),
             display_name: p.map(|p| p.display_name.clone()),
             calls: labels,
+            caveat: permissions::caveat(kind, &n.permission),
         }
     }
 }
@@ -172,6 +176,11 @@ pub struct LeastPrivilege {
     pub unused: Vec<String>,
     /// Token permissions some call accepts but the minimal set does without.
     pub redundant: Vec<String>,
+    /// Token permissions that may or may not be needed: some call has no
+    /// documented permission in this context, so neither unused nor
+    /// redundant can be said.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecided: Vec<String>,
     /// The smallest permission set that covers every call.
     pub minimal: Vec<MinimalPermission>,
 }

@@ -798,6 +798,9 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
                 m.id.as_deref().unwrap_or("(id unknown)"),
                 st.dim(&clip(&m.calls.join(", "), 80))
             );
+            if let Some(c) = &m.caveat {
+                let _ = writeln!(o, "  {:<10}  {}", "", st.yellow(&format!("caveat: {c}")));
+            }
         }
         if !lp.unused.is_empty() {
             let _ = writeln!(
@@ -813,6 +816,14 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
                 "  {:<10}  {}",
                 "Not needed",
                 st.yellow(&lp.redundant.join(", "))
+            );
+        }
+        if !lp.undecided.is_empty() {
+            let _ = writeln!(
+                o,
+                "  {:<10}  {}",
+                "Undecided",
+                st.dim(&lp.undecided.join(", "))
             );
         }
     }
