@@ -155,7 +155,7 @@ pub fn evaluate(
         Some("this is an ID token; MDE accepts only access tokens".to_string())
     } else if cls.resource != ResourceKind::Mde {
         Some(format!(
-            "the token's audience ({}) is not the MDE API, which answers 401",
+            "the token's audience ({}) is not the MDE API, which rejects it (401, or 403 in some field reports)",
             if claims.aud.is_empty() {
                 "none".to_string()
             } else {
