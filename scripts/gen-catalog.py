@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate data/catalog.json (and copy data/permission-guids.json) from the research
+"""Generate data/catalog.json and data/permission-guids.json (the reference copy plus ROLE_NOTES) from the research
 notes in ../shared/reference (run once; the outputs are committed and compiled
 into the binary, nothing reads ../shared at run time).
 
@@ -20,11 +20,11 @@ It fails if any permission name is not in the GUID list.
 import json
 import os
 import re
-import shutil
 import sys
 
+# Default: ../shared/reference beside the project root.
 REF = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    os.path.dirname(__file__), "..", "..", "..", "shared", "reference")
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "reference")
 OUT = os.path.join(os.path.dirname(__file__), "..", "data")
 
 # Documented spelling -> the value tokens carry (mde-api-catalog.md section 6a).
@@ -52,6 +52,26 @@ GROUP_NOTE = ("mdeauth requires Machine.StopAndQuarantine AND one of Machine.Rea
 ALIASES = {("GET", "/api/machines/InfoGatheringExport",
             "device-health-export-antivirus-health-report-api.md")}
 
+# What the tool adds to the reference GUID file: what a permission does not
+# reach (caveat), and the legacy portal roles no app can hold.
+ROLE_NOTES = {
+    "Ti.ReadWrite": {
+        "caveat": "reaches only the indicators this app submitted itself: it does not see, update or delete indicators created in the portal or by other apps (list-indicators: \"With Ti.ReadWrite.All the app sees all indicators, otherwise only those it created\")"
+    },
+    "readonly": {
+        "allowedMemberTypes": [
+            "User"
+        ],
+        "note": "a legacy WDATP portal role assigned to users, not an application permission: no app can be granted it (mde-api-catalog.md section 6a)"
+    },
+    "secop": {
+        "allowedMemberTypes": [
+            "User"
+        ],
+        "note": "a legacy WDATP portal role assigned to users, not an application permission: no app can be granted it (mde-api-catalog.md section 6a)"
+    }
+}
+
 HOSTS = [
     "api.security.microsoft.com",
     "us.api.security.microsoft.com",
@@ -67,6 +87,9 @@ HOSTS = [
     "api-gcc.securitycenter.microsoft.us",
     "api-gov.securitycenter.microsoft.us",
     "api.securitycenter.windows.com",
+    # A WindowsDefenderATP identifier URI (mde-api-catalog.md section 3.2) that
+    # no page uses as a call host; accepted so that a call written with it resolves.
+    "api.securitycenter.windows.us",
 ]
 
 
@@ -173,9 +196,20 @@ def main():
     with open(os.path.join(OUT, "catalog.json"), "w") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")
-    # Copied unchanged; the app-registration lint reads it too.
-    shutil.copyfile(os.path.join(REF, "mde-permission-guids.json"),
-                    os.path.join(OUT, "permission-guids.json"))
+    # Copied with the project's own annotations (ROLE_NOTES); the
+    # app-registration lint reads it too.
+    guid_doc = json.load(open(os.path.join(REF, "mde-permission-guids.json")))
+    for role in guid_doc["application_roles"]:
+        extra = ROLE_NOTES.get(role["value"])
+        if extra:
+            # Inserted after the key each note follows, so the file reads naturally.
+            after = "displayName" if "caveat" in extra else "id"
+            items = list(role.items())
+            at = [k for k, _ in items].index(after) + 1
+            role.clear()
+            role.update(items[:at] + list(extra.items()) + items[at:])
+    with open(os.path.join(OUT, "permission-guids.json"), "w") as f:
+        json.dump(guid_doc, f, indent=1, ensure_ascii=False)
     print(f"{len(calls)} calls, {sum(1 for c in calls if c['status'] == 'legacy')} legacy")
 
 

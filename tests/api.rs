@@ -492,3 +492,28 @@ fn secop_and_readonly_are_portal_roles_not_application_permissions() {
             .starts_with("Machine.Isolate is an application permission (app role"),
     );
 }
+
+#[test]
+fn every_windowsdefenderatp_api_host_resolves_calls() {
+    // api.securitycenter.windows.us is one of the app's identifier URIs.
+    for host in [
+        "api.securitycenter.windows.us",
+        "api-gov.securitycenter.microsoft.us",
+        "api.security.microsoft.com",
+    ] {
+        let out = mdeauth()
+            .args(["api", &format!("GET https://{host}/api/alerts")])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{host}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("List alerts"),
+            "{host}"
+        );
+    }
+}
