@@ -517,3 +517,27 @@ fn every_windowsdefenderatp_api_host_resolves_calls() {
         );
     }
 }
+
+#[test]
+fn junit_has_one_case_per_planned_call() {
+    let plan = fixture("plans/soc-automation.toml");
+    let out = mdeauth()
+        .args(["--format", "junit", "api", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let rep = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit XML parses");
+    let names: Vec<&str> = rep.test_suites[0]
+        .test_cases
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names.len(), 4, "{xml}");
+    assert!(
+        names.contains(&"POST /api/machines/{id}/isolate"),
+        "{names:?}"
+    );
+    assert_eq!(rep.failures, 0);
+}

@@ -1,6 +1,7 @@
 //! JUnit XML renderer for CI systems: one test case per checked call
 //! (failure when not allowed, skipped when the documentation names no
-//! permission), one per permission an app registration needs (failure when
+//! permission) or per planned call of `api` (passing when its permissions
+//! are documented), one per permission an app registration needs (failure when
 //! not requested, or not granted when grants are known) and one failing test
 //! case per error finding; a report with none of these gets a single passing case.
 
@@ -12,8 +13,31 @@ use crate::finding::Finding;
 pub fn render(r: &Report) -> String {
     let mut suite = TestSuite::new(format!("mdeauth {}", r.command));
     let class = format!("mdeauth.{}", r.command);
+    // `api` with a plan or calls: one case per planned call, passing when
+    // the documentation names its permissions in the plan's context.
+    let planned = r.least_privilege.as_ref().map(|lp| lp.context);
     for c in r.calls.iter().flatten() {
-        let Some(check) = &c.check else { continue };
+        let Some(check) = &c.check else {
+            if let Some(ctx) = planned {
+                let documented = match ctx {
+                    "delegated" => !c.delegated_requirements.is_empty(),
+                    _ => !c.application_requirements.is_empty(),
+                };
+                let status = if documented {
+                    TestCaseStatus::success()
+                } else {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!(
+                        "the documentation names no {ctx} permission for this call"
+                    ));
+                    s
+                };
+                let mut case = TestCase::new(c.call.clone().unwrap_or_else(|| c.label()), status);
+                case.set_classname(format!("{class}.calls"));
+                suite.add_test_case(case);
+            }
+            continue;
+        };
         let status = match check.allowed {
             Some(true) => TestCaseStatus::success(),
             Some(false) => {
