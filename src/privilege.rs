@@ -267,6 +267,31 @@ pub fn surplus<'a>(
     }
 }
 
+/// Delegated calls: the signed-in user's MDE role and device-group access
+/// also decide, and no token shows them. One warning naming each call's
+/// role permission (`check` with a delegated token, `api` for a delegated plan).
+pub fn user_rbac(rows: &[&Call]) -> crate::finding::Finding {
+    let mut parts: Vec<String> = Vec::new();
+    for row in rows {
+        let rbac = row
+            .rbac
+            .as_deref()
+            .unwrap_or("not stated in the documentation");
+        let line = format!("{}: {rbac}", row.label());
+        if !parts.contains(&line) {
+            parts.push(line);
+        }
+    }
+    crate::finding::Finding::warning(
+        "call.user_rbac",
+        format!(
+            "delegated calls also need the signed-in user's MDE role permission and device-group access, which the token cannot show: {}",
+            parts.join("; ")
+        ),
+        "give the user an MDE role with these permissions and access to the device groups involved (Defender portal: Settings > Endpoints > Roles)",
+    )
+}
+
 /// The warnings every command working from a list of calls gives about a
 /// call itself: no permission documented for the context, or a legacy call.
 pub fn call_warnings(

@@ -541,3 +541,30 @@ fn junit_has_one_case_per_planned_call() {
     );
     assert_eq!(rep.failures, 0);
 }
+
+#[test]
+fn a_delegated_plan_says_the_user_needs_an_mde_role_too() {
+    let r = api(&[
+        "--plan",
+        fixture("plans/analyst-portal.toml").to_str().unwrap(),
+    ]);
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "call.user_rbac")
+        .unwrap_or_else(|| panic!("no call.user_rbac in {r}"));
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("PATCH /api/alerts/{id}: Alerts investigation"),
+        "{f}"
+    );
+    // An application plan does not get it.
+    let r = api(&[
+        "--plan",
+        fixture("plans/soc-automation.toml").to_str().unwrap(),
+    ]);
+    assert!(!r.to_string().contains("call.user_rbac"), "{r}");
+}

@@ -43,6 +43,9 @@ pub fn run(args: &ApiArgs) -> Result<Report> {
     for w in &wanted {
         report.findings.extend(privilege::call_warnings(w.row, ctx));
     }
+    if ctx == PermContext::Delegated {
+        report.findings.push(privilege::user_rbac(&rows));
+    }
     let minimal = privilege::minimal(&rows, kind)
         .iter()
         .map(|n| MinimalPermission::new(n, kind, &rows))

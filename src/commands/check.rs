@@ -216,26 +216,8 @@ pub fn evaluate(
     }
 
     if ctx == PermContext::Delegated && blocker.is_none() {
-        let mut parts: Vec<String> = Vec::new();
-        for w in wanted {
-            let rbac = w
-                .row
-                .rbac
-                .as_deref()
-                .unwrap_or("not stated in the documentation");
-            let line = format!("{}: {rbac}", w.row.label());
-            if !parts.contains(&line) {
-                parts.push(line);
-            }
-        }
-        report.findings.push(Finding::warning(
-            "call.user_rbac",
-            format!(
-                "delegated calls also need the signed-in user's MDE role permission and device-group access, which the token cannot show: {}",
-                parts.join("; ")
-            ),
-            "give the user an MDE role with these permissions and access to the device groups involved (Defender portal: Settings > Endpoints > Roles)",
-        ));
+        let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
+        report.findings.push(privilege::user_rbac(&rows));
     }
 
     let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
