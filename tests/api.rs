@@ -568,3 +568,34 @@ fn a_delegated_plan_says_the_user_needs_an_mde_role_too() {
     ]);
     assert!(!r.to_string().contains("call.user_rbac"), "{r}");
 }
+
+#[test]
+fn single_source_guids_are_marked_in_the_minimal_set() {
+    let r = api(&[
+        "--call",
+        "POST /api/machines/x/isolate",
+        "--context",
+        "delegated",
+    ]);
+    let m = &r["least_privilege"]["minimal"][0];
+    assert_eq!(m["permission"], "Machine.Isolate");
+    assert_eq!(m["confidence"], "medium", "{m}");
+    let r = api(&["--call", "GET /api/machines"]);
+    assert_eq!(r["least_privilege"]["minimal"][0]["confidence"], "high");
+    let out = mdeauth()
+        .args([
+            "api",
+            "--call",
+            "POST /api/machines/x/isolate",
+            "--context",
+            "delegated",
+        ])
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.contains("479231ef-3b86-4933-ae6b-1fa84bba9e31 *")
+            && human.contains("* GUID from a single source"),
+        "{human}"
+    );
+}

@@ -140,6 +140,9 @@ pub struct MinimalPermission {
     /// What it does not reach that a broader permission does (e.g. Ti.ReadWrite: only the app's own indicators).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caveat: Option<String>,
+    /// How sure the GUID is: `high`, or `medium` when a single source gives it
+    /// (as `app` reports it); null when the GUID list does not have it.
+    pub confidence: Option<&'static str>,
 }
 
 impl MinimalPermission {
@@ -161,6 +164,13 @@ impl MinimalPermission {
             display_name: p.map(|p| p.display_name.clone()),
             calls: labels,
             caveat: permissions::caveat(kind, &n.permission),
+            confidence: p.map(|p| {
+                if p.confidence.starts_with("high") {
+                    "high"
+                } else {
+                    "medium"
+                }
+            }),
         }
     }
 }

@@ -787,11 +787,18 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
             .map(|m| m.permission.len())
             .max()
             .unwrap_or(0);
+        let mut single_source = false;
         for (i, m) in lp.minimal.iter().enumerate() {
             let label = if i == 0 { "Minimal" } else { "" };
+            let mark = if m.confidence == Some("medium") {
+                single_source = true;
+                " *"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 o,
-                "  {:<10}  {:<w$}  {:<5}  {}  {}",
+                "  {:<10}  {:<w$}  {:<5}  {}{mark}  {}",
                 label,
                 m.permission,
                 m.kind.as_str(),
@@ -801,6 +808,14 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
             if let Some(c) = &m.caveat {
                 let _ = writeln!(o, "  {:<10}  {}", "", st.yellow(&format!("caveat: {c}")));
             }
+        }
+        if single_source {
+            let _ = writeln!(
+                o,
+                "  {:<10}  {}",
+                "",
+                st.dim(&format!("* {}", crate::applint::table::SINGLE_SOURCE))
+            );
         }
         if !lp.unused.is_empty() {
             let _ = writeln!(
