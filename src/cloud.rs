@@ -93,6 +93,13 @@ pub fn by_issuer_host(host: &str) -> Option<&'static Cloud> {
         .find(|c| c.issuer_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
 }
 
+/// The cloud whose MDE API is served on `host` (lower-case), if any.
+pub fn by_api_host(host: &str) -> Option<&'static Cloud> {
+    CLOUDS
+        .iter()
+        .find(|c| !c.api_host.is_empty() && c.api_host.eq_ignore_ascii_case(host))
+}
+
 /// The host part of an https URL, lower-cased.
 pub fn url_host(url: &str) -> Option<String> {
     host_of(url).map(str::to_ascii_lowercase)

@@ -372,7 +372,9 @@ fn full_urls_on_several_hosts() {
         "GET https://api.security.microsoft.com/api/machines",
         "GET https://eu.api.security.microsoft.com/api/v1.0/machines?$top=5",
         "GET https://api-us.securitycenter.microsoft.com/api/machines",
-        "GET https://api-gov.securitycenter.microsoft.us/api/machines",
+        // GCC signs in on the commercial cloud, like this token (GCC High and
+        // DoD do not: a_call_on_another_clouds_api_host_fails).
+        "GET https://api-gcc.securitycenter.microsoft.us/api/machines",
         "GET https://api.securitycenter.windows.com/api/machines",
         "get https://SWA.api.security.microsoft.com/API/Machines/",
     ] {
@@ -1106,4 +1108,40 @@ fn a_token_of_the_other_context_serves_no_call() {
     );
     assert_eq!(minimal(&r), ["Machine.Read"]);
     assert!(!codes(&r).contains(&"perm.unused".to_string()));
+}
+
+#[test]
+fn a_call_on_another_clouds_api_host_fails() {
+    let run = |call: &str| {
+        let out = mdeauth()
+            .args([
+                "--format",
+                "json",
+                "check",
+                "--at",
+                VALID_AT,
+                "--jwks",
+                &jwks(),
+            ])
+            .arg(fixture("tokens/app-v1.jwt"))
+            .args(["--call", call])
+            .output()
+            .unwrap();
+        (out.status.code(), json_out(&out))
+    };
+    // GCC High / DoD sign in at login.microsoftonline.us; this token is commercial.
+    let (code, v) = run("GET https://api-gov.securitycenter.microsoft.us/api/alerts");
+    assert_eq!(code, Some(1));
+    let f = finding(&v, "call.wrong_cloud");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("accepts tokens signed in at login.microsoftonline.us"),
+        "{f}"
+    );
+    // GCC signs in on the commercial cloud: no finding.
+    let (code, v) = run("GET https://api-gcc.securitycenter.microsoft.us/api/alerts");
+    assert_eq!(code, Some(0), "{v}");
+    assert!(!v.to_string().contains("call.wrong_cloud"));
 }

@@ -123,6 +123,47 @@ fn token_phrase(c: PermContext) -> &'static str {
     }
 }
 
+/// Calls written as full URLs on a national cloud's API host, with a token
+/// from another cloud's sign-in: each API accepts only tokens from its own
+/// cloud (GCC signs in on the commercial cloud, GCC High and DoD on
+/// login.microsoftonline.us; `data/clouds.json`).
+fn wrong_cloud(cls: &crate::token::Classification, wanted: &[Wanted]) -> Vec<Finding> {
+    let Some(token_cloud) = cls.cloud else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for w in wanted {
+        let Some(host) = crate::cloud::url_host(&w.given) else {
+            continue;
+        };
+        let Some(api) = crate::cloud::by_api_host(&host) else {
+            continue;
+        };
+        let Some(sign_in) = crate::cloud::by_issuer_host(api.login_host) else {
+            continue;
+        };
+        if sign_in.name == token_cloud || seen.contains(&host) {
+            continue;
+        }
+        seen.push(host.clone());
+        out.push(Finding::error(
+            "call.wrong_cloud",
+            format!(
+                "{host} is the {} MDE API, which accepts tokens signed in at {}; this token comes from the {} cloud",
+                api.display,
+                api.login_host,
+                crate::cloud::by_name(token_cloud).map_or(token_cloud, |c| c.display)
+            ),
+            format!(
+                "request the token from https://{}/<tenant> (mdeauth token --cloud {}), or call the API host of the token's cloud",
+                api.login_host, api.name
+            ),
+        ));
+    }
+    out
+}
+
 /// The plan checks `check` runs on a decoded token, shared with `token --plan`
 /// and `doctor`: context, plan identity, per-call permissions, least privilege.
 /// Adds findings, `plan`, `calls` and `least_privilege` to the report; header
@@ -140,6 +181,7 @@ pub fn evaluate(
     report
         .findings
         .extend(context_mismatch(expected, token_ctx));
+    report.findings.extend(wrong_cloud(&cls, wanted));
     if let Some(p) = plan {
         identity(
             &mut report.findings,
