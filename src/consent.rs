@@ -161,6 +161,9 @@ pub fn urls(
 ) -> ConsentUrls {
     let host = &cloud.login_host;
     let id = enc(client_id);
+    // "common" is no tenant of its own: the /common link is already there,
+    // and the v2 admin-consent endpoint takes a tenant or organizations.
+    let tenant = tenant.filter(|t| !t.eq_ignore_ascii_case("common"));
     let authorize = |t: &str| {
         format!(
             "https://{host}/{t}/oauth2/authorize?prompt=consent&client_id={id}&response_type=code&sso_reload=true",
@@ -253,6 +256,22 @@ mod tests {
             "https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id=00000000-0000-0000-0000-000000000000&response_type=code&sso_reload=true"
         );
         assert!(u.authorize_tenant.is_none());
+        // --tenant common adds nothing: no second /common link, and the v2
+        // endpoint keeps organizations.
+        let u = urls(
+            "00000000-0000-0000-0000-000000000000",
+            Some("common"),
+            c,
+            None,
+            None,
+        );
+        assert!(u.authorize_tenant.is_none());
+        assert!(
+            u.adminconsent_v2
+                .starts_with("https://login.microsoftonline.com/organizations/v2.0/adminconsent?"),
+            "{}",
+            u.adminconsent_v2
+        );
     }
 
     #[test]

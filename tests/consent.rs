@@ -155,3 +155,39 @@ fn bad_inputs_exit_2() {
         "mdeauth: error: client id \"nope\" is not a GUID; give the app registration's Application (client) ID, e.g. 00000000-0000-0000-0000-000000000000\n"
     );
 }
+
+#[test]
+fn common_adds_no_link_and_china_is_warned_about() {
+    let out = mdeauth()
+        .args([
+            "--format",
+            "json",
+            "consent-url",
+            "--client-id",
+            "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
+        ])
+        .args(["--tenant", "common"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("/common/oauth2/authorize").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("/organizations/v2.0/adminconsent"), "{text}");
+    let out = mdeauth()
+        .args([
+            "--format",
+            "json",
+            "consent-url",
+            "--client-id",
+            "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
+        ])
+        .args(["--cloud", "china"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("consent.no_mde_api"), "{text}");
+}

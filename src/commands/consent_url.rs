@@ -22,6 +22,18 @@ pub fn run(args: &ConsentUrlArgs) -> Result<Report> {
             "register a redirect URI on the app, and pass it with --redirect-uri for the v2 link",
         ));
     }
+    if let Ok(c) = crate::cloud::by_name(&args.cloud)
+        && c.api_host.is_empty()
+    {
+        report.findings.push(Finding::warning(
+            "consent.no_mde_api",
+            format!(
+                "mdeauth knows of no MDE API in {}: the WindowsDefenderATP app and its permissions may not exist there, so consent can fail (AADSTS650052 or AADSTS500011)",
+                c.display
+            ),
+            "check that Defender for Endpoint is offered in this cloud before registering the app",
+        ));
+    }
     report.consent = Some(section);
     Ok(report.finish())
 }
