@@ -79,6 +79,20 @@ pub struct AppRegistration {
     pub requested: Vec<Requested>,
     /// True when `requiredResourceAccess` names WindowsDefenderATP at all.
     pub lists_mde: bool,
+    /// Permissions listed under other APIs (Microsoft Graph, Defender XDR,
+    /// ...): the lint names any that are WindowsDefenderATP's own GUIDs.
+    pub elsewhere: Vec<Elsewhere>,
+}
+
+/// One `resourceAccess` entry under an API other than WindowsDefenderATP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elsewhere {
+    /// The `resourceAppId` it is listed under (lower-case).
+    pub resource_app_id: String,
+    /// Lower-case GUID.
+    pub guid: String,
+    /// `None` when the type is neither Role nor Scope.
+    pub kind: Option<PermKind>,
 }
 
 impl AppRegistration {
@@ -147,7 +161,7 @@ impl AppRegistration {
                 "{what}: \"requiredResourceAccess\" is not a list"
             )));
         };
-        let (requested, lists_mde) = required_access(rra, what)?;
+        let (requested, lists_mde, elsewhere) = required_access(rra, what)?;
 
         let flag = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(false);
         let (sign_in_audience, public_client, redirect_uris) = match shape {
@@ -195,6 +209,7 @@ impl AppRegistration {
             credentials,
             requested,
             lists_mde,
+            elsewhere,
         })
     }
 }
@@ -206,15 +221,32 @@ fn not_an_app(what: &str, missing: &str) -> Error {
     .with_hint("export it from the portal's Manifest page or with az ad app show --id <appId>")
 }
 
-fn required_access(rra: &[Value], what: &str) -> Result<(Vec<Requested>, bool)> {
+/// What `requiredResourceAccess` holds: the WindowsDefenderATP permissions,
+/// whether it names WindowsDefenderATP at all, and what other APIs list.
+type Access = (Vec<Requested>, bool, Vec<Elsewhere>);
+
+fn required_access(rra: &[Value], what: &str) -> Result<Access> {
     let mut out: Vec<Requested> = Vec::new();
     let mut lists_mde = false;
+    let mut elsewhere = Vec::new();
     for res in rra {
-        let is_mde = res
-            .get("resourceAppId")
-            .and_then(Value::as_str)
-            .is_some_and(|id| id.eq_ignore_ascii_case(MDE_APP_ID));
+        let resource = res.get("resourceAppId").and_then(Value::as_str);
+        let is_mde = resource.is_some_and(|id| id.eq_ignore_ascii_case(MDE_APP_ID));
         if !is_mde {
+            let access = res.get("resourceAccess").and_then(Value::as_array);
+            for a in access.into_iter().flatten() {
+                let id = a.get("id").and_then(Value::as_str).unwrap_or("");
+                if crate::guid::is_guid(id) {
+                    elsewhere.push(Elsewhere {
+                        resource_app_id: resource.unwrap_or("").to_ascii_lowercase(),
+                        guid: id.to_ascii_lowercase(),
+                        kind: a
+                            .get("type")
+                            .and_then(Value::as_str)
+                            .and_then(PermKind::parse),
+                    });
+                }
+            }
             continue;
         }
         lists_mde = true;
@@ -243,7 +275,7 @@ fn required_access(rra: &[Value], what: &str) -> Result<(Vec<Requested>, bool)> 
             }
         }
     }
-    Ok((out, lists_mde))
+    Ok((out, lists_mde, elsewhere))
 }
 
 fn strings(v: Option<&Value>) -> impl Iterator<Item = String> + '_ {

@@ -128,6 +128,37 @@ pub fn lint(
         out.push(Finding::warning("app.unknown_guid", msg, fix));
     }
 
+    // ---- WindowsDefenderATP permissions listed under another API
+    for e in &app.elsewhere {
+        let found = match e.kind {
+            Some(k) => table.by_guid(&e.guid, k),
+            None => table
+                .by_guid(&e.guid, PermKind::Role)
+                .or_else(|| table.by_guid(&e.guid, PermKind::Scope)),
+        };
+        let Some(p) = found else { continue };
+        let under = crate::resource::lookup(&e.resource_app_id)
+            .map_or_else(|| "another API".to_string(), |r| r.name.to_string());
+        out.push(Finding::warning(
+            "app.permission_wrong_api",
+            format!(
+                "{} is WindowsDefenderATP's {} ({}), but requiredResourceAccess lists it under {under} ({}), where it grants nothing",
+                e.guid,
+                p.name,
+                p.kind.as_str(),
+                e.resource_app_id
+            ),
+            fx.lines(&[
+                format!(
+                    "move it under WindowsDefenderATP ({MDE_APP_ID}): az ad app permission delete --id {} --api {} --api-permissions {}",
+                    app.app_id, e.resource_app_id, e.guid
+                ),
+                fx.add(&p.name, p.kind),
+                fx.consent_line(),
+            ]),
+        ));
+    }
+
     if !app.lists_mde || app.requested.is_empty() {
         out.push(Finding::error(
             "app.no_mde_permissions",
@@ -914,6 +945,53 @@ mod tests {
             f.message
         );
         assert!(codes(&out).contains(&"app.no_mde_permissions"));
+    }
+
+    #[test]
+    fn mde_guids_under_another_api_are_named() {
+        // Machine.Read.All's app-role id under Microsoft Graph and under Defender XDR.
+        let mut out_codes = Vec::new();
+        for resource in [
+            "00000003-0000-0000-c000-000000000000",
+            "8ee8fdad-f234-4243-8f3b-15c294843740",
+        ] {
+            let a = AppRegistration::parse(
+                &json!({"appId": APP, "signInAudience": "AzureADMyOrg",
+                        "requiredResourceAccess": [{"resourceAppId": resource, "resourceAccess": [
+                            {"id": "ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", "type": "Role"}]}]}),
+                "test",
+            )
+            .unwrap();
+            let out = lint(
+                &a,
+                &machines_intent(),
+                &PermissionTable::built_in(),
+                None,
+                0,
+                30,
+                public(),
+            );
+            let f = out
+                .findings
+                .iter()
+                .find(|f| f.code == "app.permission_wrong_api")
+                .expect("app.permission_wrong_api");
+            assert!(
+                f.message
+                    .contains("is WindowsDefenderATP's Machine.Read.All (Role)"),
+                "{}",
+                f.message
+            );
+            assert!(f.message.contains(resource), "{}", f.message);
+            assert!(
+                f.fix
+                    .contains(&format!("--api {resource} --api-permissions ea8291d3")),
+                "{}",
+                f.fix
+            );
+            out_codes.push(codes(&out).contains(&"app.no_mde_permissions"));
+        }
+        assert_eq!(out_codes, [true, true]);
     }
 
     #[test]
