@@ -285,3 +285,21 @@ fn a_damaged_entry_is_named_as_damaged_offline() {
         "{err}"
     );
 }
+
+#[test]
+fn an_entry_dated_in_the_future_is_shown_as_such() {
+    let server = MockServer::start();
+    let _aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    assert_eq!(code, 0);
+    age_cache(cache.path(), -1_000_000_000);
+    let out = mdeauth()
+        .env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["cache", "show"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("dated in the future"), "{text}");
+    assert!(!text.contains("years ago"), "{text}");
+}

@@ -287,9 +287,14 @@ fn cache(o: &mut String, c: &crate::cache::CacheSection, st: &Style) {
             o,
             "    {}",
             st.dim(&format!(
-                "fetched {} ({} ago), {} bytes{}",
+                "fetched {} ({}), {} bytes{}",
                 e.fetched_at,
-                crate::timefmt::span(e.age_seconds),
+                if e.age_seconds < 0 {
+                    // Refetched on next use (only 0..24 h counts as fresh).
+                    "dated in the future: the clock was changed; refetched on next use".to_string()
+                } else {
+                    format!("{} ago", crate::timefmt::span(e.age_seconds))
+                },
                 e.size,
                 if e.key_ids.is_empty() {
                     String::new()
