@@ -1900,3 +1900,31 @@ fn ti_readwrite_all_is_broader_but_the_swap_loses_other_apps_indicators() {
         "{msg}"
     );
 }
+
+#[test]
+fn an_end_date_that_cannot_be_read_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = daemon_with(
+        &dir,
+        json!([{"displayName": "hand-edited", "endDateTime": "next spring", "keyId": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"}]),
+        json!([]),
+    );
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "secret",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let f = finding(&v, "app.credential_end_unreadable");
+    assert!(
+        f["message"].as_str().unwrap().contains(
+            "the end date \"next spring\" of client secret \"hand-edited\" cannot be read"
+        ),
+        "{f}"
+    );
+    assert_eq!(v["app"]["credentials"][0]["status"], "unknown");
+}

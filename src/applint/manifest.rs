@@ -55,6 +55,8 @@ pub struct AppCredential {
     pub key_id: Option<String>,
     /// Unix seconds; `None` when the export has no (readable) end date.
     pub expires: Option<i64>,
+    /// The end date as written, when it is there but cannot be read.
+    pub unreadable_end: Option<String>,
 }
 
 /// One `requiredResourceAccess` entry for WindowsDefenderATP.
@@ -353,14 +355,17 @@ fn credential(c: &Map<String, Value>, kind: CredKind) -> Option<AppCredential> {
         })
         .or_else(|| key_id.clone())
         .unwrap_or_else(|| "(unnamed)".to_string());
-    let expires = s("endDateTime")
-        .or_else(|| s("endDate"))
-        .and_then(parse_time);
+    let end = s("endDateTime").or_else(|| s("endDate"));
+    let expires = end.and_then(parse_time);
+    let unreadable_end = end
+        .filter(|e| expires.is_none() && !e.trim().is_empty())
+        .map(str::to_string);
     Some(AppCredential {
         kind,
         name,
         key_id,
         expires,
+        unreadable_end,
     })
 }
 

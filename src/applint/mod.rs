@@ -562,6 +562,18 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
     let uses = |c: Credential| intent.credential == Some(c);
     let daemon = intent.context == PermContext::Application;
     for c in &app.credentials {
+        if let Some(end) = &c.unreadable_end {
+            out.push(Finding::warning(
+                "app.credential_end_unreadable",
+                format!(
+                    "the end date {:?} of {} {:?} cannot be read, so whether it has expired is not checked",
+                    end,
+                    if c.kind == CredKind::Secret { "client secret" } else { "certificate" },
+                    c.name
+                ),
+                "export the manifest again unedited (end dates are RFC 3339, e.g. 2026-09-01T00:00:00Z)",
+            ));
+        }
         let Some(exp) = c.expires else { continue };
         let when = format!("{} ({})", rfc3339(exp), relative(exp, now));
         let delete = match &c.key_id {
