@@ -34,6 +34,19 @@ fn run(args: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap(), json_out(&out))
 }
 
+/// `app FILE` for a daemon that needs Machine.Read.All and signs in with a secret.
+fn run_secret_daemon(file: &str) -> (i32, Value) {
+    run(&[
+        file,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "secret",
+    ])
+}
+
 fn run_file(file: &str, args: &[&str]) -> (i32, Value) {
     let path = app_fixture(file);
     let mut all = vec![path.as_str()];
@@ -1426,15 +1439,7 @@ fn certificate_expired_and_expiring() {
 fn secret_planned_but_none_configured() {
     let dir = tempfile::tempdir().unwrap();
     let p = daemon_with(&dir, json!([]), json!([]));
-    let (code, v) = run(&[
-        &p,
-        "--permission",
-        "Machine.Read.All",
-        "--context",
-        "application",
-        "--credential",
-        "secret",
-    ]);
+    let (code, v) = run_secret_daemon(&p);
     assert_eq!(code, 1);
     let f = finding(&v, "app.secret_missing");
     assert_eq!(f["severity"], "error");
@@ -1455,15 +1460,7 @@ fn expired_secret_next_to_a_valid_one_is_only_a_warning() {
         ]),
         json!([]),
     );
-    let (code, v) = run(&[
-        &p,
-        "--permission",
-        "Machine.Read.All",
-        "--context",
-        "application",
-        "--credential",
-        "secret",
-    ]);
+    let (code, v) = run_secret_daemon(&p);
     assert_eq!(code, 0, "{v}");
     let f = finding(&v, "app.secret_expired");
     assert_eq!(f["severity"], "warning");
@@ -1909,15 +1906,7 @@ fn an_end_date_that_cannot_be_read_is_named() {
         json!([{"displayName": "hand-edited", "endDateTime": "next spring", "keyId": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"}]),
         json!([]),
     );
-    let (code, v) = run(&[
-        &p,
-        "--permission",
-        "Machine.Read.All",
-        "--context",
-        "application",
-        "--credential",
-        "secret",
-    ]);
+    let (code, v) = run_secret_daemon(&p);
     assert_eq!(code, 0, "{v}");
     let f = finding(&v, "app.credential_end_unreadable");
     assert!(

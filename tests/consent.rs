@@ -156,8 +156,8 @@ fn bad_inputs_exit_2() {
     );
 }
 
-#[test]
-fn common_adds_no_link_and_china_is_warned_about() {
+/// The JSON report of `consent-url` for the test app with `extra` arguments.
+fn consent_json(extra: &[&str]) -> String {
     let out = mdeauth()
         .args([
             "--format",
@@ -166,28 +166,22 @@ fn common_adds_no_link_and_china_is_warned_about() {
             "--client-id",
             "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
         ])
-        .args(["--tenant", "common"])
+        .args(extra)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn common_adds_no_link_and_china_is_warned_about() {
+    let text = consent_json(&["--tenant", "common"]);
     assert_eq!(
         text.matches("/common/oauth2/authorize").count(),
         1,
         "{text}"
     );
     assert!(text.contains("/organizations/v2.0/adminconsent"), "{text}");
-    let out = mdeauth()
-        .args([
-            "--format",
-            "json",
-            "consent-url",
-            "--client-id",
-            "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
-        ])
-        .args(["--cloud", "china"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = consent_json(&["--cloud", "china"]);
     assert!(text.contains("consent.no_mde_api"), "{text}");
 }

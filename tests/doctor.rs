@@ -76,6 +76,20 @@ fn run(mut c: assert_cmd::Command) -> Out {
     }
 }
 
+/// `mdeauth --format json doctor --at VALID_AT --no-verify`, to add to.
+fn offline_doctor() -> assert_cmd::Command {
+    let mut c = mdeauth();
+    c.args([
+        "--format",
+        "json",
+        "doctor",
+        "--at",
+        VALID_AT,
+        "--no-verify",
+    ]);
+    c
+}
+
 fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
     v["doctor"]["steps"]
         .as_array()
@@ -378,17 +392,9 @@ fn unreachable_authority_is_a_failed_step_with_exit_3() {
 fn given_token_offline_and_missing_config() {
     // A given token, no tenant/client: configuration passes on calls alone.
     let o = run({
-        let mut c = mdeauth();
-        c.args([
-            "--format",
-            "json",
-            "doctor",
-            "--at",
-            VALID_AT,
-            "--no-verify",
-        ])
-        .args(["--call", "GET /api/machines"])
-        .arg(common::fixture_text("tokens/app-v1.jwt"));
+        let mut c = offline_doctor();
+        c.args(["--call", "GET /api/machines"])
+            .arg(common::fixture_text("tokens/app-v1.jwt"));
         c
     });
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
@@ -525,18 +531,10 @@ fn secret_from_file_and_probe_server_error_exit_3() {
 #[test]
 fn identity_fails_for_another_tenant_and_app() {
     let o = run({
-        let mut c = mdeauth();
-        c.args([
-            "--format",
-            "json",
-            "doctor",
-            "--at",
-            VALID_AT,
-            "--no-verify",
-        ])
-        .args(["--call", "GET /api/machines"])
-        .args(["--tenant", mint::OTHER_TENANT, "--client-id", DAEMON_APP])
-        .arg(common::fixture_text("tokens/app-v1.jwt"));
+        let mut c = offline_doctor();
+        c.args(["--call", "GET /api/machines"])
+            .args(["--tenant", mint::OTHER_TENANT, "--client-id", DAEMON_APP])
+            .arg(common::fixture_text("tokens/app-v1.jwt"));
         c
     });
     assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
@@ -773,21 +771,13 @@ fn delegated_plan_with_the_password_grant_keeps_its_warning() {
 /// The `doctor.not_granted` fix for daemon-ok (single-tenant, Alert.Read.All not granted).
 fn not_granted_fix(token: Option<&str>) -> String {
     let o = run({
-        let mut c = mdeauth();
-        c.args([
-            "--format",
-            "json",
-            "doctor",
-            "--at",
-            VALID_AT,
-            "--no-verify",
-        ])
-        .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
-        .args([
-            "--grants",
-            fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
-        ])
-        .args(["--call", "GET /api/machines", "--call", "GET /api/alerts"]);
+        let mut c = offline_doctor();
+        c.args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
+            .args([
+                "--grants",
+                fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
+            ])
+            .args(["--call", "GET /api/machines", "--call", "GET /api/alerts"]);
         if let Some(t) = token {
             c.arg(t);
         }

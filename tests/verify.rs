@@ -29,6 +29,11 @@ fn verify_file(token: &str, jwks: &str, extra: &[&str]) -> (i32, Value, String) 
     run(c)
 }
 
+/// Verify at VALID_AT against the v2 key set (its keys carry an issuer).
+fn verify_v2_set(token: &str) -> (i32, Value, String) {
+    verify_file(token, &jwks_file("jwks-v2.json"), &["--at", mint::VALID_AT])
+}
+
 fn verify_main(token: &str, extra: &[&str]) -> (i32, Value, String) {
     let mut args = vec!["--at", mint::VALID_AT];
     args.extend_from_slice(extra);
@@ -728,20 +733,12 @@ fn without_metadata_the_issuer_must_be_exactly_what_azure_ad_writes() {
 fn a_v1_token_verifies_against_its_tenants_v2_key_set() {
     // The v2 key set's issuer is the v2 issuer; Microsoft.IdentityModel
     // accepts it for a v1 token of the same tenant and cloud.
-    let (code, v, _) = verify_file(
-        &tok("app-v1.jwt"),
-        &jwks_file("jwks-v2.json"),
-        &["--at", mint::VALID_AT],
-    );
+    let (code, v, _) = verify_v2_set(&tok("app-v1.jwt"));
     assert_eq!(code, 0, "{v}");
     // A v1 token naming another cloud still fails the key's issuer.
     let mut c = claims();
     c["iss"] = json!(format!("https://login.microsoftonline.us/{TENANT}/"));
-    let (code, v, _) = verify_file(
-        &signed(&c),
-        &jwks_file("jwks-v2.json"),
-        &["--at", mint::VALID_AT],
-    );
+    let (code, v, _) = verify_v2_set(&signed(&c));
     assert_eq!(code, 1);
     assert!(
         codes(&v).contains(&"key.issuer_mismatch".to_string()),
@@ -871,20 +868,12 @@ fn the_keys_own_issuer_member_is_enforced() {
     let v2 = |c: &Value| mint::sign(&k, &k.v2_header(), c);
     let good = mint::v2_app_claims(&["Machine.Read.All"]);
     // Templated key issuer: any tenant after substitution.
-    let (code, v, _) = verify_file(
-        &v2(&good),
-        &jwks_file("jwks-v2.json"),
-        &["--at", mint::VALID_AT],
-    );
+    let (code, v, _) = verify_v2_set(&v2(&good));
     assert_eq!(code, 0, "{v}");
     // A v1 issuer does not satisfy the v2 key's templated issuer.
     let mut c = good.clone();
     c["iss"] = json!(mint::v1_issuer(TENANT));
-    let (code, v, _) = verify_file(
-        &v2(&c),
-        &jwks_file("jwks-v2.json"),
-        &["--at", mint::VALID_AT],
-    );
+    let (code, v, _) = verify_v2_set(&v2(&c));
     assert_eq!(code, 1);
     assert!(
         codes(&v).contains(&"key.issuer_mismatch".to_string()),

@@ -859,6 +859,19 @@ mod tests {
         .unwrap()
     }
 
+    /// The lint of `a` against [`machines_intent`], built-in table, no grants.
+    fn lint_machines(a: &AppRegistration) -> LintOutput {
+        lint(
+            a,
+            &machines_intent(),
+            &PermissionTable::built_in(),
+            None,
+            0,
+            30,
+            public(),
+        )
+    }
+
     fn public() -> &'static Cloud {
         crate::cloud::by_name("public").unwrap()
     }
@@ -888,15 +901,7 @@ mod tests {
     #[test]
     fn any_of_group_is_satisfied_by_a_broader_permission_but_flagged() {
         let a = app(&[("aa027352-232b-4ed4-b963-a705fc4d6d2c", "Role")]);
-        let out = lint(
-            &a,
-            &machines_intent(),
-            &PermissionTable::built_in(),
-            None,
-            0,
-            30,
-            public(),
-        );
+        let out = lint_machines(&a);
         // Not missing (the call works), but broader than the minimal set.
         assert_eq!(
             codes(&out),
@@ -936,15 +941,7 @@ mod tests {
     #[test]
     fn missing_any_of_group_suggests_the_minimal_member_and_names_the_call() {
         let a = app(&[]);
-        let out = lint(
-            &a,
-            &machines_intent(),
-            &PermissionTable::built_in(),
-            None,
-            0,
-            30,
-            public(),
-        );
+        let out = lint_machines(&a);
         let f = out
             .findings
             .iter()
@@ -974,15 +971,7 @@ mod tests {
                 "test",
             )
             .unwrap();
-            let out = lint(
-                &a,
-                &machines_intent(),
-                &PermissionTable::built_in(),
-                None,
-                0,
-                30,
-                public(),
-            );
+            let out = lint_machines(&a);
             let f = out
                 .findings
                 .iter()
