@@ -348,14 +348,8 @@ fn claim_findings(
             && tid.is_some_and(|t| {
                 // The key's issuer filled in with tid is the v2 issuer of
                 // the token's own cloud and tenant.
-                cloud::by_issuer_url(iss).is_some_and(|cl| {
-                    cl.v2_issuers.iter().any(|v2| {
-                        ki.split_once("{tenantid}")
-                            .map_or(ki == v2.replace("{tenantid}", t), |(pre, post)| {
-                                v2.split_once("{tenantid}") == Some((pre, post))
-                            })
-                    })
-                })
+                let filled = ki.replace("{tenantid}", t);
+                cloud::by_issuer_url(iss).is_some_and(|cl| cl.issues("2.0", t, &filled))
             });
         if !v2_of_own_tenant {
             issuer_rule(
