@@ -12,7 +12,7 @@
 #   BENCH_ROUNDS   rounds of (a), each one openssl run then one scan run (default 7)
 #   BENCH_STARTUP_RUNS  timed runs per single-token command in (b) (default 200)
 #   BENCH_B_ROUNDS rounds of (b), each timing every command a few times (default 25)
-#   BENCH_PROFILE  cargo profile to build (default dist: fat LTO, as release binaries are built)
+#   BENCH_PROFILE  cargo profile to build (default dist: the release settings, fat LTO, linked statically)
 #   BENCH_WORK     scratch directory for generated logs (default bench/.work; removed after)
 #   BENCH_KEEP=1   keep the generated logs
 #   BENCH_OUT      results file (default BENCHMARKS.md)

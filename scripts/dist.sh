@@ -4,10 +4,11 @@
 #   scripts/dist.sh              # the release binary
 #   DIST_STATIC=0 scripts/dist.sh   # the same build, dynamically linked
 #
-# The release binary uses the `dist` profile (`release` plus fat LTO). On Linux
-# with glibc it is also linked statically (static-pie): with no shared libraries
-# to map and relocate and no libgcc_s constructor (which runs CPUID, a trap to
-# the hypervisor on a VM), each process starts about 0.5 ms sooner; see the
+# The release binary uses the `dist` profile (the release settings: fat LTO, one
+# codegen unit). On Linux with glibc it is also linked statically (static-pie):
+# with no shared libraries to map and relocate and no libgcc_s constructor
+# (which runs CPUID, a trap to the hypervisor on a VM), each process starts
+# about 0.5 ms sooner; see the
 # README's Benchmarks section. Host names are still resolved by glibc's
 # built-in `files` and `dns` sources (/etc/hosts, /etc/resolv.conf); other
 # hosts sources named in /etc/nsswitch.conf (mdns, systemd-resolved's module)
