@@ -126,6 +126,23 @@ impl Cache {
         Ok(out)
     }
 
+    /// How many entry files cannot be read as entries (damaged, or written
+    /// by something else): `entries` leaves them out.
+    pub fn damaged(&self) -> usize {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        rd.filter_map(|d| d.ok())
+            .filter(|d| is_entry_name(&d.file_name().to_string_lossy()))
+            .filter(|d| {
+                std::fs::read_to_string(d.path())
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Entry>(&t).ok())
+                    .is_none()
+            })
+            .count()
+    }
+
     /// Remove every entry (and stray temporary files); returns how many entries went.
     pub fn clear(&self) -> Result<usize> {
         let rd = match std::fs::read_dir(&self.dir) {

@@ -303,3 +303,35 @@ fn an_entry_dated_in_the_future_is_shown_as_such() {
     assert!(text.contains("dated in the future"), "{text}");
     assert!(!text.contains("years ago"), "{text}");
 }
+
+#[test]
+fn cache_show_counts_the_entries_it_cannot_read() {
+    let server = MockServer::start();
+    let _aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    assert_eq!(code, 0);
+    let (_, v, _) = cache_cmd(cache.path(), &["show"]);
+    assert_eq!(v["cache"]["entries"].as_array().unwrap().len(), 2, "{v}");
+    let first = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    std::fs::write(&first, "{ damaged").unwrap();
+    let (_, v, _) = cache_cmd(cache.path(), &["show"]);
+    assert_eq!(v["cache"]["entries"].as_array().unwrap().len(), 1, "{v}");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "cache.damaged")
+        .unwrap_or_else(|| panic!("no cache.damaged in {v}"));
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 cache entry file(s) cannot be read"),
+        "{f}"
+    );
+}

@@ -26,5 +26,15 @@ pub fn run(args: &CacheArgs) -> Result<Report> {
             removed: Some(cache.clear()?),
         },
     });
+    if matches!(args.action, CacheAction::Show) {
+        let n = cache.damaged();
+        if n > 0 {
+            report.findings.push(crate::finding::Finding::warning(
+                "cache.damaged",
+                format!("{n} cache entry file(s) cannot be read and are not listed; each is fetched again when next needed"),
+                "`mdeauth cache clear` removes them",
+            ));
+        }
+    }
     Ok(report.finish())
 }
