@@ -59,15 +59,16 @@ impl Cli {
 /// ...`), exit 2.
 fn usage_exit(e: clap::Error, command: Option<&str>) -> ! {
     use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         e.exit()
     }
-    let line = if e.kind() == ErrorKind::InvalidUtf8 {
+    let line = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // `mdeauth` or `mdeauth cache` alone: one line, not the whole help.
+        match command {
+            Some(c) => format!("`mdeauth {c}` needs a subcommand; see `mdeauth {c} --help`"),
+            None => "no command given; see `mdeauth --help` for the commands".to_string(),
+        }
+    } else if e.kind() == ErrorKind::InvalidUtf8 {
         // A file name in another encoding, given where a token may go.
         "an argument is not valid UTF-8; give a file with such a name through --token-file PATH, or on standard input with -".to_string()
     } else {

@@ -829,3 +829,30 @@ fn not_granted_links_to_the_tenant_for_a_single_tenant_app() {
         "{fix}"
     );
 }
+
+#[test]
+fn the_api_cloud_named_by_cloud_must_be_the_tokens() {
+    // A commercial v2 token, the US Government API picked by --cloud.
+    let k = common::main_key();
+    let t = mint::sign(
+        &k,
+        &k.v2_header(),
+        &mint::v2_app_claims(&["Machine.Read.All"]),
+    );
+    let o = run({
+        let mut c = offline_doctor();
+        c.args(["--call", "GET /api/machines", "--cloud", "gcc-high"])
+            .arg(&t);
+        c
+    });
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "permissions")["status"], "fail");
+    assert!(
+        step(&v, "permissions")["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("but: call.wrong_cloud"),
+        "{v}"
+    );
+}

@@ -33,6 +33,14 @@ fn parser_errors_are_one_line_that_points_at_the_commands_help() {
     assert_one_line(&["explain", "-5"], "see `mdeauth explain --help`");
     assert_one_line(&["nope"], "unrecognized subcommand 'nope'");
     assert_one_line(
+        &[],
+        "no command given; see `mdeauth --help` for the commands",
+    );
+    assert_one_line(
+        &["cache"],
+        "`mdeauth cache` needs a subcommand; see `mdeauth cache --help`",
+    );
+    assert_one_line(
         &["consent-url", "--client-id", "x", "--cloud", "mars"],
         "invalid value 'mars' for '--cloud <CLOUD>' [possible values: public, gcc, gcc-high, dod, china]; see `mdeauth consent-url --help`",
     );

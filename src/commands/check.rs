@@ -86,7 +86,14 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
             Err(e) => return Err(e),
         }
     }
-    evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
+    evaluate(
+        &mut report,
+        claims,
+        plan.as_ref(),
+        &wanted,
+        args.context,
+        None,
+    );
     report.token = Some(TokenSection::new(&token, claims, clock));
     crate::finding::dedupe(&mut report.findings);
     Ok(report.finish())
@@ -123,21 +130,34 @@ fn token_phrase(c: PermContext) -> &'static str {
     }
 }
 
-/// Calls written as full URLs on a national cloud's API host, with a token
-/// from another cloud's sign-in: each API accepts only tokens from its own
-/// cloud (GCC signs in on the commercial cloud, GCC High and DoD on
-/// login.microsoftonline.us; `data/clouds.json`).
-fn wrong_cloud(cls: &crate::token::Classification, wanted: &[Wanted]) -> Vec<Finding> {
+/// Calls sent to another cloud's MDE API than the one the token was signed
+/// in on: each API accepts only tokens of its own cloud (GCC signs in on the
+/// commercial cloud, GCC High and DoD on login.microsoftonline.us;
+/// `data/clouds.json`). A call's host is its own when written as a full URL,
+/// else `api_host` (doctor's `--cloud`/`--region`/`--api-base`), else none.
+fn wrong_cloud(
+    cls: &crate::token::Classification,
+    iss: Option<&str>,
+    wanted: &[Wanted],
+    api_host: Option<&str>,
+) -> Vec<Finding> {
     let Some(token_cloud) = cls.cloud else {
         return Vec::new();
     };
+    // v1 issuers on sts.windows.net are confirmed for the commercial cloud
+    // only; whether US Government v1 tokens carry it too is not, so such a
+    // token on a national API is a warning, not an error.
+    let sure = iss
+        .and_then(crate::cloud::url_host)
+        .is_none_or(|h| h != "sts.windows.net");
     let mut out = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for w in wanted {
-        let Some(host) = crate::cloud::url_host(&w.given) else {
+        let Some(host) = crate::cloud::url_host(&w.given).or(api_host.map(str::to_ascii_lowercase))
+        else {
             continue;
         };
-        let Some(api) = crate::cloud::by_api_host(&host) else {
+        let Some(api) = api_cloud(&host) else {
             continue;
         };
         let Some(sign_in) = crate::cloud::by_issuer_host(api.login_host) else {
@@ -147,21 +167,59 @@ fn wrong_cloud(cls: &crate::token::Classification, wanted: &[Wanted]) -> Vec<Fin
             continue;
         }
         seen.push(host.clone());
-        out.push(Finding::error(
-            "call.wrong_cloud",
-            format!(
-                "{host} is the {} MDE API, which accepts tokens signed in at {}; this token comes from the {} cloud",
-                api.display,
-                api.login_host,
-                crate::cloud::by_name(token_cloud).map_or(token_cloud, |c| c.display)
-            ),
-            format!(
-                "request the token from https://{}/<tenant> (mdeauth token --cloud {}), or call the API host of the token's cloud",
-                api.login_host, api.name
-            ),
-        ));
+        let message = format!(
+            "{host} is the {} MDE API, which accepts tokens signed in at {}; this token comes from the {} cloud{}",
+            api.display,
+            api.login_host,
+            crate::cloud::by_name(token_cloud).map_or(token_cloud, |c| c.display),
+            if sure {
+                ""
+            } else {
+                " by its sts.windows.net issuer (confirmed for commercial v1 tokens; not known for national clouds)"
+            }
+        );
+        let fix = format!(
+            "request the token from https://{}/<tenant> (mdeauth token --cloud {}), or call the API host of the token's cloud",
+            api.login_host, api.name
+        );
+        out.push(if sure {
+            Finding::error("call.wrong_cloud", message, fix)
+        } else {
+            Finding::warning("call.wrong_cloud", message, fix)
+        });
     }
     out
+}
+
+/// The cloud whose MDE API `host` serves: a national cloud's own API host,
+/// or one of the catalogue's commercial hosts (`*.microsoft.com`,
+/// `*.windows.com`); `None` for a host of unknown cloud.
+fn api_cloud(host: &str) -> Option<&'static crate::cloud::Cloud> {
+    crate::cloud::by_api_host(host).or_else(|| {
+        let commercial = (host.ends_with(".microsoft.com") || host.ends_with(".windows.com"))
+            && crate::catalog::hosts().iter().any(|h| h == host);
+        commercial
+            .then(|| crate::cloud::by_name("public").ok())
+            .flatten()
+    })
+}
+
+/// What the documentation says about a call that accepts `p` among equal
+/// alternatives (e.g. cancelling a machine action: "any one of the listed
+/// action permissions (presumably matching the action type; page does not
+/// say)"), as "; the documentation of CALL: ...", or nothing.
+fn equals_note(rows: &[&Call], kind: PermKind, p: &str) -> String {
+    rows.iter()
+        .filter(|c| c.groups(kind).iter().flatten().any(|x| x == p))
+        .find_map(|c| {
+            let note = c.notes.as_deref()?;
+            let first = note.split(['|', '.']).next()?.trim();
+            first
+                .to_ascii_lowercase()
+                .contains("any one")
+                .then(|| format!("; the documentation of {}: {first}", c.label()))
+        })
+        .unwrap_or_default()
 }
 
 /// The plan checks `check` runs on a decoded token, shared with `token --plan`
@@ -174,6 +232,7 @@ pub fn evaluate(
     plan: Option<&Plan>,
     wanted: &[Wanted],
     context: Option<PermContext>,
+    api_host: Option<&str>,
 ) {
     let cls = claims.classify();
     let expected = context.or(plan.and_then(|p| p.context));
@@ -181,7 +240,9 @@ pub fn evaluate(
     report
         .findings
         .extend(context_mismatch(expected, token_ctx));
-    report.findings.extend(wrong_cloud(&cls, wanted));
+    report
+        .findings
+        .extend(wrong_cloud(&cls, claims.iss.as_deref(), wanted, api_host));
     if let Some(p) = plan {
         identity(
             &mut report.findings,
@@ -281,7 +342,12 @@ pub fn evaluate(
             v
         });
     if blocker.is_none() && !undocumented.is_empty() {
-        undecided = granted.clone();
+        // The minimal set is needed whatever the undocumented calls need.
+        undecided = granted
+            .iter()
+            .filter(|g| !needed.iter().any(|n| &n.permission == *g))
+            .cloned()
+            .collect();
     } else if blocker.is_none() {
         let minimal_names: Vec<&str> = needed.iter().map(|n| n.permission.as_str()).collect();
         for g in &granted {
@@ -343,16 +409,26 @@ pub fn evaluate(
                     )
                 }
             }
-            privilege::Surplus::Covered(covering) => Finding::warning(
-                "perm.redundant",
-                format!(
-                    "the token holds {r}, which the calls accept but do not need: {}, in the minimal set, also serves every call that accepts {r}",
-                    covering.join(", ")
-                ),
-                format!(
+            privilege::Surplus::Covered(covering) => {
+                let note = equals_note(&rows, kind, r);
+                let remove = format!(
                     "remove {r} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
-                ),
-            ),
+                );
+                Finding::warning(
+                    "perm.redundant",
+                    format!(
+                        "the token holds {r}, which the calls accept but do not need: {}, in the minimal set, also serves every call that accepts {r}{note}",
+                        covering.join(", ")
+                    ),
+                    if note.is_empty() {
+                        remove
+                    } else {
+                        format!(
+                            "if the service turns out to want the permission that matches each action, keep {r} for the actions it covers; otherwise {remove}"
+                        )
+                    },
+                )
+            }
         });
     }
     if !undecided.is_empty() {

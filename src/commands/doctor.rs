@@ -400,7 +400,18 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 ..p.clone()
             });
             let mut tmp = Report::new("doctor", clock.now);
-            check::evaluate(&mut tmp, c, anon.as_ref(), &wanted, args.context);
+            // The API host the probe would use: --cloud, --region or
+            // --api-base, else the token's own cloud.
+            let base = mdeapi::base_url(&args.host.options(), c.classify().cloud).ok();
+            let api_host = base.as_deref().and_then(crate::cloud::url_host);
+            check::evaluate(
+                &mut tmp,
+                c,
+                anon.as_ref(),
+                &wanted,
+                args.context,
+                api_host.as_deref(),
+            );
             let denied: Vec<String> = tmp
                 .calls
                 .iter()
@@ -419,7 +430,18 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             if tmp.findings.iter().any(Finding::is_error) {
                 status = StepStatus::Fail;
             }
-            let detail = if denied.is_empty() {
+            let errors: Vec<&str> = tmp
+                .findings
+                .iter()
+                .filter(|f| f.is_error())
+                .map(|f| f.code)
+                .collect();
+            let detail = if denied.is_empty() && !errors.is_empty() {
+                format!(
+                    "all {total} call(s) allowed by the token's permissions, but: {}",
+                    errors.join(", ")
+                )
+            } else if denied.is_empty() {
                 format!("all {total} call(s) allowed by the token")
             } else {
                 format!(

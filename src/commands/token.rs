@@ -230,7 +230,14 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                 .findings
                 .extend(checks::claims(&token.header, claims, &cls, clock));
             if !wanted.is_empty() {
-                super::check::evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
+                super::check::evaluate(
+                    &mut report,
+                    claims,
+                    plan.as_ref(),
+                    &wanted,
+                    args.context,
+                    None,
+                );
             }
             report.token = Some(TokenSection::new(&token, claims, clock));
             Ok((report.finish(), Some(access_token)))
