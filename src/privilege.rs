@@ -220,6 +220,28 @@ fn search(
     }
 }
 
+/// What the documentation says about a call that accepts `p` among equal
+/// alternatives (e.g. cancelling a machine action: "any one of the listed
+/// action permissions (presumably matching the action type; page does not
+/// say)"), as "; the documentation of CALL: ...", or nothing.
+pub fn equals_note<'a>(
+    rows: impl IntoIterator<Item = &'a Call>,
+    kind: PermKind,
+    p: &str,
+) -> String {
+    rows.into_iter()
+        .filter(|c| c.groups(kind).iter().flatten().any(|x| x == p))
+        .find_map(|c| {
+            let note = c.notes.as_deref()?;
+            let first = note.split(['|', '.']).next()?.trim();
+            first
+                .to_ascii_lowercase()
+                .contains("any one")
+                .then(|| format!("; the documentation of {}: {first}", c.label()))
+        })
+        .unwrap_or_default()
+}
+
 /// Why a permission some call accepts is left out of the minimal set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Surplus {

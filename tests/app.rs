@@ -1865,7 +1865,7 @@ fn equal_alternatives_are_never_broader_and_the_held_one_is_kept() {
     let f = finding(&v, "app.permission_unneeded");
     assert_eq!(
         f["message"],
-        "Machine.Isolate is not needed (least privilege): Machine.CollectForensics, in the plan's minimal set, also serves every planned call that accepts Machine.Isolate"
+        "Machine.Isolate is not needed (least privilege): Machine.CollectForensics, in the plan's minimal set, also serves every planned call that accepts Machine.Isolate; the documentation of POST /api/machineactions/{machineActionId}/cancel: Any one of the listed action permissions (presumably matching the action type; page does not say)"
     );
     assert_eq!(f["fix"], delete_line(DAEMON, MACHINE_ISOLATE));
 }

@@ -346,10 +346,18 @@ pub fn lint(
                 }
                 crate::privilege::Surplus::Covered(covering) => (
                     format!(
-                        "{} is not needed (least privilege): {}, in the plan's minimal set, also serves every planned call that accepts {}",
+                        "{} is not needed (least privilege): {}, in the plan's minimal set, also serves every planned call that accepts {}{}",
                         e.name,
                         covering.join(", "),
-                        e.name
+                        e.name,
+                        crate::privilege::equals_note(
+                            intent
+                                .calls
+                                .iter()
+                                .filter_map(|c| crate::catalog::resolve(&c.label).ok()),
+                            want,
+                            &e.name
+                        )
                     ),
                     covering,
                 ),

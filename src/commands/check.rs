@@ -204,24 +204,6 @@ fn api_cloud(host: &str) -> Option<&'static crate::cloud::Cloud> {
     })
 }
 
-/// What the documentation says about a call that accepts `p` among equal
-/// alternatives (e.g. cancelling a machine action: "any one of the listed
-/// action permissions (presumably matching the action type; page does not
-/// say)"), as "; the documentation of CALL: ...", or nothing.
-fn equals_note(rows: &[&Call], kind: PermKind, p: &str) -> String {
-    rows.iter()
-        .filter(|c| c.groups(kind).iter().flatten().any(|x| x == p))
-        .find_map(|c| {
-            let note = c.notes.as_deref()?;
-            let first = note.split(['|', '.']).next()?.trim();
-            first
-                .to_ascii_lowercase()
-                .contains("any one")
-                .then(|| format!("; the documentation of {}: {first}", c.label()))
-        })
-        .unwrap_or_default()
-}
-
 /// The plan checks `check` runs on a decoded token, shared with `token --plan`
 /// and `doctor`: context, plan identity, per-call permissions, least privilege.
 /// Adds findings, `plan`, `calls` and `least_privilege` to the report; header
@@ -410,7 +392,7 @@ pub fn evaluate(
                 }
             }
             privilege::Surplus::Covered(covering) => {
-                let note = equals_note(&rows, kind, r);
+                let note = privilege::equals_note(rows.iter().copied(), kind, r);
                 let remove = format!(
                     "remove {r} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
                 );
