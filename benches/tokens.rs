@@ -112,7 +112,7 @@ fn catalogue(c: &mut Criterion) {
     let run = || {
         let wanted = check::wanted(Some(&plan), &[]).unwrap();
         let mut report = Report::new("check", VALID_AT);
-        check::evaluate(&mut report, claims, Some(&plan), &wanted, None, None);
+        check::evaluate(&mut report, claims, Some(&plan), &wanted, None);
         report
     };
     let first = run();

@@ -104,11 +104,13 @@ impl Cache {
         })
     }
 
-    /// Every readable entry, oldest URL first by name.
-    pub fn entries(&self) -> Result<Vec<Entry>> {
+    /// Every readable entry, oldest URL first by name, and how many entry
+    /// files cannot be read as entries (damaged, or written by something
+    /// else), which are left out.
+    pub fn entries(&self) -> Result<(Vec<Entry>, usize)> {
         let rd = match std::fs::read_dir(&self.dir) {
             Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
             Err(e) => {
                 return Err(Error::environment(format!(
                     "cannot read the cache directory {}: {e}",
@@ -116,31 +118,19 @@ impl Cache {
                 )));
             }
         };
-        let mut out: Vec<Entry> = rd
+        let read: Vec<Option<Entry>> = rd
             .filter_map(|d| d.ok())
             .filter(|d| is_entry_name(&d.file_name().to_string_lossy()))
-            .filter_map(|d| std::fs::read_to_string(d.path()).ok())
-            .filter_map(|t| serde_json::from_str::<Entry>(&t).ok())
-            .collect();
-        out.sort_by(|a, b| a.url.cmp(&b.url));
-        Ok(out)
-    }
-
-    /// How many entry files cannot be read as entries (damaged, or written
-    /// by something else): `entries` leaves them out.
-    pub fn damaged(&self) -> usize {
-        let Ok(rd) = std::fs::read_dir(&self.dir) else {
-            return 0;
-        };
-        rd.filter_map(|d| d.ok())
-            .filter(|d| is_entry_name(&d.file_name().to_string_lossy()))
-            .filter(|d| {
+            .map(|d| {
                 std::fs::read_to_string(d.path())
                     .ok()
                     .and_then(|t| serde_json::from_str::<Entry>(&t).ok())
-                    .is_none()
             })
-            .count()
+            .collect();
+        let damaged = read.iter().filter(|e| e.is_none()).count();
+        let mut out: Vec<Entry> = read.into_iter().flatten().collect();
+        out.sort_by(|a, b| a.url.cmp(&b.url));
+        Ok((out, damaged))
     }
 
     /// Remove every entry (and stray temporary files); returns how many entries went.
@@ -231,9 +221,9 @@ mod tests {
         c.put(&e).unwrap();
         assert_eq!(c.get("https://x/keys").unwrap().fetched_at, 100);
         std::fs::write(dir.path().join("unrelated.txt"), "keep").unwrap();
-        assert_eq!(c.entries().unwrap().len(), 1);
+        assert_eq!(c.entries().unwrap().0.len(), 1);
         assert_eq!(c.clear().unwrap(), 1);
-        assert!(c.entries().unwrap().is_empty());
+        assert!(c.entries().unwrap().0.is_empty());
         assert!(dir.path().join("unrelated.txt").exists());
     }
 }

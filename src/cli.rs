@@ -38,20 +38,26 @@ impl Cli {
     pub fn from_env() -> Cli {
         use clap::{CommandFactory, FromArgMatches};
         let mut cmd = Cli::command();
-        // The command named, for pointing usage errors at its --help.
-        let named = std::env::args().skip(1).find(|a| {
-            cmd.get_subcommands()
-                .any(|c| c.get_name() == a && c.get_name() != "help")
-        });
         let mut matches = cmd
             .try_get_matches_from_mut(std::env::args_os())
-            .unwrap_or_else(|e| usage_exit(e, named.as_deref()));
-        let cli = Cli::from_arg_matches_mut(&mut matches)
-            .unwrap_or_else(|e| usage_exit(e.format(&mut cmd), named.as_deref()));
+            .unwrap_or_else(|e| usage_exit(e, named(&cmd).as_deref()));
+        let cli = Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| {
+            let named = named(&cmd);
+            usage_exit(e.format(&mut cmd), named.as_deref())
+        });
         std::mem::forget(matches);
         std::mem::forget(cmd);
         cli
     }
+}
+
+/// The command named on the command line, for pointing a usage error at
+/// its --help (looked up only when there is an error).
+fn named(cmd: &clap::Command) -> Option<String> {
+    std::env::args().skip(1).find(|a| {
+        cmd.get_subcommands()
+            .any(|c| c.get_name() == a && c.get_name() != "help")
+    })
 }
 
 /// Print clap's outcome and exit: help and version as clap writes them,

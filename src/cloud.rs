@@ -42,29 +42,26 @@ impl Cloud {
     /// True when `iss` is an issuer this cloud writes into tokens of
     /// `version` for the tenant `tid` (see [`Cloud::issuers`]).
     pub fn issues(&self, version: &str, tid: &str, iss: &str) -> bool {
-        let templates: &[&[&str]] = match version {
-            "1.0" => &[self.v1_issuers],
-            "2.0" => &[self.v2_issuers],
-            _ => &[self.v1_issuers, self.v2_issuers],
-        };
-        templates
-            .iter()
-            .flat_map(|t| t.iter())
-            .any(|t| fills(t, tid, iss))
+        self.templates(version).any(|t| fills(t, tid, iss))
     }
 
-    /// The issuers this cloud writes into tokens of `version` ("1.0" or
-    /// "2.0"; any other value: both), filled in with the tenant `tid`.
+    /// The issuers this cloud writes into tokens of `version`, filled in
+    /// with the tenant `tid`.
     pub fn issuers(&self, version: &str, tid: &str) -> Vec<String> {
-        let templates: Vec<&str> = match version {
-            "1.0" => self.v1_issuers.to_vec(),
-            "2.0" => self.v2_issuers.to_vec(),
-            _ => [self.v1_issuers, self.v2_issuers].concat(),
-        };
-        templates
-            .iter()
+        self.templates(version)
             .map(|t| t.replace("{tenantid}", tid))
             .collect()
+    }
+
+    /// The issuer templates of `version` ("1.0" or "2.0"; any other value:
+    /// both).
+    fn templates(&self, version: &str) -> impl Iterator<Item = &'static str> {
+        let (v1, v2) = match version {
+            "1.0" => (self.v1_issuers, &[][..]),
+            "2.0" => (&[][..], self.v2_issuers),
+            _ => (self.v1_issuers, self.v2_issuers),
+        };
+        v1.iter().chain(v2).copied()
     }
 }
 

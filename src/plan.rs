@@ -93,6 +93,7 @@ pub fn lint_intent(
             .map(|r| applint::PlannedCall {
                 label: r.label(),
                 requirements: r.groups(kind).to_vec(),
+                row: Some(*r),
             })
             .collect(),
         minimal: privilege::minimal_holding(&distinct, kind, held)

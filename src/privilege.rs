@@ -272,20 +272,24 @@ pub fn surplus<'a>(
             .collect();
         all_narrower &= !narrow.is_empty();
         for x in narrow {
-            if !narrower.contains(x) {
-                narrower.push(x.clone());
-            }
+            push_unique(&mut narrower, x);
         }
         for x in served {
-            if !covering.contains(x) {
-                covering.push(x.clone());
-            }
+            push_unique(&mut covering, x);
         }
     }
     if all_narrower && !narrower.is_empty() {
         Surplus::Broader(narrower)
     } else {
         Surplus::Covered(covering)
+    }
+}
+
+/// Append `s` unless `v` already holds it (lists shown to people keep
+/// their first-seen order).
+pub fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
     }
 }
 
@@ -299,10 +303,7 @@ pub fn user_rbac(rows: &[&Call]) -> crate::finding::Finding {
             .rbac
             .as_deref()
             .unwrap_or("not stated in the documentation");
-        let line = format!("{}: {rbac}", row.label());
-        if !parts.contains(&line) {
-            parts.push(line);
-        }
+        push_unique(&mut parts, &format!("{}: {rbac}", row.label()));
     }
     crate::finding::Finding::warning(
         "call.user_rbac",

@@ -720,14 +720,16 @@ impl Claims {
         };
         // Any MDE value makes it an MDE token (validators accept a token when
         // one of its audiences matches); otherwise the first known API.
-        let kinds = || self.aud.iter().map(|a| resource::classify(a));
-        let resource = if kinds().any(|r| r == ResourceKind::Mde) {
-            ResourceKind::Mde
-        } else {
-            kinds()
-                .find(|r| *r != ResourceKind::Other)
-                .unwrap_or(ResourceKind::Other)
-        };
+        let mut resource = ResourceKind::Other;
+        for r in self.aud.iter().map(|a| resource::classify(a)) {
+            if r == ResourceKind::Mde {
+                resource = r;
+                break;
+            }
+            if resource == ResourceKind::Other {
+                resource = r;
+            }
+        }
         let cloud = cloud::by_issuer_url(issuer).map(|c| c.name);
         let app_auth = match self.app_acr() {
             Some("0") => AppAuth::PublicClient,

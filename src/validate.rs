@@ -363,27 +363,10 @@ fn claim_findings(
         }
     }
 
-    // Audience.
-    if opts.audiences.is_empty() {
-        let ok = c.aud.iter().any(|a| {
-            resource::mde_audiences()
-                .iter()
-                .any(|m| resource::same_audience(a, m))
-        });
-        let reported = out.iter().any(|f| {
-            matches!(
-                f.code,
-                "aud.not_mde" | "aud.missing" | "aud.not_exact" | "token.id_token"
-            )
-        });
-        if !ok && !reported {
-            out.push(Finding::error(
-                "aud.mismatch",
-                format!("the audience {} is not the MDE API", c.aud.join(", ")),
-                format!("request a token for {}", resource::MDE_SCOPE),
-            ));
-        }
-    } else {
+    // Audience. The MDE audiences (no --audience) are checked by checks::claims above:
+    // aud.missing, aud.not_mde or aud.not_exact unless one value is exactly
+    // an MDE audience.
+    if !opts.audiences.is_empty() {
         let ok = c
             .aud
             .iter()

@@ -8,13 +8,16 @@
 use crate::permissions::PermContext;
 
 /// One API call the plan makes and the permissions it needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PlannedCall {
     /// How the call is shown in findings, e.g. `GET /api/alerts`.
     pub label: String,
     /// All of these groups must be satisfied; a group is satisfied by any one
     /// of its permission names (the API docs' "one of the following").
     pub requirements: Vec<Vec<String>>,
+    /// The catalogue row, for what the documentation says about the call
+    /// (`None` for `--permission`).
+    pub row: Option<&'static crate::catalog::Call>,
 }
 
 /// How the app authenticates.
@@ -61,7 +64,7 @@ impl Credential {
 }
 
 /// Everything the lint needs to know about the plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Intent {
     pub context: PermContext,
     pub calls: Vec<PlannedCall>,

@@ -213,13 +213,13 @@ pub fn lint(
                 .collect();
             if evidence.is_empty() {
                 match missing.iter_mut().find(|(n, _)| *n == pick) {
-                    Some((_, labels)) => push_unique(labels, &call.label),
+                    Some((_, labels)) => crate::privilege::push_unique(labels, &call.label),
                     None => missing.push((pick, vec![call.label.clone()])),
                 }
             } else {
                 for i in evidence {
                     match wrong.iter_mut().find(|(j, _, _)| *j == i) {
-                        Some((_, _, labels)) => push_unique(labels, &call.label),
+                        Some((_, _, labels)) => crate::privilege::push_unique(labels, &call.label),
                         None => wrong.push((i, pick.clone(), vec![call.label.clone()])),
                     }
                 }
@@ -351,10 +351,7 @@ pub fn lint(
                         covering.join(", "),
                         e.name,
                         crate::privilege::equals_note(
-                            intent
-                                .calls
-                                .iter()
-                                .filter_map(|c| crate::catalog::resolve(&c.label).ok()),
+                            intent.calls.iter().filter_map(|c| c.row),
                             want,
                             &e.name
                         )
@@ -548,12 +545,6 @@ fn context_rule(c: PermContext) -> &'static str {
             "app-only tokens carry only application permissions (roles claim)"
         }
         PermContext::Delegated => "user tokens carry only delegated permissions (scp claim)",
-    }
-}
-
-fn push_unique(v: &mut Vec<String>, s: &str) {
-    if !v.iter().any(|x| x == s) {
-        v.push(s.to_string());
     }
 }
 
@@ -894,6 +885,7 @@ mod tests {
                     "Machine.Read.All".to_string(),
                     "Machine.ReadWrite.All".to_string(),
                 ]],
+                row: None,
             }],
             minimal: vec!["Machine.Read.All".to_string()],
             multi_tenant: None,

@@ -26,6 +26,16 @@ pub enum Confidence {
 }
 
 impl Confidence {
+    /// The confidence the GUID file gives (`high ...` or anything else,
+    /// which is a single source).
+    pub fn of_data(text: &str) -> Confidence {
+        if text.starts_with("high") {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Confidence::High => "high",
@@ -83,11 +93,7 @@ static BUILT_IN: LazyLock<PermissionTable> = LazyLock::new(|| {
         name: e.value.clone(),
         guid: e.id.to_ascii_lowercase(),
         kind,
-        confidence: if e.confidence.starts_with("high") {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        },
+        confidence: Confidence::of_data(&e.confidence),
     };
     let mut entries: Vec<PermEntry> = file
         .application_roles

@@ -194,6 +194,7 @@ fn intent(
             .map(|n| PlannedCall {
                 label: format!("--permission {n}"),
                 requirements: vec![vec![n.clone()]],
+                row: None,
             })
             .collect(),
         minimal: names,

@@ -3,6 +3,7 @@
 use crate::cache::{Cache, CacheSection, EntryInfo};
 use crate::cli::{CacheAction, CacheArgs};
 use crate::error::Result;
+use crate::finding::Finding;
 use crate::report::Report;
 
 pub fn run(args: &CacheArgs) -> Result<Report> {
@@ -11,30 +12,26 @@ pub fn run(args: &CacheArgs) -> Result<Report> {
     let mut report = Report::new("cache", now);
     let dir = cache.dir.display().to_string();
     report.cache = Some(match args.action {
-        CacheAction::Show => CacheSection {
-            dir,
-            entries: cache
-                .entries()?
-                .iter()
-                .map(|e| EntryInfo::new(e, now))
-                .collect(),
-            removed: None,
-        },
+        CacheAction::Show => {
+            let (entries, damaged) = cache.entries()?;
+            if damaged > 0 {
+                report.findings.push(Finding::warning(
+                    "cache.damaged",
+                    format!("{damaged} cache entry file(s) cannot be read and are not listed; each is fetched again when next needed"),
+                    "`mdeauth cache clear` removes them",
+                ));
+            }
+            CacheSection {
+                dir,
+                entries: entries.iter().map(|e| EntryInfo::new(e, now)).collect(),
+                removed: None,
+            }
+        }
         CacheAction::Clear => CacheSection {
             dir,
             entries: Vec::new(),
             removed: Some(cache.clear()?),
         },
     });
-    if matches!(args.action, CacheAction::Show) {
-        let n = cache.damaged();
-        if n > 0 {
-            report.findings.push(crate::finding::Finding::warning(
-                "cache.damaged",
-                format!("{n} cache entry file(s) cannot be read and are not listed; each is fetched again when next needed"),
-                "`mdeauth cache clear` removes them",
-            ));
-        }
-    }
     Ok(report.finish())
 }

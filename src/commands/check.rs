@@ -86,14 +86,7 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
             Err(e) => return Err(e),
         }
     }
-    evaluate(
-        &mut report,
-        claims,
-        plan.as_ref(),
-        &wanted,
-        args.context,
-        None,
-    );
+    evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
     report.token = Some(TokenSection::new(&token, claims, clock));
     crate::finding::dedupe(&mut report.findings);
     Ok(report.finish())
@@ -214,6 +207,18 @@ pub fn evaluate(
     plan: Option<&Plan>,
     wanted: &[Wanted],
     context: Option<PermContext>,
+) {
+    evaluate_at(report, claims, plan, wanted, context, None);
+}
+
+/// [`evaluate`] for calls sent to `api_host` unless written as full URLs
+/// (doctor's `--cloud`, `--region` or `--api-base`).
+pub fn evaluate_at(
+    report: &mut Report,
+    claims: &Claims,
+    plan: Option<&Plan>,
+    wanted: &[Wanted],
+    context: Option<PermContext>,
     api_host: Option<&str>,
 ) {
     let cls = claims.classify();
@@ -300,12 +305,11 @@ pub fn evaluate(
         ));
     }
 
+    let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
     if ctx == PermContext::Delegated && blocker.is_none() {
-        let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
         report.findings.push(privilege::user_rbac(&rows));
     }
 
-    let rows: Vec<&Call> = wanted.iter().map(|w| w.row).collect();
     let needed = privilege::minimal_holding(&rows, kind, &granted);
     let minimal: Vec<MinimalPermission> = needed
         .iter()
@@ -313,16 +317,10 @@ pub fn evaluate(
         .collect();
     let (mut unused, mut redundant, mut undecided) = (Vec::new(), Vec::new(), Vec::new());
     // A call with no documented permission may need any of the token's.
-    let undocumented: Vec<String> = rows
-        .iter()
-        .filter(|c| c.groups(kind).is_empty())
-        .map(|c| c.label())
-        .fold(Vec::new(), |mut v, l| {
-            if !v.contains(&l) {
-                v.push(l);
-            }
-            v
-        });
+    let mut undocumented: Vec<String> = Vec::new();
+    for c in rows.iter().filter(|c| c.groups(kind).is_empty()) {
+        privilege::push_unique(&mut undocumented, &c.label());
+    }
     if blocker.is_none() && !undocumented.is_empty() {
         // The minimal set is needed whatever the undocumented calls need.
         undecided = granted
@@ -370,26 +368,22 @@ pub fn evaluate(
             privilege::Surplus::Broader(narrower) => {
                 let caveats = permissions::caveats(kind, &narrower);
                 let replace = format!("replace the app's {where_} with the minimal set (`mdeauth api --plan ...` lists it with ids)");
-                if caveats.is_empty() {
-                    Finding::warning(
-                        "perm.not_minimal",
-                        format!(
-                            "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text})",
-                            narrower.join(", ")
-                        ),
-                        replace,
-                    )
+                let (but, fix) = if caveats.is_empty() {
+                    (String::new(), replace)
                 } else {
-                    Finding::warning(
-                        "perm.not_minimal",
-                        format!(
-                            "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text}), but {}",
-                            narrower.join(", "),
-                            caveats.join("; ")
-                        ),
+                    (
+                        format!(", but {}", caveats.join("; ")),
                         format!("only if that is all the app needs: {replace}; otherwise keep {r}"),
                     )
-                }
+                };
+                Finding::warning(
+                    "perm.not_minimal",
+                    format!(
+                        "the token holds {r}, which is broader than the calls need: {} is enough (the minimal set is {minimal_text}){but}",
+                        narrower.join(", ")
+                    ),
+                    fix,
+                )
             }
             privilege::Surplus::Covered(covering) => {
                 let note = privilege::equals_note(rows.iter().copied(), kind, r);

@@ -404,7 +404,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             // --api-base, else the token's own cloud.
             let base = mdeapi::base_url(&args.host.options(), c.classify().cloud).ok();
             let api_host = base.as_deref().and_then(crate::cloud::url_host);
-            check::evaluate(
+            check::evaluate_at(
                 &mut tmp,
                 c,
                 anon.as_ref(),

@@ -230,14 +230,7 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                 .findings
                 .extend(checks::claims(&token.header, claims, &cls, clock));
             if !wanted.is_empty() {
-                super::check::evaluate(
-                    &mut report,
-                    claims,
-                    plan.as_ref(),
-                    &wanted,
-                    args.context,
-                    None,
-                );
+                super::check::evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
             }
             report.token = Some(TokenSection::new(&token, claims, clock));
             Ok((report.finish(), Some(access_token)))

@@ -164,13 +164,8 @@ impl MinimalPermission {
             display_name: p.map(|p| p.display_name.clone()),
             calls: labels,
             caveat: permissions::caveat(kind, &n.permission),
-            confidence: p.map(|p| {
-                if p.confidence.starts_with("high") {
-                    "high"
-                } else {
-                    "medium"
-                }
-            }),
+            confidence: p
+                .map(|p| crate::applint::table::Confidence::of_data(&p.confidence).as_str()),
         }
     }
 }
