@@ -275,11 +275,15 @@ impl Aad {
 
     fn post(&self, url: &str, form: &[(&str, String)]) -> Result<Outcome> {
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut r = self
+        let r = self
             .http
             .post_form(url, &pairs, &[("Accept", "application/json")])?;
-        redact_credentials(&mut r, form);
-        classify(&r)
+        let secrets: Vec<&str> = form
+            .iter()
+            .filter(|(k, _)| CREDENTIAL_FIELDS.contains(k))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        classify(r, &secrets)
     }
 
     /// The client credentials grant (app-only token).
@@ -426,14 +430,15 @@ impl Aad {
         resource: &str,
         client_id: Option<&str>,
     ) -> Result<Outcome> {
-        let (endpoint, version, header) = match mi {
+        let (endpoint, version, header, secret) = match mi {
             ManagedIdentity::AppService { endpoint, header } => (
                 endpoint.as_str(),
                 "2019-08-01",
                 ("X-IDENTITY-HEADER", header.as_str()),
+                header.as_str(),
             ),
             ManagedIdentity::Imds { endpoint } => {
-                (endpoint.as_str(), "2018-02-01", ("Metadata", "true"))
+                (endpoint.as_str(), "2018-02-01", ("Metadata", "true"), "")
             }
         };
         let mut url = http::check_url(endpoint)?;
@@ -446,7 +451,7 @@ impl Aad {
             }
         }
         let r = self.http.get(url.as_str(), &[header])?;
-        classify(&r)
+        classify(r, &[secret])
     }
 }
 
@@ -462,18 +467,31 @@ pub fn oauth_error(body: &str) -> Option<String> {
 /// Form fields whose values are credentials.
 const CREDENTIAL_FIELDS: [&str; 3] = ["client_secret", "password", "client_assertion"];
 
-/// A server or proxy that echoes the request back in its answer must not
-/// make the tool print a credential: blank every credential the request
-/// carried (as sent and form-encoded) out of the response body.
-fn redact_credentials(r: &mut http::Response, form: &[(&str, String)]) {
+/// A server or proxy that echoes the request back in an error reply must
+/// not make the tool print a credential: blank every credential the request
+/// carried out of the body, as sent, form- and percent-encoded, with JSON's
+/// optional `\/` escape, and, in a JSON body, inside every string once its
+/// escapes are read (`\u002B` for `+`). A token response is left alone:
+/// its token must stay whole, and nothing of it is shown but claims.
+fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
+    let secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
+    if secrets.is_empty() {
+        return;
+    }
     let mut text = String::from_utf8_lossy(&r.body).into_owned();
     let mut changed = false;
-    for (_, v) in form
-        .iter()
-        .filter(|(k, v)| CREDENTIAL_FIELDS.contains(k) && !v.is_empty())
+    if let Ok(mut v) = serde_json::from_str::<Value>(&text)
+        && redact_json(&mut v, &secrets)
     {
-        let encoded: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
-        for needle in [v.as_str(), encoded.as_str()] {
+        text = v.to_string();
+        changed = true;
+    }
+    for s in &secrets {
+        let form: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+        let percent = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+        let slashes = s.replace('/', "\\/");
+        for needle in [*s, &form, &percent, &slashes] {
             if text.contains(needle) {
                 text = text.replace(needle, "[redacted]");
                 changed = true;
@@ -485,7 +503,32 @@ fn redact_credentials(r: &mut http::Response, form: &[(&str, String)]) {
     }
 }
 
-fn classify(r: &http::Response) -> Result<Outcome> {
+/// Blank the secrets inside every string of a JSON value; true when any was.
+fn redact_json(v: &mut Value, secrets: &[&str]) -> bool {
+    match v {
+        Value::String(t) => {
+            let mut hit = false;
+            for s in secrets {
+                if t.contains(s) {
+                    *t = t.replace(s, "[redacted]");
+                    hit = true;
+                }
+            }
+            hit
+        }
+        Value::Array(a) => a
+            .iter_mut()
+            .fold(false, |hit, x| redact_json(x, secrets) | hit),
+        Value::Object(m) => m
+            .values_mut()
+            .fold(false, |hit, x| redact_json(x, secrets) | hit),
+        _ => false,
+    }
+}
+
+/// A token endpoint's reply: the token, a refusal, or an environment error.
+/// `secrets` are what the request carried, blanked out of an error reply.
+fn classify(mut r: http::Response, secrets: &[&str]) -> Result<Outcome> {
     if (200..300).contains(&r.status) {
         let v: Map<String, Value> = r.json()?;
         return match v.get("access_token").and_then(Value::as_str) {
@@ -503,14 +546,20 @@ fn classify(r: &http::Response) -> Result<Outcome> {
             )),
         };
     }
-    refused_or_error(r)
+    redact_secrets(&mut r, secrets);
+    refused_or_error(&r)
 }
 
-/// An error status with an error body the `aadsts` module can read is a
-/// refusal (exit 1); anything else is an environment failure (exit 3).
+/// An error status (not 429) with an error body the `aadsts` module can read
+/// is a refusal (exit 1); anything else is an environment failure (exit 3).
 fn refused_or_error(r: &http::Response) -> Result<Outcome> {
     let body = r.text();
-    if (400..500).contains(&r.status) && !crate::aadsts::explain_error_body(&body).is_empty() {
+    // A 429 is throttling, not a verdict on the request: an environment
+    // error with its Retry-After advice, whatever the body says.
+    if (400..500).contains(&r.status)
+        && r.status != 429
+        && !crate::aadsts::explain_error_body(&body).is_empty()
+    {
         return Ok(Outcome::Refused {
             status: r.status,
             body,

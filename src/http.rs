@@ -60,6 +60,8 @@ impl Response {
 
 /// Parse a JSON body, explaining HTML pages and truncated documents.
 pub fn parse_json<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T> {
+    // A byte-order mark, as some servers write before JSON (files with one are read too).
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
     let head = head.trim_start();
     if head.starts_with("<!doctype html") || head.starts_with("<html") || head.starts_with('<') {
@@ -133,12 +135,25 @@ pub struct Http {
 
 impl Http {
     pub fn new(opts: HttpOptions) -> Result<Http> {
+        // Redirects stay on the origin the request was sent to: a token
+        // request carries a client secret or password in its body (a 307
+        // resends it), a managed-identity request its X-IDENTITY-HEADER, and
+        // a probe its bearer token, which reqwest drops on a cross-host
+        // redirect, so the other host's answer would not say whether the
+        // token works. Azure AD's and the MDE API's endpoints do not redirect.
         let policy = reqwest::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
             } else if attempt.url().scheme() != "https" && !is_loopback(attempt.url()) {
                 let to = attempt.url().to_string();
                 attempt.error(format!("redirect to non-https URL {to} refused"))
+            } else if !same_origin {
+                let to = attempt.url().origin().ascii_serialization();
+                attempt.error(format!("redirect to another host ({to}) refused"))
             } else {
                 attempt.follow()
             }
@@ -147,6 +162,7 @@ impl Http {
             .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
             .timeout(opts.timeout)
             .redirect(policy)
+            .referer(false)
             .user_agent(concat!("mdeauth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::environment(format!("cannot set up the HTTP client: {e}")))?;
@@ -233,7 +249,12 @@ impl Http {
                 if started.elapsed() >= self.opts.timeout || is_timeout_io(&e) {
                     timeout_error(url, self.opts.timeout)
                 } else {
-                    Error::environment(format!("reading the response from {url} failed: {e}"))
+                    Error::environment(format!(
+                        "the response from {url} was cut off after {} bytes ({})",
+                        body.len(),
+                        error_chain(&e)
+                    ))
+                    .with_hint("the connection dropped mid-answer: retry; if it persists, check any proxy between this machine and the endpoint")
                 }
             })?;
             if n == 0 {
@@ -261,7 +282,12 @@ impl Http {
         }
         let chain = error_chain(e);
         if e.is_redirect() {
-            return Error::environment(format!("{url}: {chain}")).with_hint(
+            // reqwest's own words repeat the URL; the innermost cause says why.
+            let mut why: &dyn std::error::Error = e;
+            while let Some(s) = why.source() {
+                why = s;
+            }
+            return Error::environment(format!("{url} redirected: {why}")).with_hint(
                 "the server redirected somewhere mdeauth will not follow; check the URL",
             );
         }
@@ -325,6 +351,19 @@ pub fn status_error(r: &Response) -> Error {
         .filter(|c| !c.is_control())
         .take(160)
         .collect();
+    let said = if first.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {first}")
+    };
+    if r.status == 429 {
+        let when = retry_after_advice(r.header("retry-after"), chrono::Utc::now().timestamp());
+        return Error::environment(format!(
+            "{} answered HTTP 429 (too many requests){said}",
+            r.url
+        ))
+        .with_hint(format!("the endpoint is throttling requests: {when}"));
+    }
     let hint = if r.status >= 500 {
         "the service failed; retry later"
     } else if r.status == 404 {
@@ -332,7 +371,32 @@ pub fn status_error(r: &Response) -> Error {
     } else {
         "check the URL and credentials"
     };
-    Error::environment(format!("{} answered HTTP {}: {}", r.url, r.status, first)).with_hint(hint)
+    Error::environment(format!("{} answered HTTP {}{said}", r.url, r.status)).with_hint(hint)
+}
+
+/// What a throttled reply's `Retry-After` header says to do, as of `now`:
+/// delta-seconds (up to a week) or an HTTP date. Anything else is named as
+/// unreadable rather than repeated as advice.
+pub fn retry_after_advice(raw: Option<&str>, now: i64) -> String {
+    const WEEK: u64 = 7 * 86_400;
+    let Some(raw) = raw.map(str::trim) else {
+        return "no Retry-After header; wait a minute before retrying".to_string();
+    };
+    if let Ok(secs) = raw.parse::<u64>()
+        && secs <= WEEK
+    {
+        return format!(
+            "retry after {secs} s (not before {})",
+            crate::timefmt::rfc3339(now + secs as i64)
+        );
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(raw) {
+        return format!("retry after {}", crate::timefmt::rfc3339(t.timestamp()));
+    }
+    let shown: String = raw.chars().filter(|c| !c.is_control()).take(40).collect();
+    format!(
+        "its Retry-After header ({shown:?}) is not a usable delay; wait a minute before retrying"
+    )
 }
 
 /// An [`Http`] client built on first use: setting up TLS (loading the

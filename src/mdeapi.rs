@@ -314,6 +314,40 @@ pub struct ApiError {
     pub target: Option<String>,
 }
 
+/// `text` with the bearer token `token` taken out: every run of token
+/// characters (base64url and dots) of 16 or more that is part of the token,
+/// holds it, or holds its signature becomes `[token]`, so neither a whole
+/// echo nor a cut one shows the credential.
+pub fn scrub_token(text: &str, token: &str) -> String {
+    let is_token_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    let signature = token.rsplit('.').next().filter(|s| s.len() >= 16);
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        if !is_token_char(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_token_char(bytes[i]) {
+            i += 1;
+        }
+        let run = &text[start..i];
+        if run.len() >= 16
+            && (token.contains(run)
+                || run.contains(token)
+                || signature.is_some_and(|s| run.contains(s)))
+        {
+            out.push_str(&text[copied..start]);
+            out.push_str("[token]");
+            copied = i;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 pub fn parse_error(body: &[u8]) -> ApiError {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return ApiError::default();
@@ -416,11 +450,21 @@ pub fn interpret(
     };
     let kind = ctx.perm_kind();
     let token_roles = claims.map(|c| c.granted(ctx)).unwrap_or_default();
-    let err = parse_error(&resp.body);
+    // Whatever the server says is shown without the token it was sent: an
+    // API or proxy that echoes the Authorization header must not make the
+    // report print the credential.
+    let secret = token.compact.token.as_str();
+    let mut err = parse_error(&resp.body);
+    for t in [&mut err.code, &mut err.message, &mut err.target]
+        .into_iter()
+        .flatten()
+    {
+        *t = scrub_token(t, secret);
+    }
     let correlation = err.target.clone().or_else(|| {
         ["x-correlation-id", "request-id", "x-ms-request-id"]
             .iter()
-            .find_map(|h| resp.header(h).map(str::to_string))
+            .find_map(|h| resp.header(h).map(|v| scrub_token(v, secret)))
     });
     let status = resp.status;
     let mut section = ProbeSection {
@@ -459,7 +503,7 @@ pub fn interpret(
                 items
                     .iter()
                     .filter_map(|i| match i.get("id") {
-                        Some(Value::String(s)) => Some(clip(s, 80)),
+                        Some(Value::String(s)) => Some(clip(&scrub_token(s, secret), 80)),
                         Some(Value::Number(n)) => Some(n.to_string()),
                         _ => None,
                     })
@@ -490,15 +534,23 @@ pub fn interpret(
                         None => "one object".to_string(),
                     }
                 }
-                _ if resp.body.is_empty() => "no body".to_string(),
+                // No content is an answer for a 204, or for an action
+                // (POST, PATCH, DELETE); a GET of the MDE API always has a body.
+                _ if resp.body.is_empty() && (status == 204 || call.method != "GET") => {
+                    "no body".to_string()
+                }
                 _ => String::new(),
             };
             if what.is_empty() {
                 // A 2xx whose body is an HTML page or cut-off JSON did not come
                 // whole from the MDE API: a proxy or captive portal answered,
                 // or the response was truncated. Never call that a pass.
-                let kind = if resp.body.trim_ascii_start().starts_with(b"<") {
+                let kind = if resp.body.is_empty() {
+                    "empty"
+                } else if resp.body.trim_ascii_start().starts_with(b"<") {
                     "an HTML page"
+                } else if v.is_some() {
+                    "JSON but not an object"
                 } else {
                     "not a whole JSON document"
                 };
@@ -561,16 +613,7 @@ pub fn interpret(
         429 => {
             let ra = resp.header("retry-after").map(|s| s.trim().to_string());
             section.retry_after = ra.clone();
-            let when = match ra.as_deref().and_then(|s| s.parse::<i64>().ok()) {
-                Some(secs) => format!(
-                    "retry after {secs} s (not before {})",
-                    crate::timefmt::rfc3339(chrono::Utc::now().timestamp() + secs)
-                ),
-                None => match &ra {
-                    Some(t) => format!("retry after {t}"),
-                    None => "no Retry-After header; wait a minute before retrying".to_string(),
-                },
-            };
+            let when = http::retry_after_advice(ra.as_deref(), chrono::Utc::now().timestamp());
             let limit = call
                 .row
                 .rate_limit

@@ -193,6 +193,7 @@ fn expected_text(f: Fault) -> &'static [&'static str] {
         Fault::Status5xx => &["503"],
         Fault::Html => &["HTML"],
         Fault::TruncatedJson => &["truncated JSON"],
+        Fault::CutOff => &["was cut off after", "the connection dropped mid-answer"],
         Fault::HugeLength | Fault::EndlessBody => &["larger than"],
         Fault::RedirectLoop => &["redirects"],
         Fault::RedirectToHttp => &["non-https", "http://login.example.com"],
@@ -419,7 +420,7 @@ fn every_endpoint_fails_cleanly_on_every_fault() {
             cases.push((e, f));
         }
     }
-    assert_eq!(cases.len(), 80);
+    assert_eq!(cases.len(), 88);
     table(cases, cold);
 }
 

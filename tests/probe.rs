@@ -499,3 +499,111 @@ fn delegated_forbidden_and_junit() {
     );
     j.assert_no_token(&t);
 }
+
+#[test]
+fn an_api_that_echoes_the_token_does_not_make_the_report_show_it() {
+    let token = app_token();
+    let (_, _, sig) = split3(&token);
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(400)
+            .header("x-correlation-id", format!("Bearer {token}"))
+            .json_body(json!({"error": {
+                "code": format!("InvalidRequest {}", &token[..150]),
+                "message": format!("bad request, header was Bearer {token}; signature {sig}"),
+                "target": format!("Bearer {token}"),
+            }}));
+    });
+    for format in ["human", "json", "junit"] {
+        let o = probe(&server, &token, "GET /api/alerts", format, &[]);
+        assert_eq!(o.code, 1, "{format}: {}", o.stderr);
+        o.assert_no_token(&token);
+        // Not even the first 150 characters, or a run of 16 of them.
+        assert!(!o.stdout.contains(&token[..150]), "{format}: {}", o.stdout);
+        assert!(!o.stdout.contains(&token[60..76]), "{format}: {}", o.stdout);
+        assert!(o.stdout.contains("[token]"), "{format}: {}", o.stdout);
+    }
+    // The header is scrubbed too when the body names no correlation id.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(400)
+            .header("x-correlation-id", format!("Bearer {token}"))
+            .json_body(json!({"error": {"code": "InvalidRequest", "message": "bad"}}));
+    });
+    let o = probe(&server, &token, "GET /api/alerts", "json", &[]);
+    o.assert_no_token(&token);
+    assert_eq!(o.json()["probe"]["correlation_id"], "Bearer [token]");
+}
+
+#[test]
+fn a_redirect_to_another_host_is_refused_not_passed() {
+    // The bearer token is not sent across hosts, so the other host's 200
+    // would say nothing about the token.
+    let elsewhere = MockServer::start();
+    let there = elsewhere.mock(|when, then| {
+        when.any_request();
+        then.status(200)
+            .json_body(json!({"value": [{"id": "stolen"}]}));
+    });
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(302)
+            .header("Location", elsewhere.url("/api/alerts?$top=1"));
+    });
+    let o = probe(&server, &app_token(), "GET /api/alerts", "human", &[]);
+    assert_eq!(o.code, 3, "{}", o.stdout);
+    there.assert_calls(0);
+    assert!(
+        o.stderr.contains("redirect to another host"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stdout.contains("probe.ok"), "{}", o.stdout);
+}
+
+#[test]
+fn an_empty_or_non_object_200_to_a_get_is_not_a_pass() {
+    for (body, says) in [
+        ("", "body is empty"),
+        ("[1,2,3]", "body is JSON but not an object"),
+    ] {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(GET).path("/api/alerts");
+            then.status(200).body(body);
+        });
+        let o = probe(&server, &app_token(), "GET /api/alerts", "json", &[]);
+        assert_eq!(o.code, 3, "{body:?}: {}", o.stdout);
+        let f = finding(&o.json(), "probe.unexpected_body").clone();
+        assert!(f["message"].as_str().unwrap().contains(says), "{f}");
+    }
+}
+
+#[test]
+fn a_retry_after_out_of_range_is_not_repeated_as_advice() {
+    for (value, says) in [
+        ("9223372036854775807", "is not a usable delay"),
+        ("-5", "is not a usable delay"),
+        (
+            "Wed, 21 Oct 2026 07:28:00 GMT",
+            "retry after 2026-10-21T07:28:00Z",
+        ),
+    ] {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(GET).path("/api/alerts");
+            then.status(429).header("Retry-After", value).json_body(
+                json!({"error": {"code": "TooManyRequests", "message": "Rate limit is exceeded."}}),
+            );
+        });
+        let o = probe(&server, &app_token(), "GET /api/alerts", "json", &[]);
+        assert_eq!(o.code, 1, "{value}: {}", o.stderr);
+        let f = finding(&o.json(), "probe.throttled").clone();
+        let fix = f["fix"].as_str().unwrap();
+        assert!(fix.contains(says), "{value}: {fix}");
+        assert!(!fix.contains("not before -"), "{value}: {fix}");
+    }
+}

@@ -801,3 +801,133 @@ fn usage_errors_exit_2() {
         stderr(&out)
     );
 }
+
+// ---------- credentials never leave the endpoint, and never show ----------
+
+#[test]
+fn a_redirect_to_another_host_never_carries_the_secret() {
+    let elsewhere = MockServer::start();
+    let stolen = elsewhere.mock(|when, then| {
+        when.any_request();
+        then.status(200).json_body(token_response());
+    });
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"));
+        then.status(307)
+            .header("Location", elsewhere.url("/evil/token"));
+    });
+    let out = cmd(&server.base_url())
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    stolen.assert_calls(0);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("redirect to another host"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_no_secrets(&out);
+}
+
+#[test]
+fn a_secret_echoed_with_json_escapes_is_masked() {
+    // PHP writes `/` as `\/`; .NET writes `+` as `\u002B`.
+    let secret = "Kq7/3xZ+9mN2pL8=";
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path(format!("/{TENANT}/oauth2/v2.0/token"));
+        then.status(401)
+            .header("Content-Type", "application/json")
+            .body(r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided: Kq7\/3xZ\u002B9mN2pL8= (also as Kq7%2F3xZ%2B9mN2pL8%3D)","error_codes":[7000215]}"#);
+    });
+    let out = cmd(&server.base_url())
+        .env("AZURE_CLIENT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let all = stdout(&out) + &stderr(&out);
+    for shown in [secret, r"Kq7\/3xZ", "Kq7%2F3xZ", "9mN2pL8"] {
+        assert!(!all.contains(shown), "shows {shown}: {all}");
+    }
+    assert!(
+        all.contains("Invalid client secret provided: [redacted]"),
+        "{all}"
+    );
+}
+
+#[test]
+fn an_issued_token_is_never_masked_even_when_it_holds_the_secret_text() {
+    // A short secret that happens to occur in the token's text must not
+    // change the token that was issued.
+    let t = token();
+    let secret = &t[40..44];
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"));
+        then.status(200).json_body(token_response());
+    });
+    let out = cmd(&server.base_url())
+        .arg("--print-token")
+        .env("AZURE_CLIENT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), t);
+}
+
+#[test]
+fn managed_identity_header_echoed_in_an_error_is_masked() {
+    let header = "TEST-ONLY-identity-header-9f8e7d";
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/msi/token");
+        then.status(400).json_body(json!({
+            "error": "invalid_request",
+            "error_description": format!("AADSTS90002: bad request with header {header}"),
+        }));
+    });
+    let out = mdeauth()
+        .args(["--format", "json", "token", "--flow", "managed-identity"])
+        .env("IDENTITY_ENDPOINT", server.url("/msi/token"))
+        .env("IDENTITY_HEADER", header)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let all = stdout(&out) + &stderr(&out);
+    assert!(!all.contains(header), "{all}");
+    assert!(all.contains("[redacted]"), "{all}");
+}
+
+#[test]
+fn a_throttled_token_endpoint_says_when_to_retry() {
+    for body in [
+        "",
+        r#"{"error":"temporarily_unavailable","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop.","error_codes":[50196]}"#,
+    ] {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(POST)
+                .path(format!("/{TENANT}/oauth2/v2.0/token"));
+            then.status(429).header("Retry-After", "30").body(body);
+        });
+        let out = cmd(&server.base_url())
+            .env("AZURE_CLIENT_SECRET", SECRET)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{body}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("answered HTTP 429 (too many requests)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("the endpoint is throttling requests: retry after 30 s (not before "),
+            "{err}"
+        );
+        assert!(!err.contains("): ;"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

@@ -37,10 +37,13 @@ pub enum Fault {
     RedirectToHttp,
     /// A correct JSON answer, one byte every 500 ms.
     Trickle,
+    /// 200 announcing 5000 bytes, then 20 of them and the connection closed.
+    CutOff,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 10] = [
+    pub const ALL: [Fault; 11] = [
+        Fault::CutOff,
         Fault::Refused,
         Fault::NoResponse,
         Fault::Status5xx,
@@ -280,6 +283,12 @@ fn serve(mut conn: TcpStream, st: &State) {
             "",
             "Location: http://login.example.com/keys\r\n",
         ),
+        Fault::CutOff => {
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{{\"keys\":[{{\"kty\":\"RSA\","
+            );
+        }
         Fault::Trickle => {
             let body = r#"{"keys":[]}"#;
             let all = format!(
