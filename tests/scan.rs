@@ -772,6 +772,59 @@ fn scan_with_calls_agrees_with_check() {
 }
 
 #[test]
+fn scan_with_a_plan_denies_the_calls_check_denies_for_the_same_reasons() {
+    // A delegated token in an application plan, a Graph token and an ID
+    // token fail every call, for that reason, in scan as in check.
+    let dir = tempfile::tempdir().unwrap();
+    let log = all_tokens_log(dir.path());
+    let plan = fixture("plans/soc-automation.toml");
+    let plan = plan.to_str().unwrap();
+    let args = ["--no-verify", "--plan", plan];
+    let (_, tokens, _) = scan_json_raw(&args, &log);
+    for t in TOKENS {
+        let out = mdeauth()
+            .args(["check", "--format", "json", "--at", AT])
+            .args(args)
+            .arg(fixture(&format!("tokens/{t}.jwt")))
+            .output()
+            .unwrap();
+        let checked = json_out(&out);
+        let denied: Vec<String> = checked["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["allowed"] == false)
+            .map(|c| c["reason"].as_str().unwrap().to_string())
+            .collect();
+        let scanned = tokens
+            .iter()
+            .find(|x| x["fingerprint"] == fp_of(t).as_str())
+            .unwrap();
+        let messages: Vec<String> = scanned["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "call.denied")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            messages.len(),
+            denied.len(),
+            "{t}: {messages:?} vs {denied:?}"
+        );
+        if ["delegated-v1", "graph-nonce", "id-token"].contains(&t) {
+            assert_eq!(denied.len(), 4, "{t}");
+            for (m, why) in messages.iter().zip(&denied) {
+                assert!(
+                    m.ends_with(&format!("is not allowed: {why}")),
+                    "{t}: {m} / {why}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn scan_reports_a_context_mismatch_as_check_does() {
     let dir = tempfile::tempdir().unwrap();
     let log = all_tokens_log(dir.path());

@@ -240,44 +240,12 @@ pub fn evaluate_at(
         report.plan = Some(PlanSection::new(p));
     }
 
-    // A token no MDE call accepts fails every call for the same reason.
-    let blocker = if cls.kind == Kind::Id {
-        Some("this is an ID token; MDE accepts only access tokens".to_string())
-    } else if cls.resource != ResourceKind::Mde {
-        Some(format!(
-            "the token's audience ({}) is not the MDE API, which rejects it (401, or 403 in some field reports)",
-            if claims.aud.is_empty() {
-                "none".to_string()
-            } else {
-                claims.aud.join(", ")
-            }
-        ))
-    } else if token_ctx.is_none() {
-        Some(
-            "the token carries neither roles nor scp, so MDE answers 403 to every call".to_string(),
-        )
-    } else if let (Some(e), Some(t)) = (expected, token_ctx)
-        && e != t
-    {
-        // The calls are checked in the context the app is meant to use: a
-        // token of the other kind serves none of them (check.context_mismatch).
-        Some(format!(
-            "this is {}, but the app is meant to work in {} context",
-            token_phrase(t),
-            e.as_str()
-        ))
-    } else {
-        None
-    };
-    let ctx = expected.or(token_ctx).unwrap_or(PermContext::Application);
+    let Judged {
+        ctx,
+        granted,
+        blocker,
+    } = judge(claims, &cls, expected);
     let kind = ctx.perm_kind();
-    let granted = claims.granted(ctx);
-    let blocker = blocker.or_else(|| {
-        granted.is_empty().then(|| {
-            "the token carries no roles or scopes (no permission consented), so MDE answers 403 to every call"
-                .to_string()
-        })
-    });
 
     let mut entries = Vec::new();
     for w in wanted {
@@ -491,6 +459,68 @@ fn identity(out: &mut Vec<Finding>, p: &Plan, appid: Option<&str>, tid: Option<&
                 "request the token from https://login.microsoftonline.com/<tenant_id>/..., or set multi_tenant = true if the app serves other tenants",
             )),
         }
+    }
+}
+
+/// How a token's permissions are judged against planned calls: in which
+/// context, with which permissions, and why no call can be allowed at all
+/// when that is so. Shared by `check` and `scan --plan`.
+pub struct Judged {
+    pub ctx: PermContext,
+    pub granted: Vec<String>,
+    /// Why every call fails, whatever it needs.
+    pub blocker: Option<String>,
+}
+
+/// Judge `claims` for calls meant for the `expected` context (`--context`
+/// or the plan's), as `check` does.
+pub fn judge(
+    claims: &Claims,
+    cls: &crate::token::Classification,
+    expected: Option<PermContext>,
+) -> Judged {
+    let token_ctx = cls.context.perm_context();
+    // A token no MDE call accepts fails every call for the same reason.
+    let blocker = if cls.kind == Kind::Id {
+        Some("this is an ID token; MDE accepts only access tokens".to_string())
+    } else if cls.resource != ResourceKind::Mde {
+        Some(format!(
+            "the token's audience ({}) is not the MDE API, which rejects it (401, or 403 in some field reports)",
+            if claims.aud.is_empty() {
+                "none".to_string()
+            } else {
+                claims.aud.join(", ")
+            }
+        ))
+    } else if token_ctx.is_none() {
+        Some(
+            "the token carries neither roles nor scp, so MDE answers 403 to every call".to_string(),
+        )
+    } else if let (Some(e), Some(t)) = (expected, token_ctx)
+        && e != t
+    {
+        // The calls are checked in the context the app is meant to use: a
+        // token of the other kind serves none of them (check.context_mismatch).
+        Some(format!(
+            "this is {}, but the app is meant to work in {} context",
+            token_phrase(t),
+            e.as_str()
+        ))
+    } else {
+        None
+    };
+    let ctx = expected.or(token_ctx).unwrap_or(PermContext::Application);
+    let granted = claims.granted(ctx);
+    let blocker = blocker.or_else(|| {
+        granted.is_empty().then(|| {
+            "the token carries no roles or scopes (no permission consented), so MDE answers 403 to every call"
+                .to_string()
+        })
+    });
+    Judged {
+        ctx,
+        granted,
+        blocker,
     }
 }
 

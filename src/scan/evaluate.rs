@@ -162,16 +162,25 @@ impl<P> FullEvaluator<P> {
         if self.calls.is_empty() {
             return Vec::new();
         }
-        let token_ctx = claims.classify().context.perm_context();
-        let ctx = token_ctx
-            .or(self.context)
-            .unwrap_or(PermContext::Application);
-        let granted = claims.granted(ctx);
-        let mut out: Vec<Finding> = check::context_mismatch(self.context, token_ctx)
-            .into_iter()
-            .collect();
+        // Judged as `check` judges it: an ID token, a token for another API,
+        // one of the other context than the plan's or one with no
+        // permission fails every call, for that reason.
+        let cls = claims.classify();
+        let mut out: Vec<Finding> =
+            check::context_mismatch(self.context, cls.context.perm_context())
+                .into_iter()
+                .collect();
+        let judged = check::judge(claims, &cls, self.context);
         for w in &self.calls {
-            let ev = privilege::evaluate(w.row, ctx.perm_kind(), &granted);
+            if let Some(why) = &judged.blocker {
+                out.push(Finding::error(
+                    "call.denied",
+                    format!("{} is not allowed: {why}", w.row.label()),
+                    "fix the token first (its other errors say how): no permission grant makes this call work with it",
+                ));
+                continue;
+            }
+            let ev = privilege::evaluate(w.row, judged.ctx.perm_kind(), &judged.granted);
             if ev.outcome == Outcome::Denied {
                 let need: Vec<String> = ev.missing_groups.iter().map(|g| g.join(" or ")).collect();
                 out.push(Finding::error(
@@ -184,7 +193,7 @@ impl<P> FullEvaluator<P> {
                     format!(
                         "grant {} ({} permission) and request a new token",
                         need.join(" and "),
-                        ctx.as_str()
+                        judged.ctx.as_str()
                     ),
                 ));
             }
