@@ -231,8 +231,19 @@ fn lifetime(c: &Claims, clock: Clock) -> Vec<Finding> {
         ));
     } else if let (Some(exp), Some(start)) = (c.exp, c.nbf.or(c.iat)) {
         let life = exp - start;
-        if !(MIN_LIFETIME..=MAX_LIFETIME).contains(&life) {
-            let what = if life <= 0 {
+        // With nbf given, the lifetime is counted from it; an iat at or
+        // after exp is odd on its own.
+        let late_iat = c.iat.filter(|iat| c.nbf.is_some() && *iat >= exp);
+        if !(MIN_LIFETIME..=MAX_LIFETIME).contains(&life) || late_iat.is_some() {
+            let what = if let (Some(iat), true) =
+                (late_iat, (MIN_LIFETIME..=MAX_LIFETIME).contains(&life))
+            {
+                format!(
+                    "the token says it was issued ({}) no earlier than it expires ({})",
+                    rfc3339(iat),
+                    rfc3339(exp)
+                )
+            } else if life <= 0 {
                 format!(
                     "the token expires ({}) no later than it was {} ({})",
                     rfc3339(exp),

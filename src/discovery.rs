@@ -372,13 +372,16 @@ pub fn read_jwks_file(p: &Path) -> Result<KeySet> {
             "key set file {} is larger than {} KB",
             p.display(),
             http::DEFAULT_MAX_BYTES / 1024
-        )));
+        ))
+        .with_hint(
+            "a key set is a few KB: give the JWKS document itself ({\"keys\": [...]}) with --jwks",
+        ));
     }
     let body = crate::text::read_file(p).map_err(|e| {
         Error::reading(
             &e,
             format!("cannot read key set file {}: {e}", p.display()),
-            None,
+            Some("give the JWKS document ({\"keys\": [...]}), saved as text, with --jwks"),
         )
     })?;
     let label = p.display().to_string();
@@ -607,6 +610,14 @@ impl Resolver {
                 "keys.app_specific",
                 "apps with custom claims mapping sign with app-specific keys, published only at the metadata URL with ?appid=; the token names no app, so they were not tried",
                 "try --app-keys --client-id <app id>",
+            ));
+        }
+        if app_keys {
+            // Only --app-keys reaches here with app_keys: found keys return above.
+            out.diagnosis.push(Finding::info(
+                "keys.app_specific",
+                "--app-keys read only the app-specific key set (?appid=); a token signed with the tenant's common keys is not in it",
+                "run again without --app-keys: mdeauth tries the common key set first and the app's own after",
             ));
         }
         // Wrong cloud or tenant.

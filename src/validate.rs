@@ -164,7 +164,8 @@ pub fn verify_token(
             match outcome {
                 Some((k, transformed)) => {
                     sig.status = SignatureStatus::Valid;
-                    sig.kid = Some(k.label());
+                    // The key's id (or x5t); none when the key has neither.
+                    sig.kid = k.kid.clone().or_else(|| k.x5t.clone());
                     sig.nonce_transformed = transformed;
                     if transformed {
                         let graph = token

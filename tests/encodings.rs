@@ -151,4 +151,23 @@ fn bytes_that_are_no_text_say_so_in_one_line() {
         )),
         "{err}"
     );
+    // A key set file that is no text says what to give instead.
+    let token = fixture("tokens/app-v1.jwt");
+    let (_, err, code) = run(
+        &[
+            "verify",
+            "--jwks",
+            p.to_str().unwrap(),
+            token.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "mdeauth: error: cannot read key set file {}: it is neither UTF-8 nor UTF-16 text; give the JWKS document ({{\"keys\": [...]}}), saved as text, with --jwks\n",
+            p.display()
+        )
+    );
 }

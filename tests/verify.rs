@@ -116,6 +116,25 @@ fn app_specific_key_is_found_through_appid_metadata() {
     assert_eq!(code, 0, "{v}");
     aad.v1_keys.assert_calls(1);
     aad.app_meta.assert_calls(2);
+
+    // --app-keys for a token signed with the tenant's common keys: not
+    // found, and the finding names --app-keys as the cause.
+    let cache3 = tempfile::tempdir().unwrap();
+    let (code, v, _) = verify(&server, cache3.path(), &tok("app-v1.jwt"), &["--app-keys"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["signature"]["status"], "key_not_found");
+    let f = finding(&v, "keys.app_specific");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("--app-keys read only the app-specific key set"),
+        "{f}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().contains("without --app-keys"),
+        "{f}"
+    );
 }
 
 #[test]
@@ -372,6 +391,26 @@ fn rfc(name: &str) -> String {
 }
 
 #[test]
+fn a_key_set_served_with_a_byte_order_mark_is_read() {
+    let server = MockServer::start();
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend(std::fs::read(fixture("keys/jwks.json")).unwrap());
+    server.mock(|when, then| {
+        when.method(GET).path("/keys");
+        then.status(200)
+            .header("Content-Type", "application/json")
+            .body(body);
+    });
+    let (code, v, err) = verify_file(
+        &tok("app-v1.jwt"),
+        &server.url("/keys"),
+        &["--at", mint::VALID_AT],
+    );
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert_eq!(v["signature"]["status"], "valid");
+}
+
+#[test]
 fn rfc7515_a2_is_accepted_and_its_bit_flips_rejected() {
     // No kid or x5t: every RSA key in the set is tried.
     let jwks = rfc("rfc7515-a2-jwks.json");
@@ -382,6 +421,8 @@ fn rfc7515_a2_is_accepted_and_its_bit_flips_rejected() {
     );
     assert_eq!(v["signature"]["status"], "valid", "{v}");
     assert_eq!(v["signature"]["key_source"], jwks);
+    // Neither the token nor the key has an id: null, as when nothing verified.
+    assert_eq!(v["signature"]["kid"], Value::Null, "{v}");
     // The claims are not an MDE token's (iss "joe", no aud): claims invalid, exit 1.
     assert_eq!(v["claims_valid"], false);
     assert_eq!(code, 1);
@@ -808,6 +849,18 @@ fn lifetime_fails_only_when_nbf_is_after_exp() {
         (code, codes),
         (0, vec!["token.lifetime_unusual".to_string()])
     );
+    // iat after exp beside a normal nbf..exp: a warning, not a failure.
+    let mut c = claims();
+    c["iat"] = json!(c["exp"].as_i64().unwrap() + 7200);
+    let (code, codes, v) = verdict_at(&c, "2026-03-02T09:05:00Z");
+    assert_eq!(
+        (code, codes),
+        (0, vec!["token.lifetime_unusual".to_string()])
+    );
+    let m = finding(&v, "token.lifetime_unusual")["message"]
+        .as_str()
+        .unwrap();
+    assert!(m.contains("says it was issued"), "{m}");
     // nbf after exp: never valid.
     let mut c = claims();
     c["nbf"] = json!(T0 + 10);
