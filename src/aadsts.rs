@@ -373,7 +373,22 @@ fn find_codes(text: &str) -> Vec<(u64, Option<String>)> {
                 // The message runs to the end of the line, or to "Trace ID"
                 // when the ids share the line (searched within the line only).
                 let line = &r[..r.find(['\n', '\r']).unwrap_or(r.len())];
-                let end = find_ci(line, "trace id").unwrap_or(line.len());
+                let mut end = find_ci(line, "trace id").unwrap_or(line.len());
+                // Another code on the same line starts its own message; the
+                // words leading into it end at the last full stop before it.
+                let upper_line = line.to_ascii_uppercase();
+                let next = upper_line
+                    .match_indices("AADSTS")
+                    .map(|(i, _)| i)
+                    .find(|i| {
+                        upper_line
+                            .as_bytes()
+                            .get(i + 6)
+                            .is_some_and(u8::is_ascii_digit)
+                    });
+                if let Some(n) = next.filter(|n| *n < end) {
+                    end = line[..n].rfind(". ").map_or(n, |dot| dot + 1);
+                }
                 clip_line(line[..end].trim_end_matches(['\\', '"', ',']).trim())
             })
             .filter(|d| !d.is_empty());
@@ -481,6 +496,20 @@ fn quoted_after(text: &str, prefix: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_in_free_text_keeps_only_its_own_words() {
+        let got = find_codes(
+            "first AADSTS7000215: Invalid client secret provided. then later AADSTS50126: Error validating credentials",
+        );
+        assert_eq!(
+            got,
+            vec![
+                (7000215, Some("Invalid client secret provided.".to_string())),
+                (50126, Some("Error validating credentials".to_string())),
+            ]
+        );
+    }
 
     #[test]
     fn table_loads_and_covers_the_reference() {

@@ -184,7 +184,7 @@ pub struct TimeArgs {
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// Allowed clock skew in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::checks::DEFAULT_LEEWAY)]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::checks::DEFAULT_LEEWAY, allow_negative_numbers = true)]
     pub leeway: i64,
 }
 

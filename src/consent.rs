@@ -206,7 +206,10 @@ pub fn check_redirect(r: &str) -> Result<String> {
         return Err(Error::input(format!(
             "redirect URI {:?} must be an http(s) URL",
             Snippet(r).to_string()
-        )));
+        ))
+        .with_hint(
+            "give the exact redirect URI registered on the app, e.g. https://localhost/consent",
+        ));
     }
     Ok(r.trim().to_string())
 }

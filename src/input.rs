@@ -240,6 +240,12 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
     if text.starts_with('{') {
         return from_json(text);
     }
+    // What PowerShell writes for a SecureString sent to a file or a pipe.
+    if text.eq_ignore_ascii_case("System.Security.SecureString") {
+        return Err(secure_string_error(
+            "the input is the type name of a PowerShell SecureString, not the token's text",
+        ));
+    }
 
     let mut found_in = "input";
     let mut t = text;
@@ -292,6 +298,13 @@ fn one_in_text(text: &str, label: &'static str) -> Option<Result<Compact>> {
     }
 }
 
+/// Az.Accounts returns the token as a SecureString, which PowerShell writes
+/// out without its text.
+fn secure_string_error(what: &str) -> Error {
+    Error::input(what.to_string())
+        .with_hint("pass the token text instead, e.g. `(Get-AzAccessToken -ResourceUrl https://api.securitycenter.microsoft.com).Token | ConvertFrom-SecureString -AsPlainText` in PowerShell 7")
+}
+
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     if s.len() >= prefix.len()
         && s.is_char_boundary(prefix.len())
@@ -334,10 +347,9 @@ fn from_json(text: &str) -> Result<Compact> {
             if field == "Token" && val.is_object() {
                 // Az.Accounts returns the token as a SecureString, which
                 // ConvertTo-Json writes as an object without the text.
-                return Err(Error::input(
+                return Err(secure_string_error(
                     "the JSON field Token is a PowerShell SecureString, which ConvertTo-Json does not reveal",
-                )
-                .with_hint("pass the token text instead, e.g. `(Get-AzAccessToken -ResourceUrl https://api.securitycenter.microsoft.com).Token | ConvertFrom-SecureString -AsPlainText` in PowerShell 7"));
+                ));
             }
             let s = val
                 .as_str()

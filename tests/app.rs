@@ -923,6 +923,16 @@ fn bad_permission_names_and_combinations_are_usage_errors() {
         stderr.contains("did you mean Machine.CollectForensics?"),
         "{stderr}"
     );
+    // A typo inside the name, not only a cut one: the nearest names.
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "Machine.Raed.All",
+        "--context",
+        "application",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("did you mean Machine.Read.All"), "{stderr}");
     let (code, _, stderr) = run_err(&[
         &daemon,
         "--permission",

@@ -182,7 +182,7 @@ fn several_codes_in_pasted_text() {
     assert_eq!(codes, ["AADSTS50126", "AADSTS53003"]);
     assert_eq!(
         v["errors"][0]["description"],
-        "Error validating credentials. then aadsts53003 blocked"
+        "Error validating credentials."
     );
 }
 

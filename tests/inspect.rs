@@ -214,6 +214,11 @@ fn json_without_a_token_and_error_responses() {
         r#"{"Token": {"Length": 1712}, "ExpiresOn": "2026-03-02T10:45:00+00:00", "Type": "Bearer"}"#,
         "the JSON field Token is a PowerShell SecureString, which ConvertTo-Json does not reveal; pass the token text instead, e.g. `(Get-AzAccessToken -ResourceUrl https://api.securitycenter.microsoft.com).Token | ConvertFrom-SecureString -AsPlainText` in PowerShell 7",
     );
+    // The same SecureString written out as text (`$t > token.txt`).
+    input_error(
+        "System.Security.SecureString\r\n",
+        "the input is the type name of a PowerShell SecureString, not the token's text; pass the token text instead",
+    );
     input_error(
         r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#,
         "error response from the token endpoint AADSTS7000215",

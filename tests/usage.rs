@@ -28,9 +28,19 @@ fn parser_errors_are_one_line_that_points_at_the_commands_help() {
     let tok = tok.to_str().unwrap();
     assert_one_line(
         &["verify", tok, "--leeway", "-1"],
-        "unexpected argument '-1' found; to pass '-1' as a value, use '-- -1'; see `mdeauth verify --help`",
+        "--leeway -1 is out of range; give seconds between 0 and 86400 (default 300)",
     );
     assert_one_line(&["explain", "-5"], "see `mdeauth explain --help`");
+    assert_one_line(
+        &[
+            "consent-url",
+            "--client-id",
+            "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
+            "--redirect-uri",
+            "ftp://x",
+        ],
+        "redirect URI \"ftp://x\" must be an http(s) URL; give the exact redirect URI registered on the app",
+    );
     assert_one_line(&["nope"], "unrecognized subcommand 'nope'");
     assert_one_line(
         &[],

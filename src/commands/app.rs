@@ -239,13 +239,24 @@ fn permission_name(
         ))
         .with_hint(hint));
     }
+    // Names it starts, else the nearest by edit distance (a typo), as `api`.
     let lower = raw.to_ascii_lowercase();
-    let near: Vec<&str> = table
-        .entries
-        .iter()
-        .filter(|e| e.kind == want && e.name.to_ascii_lowercase().starts_with(&lower))
+    let of_kind = || table.entries.iter().filter(|e| e.kind == want);
+    let mut near: Vec<&str> = of_kind()
+        .filter(|e| e.name.to_ascii_lowercase().starts_with(&lower))
         .map(|e| e.name.as_str())
         .collect();
+    if near.is_empty() {
+        let mut by_distance: Vec<(usize, &str)> = of_kind()
+            .map(|e| {
+                let d = crate::catalog::levenshtein(&e.name.to_ascii_lowercase(), &lower);
+                (d, e.name.as_str())
+            })
+            .filter(|(d, _)| *d <= 3)
+            .collect();
+        by_distance.sort();
+        near = by_distance.into_iter().take(3).map(|(_, n)| n).collect();
+    }
     let hint = if near.is_empty() {
         "give a WindowsDefenderATP permission name as the API docs write it, e.g. Machine.Read.All"
             .to_string()
