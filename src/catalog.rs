@@ -292,7 +292,14 @@ impl CallSpec {
 
     /// `METHOD /seg/seg`.
     pub fn display(&self) -> String {
-        format!("{} /{}", self.method, self.segments.join("/"))
+        // A segment that held an encoded slash shows it encoded: it is one
+        // segment, not two.
+        let segments: Vec<String> = self
+            .segments
+            .iter()
+            .map(|s| s.replace('/', "%2F"))
+            .collect();
+        format!("{} /{}", self.method, segments.join("/"))
     }
 }
 

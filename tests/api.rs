@@ -201,6 +201,21 @@ fn reverse_lookup_by_permission() {
 }
 
 #[test]
+fn an_encoded_slash_is_named_as_given() {
+    // One segment "machines/abc", not the documented /api/machines/{id}.
+    let out = mdeauth()
+        .args(["api", "GET /api/machines%2Fabc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("GET /api/machines%2Fabc is not a documented MDE API call"),
+        "{err}"
+    );
+}
+
+#[test]
 fn minimal_sets_for_plans() {
     let r = api(&[
         "--plan",
