@@ -469,33 +469,37 @@ const CREDENTIAL_FIELDS: [&str; 3] = ["client_secret", "password", "client_asser
 
 /// A server or proxy that echoes the request back in an error reply must
 /// not make the tool print a credential: blank every credential the request
-/// carried out of the body, as sent, form- and percent-encoded, with JSON's
-/// optional `\/` escape, and, in a JSON body, inside every string once its
-/// escapes are read (`\u002B` for `+`). A token response is left alone:
-/// its token must stay whole, and nothing of it is shown but claims.
+/// carried, as sent, form- and percent-encoded. In a JSON body that is done
+/// inside every string once its escapes are read (`\/`, `\u002B` for `+`),
+/// leaving the member names alone; in any other body, in the text, also with
+/// JSON's `\/` escape. A token response is left alone: its token must stay
+/// whole, and nothing of it is shown but claims.
 fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
-    let secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
-    if secrets.is_empty() {
+    let mut needles: Vec<String> = Vec::new();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        needles.push(s.to_string());
+        needles.push(url::form_urlencoded::byte_serialize(s.as_bytes()).collect());
+        needles.push(
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
+    }
+    if needles.is_empty() {
         return;
     }
     let mut text = String::from_utf8_lossy(&r.body).into_owned();
-    let mut changed = false;
-    if let Ok(mut v) = serde_json::from_str::<Value>(&text)
-        && redact_json(&mut v, &secrets)
-    {
-        text = v.to_string();
-        changed = true;
+    if let Ok(mut v) = serde_json::from_str::<Value>(&text) {
+        if redact_json(&mut v, &needles) {
+            r.body = v.to_string().into_bytes();
+        }
+        return;
     }
-    for s in &secrets {
-        let form: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
-        let percent = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
-        let slashes = s.replace('/', "\\/");
-        for needle in [*s, &form, &percent, &slashes] {
-            if text.contains(needle) {
-                text = text.replace(needle, "[redacted]");
-                changed = true;
-            }
+    let escaped: Vec<String> = needles.iter().map(|n| n.replace('/', "\\/")).collect();
+    let mut changed = false;
+    for needle in needles.iter().chain(&escaped) {
+        if text.contains(needle.as_str()) {
+            text = text.replace(needle.as_str(), "[redacted]");
+            changed = true;
         }
     }
     if changed {
@@ -503,14 +507,14 @@ fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
     }
 }
 
-/// Blank the secrets inside every string of a JSON value; true when any was.
-fn redact_json(v: &mut Value, secrets: &[&str]) -> bool {
+/// Blank the needles inside every string of a JSON value; true when any was.
+fn redact_json(v: &mut Value, needles: &[String]) -> bool {
     match v {
         Value::String(t) => {
             let mut hit = false;
-            for s in secrets {
-                if t.contains(s) {
-                    *t = t.replace(s, "[redacted]");
+            for n in needles {
+                if t.contains(n.as_str()) {
+                    *t = t.replace(n.as_str(), "[redacted]");
                     hit = true;
                 }
             }
@@ -518,10 +522,10 @@ fn redact_json(v: &mut Value, secrets: &[&str]) -> bool {
         }
         Value::Array(a) => a
             .iter_mut()
-            .fold(false, |hit, x| redact_json(x, secrets) | hit),
+            .fold(false, |hit, x| redact_json(x, needles) | hit),
         Value::Object(m) => m
             .values_mut()
-            .fold(false, |hit, x| redact_json(x, secrets) | hit),
+            .fold(false, |hit, x| redact_json(x, needles) | hit),
         _ => false,
     }
 }

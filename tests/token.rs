@@ -931,3 +931,29 @@ fn a_throttled_token_endpoint_says_when_to_retry() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn a_short_secret_never_breaks_the_explanation_of_a_refusal() {
+    // Blanking happens inside the JSON strings, never in member names: a
+    // secret "error" still leaves a readable AADSTS refusal (exit 1).
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path(format!("/{TENANT}/oauth2/v2.0/token"));
+        then.status(401).json_body(json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided: error",
+            "error_codes": [7000215]
+        }));
+    });
+    let out = cmd(&server.base_url())
+        .env("AZURE_CLIENT_SECRET", "error")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_out(&out);
+    assert!(
+        v.to_string().contains("Invalid client secret provided: [redacted]"),
+        "{v}"
+    );
+    assert!(v.to_string().contains("AADSTS7000215"), "{v}");
+}
