@@ -118,15 +118,18 @@ pub fn chain(i: &ChainInput) -> Vec<ChainRow> {
             None => false,
         })
     };
+    let sp = i.table.sp_object_id.as_deref();
     let granted = |name: &str| -> Option<bool> {
         let g = i.grants?;
-        Some(match kind {
-            PermKind::Role => i
-                .table
-                .by_name(name, kind)
-                .is_some_and(|e| g.has_role(&e.guid, None)),
-            PermKind::Scope => g.has_scope(name, None),
-        })
+        match kind {
+            PermKind::Role => Some(
+                i.table
+                    .by_name(name, kind)
+                    .is_some_and(|e| g.has_role(&e.guid, sp)),
+            ),
+            // Unknown when the export cannot say which grant is WindowsDefenderATP's.
+            PermKind::Scope => g.scope_resource(sp).ok().map(|res| g.has_scope(name, res)),
+        }
     };
     let in_token = |name: &str| i.token.map(|t| t.iter().any(|x| x == name));
     let mut out = Vec::new();

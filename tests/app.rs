@@ -838,6 +838,71 @@ fn delegated_grants_as_a_bare_array() {
 }
 
 #[test]
+fn delegated_grants_of_another_api_are_not_windowsdefenderatp_consent() {
+    // Microsoft Graph's grant also names Alert.Read-like scopes; an export
+    // holding grants for two resources cannot say which is which.
+    let dir = tempfile::tempdir().unwrap();
+    let mixed = dir.path().join("grants.json");
+    std::fs::write(
+        &mixed,
+        json!([
+            {"clientId": "c", "consentType": "AllPrincipals", "principalId": null,
+             "resourceId": "9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8", "scope": "Alert.Read"},
+            {"clientId": "c", "consentType": "AllPrincipals", "principalId": null,
+             "resourceId": "00000003-aaaa-4bbb-8ccc-000000000000", "scope": "User.Read Machine.Read openid"}
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let g = mixed.to_str().unwrap();
+    let args = [
+        "--permission",
+        "Alert.Read",
+        "--permission",
+        "Machine.Read",
+        "--context",
+        "delegated",
+        "--credential",
+        "user",
+        "--grants",
+        g,
+    ];
+    let (_, v) = run_file("seed-user-app.json", &args);
+    assert_eq!(
+        row(&v, "Alert.Read", "Scope")["granted"],
+        Value::Null,
+        "{v}"
+    );
+    assert_eq!(
+        row(&v, "Machine.Read", "Scope")["granted"],
+        Value::Null,
+        "{v}"
+    );
+    let f = findings(&v, "app.grants_unattributed");
+    assert_eq!(f.len(), 1, "{v}");
+    assert!(f[0]["fix"].as_str().unwrap().contains("--sp"), "{v}");
+    // With an app-role assignment naming WindowsDefenderATP's service
+    // principal, its delegated grants are told apart.
+    std::fs::write(
+        &mixed,
+        json!([
+            {"appRoleId": "ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", "resourceDisplayName": "WindowsDefenderATP",
+             "resourceId": "9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8"},
+            {"clientId": "c", "consentType": "AllPrincipals", "principalId": null,
+             "resourceId": "9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8", "scope": "Alert.Read"},
+            {"clientId": "c", "consentType": "AllPrincipals", "principalId": null,
+             "resourceId": "00000003-aaaa-4bbb-8ccc-000000000000", "scope": "User.Read Machine.Read openid"}
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let (_, v) = run_file("seed-user-app.json", &args);
+    assert_eq!(row(&v, "Alert.Read", "Scope")["granted"], true, "{v}");
+    assert_eq!(row(&v, "Machine.Read", "Scope")["granted"], false, "{v}");
+    assert!(findings(&v, "app.grants_unattributed").is_empty());
+}
+
+#[test]
 fn without_grants_granted_is_unknown() {
     let (_, v) = run_file("daemon-ok.json", &DAEMON_OK);
     assert_eq!(row(&v, "Machine.Read.All", "Role")["granted"], Value::Null);
@@ -921,6 +986,14 @@ fn bad_permission_names_and_combinations_are_usage_errors() {
     assert_eq!(code, 2);
     assert!(
         stderr.contains("did you mean Machine.CollectForensics?"),
+        "{stderr}"
+    );
+    // A legacy portal role only users can hold is no application permission.
+    let (code, _, stderr) =
+        run_err(&[&daemon, "--permission", "secop", "--context", "application"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--permission secop is an app role only users can hold"),
         "{stderr}"
     );
     // A typo inside the name, not only a cut one: the nearest names.
@@ -1405,9 +1478,10 @@ fn certificate_expired_and_expiring() {
         f,
         &format!("az ad app credential reset --id {DAEMON} --append --cert @new-cert.pem"),
     );
+    // Without --cert, az would look for a password credential with that id.
     assert_fix_line(
         f,
-        &format!("az ad app credential delete --id {DAEMON} --key-id {k1}"),
+        &format!("az ad app credential delete --id {DAEMON} --key-id {k1} --cert"),
     );
     assert!(findings(&v, "app.certificate_missing").is_empty());
 

@@ -856,3 +856,34 @@ fn the_api_cloud_named_by_cloud_must_be_the_tokens() {
         "{v}"
     );
 }
+
+#[test]
+fn the_chain_is_built_in_the_plans_context_not_the_tokens() {
+    // A delegated token for an application plan: the permissions step fails
+    // every call, and the chain shows the application permissions the calls
+    // need (none in the token), not the token's delegated scopes.
+    let o = run({
+        let mut c = offline_doctor();
+        c.args([
+            "--plan",
+            fixture("plans/soc-automation.toml").to_str().unwrap(),
+        ])
+        .arg(fixture("tokens/delegated-v1.jwt"));
+        c
+    });
+    let v: Value = serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", o.stdout));
+    assert_eq!(
+        step(&v, "permissions")["status"],
+        "fail",
+        "{:#}",
+        step(&v, "permissions")
+    );
+    let chain = v["doctor"]["chain"].as_array().unwrap();
+    assert!(!chain.is_empty());
+    for row in chain {
+        let p = row["permission"].as_str().unwrap();
+        assert!(p.ends_with(".All") || p == "Machine.Isolate", "{row}");
+        assert_eq!(row["in_token"], false, "{row}");
+        assert_eq!(row["breaks"], "not in the token", "{row}");
+    }
+}

@@ -938,7 +938,8 @@ fn a_short_secret_never_breaks_the_explanation_of_a_refusal() {
     // secret "error" still leaves a readable AADSTS refusal (exit 1).
     let server = MockServer::start();
     server.mock(|when, then| {
-        when.method(POST).path(format!("/{TENANT}/oauth2/v2.0/token"));
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"));
         then.status(401).json_body(json!({
             "error": "invalid_client",
             "error_description": "AADSTS7000215: Invalid client secret provided: error",
@@ -952,7 +953,8 @@ fn a_short_secret_never_breaks_the_explanation_of_a_refusal() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_out(&out);
     assert!(
-        v.to_string().contains("Invalid client secret provided: [redacted]"),
+        v.to_string()
+            .contains("Invalid client secret provided: [redacted]"),
         "{v}"
     );
     assert!(v.to_string().contains("AADSTS7000215"), "{v}");

@@ -109,6 +109,36 @@ impl Grants {
         })
     }
 
+    /// The WindowsDefenderATP service principal's object id as far as the
+    /// export says: the resource of its app-role assignments named so.
+    pub fn mde_resource_id(&self) -> Option<&str> {
+        self.roles
+            .iter()
+            .filter(|r| r.resource_display_name.as_deref() == Some("WindowsDefenderATP"))
+            .find_map(|r| r.resource_id.as_deref())
+    }
+
+    /// The resource whose delegated grants are WindowsDefenderATP's: `sp`
+    /// (the service principal given with `--sp`), else the one the export
+    /// names. `Err(())` when neither is known and the delegated grants are
+    /// on more than one resource (Microsoft Graph's and WindowsDefenderATP's
+    /// share scope names such as User.Read.All), so none can be attributed;
+    /// `Ok(None)` when they are all on one resource, taken to be it.
+    pub fn scope_resource<'a>(
+        &'a self,
+        sp: Option<&'a str>,
+    ) -> std::result::Result<Option<&'a str>, ()> {
+        if let Some(r) = sp.or(self.mde_resource_id()) {
+            return Ok(Some(r));
+        }
+        let mut ids = self.scopes.iter().filter_map(|g| g.resource_id.as_deref());
+        let first = ids.next();
+        if ids.any(|id| Some(id) != first) {
+            return Err(());
+        }
+        Ok(None)
+    }
+
     /// Is this delegated permission granted (by admin or at least one user)?
     pub fn has_scope(&self, name: &str, resource: Option<&str>) -> bool {
         self.scopes.iter().any(|g| {

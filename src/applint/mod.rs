@@ -378,15 +378,35 @@ pub fn lint(
     }
 
     // ---- consent actually granted
+    // `None`: the export cannot say (delegated grants on several resources,
+    // none known to be WindowsDefenderATP's).
     let sp = table.sp_object_id.as_deref();
-    let is_granted = |g: &Grants, e: &PermEntry| match e.kind {
-        PermKind::Role => g.has_role(&e.guid, sp),
-        PermKind::Scope => g.has_scope(&e.name, sp),
+    let is_granted = |g: &Grants, e: &PermEntry| -> Option<bool> {
+        match e.kind {
+            PermKind::Role => Some(g.has_role(&e.guid, sp)),
+            PermKind::Scope => g
+                .scope_resource(sp)
+                .ok()
+                .map(|res| g.has_scope(&e.name, res)),
+        }
     };
+    if let Some(g) = grants
+        && want == PermKind::Scope
+        && g.scope_resource(sp).is_err()
+    {
+        out.push(Finding::warning(
+            "app.grants_unattributed",
+            "the grants export holds delegated grants for several resources and does not say which is WindowsDefenderATP's, so delegated consent was not checked",
+            "give the WindowsDefenderATP service principal with --sp (az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92 > mde-sp.json), or export only its grants (oauth2PermissionGrants?$filter=resourceId eq '<its object id>')",
+        ));
+    }
     if let Some(g) = grants {
         for r in &resolved {
             let Some(e) = r.entry else { continue };
-            if e.kind == want && needed.contains(&e.name.as_str()) && !is_granted(g, e) {
+            if e.kind == want
+                && needed.contains(&e.name.as_str())
+                && is_granted(g, e) == Some(false)
+            {
                 let how = match e.kind {
                     PermKind::Role => "no app-role assignment (admin consent) exists",
                     PermKind::Scope => "no OAuth2 permission grant (user or admin consent) exists",
@@ -478,7 +498,7 @@ pub fn lint(
             kind: r.declared,
             guid: Some(r.guid.to_string()),
             requested: true,
-            granted: grants.map(|g| r.entry.is_some_and(|e| is_granted(g, e))),
+            granted: grants.and_then(|g| r.entry.map_or(Some(false), |e| is_granted(g, e))),
             needed: r.declared == want && r.entry.is_some_and(|e| is_needed(&e.name)),
             confidence: e.map(|e| e.confidence),
         });
@@ -507,7 +527,7 @@ pub fn lint(
             kind: want,
             guid: e.map(|e| e.guid.clone()),
             requested: false,
-            granted: grants.map(|g| e.is_some_and(|e| is_granted(g, e))),
+            granted: grants.and_then(|g| e.map_or(Some(false), |e| is_granted(g, e))),
             needed: true,
             confidence: e.map(|e| e.confidence),
         });
@@ -519,8 +539,8 @@ pub fn lint(
                 .any(|row| row.kind == e.kind && row.guid.as_deref() == Some(&e.guid));
             // Delegated grants name scopes only; without the resource id a
             // same-named Microsoft Graph scope could match, so skip those.
-            let attributable = e.kind == PermKind::Role || sp.is_some();
-            if !listed && attributable && is_granted(g, e) {
+            let attributable = e.kind == PermKind::Role || sp.or(g.mde_resource_id()).is_some();
+            if !listed && attributable && is_granted(g, e) == Some(true) {
                 rows.push(PermissionRow {
                     name: Some(e.name.clone()),
                     kind: e.kind,
@@ -575,9 +595,13 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
         }
         let Some(exp) = c.expires else { continue };
         let when = format!("{} ({})", rfc3339(exp), relative(exp, now));
-        let delete = match &c.key_id {
-            Some(k) => format!("az ad app credential delete --id {id} --key-id {k}"),
-            None => format!("remove it in the portal (Certificates & secrets) of app {id}"),
+        // Without --cert, az removes the key id as a password credential.
+        let delete = match (&c.key_id, c.kind) {
+            (Some(k), CredKind::Secret) => {
+                format!("az ad app credential delete --id {id} --key-id {k}")
+            }
+            (Some(k), _) => format!("az ad app credential delete --id {id} --key-id {k} --cert"),
+            (None, _) => format!("remove it in the portal (Certificates & secrets) of app {id}"),
         };
         let status = credential_status(c, now, expiry_days);
         match (c.kind, status) {

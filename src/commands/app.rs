@@ -213,6 +213,19 @@ fn permission_name(
     table: &PermissionTable,
 ) -> Result<String> {
     if let Some(e) = table.by_name_ignore_case(raw, want) {
+        // A legacy portal role (secop, readonly) is an app role only users
+        // can hold: asking an app to request it cannot be consented.
+        if want == PermKind::Role
+            && crate::permissions::get(PermKind::Role, &e.name).is_some_and(|p| p.users_only())
+        {
+            return Err(Error::input(format!(
+                "--permission {} is an app role only users can hold, not an application permission: no app can be granted it",
+                e.name
+            ))
+            .with_hint(
+                "give the application permissions the calls need (`mdeauth api \"METHOD /api/...\"` lists them)",
+            ));
+        }
         return Ok(e.name.clone());
     }
     if let Some(e) = table.by_name_ignore_case(raw, want.other()) {

@@ -386,7 +386,9 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     }
 
     // ---- 6. permissions
-    let ctx = token_ctx.or(context).unwrap_or(PermContext::Application);
+    // The plan's context (or --context) first, as check judges: a token of the
+    // other kind serves none of the calls, and the chain shows what they need.
+    let ctx = context.or(token_ctx).unwrap_or(PermContext::Application);
     let rows: Vec<&'static Call> = wanted.iter().map(|w| w.row).collect();
     match claims {
         _ if wanted.is_empty() => d.push("permissions", StepStatus::Skip, "no calls planned"),
