@@ -120,23 +120,20 @@ impl Grants {
 
     /// The resource whose delegated grants are WindowsDefenderATP's: `sp`
     /// (the service principal given with `--sp`), else the one the export
-    /// names. `Err(())` when neither is known and the delegated grants are
-    /// on more than one resource (Microsoft Graph's and WindowsDefenderATP's
+    /// names. `None` when neither is known and the delegated grants are on
+    /// more than one resource (Microsoft Graph's and WindowsDefenderATP's
     /// share scope names such as User.Read.All), so none can be attributed;
-    /// `Ok(None)` when they are all on one resource, taken to be it.
-    pub fn scope_resource<'a>(
-        &'a self,
-        sp: Option<&'a str>,
-    ) -> std::result::Result<Option<&'a str>, ()> {
+    /// `Some(None)` when they are all on one resource, taken to be it.
+    pub fn scope_resource<'a>(&'a self, sp: Option<&'a str>) -> Option<Option<&'a str>> {
         if let Some(r) = sp.or(self.mde_resource_id()) {
-            return Ok(Some(r));
+            return Some(Some(r));
         }
         let mut ids = self.scopes.iter().filter_map(|g| g.resource_id.as_deref());
         let first = ids.next();
         if ids.any(|id| Some(id) != first) {
-            return Err(());
+            return None;
         }
-        Ok(None)
+        Some(None)
     }
 
     /// Is this delegated permission granted (by admin or at least one user)?

@@ -384,15 +384,12 @@ pub fn lint(
     let is_granted = |g: &Grants, e: &PermEntry| -> Option<bool> {
         match e.kind {
             PermKind::Role => Some(g.has_role(&e.guid, sp)),
-            PermKind::Scope => g
-                .scope_resource(sp)
-                .ok()
-                .map(|res| g.has_scope(&e.name, res)),
+            PermKind::Scope => g.scope_resource(sp).map(|res| g.has_scope(&e.name, res)),
         }
     };
     if let Some(g) = grants
         && want == PermKind::Scope
-        && g.scope_resource(sp).is_err()
+        && g.scope_resource(sp).is_none()
     {
         out.push(Finding::warning(
             "app.grants_unattributed",
