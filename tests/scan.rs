@@ -237,6 +237,60 @@ fn har_is_detected_by_content_on_stdin() {
 }
 
 #[test]
+fn a_docker_json_log_is_text_and_a_har_with_a_byte_order_mark_is_har() {
+    // Docker's json-file driver: {"log":"<the line>\n","stream":...}, with a
+    // token after a JSON escape (\t) on the second line.
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let log = format!(
+        "{{\"log\":\"GET /x Authorization: Bearer {t}\\n\",\"stream\":\"stdout\"}}\n{{\"log\":\"token\\t{t}\\n\",\"stream\":\"stdout\"}}\n"
+    );
+    let (code, tokens, summary) = scan_json(&["-"], Some(log));
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(summary["occurrences"], 2, "{summary}");
+    assert_eq!(tokens[0]["locations"][1]["line"], 2);
+    let mut har = b"\xEF\xBB\xBF".to_vec();
+    har.extend(std::fs::read(fixture("scan/capture.har")).unwrap());
+    let (_, _, summary) = scan_json_bytes(&["-"], Some(har));
+    assert_eq!(summary["unique_tokens"], 7, "{summary}");
+}
+
+#[test]
+fn har_strings_outside_the_known_fields_are_searched_and_named_by_path() {
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let har = json!({"log": {"entries": [
+        {"request": format!("Bearer {t}")},
+        {"request": {"method": "GET", "url": "https://a.example/ws"},
+         "_webSocketMessages": [{"type": "send", "data": format!("{{\"auth\":\"{t}\"}}")}]}
+    ]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 2, "{summary}");
+    let parts: Vec<&str> = tokens[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["part"].as_str().unwrap())
+        .collect();
+    assert_eq!(parts, ["field request", "field _webSocketMessages[0].data"]);
+}
+
+#[test]
+fn a_har_parse_error_note_never_quotes_a_value() {
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let (_, sig) = t.rsplit_once('.').unwrap();
+    let har = json!({"log": {"entries": format!("Bearer {t}")}}).to_string();
+    let (_, _, summary) = scan_json(&["-"], Some(har));
+    let note = summary["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains("not a complete HAR document (invalid type: string \"…\""),
+        "{note}"
+    );
+    assert!(!note.contains(sig), "{note}");
+}
+
+#[test]
 fn jwe_only_input_is_encrypted_and_passes() {
     let jwe = "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a2V5.aXY.Y2lwaGVy.dGFn";
     let (code, tokens, summary) = scan_json(&["-"], Some(format!("x-enc: {jwe}\n")));

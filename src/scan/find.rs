@@ -85,8 +85,13 @@ impl Finder {
                 break;
             };
             let start = pos + rel;
-            // Only at a token boundary: `xeyJ...` is the inside of something else.
-            if start > 0 && is_token_byte(hay[start - 1]) && hay[start - 1] != b'.' {
+            // Only at a token boundary: `xeyJ...` is the inside of something
+            // else, but `\neyJ...` in a JSON string is a line break before it.
+            if start > 0
+                && is_token_byte(hay[start - 1])
+                && hay[start - 1] != b'.'
+                && !after_json_escape(hay, start)
+            {
                 pos = start + 3;
                 continue;
             }
@@ -109,6 +114,21 @@ impl Finder {
         self.each(hay, |c| v.push(c));
         v
     }
+}
+
+/// Whether `hay[start]` follows a JSON string escape that stands for a
+/// separator (`\n`, `\t`, `\r`, `\b`, `\f`): an odd number of backslashes
+/// before the letter (`\\n` is a backslash, then the letter n).
+fn after_json_escape(hay: &[u8], start: usize) -> bool {
+    start >= 2
+        && matches!(hay[start - 1], b'n' | b't' | b'r' | b'b' | b'f')
+        && hay[..start - 1]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count()
+            % 2
+            == 1
 }
 
 /// Decide whether a maximal run of token bytes starting with `eyJ` is a token.
@@ -238,6 +258,25 @@ mod tests {
             b64(r#"{"typ":"JWT","alg":"RS256"}"#),
             b64(r#"{"aud":"x"}"#)
         )
+    }
+
+    #[test]
+    fn a_token_after_a_json_escape_is_found_but_not_inside_a_word() {
+        let t = jws();
+        let f = Finder::new();
+        for text in [
+            format!(r#"{{"msg":"token acquired:\n{t}"}}"#),
+            format!(r#"{{"msg":"headers\tBearer\t{t}"}}"#),
+            format!(r#"{{"msg":"a\\\r{t}"}}"#),
+        ] {
+            let found = f.all(text.as_bytes());
+            assert_eq!(found.len(), 1, "{text}");
+            assert_eq!(found[0].text, t, "{text}");
+        }
+        // An escaped backslash, then the letter n: `neyJ...` is one word.
+        for text in [format!(r#"{{"p":"C:\\n{t}"}}"#), format!("plain n{t}")] {
+            assert!(f.all(text.as_bytes()).is_empty(), "{text}");
+        }
     }
 
     #[test]

@@ -14,19 +14,44 @@ use base64::engine::general_purpose::STANDARD;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-/// Whether the first bytes of an input look like a HAR document: `{` then `"log"`.
+/// Whether the first bytes of an input look like a HAR document: `{`, then
+/// `"log"` holding an object. A JSON-lines log whose first member is a
+/// string named `log` (Docker's json-file driver, Fluent Bit) is text.
 pub fn sniff(prefix: &[u8]) -> bool {
     let mut it = prefix
         .strip_prefix(b"\xef\xbb\xbf")
         .unwrap_or(prefix)
         .iter()
         .copied()
-        .skip_while(u8::is_ascii_whitespace);
-    if it.next() != Some(b'{') {
-        return false;
+        .filter(|b| !b.is_ascii_whitespace());
+    let head: Vec<u8> = it.by_ref().take(8).collect();
+    head == b"{\"log\":{"
+}
+
+/// A parse error as a note may show it: the parser's words, with each quoted
+/// value cut to `"…"` (a string found where an object was expected is quoted
+/// whole, and a HAR string may be a token or a password).
+pub fn quiet_error(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let mut out = String::with_capacity(msg.len().min(200));
+    let mut chars = msg.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        out.push_str("\"…\"");
+        while let Some(q) = chars.next() {
+            match q {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
     }
-    let rest: Vec<u8> = it.skip_while(u8::is_ascii_whitespace).take(5).collect();
-    rest == b"\"log\""
+    out
 }
 
 /// Replace every token in `s` with `<token>`, for display.
@@ -80,20 +105,23 @@ impl Entry {
 
     /// Every text field a token can be in: URL, headers, bodies, redirect.
     pub fn fields(&self) -> Vec<Field<'_>> {
-        let mut out = Vec::new();
+        let mut out: Vec<Field<'_>> = Vec::new();
         let v = &self.value;
         let s = |p: &str| v.pointer(p).and_then(Value::as_str);
-        let mut push = |part: Cow<'static, str>, text: Option<&str>| {
-            if let Some(t) = text
-                && !t.is_empty()
-            {
-                out.push(Field {
-                    part,
-                    text: Cow::Owned(t.to_string()),
-                });
-            }
-        };
-        push("request URL".into(), s("/request/url"));
+        // The strings handed out under their HAR names, by address, so the
+        // walk over the rest below does not hand them out again.
+        let mut named: Vec<*const u8> = Vec::new();
+        fn mark<'a>(
+            named: &mut Vec<*const u8>,
+            part: Cow<'static, str>,
+            text: Option<&'a str>,
+        ) -> Option<(Cow<'static, str>, &'a str)> {
+            let t = text.filter(|t| !t.is_empty())?;
+            named.push(t.as_ptr());
+            Some((part, t))
+        }
+        let mut found: Vec<(Cow<'static, str>, &str)> = Vec::new();
+        found.extend(mark(&mut named, "request URL".into(), s("/request/url")));
         for (side, path) in [
             ("request", "/request/headers"),
             ("response", "/response/headers"),
@@ -101,26 +129,37 @@ impl Entry {
             if let Some(hs) = v.pointer(path).and_then(Value::as_array) {
                 for h in hs {
                     let name = h.get("name").and_then(Value::as_str).unwrap_or("?");
-                    push(
+                    found.extend(mark(
+                        &mut named,
                         format!("{side} header {name}").into(),
                         h.get("value").and_then(Value::as_str),
-                    );
+                    ));
                 }
             }
         }
-        push("request body".into(), s("/request/postData/text"));
+        found.extend(mark(
+            &mut named,
+            "request body".into(),
+            s("/request/postData/text"),
+        ));
         if let Some(ps) = v
             .pointer("/request/postData/params")
             .and_then(Value::as_array)
         {
             for p in ps {
-                push(
+                found.extend(mark(
+                    &mut named,
                     "request body".into(),
                     p.get("value").and_then(Value::as_str),
-                );
+                ));
             }
         }
-        push("response redirectURL".into(), s("/response/redirectURL"));
+        found.extend(mark(
+            &mut named,
+            "response redirectURL".into(),
+            s("/response/redirectURL"),
+        ));
+        let mut decoded_body = None;
         if let Some(text) = s("/response/content/text") {
             let b64 =
                 s("/response/content/encoding").is_some_and(|e| e.eq_ignore_ascii_case("base64"));
@@ -131,14 +170,84 @@ impl Entry {
                 })
                 .flatten();
             match decoded {
-                Some(bytes) => out.push(Field {
-                    part: "response body (base64)".into(),
-                    text: Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
-                }),
-                None => push("response body".into(), Some(text)),
+                Some(bytes) => {
+                    mark(&mut named, "response body".into(), Some(text));
+                    decoded_body = Some(String::from_utf8_lossy(&bytes).into_owned());
+                }
+                None => found.extend(mark(&mut named, "response body".into(), Some(text))),
             }
         }
+        for (part, text) in found {
+            out.push(Field {
+                part,
+                text: Cow::Borrowed(text),
+            });
+        }
+        if let Some(text) = decoded_body {
+            out.push(Field {
+                part: "response body (base64)".into(),
+                text: Cow::Owned(text),
+            });
+        }
+        // Any other string of the entry that holds a token (a field of an
+        // unexpected type, WebSocket messages, a tool's own members), named
+        // by its JSON path.
+        let mut path = Vec::new();
+        other_strings(v, &mut path, &named, &mut out);
         out
+    }
+}
+
+/// One step of a JSON path inside an entry.
+enum Step<'a> {
+    Member(&'a str),
+    Index(usize),
+}
+
+/// Hand out each string under `v` that may hold a token and was not named.
+fn other_strings<'a>(
+    v: &'a Value,
+    path: &mut Vec<Step<'a>>,
+    named: &[*const u8],
+    out: &mut Vec<Field<'a>>,
+) {
+    match v {
+        Value::String(t)
+            if !named.contains(&t.as_ptr())
+                && memchr::memmem::find(t.as_bytes(), b"eyJ").is_some() =>
+        {
+            let mut part = String::from("field ");
+            for (i, step) in path.iter().enumerate() {
+                match step {
+                    Step::Member(m) => {
+                        if i > 0 {
+                            part.push('.');
+                        }
+                        part.push_str(m);
+                    }
+                    Step::Index(n) => part.push_str(&format!("[{n}]")),
+                }
+            }
+            out.push(Field {
+                part: part.into(),
+                text: Cow::Borrowed(t),
+            });
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                path.push(Step::Index(i));
+                other_strings(x, path, named, out);
+                path.pop();
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                path.push(Step::Member(k));
+                other_strings(x, path, named, out);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -245,6 +354,21 @@ mod tests {
         assert!(sniff(b"\xef\xbb\xbf{\n  \"log\": {"));
         assert!(!sniff(br#"{"access_token":"x"}"#));
         assert!(!sniff(b"2026-03-02 log line"));
+        // A quoted value in a parse error is never shown.
+        let e = serde_json::from_str::<std::collections::BTreeMap<String, u8>>(
+            r#"{"a":"Bearer eyJhbGciOiJub25lIn0.eyJhIjoxfQ.sig \" more"}"#,
+        )
+        .unwrap_err();
+        let quiet = quiet_error(&e);
+        assert!(
+            quiet.starts_with("invalid type: string \"…\", expected u8"),
+            "{quiet}"
+        );
+        assert!(!quiet.contains("eyJ"), "{quiet}");
+        // Docker's json-file log: a "log" member that is a string.
+        assert!(!sniff(
+            br#"{"log":"GET /x Authorization: Bearer eyJ...\n","stream":"stdout"}"#
+        ));
     }
 
     #[test]

@@ -837,6 +837,11 @@ impl Collector {
             None => (prefix, rest),
         };
         let is_har = har_name || har::sniff(&prefix);
+        let mut prefix = prefix;
+        if is_har && prefix.starts_with(b"\xef\xbb\xbf") {
+            // A UTF-8 byte-order mark, as Windows tools write: not JSON.
+            prefix.drain(..3);
+        }
         let chained = io::Cursor::new(prefix).chain(rest);
         if is_har {
             self.read_har(BufReader::with_capacity(256 * 1024, chained), file)
@@ -941,7 +946,8 @@ impl Collector {
             Err((_, e)) if e.is_io() => Err(io::Error::from(e)),
             Err((n, e)) => {
                 self.summary.notes.push(format!(
-                    "{file}: not a complete HAR document ({e}); the {n} entr{} before that point were scanned",
+                    "{file}: not a complete HAR document ({}); the {n} entr{} before that point were scanned",
+                    har::quiet_error(&e),
                     if n == 1 { "y" } else { "ies" }
                 ));
                 Ok(())
