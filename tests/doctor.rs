@@ -887,3 +887,43 @@ fn the_chain_is_built_in_the_plans_context_not_the_tokens() {
         assert_eq!(row["breaks"], "not in the token", "{row}");
     }
 }
+
+#[test]
+fn the_signature_step_says_in_words_why_it_failed() {
+    let jwks = fixture("keys/jwks.json");
+    let jwks = jwks.to_str().unwrap();
+    for (token, status, detail) in [
+        ("app-v1", "pass", "valid (key "),
+        (
+            "graph-nonce",
+            "fail",
+            "verifies only under Graph's header-nonce rule (key ",
+        ),
+        (
+            "app-v1-rotated-key",
+            "fail",
+            "key luhVJoTd-jcORnfVWl-SaIban3M is not in ",
+        ),
+    ] {
+        let o = run({
+            let mut c = mdeauth();
+            c.args([
+                "--format", "json", "doctor", "--at", VALID_AT, "--jwks", jwks,
+            ])
+            .args([
+                "--plan",
+                fixture("plans/soc-automation.toml").to_str().unwrap(),
+            ])
+            .arg(fixture(&format!("tokens/{token}.jwt")));
+            c
+        });
+        let v: Value =
+            serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", o.stdout));
+        let s = step(&v, "signature");
+        assert_eq!(s["status"], status, "{token}: {s}");
+        assert!(
+            s["detail"].as_str().unwrap().starts_with(detail),
+            "{token}: {s}"
+        );
+    }
+}

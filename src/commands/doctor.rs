@@ -256,17 +256,22 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             Ok(v) => {
                 let ok =
                     v.signature.status == SignatureStatus::Valid && !v.signature.nonce_transformed;
-                let detail = match (
-                    &v.signature.status,
-                    &v.signature.kid,
-                    &v.signature.key_source,
-                ) {
-                    (SignatureStatus::Valid, kid, src) => format!(
-                        "valid (key {} from {})",
-                        kid.as_deref().unwrap_or("?"),
-                        src.as_deref().unwrap_or("?")
+                let src = v.signature.key_source.as_deref().unwrap_or("the key set");
+                let key = v
+                    .signature
+                    .kid
+                    .as_deref()
+                    .map_or_else(|| "its key".to_string(), |k| format!("key {k}"));
+                let detail = match v.signature.status {
+                    SignatureStatus::Valid if v.signature.nonce_transformed => format!(
+                        "verifies only under Graph's header-nonce rule ({key} from {src}): not an MDE API token"
                     ),
-                    (s, _, _) => format!("{s:?}").to_lowercase(),
+                    SignatureStatus::Valid => format!("valid ({key} from {src})"),
+                    SignatureStatus::Invalid => {
+                        format!("invalid: it does not verify with {key} from {src}")
+                    }
+                    SignatureStatus::KeyNotFound => format!("{key} is not in {src}"),
+                    SignatureStatus::NotChecked => "not checked".to_string(),
                 };
                 d.push(
                     "signature",
