@@ -2001,3 +2001,60 @@ fn an_end_date_that_cannot_be_read_is_named() {
     );
     assert_eq!(v["app"]["credentials"][0]["status"], "unknown");
 }
+
+#[test]
+fn a_credential_before_its_start_date_does_not_count_as_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let k1 = "11111111-2222-4333-8444-555555555555";
+    let mut future = cert("2028-01-01T00:00:00Z", k1);
+    future["startDateTime"] = json!("2026-06-01T00:00:00Z");
+    let p = daemon_with(&dir, json!([]), json!([future]));
+    let args = [
+        p.as_str(),
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ];
+    let (code, v) = run(&args);
+    assert_eq!(code, 1, "{v}");
+    let f = finding(&v, "app.credential_not_yet_valid");
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("certificate \"CN=daemon\" becomes valid only at 2026-06-01T00:00:00Z"),
+        "{f}"
+    );
+    assert_eq!(v["app"]["credentials"][0]["status"], "not_yet_valid");
+    // A secret starting later beside one that works now: a warning only.
+    let secret = |name: &str, start: &str| {
+        json!({"displayName": name, "startDateTime": start, "endDateTime": "2027-01-01T00:00:00Z",
+               "keyId": "22222222-2222-4333-8444-555555555555"})
+    };
+    let p = daemon_with(
+        &dir,
+        json!([
+            secret("now", "2026-01-01T00:00:00Z"),
+            secret("later", "2026-06-01T00:00:00Z")
+        ]),
+        json!([]),
+    );
+    let (code, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "secret",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        finding(&v, "app.credential_not_yet_valid")["severity"],
+        "warning"
+    );
+}

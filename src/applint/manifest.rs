@@ -55,6 +55,9 @@ pub struct AppCredential {
     pub key_id: Option<String>,
     /// Unix seconds; `None` when the export has no (readable) end date.
     pub expires: Option<i64>,
+    /// Unix seconds of its start date (`startDateTime`): Entra ID accepts
+    /// the credential only from then on.
+    pub starts: Option<i64>,
     /// The end date as written, when it is there but cannot be read.
     pub unreadable_end: Option<String>,
 }
@@ -360,11 +363,15 @@ fn credential(c: &Map<String, Value>, kind: CredKind) -> Option<AppCredential> {
     let unreadable_end = end
         .filter(|e| expires.is_none() && !e.trim().is_empty())
         .map(str::to_string);
+    let starts = s("startDateTime")
+        .or_else(|| s("startDate"))
+        .and_then(parse_time);
     Some(AppCredential {
         kind,
         name,
         key_id,
         expires,
+        starts,
         unreadable_end,
     })
 }

@@ -52,6 +52,9 @@ pub struct LintOutput {
 
 /// The state of a secret or certificate at the evaluation instant.
 pub fn credential_status(c: &AppCredential, now: i64, expiry_days: i64) -> &'static str {
+    if c.starts.is_some_and(|s| s > now) && c.expires.is_none_or(|e| e > now) {
+        return "not_yet_valid";
+    }
     match c.expires {
         None => "unknown",
         Some(e) if e <= now => "expired",
@@ -571,7 +574,11 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
     let usable = |kind: CredKind| {
         app.credentials
             .iter()
-            .filter(|c| c.kind == kind && c.expires.is_none_or(|e| e > now))
+            .filter(|c| {
+                c.kind == kind
+                    && c.expires.is_none_or(|e| e > now)
+                    && c.starts.is_none_or(|s| s <= now)
+            })
             .count()
     };
     let id = &app.app_id;
@@ -589,6 +596,51 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
                 ),
                 "export the manifest again unedited (end dates are RFC 3339, e.g. 2026-09-01T00:00:00Z)",
             ));
+        }
+        if let Some(start) = c.starts.filter(|s| *s > now) {
+            // Entra ID accepts a credential only from its start date.
+            let (what, relied_on, add) = match c.kind {
+                CredKind::Secret => (
+                    "client secret",
+                    uses(Credential::Secret) || (daemon && intent.credential.is_none()),
+                    format!(
+                        "az ad app credential reset --id {id} --append --display-name mdeauth --years 1   # valid now; prints the secret once: store it in your vault"
+                    ),
+                ),
+                CredKind::Certificate => (
+                    "certificate",
+                    uses(Credential::Certificate),
+                    format!(
+                        "az ad app credential reset --id {id} --append --cert @daemon-cert.pem"
+                    ),
+                ),
+            };
+            // An expired one of the same kind already says the app has none.
+            let expired_too = app
+                .credentials
+                .iter()
+                .any(|o| o.kind == c.kind && o.expires.is_some_and(|e| e <= now));
+            let severe = relied_on && usable(c.kind) == 0 && !expired_too;
+            let msg = format!(
+                "{what} {:?} becomes valid only at {} ({})",
+                c.name,
+                rfc3339(start),
+                relative(start, now)
+            );
+            out.push(if severe {
+                Finding::error(
+                    "app.credential_not_yet_valid",
+                    format!("{msg}, and the app has no {what} that works before then"),
+                    fx.lines(&[add]),
+                )
+            } else {
+                Finding::warning(
+                    "app.credential_not_yet_valid",
+                    format!("{msg}; until then it cannot be used"),
+                    "",
+                )
+            });
+            continue;
         }
         let Some(exp) = c.expires else { continue };
         let when = format!("{} ({})", rfc3339(exp), relative(exp, now));

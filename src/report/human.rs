@@ -424,10 +424,14 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
         let when = match (&c.expires, c.status) {
             (Some(e), status) => {
                 let t = crate::applint::manifest::parse_time(e).unwrap_or(now);
-                let phrase = format!("{status}, {}", crate::timefmt::relative(t, now));
+                let phrase = format!(
+                    "{}, {}",
+                    status.replace('_', " "),
+                    crate::timefmt::relative(t, now)
+                );
                 let phrase = match status {
                     "expired" => st.red(&phrase),
-                    "expiring" => st.yellow(&phrase),
+                    "expiring" | "not_yet_valid" => st.yellow(&phrase),
                     _ => st.green(&phrase),
                 };
                 format!("expires {e} ({phrase})")
