@@ -290,6 +290,41 @@ fn a_har_parse_error_note_never_quotes_a_value() {
     assert!(!note.contains(sig), "{note}");
 }
 
+#[cfg(unix)]
+#[test]
+fn in_a_folder_a_broken_link_or_a_failing_read_is_a_note_not_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = fixture_text("tokens/app-v1.jwt");
+    std::fs::write(dir.path().join("a.log"), format!("Bearer {}", t.trim())).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone.log"), dir.path().join("b.log")).unwrap();
+    // A file that opens but cannot be read (Linux: EIO on /proc/self/mem).
+    let special = std::path::Path::new("/proc/self/mem");
+    if special.exists() {
+        std::os::unix::fs::symlink(special, dir.path().join("c.log")).unwrap();
+    }
+    let (code, tokens, summary) = scan_json(&[dir.path().to_str().unwrap()], None);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(tokens.len(), 1, "{summary}");
+    let notes: Vec<&str> = summary["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.contains("b.log is a broken link")),
+        "{notes:?}"
+    );
+    if special.exists() {
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("c.log: reading stopped (cannot read")),
+            "{notes:?}"
+        );
+    }
+}
+
 #[test]
 fn jwe_only_input_is_encrypted_and_passes() {
     let jwe = "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a2V5.aXY.Y2lwaGVy.dGFn";

@@ -222,6 +222,10 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, skipped: &mut Vec<String>) {
             Ok(t) if t.is_dir() => walk(&path, files, skipped),
             Ok(t) if t.is_file() => files.push(path),
             Ok(t) if t.is_symlink() && path.is_file() => files.push(path),
+            // A link to nothing: named, like a file that cannot be read.
+            Ok(t) if t.is_symlink() && std::fs::metadata(&path).is_err() => {
+                skipped.push(format!("{} is a broken link", path.display()));
+            }
             _ => {}
         }
     }

@@ -406,7 +406,22 @@ pub fn scan(
         // Each input is opened when its turn comes: one open file at a time.
         for input in inputs {
             col.summary.inputs += 1;
-            if let Err(e) = input.and_then(|i| col.read_input(i, progress)) {
+            let read = input.and_then(|i| {
+                let (named, name) = (i.named, i.name.clone());
+                col.read_input(i, progress).or_else(|e| match e {
+                    // A file found in a folder that fails mid-read is skipped
+                    // with a note, as one that cannot be opened is.
+                    Error::Environment { .. } if !named => {
+                        col.summary.notes.push(format!(
+                            "{name}: reading stopped ({}); what was read before it, and the other files, were scanned",
+                            e.one_line()
+                        ));
+                        Ok(())
+                    }
+                    e => Err(e),
+                })
+            });
+            if let Err(e) = read {
                 result = Err(e);
                 break;
             }
