@@ -1385,3 +1385,38 @@ fn a_file_name_that_is_not_utf8_is_scanned() {
     );
     assert!(stdout.contains("2 unique token(s)"), "{stdout}");
 }
+
+#[test]
+fn data_compressed_twice_is_named_not_searched_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::read(fixture("scan/app.log")).unwrap();
+    let twice = dir.path().join("app.log.gz.gz");
+    std::fs::write(&twice, gzip(&gzip(&log))).unwrap();
+    let xz_in_gzip = dir.path().join("sub");
+    std::fs::create_dir(&xz_in_gzip).unwrap();
+    std::fs::write(
+        xz_in_gzip.join("app.log.xz.gz"),
+        gzip(b"\xfd7zXZ\x00\x00\x04 not really xz"),
+    )
+    .unwrap();
+    // Named: exit 2, saying what to do.
+    let out = mdeauth()
+        .args(["scan", "--no-verify"])
+        .arg(&twice)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds gzip-compressed gzip data, which scan does not read; decompress both layers: zcat "),
+        "{err}"
+    );
+    // Found in a folder: a note, and the rest is scanned.
+    let (code, _, summary) = scan_json(&[xz_in_gzip.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{summary}");
+    let note = summary["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains("app.log.xz.gz: skipped, it holds gzip-compressed xz data"),
+        "{note}"
+    );
+}

@@ -796,6 +796,30 @@ impl Collector {
                     bytes: 0,
                 };
                 let text_prefix = read_prefix(&mut gz).map_err(read_err)?;
+                // Compressed twice (a gzip of a gzip, an xz file gzipped):
+                // its bytes would be searched as text and yield nothing.
+                if let Some((format, to_text)) = match compressed::sniff(&text_prefix) {
+                    Encoding::Plain => None,
+                    Encoding::Gzip => Some(("gzip", "zcat")),
+                    Encoding::Unsupported { format, to_text } => Some((format, to_text)),
+                } {
+                    let what =
+                        format!("holds gzip-compressed {format} data, which scan does not read");
+                    let hint = if &*name == STDIN_NAME {
+                        "decompress both layers before piping it in".to_string()
+                    } else {
+                        format!(
+                            "decompress both layers: zcat {name} > inner.bin, then {to_text} inner.bin | mdeauth scan -"
+                        )
+                    };
+                    if !input.named {
+                        self.summary
+                            .notes
+                            .push(format!("{name}: skipped, it {what} ({hint})"));
+                        return Ok(());
+                    }
+                    return Err(Error::input(format!("{name} {what}")).with_hint(hint));
+                }
                 self.read_stream(text_prefix, &mut gz, &input.name, input.har_name)
                     .map_err(read_err)?;
                 if let Some(e) = gz.inner.damage() {
