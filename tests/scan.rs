@@ -671,6 +671,20 @@ fn very_long_lines_are_searched_in_chunks() {
 }
 
 #[test]
+fn one_long_token_like_run_across_blocks_is_counted_once() {
+    // 6 MiB of `eyJ` with no separator: one run, whatever the block edges,
+    // and the token after it is still found.
+    let app = fixture_text("tokens/app-v1.jwt");
+    let input = format!("{} {app}", "eyJ".repeat(2 * 1024 * 1024));
+    let (_, tokens, summary) = scan_json(&["-"], Some(input));
+    assert_eq!(tokens.len(), 1, "{summary}");
+    assert_eq!(
+        summary["notes"][0],
+        "<stdin>: skipped 1 token-like run(s) longer than 64 KB"
+    );
+}
+
+#[test]
 fn locations_are_capped_at_twenty_and_flagged() {
     let app = fixture_text("tokens/app-v1.jwt");
     let input = format!("Bearer {app}\n").repeat(25);

@@ -915,7 +915,7 @@ impl Collector {
                 buf[..len]
                     .iter()
                     .rposition(|b| !is_token_byte(*b))
-                    .map_or(len, |i| i + 1)
+                    .map_or(0, |i| i + 1)
             };
             let mut next_in_run = false;
             if len - end > MAX_TOKEN {
