@@ -308,6 +308,14 @@ fn application_permission_in_delegated_context_is_the_wrong_type() {
         "{f}"
     );
     assert_fix_line(f, &add_line(DAEMON, &format!("{MACHINE_READ_SCOPE}=Scope")));
+    // The Role itself serves no delegated call: its removal is in the fix.
+    assert_fix_line(
+        f,
+        &format!(
+            "{}   # Machine.Read.All (Role) serves no delegated call",
+            delete_line(DAEMON, MACHINE_READ_ALL)
+        ),
+    );
     // The other application permission is useless in delegated context.
     let u = finding(&v, "app.permission_unneeded");
     assert_eq!(u["severity"], "warning");

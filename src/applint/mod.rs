@@ -275,6 +275,16 @@ pub fn lint(
         let mut lines: Vec<String> = first.into_iter().collect();
         lines.push(fx.add(pick, want));
         lines.push(fx.consent_line());
+        if let Some(e) = r.entry {
+            // The permission of the other kind serves none of the plan's calls.
+            lines.push(format!(
+                "{}   # {} ({}) serves no {} call",
+                fx.delete(r.guid),
+                e.name,
+                e.kind.as_str(),
+                intent.context.as_str()
+            ));
+        }
         out.push(Finding::error(
             "app.permission_wrong_type",
             msg,
