@@ -438,8 +438,13 @@ pub fn lint(
         out.push(Finding::error(
             "app.not_multi_tenant",
             format!(
-                "the plan serves other tenants, but the app's sign-in audience is {} (only its own tenant can use it)",
-                app.sign_in_audience
+                "the plan serves other tenants, but the app's sign-in audience is {} ({})",
+                app.sign_in_audience,
+                if app.sign_in_audience == "PersonalMicrosoftAccount" {
+                    "personal Microsoft accounts only: no organization's tenant can use it"
+                } else {
+                    "only its own tenant can use it"
+                }
             ),
             fx.lines(&[
                 format!(
