@@ -2066,3 +2066,28 @@ fn a_credential_before_its_start_date_does_not_count_as_valid() {
         "warning"
     );
 }
+
+#[test]
+fn a_personal_accounts_app_is_not_said_to_serve_its_own_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("apps/daemon-ok.json")).unwrap())
+            .unwrap();
+    doc["signInAudience"] = json!("PersonalMicrosoftAccount");
+    let p = dir.path().join("app.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    let mut args = DAEMON_OK.to_vec();
+    args.push("--multi-tenant");
+    let mut all = vec![p.to_str().unwrap()];
+    all.extend(args);
+    let (code, v) = run(&all);
+    assert_eq!(code, 1, "{v}");
+    let m = finding(&v, "app.not_multi_tenant")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        m.ends_with("(personal Microsoft accounts only: no organization's tenant can use it)"),
+        "{m}"
+    );
+}
