@@ -773,6 +773,18 @@ impl Collector {
         }
     }
 
+    /// Compressed data scan does not read: named on the command line, an
+    /// input error; found in a directory, a note (the rest is still scanned).
+    fn not_searched(&mut self, named: bool, name: &str, what: &str, hint: String) -> Result<()> {
+        if named {
+            return Err(Error::input(format!("{name} {what}")).with_hint(hint));
+        }
+        self.summary
+            .notes
+            .push(format!("{name}: skipped, it {what} ({hint})"));
+        Ok(())
+    }
+
     fn read_input(&mut self, input: Opened, progress: Progress<'_>) -> Result<()> {
         let name = input.name.clone();
         let read_err = |e: io::Error| Error::environment(format!("cannot read {name}: {e}"));
@@ -812,13 +824,7 @@ impl Collector {
                             "decompress both layers: zcat {name} > inner.bin, then {to_text} inner.bin | mdeauth scan -"
                         )
                     };
-                    if !input.named {
-                        self.summary
-                            .notes
-                            .push(format!("{name}: skipped, it {what} ({hint})"));
-                        return Ok(());
-                    }
-                    return Err(Error::input(format!("{name} {what}")).with_hint(hint));
+                    return self.not_searched(input.named, &name, &what, hint);
                 }
                 self.read_stream(text_prefix, &mut gz, &input.name, input.har_name)
                     .map_err(read_err)?;
@@ -832,14 +838,7 @@ impl Collector {
             Encoding::Unsupported { format, to_text } => {
                 let what = format!("holds {format} data, which scan does not decompress");
                 let hint = pipe_hint(&name, to_text);
-                if !input.named {
-                    // Found in a directory: the rest of it is still scanned.
-                    self.summary
-                        .notes
-                        .push(format!("{name}: skipped, it {what} ({hint})"));
-                    return Ok(());
-                }
-                return Err(Error::input(format!("{name} {what}")).with_hint(hint));
+                return self.not_searched(input.named, &name, &what, hint);
             }
         }
         self.flush();
