@@ -103,7 +103,8 @@ impl Entry {
         crate::report::human::clip(&redact(&url[..cut]), 200)
     }
 
-    /// Every text field a token can be in: URL, headers, bodies, redirect.
+    /// Every text field a token can be in: URL, headers, bodies, redirect,
+    /// then any other string of the entry that holds `eyJ`.
     pub fn fields(&self) -> Vec<Field<'_>> {
         let mut out: Vec<Field<'_>> = Vec::new();
         let v = &self.value;
