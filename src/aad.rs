@@ -469,7 +469,7 @@ const CREDENTIAL_FIELDS: [&str; 3] = ["client_secret", "password", "client_asser
 
 /// A server or proxy that echoes the request back in an error reply must
 /// not make the tool print a credential: blank every credential the request
-/// carried, as sent, form- and percent-encoded. In a JSON body that is done
+/// carried, as sent, form- and percent-encoded (hex digits in either case). In a JSON body that is done
 /// inside every string once its escapes are read (`\/`, `\u002B` for `+`),
 /// leaving the member names alone; in any other body, in the text, also with
 /// JSON's `\/` escape. A token response is left alone: its token must stay
@@ -477,12 +477,17 @@ const CREDENTIAL_FIELDS: [&str; 3] = ["client_secret", "password", "client_asser
 fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
     let mut needles: Vec<String> = Vec::new();
     for s in secrets.iter().filter(|s| !s.is_empty()) {
-        needles.push(s.to_string());
-        needles.push(url::form_urlencoded::byte_serialize(s.as_bytes()).collect());
-        needles.push(
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
-                .to_string(),
-        );
+        let form: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+        let percent = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+        for n in [s.to_string(), form, percent] {
+            // `%2f` is as valid as `%2F`.
+            let lower = lower_hex(&n);
+            if lower != n {
+                needles.push(lower);
+            }
+            needles.push(n);
+        }
     }
     if needles.is_empty() {
         return;
@@ -505,6 +510,24 @@ fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
     if changed {
         r.body = text.into_bytes();
     }
+}
+
+/// `s` with the two hex digits after each `%` in lower case.
+fn lower_hex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut digits = 0;
+    for c in s.chars() {
+        if digits > 0 {
+            out.push(c.to_ascii_lowercase());
+            digits -= 1;
+        } else {
+            out.push(c);
+            if c == '%' {
+                digits = 2;
+            }
+        }
+    }
+    out
 }
 
 /// Blank the needles inside every string of a JSON value; true when any was.

@@ -156,7 +156,8 @@ fn correct_daemon_passes_with_the_app_section() {
         a["credentials"],
         json!([{"type": "certificate", "name": "CN=contoso-mde-export",
                 "key_id": "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e",
-                "expires": "2027-06-11T08:00:00Z", "status": "valid"}])
+                "expires": "2027-06-11T08:00:00Z", "starts": "2025-06-11T08:00:00Z",
+                "status": "valid"}])
     );
     assert_eq!(
         a["permissions"],
@@ -817,10 +818,9 @@ fn grants_file_with_both_keys_all_granted() {
     assert_eq!(row(&v, "Alert.Read.All", "Role")["granted"], true);
 }
 
-#[test]
-fn delegated_grants_as_a_bare_array() {
-    let g = app_fixture("grants-delegated.json");
-    let (code, v) = run_file(
+/// The user app asking for Alert.Read and Machine.Read, with these grants.
+fn user_app_with_grants(grants: &str) -> (i32, Value) {
+    run_file(
         "seed-user-app.json",
         &[
             "--permission",
@@ -832,9 +832,14 @@ fn delegated_grants_as_a_bare_array() {
             "--credential",
             "user",
             "--grants",
-            &g,
+            grants,
         ],
-    );
+    )
+}
+
+#[test]
+fn delegated_grants_as_a_bare_array() {
+    let (code, v) = user_app_with_grants(&app_fixture("grants-delegated.json"));
     assert_eq!(code, 1);
     assert_eq!(row(&v, "Alert.Read", "Scope")["granted"], true);
     assert_eq!(row(&v, "Machine.Read", "Scope")["granted"], false);
@@ -863,19 +868,7 @@ fn delegated_grants_of_another_api_are_not_windowsdefenderatp_consent() {
     )
     .unwrap();
     let g = mixed.to_str().unwrap();
-    let args = [
-        "--permission",
-        "Alert.Read",
-        "--permission",
-        "Machine.Read",
-        "--context",
-        "delegated",
-        "--credential",
-        "user",
-        "--grants",
-        g,
-    ];
-    let (_, v) = run_file("seed-user-app.json", &args);
+    let (_, v) = user_app_with_grants(g);
     assert_eq!(
         row(&v, "Alert.Read", "Scope")["granted"],
         Value::Null,
@@ -904,7 +897,7 @@ fn delegated_grants_of_another_api_are_not_windowsdefenderatp_consent() {
         .to_string(),
     )
     .unwrap();
-    let (_, v) = run_file("seed-user-app.json", &args);
+    let (_, v) = user_app_with_grants(g);
     assert_eq!(row(&v, "Alert.Read", "Scope")["granted"], true, "{v}");
     assert_eq!(row(&v, "Machine.Read", "Scope")["granted"], false, "{v}");
     assert!(findings(&v, "app.grants_unattributed").is_empty());
@@ -1004,6 +997,22 @@ fn bad_permission_names_and_combinations_are_usage_errors() {
         stderr.contains("--permission secop is an app role only users can hold"),
         "{stderr}"
     );
+    // Nor a delegated one: no advice to switch --context to reach it.
+    let (code, _, stderr) = run_err(&[
+        &daemon,
+        "--permission",
+        "secop",
+        "--context",
+        "delegated",
+        "--credential",
+        "user",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--permission secop is an app role only users can hold"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--context application"), "{stderr}");
     // A typo inside the name, not only a cut one: the nearest names.
     let (code, _, stderr) = run_err(&[
         &daemon,
@@ -2038,6 +2047,15 @@ fn a_credential_before_its_start_date_does_not_count_as_valid() {
         "{f}"
     );
     assert_eq!(v["app"]["credentials"][0]["status"], "not_yet_valid");
+    assert_eq!(v["app"]["credentials"][0]["starts"], "2026-06-01T00:00:00Z");
+    // Human output: the start is what matters now, not the expiry.
+    let (_, stdout, _) = run_err(&args);
+    assert!(
+        stdout.contains(
+            "certificate \"CN=daemon\", valid from 2026-06-01T00:00:00Z (not yet valid, in 3 months), expires 2028-01-01T00:00:00Z"
+        ),
+        "{stdout}"
+    );
     // A secret starting later beside one that works now: a warning only.
     let secret = |name: &str, start: &str| {
         json!({"displayName": name, "startDateTime": start, "endDateTime": "2027-01-01T00:00:00Z",

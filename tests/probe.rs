@@ -535,6 +535,23 @@ fn an_api_that_echoes_the_token_does_not_make_the_report_show_it() {
     let o = probe(&server, &token, "GET /api/alerts", "json", &[]);
     o.assert_no_token(&token);
     assert_eq!(o.json()["probe"]["correlation_id"], "Bearer [token]");
+    // A cut echo that ends in an ellipsis: the dots are not part of it.
+    for echo in [
+        format!("sig {}... bad", &sig[..40]),
+        format!("Token rejected: {}...", &token[..token.len() - 30]),
+    ] {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(GET).path("/api/alerts");
+            then.status(400)
+                .json_body(json!({"error": {"code": "InvalidRequest", "message": echo}}));
+        });
+        let o = probe(&server, &token, "GET /api/alerts", "json", &[]);
+        o.assert_no_token(&token);
+        assert!(!o.stdout.contains(&sig[..40]), "{}", o.stdout);
+        assert!(!o.stdout.contains(&token[60..76]), "{}", o.stdout);
+        assert!(o.stdout.contains("[token]..."), "{}", o.stdout);
+    }
 }
 
 #[test]

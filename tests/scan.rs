@@ -276,6 +276,54 @@ fn har_strings_outside_the_known_fields_are_searched_and_named_by_path() {
 }
 
 #[test]
+fn a_token_after_a_json_escape_is_found_at_a_block_edge_too() {
+    // scan reads 1 MiB + 64 KiB at a time; with the backslash of `\n` as
+    // the block's last separator, the token after it is carried into the
+    // next block and must still be read as starting after a line break.
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let head = "{\"msg\":\"token acquired:";
+    for before_edge in [300, 100, 3] {
+        let backslash_at = (1 << 20) + 64 * 1024 - before_edge;
+        let pad = " ".repeat(backslash_at - head.len() - 1);
+        let input = format!("{pad}\n{head}\\n{t}\"}}\n");
+        let (_, tokens, summary) = scan_json(&["-"], Some(input));
+        assert_eq!(summary["occurrences"], 1, "{before_edge}: {summary}");
+        assert_eq!(tokens[0]["locations"][0]["line"], 2, "{before_edge}");
+    }
+}
+
+#[test]
+fn har_copies_of_the_query_string_and_cookies_are_not_counted_again() {
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let har = json!({"log": {"entries": [{
+        "request": {"method": "GET", "url": format!("https://a.example/x?access_token={t}"),
+            "headers": [{"name": "Cookie", "value": format!("session={t}")}],
+            "queryString": [{"name": "access_token", "value": t}],
+            "cookies": [{"name": "session", "value": t}]},
+        "response": {"headers": [{"name": "Set-Cookie", "value": format!("s={t}")}],
+            "cookies": [{"name": "s", "value": t}]}
+    }]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 3, "{summary}");
+    let parts: Vec<&str> = tokens[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["part"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            "request URL",
+            "request header Cookie",
+            "response header Set-Cookie"
+        ]
+    );
+}
+
+#[test]
 fn a_har_parse_error_note_never_quotes_a_value() {
     let t = fixture_text("tokens/app-v1.jwt");
     let t = t.trim();

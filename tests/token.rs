@@ -855,6 +855,21 @@ fn a_secret_echoed_with_json_escapes_is_masked() {
         all.contains("Invalid client secret provided: [redacted]"),
         "{all}"
     );
+    // Percent-encoded with lower-case hex, in a body that is not JSON.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"));
+        then.status(500).body("bad request: Kq7%2f3xZ%2b9mN2pL8%3d");
+    });
+    let out = cmd(&server.base_url())
+        .env("AZURE_CLIENT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let all = stdout(&out) + &stderr(&out);
+    assert!(!all.contains("9mN2pL8"), "{all}");
+    assert!(all.contains("bad request: [redacted]"), "{all}");
 }
 
 #[test]

@@ -591,8 +591,7 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
             .iter()
             .filter(|c| {
                 c.kind == kind
-                    && c.expires.is_none_or(|e| e > now)
-                    && c.starts.is_none_or(|s| s <= now)
+                    && !matches!(credential_status(c, now, 0), "expired" | "not_yet_valid")
             })
             .count()
     };
@@ -612,7 +611,7 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
                 "export the manifest again unedited (end dates are RFC 3339, e.g. 2026-09-01T00:00:00Z)",
             ));
         }
-        if let Some(start) = c.starts.filter(|s| *s > now) {
+        if let (Some(start), "not_yet_valid") = (c.starts, credential_status(c, now, expiry_days)) {
             // Entra ID accepts a credential only from its start date.
             let (what, relied_on, add) = match c.kind {
                 CredKind::Secret => (
@@ -884,7 +883,9 @@ pub struct CredentialRow {
     pub name: String,
     pub key_id: Option<String>,
     pub expires: Option<String>,
-    /// `valid`, `expiring`, `expired` or `unknown`.
+    /// Its start date, when the export gives one.
+    pub starts: Option<String>,
+    /// `valid`, `expiring`, `expired`, `not_yet_valid` or `unknown`.
     pub status: &'static str,
 }
 
@@ -916,6 +917,7 @@ impl AppSection {
                     name: c.name.clone(),
                     key_id: c.key_id.clone(),
                     expires: c.expires.map(rfc3339),
+                    starts: c.starts.map(rfc3339),
                     status: credential_status(c, now, expiry_days),
                 })
                 .collect(),

@@ -212,20 +212,20 @@ fn permission_name(
     context: PermContext,
     table: &PermissionTable,
 ) -> Result<String> {
+    // A legacy portal role (secop, readonly) is an app role only users can
+    // hold: no app can request it, in either context.
+    if let Some(e) = table.by_name_ignore_case(raw, PermKind::Role)
+        && crate::permissions::get(PermKind::Role, &e.name).is_some_and(|p| p.users_only())
+    {
+        return Err(Error::input(format!(
+            "--permission {} is an app role only users can hold, not an application permission: no app can be granted it",
+            e.name
+        ))
+        .with_hint(
+            "give the permissions the calls need (`mdeauth api \"METHOD /api/...\"` lists them)",
+        ));
+    }
     if let Some(e) = table.by_name_ignore_case(raw, want) {
-        // A legacy portal role (secop, readonly) is an app role only users
-        // can hold: asking an app to request it cannot be consented.
-        if want == PermKind::Role
-            && crate::permissions::get(PermKind::Role, &e.name).is_some_and(|p| p.users_only())
-        {
-            return Err(Error::input(format!(
-                "--permission {} is an app role only users can hold, not an application permission: no app can be granted it",
-                e.name
-            ))
-            .with_hint(
-                "give the application permissions the calls need (`mdeauth api \"METHOD /api/...\"` lists them)",
-            ));
-        }
         return Ok(e.name.clone());
     }
     if let Some(e) = table.by_name_ignore_case(raw, want.other()) {

@@ -421,22 +421,30 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
             crate::applint::CredKind::Secret => "secret",
             crate::applint::CredKind::Certificate => "certificate",
         };
-        let when = match (&c.expires, c.status) {
-            (Some(e), status) => {
-                let t = crate::applint::manifest::parse_time(e).unwrap_or(now);
-                let phrase = format!(
-                    "{}, {}",
-                    status.replace('_', " "),
-                    crate::timefmt::relative(t, now)
-                );
-                let phrase = match status {
-                    "expired" => st.red(&phrase),
-                    "expiring" | "not_yet_valid" => st.yellow(&phrase),
-                    _ => st.green(&phrase),
-                };
-                format!("expires {e} ({phrase})")
+        // A date with its status and how far it is from now.
+        let dated = |date: &str, status: &str| {
+            let t = crate::applint::manifest::parse_time(date).unwrap_or(now);
+            let phrase = format!(
+                "{}, {}",
+                status.replace('_', " "),
+                crate::timefmt::relative(t, now)
+            );
+            match status {
+                "expired" => st.red(&phrase),
+                "expiring" | "not_yet_valid" => st.yellow(&phrase),
+                _ => st.green(&phrase),
             }
-            (None, _) => "no end date".to_string(),
+        };
+        let when = match (&c.starts, &c.expires) {
+            // Not valid yet: the start is what matters now.
+            (Some(s), e) if c.status == "not_yet_valid" => format!(
+                "valid from {s} ({}), {}",
+                dated(s, c.status),
+                e.as_ref()
+                    .map_or("no end date".to_string(), |e| format!("expires {e}"))
+            ),
+            (_, Some(e)) => format!("expires {e} ({})", dated(e, c.status)),
+            (_, None) => "no end date".to_string(),
         };
         row(
             o,

@@ -106,61 +106,38 @@ impl Entry {
     /// Every text field a token can be in: URL, headers, bodies, redirect,
     /// then any other string of the entry that holds `eyJ`.
     pub fn fields(&self) -> Vec<Field<'_>> {
-        let mut out: Vec<Field<'_>> = Vec::new();
         let v = &self.value;
         let s = |p: &str| v.pointer(p).and_then(Value::as_str);
-        // The strings handed out under their HAR names, by address, so the
-        // walk over the rest below does not hand them out again.
-        let mut named: Vec<*const u8> = Vec::new();
-        fn mark<'a>(
-            named: &mut Vec<*const u8>,
-            part: Cow<'static, str>,
-            text: Option<&'a str>,
-        ) -> Option<(Cow<'static, str>, &'a str)> {
-            let t = text.filter(|t| !t.is_empty())?;
-            named.push(t.as_ptr());
-            Some((part, t))
-        }
-        let mut found: Vec<(Cow<'static, str>, &str)> = Vec::new();
-        found.extend(mark(&mut named, "request URL".into(), s("/request/url")));
+        let mut fields = Named::default();
+        fields.add("request URL".into(), s("/request/url"));
         for (side, path) in [
             ("request", "/request/headers"),
             ("response", "/response/headers"),
         ] {
-            if let Some(hs) = v.pointer(path).and_then(Value::as_array) {
-                for h in hs {
-                    let name = h.get("name").and_then(Value::as_str).unwrap_or("?");
-                    found.extend(mark(
-                        &mut named,
-                        format!("{side} header {name}").into(),
-                        h.get("value").and_then(Value::as_str),
-                    ));
-                }
+            for h in v
+                .pointer(path)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = h.get("name").and_then(Value::as_str).unwrap_or("?");
+                fields.add(
+                    format!("{side} header {name}").into(),
+                    h.get("value").and_then(Value::as_str),
+                );
             }
         }
-        found.extend(mark(
-            &mut named,
-            "request body".into(),
-            s("/request/postData/text"),
-        ));
-        if let Some(ps) = v
+        fields.add("request body".into(), s("/request/postData/text"));
+        let params = v
             .pointer("/request/postData/params")
-            .and_then(Value::as_array)
-        {
-            for p in ps {
-                found.extend(mark(
-                    &mut named,
-                    "request body".into(),
-                    p.get("value").and_then(Value::as_str),
-                ));
-            }
+            .and_then(Value::as_array);
+        for p in params.into_iter().flatten() {
+            fields.add(
+                "request body".into(),
+                p.get("value").and_then(Value::as_str),
+            );
         }
-        found.extend(mark(
-            &mut named,
-            "response redirectURL".into(),
-            s("/response/redirectURL"),
-        ));
-        let mut decoded_body = None;
+        fields.add("response redirectURL".into(), s("/response/redirectURL"));
         if let Some(text) = s("/response/content/text") {
             let b64 =
                 s("/response/content/encoding").is_some_and(|e| e.eq_ignore_ascii_case("base64"));
@@ -172,32 +149,53 @@ impl Entry {
                 .flatten();
             match decoded {
                 Some(bytes) => {
-                    mark(&mut named, "response body".into(), Some(text));
-                    decoded_body = Some(String::from_utf8_lossy(&bytes).into_owned());
+                    // Searched decoded; the base64 text itself is done with.
+                    fields.seen.push(text.as_ptr());
+                    fields.out.push(Field {
+                        part: "response body (base64)".into(),
+                        text: Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+                    });
                 }
-                None => found.extend(mark(&mut named, "response body".into(), Some(text))),
+                None => fields.add("response body".into(), Some(text)),
             }
-        }
-        for (part, text) in found {
-            out.push(Field {
-                part,
-                text: Cow::Borrowed(text),
-            });
-        }
-        if let Some(text) = decoded_body {
-            out.push(Field {
-                part: "response body (base64)".into(),
-                text: Cow::Owned(text),
-            });
         }
         // Any other string of the entry that holds a token (a field of an
         // unexpected type, WebSocket messages, a tool's own members), named
         // by its JSON path.
-        let mut path = Vec::new();
-        other_strings(v, &mut path, &named, &mut out);
+        let Named { mut out, seen } = fields;
+        other_strings(v, &mut Vec::new(), &seen, &mut out);
         out
     }
 }
+
+/// The fields handed out under their HAR names, and the strings they were
+/// taken from (by address), which the walk over the rest leaves alone.
+#[derive(Default)]
+struct Named<'a> {
+    out: Vec<Field<'a>>,
+    seen: Vec<*const u8>,
+}
+
+impl<'a> Named<'a> {
+    fn add(&mut self, part: Cow<'static, str>, text: Option<&'a str>) {
+        if let Some(t) = text.filter(|t| !t.is_empty()) {
+            self.seen.push(t.as_ptr());
+            self.out.push(Field {
+                part,
+                text: Cow::Borrowed(t),
+            });
+        }
+    }
+}
+
+/// HAR's own copies of what the named fields hold: the query string of the
+/// request URL and the cookies of the Cookie / Set-Cookie headers (a token
+/// there would be counted twice).
+const COPIES: [[&str; 2]; 3] = [
+    ["request", "queryString"],
+    ["request", "cookies"],
+    ["response", "cookies"],
+];
 
 /// One step of a JSON path inside an entry.
 enum Step<'a> {
@@ -243,6 +241,11 @@ fn other_strings<'a>(
         }
         Value::Object(o) => {
             for (k, x) in o {
+                if let [Step::Member(parent)] = path.as_slice()
+                    && COPIES.contains(&[*parent, k.as_str()])
+                {
+                    continue;
+                }
                 path.push(Step::Member(k));
                 other_strings(x, path, named, out);
                 path.pop();

@@ -920,6 +920,16 @@ impl Collector {
             if len - end > MAX_TOKEN {
                 end = len;
                 next_in_run = true;
+            } else if !eof {
+                // The backslashes before the carried run go with it: the
+                // finder reads `\neyJ...` as a JSON escape before a token
+                // only when it sees them (a few: their count's parity).
+                end -= buf[..end]
+                    .iter()
+                    .rev()
+                    .take(16)
+                    .take_while(|b| **b == b'\\')
+                    .count();
             }
             let start = if in_run {
                 buf[..end]
