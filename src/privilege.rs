@@ -110,6 +110,11 @@ pub struct Needed {
     pub permission: String,
     /// Indexes into the calls given to [`minimal`].
     pub calls: Vec<usize>,
+    /// Permissions that could take its place in the set and leave it just as
+    /// small and narrow (cancelling a machine action accepts any one of
+    /// seven action permissions): the choice among them is only an order,
+    /// so the reports name them too. In preference order.
+    pub alternatives: Vec<String>,
 }
 
 /// The smallest set of permissions (of one context) that satisfies every
@@ -153,16 +158,41 @@ pub fn minimal_holding(calls: &[&Call], kind: PermKind, held: &[String]) -> Vec<
     search(&reduced, held, &mut Vec::new(), &mut best);
     let mut chosen = best.unwrap_or_default();
     chosen.sort_by(|a, b| cost(a, &[]).cmp(&cost(b, &[])));
+    let alternatives = |p: &String| -> Vec<String> {
+        let rank = |set: &[String]| {
+            let k = key(set, held);
+            (k.0, k.1, k.2, k.3)
+        };
+        let mut alts: Vec<String> = Vec::new();
+        for q in reduced.iter().flatten() {
+            if chosen.contains(q) || alts.contains(q) {
+                continue;
+            }
+            let swapped: Vec<String> = chosen
+                .iter()
+                .map(|c| if c == p { q.clone() } else { c.clone() })
+                .collect();
+            let hits_all = reduced
+                .iter()
+                .all(|g| g.iter().any(|x| swapped.contains(x)));
+            if hits_all && rank(&swapped) == rank(&chosen) {
+                alts.push(q.clone());
+            }
+        }
+        alts.sort_by(|a, b| cost(a, held).cmp(&cost(b, held)));
+        alts
+    };
     chosen
-        .into_iter()
+        .iter()
         .map(|p| Needed {
             calls: calls
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.groups(kind).iter().flatten().any(|x| *x == p))
+                .filter(|(_, c)| c.groups(kind).iter().flatten().any(|x| x == p))
                 .map(|(i, _)| i)
                 .collect(),
-            permission: p,
+            alternatives: alternatives(p),
+            permission: p.clone(),
         })
         .collect()
 }

@@ -300,6 +300,38 @@ fn minimal_sets_for_plans() {
         names,
         ["Machine.StopAndQuarantine", "Machine.ReadWrite.All"]
     );
+    // Both are forced by other calls: nothing could take their place.
+    for m in r["least_privilege"]["minimal"].as_array().unwrap() {
+        assert!(m.get("alternatives").is_none(), "{m}");
+    }
+    // Cancel alone accepts any of seven action permissions: the set names
+    // one and says the other six would do as well.
+    let r = api(&["POST /api/machineactions/{id}/cancel"]);
+    let m = &r["least_privilege"]["minimal"];
+    assert_eq!(m.as_array().unwrap().len(), 1);
+    assert_eq!(m[0]["permission"], "Machine.CollectForensics");
+    assert_eq!(
+        m[0]["alternatives"],
+        json!([
+            "Machine.Isolate",
+            "Machine.LiveResponse",
+            "Machine.Offboard",
+            "Machine.RestrictExecution",
+            "Machine.Scan",
+            "Machine.StopAndQuarantine"
+        ])
+    );
+    let out = mdeauth()
+        .args(["api", "POST /api/machineactions/{id}/cancel"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(
+            "or any one of Machine.Isolate, Machine.LiveResponse, Machine.Offboard, Machine.RestrictExecution, Machine.Scan, Machine.StopAndQuarantine instead (equally narrow)"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // The same calls for a delegated app.
     let r = api(&[
         "--context",

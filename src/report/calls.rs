@@ -140,6 +140,10 @@ pub struct MinimalPermission {
     /// What it does not reach that a broader permission does (e.g. Ti.ReadWrite: only the app's own indicators).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caveat: Option<String>,
+    /// Permissions that would serve the same calls just as narrowly, any one
+    /// of them instead of this one (omitted when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<String>,
     /// How sure the GUID is: `high`, or `medium` when a single source gives it
     /// (as `app` reports it); null when the GUID list does not have it.
     pub confidence: Option<&'static str>,
@@ -164,6 +168,7 @@ impl MinimalPermission {
             display_name: p.map(|p| p.display_name.clone()),
             calls: labels,
             caveat: permissions::caveat(kind, &n.permission),
+            alternatives: n.alternatives.clone(),
             confidence: p
                 .map(|p| crate::applint::table::Confidence::of_data(&p.confidence).as_str()),
         }

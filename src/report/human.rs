@@ -825,6 +825,17 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
             if let Some(c) = &m.caveat {
                 let _ = writeln!(o, "  {:<10}  {}", "", st.yellow(&format!("caveat: {c}")));
             }
+            if !m.alternatives.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "  {:<10}  {}",
+                    "",
+                    st.dim(&format!(
+                        "or any one of {} instead (equally narrow)",
+                        m.alternatives.join(", ")
+                    ))
+                );
+            }
         }
         if single_source {
             let _ = writeln!(
