@@ -14,6 +14,16 @@ pub fn is_guid(s: &str) -> bool {
     }) && groups.next().is_none()
 }
 
+/// A GUID as Azure AD writes it in tokens: trimmed, without the braces
+/// PowerShell and the registry put around it. Other text comes back trimmed.
+pub fn bare(s: &str) -> &str {
+    let t = s.trim();
+    match t.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+        Some(inner) if is_guid(inner) => inner,
+        _ => t,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -22,6 +32,12 @@ mod tests {
         assert!(super::is_guid("{FC780465-2017-40D4-A0C5-307022471B92}"));
         assert!(!super::is_guid("fc780465-2017-40d4-a0c5-307022471b9"));
         assert!(!super::is_guid("common"));
+        assert_eq!(
+            super::bare(" {FC780465-2017-40D4-A0C5-307022471B92} "),
+            "FC780465-2017-40D4-A0C5-307022471B92"
+        );
+        assert_eq!(super::bare("{common}"), "{common}");
+        assert_eq!(super::bare(" contoso.com "), "contoso.com");
         assert!(!super::is_guid("zc780465-2017-40d4-a0c5-307022471b92"));
     }
 }

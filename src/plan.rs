@@ -231,7 +231,7 @@ impl Plan {
                     let line = line_of(text, s.span().start);
                     let val = s.into_inner();
                     if crate::guid::is_guid(val.trim()) {
-                        Ok(Some(val.trim().to_string()))
+                        Ok(Some(crate::guid::bare(&val).to_string()))
                     } else {
                         Err(at(line, format!("{what} {val:?} is not a GUID")))
                     }

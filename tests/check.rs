@@ -450,6 +450,56 @@ fn the_example_plan_round_trips() {
 }
 
 #[test]
+fn braced_guids_in_a_plan_or_a_pin_are_the_guids() {
+    // PowerShell prints [guid] values in braces; the plan loads them, so
+    // they must compare equal to the token's tid and appid.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("braced.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"braced\"\ntenant_id = \"{{{}}}\"\nclient_id = \"{{{}}}\"\ncalls = [\"GET /api/machines\"]\n",
+            TENANT.to_uppercase(),
+            APP
+        ),
+    )
+    .unwrap();
+    let t = app_token(&["Machine.Read.All"]);
+    let (code, r) = check(&t, &["--plan", plan.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["plan"]["client_id"], APP);
+    let c = codes(&r);
+    assert!(!c.iter().any(|c| c.ends_with("_mismatch")), "{c:?}");
+    // verify's pins too.
+    let out = mdeauth()
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--at",
+            VALID_AT,
+            "--jwks",
+            &jwks(),
+        ])
+        .args([
+            "--tenant",
+            &format!("{{{TENANT}}}"),
+            "--client-id",
+            &format!("{{{APP}}}"),
+            "-",
+        ])
+        .write_stdin(t)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
 fn plan_context_must_match_the_token() {
     let plan = fixture("plans/analyst-portal.toml");
     let t = app_token(&[

@@ -64,9 +64,14 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     // ---- 1. configuration
     let plan = args.plan.as_deref().map(Plan::load).transpose()?;
     let wanted = check::wanted(plan.as_ref(), &args.calls)?;
-    let tenant = nonempty(&args.tenant).or_else(|| plan.as_ref().and_then(|p| p.tenant_id.clone()));
-    let client_id =
-        nonempty(&args.client_id).or_else(|| plan.as_ref().and_then(|p| p.client_id.clone()));
+    // {GUID} as PowerShell prints it means the GUID.
+    let bare = |s: String| crate::guid::bare(&s).to_string();
+    let tenant = nonempty(&args.tenant)
+        .map(bare)
+        .or_else(|| plan.as_ref().and_then(|p| p.tenant_id.clone()));
+    let client_id = nonempty(&args.client_id)
+        .map(bare)
+        .or_else(|| plan.as_ref().and_then(|p| p.client_id.clone()));
     let context = args.context.or(plan.as_ref().and_then(|p| p.context));
     let given = token_given(args);
     let acquire = acquisition(

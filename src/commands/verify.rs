@@ -15,11 +15,14 @@ pub fn run(args: &VerifyArgs) -> Result<Report> {
     let clock = super::clock(&args.time)?;
     check_key_args(&args.keys)?;
     let token = super::load_token(&args.input)?;
-    let resolver = resolver(&args.keys, args.client_id.clone(), args.tenant.clone())?;
+    // {GUID} as PowerShell prints it means the GUID.
+    let bare = |v: &Option<String>| v.as_deref().map(|s| crate::guid::bare(s).to_string());
+    let (tenant, client_id) = (bare(&args.tenant), bare(&args.client_id));
+    let resolver = resolver(&args.keys, client_id.clone(), tenant.clone())?;
     let opts = VerifyOptions {
         audiences: args.audience.clone(),
-        tenant: args.tenant.clone(),
-        client_id: args.client_id.clone(),
+        tenant,
+        client_id,
         clock,
     };
     let v = validate::verify_token(&token, &opts, &resolver)?;
