@@ -1251,4 +1251,15 @@ fn a_call_on_another_clouds_api_host_fails() {
     );
     assert_eq!(code, Some(0), "{v}");
     assert!(!v.to_string().contains("call.wrong_cloud"));
+    // The host without its scheme is the same host.
+    let (code, v) = run(&v2, "GET api-gov.securitycenter.microsoft.us/api/alerts");
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(finding(&v, "call.wrong_cloud")["severity"], "error");
+    // A national URL inside a query string is not where the call goes.
+    let (code, v) = run(
+        &v2,
+        "GET /api/alerts?$filter=title eq 'https://api-gov.securitycenter.microsoft.us/'",
+    );
+    assert_eq!(code, Some(0), "{v}");
+    assert!(!v.to_string().contains("call.wrong_cloud"), "{v}");
 }

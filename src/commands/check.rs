@@ -146,8 +146,12 @@ fn wrong_cloud(
     let mut out = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for w in wanted {
-        let Some(host) = crate::cloud::url_host(&w.given).or(api_host.map(str::to_ascii_lowercase))
-        else {
+        // The host of the call as parsed (with or without https://), never
+        // a URL that only appears in its query string.
+        let given_host = crate::catalog::CallSpec::parse(&w.given)
+            .ok()
+            .and_then(|c| c.host);
+        let Some(host) = given_host.or(api_host.map(str::to_ascii_lowercase)) else {
             continue;
         };
         let Some(api) = api_cloud(&host) else {
