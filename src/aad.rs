@@ -469,11 +469,11 @@ const CREDENTIAL_FIELDS: [&str; 3] = ["client_secret", "password", "client_asser
 
 /// A server or proxy that echoes the request back in an error reply must
 /// not make the tool print a credential: blank every credential the request
-/// carried, as sent, form- and percent-encoded (hex digits in either case). In a JSON body that is done
-/// inside every string once its escapes are read (`\/`, `\u002B` for `+`),
-/// leaving the member names alone; in any other body, in the text, also with
-/// JSON's `\/` escape. A token response is left alone: its token must stay
-/// whole, and nothing of it is shown but claims.
+/// carried, as sent, form- and percent-encoded (hex digits in either case),
+/// wherever the body writes any of its characters as a JSON escape (`\/`,
+/// `\u002B`) or an HTML entity (`&amp;`, `&#43;`). In a JSON body only the
+/// strings are changed, never the member names. A token response is left
+/// alone: its token must stay whole, and nothing of it is shown but claims.
 fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
     let mut needles: Vec<String> = Vec::new();
     for s in secrets.iter().filter(|s| !s.is_empty()) {
@@ -492,23 +492,17 @@ fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
     if needles.is_empty() {
         return;
     }
-    let mut text = String::from_utf8_lossy(&r.body).into_owned();
-    if let Ok(mut v) = serde_json::from_str::<Value>(&text) {
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    // A byte-order mark in front must not send a JSON body down the text path.
+    let json_text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if let Ok(mut v) = serde_json::from_str::<Value>(json_text) {
         if redact_json(&mut v, &needles) {
             r.body = v.to_string().into_bytes();
         }
         return;
     }
-    let escaped: Vec<String> = needles.iter().map(|n| n.replace('/', "\\/")).collect();
-    let mut changed = false;
-    for needle in needles.iter().chain(&escaped) {
-        if text.contains(needle.as_str()) {
-            text = text.replace(needle.as_str(), "[redacted]");
-            changed = true;
-        }
-    }
-    if changed {
-        r.body = text.into_bytes();
+    if let Some(t) = redact_text(&text, &needles) {
+        r.body = t.into_bytes();
     }
 }
 
@@ -533,16 +527,13 @@ fn lower_hex(s: &str) -> String {
 /// Blank the needles inside every string of a JSON value; true when any was.
 fn redact_json(v: &mut Value, needles: &[String]) -> bool {
     match v {
-        Value::String(t) => {
-            let mut hit = false;
-            for n in needles {
-                if t.contains(n.as_str()) {
-                    *t = t.replace(n.as_str(), "[redacted]");
-                    hit = true;
-                }
+        Value::String(t) => match redact_text(t, needles) {
+            Some(r) => {
+                *t = r;
+                true
             }
-            hit
-        }
+            None => false,
+        },
         Value::Array(a) => a
             .iter_mut()
             .fold(false, |hit, x| redact_json(x, needles) | hit),
@@ -550,6 +541,111 @@ fn redact_json(v: &mut Value, needles: &[String]) -> bool {
             .values_mut()
             .fold(false, |hit, x| redact_json(x, needles) | hit),
         _ => false,
+    }
+}
+
+/// `text` with every needle blanked, looking through JSON escapes and HTML
+/// entities (a needle written `Summer\u002B2024&amp;Go` is still found);
+/// `None` when there was none.
+fn redact_text(text: &str, needles: &[String]) -> Option<String> {
+    // The text as read, each character with the span it takes in `text`.
+    let mut chars: Vec<(char, usize, usize)> = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let (c, len) = escaped_char(&text[i..]);
+        chars.push((c, i, i + len));
+        i += len;
+    }
+    let read: Vec<char> = chars.iter().map(|c| c.0).collect();
+    // Spans of `text` to blank, found on the read characters.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for n in needles {
+        let n: Vec<char> = n.chars().collect();
+        if n.is_empty() || n.len() > read.len() {
+            continue;
+        }
+        let mut at = 0;
+        while at + n.len() <= read.len() {
+            if read[at..at + n.len()] == n[..] {
+                spans.push((chars[at].1, chars[at + n.len() - 1].2));
+                at += n.len();
+            } else {
+                at += 1;
+            }
+        }
+    }
+    if spans.is_empty() {
+        return None;
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (start, end) in spans {
+        if end <= done {
+            continue;
+        }
+        if start >= done {
+            out.push_str(&text[done..start]);
+            out.push_str("[redacted]");
+        }
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    Some(out)
+}
+
+/// The character `s` starts with, reading a JSON escape (`\uXXXX`,
+/// surrogate pairs included, `\/`, `\"`, `\\`) or an HTML entity
+/// (`&amp;`, `&#43;`, `&#x2B;`) as the character it stands for, and how
+/// many bytes of `s` it takes.
+fn escaped_char(s: &str) -> (char, usize) {
+    let first = s.chars().next().unwrap_or('\0');
+    let plain = (first, first.len_utf8());
+    let hex4 = |t: &str| {
+        t.get(..4)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    match first {
+        '\\' => match s[1..].chars().next() {
+            Some(c @ ('/' | '"' | '\\')) => (c, 2),
+            Some('u') => match hex4(&s[2..]) {
+                Some(hi @ 0xD800..=0xDBFF) if s[6..].starts_with("\\u") => match hex4(&s[8..]) {
+                    Some(lo @ 0xDC00..=0xDFFF) => {
+                        let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                        char::from_u32(c).map_or(plain, |c| (c, 12))
+                    }
+                    _ => plain,
+                },
+                Some(v) => char::from_u32(v).map_or(plain, |c| (c, 6)),
+                None => plain,
+            },
+            _ => plain,
+        },
+        '&' => {
+            // Entities are short: look no further than a dozen characters.
+            let head = &s[..s.char_indices().nth(12).map_or(s.len(), |(i, _)| i)];
+            let Some(semi) = head.find(';') else {
+                return plain;
+            };
+            let name = &s[1..semi];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => name.strip_prefix('#').and_then(|n| {
+                    let v = match n.strip_prefix(['x', 'X']) {
+                        Some(h) => u32::from_str_radix(h, 16).ok(),
+                        None => n.parse::<u32>().ok(),
+                    };
+                    v.and_then(char::from_u32)
+                }),
+            };
+            c.map_or(plain, |c| (c, semi + 1))
+        }
+        _ => plain,
     }
 }
 
@@ -598,6 +694,32 @@ fn refused_or_error(r: &http::Response) -> Result<Outcome> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn redaction_reads_through_json_escapes_and_html_entities() {
+        let needles = vec!["Summer+2024&Go".to_string()];
+        for body in [
+            r"password Summer\u002B2024\u0026Go)",
+            r"password Summer\u002b2024&Go)",
+            "password Summer+2024&amp;Go)",
+            "password Summer&#43;2024&#x26;Go)",
+            "password Summer+2024&Go)",
+        ] {
+            assert_eq!(
+                super::redact_text(body, &needles).as_deref(),
+                Some("password [redacted])"),
+                "{body}"
+            );
+        }
+        assert_eq!(super::redact_text("nothing here & \\u00", &needles), None);
+        // Two echoes: one escaped as a surrogate pair, one as sent.
+        let needles = vec!["p\u{1F600}w".to_string()];
+        let body = concat!(r"a p\ud83d\ude00w", " b p\u{1F600}w");
+        assert_eq!(
+            super::redact_text(body, &needles).as_deref(),
+            Some("a [redacted] b [redacted]")
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -474,3 +474,57 @@ fn an_answer_echoing_the_request_does_not_echo_the_secret() {
         }
     }
 }
+
+#[test]
+fn an_echo_with_escaped_characters_or_a_byte_order_mark_is_still_blanked() {
+    // A secret with characters JSON and HTML may escape: echoed in a JSON
+    // body behind a byte-order mark, in cut-off JSON, and as an HTML page.
+    let secret = "Summer+2024&Go/x";
+    let bodies = [
+        format!(
+            "\u{feff}{}",
+            json!({
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided. Secret: Summer\\u002B2024\\u0026Go\\/x",
+                "error_codes": [7000215],
+            })
+        )
+        .replace("\\\\u", "\\u")
+        .replace("\\\\/", "\\/"),
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Secret: Summer\u002b2024\u0026Go\/x"#.to_string(),
+        "<html><body>AADSTS7000215: Invalid client secret provided. Secret: Summer&#43;2024&amp;Go/x</body></html>".to_string(),
+    ];
+    for body in bodies {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(POST);
+            then.status(401).body(body.clone());
+        });
+        for format in ["human", "json"] {
+            let out = mdeauth()
+                .env("AZURE_CLIENT_SECRET", secret)
+                .args(["--format", format, "token", "--at", mint::VALID_AT])
+                .args(["--tenant", mint::TENANT, "--client-id", mint::APP])
+                .args(["--authority-host", &server.base_url()])
+                .output()
+                .unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let ctx = format!("{body} --format {format}");
+            assert!(all.contains("[redacted]"), "{ctx}: {all}");
+            for shown in [
+                "Summer+2024",
+                "Summer\\u002B",
+                "Summer\\u002b",
+                "Summer&#43;",
+                "2024&Go",
+                "2024&amp;Go",
+            ] {
+                assert!(!all.contains(shown), "{ctx}: shows {shown}: {all}");
+            }
+        }
+    }
+}
