@@ -120,6 +120,21 @@ impl Fetcher {
         };
         let Some(lazy) = &self.http else {
             return match cached {
+                // Past its refresh age the copy is still used, with a warning:
+                // Azure AD may have rolled its keys since.
+                Some(c) if !(0..cache::MAX_AGE).contains(&c.1.age(self.now)) => {
+                    notes.push(Finding::warning(
+                        "cache.stale",
+                        format!(
+                            "--offline: using the cached copy of {url} from {} ({} old; copies are refreshed after {})",
+                            crate::timefmt::rfc3339(c.1.fetched_at),
+                            crate::timefmt::span(c.1.age(self.now)),
+                            crate::timefmt::span(cache::MAX_AGE)
+                        ),
+                        "the keys may be out of date; run once without --offline to refresh the cache",
+                    ));
+                    Ok(from_cache(c, Origin::StaleCache, false))
+                }
                 Some(c) => Ok(from_cache(c, Origin::Cache, false)),
                 None if self.cache.has_file(url) => Err(Error::environment(format!(
                     "the cached copy of {url} cannot be read (damaged) and --offline forbids fetching it again"

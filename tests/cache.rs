@@ -35,11 +35,22 @@ fn second_run_is_served_from_the_cache() {
     aad.v1_meta.assert_calls(1);
     aad.v1_keys.assert_calls(1);
     // --offline works from the filled cache.
-    let (code, _, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &["--offline"]);
+    let (code, v, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &["--offline"]);
     assert_eq!(code, 0);
+    assert!(!codes(&v).contains(&"cache.stale".to_string()), "{v}");
     aad.v1_keys.assert_calls(1);
     // After 24 h both documents are fetched again.
     age_cache(cache.path(), 24 * 3600 + 60);
+    // ... and --offline, which cannot, still uses them and says how old they are.
+    let (code, v, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &["--offline"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(codes(&v).contains(&"cache.stale".to_string()), "{v}");
+    assert!(
+        v.to_string()
+            .contains("--offline: using the cached copy of"),
+        "{v}"
+    );
+    aad.v1_keys.assert_calls(1);
     let (code, _, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
     assert_eq!(code, 0);
     aad.v1_meta.assert_calls(2);
