@@ -66,7 +66,7 @@ impl Cache {
 
     /// The cached entry for a URL; a missing or unreadable entry is `None`.
     pub fn get(&self, url: &str) -> Option<Entry> {
-        let text = std::fs::read_to_string(self.path_for(url)).ok()?;
+        let text = crate::text::read_file(&self.path_for(url)).ok()?;
         let e: Entry = serde_json::from_str(&text).ok()?;
         (e.url == url).then_some(e)
     }
@@ -122,7 +122,7 @@ impl Cache {
             .filter_map(|d| d.ok())
             .filter(|d| is_entry_name(&d.file_name().to_string_lossy()))
             .map(|d| {
-                std::fs::read_to_string(d.path())
+                crate::text::read_file(&d.path())
                     .ok()
                     .and_then(|t| serde_json::from_str::<Entry>(&t).ok())
             })

@@ -392,7 +392,8 @@ pub fn read_jwks_file(p: &Path) -> Result<KeySet> {
             "a key set is a few KB: give the JWKS document itself ({\"keys\": [...]}) with --jwks",
         ));
     }
-    let body = crate::text::read_file(p).map_err(|e| {
+    // The size above is 0 for a pipe or device: the read is bounded too.
+    let body = crate::text::read_file_limited(p, http::DEFAULT_MAX_BYTES as u64).map_err(|e| {
         Error::reading(
             &e,
             format!("cannot read key set file {}: {e}", p.display()),

@@ -91,11 +91,30 @@ pub fn decode(bytes: &[u8]) -> Option<Cow<'_, str>> {
 /// What a reader says of bytes [`decode`] refused.
 pub const NOT_TEXT: &str = "it is neither UTF-8 nor UTF-16 text";
 
-/// Read a whole text file through [`decode`]. Bytes that are not text give
-/// an `InvalidData` error saying so ([`NOT_TEXT`]), as `read_to_string`
-/// does for bytes that are not UTF-8.
+/// The most [`read_file`] reads: far more than any secret, certificate,
+/// plan, manifest or key set, and a bound for `/dev/zero` or an endless pipe.
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// Read a whole text file, at most [`MAX_FILE`] bytes, through [`decode`].
+/// Bytes that are not text give an `InvalidData` error saying so
+/// ([`NOT_TEXT`]), as `read_to_string` does for bytes that are not UTF-8.
 pub fn read_file(path: &Path) -> io::Result<String> {
-    let bytes = std::fs::read(path)?;
+    read_file_limited(path, MAX_FILE)
+}
+
+/// [`read_file`] with another bound: a longer file (or pipe, or device,
+/// whose size is not known beforehand) is an `InvalidData` error.
+pub fn read_file_limited(path: &Path, limit: u64) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it is larger than {} KB", limit / 1024),
+        ));
+    }
     into_string(bytes)
 }
 

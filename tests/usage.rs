@@ -155,3 +155,36 @@ fn empty_or_mistyped_values_are_named() {
         "{err}"
     );
 }
+
+#[test]
+#[cfg(unix)]
+fn files_without_an_end_are_read_only_so_far() {
+    // /dev/zero reports size 0 and never ends, as a pipe may not: each file
+    // flag stops at its bound and says so instead of filling the memory.
+    let token = fixture("tokens/app-v1.jwt");
+    let token = token.to_str().unwrap();
+    let tenant = "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55";
+    let app = "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90";
+    assert_one_line(
+        &["verify", "--jwks", "/dev/zero", token],
+        "cannot read key set file /dev/zero: it is larger than 2048 KB",
+    );
+    assert_one_line(
+        &["check", "--plan", "/dev/zero", token],
+        "cannot read the plan file /dev/zero: it is larger than 16384 KB",
+    );
+    assert_one_line(
+        &[
+            "token",
+            "--tenant",
+            tenant,
+            "--client-id",
+            app,
+            "--client-secret-file",
+            "/dev/zero",
+            "--authority-host",
+            "http://127.0.0.1:9",
+        ],
+        "cannot read the client secret file /dev/zero: it is larger than 16384 KB",
+    );
+}
