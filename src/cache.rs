@@ -150,13 +150,24 @@ impl Cache {
             let name = d.file_name().to_string_lossy().into_owned();
             let entry = is_entry_name(&name);
             if entry || (name.starts_with(".tmp-") && name.ends_with(".part")) {
-                std::fs::remove_file(d.path()).map_err(|e| {
+                let removed = remove_if_present(&d.path()).map_err(|e| {
                     Error::environment(format!("cannot remove {}: {e}", d.path().display()))
                 })?;
-                n += usize::from(entry);
+                n += usize::from(entry && removed);
             }
         }
         Ok(n)
+    }
+}
+
+/// Remove a file; false when it was already gone. A run writing the cache
+/// at the same time renames its temporary file into place, so a file the
+/// listing showed may have moved or gone by now: that is not a failure.
+fn remove_if_present(p: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_file(p) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -225,5 +236,16 @@ mod tests {
         assert_eq!(c.clear().unwrap(), 1);
         assert!(c.entries().unwrap().0.is_empty());
         assert!(dir.path().join("unrelated.txt").exists());
+    }
+
+    #[test]
+    fn a_file_gone_before_clear_reaches_it_is_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".tmp-1.part");
+        std::fs::write(&p, "x").unwrap();
+        assert!(remove_if_present(&p).unwrap());
+        assert!(!remove_if_present(&p).unwrap());
+        // Anything else still is.
+        assert!(remove_if_present(dir.path()).is_err());
     }
 }
