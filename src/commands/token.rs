@@ -215,10 +215,19 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
         Outcome::Token {
             access_token, url, ..
         } => {
-            let mut compact = input::normalize(access_token.as_bytes())?;
+            // What the endpoint sent is not the user's input: a token that
+            // cannot be read is the endpoint's failure (exit 3), not a usage error.
+            let unreadable = |e: Error| {
+                Error::environment(format!(
+                    "{} answered with an access_token mdeauth cannot read: {e}",
+                    host_of(&url)
+                ))
+                .with_hint("Azure AD issues JWT access tokens for the MDE API: check --authority-host, and any proxy in between")
+            };
+            let mut compact = input::normalize(access_token.as_bytes()).map_err(unreadable)?;
             compact.found_in = "the token endpoint's response";
-            let token = Token::decode(compact)?;
-            let claims = token.require_claims()?;
+            let token = Token::decode(compact).map_err(unreadable)?;
+            let claims = token.require_claims().map_err(unreadable)?;
             let cls = claims.classify();
             report.findings.push(Finding::info(
                 "token.acquired",
