@@ -679,17 +679,37 @@ fn refused_or_error(r: &http::Response) -> Result<Outcome> {
     let body = r.text();
     // A 429 is throttling, not a verdict on the request: an environment
     // error with its Retry-After advice, whatever the body says.
-    if (400..500).contains(&r.status)
-        && r.status != 429
-        && !crate::aadsts::explain_error_body(&body).is_empty()
-    {
-        return Ok(Outcome::Refused {
-            status: r.status,
-            body,
-            url: r.url.clone(),
-        });
+    if !(400..500).contains(&r.status) || r.status == 429 {
+        return Err(http::status_error(r));
     }
-    Err(http::status_error(r))
+    let x = crate::aadsts::explain_error_body(&body);
+    if x.is_empty() {
+        return Err(http::status_error(r));
+    }
+    // A token endpoint answers in JSON: an HTML page (a proxy's, or a
+    // sign-in page) that names a code is not its verdict, but the code helps.
+    let html = body
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('<');
+    if html && !x.is_error_json {
+        let codes: Vec<&str> = x.errors.iter().map(|e| e.code.as_str()).collect();
+        return Err(Error::environment(format!(
+            "{} answered HTTP {} with an HTML page instead of a JSON error; the page names {}",
+            r.url,
+            r.status,
+            codes.join(", ")
+        ))
+        .with_hint(format!(
+            "check --authority-host and any proxy in between; `mdeauth explain {}` explains the code",
+            codes.first().copied().unwrap_or("AADSTS<code>")
+        )));
+    }
+    Ok(Outcome::Refused {
+        status: r.status,
+        body,
+        url: r.url.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -974,3 +974,51 @@ fn a_short_secret_never_breaks_the_explanation_of_a_refusal() {
     );
     assert!(v.to_string().contains("AADSTS7000215"), "{v}");
 }
+
+#[test]
+fn an_access_token_that_is_not_a_jwt_is_the_endpoints_failure() {
+    // Nothing the user gave is wrong: exit 3, naming the endpoint.
+    for access_token in ["not-a-jwt", "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln"] {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(POST);
+            then.status(200)
+                .json_body(json!({"token_type": "Bearer", "access_token": access_token}));
+        });
+        let out = cmd(&server.base_url())
+            .env("AZURE_CLIENT_SECRET", SECRET)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("/oauth2/v2.0/token answered with an access_token mdeauth cannot read: "),
+            "{err}"
+        );
+        assert!(err.contains("check --authority-host"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn an_html_page_naming_a_code_is_not_a_refusal() {
+    // A proxy's or a sign-in page: exit 3 as any HTML answer, naming the code.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST);
+        then.status(400)
+            .header("content-type", "text/html")
+            .body("<!DOCTYPE html>\n<html><body>\nSign in error AADSTS50126\n</body></html>");
+    });
+    let out = cmd(&server.base_url())
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("answered HTTP 400 with an HTML page instead of a JSON error; the page names AADSTS50126; check --authority-host and any proxy in between; `mdeauth explain AADSTS50126` explains the code"),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("</html>"), "{}", stdout(&out));
+}
