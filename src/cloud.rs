@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 /// One row of `data/clouds.json` (compiled to a static by `build.rs`).
 #[derive(Debug)]
 pub struct Cloud {
-    /// The name every `--cloud` flag uses: public, gcc, gcc-high, dod, china, fr, de, sg.
+    /// The name every `--cloud` flag uses: public, gcc, gcc-high, dod, china; fr, de, sg,
+    /// germany and us-legacy are known by their issuer hosts only.
     pub name: &'static str,
     pub display: &'static str,
     /// Where users and apps sign in, and where discovery is read.
@@ -139,6 +140,15 @@ mod tests {
             "china"
         );
         assert!(by_issuer_host("evil.example").is_none());
+        // MSAL lists these as instances of their own: keys are read there.
+        for (host, cloud) in [
+            ("login.microsoftonline.de", "germany"),
+            ("login.sovcloud-identity.de", "de"),
+            ("login-us.microsoftonline.com", "us-legacy"),
+        ] {
+            let c = by_issuer_host(host).unwrap();
+            assert_eq!((c.name, c.login_host), (cloud, host));
+        }
         for n in CLI_NAMES {
             by_name(n).unwrap();
         }
