@@ -119,6 +119,8 @@ fn client_credentials_v1_resource_form_with_secret_file() {
     let files = [
         format!("{SECRET}\n").into_bytes(),
         common::utf16le_bom(&format!("{SECRET}\r\n")),
+        // Stray spaces around it, as the environment variable may have too.
+        format!("  {SECRET} \t\n").into_bytes(),
     ];
     for (i, bytes) in files.iter().enumerate() {
         std::fs::write(&f, bytes).unwrap();

@@ -279,10 +279,12 @@ fn host_of(url: &str) -> String {
 
 /// The client credential: a secret (env, file or stdin) or a certificate.
 fn credential(args: &CredentialArgs) -> Result<Option<Credential>> {
+    // Entra's client secrets never hold spaces: stray ones around a secret
+    // are dropped from every source alike (a password keeps its own).
     let secret = if let Some(p) = &args.client_secret_file {
-        Some(read_secret_file(p, "client secret")?)
+        Some(read_secret_file(p, "client secret")?.trim().to_string())
     } else if args.client_secret_stdin {
-        Some(read_secret_stdin("client secret")?)
+        Some(read_secret_stdin("client secret")?.trim().to_string())
     } else {
         std::env::var("AZURE_CLIENT_SECRET")
             .ok()
