@@ -54,12 +54,15 @@ pub fn oauth_meaning(error: &str) -> Option<&'static str> {
         .map(|e| e.meaning.as_str())
 }
 
-/// Parse `AADSTS700016` or `700016` into the number.
+/// Parse `AADSTS700016` (also `AADSTS 700016`, `AADSTS-700016`) or
+/// `700016` into the number.
 pub fn parse_code(s: &str) -> Option<u64> {
     let t = s.trim();
     // `get`, not indexing: byte 6 may fall inside a multi-byte character.
     let digits = match t.get(..6) {
-        Some(p) if t.len() > 6 && p.eq_ignore_ascii_case("aadsts") => &t[6..],
+        Some(p) if t.len() > 6 && p.eq_ignore_ascii_case("aadsts") => {
+            t[6..].trim_start_matches([' ', '-', ':', '_'])
+        }
         _ => t,
     };
     if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -544,6 +547,9 @@ mod tests {
         assert_eq!(parse_code("AADSTS700016"), Some(700016));
         assert_eq!(parse_code("aadsts65001"), Some(65001));
         assert_eq!(parse_code("700016"), Some(700016));
+        assert_eq!(parse_code("AADSTS 700016"), Some(700016));
+        assert_eq!(parse_code("aadsts-65001"), Some(65001));
+        assert_eq!(parse_code("AADSTS -"), None);
         assert_eq!(parse_code("AADSTS"), None);
         assert_eq!(parse_code("7x"), None);
         // Found by fuzz/run.sh (target aadsts): a multi-byte character across byte 6.

@@ -44,6 +44,31 @@ fn bare_number_is_accepted() {
     assert_eq!(v["findings"][0]["code"], "aadsts.known");
     assert_eq!(v["findings"][0]["severity"], "error");
     assert!(v["errors"][0].get("consent_url").is_none());
+    // A space or hyphen after the prefix is the same code.
+    for given in ["AADSTS 7000215", "aadsts-7000215"] {
+        let out = mdeauth()
+            .args(["--format", "json", "explain", given])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{given}");
+        assert_eq!(json_out(&out)["errors"][0]["code"], "AADSTS7000215");
+    }
+    // A short number (an HTTP status, most likely) is not a code.
+    for given in ["0", "401"] {
+        let out = mdeauth().args(["explain", given]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{given}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with(&format!(
+                "mdeauth: error: {given} is not an AADSTS code: they have five or more digits"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("run `mdeauth probe` or `mdeauth check`"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

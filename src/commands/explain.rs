@@ -19,7 +19,17 @@ pub fn run(args: &ExplainArgs) -> Result<Report> {
         .as_deref()
         .map(consent::check_tenant)
         .transpose()?;
-    let x = if let Some(code) = aadsts::parse_code(&args.input) {
+    let given = args.input.trim();
+    // A short bare number is an HTTP status or a typo, never an AADSTS code.
+    if given.len() < 5 && !given.is_empty() && given.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::input(format!(
+            "{given} is not an AADSTS code: they have five or more digits (AADSTS50011, AADSTS700016)"
+        ))
+        .with_hint(
+            "for an HTTP 401 or 403 from the MDE API, run `mdeauth probe` or `mdeauth check` with the token; otherwise paste the whole error text",
+        ));
+    }
+    let x = if let Some(code) = aadsts::parse_code(given) {
         aadsts::explain_code(code)
     } else {
         let text = read_input(&args.input)?;
