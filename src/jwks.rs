@@ -243,6 +243,12 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
             rsa: None,
         });
     }
+    if (v.get("n").is_none() || v.get("e").is_none()) && v.get("x5c").is_some() {
+        return Err(
+            "it gives only a certificate (x5c) without n and e; mdeauth reads RSA keys from n and e, which RFC 7518 requires and Azure AD always publishes"
+                .to_string(),
+        );
+    }
     // Parse only the members jsonwebtoken understands; AAD's extra members
     // (issuer, cloud_instance_name, ...) are read above and dropped here.
     let mut clean = serde_json::Map::new();
@@ -321,6 +327,14 @@ mod tests {
             set.skipped.first().map(ToString::to_string)
         };
         assert_eq!(why(key(&n, "AQAB")), None);
+        // A certificate alone is named as such (Microsoft.IdentityModel would
+        // read it; Azure AD always gives n and e too).
+        assert_eq!(
+            why(serde_json::json!({"kty": "RSA", "kid": "k", "x5c": ["MIIB"]})).as_deref(),
+            Some(
+                "key #1 (kid k) skipped: it gives only a certificate (x5c) without n and e; mdeauth reads RSA keys from n and e, which RFC 7518 requires and Azure AD always publishes"
+            )
+        );
         // A leading zero byte does not count.
         assert_eq!(why(key(&[&[0u8][..], &n].concat(), "AQAB")), None);
         assert_eq!(
