@@ -396,6 +396,30 @@ fn full_urls_on_several_hosts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("example.org is not an MDE API host"));
+    // In human output, one path on two hosts reads as two calls.
+    let out = mdeauth()
+        .args(["check", "--at", VALID_AT, "--jwks", &jwks(), "-"])
+        .args([
+            "--call",
+            "GET https://api.security.microsoft.com/api/machines",
+        ])
+        .args([
+            "--call",
+            "GET https://api-gcc.securitycenter.microsoft.us/api/machines",
+        ])
+        .args(["--call", "GET /api/machines"])
+        .write_stdin(app_token(&["Machine.Read.All"]))
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    for label in [
+        "GET /api/machines on api.security.microsoft.com",
+        "GET /api/machines on api-gcc.securitycenter.microsoft.us",
+        "GET /api/machines",
+    ] {
+        let line = format!("  ✓ {label:<56}  allowed by Machine.Read.All\n");
+        assert!(s.contains(&line), "{line:?} in\n{s}");
+    }
 }
 
 #[test]

@@ -117,6 +117,20 @@ impl CallEntry {
         format!("{} {}", self.method, self.path)
     }
 
+    /// [`CallEntry::label`], with the host when the call as given names one,
+    /// so one path checked on two hosts reads as two calls.
+    pub fn label_with_host(&self) -> String {
+        let host = self
+            .call
+            .as_deref()
+            .and_then(|g| crate::catalog::CallSpec::parse(g).ok())
+            .and_then(|s| s.host);
+        match host {
+            Some(h) => format!("{} on {h}", self.label()),
+            None => self.label(),
+        }
+    }
+
     /// True when `check` found the call not allowed.
     pub fn denied(&self) -> bool {
         self.check

@@ -679,7 +679,7 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
         let _ = writeln!(o, "\n{}", st.bold(&format!("Calls ({ctx} permissions)")));
         let w = calls
             .iter()
-            .map(|c| c.label().chars().count())
+            .map(|c| c.label_with_host().chars().count())
             .max()
             .unwrap_or(0)
             .min(64);
@@ -690,7 +690,12 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
                 Some(false) => st.red("✗"),
                 None => st.yellow("?"),
             };
-            let _ = writeln!(o, "  {mark} {:<w$}  {}", safe(&c.label()), safe(&k.reason));
+            let _ = writeln!(
+                o,
+                "  {mark} {:<w$}  {}",
+                safe(&c.label_with_host()),
+                safe(&k.reason)
+            );
             if let Some(n) = &k.note {
                 let _ = writeln!(o, "    {}", st.dim(n));
             }
