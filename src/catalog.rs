@@ -416,6 +416,26 @@ pub fn find(spec: &CallSpec) -> Result<&'static Call> {
                 .join(" or ")
         )));
     }
+    // A call that lives on a host of its own (the legacy Graph preview
+    // calls) given on an MDE API host: the host is what is wrong.
+    if let Some(h) = &spec.host
+        && let Some(c) = cat.calls.iter().enumerate().find_map(|(i, c)| {
+            (c.host.is_some()
+                && c.method == spec.method
+                && matches(&cat.templates[i], &spec.segments))
+            .then_some(c)
+        })
+    {
+        let own = c.host.as_deref().unwrap_or_default();
+        return Err(Error::input(format!(
+            "{} is documented on {own}, not on {h}",
+            Snippet(&spec.display())
+        ))
+        .with_hint(format!(
+            "give \"{} https://{own}{}\", or just the path",
+            c.method, c.path
+        )));
+    }
     let near = suggestions(spec, 3);
     let hint = if near.is_empty() {
         "list the known calls with `mdeauth api`".to_string()

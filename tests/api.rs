@@ -366,6 +366,19 @@ fn usage_errors_exit_2() {
         assert!(err.starts_with("mdeauth: error: "), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
+    // A legacy Graph preview call given on an MDE host: the host is named.
+    let out = mdeauth()
+        .args([
+            "api",
+            "GET https://api.securitycenter.microsoft.com/testwdatppreview/kbinfo",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "mdeauth: error: GET /testwdatppreview/kbinfo is documented on graph.microsoft.com, not on api.securitycenter.microsoft.com; give \"GET https://graph.microsoft.com/testwdatppreview/kbinfo\", or just the path\n"
+    );
 }
 
 /// One concrete call per area, matched through the library.
