@@ -55,8 +55,16 @@ impl Source {
                 };
                 if let Some(path) = found {
                     Ok(Source::File(path))
-                } else if !is_text && (arg.contains('/') || arg.contains('\\')) {
-                    // A compact JWS never contains a path separator.
+                } else if !is_text
+                    && (arg.contains('/')
+                        || arg.contains('\\')
+                        || (arg.len() < 64
+                            && arg.matches('.').count() != 2
+                            && !arg.starts_with("eyJ")))
+                {
+                    // A compact JWS never contains a path separator, and a
+                    // short word without two dots (token.txt) is a file name
+                    // rather than a token.
                     Err(Error::input(format!("no such token file: {}", Snippet(arg)))
                         .with_hint("give an existing file, the token itself, or - to read standard input"))
                 } else {
@@ -250,7 +258,8 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
     let mut found_in = "input";
     let mut t = text;
     if let Some(rest) = strip_prefix_ci(t, "authorization:") {
-        t = rest.trim_start();
+        // Quotes may hold the whole value: Authorization: "Bearer eyJ...".
+        t = strip_quotes(rest);
         found_in = "Authorization header";
     }
     if let Some(rest) = strip_prefix_ci(t, "bearer")
@@ -262,13 +271,11 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
         }
     }
     let t = strip_quotes(t.trim());
-    compact(t, found_in).or_else(|e| {
-        // A single word keeps the error that says what is wrong with it.
-        if !text.contains(char::is_whitespace) {
-            return Err(e);
-        }
-        one_in_text(text, "the only token in the text").unwrap_or(Err(e))
-    })
+    // Text that is not just a token (TOKEN=eyJ..., a redirect URL with
+    // #access_token=, a form body): its one token. Text with no whole token
+    // keeps the error that says what is wrong with it.
+    compact(t, found_in)
+        .or_else(|e| one_in_text(text, "the only token in the text").unwrap_or(Err(e)))
 }
 
 /// Text with a token somewhere in it, as people paste `curl -v` output, an
@@ -339,8 +346,11 @@ fn from_json(text: &str) -> Result<Compact> {
     for (field, label) in [
         ("access_token", "access_token field"),
         ("accessToken", "accessToken field"),
+        // MSAL.NET / MSAL.PS AuthenticationResult.
+        ("AccessToken", "AccessToken field"),
         ("id_token", "id_token field"),
         ("idToken", "idToken field"),
+        ("IdToken", "IdToken field"),
         ("Token", "Token field"),
     ] {
         if let Some(val) = obj.get(field) {
@@ -438,6 +448,14 @@ fn compact(t: &str, found_in: &'static str) -> Result<Compact> {
     for (seg, name) in segments.iter().zip(["header", "payload", "signature"]) {
         if seg.is_empty() && name != "signature" {
             return Err(Error::input(format!("the token's {name} segment is empty")));
+        }
+        // `=` pads the end of a segment; inside one it joins other text to
+        // the token (`TOKEN=eyJ...`).
+        if seg.trim_end_matches('=').contains('=') {
+            return Err(Error::input(format!(
+                "the token's {name} segment is not base64url: it contains '=' before its end"
+            ))
+            .with_hint("copy the token itself, without the name or text around it"));
         }
         if clean {
             continue;

@@ -86,6 +86,24 @@ fn pasted_shapes_are_accepted() {
             format!("Authorization: Bearer {tok}\r\n"),
             "Authorization header",
         ),
+        (
+            format!("Authorization: \"Bearer {tok}\""),
+            "Authorization header",
+        ),
+        // Text around the token with no space before it.
+        (
+            format!("export TOKEN={tok}\n"),
+            "the only token in the text",
+        ),
+        (format!("TOKEN={tok}"), "the only token in the text"),
+        (
+            format!("https://localhost/#access_token={tok}&token_type=Bearer"),
+            "the only token in the text",
+        ),
+        (
+            format!("access_token={tok}&expires_in=3599"),
+            "the only token in the text",
+        ),
         (format!("  \"{tok}\"  \n"), "input"),
         (format!("'{tok}'"), "input"),
         (format!("\n\n{wrapped}\n"), "input"),
@@ -96,6 +114,14 @@ fn pasted_shapes_are_accepted() {
         (
             fixture_text("tokens/az-get-access-token.json"),
             "accessToken field",
+        ),
+        // MSAL.PS / MSAL.NET AuthenticationResult as JSON: the access token wins.
+        (
+            format!(
+                "{{\"AccessToken\": \"{tok}\", \"IdToken\": \"{}\", \"TokenType\": \"Bearer\"}}",
+                fixture_text("tokens/id-token.jwt").trim()
+            ),
+            "AccessToken field",
         ),
         // PowerShell: Get-AzAccessToken -ResourceUrl ... | ConvertTo-Json (Az.Accounts before 4).
         (
@@ -246,6 +272,12 @@ fn missing_token_and_conflicting_sources() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no such token file"));
+    // A file name without a directory is still a file name, not a bad token.
+    mdeauth()
+        .args(["inspect", "token.txt"])
+        .assert()
+        .code(2)
+        .stderr("mdeauth: error: no such token file: token.txt; give an existing file, the token itself, or - to read standard input\n");
     mdeauth()
         .args(["inspect", "--token-file", "/nonexistent/t.jwt"])
         .assert()
