@@ -697,26 +697,34 @@ impl Claims {
         };
         let has_scp = self.scp.as_deref().is_some_and(|s| !s.trim().is_empty());
         let has_roles = !self.roles.is_empty();
-        let context = if has_scp {
-            Context::Delegated
-        } else if has_roles || self.idtyp.as_deref() == Some("app") {
-            Context::Application
-        } else {
-            Context::None
-        };
         let id_markers = self.id_markers;
         let names_app = self.appid.is_some() || self.azp.is_some();
         let aud_is_client = self.aud.len() == 1
             && is_guid_like(&self.aud[0])
             && resource::classify(&self.aud[0]) == ResourceKind::Other;
         // An ID token may list the user's app roles; an access token never
-        // carries nonce, at_hash or c_hash.
-        let kind = if !has_scp
-            && (self.id_proof || (!has_roles && !names_app && (id_markers || aud_is_client)))
-        {
+        // carries nonce, at_hash or c_hash, and always names its app
+        // (appid or azp), which an ID token does not (its aud is the app).
+        let kind = if !has_scp && (self.id_proof || (!names_app && (id_markers || aud_is_client))) {
             Kind::Id
         } else {
             Kind::Access
+        };
+        // A user's token without scp carries the user's app roles, not the
+        // app's permissions: never application context.
+        let user = self.idtyp.as_deref() == Some("user")
+            || (self.idtyp.is_none()
+                && (self.upn.is_some()
+                    || self.preferred_username.is_some()
+                    || self.unique_name.is_some()));
+        let context = if has_scp {
+            Context::Delegated
+        } else if kind == Kind::Id || user {
+            Context::None
+        } else if has_roles || self.idtyp.as_deref() == Some("app") {
+            Context::Application
+        } else {
+            Context::None
         };
         // Any MDE value makes it an MDE token (validators accept a token when
         // one of its audiences matches); otherwise the first known API.

@@ -493,6 +493,77 @@ fn an_id_token_listing_the_users_app_roles_is_still_an_id_token() {
     assert_eq!(code, 1);
     assert_eq!(v["token"]["kind"], "id");
     assert!(codes(&v).contains(&"token.id_token".to_string()), "{v}");
+    // Without a nonce (device code, ROPC, refresh flows) too: it names no
+    // app (no appid/azp), as no access token does, and is no app's token.
+    c.as_object_mut().unwrap().remove("nonce");
+    let t = mint::sign(&k, &k.v2_header(), &c);
+    let (code, v) = inspect_json(&[&t]);
+    assert_eq!(code, 1);
+    assert_eq!(v["token"]["kind"], "id", "{v}");
+    assert_eq!(v["token"]["context"], "none", "{v}");
+    assert!(codes(&v).contains(&"token.id_token".to_string()), "{v}");
+}
+
+#[test]
+fn a_users_token_with_roles_and_no_scp_is_not_app_only() {
+    // The user's app roles of the API, without delegated permissions: an
+    // access token for the user, not an application-context token.
+    for (k, v) in [
+        ("idtyp", json!("user")),
+        ("upn", json!("ada@contoso.example")),
+    ] {
+        let mut c = mint::v1_app_claims(&["Incident.Responder"]);
+        let o = c.as_object_mut().unwrap();
+        o.remove("idtyp");
+        o.insert(k.to_string(), v);
+        let key = main_key();
+        let t = mint::sign(&key, &key.v1_header(), &c);
+        let (code, r) = inspect_json(&[&t]);
+        assert_eq!(code, 1, "{k}: {r}");
+        assert_eq!(r["token"]["kind"], "access", "{k}: {r}");
+        assert_eq!(r["token"]["context"], "none", "{k}: {r}");
+        let f = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "perm.none")
+            .unwrap_or_else(|| panic!("{k}: {r}"));
+        assert!(
+            f["message"].as_str().unwrap().contains(
+                "but carries no scp: its roles (Incident.Responder) are the user's own app roles"
+            ),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn a_managed_identity_without_roles_is_told_about_app_role_assignments() {
+    // No app registration, so no consent page: roles are assigned to its
+    // service principal.
+    let mut c = mint::v1_app_claims(&[]);
+    let o = c.as_object_mut().unwrap();
+    o.remove("roles");
+    o.insert(
+        "xms_mirid".into(),
+        json!("/subscriptions/0/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi"),
+    );
+    let key = main_key();
+    let t = mint::sign(&key, &key.v1_header(), &c);
+    let (code, r) = inspect_json(&[&t]);
+    assert_eq!(code, 1, "{r}");
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "perm.none")
+        .unwrap_or_else(|| panic!("{r}"));
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("New-MgServicePrincipalAppRoleAssignment"),
+        "{fix}"
+    );
+    assert!(!fix.contains("consent-url"), "{fix}");
 }
 
 #[test]

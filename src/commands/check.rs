@@ -497,9 +497,11 @@ pub fn judge(
             }
         ))
     } else if token_ctx.is_none() {
-        Some(
-            "the token carries neither roles nor scp, so MDE answers 403 to every call".to_string(),
-        )
+        Some(if claims.roles.is_empty() {
+            "the token carries neither roles nor scp, so MDE answers 403 to every call".to_string()
+        } else {
+            "the token is a signed-in user's but carries no scp (its roles are the user's, not MDE permissions), so MDE answers 403 to every call".to_string()
+        })
     } else if let (Some(e), Some(t)) = (expected, token_ctx)
         && e != t
     {

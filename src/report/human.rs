@@ -133,6 +133,9 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
     let ctx = match t.context {
         Context::Application => "application context (app-only, permissions in roles)",
         Context::Delegated => "delegated context (signed-in user, permissions in scp)",
+        Context::None if !t.roles.is_empty() => {
+            "a user's token without delegated permissions (roles but no scp)"
+        }
         Context::None => "no permissions (neither roles nor scp)",
     };
     row(o, st, "Kind", &format!("{kind}, v{}, {ctx}", t.version));
