@@ -145,6 +145,17 @@ pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec
             "reject the token: AAD tenant ids are GUIDs",
         ));
     }
+    if let Some(tid) = &c.tid
+        && tid.eq_ignore_ascii_case(CONSUMER_TENANT)
+    {
+        out.push(Finding::error(
+            "tenant.consumer",
+            format!(
+                "the token comes from the Microsoft account (consumers) tenant {CONSUMER_TENANT}: it was issued to a personal account, and no organization's Defender for Endpoint is there"
+            ),
+            "sign in with a work account of the organization's tenant, and request the token from https://login.microsoftonline.com/<tenant> (not /consumers or /common with a personal account)",
+        ));
+    }
     if let Some(ver) = c.ver.as_deref().filter(|v| !matches!(*v, "1.0" | "2.0")) {
         out.push(Finding::warning(
             "claims.ver_unknown",
@@ -343,6 +354,9 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
     }
     out
 }
+
+/// The tenant Azure AD issues personal Microsoft accounts' tokens in.
+const CONSUMER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 fn permissions(c: &Claims, cls: &Classification) -> Vec<Finding> {
     let mut out = Vec::new();

@@ -862,3 +862,24 @@ fn pasted_text_with_several_tokens_asks_for_one() {
         "this is not a JWT",
     );
 }
+
+#[test]
+fn a_personal_accounts_token_is_named_as_such() {
+    let consumers = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    let mut c = mint::v1_delegated_claims("Machine.Read");
+    c["tid"] = json!(consumers);
+    c["iss"] = json!(format!("https://sts.windows.net/{consumers}/"));
+    let key = main_key();
+    let t = mint::sign(&key, &key.v1_header(), &c);
+    let (code, r) = inspect_json(&[&t]);
+    assert_eq!(code, 1, "{r}");
+    assert!(codes(&r).contains(&"tenant.consumer".to_string()), "{r}");
+    // An organization's token does not get it.
+    let t = mint::sign(
+        &key,
+        &key.v1_header(),
+        &mint::v1_delegated_claims("Machine.Read"),
+    );
+    let (_, r) = inspect_json(&[&t]);
+    assert!(!codes(&r).contains(&"tenant.consumer".to_string()), "{r}");
+}
