@@ -80,7 +80,7 @@ fn usage_exit(e: clap::Error, command: Option<&str>) -> ! {
     } else {
         usage_line(&e.render().to_string(), command)
     };
-    eprintln!("mdeauth: error: {line}");
+    crate::terminal::to_stderr(&format!("mdeauth: error: {line}\n"));
     std::process::exit(2)
 }
 

@@ -7,7 +7,7 @@ fn main() -> ExitCode {
     match mdeauth::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("mdeauth: error: {}", e.one_line());
+            mdeauth::terminal::to_stderr(&format!("mdeauth: error: {}\n", e.one_line()));
             ExitCode::from(e.exit_code())
         }
     }

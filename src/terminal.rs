@@ -54,6 +54,16 @@ fn escape(s: &str, keep_newlines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Write `text` to standard error, ignoring failure: a closed or full
+/// stderr (a CI step that dropped it) must not turn an exit code of 0-3
+/// into a panic's 101, nor stop `--print-token` from printing the token.
+pub fn to_stderr(text: &str) {
+    use std::io::Write as _;
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(text.as_bytes());
+    let _ = e.flush();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,6 +166,18 @@ fn print_token_writes_only_the_token() {
     assert!(stderr(&out).contains("Verdict: PASS"), "{}", stderr(&out));
     assert!(!stderr(&out).contains(&token()));
     assert!(!stderr(&out).contains(SECRET));
+    // With stderr closed (the report cannot be written), the token still is.
+    let (read_end, write_end) = std::io::pipe().unwrap();
+    drop(read_end);
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mdeauth"));
+    c.args(["token", "--print-token", "--at", VALID_AT])
+        .args(["--tenant", TENANT, "--client-id", APP, "--authority-host"])
+        .arg(server.base_url())
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .stderr(write_end);
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), format!("{}\n", token()));
 }
 
 /// The combined key + certificate PEM for the app's TEST-ONLY certificate credential.

@@ -188,3 +188,18 @@ fn files_without_an_end_are_read_only_so_far() {
         "cannot read the client secret file /dev/zero: it is larger than 16384 KB",
     );
 }
+
+#[test]
+fn a_closed_stderr_keeps_the_exit_code() {
+    // A CI step that closed stderr: the one-line error cannot be written,
+    // and the exit code must still be 2, not a panic's 101.
+    let (read_end, write_end) = std::io::pipe().unwrap();
+    drop(read_end);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("mdeauth"))
+        .args(["inspect", "notatoken"])
+        .stderr(write_end)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}

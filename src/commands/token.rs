@@ -32,7 +32,7 @@ pub fn execute(args: &TokenCmdArgs, format: Format, style: &Style) -> Result<u8>
     let (report, token) = run(args)?;
     let text = report::render(&report, format, style);
     if args.print_token {
-        eprint!("{text}");
+        crate::terminal::to_stderr(&text);
         if let Some(t) = token {
             crate::write_stdout(&format!("{t}\n"))?;
         }
@@ -198,7 +198,10 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                         Err(refused) => refused,
                         Ok(dc) => {
                             // The sign-in host's own words, shown as text.
-                            eprintln!("{}", crate::terminal::safe(&dc.message));
+                            crate::terminal::to_stderr(&format!(
+                                "{}\n",
+                                crate::terminal::safe(&dc.message)
+                            ));
                             let poll = aad::Poll {
                                 ms_per_second: poll_override()?,
                             };
