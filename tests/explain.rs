@@ -313,3 +313,33 @@ fn oversize_input_is_described_as_error_text_not_as_a_token() {
     assert!(err.contains("larger than 256 KB; an error response is a few KB at most; pass only the error response"), "{err}");
     assert!(!err.contains("token"), "{err}");
 }
+
+#[test]
+fn junit_names_each_code_of_a_repeated_finding_apart() {
+    // CI systems key results on class and name: repeats would merge.
+    let out = mdeauth()
+        .args(["--format", "junit", "explain"])
+        .arg("AADSTS700016 AADSTS65001 AADSTS999999 AADSTS999998")
+        .output()
+        .unwrap();
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let report = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    let names: Vec<String> = report.test_suites[0]
+        .test_cases
+        .iter()
+        .map(|c| c.name.as_str().to_string())
+        .collect();
+    assert_eq!(names.len(), 4, "{xml}");
+    assert!(
+        names[0].starts_with("aadsts.known: AADSTS700016 "),
+        "{names:?}"
+    );
+    assert!(
+        names[1].starts_with("aadsts.known: AADSTS65001 "),
+        "{names:?}"
+    );
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+}

@@ -119,7 +119,8 @@ pub fn render(r: &Report) -> String {
 /// the control characters XML cannot hold; the two other non-characters
 /// (U+FFFE, U+FFFF, which a claim or a captured URL may carry) become
 /// U+FFFD here, so the output always parses.
-pub(crate) fn document(suite: TestSuite) -> String {
+pub(crate) fn document(mut suite: TestSuite) -> String {
+    unique_names(&mut suite);
     let mut report = quick_junit::Report::new("mdeauth");
     report.add_test_suite(suite);
     let mut out = report.to_string().unwrap_or_else(|e| {
@@ -133,6 +134,49 @@ pub(crate) fn document(suite: TestSuite) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Make every (class, name) pair unique, as CI systems key results on it
+/// and would merge or overwrite repeats (three `app.permission_missing`
+/// findings, one call given twice): a repeated name gains the start of its
+/// message, and a name still repeated its ordinal (` #2`). Stable: the
+/// report's order is.
+fn unique_names(suite: &mut TestSuite) {
+    use std::collections::HashMap;
+    let key = |c: &TestCase| {
+        (
+            c.classname.as_ref().map(|x| x.as_str().to_string()),
+            c.name.as_str().to_string(),
+        )
+    };
+    let mut count: HashMap<(Option<String>, String), usize> = HashMap::new();
+    for c in &suite.test_cases {
+        *count.entry(key(c)).or_default() += 1;
+    }
+    for c in &mut suite.test_cases {
+        if count[&key(c)] < 2 {
+            continue;
+        }
+        let message = match &c.status {
+            TestCaseStatus::NonSuccess { message, .. }
+            | TestCaseStatus::Skipped { message, .. } => {
+                message.as_ref().map(|m| m.as_str().to_string())
+            }
+            TestCaseStatus::Success { .. } => None,
+        };
+        if let Some(m) = message {
+            let m = crate::report::human::clip(&m, 80);
+            c.name = format!("{}: {m}", c.name.as_str()).into();
+        }
+    }
+    let mut seen: HashMap<(Option<String>, String), usize> = HashMap::new();
+    for c in &mut suite.test_cases {
+        let n = seen.entry(key(c)).or_default();
+        *n += 1;
+        if *n > 1 {
+            c.name = format!("{} #{n}", c.name.as_str()).into();
+        }
+    }
 }
 
 fn finding_case(f: &Finding, class: &str) -> TestCase {
