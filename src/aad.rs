@@ -622,6 +622,30 @@ fn escaped_char(s: &str) -> (char, usize) {
             },
             _ => plain,
         },
+        // Percent-encoding of any set of characters (RFC 3986's, a form's,
+        // JavaScript's), a multi-byte character as its UTF-8 bytes.
+        '%' => {
+            let byte = |i: usize| {
+                s.get(i..i + 3)
+                    .filter(|t| t.starts_with('%'))
+                    .and_then(|t| u8::from_str_radix(&t[1..], 16).ok())
+            };
+            let Some(first) = byte(0) else {
+                return plain;
+            };
+            let len = match first {
+                0x00..=0x7f => 1,
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                0xf0..=0xf7 => 4,
+                _ => return plain,
+            };
+            let bytes: Option<Vec<u8>> = (0..len).map(|k| byte(3 * k)).collect();
+            bytes
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|t| t.chars().next())
+                .map_or(plain, |c| (c, 3 * len))
+        }
         '&' => {
             // Entities are short: look no further than a dozen characters.
             let head = &s[..s.char_indices().nth(12).map_or(s.len(), |(i, _)| i)];
@@ -723,6 +747,9 @@ mod tests {
             "password Summer+2024&amp;Go)",
             "password Summer&#43;2024&#x26;Go)",
             "password Summer+2024&Go)",
+            // RFC 3986 (Python's quote_plus), a form's, and mixed case.
+            "password Summer%2B2024%26Go)",
+            "password Summer%2b2024&Go)",
         ] {
             assert_eq!(
                 super::redact_text(body, &needles).as_deref(),
@@ -731,6 +758,12 @@ mod tests {
             );
         }
         assert_eq!(super::redact_text("nothing here & \\u00", &needles), None);
+        // A multi-byte character percent-encoded as its UTF-8 bytes.
+        let needles = vec!["p\u{e9}w~x".to_string()];
+        assert_eq!(
+            super::redact_text("a p%C3%A9w~x b p%c3%a9w%7Ex", &needles).as_deref(),
+            Some("a [redacted] b [redacted]")
+        );
         // Two echoes: one escaped as a surrogate pair, one as sent.
         let needles = vec!["p\u{1F600}w".to_string()];
         let body = concat!(r"a p\ud83d\ude00w", " b p\u{1F600}w");

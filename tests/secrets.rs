@@ -479,22 +479,24 @@ fn an_answer_echoing_the_request_does_not_echo_the_secret() {
 fn an_echo_with_escaped_characters_or_a_byte_order_mark_is_still_blanked() {
     // A secret with characters JSON and HTML may escape: echoed in a JSON
     // body behind a byte-order mark, in cut-off JSON, and as an HTML page.
-    let secret = "Summer+2024&Go/x";
+    let secret = "Summer~+2024&Go/x";
     let bodies = [
         format!(
             "\u{feff}{}",
             json!({
                 "error": "invalid_client",
-                "error_description": "AADSTS7000215: Invalid client secret provided. Secret: Summer\\u002B2024\\u0026Go\\/x",
+                "error_description": "AADSTS7000215: Invalid client secret provided. Secret: Summer~\\u002B2024\\u0026Go\\/x",
                 "error_codes": [7000215],
             })
         )
         .replace("\\\\u", "\\u")
         .replace("\\\\/", "\\/"),
-        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Secret: Summer\u002b2024\u0026Go\/x"#.to_string(),
-        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Secret: Summer&#43;2024&amp;Go/x","error_codes":[7000215]}"#.to_string(),
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Secret: Summer~\u002b2024\u0026Go\/x"#.to_string(),
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Secret: Summer~&#43;2024&amp;Go/x","error_codes":[7000215]}"#.to_string(),
+        // Percent-encoded as RFC 3986 has it (Python's quote_plus): `~` stays.
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Secret: Summer~%2B2024%26Go%2Fx","error_codes":[7000215]}"#.to_string(),
         // An HTML page is not shown at all (exit 3), let alone its echo.
-        "<html><body>AADSTS7000215: Invalid client secret provided. Secret: Summer&#43;2024&amp;Go/x</body></html>".to_string(),
+        "<html><body>AADSTS7000215: Invalid client secret provided. Secret: Summer~&#43;2024&amp;Go/x</body></html>".to_string(),
     ];
     for body in bodies {
         let server = MockServer::start();
@@ -521,10 +523,11 @@ fn an_echo_with_escaped_characters_or_a_byte_order_mark_is_still_blanked() {
                 "{ctx}: {all}"
             );
             for shown in [
-                "Summer+2024",
-                "Summer\\u002B",
-                "Summer\\u002b",
-                "Summer&#43;",
+                "Summer~+2024",
+                "Summer~\\u002B",
+                "Summer~\\u002b",
+                "Summer~&#43;",
+                "Summer~%2B2024",
                 "2024&Go",
                 "2024&amp;Go",
             ] {
