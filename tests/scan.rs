@@ -1482,3 +1482,32 @@ fn data_compressed_twice_is_named_not_searched_as_text() {
         "{note}"
     );
 }
+
+#[test]
+fn har_urls_are_kept_as_written_in_json_and_escaped_for_the_terminal() {
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let long = "a".repeat(300);
+    let url = format!("https://x.example/\u{202e}]]>&<\u{7}\tp/{long}");
+    let har = json!({"log": {"entries": [{
+        "request": {"method": "GET", "url": format!("{url}?q=1"),
+            "headers": [{"name": "Authorization", "value": format!("Bearer {t}")}]},
+        "response": {}
+    }]}});
+    let (_, tokens, _) = scan_json(&["-"], Some(har.to_string()));
+    // JSON: the characters as written (JSON escapes what it must), whole.
+    assert_eq!(tokens[0]["locations"][0]["url"], json!(url));
+    // Human output (the token expired by then, so its place is listed):
+    // the bidi override and the bell escaped, never raw.
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", "2030-01-01T00:00:00Z", "-"])
+        .write_stdin(har.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("entry 0 GET https://x.example/"), "{text}");
+    assert!(
+        !text.contains('\u{202e}') && !text.contains('\u{7}'),
+        "{text}"
+    );
+}

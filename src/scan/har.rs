@@ -55,6 +55,9 @@ pub fn quiet_error(e: &serde_json::Error) -> String {
 }
 
 /// Replace every token in `s` with `<token>`, for display.
+/// The longest request URL a location keeps, in characters.
+pub const MAX_URL_CHARS: usize = 2048;
+
 fn redact(s: &str) -> Cow<'_, str> {
     let found = super::find::Finder::new().all(s.as_bytes());
     if found.is_empty() {
@@ -92,7 +95,8 @@ impl Entry {
             .unwrap_or("")
     }
 
-    /// The request URL without query and fragment (which may hold tokens).
+    /// The request URL without query and fragment (which may hold tokens),
+    /// tokens in its path replaced by `<token>`, cut after [`MAX_URL_CHARS`].
     pub fn url(&self) -> String {
         let url = self
             .value
@@ -100,7 +104,13 @@ impl Entry {
             .and_then(Value::as_str)
             .unwrap_or("");
         let cut = url.find(['?', '#']).unwrap_or(url.len());
-        crate::report::human::clip(&redact(&url[..cut]), 200)
+        // Kept as written (renderers escape it for their medium), and cut
+        // at a bound: a location is kept per sighting.
+        let url = redact(&url[..cut]);
+        match url.char_indices().nth(MAX_URL_CHARS) {
+            Some((end, _)) => format!("{}…", &url[..end]),
+            None => url.into_owned(),
+        }
     }
 
     /// Every text field a token can be in: URL, headers, bodies, redirect,
