@@ -1510,4 +1510,17 @@ fn har_urls_are_kept_as_written_in_json_and_escaped_for_the_terminal() {
         !text.contains('\u{202e}') && !text.contains('\u{7}'),
         "{text}"
     );
+    // JUnit, which CI pages show, escapes it the same way.
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--format", "junit"])
+        .args(["--at", "2030-01-01T00:00:00Z", "-"])
+        .write_stdin(har.to_string())
+        .output()
+        .unwrap();
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        xml.contains("first seen at &lt;stdin&gt; entry 0 GET https://x.example/"),
+        "{xml}"
+    );
+    assert!(!xml.contains('\u{202e}'), "{xml}");
 }

@@ -52,7 +52,9 @@ pub fn junit(r: &ScanReport) -> String {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(t.codes(Severity::Error).join(", "));
                 s.set_type("token.fail");
-                let where_ = t.locations.first();
+                // Escaped as for a terminal: CI pages show it, and a bidi
+                // override in a captured URL must not reorder the text.
+                let where_ = crate::terminal::safe(&t.locations.first().to_string()).into_owned();
                 let detail: Vec<String> = t
                     .findings
                     .iter()
