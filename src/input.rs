@@ -56,15 +56,10 @@ impl Source {
                 if let Some(path) = found {
                     Ok(Source::File(path))
                 } else if !is_text
-                    && (arg.contains('/')
-                        || arg.contains('\\')
-                        || (arg.len() < 64
-                            && arg.matches('.').count() != 2
-                            && !arg.starts_with("eyJ")))
+                    && (arg.contains('/') || arg.contains('\\') || file_like(arg))
                 {
-                    // A compact JWS never contains a path separator, and a
-                    // short word without two dots (token.txt) is a file name
-                    // rather than a token.
+                    // A compact JWS never contains a path separator, nor ends
+                    // in a file extension (token.txt).
                     Err(Error::input(format!("no such token file: {}", Snippet(arg)))
                         .with_hint("give an existing file, the token itself, or - to read standard input"))
                 } else {
@@ -159,6 +154,15 @@ fn too_large(origin: &str, what: &Holding) -> Error {
         what.size_note
     ))
     .with_hint(what.size_hint)
+}
+
+/// A word ending in the extension of a file a token is kept in, so naming
+/// it back cannot show a secret pasted where a token belongs.
+fn file_like(arg: &str) -> bool {
+    const EXTENSIONS: [&str; 8] = ["txt", "jwt", "json", "log", "token", "har", "out", "b64"];
+    arg.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
+    })
 }
 
 fn read_capped(r: impl Read, origin: &str, what: &Holding) -> Result<Vec<u8>> {

@@ -278,6 +278,11 @@ fn missing_token_and_conflicting_sources() {
         .assert()
         .code(2)
         .stderr("mdeauth: error: no such token file: token.txt; give an existing file, the token itself, or - to read standard input\n");
+    // A secret pasted where a token belongs is not named back.
+    let secret = "Q~8Qabcdefghij.klmnopqrstuvwxyz";
+    let out = mdeauth().args(["inspect", secret]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
     mdeauth()
         .args(["inspect", "--token-file", "/nonexistent/t.jwt"])
         .assert()
