@@ -1287,3 +1287,33 @@ fn a_call_on_another_clouds_api_host_fails() {
     assert_eq!(code, Some(0), "{v}");
     assert!(!v.to_string().contains("call.wrong_cloud"), "{v}");
 }
+
+#[test]
+fn an_unused_name_windowsdefenderatp_does_not_define_is_not_advised_for_removal() {
+    let t = app_token(&["Alerts.ReadWrite.All", "Machine.Read.All"]);
+    let (code, r) = check(&t, &["--call", "GET /api/machines"]);
+    assert_eq!(code, 0, "{r:#}");
+    let unused: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "perm.unused")
+        .collect();
+    assert_eq!(unused.len(), 1, "{r:#}");
+    assert!(
+        unused[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("which is not a WindowsDefenderATP application permission mdeauth knows"),
+        "{}",
+        unused[0]
+    );
+    assert!(
+        unused[0]["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("look it up with `mdeauth api --permission Alerts.ReadWrite.All`"),
+        "{}",
+        unused[0]
+    );
+}

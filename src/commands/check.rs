@@ -325,12 +325,30 @@ pub fn evaluate_at(
         PermKind::Scope => "delegated permissions",
     };
     for u in &unused {
+        // A name WindowsDefenderATP does not define (a documentation
+        // misspelling, or a permission newer than the catalogue) cannot be
+        // removed from the app as such: say what it is instead.
+        let known = permissions::get(kind, u).is_some();
         report.findings.push(Finding::warning(
             "perm.unused",
-            format!("the token holds {u}, which none of the {} call(s) needs", rows.len()),
-            format!(
-                "remove {u} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
-            ),
+            if known {
+                format!("the token holds {u}, which none of the {} call(s) needs", rows.len())
+            } else {
+                format!(
+                    "the token holds {u}, which none of the {} call(s) needs and which is not a WindowsDefenderATP {} mdeauth knows",
+                    rows.len(),
+                    &where_[..where_.len() - 1]
+                )
+            },
+            if known {
+                format!(
+                    "remove {u} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
+                )
+            } else {
+                format!(
+                    "look it up with `mdeauth api --permission {u}` (documentation misspellings map to the real name); a token carries only names Entra ID defines, so check where this token came from"
+                )
+            },
         ));
     }
     let names: Vec<String> = needed.iter().map(|n| n.permission.clone()).collect();
