@@ -544,9 +544,9 @@ fn redact_json(v: &mut Value, needles: &[String]) -> bool {
     }
 }
 
-/// `text` with every needle blanked, looking through JSON escapes and HTML
-/// entities (a needle written `Summer\u002B2024&amp;Go` is still found);
-/// `None` when there was none.
+/// `text` with every needle blanked, as it stands and looking through JSON
+/// escapes, HTML entities and percent-encoding (a needle written
+/// `Summer\u002B2024&amp;Go` is still found); `None` when there was none.
 fn redact_text(text: &str, needles: &[String]) -> Option<String> {
     // The text as read, each character with the span it takes in `text`.
     let mut chars: Vec<(char, usize, usize)> = Vec::with_capacity(text.len());
@@ -557,8 +557,15 @@ fn redact_text(text: &str, needles: &[String]) -> Option<String> {
         i += len;
     }
     let read: Vec<char> = chars.iter().map(|c| c.0).collect();
-    // Spans of `text` to blank, found on the read characters.
+    // Spans of `text` to blank: where a needle stands as it is (an echo
+    // of `Spring%2024!` verbatim), and where it does once escapes are read.
     let mut spans: Vec<(usize, usize)> = Vec::new();
+    for n in needles.iter().filter(|n| !n.is_empty()) {
+        spans.extend(
+            text.match_indices(n.as_str())
+                .map(|(i, m)| (i, i + m.len())),
+        );
+    }
     for n in needles {
         let n: Vec<char> = n.chars().collect();
         if n.is_empty() || n.len() > read.len() {
@@ -627,7 +634,7 @@ fn escaped_char(s: &str) -> (char, usize) {
         '%' => {
             let byte = |i: usize| {
                 s.get(i..i + 3)
-                    .filter(|t| t.starts_with('%'))
+                    .filter(|t| t.starts_with('%') && t[1..].bytes().all(|b| b.is_ascii_hexdigit()))
                     .and_then(|t| u8::from_str_radix(&t[1..], 16).ok())
             };
             let Some(first) = byte(0) else {
@@ -660,9 +667,16 @@ fn escaped_char(s: &str) -> (char, usize) {
                 "quot" => Some('"'),
                 "apos" => Some('\''),
                 _ => name.strip_prefix('#').and_then(|n| {
+                    // Digits only: the parsers would also take a leading `+`.
                     let v = match n.strip_prefix(['x', 'X']) {
-                        Some(h) => u32::from_str_radix(h, 16).ok(),
-                        None => n.parse::<u32>().ok(),
+                        Some(h) if !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                            u32::from_str_radix(h, 16).ok()
+                        }
+                        Some(_) => None,
+                        None if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                            n.parse::<u32>().ok()
+                        }
+                        None => None,
                     };
                     v.and_then(char::from_u32)
                 }),
@@ -758,6 +772,22 @@ mod tests {
             );
         }
         assert_eq!(super::redact_text("nothing here & \\u00", &needles), None);
+        // Echoed verbatim, a needle that looks escaped is still found.
+        for secret in ["Spring%2024!", r"Pa\/ss1", "Rock&lt;3x"] {
+            let needles = vec![secret.to_string()];
+            assert_eq!(
+                super::redact_text(&format!("password={secret}."), &needles).as_deref(),
+                Some("password=[redacted]."),
+                "{secret}"
+            );
+        }
+        // A sign is not a digit.
+        let needles = vec!["Cb".to_string()];
+        assert_eq!(super::redact_text("a &#+67;b &#x+43;b", &needles), None);
+        assert_eq!(
+            super::redact_text("a &#67;b", &needles).as_deref(),
+            Some("a [redacted]")
+        );
         // A multi-byte character percent-encoded as its UTF-8 bytes.
         let needles = vec!["p\u{e9}w~x".to_string()];
         assert_eq!(

@@ -1036,3 +1036,42 @@ fn an_html_page_naming_a_code_is_not_a_refusal() {
     );
     assert!(!stdout(&out).contains("</html>"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_password_that_looks_escaped_is_blanked_when_echoed_as_sent() {
+    // Read through its escapes, "Spring%2024!" is another text: the echo as
+    // sent must be found too, in JSON and in plain text.
+    for password in ["Spring%2024!", r"Pa\/ss1", "Rock&lt;3x"] {
+        for json_body in [true, false] {
+            let server = MockServer::start();
+            let text = format!("AADSTS50126: Error validating credentials. password={password}");
+            server.mock(|when, then| {
+                when.method(POST);
+                if json_body {
+                    then.status(400).json_body(json!({
+                        "error": "invalid_grant",
+                        "error_description": text,
+                        "error_codes": [50126],
+                    }));
+                } else {
+                    then.status(400).body(text.clone());
+                }
+            });
+            let out = cmd(&server.base_url())
+                .args(["--flow", "password"])
+                .env("AZURE_USERNAME", "soc@contoso.example")
+                .env("AZURE_PASSWORD", password)
+                .output()
+                .unwrap();
+            let all = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(
+                !all.contains(password),
+                "{password} json={json_body}: {all}"
+            );
+            assert!(
+                all.contains("[redacted]"),
+                "{password} json={json_body}: {all}"
+            );
+        }
+    }
+}
