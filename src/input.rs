@@ -44,6 +44,14 @@ impl Source {
             (Some("-"), None) => Ok(Source::Stdin),
             (Some(arg), None) => {
                 let is_text = arg.trim_start().starts_with('{') || arg.contains(char::is_whitespace);
+                // `https://host/cb#access_token=eyJ...`: a token in the text,
+                // not a path, even with slashes in it.
+                let holds_token = || {
+                    crate::scan::find::Finder::new()
+                        .all(arg.as_bytes())
+                        .iter()
+                        .any(|c| c.shape == crate::scan::find::Shape::Signed)
+                };
                 let found = if is_text {
                     None
                 } else {
@@ -57,10 +65,18 @@ impl Source {
                     Ok(Source::File(path))
                 } else if !is_text
                     && (arg.contains('/') || arg.contains('\\') || file_like(arg))
+                    && !holds_token()
                 {
                     // A compact JWS never contains a path separator, nor ends
-                    // in a file extension (token.txt).
-                    Err(Error::input(format!("no such token file: {}", Snippet(arg)))
+                    // in a file extension (token.txt). The argument is named
+                    // back only when it reads as a path: a secret with a `/`
+                    // pasted here must not be.
+                    let what = if path_like(arg) {
+                        format!("no such token file: {}", Snippet(arg))
+                    } else {
+                        "no such token file, and the argument is not a token either (it is not repeated here, in case it is a secret)".to_string()
+                    };
+                    Err(Error::input(what)
                         .with_hint("give an existing file, the token itself, or - to read standard input"))
                 } else {
                     Ok(Source::Text {
@@ -163,6 +179,18 @@ fn file_like(arg: &str) -> bool {
     arg.rsplit_once('.').is_some_and(|(stem, ext)| {
         !stem.is_empty() && EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
     })
+}
+
+/// A path as people write one: a token file's name, or a path that starts
+/// at the current, parent, root or home directory or a drive.
+fn path_like(arg: &str) -> bool {
+    file_like(arg)
+        || arg.starts_with("./")
+        || arg.starts_with("../")
+        || arg.starts_with(".\\")
+        || arg.starts_with('/')
+        || arg.starts_with('~')
+        || arg.get(1..3) == Some(":\\")
 }
 
 fn read_capped(r: impl Read, origin: &str, what: &Holding) -> Result<Vec<u8>> {
@@ -289,9 +317,18 @@ pub fn normalize(raw: &[u8]) -> Result<Compact> {
 fn one_in_text(text: &str, label: &'static str) -> Option<Result<Compact>> {
     use crate::scan::find::{Finder, Shape};
     let found = Finder::new().all(text.as_bytes());
+    // A whole token ends where the text around it takes over; one that runs
+    // on into a character no token holds (a zero-width space, `+`, `/`) is
+    // a damaged token, not one to take the front part of.
+    let ends_whole = |end: usize| {
+        text[end..]
+            .chars()
+            .next()
+            .is_none_or(|ch| ch.is_whitespace() || "\"'`&,;:.)]}>|<#?".contains(ch))
+    };
     let mut tokens: Vec<&str> = found
         .iter()
-        .filter(|c| c.shape == Shape::Signed)
+        .filter(|c| c.shape == Shape::Signed && ends_whole(c.offset + c.text.len()))
         .map(|c| c.text)
         .collect();
     tokens.sort_unstable();

@@ -278,11 +278,36 @@ fn missing_token_and_conflicting_sources() {
         .assert()
         .code(2)
         .stderr("mdeauth: error: no such token file: token.txt; give an existing file, the token itself, or - to read standard input\n");
-    // A secret pasted where a token belongs is not named back.
-    let secret = "Q~8Qabcdefghij.klmnopqrstuvwxyz";
-    let out = mdeauth().args(["inspect", secret]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    // A secret pasted where a token belongs is not named back, with or
+    // without a slash in it.
+    for secret in [
+        "Q~8Qabcdefghij.klmnopqrstuvwxyz",
+        "q7Z/kD+8mW2xP9Lr3vN0tY4sQ1uE6hJ5gB=",
+    ] {
+        let out = mdeauth().args(["inspect", secret]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    }
+    // A redirect URL holding a token is text, not a path.
+    let tok = fixture_text("tokens/app-v1.jwt");
+    let out = mdeauth()
+        .args(["inspect", "--format", "json", "--at", AT])
+        .arg(format!(
+            "https://localhost/cb#access_token={}&token_type=Bearer",
+            tok.trim()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json_out(&out)["token"]["source"],
+        "the only token in the text"
+    );
     mdeauth()
         .args(["inspect", "--token-file", "/nonexistent/t.jwt"])
         .assert()
@@ -887,4 +912,20 @@ fn a_personal_accounts_token_is_named_as_such() {
     );
     let (_, r) = inspect_json(&[&t]);
     assert!(!codes(&r).contains(&"tenant.consumer".to_string()), "{r}");
+}
+
+#[test]
+fn a_token_damaged_inside_is_named_not_cut_short() {
+    // A zero-width space (which chat clients insert) or a `+` inside the
+    // signature: the error says so; the front part is never inspected.
+    let tok = fixture_text("tokens/app-v1.jwt");
+    let tok = tok.trim();
+    let cut = tok.len() - 20;
+    for bad in ['\u{200b}', '+'] {
+        let damaged = format!("{}{bad}{}", &tok[..cut], &tok[cut..]);
+        input_error(
+            damaged,
+            "the token's signature segment is not base64url: it contains",
+        );
+    }
 }
