@@ -123,13 +123,26 @@ impl Fetcher {
                 // Past its refresh age the copy is still used, with a warning:
                 // Azure AD may have rolled its keys since.
                 Some(c) if !(0..cache::MAX_AGE).contains(&c.1.age(self.now)) => {
+                    let age = c.1.age(self.now);
+                    // Dated ahead of this clock: copied from another machine,
+                    // or written while a clock was wrong; its age is unknown.
+                    let how_old = if age < 0 {
+                        format!(
+                            "{} ahead of this machine's clock, so its age is unknown",
+                            crate::timefmt::span(-age)
+                        )
+                    } else {
+                        format!(
+                            "{} old; copies are refreshed after {}",
+                            crate::timefmt::span(age),
+                            crate::timefmt::span(cache::MAX_AGE)
+                        )
+                    };
                     notes.push(Finding::warning(
                         "cache.stale",
                         format!(
-                            "--offline: using the cached copy of {url} from {} ({} old; copies are refreshed after {})",
+                            "--offline: using the cached copy of {url} from {} ({how_old})",
                             crate::timefmt::rfc3339(c.1.fetched_at),
-                            crate::timefmt::span(c.1.age(self.now)),
-                            crate::timefmt::span(cache::MAX_AGE)
                         ),
                         "the keys may be out of date; run once without --offline to refresh the cache",
                     ));

@@ -313,6 +313,15 @@ fn an_entry_dated_in_the_future_is_shown_as_such() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("dated in the future"), "{text}");
     assert!(!text.contains("years ago"), "{text}");
+    // --offline uses it, and does not call it old.
+    let (code, v, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &["--offline"]);
+    assert_eq!(code, 0, "{v}");
+    let s = v.to_string();
+    assert!(
+        s.contains("ahead of this machine's clock, so its age is unknown"),
+        "{s}"
+    );
+    assert!(!s.contains(" old;"), "{s}");
 }
 
 #[test]

@@ -1506,6 +1506,8 @@ fn har_urls_are_kept_as_written_in_json_and_escaped_for_the_terminal() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("entry 0 GET https://x.example/"), "{text}");
+    // The screen clips what the JSON keeps whole.
+    assert!(text.lines().all(|l| l.chars().count() < 400), "{text}");
     assert!(
         !text.contains('\u{202e}') && !text.contains('\u{7}'),
         "{text}"
@@ -1522,5 +1524,23 @@ fn har_urls_are_kept_as_written_in_json_and_escaped_for_the_terminal() {
         xml.contains("first seen at &lt;stdin&gt; entry 0 GET https://x.example/"),
         "{xml}"
     );
+    assert!(!xml.contains('\u{202e}'), "{xml}");
+}
+
+#[test]
+fn junit_details_escape_what_a_token_carries() {
+    // A bidi override in a claim reaches the finding's message: JUnit, shown
+    // on CI pages, escapes it as the terminal does.
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["aud"] = json!("https://evil\u{202e}example.com");
+    let k = common::main_key();
+    let t = mint::sign(&k, &k.v1_header(), &c);
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--format", "junit", "--at", AT, "-"])
+        .write_stdin(format!("{t}\n"))
+        .output()
+        .unwrap();
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(xml.contains("aud.not_mde"), "{xml}");
     assert!(!xml.contains('\u{202e}'), "{xml}");
 }

@@ -346,7 +346,7 @@ pub fn evaluate_at(
                 )
             } else {
                 format!(
-                    "look it up with `mdeauth api --permission {u}` (documentation misspellings map to the real name); a token carries only names Entra ID defines, so check where this token came from"
+                    "look it up with `mdeauth api --permission {u}` (documentation misspellings map to the real name); if Entra ID issued this token, the permission is newer than mdeauth's catalogue"
                 )
             },
         ));

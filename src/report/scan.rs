@@ -61,7 +61,13 @@ pub fn junit(r: &ScanReport) -> String {
                     .filter(|f| f.is_error())
                     .map(|f| format!("{}: {}", f.code, f.message))
                     .collect();
-                s.set_description(format!("first seen at {where_}\n{}", detail.join("\n")));
+                s.set_description(
+                    crate::terminal::safe_lines(&format!(
+                        "first seen at {where_}\n{}",
+                        detail.join("\n")
+                    ))
+                    .into_owned(),
+                );
                 s
             }
             _ => TestCaseStatus::success(),
@@ -279,7 +285,8 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
                 }
             }
             for l in t.locations.iter().take(SHOWN_LOCATIONS) {
-                let _ = writeln!(o, "      {} {}", st.dim("at"), safe(&l.to_string()));
+                // A HAR URL may be long: the JSON keeps it, the screen clips it.
+                let _ = writeln!(o, "      {} {}", st.dim("at"), clip(&l.to_string(), 300));
             }
             let more = t.occurrences - t.locations.len().min(SHOWN_LOCATIONS) as u64;
             if more > 0 {
