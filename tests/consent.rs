@@ -33,6 +33,10 @@ fn default_is_the_seed_document_link_byte_for_byte() {
     assert!(s.contains("\n    https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id=00000000-0000-0000-0000-000000000000&response_type=code&sso_reload=true\n"), "{s}");
     assert!(s.contains("  - Cloud Application Administrator: consent to any permission of any API except Microsoft Graph app roles, so including WindowsDefenderATP application permissions\n"));
     assert!(s.contains("consent.redirect"));
+    assert!(
+        s.contains("Microsoft's v2 admin-consent page lists redirect_uri as required"),
+        "{s}"
+    );
     let c = urls(&["--client-id", APP]);
     assert_eq!(c["client_id"], APP);
     assert_eq!(c["cloud"], "public");

@@ -18,8 +18,8 @@ pub fn run(args: &ConsentUrlArgs) -> Result<Report> {
     if args.redirect_uri.is_none() {
         report.findings.push(Finding::info(
             "consent.redirect",
-            "the links carry no redirect URI: Entra redirects to a reply URL registered on the app, and fails with AADSTS500113 when the app has none",
-            "register a redirect URI on the app, and pass it with --redirect-uri for the v2 link",
+            "the links carry no redirect URI: Entra redirects to a reply URL registered on the app, and fails with AADSTS500113 when the app has none; Microsoft's v2 admin-consent page lists redirect_uri as required",
+            "register a redirect URI on the app, and pass it with --redirect-uri (the v2 link should carry it)",
         ));
     }
     if let Ok(c) = crate::cloud::by_name(&args.cloud)
