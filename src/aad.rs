@@ -469,26 +469,13 @@ const CREDENTIAL_FIELDS: [&str; 3] = ["client_secret", "password", "client_asser
 
 /// A server or proxy that echoes the request back in an error reply must
 /// not make the tool print a credential: blank every credential the request
-/// carried, as sent, form- and percent-encoded (hex digits in either case),
-/// wherever the body writes any of its characters as a JSON escape (`\/`,
-/// `\u002B`) or an HTML entity (`&amp;`, `&#43;`). In a JSON body only the
+/// carried, as sent or with any of its characters written as a JSON escape
+/// (`\/`, `\u002B`), an HTML entity (`&amp;`, `&#43;`) or percent-encoded
+/// (either hex case; a form's `+` for a space too). In a JSON body only the
 /// strings are changed, never the member names. A token response is left
 /// alone: its token must stay whole, and nothing of it is shown but claims.
 fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
-    let mut needles: Vec<String> = Vec::new();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        let form: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
-        let percent = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
-        for n in [s.to_string(), form, percent] {
-            // `%2f` is as valid as `%2F`.
-            let lower = lower_hex(&n);
-            if lower != n {
-                needles.push(lower);
-            }
-            needles.push(n);
-        }
-    }
+    let needles = needles(secrets);
     if needles.is_empty() {
         return;
     }
@@ -506,19 +493,15 @@ fn redact_secrets(r: &mut http::Response, secrets: &[&str]) {
     }
 }
 
-/// `s` with the two hex digits after each `%` in lower case.
-fn lower_hex(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut digits = 0;
-    for c in s.chars() {
-        if digits > 0 {
-            out.push(c.to_ascii_lowercase());
-            digits -= 1;
-        } else {
-            out.push(c);
-            if c == '%' {
-                digits = 2;
-            }
+/// What [`redact_text`] looks for: each credential, and as a form body
+/// writes it (a space as `+`); the `%XX` escapes of any encoding it reads
+/// in the text itself.
+fn needles(secrets: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        out.push(s.to_string());
+        if s.contains(' ') {
+            out.push(s.replace(' ', "+"));
         }
     }
     out
@@ -787,6 +770,11 @@ mod tests {
         assert_eq!(
             super::redact_text("a &#67;b", &needles).as_deref(),
             Some("a [redacted]")
+        );
+        // A form body's echo, lower-case hex and `+` for the space.
+        assert_eq!(
+            super::redact_text("x=a+b%2fc&y=1", &super::needles(&["a b/c"])).as_deref(),
+            Some("x=[redacted]&y=1")
         );
         // A multi-byte character percent-encoded as its UTF-8 bytes.
         let needles = vec!["p\u{e9}w~x".to_string()];

@@ -367,22 +367,20 @@ fn permissions(c: &Claims, cls: &Classification) -> Vec<Finding> {
     if c.roles.is_empty() && c.scopes().is_empty() {
         // A managed identity has no app registration and no consent page:
         // its roles are app-role assignments on its service principal.
-        let fix = if cls.managed_identity {
-            "assign the WindowsDefenderATP app roles to the managed identity's service principal (New-MgServicePrincipalAppRoleAssignment; a managed identity has no API permissions page or consent link), then request a new token (managed identity tokens are cached for up to 24 h)".to_string()
+        let (message, fix) = if cls.managed_identity {
+            (
+                "the token carries neither roles nor scp: no WindowsDefenderATP app role is assigned to this managed identity, so every MDE call answers 403",
+                "assign the WindowsDefenderATP app roles to the managed identity's service principal (New-MgServicePrincipalAppRoleAssignment; a managed identity has no API permissions page or consent link), then request a new token (managed identity tokens are cached for up to 24 h)".to_string(),
+            )
         } else {
-            format!(
-                "grant admin consent for the app's WindowsDefenderATP permissions (portal: API permissions > Grant admin consent, or `mdeauth consent-url --client-id {app}`), then request a new token"
+            (
+                "the token carries neither roles nor scp: no WindowsDefenderATP permission was granted to this app (added but not consented), so every MDE call answers 403",
+                format!(
+                    "grant admin consent for the app's WindowsDefenderATP permissions (portal: API permissions > Grant admin consent, or `mdeauth consent-url --client-id {app}`), then request a new token"
+                ),
             )
         };
-        out.push(Finding::error(
-            "perm.none",
-            if cls.managed_identity {
-                "the token carries neither roles nor scp: no WindowsDefenderATP app role is assigned to this managed identity, so every MDE call answers 403"
-            } else {
-                "the token carries neither roles nor scp: no WindowsDefenderATP permission was granted to this app (added but not consented), so every MDE call answers 403"
-            },
-            fix,
-        ));
+        out.push(Finding::error("perm.none", message, fix));
     } else if cls.context == Context::None && c.scopes().is_empty() {
         // A user's token whose roles are the user's own app roles.
         out.push(Finding::error(

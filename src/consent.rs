@@ -96,7 +96,7 @@ pub fn check_client_id(id: &str) -> Result<String> {
         ))
         .with_hint("give the app registration's Application (client) ID, e.g. 00000000-0000-0000-0000-000000000000"));
     }
-    Ok(t.trim_start_matches('{').trim_end_matches('}').to_string())
+    Ok(guid::bare(t).to_string())
 }
 
 /// A tenant is a GUID, a verified domain (`contoso.onmicrosoft.com`), or
@@ -112,7 +112,7 @@ pub fn check_tenant(t: &str) -> Result<String> {
             .all(|c| c.is_ascii_hexdigit() || matches!(c, '-' | '{' | '}'));
     if guid_like {
         if guid::is_guid(t) {
-            return Ok(t.trim_start_matches('{').trim_end_matches('}').to_string());
+            return Ok(guid::bare(t).to_string());
         }
         return Err(Error::input(format!(
             "tenant {:?} looks like a GUID but is not a valid one",

@@ -123,27 +123,11 @@ impl Fetcher {
                 // Past its refresh age the copy is still used, with a warning:
                 // Azure AD may have rolled its keys since.
                 Some(c) if !(0..cache::MAX_AGE).contains(&c.1.age(self.now)) => {
-                    let age = c.1.age(self.now);
-                    // Dated ahead of this clock: copied from another machine,
-                    // or written while a clock was wrong; its age is unknown.
-                    let how_old = if age < 0 {
-                        format!(
-                            "{} ahead of this machine's clock, so its age is unknown",
-                            crate::timefmt::span(-age)
-                        )
-                    } else {
-                        format!(
-                            "{} old; copies are refreshed after {}",
-                            crate::timefmt::span(age),
-                            crate::timefmt::span(cache::MAX_AGE)
-                        )
-                    };
-                    notes.push(Finding::warning(
-                        "cache.stale",
-                        format!(
-                            "--offline: using the cached copy of {url} from {} ({how_old})",
-                            crate::timefmt::rfc3339(c.1.fetched_at),
-                        ),
+                    notes.push(stale_note(
+                        url,
+                        &c.1,
+                        self.now,
+                        "--offline",
                         "the keys may be out of date; run once without --offline to refresh the cache",
                     ));
                     Ok(from_cache(c, Origin::StaleCache, false))
@@ -206,14 +190,12 @@ impl Fetcher {
             }
             Err(e) => match cached {
                 Some(c) => {
-                    notes.push(Finding::warning(
-                        "cache.stale",
-                        format!(
-                            "fetching {url} failed ({}); using the cached copy from {} ({} old)",
-                            e.one_line(),
-                            crate::timefmt::rfc3339(c.1.fetched_at),
-                            crate::timefmt::span(c.1.age(self.now))
-                        ),
+                    let why = format!("fetching it failed ({})", e.one_line());
+                    notes.push(stale_note(
+                        url,
+                        &c.1,
+                        self.now,
+                        &why,
                         "the keys may be out of date; retry when the endpoint is reachable",
                     ));
                     Ok(from_cache(c, Origin::StaleCache, false))
@@ -222,6 +204,33 @@ impl Fetcher {
             },
         }
     }
+}
+
+/// `cache.stale`: the cached copy of `url` is used past its refresh age
+/// (or dated ahead of this clock, so of unknown age) because of `why`;
+/// `fix` says how to refresh it.
+fn stale_note(url: &str, e: &Entry, now: i64, why: &str, fix: &str) -> Finding {
+    let age = e.age(now);
+    let how_old = if age < 0 {
+        format!(
+            "{} ahead of this machine's clock, so its age is unknown",
+            crate::timefmt::span(-age)
+        )
+    } else {
+        format!(
+            "{} old; copies are refreshed after {}",
+            crate::timefmt::span(age),
+            crate::timefmt::span(cache::MAX_AGE)
+        )
+    };
+    Finding::warning(
+        "cache.stale",
+        format!(
+            "{why}: using the cached copy of {url} from {} ({how_old})",
+            crate::timefmt::rfc3339(e.fetched_at)
+        ),
+        fix,
+    )
 }
 
 /// Where `verify` takes keys from.

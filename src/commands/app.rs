@@ -348,7 +348,7 @@ fn live(args: &AppArgs, app_id: &str, cloud: &crate::cloud::Cloud) -> Result<Loa
         ))
         .with_hint("give the Application (client) ID from the app's Overview page"));
     }
-    let app_id = app_id.trim_matches(['{', '}']).to_ascii_lowercase();
+    let app_id = crate::guid::bare(app_id).to_ascii_lowercase();
     let token = graph_token(args)?;
     let endpoint = match &args.graph_endpoint {
         Some(e) => e.clone(),

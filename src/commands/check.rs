@@ -320,36 +320,36 @@ pub fn evaluate_at(
             .map(|n| n.permission.as_str())
             .collect::<Vec<_>>(),
     );
-    let where_ = match kind {
-        PermKind::Role => "application permissions",
-        PermKind::Scope => "delegated permissions",
+    let (one, where_) = match kind {
+        PermKind::Role => ("application permission", "application permissions"),
+        PermKind::Scope => ("delegated permission", "delegated permissions"),
     };
     for u in &unused {
+        let needs = format!(
+            "the token holds {u}, which none of the {} call(s) needs",
+            rows.len()
+        );
         // A name WindowsDefenderATP does not define (a documentation
         // misspelling, or a permission newer than the catalogue) cannot be
         // removed from the app as such: say what it is instead.
-        let known = permissions::get(kind, u).is_some();
-        report.findings.push(Finding::warning(
-            "perm.unused",
-            if known {
-                format!("the token holds {u}, which none of the {} call(s) needs", rows.len())
-            } else {
-                format!(
-                    "the token holds {u}, which none of the {} call(s) needs and which is not a WindowsDefenderATP {} mdeauth knows",
-                    rows.len(),
-                    &where_[..where_.len() - 1]
-                )
-            },
-            if known {
+        let (message, fix) = if permissions::get(kind, u).is_some() {
+            (
+                needs,
                 format!(
                     "remove {u} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
-                )
-            } else {
+                ),
+            )
+        } else {
+            (
+                format!("{needs} and which is not a WindowsDefenderATP {one} mdeauth knows"),
                 format!(
                     "look it up with `mdeauth api --permission {u}` (documentation misspellings map to the real name); if Entra ID issued this token, the permission is newer than mdeauth's catalogue"
-                )
-            },
-        ));
+                ),
+            )
+        };
+        report
+            .findings
+            .push(Finding::warning("perm.unused", message, fix));
     }
     let names: Vec<String> = needed.iter().map(|n| n.permission.clone()).collect();
     for r in &redundant {

@@ -285,17 +285,14 @@ fn credential(args: &CredentialArgs) -> Result<Option<Credential>> {
     // Entra's client secrets never hold spaces: stray ones around a secret
     // are dropped from every source alike (a password keeps its own).
     let secret = if let Some(p) = &args.client_secret_file {
-        Some(read_secret_file(p, "client secret")?.trim().to_string())
+        Some(read_secret_file(p, "client secret")?)
     } else if args.client_secret_stdin {
-        Some(read_secret_stdin("client secret")?.trim().to_string())
+        Some(read_secret_stdin("client secret")?)
     } else {
-        std::env::var("AZURE_CLIENT_SECRET")
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().to_string())
+        std::env::var("AZURE_CLIENT_SECRET").ok()
     };
-    if let Some(s) = secret {
-        return Ok(Some(Credential::Secret(s)));
+    if let Some(s) = secret.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        return Ok(Some(Credential::Secret(s.to_string())));
     }
     if let Some(p) = args
         .certificate

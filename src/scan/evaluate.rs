@@ -24,12 +24,7 @@ use crate::validate::{self, VerifyOptions};
 pub struct MemoKeys<P> {
     inner: P,
     seen: RwLock<HashMap<Vec<u8>, Memo>>,
-    /// Tells this memo's entries in a worker's [`LAST`] from another's.
-    id: u64,
 }
-
-/// Gives each [`MemoKeys`] its own id.
-static NEXT_MEMO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A remembered lookup: environment errors are kept as text, so one failed
 /// issuer is reported on each of its tokens without refetching.
@@ -40,7 +35,6 @@ impl<P: KeyProvider> MemoKeys<P> {
         MemoKeys {
             inner,
             seen: RwLock::new(HashMap::new()),
-            id: NEXT_MEMO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -78,17 +72,9 @@ fn lookup_key(t: &Token, key: &mut Vec<u8>) {
     }
 }
 
-/// A worker's last answer: the memo's id, the lookup key and the answer.
-type Last = Option<(u64, Vec<u8>, Memo)>;
-
 thread_local! {
     /// Each worker's key buffer, so a memo hit allocates nothing.
     static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// Each worker's last answer: the tokens of a log mostly share one
-    /// issuer and key, so most lookups are answered here, without hashing
-    /// the key or touching the lock the other workers share. Memo entries
-    /// never change once made, so this copy cannot go stale.
-    static LAST: std::cell::RefCell<Last> = const { std::cell::RefCell::new(None) };
 }
 
 impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
@@ -98,20 +84,8 @@ impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
         // of the key it built to store the new entry under.
         let probe = KEY.with_borrow_mut(|key| {
             lookup_key(token, key);
-            let last = LAST.with_borrow(|last| match last {
-                Some((id, k, m)) if *id == self.id && k == key => Some(m.clone()),
-                _ => None,
-            });
-            if let Some(m) = last {
-                return Ok(Ok(m));
-            }
             let seen = self.seen.read().map_err(|_| poisoned())?;
-            let found = seen.get(key.as_slice()).cloned();
-            drop(seen);
-            if let Some(m) = &found {
-                LAST.set(Some((self.id, key.clone(), m.clone())));
-            }
-            Ok::<_, Error>(found.ok_or_else(|| key.clone()))
+            Ok::<_, Error>(seen.get(key.as_slice()).cloned().ok_or_else(|| key.clone()))
         })?;
         let key = match probe {
             Ok(m) => return m.map_err(Error::environment),

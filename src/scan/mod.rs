@@ -667,7 +667,7 @@ struct Collector {
     /// SHA-256 of each unique token → its index in `found`. The digest
     /// stands for the text (no two tokens share one), so no token text is
     /// kept: memory grows by a few dozen bytes per unique token, not its size.
-    seen: HashMap<[u8; 32], usize, DigestHash>,
+    seen: HashMap<[u8; 32], usize>,
     /// Tokens seen more than once lately, so a token a log repeats on many
     /// lines is matched by comparing text, without hashing it each time.
     recent: Recent,
@@ -684,38 +684,6 @@ struct Collector {
     oversize: u64,
 }
 
-/// Hashes a SHA-256 digest by folding its words: they are already uniformly
-/// spread, and making texts whose digests collide in 64 bits takes a
-/// 2^64 search, so the keyed SipHash pass (flooding defence) is not needed.
-#[derive(Default, Clone, Copy)]
-struct DigestHash;
-
-/// See [`DigestHash`].
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl std::hash::BuildHasher for DigestHash {
-    type Hasher = DigestHasher;
-    fn build_hasher(&self) -> DigestHasher {
-        DigestHasher(0)
-    }
-}
-
-impl std::hash::Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Folds 8-byte words; for a digest (32 bytes after its length),
-        // five cheap steps instead of SipHash's rounds.
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(b);
-        }
-    }
-}
-
 impl Collector {
     fn new(
         jobs: mpsc::SyncSender<Batch>,
@@ -723,7 +691,7 @@ impl Collector {
     ) -> Collector {
         Collector {
             finder: Finder::new(),
-            seen: HashMap::default(),
+            seen: HashMap::new(),
             recent: Recent::default(),
             found: Vec::new(),
             shared: Shared::new(),
