@@ -91,6 +91,7 @@ impl Finder {
                 && is_token_byte(hay[start - 1])
                 && hay[start - 1] != b'.'
                 && !after_json_escape(hay, start)
+                && !after_code_escape(hay, start)
             {
                 pos = start + 3;
                 continue;
@@ -131,32 +132,56 @@ fn after_json_escape(hay: &[u8], start: usize) -> bool {
             == 1
 }
 
+/// Whether `hay[start]` follows an escape that spells a character by its
+/// code, which ends the word before it: a JSON `\uXXXX` escape (`\u0022`
+/// for a quote, as .NET's serializer writes it; an odd number of
+/// backslashes) or URL percent-encoding (`%20`, `%3D`).
+fn after_code_escape(hay: &[u8], start: usize) -> bool {
+    let hex = |b: &[u8]| b.iter().all(u8::is_ascii_hexdigit);
+    let percent = start >= 3 && hay[start - 3] == b'%' && hex(&hay[start - 2..start]);
+    let unicode = start >= 6
+        && hay[start - 5] == b'u'
+        && hex(&hay[start - 4..start])
+        && hay[..start - 5]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count()
+            % 2
+            == 1;
+    percent || unicode
+}
+
 /// Decide whether a maximal run of token bytes starting with `eyJ` is a token.
 fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
     // The run is ASCII by construction.
-    let mut text = std::str::from_utf8(run).ok()?;
+    let run = std::str::from_utf8(run).ok()?;
+    // A sentence may end right after a token, with `.`, `..` or `...`:
+    // dots at the end are punctuation, except the one an unsigned token
+    // (`header.payload.`) ends with. A JWE never ends with a dot (its last
+    // part, the authentication tag, is never empty).
+    let trimmed = run.trim_end_matches('.');
     // One pass: the number of dots and where the first two are.
     let mut dots = 0usize;
     let mut first = [0usize; 2];
-    for at in memchr::memchr_iter(b'.', run) {
+    for at in memchr::memchr_iter(b'.', trimmed.as_bytes()) {
         if dots < 2 {
             first[dots] = at;
         }
         dots += 1;
-        if dots > 5 {
+        if dots > 4 {
             return None;
         }
     }
-    // A sentence may end right after a token: `... eyJa.eyJb.sig.`
-    if (dots == 3 || dots == 5) && text.ends_with('.') {
-        text = &text[..text.len() - 1];
-        dots -= 1;
-    }
-    let shape = match dots {
-        2 => Shape::Signed,
-        4 => Shape::Encrypted,
+    let (text, shape) = match dots {
+        1 if trimmed.len() < run.len() => (&run[..trimmed.len() + 1], Shape::Signed),
+        2 => (trimmed, Shape::Signed),
+        4 => (trimmed, Shape::Encrypted),
         _ => return None,
     };
+    if dots == 1 {
+        first[1] = trimmed.len();
+    }
     let header = &text[..first[0]];
     let second = &text[first[0] + 1..first[1]];
     if header.is_empty() || (shape == Shape::Signed && second.is_empty()) {
@@ -298,6 +323,47 @@ mod tests {
         let found = Finder::new().all(text.as_bytes());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].text, t);
+    }
+
+    #[test]
+    fn sentence_ending_dots_are_punctuation_not_jwe_segments() {
+        let t = jws();
+        let unsigned = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(r#"{"a":1}"#));
+        for (text, want) in [
+            (format!("see {t}.. then"), &t),
+            (format!("see {t}..."), &t),
+            (format!("({t}....)"), &t),
+            (format!("{unsigned}.."), &unsigned),
+            (format!("{unsigned}..."), &unsigned),
+        ] {
+            let found = Finder::new().all(text.as_bytes());
+            assert_eq!(found.len(), 1, "{text}");
+            assert_eq!(found[0].text, *want, "{text}");
+            assert_eq!(found[0].shape, Shape::Signed, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_token_after_a_unicode_or_percent_escape_is_found() {
+        let t = jws();
+        let f = Finder::new();
+        for text in [
+            format!(r#"{{"m":"{{\u0022access_token\u0022: \u0022{t}\u0022}}"}}"#),
+            format!(r#"{{"m":"it\u0027s \u0027{t}\u0027"}}"#),
+            format!(r#"{{"m":"Bearer\u0020{t}"}}"#),
+            format!("Authorization: Bearer%20{t}"),
+            format!("url=/cb%3Faccess_token%3D{t}%26state%3Dx"),
+            format!(r"token\u003d{t}"),
+        ] {
+            let found = f.all(text.as_bytes());
+            assert_eq!(found.len(), 1, "{text}");
+            assert_eq!(found[0].text, t, "{text}");
+        }
+        // An escaped backslash, then `u0022`: one word; so is a word whose
+        // letters only look like hex digits.
+        for text in [format!(r#"{{"p":"C:\\u0022{t}"}}"#), format!("xcafe{t}")] {
+            assert!(f.all(text.as_bytes()).is_empty(), "{text}");
+        }
     }
 
     #[test]

@@ -924,13 +924,17 @@ impl Collector {
             } else if !eof {
                 // The backslashes before the carried run go with it: the
                 // finder reads `\neyJ...` as a JSON escape before a token
-                // only when it sees them (a few: their count's parity).
+                // only when it sees them (a few: their count's parity). So
+                // does a `%` (`%3DeyJ...`: a percent escape before a token).
                 end -= buf[..end]
                     .iter()
                     .rev()
                     .take(16)
                     .take_while(|b| **b == b'\\')
                     .count();
+                if end > 0 && buf[end - 1] == b'%' {
+                    end -= 1;
+                }
             }
             let start = if in_run {
                 buf[..end]
@@ -1147,6 +1151,19 @@ mod tests {
         match r.tokens[0].locations.first() {
             Location::Line { line, .. } => assert_eq!(*line, 2),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_escape_before_a_token_at_a_block_edge_goes_with_it() {
+        let a = tok("https://api.securitycenter.microsoft.com");
+        for before in ["q%3D", r"\u0022", r"\n"] {
+            // The block ends inside the token: the search stops at the last
+            // byte that cannot be in one, the `%` or the backslash.
+            let pad = BLOCK + MAX_TOKEN - 10;
+            let text = format!("{}\n{before}{a}\n", "y".repeat(pad));
+            let r = run(text, &Always(Verdict::Fail));
+            assert_eq!(r.summary.occurrences, 1, "{before}");
         }
     }
 
