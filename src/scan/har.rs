@@ -17,6 +17,11 @@ use serde_json::Value;
 /// Whether the first bytes of an input look like a HAR document: `{`, then
 /// `"log"` holding an object. A JSON-lines log whose first member is a
 /// string named `log` (Docker's json-file driver, Fluent Bit) is text.
+///
+/// The object's first member must be one HAR names (`version`, `creator`,
+/// `browser`, `pages`, `entries`, `comment`, or a tool's own `_name`): a
+/// JSON-lines log whose records start with a `log` object (`{"log":{"level":
+/// ...` from Filebeat or Elastic Agent) is text too.
 pub fn sniff(prefix: &[u8]) -> bool {
     let mut it = prefix
         .strip_prefix(b"\xef\xbb\xbf")
@@ -25,7 +30,31 @@ pub fn sniff(prefix: &[u8]) -> bool {
         .copied()
         .filter(|b| !b.is_ascii_whitespace());
     let head: Vec<u8> = it.by_ref().take(8).collect();
-    head == b"{\"log\":{"
+    if head != b"{\"log\":{" {
+        return false;
+    }
+    let rest: Vec<u8> = it.take(16).collect();
+    let Some(name) = rest.strip_prefix(b"\"") else {
+        // `}` (an empty log), or the prefix ends here.
+        return rest.first().is_none_or(|b| *b == b'}');
+    };
+    let name = match name.iter().position(|b| *b == b'"') {
+        Some(end) => &name[..end],
+        // Cut off by the prefix's end: a HAR document as far as it goes.
+        None if rest.len() < 16 => return true,
+        // Longer than any member HAR names.
+        None => name,
+    };
+    name.starts_with(b"_")
+        || [
+            &b"version"[..],
+            b"creator",
+            b"browser",
+            b"pages",
+            b"entries",
+            b"comment",
+        ]
+        .contains(&name)
 }
 
 /// A parse error as a note may show it: the parser's words, with each quoted
@@ -74,6 +103,19 @@ fn redact(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `url` without the `user:password@` before its host.
+fn without_userinfo(url: &str) -> Cow<'_, str> {
+    let Some(scheme) = url.find("://") else {
+        return Cow::Borrowed(url);
+    };
+    let host = scheme + 3;
+    let authority_end = url[host..].find('/').map_or(url.len(), |i| host + i);
+    match url[host..authority_end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{}{}", &url[..host], &url[host + at + 1..])),
+        None => Cow::Borrowed(url),
+    }
+}
+
 /// One HAR entry, held as JSON while its fields are searched.
 pub struct Entry {
     pub index: u64,
@@ -106,7 +148,8 @@ impl Entry {
         let cut = url.find(['?', '#']).unwrap_or(url.len());
         // Kept as written (renderers escape it for their medium), and cut
         // at a bound: a location is kept per sighting.
-        let url = redact(&url[..cut]);
+        let url = without_userinfo(&url[..cut]);
+        let url = redact(&url);
         match url.char_indices().nth(MAX_URL_CHARS) {
             Some((end, _)) => format!("{}…", &url[..end]),
             None => url.into_owned(),
@@ -137,15 +180,19 @@ impl Entry {
                 );
             }
         }
-        fields.add("request body".into(), s("/request/postData/text"));
+        let body = s("/request/postData/text").filter(|t| !t.is_empty());
+        fields.add("request body".into(), body);
         let params = v
             .pointer("/request/postData/params")
             .and_then(Value::as_array);
         for p in params.into_iter().flatten() {
-            fields.add(
-                "request body".into(),
-                p.get("value").and_then(Value::as_str),
-            );
+            let value = p.get("value").and_then(Value::as_str);
+            match (body, value) {
+                // Browsers write a form body twice, as text and parsed into
+                // params: the params are searched only when there is no text.
+                (Some(_), Some(copy)) => fields.seen.push(copy.as_ptr()),
+                _ => fields.add("request body".into(), value),
+            }
         }
         fields.add("response redirectURL".into(), s("/response/redirectURL"));
         if let Some(text) = s("/response/content/text") {
@@ -383,6 +430,48 @@ mod tests {
         assert!(!sniff(
             br#"{"log":"GET /x Authorization: Bearer eyJ...\n","stream":"stdout"}"#
         ));
+        // Filebeat / Elastic (ECS) JSON lines: a "log" object of other members.
+        assert!(!sniff(
+            br#"{"log":{"level":"debug","logger":"auth"},"message":"Bearer eyJ"}"#
+        ));
+        assert!(!sniff(br#"{"log":{"file":{"path":"/var/log/app.log"}}}"#));
+        for har in [
+            &br#"{"log":{"version":"1.2","creator":{}}}"#[..],
+            b"{\n  \"log\": {\n    \"creator\": {",
+            br#"{"log":{"entries":[]}}"#,
+            br#"{"log":{"_exportedBy":"tool"}}"#,
+            // The prefix ends inside the first name.
+            br#"{"log":{"vers"#,
+        ] {
+            assert!(sniff(har), "{}", String::from_utf8_lossy(har));
+        }
+    }
+
+    #[test]
+    fn a_form_body_is_searched_once_and_urls_lose_their_credentials() {
+        let har = r#"{"log":{"entries":[
+          {"request":{"method":"POST","url":"https://svc:S3cr3t%40x@proxy.example/oauth2/token?x=1",
+            "postData":{"mimeType":"application/x-www-form-urlencoded","text":"assertion=eyJT&scope=s",
+              "params":[{"name":"assertion","value":"eyJT"},{"name":"scope","value":"s"}]}}},
+          {"request":{"method":"POST","url":"https://a.example/","postData":{"params":[{"name":"assertion","value":"P"}]}}}
+        ]}}"#;
+        let mut seen = Vec::new();
+        each_entry(har.as_bytes(), |e| {
+            let bodies: Vec<String> = e
+                .fields()
+                .into_iter()
+                .filter(|f| f.part.contains("body") || f.part.contains("params"))
+                .map(|f| f.text.into_owned())
+                .collect();
+            seen.push((e.url(), bodies));
+        })
+        .unwrap();
+        assert_eq!(seen[0].0, "https://proxy.example/oauth2/token");
+        assert_eq!(seen[0].1, ["assertion=eyJT&scope=s"]);
+        // Without the text, the params are the body.
+        assert_eq!(seen[1].1, ["P"]);
+        assert_eq!(without_userinfo("https://host/a@b"), "https://host/a@b");
+        assert_eq!(without_userinfo("no-scheme@host"), "no-scheme@host");
     }
 
     #[test]
