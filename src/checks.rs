@@ -409,6 +409,22 @@ fn permissions(c: &Claims, cls: &Classification) -> Vec<Finding> {
     out
 }
 
+/// The code of [`signature_unverified`].
+pub const SIGNATURE_UNVERIFIED: &str = "signature.unverified";
+
+/// The keys could not be reached: a warning, not a verdict (`check`,
+/// `scan`).
+pub fn signature_unverified(e: &crate::error::Error) -> Finding {
+    Finding::warning(
+        SIGNATURE_UNVERIFIED,
+        format!(
+            "the signature was not verified because the signing keys could not be reached ({})",
+            e.one_line()
+        ),
+        "give the key set with --jwks PATH|URL, or run `mdeauth verify` once while online and then use --offline (cached keys are used for 24 h); --no-verify skips the signature check",
+    )
+}
+
 /// The finding every offline command adds: the signature was not checked.
 pub fn signature_not_checked() -> Finding {
     Finding::info(

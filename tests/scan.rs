@@ -1544,3 +1544,91 @@ fn junit_details_escape_what_a_token_carries() {
     assert!(xml.contains("aud.not_mde"), "{xml}");
     assert!(!xml.contains('\u{202e}'), "{xml}");
 }
+
+#[test]
+fn a_key_set_file_that_cannot_be_read_is_bad_input_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"keys\":").unwrap();
+    let missing = dir.path().join("nope.json");
+    for (jwks, says) in [
+        (&missing, "cannot read key set file"),
+        (&broken, "broken.json"),
+    ] {
+        mdeauth()
+            .args(["scan", "--at", AT, "--jwks", jwks.to_str().unwrap()])
+            .arg(path("scan/app.log"))
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(says));
+    }
+}
+
+#[test]
+fn tokens_whose_keys_cannot_be_reached_are_unverified_and_exit_three() {
+    // Discovery answers 503: no token can be verified. Nothing fails, so
+    // the scan is not a pass: exit 3, and every output says so.
+    let server = httpmock::MockServer::start();
+    server.mock(|when, then| {
+        when.method("GET");
+        then.status(503).body("down");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let app = fixture_text("tokens/app-v1.jwt");
+    let keys = [
+        "--authority-host",
+        &server.base_url(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
+    let run = |format: &str, input: &str| {
+        let out = mdeauth()
+            .args(["scan", "--at", AT, "--format", format])
+            .args(keys)
+            .arg("-")
+            .write_stdin(input.to_string())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let (code, human) = run("human", &app);
+    assert_eq!(code, 3, "{human}");
+    assert!(
+        human.contains(
+            "Verdict: UNVERIFIED (0 of 1 inspectable token(s) fail; 1 not signature-verified)"
+        ),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!(
+            "note: 1 token(s) were not signature-verified (the first, {}: the signature was not verified because the signing keys could not be reached (",
+            fp_of("app-v1")
+        )),
+        "{human}"
+    );
+    let (code, json) = run("json", &app);
+    assert_eq!(code, 3);
+    let summary: Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["unverified"], 1);
+    assert_eq!(summary["verdict"], "unverified");
+    let (code, junit) = run("junit", &app);
+    assert_eq!(code, 3);
+    assert!(
+        junit.contains(r#"<error message="the signature was not verified: the signing keys could not be reached" type="signature.unverified"/>"#),
+        "{junit}"
+    );
+    // A failing token still makes it a failure: exit 1.
+    let expired = fixture_text("tokens/expired.jwt");
+    let (code, human) = run("human", &format!("{app}\n{expired}\n"));
+    assert_eq!(code, 1, "{human}");
+    assert!(
+        human
+            .contains("Verdict: FAIL (1 of 2 inspectable token(s) fail; 2 not signature-verified)"),
+        "{human}"
+    );
+}

@@ -81,7 +81,9 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
             }
             Err(e @ Error::Environment { .. }) => {
                 offline(&mut report);
-                report.findings.push(unverified(&e));
+                report
+                    .findings
+                    .push(crate::checks::signature_unverified(&e));
             }
             Err(e) => return Err(e),
         }
@@ -435,18 +437,6 @@ fn verify(
     )?;
     // The plan's app and tenant are checked by `identity`.
     validate::verify_token(token, &VerifyOptions::mde_api(clock), &resolver)
-}
-
-/// The keys could not be reached: a warning, not a verdict.
-fn unverified(e: &Error) -> Finding {
-    Finding::warning(
-        "signature.unverified",
-        format!(
-            "the signature was not verified because the signing keys could not be reached ({})",
-            e.one_line()
-        ),
-        "give the key set with --jwks PATH|URL, or run `mdeauth verify` once while online and then use --offline (cached keys are used for 24 h); --no-verify skips the signature check",
-    )
 }
 
 /// Plan identity against the token: client id and (single-tenant) tenant id.

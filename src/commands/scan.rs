@@ -22,6 +22,11 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
         None
     } else {
         super::verify::check_key_args(&args.keys)?;
+        // A key set file is read before any input: a wrong path is bad
+        // input (exit 2), as for `verify`, not a warning on every token.
+        if let Some(path) = args.keys.jwks.as_deref().filter(|j| !j.contains("://")) {
+            crate::discovery::read_jwks_file(std::path::Path::new(path))?;
+        }
         Some(MemoKeys::new(super::verify::resolver(
             &args.keys,
             plan.as_ref().and_then(|p| p.client_id.clone()),
@@ -51,6 +56,19 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
     bar.finish_and_clear();
     let mut report = report?;
     report.summary.notes.splice(0..0, found.notes);
+    let first_unverified = report.tokens.iter().find_map(|t| {
+        let f = t
+            .findings
+            .iter()
+            .find(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)?;
+        Some(format!("{}: {}", t.fingerprint, f.message))
+    });
+    if let Some(example) = first_unverified {
+        report.summary.notes.push(format!(
+            "{} token(s) were not signature-verified (the first, {example}); give the key set with --jwks, or run once online and then use --offline. The exit code is 3 unless a token fails",
+            report.summary.unverified
+        ));
+    }
     let expired = report.expired_only();
     if expired > 0 && args.time.at.is_none() {
         report.summary.notes.push(format!(

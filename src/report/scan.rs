@@ -70,6 +70,15 @@ pub fn junit(r: &ScanReport) -> String {
                 );
                 s
             }
+            // Not judged: the test could not run (JUnit's error, not failure).
+            _ if t.is_unverified() => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(
+                    "the signature was not verified: the signing keys could not be reached",
+                );
+                s.set_type(crate::checks::SIGNATURE_UNVERIFIED);
+                s
+            }
             _ => TestCaseStatus::success(),
         };
         let mut case = TestCase::new(format!("token {} ({})", t.fingerprint, t.resource), status);
@@ -155,7 +164,8 @@ fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Resul
         "evaluator": s.evaluator,
         "evaluated_at": rfc3339(s.evaluated_at),
         "notes": s.notes,
-        "verdict": if r.exit_code() == 0 { "pass" } else { "fail" },
+        "unverified": s.unverified,
+        "verdict": r.verdict(),
     });
     serde_json::to_writer(&mut *o, &v)?;
     o.write_all(b"\n")
@@ -305,14 +315,18 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
         }
     }
     let inspected = r.count(Status::Pass) + failing;
-    let v = if failing > 0 {
-        st.red("FAIL")
-    } else {
-        st.green("PASS")
+    let v = match r.verdict() {
+        "pass" => st.green("PASS"),
+        "unverified" => st.yellow("UNVERIFIED"),
+        _ => st.red("FAIL"),
+    };
+    let unverified = match s.unverified {
+        0 => String::new(),
+        n => format!("; {n} not signature-verified"),
     };
     let _ = writeln!(
         o,
-        "\n{} {v} ({failing} of {inspected} inspectable token(s) fail)",
+        "\n{} {v} ({failing} of {inspected} inspectable token(s) fail{unverified})",
         st.bold("Verdict:")
     );
     o

@@ -122,14 +122,7 @@ impl<P: KeyProvider + Sync> Evaluator for FullEvaluator<P> {
                     Ok(v) => v.findings,
                     Err(e) => {
                         let mut f = offline();
-                        f.push(Finding::warning(
-                            "signature.unverified",
-                            format!(
-                                "the signature was not verified: the signing keys could not be reached ({})",
-                                e.one_line()
-                            ),
-                            "give the key set with --jwks, or run once online and then use --offline; --no-verify skips it",
-                        ));
+                        f.push(crate::checks::signature_unverified(&e));
                         f
                     }
                 }

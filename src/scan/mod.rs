@@ -306,6 +306,9 @@ pub struct Summary {
     pub evaluated_at: i64,
     /// Things the reader noticed that are not findings (skipped runs, broken HAR).
     pub notes: Vec<String>,
+    /// Unique tokens whose signature was not verified because their keys
+    /// could not be reached (`signature.unverified`).
+    pub unverified: u64,
 }
 
 /// The result of a scan: unique tokens in order of first sighting, and totals.
@@ -332,12 +335,26 @@ impl ScanReport {
         self.tokens.iter().filter(|t| only_expired(t)).count() as u64
     }
 
-    /// 1 when any token fails, else 0 (also when none was found).
+    /// 1 when any token fails; else 3 when the signature of any could not
+    /// be verified (its keys were out of reach); else 0 (also when none
+    /// was found).
     pub fn exit_code(&self) -> u8 {
         if self.count(Status::Fail) > 0 {
             crate::error::exit::FAIL
+        } else if self.summary.unverified > 0 {
+            crate::error::exit::ENVIRONMENT
         } else {
             crate::error::exit::PASS
+        }
+    }
+
+    /// `pass`, `fail`, or `unverified` (nothing fails, but some signatures
+    /// could not be verified), as [`ScanReport::exit_code`] decides.
+    pub fn verdict(&self) -> &'static str {
+        match self.exit_code() {
+            crate::error::exit::PASS => "pass",
+            crate::error::exit::ENVIRONMENT => "unverified",
+            _ => "fail",
         }
     }
 }
@@ -453,6 +470,9 @@ pub fn scan(
         }
         count(&mut summary.by_app, t.app_id.as_deref());
         count(&mut summary.by_tenant, t.tenant_id.as_deref());
+        if t.is_unverified() {
+            summary.unverified += 1;
+        }
         let mut codes = t.codes(Severity::Error);
         codes.sort_unstable();
         codes.dedup();
@@ -548,6 +568,14 @@ impl Evaluated {
 
 impl TokenResult {
     /// The codes of its findings of severity `s`, in the findings' order.
+    /// Whether its signature went unverified because its keys could not
+    /// be reached.
+    pub fn is_unverified(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)
+    }
+
     pub fn codes(&self, s: Severity) -> Vec<&'static str> {
         self.findings
             .iter()
@@ -999,7 +1027,7 @@ impl Collector {
             Err((_, e)) if e.is_io() => Err(io::Error::from(e)),
             Err((n, e)) => {
                 self.summary.notes.push(format!(
-                    "{file}: not a complete HAR document ({}); the {n} entr{} before that point were scanned",
+                    "{file}: not a complete HAR document ({}); the {n} entr{} before that point were scanned; to scan the rest, save the capture again (a HAR file is one JSON document)",
                     har::quiet_error(&e),
                     if n == 1 { "y" } else { "ies" }
                 ));
