@@ -160,7 +160,7 @@ impl Endpoint {
         } else {
             format!("https://{a}")
         };
-        let url = http::check_url(&with_scheme)?;
+        let url = http::check_base_url(&with_scheme, "--authority-host")?;
         if http::is_imds(&url) {
             return Err(
                 Error::input("the instance metadata address is not an authority host")

@@ -699,7 +699,7 @@ impl Resolver {
 /// discovery on login.chinacloudapi.cn). `None` for a non-AAD issuer.
 pub fn discovery_base(issuer: Option<&str>, o: &DiscoverOptions) -> Result<Option<String>> {
     if let Some(a) = &o.authority {
-        let u = http::check_url(a)?;
+        let u = http::check_base_url(a, "--authority-host")?;
         return Ok(Some(u.as_str().trim_end_matches('/').to_string()));
     }
     if let Some(c) = &o.cloud {

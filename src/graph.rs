@@ -67,7 +67,7 @@ pub fn normalize_token(raw: &str, source: &str) -> Result<String> {
 impl Graph {
     pub fn new(http: Http, endpoint: &str, token: String) -> Result<Graph> {
         let base = endpoint.trim().trim_end_matches('/').to_string();
-        crate::http::check_url(&base)?;
+        crate::http::check_base_url(&base, "--graph-endpoint")?;
         Ok(Graph { http, base, token })
     }
 

@@ -128,6 +128,36 @@ pub fn check_url(raw: &str) -> Result<Url> {
     }
 }
 
+/// A base URL other URLs are built on (`--api-base`, `--authority-host`,
+/// the Graph endpoint): as [`check_url`], and with nothing a path is
+/// appended to wrongly. A query or fragment would swallow the path, and a
+/// `user:password@` becomes an `Authorization: Basic` header that replaces
+/// the token mdeauth sends. `what` names the option in the error.
+pub fn check_base_url(raw: &str, what: &str) -> Result<Url> {
+    let url = check_url(raw)?;
+    let shown = || {
+        let mut u = url.clone();
+        let _ = u.set_password(None);
+        let _ = u.set_username("");
+        u.set_query(None);
+        u.set_fragment(None);
+        u.as_str().trim_end_matches('/').to_string()
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::input(format!(
+            "{what} holds a user name or password (user:password@): it would replace the credentials mdeauth sends"
+        ))
+        .with_hint(format!("give it without them: {}", shown())));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::input(format!(
+            "{what} has a query or fragment (? or #): paths are appended to it, so it must be a base URL"
+        ))
+        .with_hint(format!("give scheme, host and any path prefix only: {}", shown())));
+    }
+    Ok(url)
+}
+
 pub struct Http {
     client: Client,
     opts: HttpOptions,

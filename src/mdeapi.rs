@@ -77,7 +77,7 @@ pub fn base_url(o: &HostOptions, issuer_cloud: Option<&str>) -> Result<String> {
                 "--api-base names the host itself; it cannot be combined with --cloud or --region",
             ));
         }
-        let u = http::check_url(b)?;
+        let u = http::check_base_url(b, "--api-base")?;
         return Ok(u.as_str().trim_end_matches('/').to_string());
     }
     let cloud_name = o.cloud.as_deref().or(issuer_cloud).unwrap_or("public");

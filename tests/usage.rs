@@ -203,3 +203,57 @@ fn a_closed_stderr_keeps_the_exit_code() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn base_urls_refuse_credentials_queries_and_fragments() {
+    let tok = fixture("tokens/app-v1.jwt");
+    let tok = tok.to_str().unwrap();
+    let probe = |base| {
+        [
+            "probe",
+            "--call",
+            "GET /api/alerts",
+            "--api-base",
+            base,
+            tok,
+        ]
+    };
+    assert_one_line(
+        &probe("http://user:pw@127.0.0.1:9/m"),
+        "--api-base holds a user name or password (user:password@): it would replace the credentials mdeauth sends; give it without them: http://127.0.0.1:9/m",
+    );
+    for base in ["http://127.0.0.1:9/m#x", "http://127.0.0.1:9/m?x=1"] {
+        assert_one_line(
+            &probe(base),
+            "--api-base has a query or fragment (? or #): paths are appended to it, so it must be a base URL; give scheme, host and any path prefix only: http://127.0.0.1:9/m",
+        );
+    }
+    let (code, err) = {
+        let out = mdeauth()
+            .args([
+                "token",
+                "--tenant",
+                "contoso.onmicrosoft.com",
+                "--client-id",
+                "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
+                "--authority-host",
+                "http://127.0.0.1:9#frag",
+            ])
+            .env("AZURE_CLIENT_SECRET", "x")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--authority-host has a query or fragment"),
+        "{err}"
+    );
+    assert_one_line(
+        &["verify", "--authority-host", "http://u:p@127.0.0.1:9", tok],
+        "--authority-host holds a user name or password",
+    );
+}

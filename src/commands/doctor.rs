@@ -51,10 +51,10 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     let clock = super::clock(&args.time)?;
     super::probe::check_timeout(args.timeout)?;
     if let Some(a) = &args.authority_host {
-        crate::http::check_url(a)?;
+        crate::http::check_base_url(a, "--authority-host")?;
     }
     if let Some(b) = &args.host.api_base {
-        crate::http::check_url(b)?;
+        crate::http::check_base_url(b, "--api-base")?;
     }
     let api_cloud = cloud::by_name(args.host.api_cloud.as_deref().unwrap_or("public"))?;
     let mut d = DoctorSection::default();

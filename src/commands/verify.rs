@@ -52,7 +52,7 @@ pub fn check_key_args(k: &KeyArgs) -> Result<()> {
         .with_hint("use --jwks alone, or discovery options alone"));
     }
     if let Some(a) = &k.authority_host {
-        crate::http::check_url(a)?;
+        crate::http::check_base_url(a, "--authority-host")?;
     }
     if let Some(j) = k.jwks.as_deref().filter(|j| j.contains("://")) {
         crate::http::check_url(j)?;
