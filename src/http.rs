@@ -179,7 +179,13 @@ impl Http {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
             } else if attempt.url().scheme() != "https" && !is_loopback(attempt.url()) {
-                let to = attempt.url().to_string();
+                // Without query, fragment and credentials: a hostile server
+                // may echo the request's secret into them.
+                let mut to = attempt.url().clone();
+                to.set_query(None);
+                to.set_fragment(None);
+                let _ = to.set_username("");
+                let _ = to.set_password(None);
                 attempt.error(format!("redirect to non-https URL {to} refused"))
             } else if !same_origin {
                 let to = attempt.url().origin().ascii_serialization();

@@ -846,6 +846,31 @@ fn a_redirect_to_another_host_never_carries_the_secret() {
 }
 
 #[test]
+fn a_refused_plain_http_redirect_is_named_without_its_query() {
+    // A hostile endpoint echoes the secret into the redirect's query.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"));
+        then.status(302).header(
+            "Location",
+            format!("http://evil.example/steal?s={SECRET}#{SECRET}"),
+        );
+    });
+    let out = cmd(&server.base_url())
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("redirect to non-https URL http://evil.example/steal refused"),
+        "{err}"
+    );
+    assert_no_secrets(&out);
+}
+
+#[test]
 fn a_secret_echoed_with_json_escapes_is_masked() {
     // PHP writes `/` as `\/`; .NET writes `+` as `\u002B`.
     let secret = "Kq7/3xZ+9mN2pL8=";
