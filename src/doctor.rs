@@ -80,6 +80,13 @@ impl DoctorSection {
         self.steps.iter().any(|s| s.status == StepStatus::Fail)
     }
 
+    /// True when the named step ran and failed.
+    pub fn has_failed(&self, name: &str) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.name == name && s.status == StepStatus::Fail)
+    }
+
     /// True when the named step ran and did not fail.
     pub fn ok(&self, name: &str) -> bool {
         self.steps

@@ -927,3 +927,40 @@ fn the_signature_step_says_in_words_why_it_failed() {
         );
     }
 }
+
+#[test]
+fn a_token_that_failed_decode_signature_or_identity_is_never_probed() {
+    // Given tokens (no acquisition), keys from the fixture key set: a Graph
+    // token fails decode and identity, one signed by an unknown key fails
+    // the signature; neither is sent to the API.
+    let api = MockServer::start();
+    let any = api.mock(|when, then| {
+        when.any_request();
+        then.status(200).json_body(json!({"value": []}));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    for (token, failed) in [
+        ("tokens/graph-nonce.jwt", "decode"),
+        ("tokens/app-v1-rotated-key.jwt", "signature"),
+    ] {
+        let mut cmd = mdeauth();
+        cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+            .args(["--format", "json", "doctor", "--at", VALID_AT, "--probe"])
+            .args(["--plan", plan.to_str().unwrap()])
+            .args(["--jwks", fixture("keys/jwks.json").to_str().unwrap()])
+            .args(["--api-base", &api.base_url()])
+            .arg(fixture(token));
+        let o = run(cmd);
+        let v = o.json();
+        assert_eq!(o.code, 1, "{token}: {}", o.stderr);
+        let probe = step(&v, "probe");
+        assert_eq!(probe["status"], "skip", "{token}: {probe:#}");
+        assert_eq!(
+            probe["detail"],
+            format!("the {failed} step failed: the token is not sent to the API until it passes"),
+            "{token}"
+        );
+    }
+    any.assert_calls(0);
+}

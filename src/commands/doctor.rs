@@ -593,8 +593,21 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     }
 
     // ---- 8. probe
+    // A token that is not the MDE API's, or whose signature or identity
+    // failed, is not sent to the API: its answer would say nothing new.
+    let blocked = ["decode", "signature", "identity"]
+        .into_iter()
+        .find(|step| d.has_failed(step));
     match (&token, claims) {
         _ if !args.probe => d.push("probe", StepStatus::Skip, "pass --probe to call the API"),
+        _ if blocked.is_some() => d.push(
+            "probe",
+            StepStatus::Skip,
+            format!(
+                "the {} step failed: the token is not sent to the API until it passes",
+                blocked.unwrap_or_default()
+            ),
+        ),
         (Some(t), Some(c)) => {
             let (st, detail, env) = probe_calls(args, &wanted, t, c, clock, &mut d, &mut report)?;
             env_failure |= env;
