@@ -515,7 +515,7 @@ fn secret_from_file_and_probe_server_error_exit_3() {
             let v = o.json();
             assert_eq!(step(&v, "probe")["status"], "fail");
             let d = step(&v, "probe")["detail"].as_str().unwrap();
-            assert!(d.contains("GET /api/machines → 503"), "{d}");
+            assert!(d.contains("failed: GET /api/machines → 503"), "{d}");
             assert!(
                 d.contains("not probed: GET /api/machines/{id} (placeholder)"),
                 "{d}"

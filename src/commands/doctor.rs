@@ -737,7 +737,10 @@ fn probe_calls(
     })?;
     let host = args.host.options();
     let base = mdeapi::base_url(&host, claims.classify().cloud)?;
-    let (mut ok, mut refused, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    // Refused: the API said no (4xx). Failed: no usable answer (5xx, a
+    // body that is not the API's, no response in time).
+    let (mut ok, mut refused, mut failed, mut skipped) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut env = false;
     for w in wanted {
         let call = match mdeapi::parse_call(&w.given) {
@@ -763,7 +766,7 @@ fn probe_calls(
                     )),
                     Answer::ServerError => {
                         env = true;
-                        refused.push(format!(
+                        failed.push(format!(
                             "{} → {}",
                             call.label(),
                             p.section.status.unwrap_or(0)
@@ -775,7 +778,7 @@ fn probe_calls(
             }
             Err(e) => {
                 env |= matches!(e, Error::Environment { .. });
-                refused.push(format!("{} → {}", call.label(), e.one_line()));
+                failed.push(format!("{} → {}", call.label(), e.one_line()));
                 report.findings.push(Finding::error(
                     "doctor.probe",
                     format!("{}: {e}", call.label()),
@@ -791,10 +794,13 @@ fn probe_calls(
     if !refused.is_empty() {
         parts.push(format!("refused: {}", refused.join(", ")));
     }
+    if !failed.is_empty() {
+        parts.push(format!("failed: {}", failed.join(", ")));
+    }
     if !skipped.is_empty() {
         parts.push(format!("not probed: {}", skipped.join(", ")));
     }
-    let status = if !refused.is_empty() {
+    let status = if !refused.is_empty() || !failed.is_empty() {
         StepStatus::Fail
     } else if ok.is_empty() {
         StepStatus::Skip
