@@ -218,6 +218,9 @@ pub enum Outcome {
         body: String,
         url: String,
     },
+    /// Device code flow: the code's `expires_in` seconds passed while the
+    /// endpoint still answered `authorization_pending`.
+    DeviceCodeExpired { seconds: u64, url: String },
 }
 
 /// A device-code sign-in in progress.
@@ -410,13 +413,8 @@ impl Aad {
                 _ => return Ok(outcome),
             }
             if started.elapsed() >= deadline {
-                return Ok(Outcome::Refused {
-                    status: 400,
-                    body: json!({
-                        "error": "expired_token",
-                        "error_description": "mdeauth stopped polling: the device code expired before the sign-in finished"
-                    })
-                    .to_string(),
+                return Ok(Outcome::DeviceCodeExpired {
+                    seconds: dc.expires_in,
                     url,
                 });
             }

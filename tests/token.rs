@@ -585,6 +585,42 @@ fn device_code_expired_is_a_clear_error() {
 }
 
 #[test]
+fn device_code_expiring_while_pending_is_not_called_a_refusal() {
+    let mut dc = common::devicecode_response();
+    dc["expires_in"] = json!(0);
+    let server = seq_server(vec![
+        (200, dc),
+        (
+            400,
+            json!({"error": "authorization_pending", "error_description": "pending"}),
+        ),
+    ]);
+    let out = cmd(&server.base)
+        .args(["--flow", "device-code"])
+        .env("MDEAUTH_DEVICE_POLL_MS", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_out(&out);
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["token.device_code_expired"], "{v:#}");
+    assert!(
+        finding(&v, "token.device_code_expired")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("nobody finished the sign-in within the device code's 0 s: "),
+        "{v:#}"
+    );
+    assert_eq!(server.seen.lock().unwrap().len(), 2);
+}
+
+#[test]
 fn device_code_declined_is_refused() {
     let server = seq_server(vec![
         (200, common::devicecode_response()),

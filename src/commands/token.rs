@@ -247,6 +247,17 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
             report.token = Some(TokenSection::new(&token, claims, clock));
             Ok((report.finish(), Some(access_token)))
         }
+        Outcome::DeviceCodeExpired { seconds, url } => {
+            report.findings.push(Finding::error(
+                "token.device_code_expired",
+                format!(
+                    "nobody finished the sign-in within the device code's {seconds} s: {} still answered authorization_pending, so mdeauth stopped polling",
+                    host_of(&url)
+                ),
+                "run the command again and finish the sign-in at the address shown, with the code shown, before it expires",
+            ));
+            Ok((report.finish(), None))
+        }
         Outcome::Refused { status, body, url } => {
             report.findings.push(Finding::error(
                 "token.refused",
