@@ -231,7 +231,9 @@ fn cold(e: Endpoint, f: Fault) -> Result<(), String> {
     let cache = tempfile::tempdir().unwrap();
     let o = run(w.command(e, cache.path()));
     let ctx = format!("{e:?} x {f:?}");
-    if e == Endpoint::MdeApi && matches!(f, Fault::Status5xx | Fault::Html | Fault::TruncatedJson) {
+    // probe reports every failure (exit 3): what the API answered, or why
+    // there was no answer.
+    if e == Endpoint::MdeApi && f != Fault::Healthy {
         return probe_answered(&ctx, f, &o);
     }
     let line = o.stderr.trim_end();
@@ -293,10 +295,25 @@ fn probe_answered(ctx: &str, f: Fault, o: &Outcome) -> Result<(), String> {
         Fault::Html => {
             o.code == 3 && find("probe.unexpected_body").is_some_and(|m| m.contains("HTML page"))
         }
-        _ => {
+        Fault::TruncatedJson => {
             o.code == 3
                 && find("probe.unexpected_body")
                     .is_some_and(|m| m.contains("not a whole JSON document"))
+        }
+        _ => {
+            o.code == 3
+                && o.stderr.is_empty()
+                && v["findings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|x| x["code"] == "probe.no_answer")
+                    .is_some_and(|x| {
+                        // The one-line error's words: message, then fix.
+                        let m = format!("{}; {}", x["message"], x["fix"]);
+                        m.starts_with("\"GET /api/machines: ")
+                            && expected_text(f).iter().all(|t| m.contains(t))
+                    })
         }
     };
     if ok && o.elapsed <= limit() && !o.stderr.contains("panicked") {

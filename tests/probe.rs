@@ -573,10 +573,12 @@ fn a_redirect_to_another_host_is_refused_not_passed() {
     let o = probe(&server, &app_token(), "GET /api/alerts", "human", &[]);
     assert_eq!(o.code, 3, "{}", o.stdout);
     there.assert_calls(0);
+    // No answer from the API: a report that says why (exit 3).
+    assert!(o.stdout.contains("probe.no_answer"), "{}", o.stdout);
     assert!(
-        o.stderr.contains("redirect to another host"),
+        o.stdout.contains("redirect to another host"),
         "{}",
-        o.stderr
+        o.stdout
     );
     assert!(!o.stdout.contains("probe.ok"), "{}", o.stdout);
 }

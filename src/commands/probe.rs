@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::cli::ProbeArgs;
 use crate::error::{Error, Result, exit};
+use crate::finding::Finding;
 use crate::http::{Http, HttpOptions};
 use crate::mdeapi::{self, Answer};
 use crate::report::style::Style;
@@ -81,9 +82,22 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
         timeout: Duration::from_secs(args.timeout),
         ..HttpOptions::default()
     })?;
-    let probed = mdeapi::probe(&http, &call, &url, &token, clock, body.as_deref())?;
     let mut report = Report::new("probe", clock.now);
     report.token = Some(TokenSection::new(&token, claims, clock));
+    let probed = match mdeapi::probe(&http, &call, &url, &token, clock, body.as_deref()) {
+        Ok(p) => p,
+        // No usable answer (timeout, connection, redirect, a cut-off body):
+        // still a report, so a CI job that publishes it shows why.
+        Err(e @ Error::Environment { .. }) => {
+            report.findings.push(Finding::error(
+                "probe.no_answer",
+                format!("{}: {e}", call.label()),
+                e.hint().unwrap_or(""),
+            ));
+            return Ok((report.finish(), exit::ENVIRONMENT));
+        }
+        Err(e) => return Err(e),
+    };
     report.findings = probed.findings;
     report.probe = Some(probed.section);
     Ok((report.finish(), exit_code(probed.answer)))
