@@ -532,7 +532,7 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Skip the signature check.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["jwks", "offline", "cache_dir"])]
     pub no_verify: bool,
     /// Also call the MDE API once per planned GET call that has no placeholder.
     #[arg(long)]

@@ -257,3 +257,56 @@ fn base_urls_refuse_credentials_queries_and_fragments() {
         "--authority-host holds a user name or password",
     );
 }
+
+#[test]
+fn flags_that_would_be_ignored_are_refused() {
+    let tok = fixture("tokens/app-v1.jwt");
+    let tok = tok.to_str().unwrap();
+    let body = fixture("plans/soc-automation.toml");
+    assert_one_line(
+        &[
+            "probe",
+            "--call",
+            "GET /api/alerts",
+            "--allow-write",
+            "--body",
+            body.to_str().unwrap(),
+            tok,
+        ],
+        "GET /api/alerts takes no body: --body is sent only with a write call (POST, PATCH, DELETE)",
+    );
+    let plan = fixture("plans/soc-automation.toml");
+    assert_one_line(
+        &[
+            "doctor",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--no-verify",
+            "--jwks",
+            "fixtures/keys/jwks.json",
+            tok,
+        ],
+        "cannot be used with",
+    );
+    let out = mdeauth()
+        .args([
+            "token",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
+            "--authority-host",
+            "http://127.0.0.1:9",
+            "--context",
+            "delegated",
+        ])
+        .env("AZURE_CLIENT_SECRET", "x")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--context is the context the calls of --plan or --call are judged in"),
+        "{err}"
+    );
+}

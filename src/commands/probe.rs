@@ -52,6 +52,13 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
     check_timeout(args.timeout)?;
     let call = mdeapi::parse_call(&args.call)?;
     guard_write(&call, args.allow_write)?;
+    if args.body.is_some() && call.is_read() {
+        return Err(Error::input(format!(
+            "{} takes no body: --body is sent only with a write call (POST, PATCH, DELETE)",
+            call.label()
+        ))
+        .with_hint("leave --body out, or probe the write call it belongs to"));
+    }
     let body = match &args.body {
         Some(p) => {
             // Sent as UTF-8 JSON, whatever encoding the file is in.
