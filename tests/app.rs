@@ -2109,3 +2109,32 @@ fn a_personal_accounts_app_is_not_said_to_serve_its_own_tenant() {
         "{m}"
     );
 }
+
+#[test]
+fn the_portals_aad_graph_manifest_with_sign_in_audience_is_read_as_aad_graph() {
+    // 2019-2024 portal export: signInAudience instead of
+    // availableToOtherTenants, allowPublicClient, replyUrlsWithType, name.
+    let (code, v) = run_file(
+        "portal-aad-graph-2024.json",
+        &[
+            "--permission",
+            "Alert.Read",
+            "--context",
+            "delegated",
+            "--credential",
+            "device-code",
+            "--multi-tenant",
+        ],
+    );
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(codes(&v), Vec::<String>::new());
+    let a = &v["app"];
+    assert_eq!(a["shape"], "aad-graph");
+    assert_eq!(a["display_name"], "Tailspin analyst console");
+    assert_eq!(a["sign_in_audience"], "AzureADMultipleOrgs");
+    assert_eq!(a["public_client"], true);
+    assert_eq!(
+        a["redirect_uris"][0],
+        json!({"type": "InstalledClient", "uri": "https://login.microsoftonline.com/common/oauth2/nativeclient"})
+    );
+}

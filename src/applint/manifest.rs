@@ -148,10 +148,23 @@ impl AppRegistration {
                 crate::error::Snippet(app_id)
             )));
         }
-        let shape = if o.contains_key("signInAudience") {
-            Shape::MicrosoftGraph
-        } else if o.contains_key("availableToOtherTenants") {
+        // The portal's AAD Graph manifest (2019 to 2024) has signInAudience
+        // too, in place of availableToOtherTenants: tell it by its own
+        // members, and Microsoft Graph's by its web / spa / publicClient.
+        let has = |keys: &[&str]| keys.iter().any(|k| o.contains_key(*k));
+        let graph_only = has(&["web", "spa", "publicClient", "isFallbackPublicClient"]);
+        let aad_only = has(&[
+            "availableToOtherTenants",
+            "replyUrlsWithType",
+            "replyUrls",
+            "allowPublicClient",
+            "oauth2AllowImplicitFlow",
+            "oauth2Permissions",
+        ]);
+        let shape = if aad_only && !graph_only {
             Shape::AadGraph
+        } else if o.contains_key("signInAudience") {
+            Shape::MicrosoftGraph
         } else {
             return Err(not_an_app(
                 what,
@@ -179,10 +192,10 @@ impl AppRegistration {
                 graph_redirects(o),
             ),
             Shape::AadGraph => (
-                if flag("availableToOtherTenants") {
-                    "AzureADMultipleOrgs".to_string()
-                } else {
-                    "AzureADMyOrg".to_string()
+                match o.get("signInAudience").and_then(Value::as_str) {
+                    Some(a) => a.to_string(),
+                    None if flag("availableToOtherTenants") => "AzureADMultipleOrgs".to_string(),
+                    None => "AzureADMyOrg".to_string(),
                 },
                 flag("allowPublicClient"),
                 aad_redirects(o),
@@ -204,8 +217,10 @@ impl AppRegistration {
         Ok(AppRegistration {
             shape,
             app_id: app_id.to_ascii_lowercase(),
+            // The AAD Graph manifest calls it name.
             display_name: o
                 .get("displayName")
+                .or_else(|| o.get("name"))
                 .and_then(Value::as_str)
                 .map(str::to_string),
             sign_in_audience,
