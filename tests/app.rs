@@ -2138,3 +2138,47 @@ fn the_portals_aad_graph_manifest_with_sign_in_audience_is_read_as_aad_graph() {
         json!({"type": "InstalledClient", "uri": "https://login.microsoftonline.com/common/oauth2/nativeclient"})
     );
 }
+
+#[test]
+fn a_graph_list_with_odata_annotations_is_unwrapped_and_bad_files_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let app: Value =
+        serde_json::from_str(&std::fs::read_to_string(app_fixture("daemon-ok.json")).unwrap())
+            .unwrap();
+    let list = dir.path().join("list.json");
+    std::fs::write(
+        &list,
+        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications",
+               "@odata.count": 1, "@odata.nextLink": "https://graph.microsoft.com/v1.0/applications?$skiptoken=x",
+               "value": [app]})
+        .to_string(),
+    )
+    .unwrap();
+    let (code, v) = run(&[list.to_str().unwrap()]
+        .iter()
+        .chain(DAEMON_OK.iter())
+        .copied()
+        .collect::<Vec<_>>());
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["app"]["app_id"], DAEMON);
+    for (content, says) in [
+        ("", "is empty; save the JSON again"),
+        ("  \n", "is empty; save the JSON again"),
+        (
+            "null",
+            "is not a JSON object; give the JSON of one app registration",
+        ),
+        (
+            r#"{"value":[]}"#,
+            "is an empty list; the query matched nothing",
+        ),
+    ] {
+        let f = dir.path().join("bad.json");
+        std::fs::write(&f, content).unwrap();
+        let mut args = vec![f.to_str().unwrap()];
+        args.extend_from_slice(&DAEMON_OK);
+        let (code, _, err) = run_err(&args);
+        assert_eq!(code, 2, "{content:?}: {err}");
+        assert!(err.contains(says), "{content:?}: {err}");
+    }
+}

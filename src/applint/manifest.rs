@@ -177,7 +177,8 @@ impl AppRegistration {
         let Some(rra) = rra.as_array() else {
             return Err(Error::input(format!(
                 "{what}: \"requiredResourceAccess\" is not a list"
-            )));
+            ))
+            .with_hint("give the manifest as exported: requiredResourceAccess is a list of {resourceAppId, resourceAccess}"));
         };
         let (requested, lists_mde, elsewhere) = required_access(rra, what)?;
 

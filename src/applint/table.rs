@@ -239,28 +239,36 @@ fn sp_entry(v: &Value, kind: PermKind) -> Option<PermEntry> {
 /// The one object in a document that may be the object itself, a one-element
 /// array (`az ... list`) or a Graph collection `{"value":[...]}`.
 pub fn single_object<'a>(doc: &'a Value, what: &str) -> Result<&'a serde_json::Map<String, Value>> {
+    // A Graph collection: `value` and only `@odata.*` annotations beside it
+    // (`@odata.context`, `@odata.count`, `@odata.nextLink`).
+    let collection = |o: &serde_json::Map<String, Value>| {
+        o.get("value").is_some_and(Value::is_array)
+            && o.keys().all(|k| k == "value" || k.starts_with("@odata."))
+    };
     let list = match doc {
         Value::Array(a) => Some(a),
-        Value::Object(o) if o.len() <= 2 && o.get("value").is_some_and(Value::is_array) => {
-            o.get("value").and_then(Value::as_array)
-        }
+        Value::Object(o) if collection(o) => o.get("value").and_then(Value::as_array),
         _ => None,
     };
     let item = match list {
         Some(a) if a.len() == 1 => &a[0],
         Some(a) if a.is_empty() => {
-            return Err(Error::input(format!("{what} is an empty list")));
+            return Err(Error::input(format!("{what} is an empty list"))
+                .with_hint("the query matched nothing: check the app or service principal id, and the tenant you are signed in to"));
         }
         Some(a) => {
             return Err(Error::input(format!(
                 "{what} is a list of {} objects; give one",
                 a.len()
-            )));
+            ))
+            .with_hint("narrow the query to one object (az ad app show --id <appId>), or save just that object"));
         }
         None => doc,
     };
-    item.as_object()
-        .ok_or_else(|| Error::input(format!("{what} is not a JSON object")))
+    item.as_object().ok_or_else(|| {
+        Error::input(format!("{what} is not a JSON object"))
+            .with_hint("give the JSON of one app registration (az ad app show --id <appId>) or service principal (az ad sp show --id <appId>)")
+    })
 }
 
 #[cfg(test)]

@@ -316,6 +316,11 @@ pub(crate) fn read_json(path: &Path) -> Result<Value> {
             Some("check the path"),
         )
     })?;
+    if text.trim().is_empty() {
+        return Err(Error::input(format!("{} is empty", path.display())).with_hint(
+            "save the JSON again (az ad app show --id <appId> > app.json, or the portal's Manifest page)",
+        ));
+    }
     serde_json::from_str(&text).map_err(|e| {
         Error::input(format!("{} is not valid JSON ({e})", path.display()))
             .with_hint("give the JSON as exported, unedited")
