@@ -1515,6 +1515,14 @@ fn certificate_expired_and_expiring() {
     assert_eq!(code, 0, "{v}");
     let f = finding(&v, "app.certificate_expiring");
     assert_eq!(f["severity"], "warning");
+    // The current certificate still signs: it is deleted only after the
+    // app has moved to the new one.
+    assert_fix_line(
+        f,
+        &format!(
+            "az ad app credential reset --id {DAEMON} --append --cert @new-cert.pem   # then switch the app to sign with the new certificate"
+        ),
+    );
     assert!(
         f["message"].as_str().unwrap().contains("(in 8 days)"),
         "{f}"

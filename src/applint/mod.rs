@@ -728,7 +728,9 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
                     c.name
                 ),
                 fx.lines(&[
-                    format!("az ad app credential reset --id {id} --append --cert @new-cert.pem"),
+                    format!(
+                        "az ad app credential reset --id {id} --append --cert @new-cert.pem   # then switch the app to sign with the new certificate"
+                    ),
                     delete,
                 ]),
             )),
