@@ -202,14 +202,28 @@ pub fn check_redirect(r: &str) -> Result<String> {
             "give the exact redirect URI registered on the app, e.g. https://localhost/consent",
         )
     })?;
+    let hint = "give the exact redirect URI registered on the app, e.g. https://localhost/consent";
+    let bad = |why: &str| {
+        Err(
+            Error::input(format!("redirect URI {:?} {why}", Snippet(r).to_string()))
+                .with_hint(hint),
+        )
+    };
     if !matches!(u.scheme(), "https" | "http") {
-        return Err(Error::input(format!(
-            "redirect URI {:?} must be an http(s) URL",
-            Snippet(r).to_string()
-        ))
-        .with_hint(
-            "give the exact redirect URI registered on the app, e.g. https://localhost/consent",
-        ));
+        return bad("must be an http(s) URL");
+    }
+    // `https:host` parses leniently, but is not the URI Entra ID compares.
+    if !r.trim().contains("://") {
+        return bad("is not an absolute URL (scheme://host/...)");
+    }
+    // RFC 6749 section 3.1.2: a redirection endpoint has no fragment.
+    if u.fragment().is_some() {
+        return bad("has a fragment (#...), which a redirect URI must not have");
+    }
+    // Entra ID accepts plain http only for localhost.
+    let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if u.scheme() == "http" && !local {
+        return bad("uses plain http, which Entra ID accepts only for localhost; use https");
     }
     Ok(r.trim().to_string())
 }

@@ -189,3 +189,44 @@ fn common_adds_no_link_and_china_is_warned_about() {
     let text = consent_json(&["--cloud", "china"]);
     assert!(text.contains("consent.no_mde_api"), "{text}");
 }
+
+#[test]
+fn redirect_uris_entra_id_would_refuse_are_bad_input() {
+    for (uri, says) in [
+        ("https://app.example/cb#frag", "has a fragment (#...)"),
+        ("https:app.example", "is not an absolute URL"),
+        (
+            "http://app.example/cb",
+            "uses plain http, which Entra ID accepts only for localhost",
+        ),
+    ] {
+        let out = mdeauth()
+            .args([
+                "consent-url",
+                "--client-id",
+                "3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718",
+            ])
+            .args(["--redirect-uri", uri])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{uri}: {err}");
+        assert!(err.contains(says), "{uri}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+    for uri in [
+        "http://localhost:8400/cb",
+        "http://127.0.0.1/cb",
+        "https://app.example/cb",
+    ] {
+        mdeauth()
+            .args([
+                "consent-url",
+                "--client-id",
+                "3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718",
+            ])
+            .args(["--redirect-uri", uri])
+            .assert()
+            .code(0);
+    }
+}

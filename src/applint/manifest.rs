@@ -152,7 +152,12 @@ impl AppRegistration {
         // too, in place of availableToOtherTenants: tell it by its own
         // members, and Microsoft Graph's by its web / spa / publicClient.
         let has = |keys: &[&str]| keys.iter().any(|k| o.contains_key(*k));
-        let graph_only = has(&["web", "spa", "publicClient", "isFallbackPublicClient"]);
+        // Microsoft Graph's web / spa / publicClient are objects (the older
+        // AAD Graph manifest's publicClient is a boolean).
+        let graph_only = ["web", "spa", "publicClient"]
+            .iter()
+            .any(|k| o.get(*k).is_some_and(Value::is_object))
+            || has(&["isFallbackPublicClient"]);
         let aad_only = has(&[
             "availableToOtherTenants",
             "replyUrlsWithType",
@@ -198,7 +203,7 @@ impl AppRegistration {
                     None if flag("availableToOtherTenants") => "AzureADMultipleOrgs".to_string(),
                     None => "AzureADMyOrg".to_string(),
                 },
-                flag("allowPublicClient"),
+                flag("allowPublicClient") || flag("publicClient"),
                 aad_redirects(o),
             ),
         };
