@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cloud::{self, Cloud};
 use crate::error::{Error, Result, Snippet};
+use crate::finding::Finding;
 use crate::guid;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,6 +190,21 @@ pub fn urls(
         authorize_tenant: tenant.map(authorize),
         adminconsent_v2: v2,
     }
+}
+
+/// A warning for a cloud where mdeauth knows of no MDE API: consenting to
+/// WindowsDefenderATP permissions there may fail (`consent-url`, `app`).
+pub fn no_mde_api(c: &Cloud) -> Option<Finding> {
+    c.api_host.is_empty().then(|| {
+        Finding::warning(
+            "consent.no_mde_api",
+            format!(
+                "mdeauth knows of no MDE API in {}: the WindowsDefenderATP app and its permissions may not exist there, so consent can fail (AADSTS650052 or AADSTS500011)",
+                c.display
+            ),
+            "check that Defender for Endpoint is offered in this cloud before registering the app",
+        )
+    })
 }
 
 /// Validate a redirect URI: an absolute http(s) URL.

@@ -2190,3 +2190,24 @@ fn a_graph_list_with_odata_annotations_is_unwrapped_and_bad_files_say_what_to_do
         assert!(err.contains(says), "{content:?}: {err}");
     }
 }
+
+#[test]
+fn an_app_for_a_cloud_without_an_mde_api_gets_the_consent_warning() {
+    let (code, v) = run_file(
+        "partner-multitenant.json",
+        &[
+            "--permission",
+            "AdvancedQuery.Read.All",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+            "--cloud",
+            "china",
+            "--multi-tenant",
+        ],
+    );
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(codes(&v), ["consent.no_mde_api"]);
+    assert_eq!(finding(&v, "consent.no_mde_api")["severity"], "warning");
+}

@@ -134,6 +134,7 @@ pub fn run(args: &AppArgs) -> Result<Report> {
         args.expiry_days,
     ));
     report.findings = loaded.notes;
+    report.findings.extend(crate::consent::no_mde_api(cloud));
     report.findings.extend(notes);
     report.findings.extend(out.findings);
     report.plan = plan.as_ref().map(PlanSection::new);

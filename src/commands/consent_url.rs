@@ -22,17 +22,8 @@ pub fn run(args: &ConsentUrlArgs) -> Result<Report> {
             "register a redirect URI on the app, and pass it with --redirect-uri (the v2 link should carry it)",
         ));
     }
-    if let Ok(c) = crate::cloud::by_name(&args.cloud)
-        && c.api_host.is_empty()
-    {
-        report.findings.push(Finding::warning(
-            "consent.no_mde_api",
-            format!(
-                "mdeauth knows of no MDE API in {}: the WindowsDefenderATP app and its permissions may not exist there, so consent can fail (AADSTS650052 or AADSTS500011)",
-                c.display
-            ),
-            "check that Defender for Endpoint is offered in this cloud before registering the app",
-        ));
+    if let Ok(c) = crate::cloud::by_name(&args.cloud) {
+        report.findings.extend(crate::consent::no_mde_api(c));
     }
     report.consent = Some(section);
     Ok(report.finish())
