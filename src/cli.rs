@@ -586,7 +586,7 @@ pub struct ApiArgs {
     /// List only calls whose area contains this text.
     #[arg(long, value_name = "TEXT")]
     pub area: Option<String>,
-    /// List only calls whose name, path, area or notes contain this text.
+    /// List only calls whose name, path, area, id or notes contain this text.
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
     /// Include legacy calls (removed from the current documentation) in the list.

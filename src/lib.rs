@@ -72,7 +72,15 @@ pub fn run(cli: Cli) -> Result<u8> {
             write_stdout(&report::render(&r, cli.format, &style))?;
             return Ok(error::exit::PASS);
         }
-        Command::ConsentUrl(a) => commands::consent_url::run(a)?,
+        Command::ConsentUrl(a) => {
+            if cli.format == report::Format::Junit {
+                return Err(error::Error::input(
+                    "consent-url prints links, not test results: --format junit does not apply to it",
+                )
+                .with_hint("use --format human or --format json"));
+            }
+            commands::consent_url::run(a)?
+        }
         Command::Check(a) => commands::check::run(a)?,
         Command::Api(a) => commands::api::run(a)?,
         Command::App(a) => commands::app::run(a)?,

@@ -2211,3 +2211,18 @@ fn an_app_for_a_cloud_without_an_mde_api_gets_the_consent_warning() {
     assert_eq!(codes(&v), ["consent.no_mde_api"]);
     assert_eq!(finding(&v, "consent.no_mde_api")["severity"], "warning");
 }
+
+#[test]
+fn an_empty_permission_is_named_and_suggestions_leave_out_user_only_roles() {
+    let daemon = app_fixture("daemon-ok.json");
+    let (code, _, err) = run_err(&[&daemon, "--permission", "", "--context", "application"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("mdeauth: error: --permission is empty; "),
+        "{err}"
+    );
+    // "re" starts "readonly", a role only users hold: never suggested.
+    let (code, _, err) = run_err(&[&daemon, "--permission", "re", "--context", "application"]);
+    assert_eq!(code, 2);
+    assert!(!err.contains("readonly"), "{err}");
+}

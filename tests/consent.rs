@@ -230,3 +230,13 @@ fn redirect_uris_entra_id_would_refuse_are_bad_input() {
             .code(0);
     }
 }
+
+#[test]
+fn junit_is_refused_because_links_are_not_test_results() {
+    mdeauth()
+        .args(["--format", "junit", "consent-url", "--client-id", "3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("mdeauth: error: consent-url prints links, not test results: --format junit does not apply to it; use --format human or --format json\n");
+}

@@ -213,6 +213,11 @@ fn permission_name(
     context: PermContext,
     table: &PermissionTable,
 ) -> Result<String> {
+    if raw.trim().is_empty() {
+        return Err(Error::input("--permission is empty").with_hint(
+            "give a WindowsDefenderATP permission name as the API docs write it, e.g. Machine.Read.All",
+        ));
+    }
     // A legacy portal role (secop, readonly) is an app role only users can
     // hold: no app can request it, in either context.
     if let Some(e) = table.by_name_ignore_case(raw, PermKind::Role)
@@ -255,7 +260,13 @@ fn permission_name(
     }
     // Names it starts, else the nearest by edit distance (a typo), as `api`.
     let lower = raw.to_ascii_lowercase();
-    let of_kind = || table.entries.iter().filter(|e| e.kind == want);
+    // Never a name this function refuses (the users-only portal roles).
+    let of_kind = || {
+        table.entries.iter().filter(|e| {
+            e.kind == want
+                && !crate::permissions::get(e.kind, &e.name).is_some_and(|p| p.users_only())
+        })
+    };
     let mut near: Vec<&str> = of_kind()
         .filter(|e| e.name.to_ascii_lowercase().starts_with(&lower))
         .map(|e| e.name.as_str())
