@@ -1632,3 +1632,68 @@ fn tokens_whose_keys_cannot_be_reached_are_unverified_and_exit_three() {
         "{human}"
     );
 }
+
+#[test]
+fn a_plan_s_tenant_and_app_are_checked_as_check_does() {
+    // Azure AD signs every tenant's tokens with the same keys: only the
+    // tid and appid claims tell a token from another tenant or app.
+    let key = common::main_key();
+    let mut other_tenant = mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]);
+    other_tenant["tid"] = json!(mint::OTHER_TENANT);
+    other_tenant["iss"] = json!(format!("https://sts.windows.net/{}/", mint::OTHER_TENANT));
+    let mut other_app = mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]);
+    other_app["appid"] = json!("11111111-2222-4333-8444-555555555555");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("two.log");
+    let tenant_token = mint::sign(&key, &key.v1_header(), &other_tenant);
+    let app_token = mint::sign(&key, &key.v1_header(), &other_app);
+    std::fs::write(&log, format!("{tenant_token}\n{app_token}\n")).unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"p\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\ncontext = \"application\"\ncalls = [\"GET /api/machines\"]\n",
+            mint::TENANT,
+            mint::APP
+        ),
+    )
+    .unwrap();
+    let (code, tokens, _) = scan_json_raw(
+        &["--no-verify", "--plan", plan.to_str().unwrap()],
+        log.to_str().unwrap(),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        tokens[0]["errors"],
+        json!(["check.tenant_mismatch"]),
+        "{:#}",
+        tokens[0]
+    );
+    assert_eq!(
+        tokens[1]["errors"],
+        json!(["check.client_mismatch"]),
+        "{:#}",
+        tokens[1]
+    );
+    // The same verdicts as check.
+    for (t, code) in [
+        (&tenant_token, "check.tenant_mismatch"),
+        (&app_token, "check.client_mismatch"),
+    ] {
+        let out = mdeauth()
+            .args(["check", "--no-verify", "--format", "json", "--at", AT])
+            .args(["--plan", plan.to_str().unwrap(), "-"])
+            .write_stdin(t.clone())
+            .output()
+            .unwrap();
+        let v = json_out(&out);
+        assert!(
+            v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == code),
+            "{v:#}"
+        );
+    }
+}

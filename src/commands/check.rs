@@ -440,7 +440,8 @@ fn verify(
 }
 
 /// Plan identity against the token: client id and (single-tenant) tenant id.
-fn identity(out: &mut Vec<Finding>, p: &Plan, appid: Option<&str>, tid: Option<&str>) {
+/// The plan's app and tenant against the token's (`check`, `scan --plan`).
+pub fn identity(out: &mut Vec<Finding>, p: &Plan, appid: Option<&str>, tid: Option<&str>) {
     if let Some(want) = &p.client_id {
         match appid {
             Some(got) if got.eq_ignore_ascii_case(want) => {}

@@ -38,6 +38,7 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
         keys,
         calls,
         context: args.context.or(plan.as_ref().and_then(|p| p.context)),
+        plan,
     };
     if args.files.is_empty() && std::io::stdin().is_terminal() {
         return Err(Error::input("no input to scan")

@@ -106,6 +106,8 @@ pub struct FullEvaluator<P> {
     pub keys: Option<MemoKeys<P>>,
     pub calls: Vec<Wanted>,
     pub context: Option<PermContext>,
+    /// `--plan`: its client_id and tenant_id are checked as `check` does.
+    pub plan: Option<crate::plan::Plan>,
 }
 
 impl<P: KeyProvider + Sync> Evaluator for FullEvaluator<P> {
@@ -128,6 +130,9 @@ impl<P: KeyProvider + Sync> Evaluator for FullEvaluator<P> {
                 }
             }
         };
+        if let (Some(p), Ok(c)) = (&self.plan, &token.claims) {
+            check::identity(&mut findings, p, c.app_id(), c.tid.as_deref());
+        }
         findings.extend(self.call_findings(token));
         TokenVerdict::from_findings(findings)
     }
