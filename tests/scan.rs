@@ -1162,7 +1162,9 @@ fn gzip_cut_short_or_damaged_is_scanned_up_to_that_point_and_noted() {
     );
     let note = summary["notes"][0].as_str().unwrap();
     let prefix = format!("{p}: the gzip data is damaged or cut short (");
-    let suffix = format!("); the {cut} bytes of text before that point were scanned");
+    let suffix = format!(
+        "); the {cut} bytes of text before that point were scanned (a token cut off there is left out)"
+    );
     assert!(
         note.starts_with(&prefix) && note.ends_with(&suffix),
         "{note}"
@@ -1177,8 +1179,32 @@ fn gzip_cut_short_or_damaged_is_scanned_up_to_that_point_and_noted() {
     let note = summary["notes"][0].as_str().unwrap();
     assert!(
         note.starts_with("<stdin>: the gzip data is damaged or cut short (")
-            && note.ends_with("); the 0 bytes of text before that point were scanned"),
+            && note.ends_with(
+                "); the 0 bytes of text before that point were scanned (a token cut off there is left out)"
+            ),
         "{note}"
+    );
+}
+
+#[test]
+fn a_token_cut_off_by_damaged_gzip_is_not_counted() {
+    let app = fixture_text("tokens/app-v1.jwt");
+    let expired = fixture_text("tokens/expired.jwt");
+    let mut data = gzip(format!("l1\nBearer {app}\n").as_bytes());
+    let second = gzip(format!("l3\nl4\nBearer {expired}\n").as_bytes());
+    // Cut inside the second member's deflate data: its text stops mid-token.
+    data.extend(&second[..second.len() - 20]);
+    let (code, tokens, summary) = scan_json_bytes(&["-"], Some(data));
+    assert_eq!(code, 0, "{tokens:?}");
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_eq!(tokens[0]["fingerprint"], fp_of("app-v1"));
+    assert_eq!(summary["occurrences"], 1);
+    assert!(
+        summary["notes"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("(a token cut off there is left out)"),
+        "{summary}"
     );
 }
 

@@ -62,13 +62,17 @@ pub fn sniff(prefix: &[u8]) -> Encoding {
 pub struct UntilDamaged<R> {
     inner: R,
     damage: Option<io::Error>,
+    /// Set when the stream ends early, for the reader of the text: the
+    /// last bytes it got may end mid-token.
+    cut: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 impl<R> UntilDamaged<R> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, cut: std::rc::Rc<std::cell::Cell<bool>>) -> Self {
         UntilDamaged {
             inner,
             damage: None,
+            cut,
         }
     }
 
@@ -95,6 +99,7 @@ impl<R: Read> Read for UntilDamaged<R> {
                 ) =>
             {
                 self.damage = Some(e);
+                self.cut.set(true);
                 Ok(0)
             }
             other => other,

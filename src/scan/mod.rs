@@ -710,6 +710,9 @@ struct Collector {
     batch: Batch,
     summary: Summary,
     oversize: u64,
+    /// Set when the input being read ended early (damaged gzip data): its
+    /// last run of token characters is cut off, not a token.
+    cut_short: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 impl Collector {
@@ -728,6 +731,7 @@ impl Collector {
             batch: Batch::default(),
             summary: Summary::default(),
             oversize: 0,
+            cut_short: Default::default(),
         }
     }
 
@@ -825,6 +829,7 @@ impl Collector {
         // Look at the start to tell compressed input from the rest.
         let prefix = read_prefix(&mut reader).map_err(read_err)?;
         let before = self.oversize;
+        self.cut_short.set(false);
         match compressed::sniff(&prefix) {
             Encoding::Plain => self
                 .read_stream(prefix, &mut reader, &input.name, input.har_name)
@@ -832,7 +837,10 @@ impl Collector {
             Encoding::Gzip => {
                 let whole = io::Cursor::new(prefix).chain(&mut reader);
                 let mut gz = Counted {
-                    inner: compressed::UntilDamaged::new(MultiGzDecoder::new(whole)),
+                    inner: compressed::UntilDamaged::new(
+                        MultiGzDecoder::new(whole),
+                        self.cut_short.clone(),
+                    ),
                     progress: &|_| {},
                     bytes: 0,
                 };
@@ -859,7 +867,7 @@ impl Collector {
                     .map_err(read_err)?;
                 if let Some(e) = gz.inner.damage() {
                     self.summary.notes.push(format!(
-                        "{name}: the gzip data is damaged or cut short ({e}); the {} bytes of text before that point were scanned",
+                        "{name}: the gzip data is damaged or cut short ({e}); the {} bytes of text before that point were scanned (a token cut off there is left out)",
                         gz.bytes
                     ));
                 }
@@ -937,7 +945,9 @@ impl Collector {
             }
             // Search only up to the last byte that cannot be inside a token,
             // so no token is cut at the block edge; the rest is carried over.
-            let mut end = if eof {
+            // At the end of a stream cut short, the rest is dropped.
+            let cut_end = eof && self.cut_short.get();
+            let mut end = if eof && !cut_end {
                 len
             } else {
                 buf[..len]
@@ -994,6 +1004,9 @@ impl Collector {
             line += find::count_newlines(&block[counted..]);
             buf.copy_within(end..len, 0);
             len -= end;
+            if cut_end {
+                len = 0;
+            }
             in_run = next_in_run;
         }
         Ok(())
