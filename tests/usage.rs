@@ -14,6 +14,22 @@ fn fails(args: &[&str]) -> (i32, String) {
     )
 }
 
+/// `token` for a client-credentials request with `extra` arguments and a
+/// secret in the environment: exit code and stderr.
+fn token_fails(extra: &[&str]) -> (i32, String) {
+    let out = mdeauth()
+        .args(["token", "--tenant", "contoso.onmicrosoft.com"])
+        .args(["--client-id", "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90"])
+        .args(extra)
+        .env("AZURE_CLIENT_SECRET", "x")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn assert_one_line(args: &[&str], want: &str) {
     let (code, err) = fails(args);
     assert_eq!(code, 2, "{args:?}: {err}");
@@ -228,25 +244,7 @@ fn base_urls_refuse_credentials_queries_and_fragments() {
             "--api-base has a query or fragment (? or #): paths are appended to it, so it must be a base URL; give scheme, host and any path prefix only: http://127.0.0.1:9/m",
         );
     }
-    let (code, err) = {
-        let out = mdeauth()
-            .args([
-                "token",
-                "--tenant",
-                "contoso.onmicrosoft.com",
-                "--client-id",
-                "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
-                "--authority-host",
-                "http://127.0.0.1:9#frag",
-            ])
-            .env("AZURE_CLIENT_SECRET", "x")
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let (code, err) = token_fails(&["--authority-host", "http://127.0.0.1:9#frag"]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("--authority-host has a query or fragment"),
@@ -288,23 +286,13 @@ fn flags_that_would_be_ignored_are_refused() {
         ],
         "cannot be used with",
     );
-    let out = mdeauth()
-        .args([
-            "token",
-            "--tenant",
-            "contoso.onmicrosoft.com",
-            "--client-id",
-            "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90",
-            "--authority-host",
-            "http://127.0.0.1:9",
-            "--context",
-            "delegated",
-        ])
-        .env("AZURE_CLIENT_SECRET", "x")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = token_fails(&[
+        "--authority-host",
+        "http://127.0.0.1:9",
+        "--context",
+        "delegated",
+    ]);
+    assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("--context is the context the calls of --plan or --call are judged in"),
         "{err}"

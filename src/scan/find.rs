@@ -123,13 +123,13 @@ impl Finder {
 fn after_json_escape(hay: &[u8], start: usize) -> bool {
     start >= 2
         && matches!(hay[start - 1], b'n' | b't' | b'r' | b'b' | b'f')
-        && hay[..start - 1]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count()
-            % 2
-            == 1
+        && escaped(hay, start - 1)
+}
+
+/// Whether `hay[at]` follows an odd number of backslashes: the letter of
+/// a JSON escape, not a backslash and then the letter.
+fn escaped(hay: &[u8], at: usize) -> bool {
+    hay[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
 }
 
 /// Whether `hay[start]` follows an escape that spells a character by its
@@ -142,13 +142,7 @@ fn after_code_escape(hay: &[u8], start: usize) -> bool {
     let unicode = start >= 6
         && hay[start - 5] == b'u'
         && hex(&hay[start - 4..start])
-        && hay[..start - 5]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count()
-            % 2
-            == 1;
+        && escaped(hay, start - 5);
     percent || unicode
 }
 
