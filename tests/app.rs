@@ -564,20 +564,20 @@ fn single_tenant_app_for_a_multi_tenant_plan() {
     );
 }
 
+/// The partner app's intent: hunting with a certificate, for many tenants.
+const PARTNER: [&str; 7] = [
+    "--permission",
+    "AdvancedQuery.Read.All",
+    "--context",
+    "application",
+    "--credential",
+    "certificate",
+    "--multi-tenant",
+];
+
 #[test]
 fn multi_tenant_partner_app_passes() {
-    let (code, v) = run_file(
-        "partner-multitenant.json",
-        &[
-            "--permission",
-            "AdvancedQuery.Read.All",
-            "--context",
-            "application",
-            "--credential",
-            "certificate",
-            "--multi-tenant",
-        ],
-    );
+    let (code, v) = run_file("partner-multitenant.json", &PARTNER);
     assert_eq!(code, 0, "{v}");
     assert_eq!(codes(&v), Vec::<String>::new());
     assert_eq!(v["app"]["sign_in_audience"], "AzureADMultipleOrgs");
@@ -2193,20 +2193,9 @@ fn a_graph_list_with_odata_annotations_is_unwrapped_and_bad_files_say_what_to_do
 
 #[test]
 fn an_app_for_a_cloud_without_an_mde_api_gets_the_consent_warning() {
-    let (code, v) = run_file(
-        "partner-multitenant.json",
-        &[
-            "--permission",
-            "AdvancedQuery.Read.All",
-            "--context",
-            "application",
-            "--credential",
-            "certificate",
-            "--cloud",
-            "china",
-            "--multi-tenant",
-        ],
-    );
+    let mut args = PARTNER.to_vec();
+    args.extend(["--cloud", "china"]);
+    let (code, v) = run_file("partner-multitenant.json", &args);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(codes(&v), ["consent.no_mde_api"]);
     assert_eq!(finding(&v, "consent.no_mde_api")["severity"], "warning");

@@ -497,6 +497,15 @@ fn password_grant_sends_user_credentials_and_warns() {
     assert_no_secrets(&out);
 }
 
+/// `token --flow device-code` against `base`, polling every 2 ms.
+fn device_code(base: &str) -> std::process::Output {
+    cmd(base)
+        .args(["--flow", "device-code"])
+        .env("MDEAUTH_DEVICE_POLL_MS", "2")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn device_code_pending_slow_down_then_success() {
     let server = seq_server(vec![
@@ -569,11 +578,7 @@ fn device_code_expired_is_a_clear_error() {
             json!({"error": "expired_token", "error_description": "AADSTS70020: The provided value for the input parameter 'device_code' is not valid. This device code has expired.", "error_codes": [70020]}),
         ),
     ]);
-    let out = cmd(&server.base)
-        .args(["--flow", "device-code"])
-        .env("MDEAUTH_DEVICE_POLL_MS", "2")
-        .output()
-        .unwrap();
+    let out = device_code(&server.base);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_out(&out);
     assert_eq!(v["errors"][0]["code"], "AADSTS70020");
@@ -595,11 +600,7 @@ fn device_code_expiring_while_pending_is_not_called_a_refusal() {
             json!({"error": "authorization_pending", "error_description": "pending"}),
         ),
     ]);
-    let out = cmd(&server.base)
-        .args(["--flow", "device-code"])
-        .env("MDEAUTH_DEVICE_POLL_MS", "2")
-        .output()
-        .unwrap();
+    let out = device_code(&server.base);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_out(&out);
     let codes: Vec<&str> = v["findings"]
@@ -629,11 +630,7 @@ fn device_code_declined_is_refused() {
             json!({"error": "authorization_declined", "error_description": "The end user denied the authorization request."}),
         ),
     ]);
-    let out = cmd(&server.base)
-        .args(["--flow", "device-code"])
-        .env("MDEAUTH_DEVICE_POLL_MS", "2")
-        .output()
-        .unwrap();
+    let out = device_code(&server.base);
     assert_eq!(out.status.code(), Some(1));
     let v = json_out(&out);
     assert_eq!(v["errors"][0]["code"], "authorization_declined");
