@@ -238,6 +238,8 @@ fn stale_note(url: &str, e: &Entry, now: i64, why: &str, fix: &str) -> Finding {
 pub enum KeySource {
     /// `--jwks PATH|URL`.
     Jwks(String),
+    /// `--jwks PATH` read once up front (`scan`, for many tokens).
+    Loaded(StaticKeys),
     /// OpenID discovery.
     Discover(DiscoverOptions),
 }
@@ -277,6 +279,7 @@ pub trait KeyProvider {
 }
 
 /// A fixed key set, e.g. parsed by the caller.
+#[derive(Debug, Clone)]
 pub struct StaticKeys {
     pub set: KeySet,
     pub label: String,
@@ -387,6 +390,7 @@ impl KeyProvider for Resolver {
                 }
                 .lookup(token)
             }
+            KeySource::Loaded(keys) => keys.lookup(token),
             KeySource::Discover(o) => self.discover(token, o),
         }
     }

@@ -107,8 +107,10 @@ pub fn is_imds(url: &Url) -> bool {
 /// Parse a URL and enforce the transport rule: https, or http on loopback
 /// only (plus the single IMDS address, see [`is_imds`]).
 pub fn check_url(raw: &str) -> Result<Url> {
+    // Named in errors without a password it may carry.
+    let shown = without_userinfo(raw);
     let url = Url::parse(raw.trim()).map_err(|e| {
-        Error::input(format!("{raw:?} is not a valid URL ({e})"))
+        Error::input(format!("{shown:?} is not a valid URL ({e})"))
             .with_hint("give a full URL such as https://login.microsoftonline.com")
     })?;
     match url.scheme() {
@@ -119,12 +121,28 @@ pub fn check_url(raw: &str) -> Result<Url> {
             url.host_str().unwrap_or("?")
         ))
         .with_hint("use https (http is accepted only for loopback test servers)")),
-        "file" => Err(Error::input(format!("file:// URLs are not fetched: {raw}"))
+        "file" => Err(Error::input(format!("file:// URLs are not fetched: {shown}"))
             .with_hint("where a file is accepted (--jwks), give its path itself; otherwise an https:// URL")),
         other => Err(
-            Error::input(format!("unsupported URL scheme {other:?} in {raw}"))
+            Error::input(format!("unsupported URL scheme {other:?} in {shown}"))
                 .with_hint("use an https:// URL"),
         ),
+    }
+}
+
+/// `url` as text without the `user:password@` before its host, for
+/// messages (the text need not parse as a URL).
+pub fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(scheme) = url.find("://") else {
+        return std::borrow::Cow::Borrowed(url);
+    };
+    let host = scheme + 3;
+    let authority_end = url[host..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| host + i);
+    match url[host..authority_end].rfind('@') {
+        Some(at) => std::borrow::Cow::Owned(format!("{}{}", &url[..host], &url[host + at + 1..])),
+        None => std::borrow::Cow::Borrowed(url),
     }
 }
 
@@ -179,13 +197,9 @@ impl Http {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
             } else if attempt.url().scheme() != "https" && !is_loopback(attempt.url()) {
-                // Without query, fragment and credentials: a hostile server
-                // may echo the request's secret into them.
-                let mut to = attempt.url().clone();
-                to.set_query(None);
-                to.set_fragment(None);
-                let _ = to.set_username("");
-                let _ = to.set_password(None);
+                // Its origin only: a hostile server may echo the request's
+                // secret into the path, query, fragment or user name.
+                let to = attempt.url().origin().ascii_serialization();
                 attempt.error(format!("redirect to non-https URL {to} refused"))
             } else if !same_origin {
                 let to = attempt.url().origin().ascii_serialization();

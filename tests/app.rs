@@ -2162,13 +2162,22 @@ fn a_graph_list_with_odata_annotations_is_unwrapped_and_bad_files_say_what_to_do
         .to_string(),
     )
     .unwrap();
-    let (code, v) = run(&[list.to_str().unwrap()]
-        .iter()
-        .chain(DAEMON_OK.iter())
-        .copied()
-        .collect::<Vec<_>>());
+    let mut args = vec![list.to_str().unwrap()];
+    args.extend_from_slice(&DAEMON_OK);
+    let (code, v) = run(&args);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["app"]["app_id"], DAEMON);
+    // The AAD Graph API's own annotations have no @.
+    std::fs::write(
+        &list,
+        json!({"odata.metadata": "https://graph.windows.net/contoso.onmicrosoft.com/$metadata#directoryObjects",
+               "odata.nextLink": "directoryObjects/$/Microsoft.DirectoryServices.Application?$skiptoken=x",
+               "value": [app]})
+        .to_string(),
+    )
+    .unwrap();
+    let (code, v) = run(&args);
+    assert_eq!(code, 0, "{v:#}");
     for (content, says) in [
         ("", "is empty; save the JSON again"),
         ("  \n", "is empty; save the JSON again"),

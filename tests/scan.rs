@@ -1723,3 +1723,31 @@ fn a_plan_s_tenant_and_app_are_checked_as_check_does() {
         );
     }
 }
+
+#[test]
+fn a_key_set_that_can_be_read_only_once_is_read_once() {
+    // --jwks /dev/stdin (or <(...)): a second read would find it empty.
+    let out = mdeauth()
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--at",
+            AT,
+            "--jwks",
+            "/dev/stdin",
+        ])
+        .arg(path("scan/app.log"))
+        .write_stdin(fixture_text("keys/jwks.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["unverified"], 0, "{summary}");
+    assert_eq!(out.status.code(), Some(1), "{summary}");
+    assert_eq!(
+        summary["by_error"],
+        json!({"token.expired": 1}),
+        "{summary}"
+    );
+}

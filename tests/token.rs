@@ -897,7 +897,7 @@ fn a_refused_plain_http_redirect_is_named_without_its_query() {
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("redirect to non-https URL http://evil.example/steal refused"),
+        err.contains("redirect to non-https URL http://evil.example refused"),
         "{err}"
     );
     assert_no_secrets(&out);

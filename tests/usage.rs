@@ -254,6 +254,16 @@ fn base_urls_refuse_credentials_queries_and_fragments() {
         &["verify", "--authority-host", "http://u:p@127.0.0.1:9", tok],
         "--authority-host holds a user name or password",
     );
+    // A URL refused for another reason is named without its password.
+    for base in [
+        "ftp://u:s3cret@api.example",
+        "https://u:s3cret@api.example:99999",
+    ] {
+        let (code, err) = fails(&probe(base));
+        assert_eq!(code, 2, "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(err.contains("api.example"), "{err}");
+    }
 }
 
 #[test]
@@ -285,6 +295,10 @@ fn flags_that_would_be_ignored_are_refused() {
             tok,
         ],
         "cannot be used with",
+    );
+    assert_one_line(
+        &["scan", "--no-verify", "--context", "delegated", tok],
+        "--context is the context the calls of --plan or --call are judged in",
     );
     let (code, err) = token_fails(&[
         "--authority-host",

@@ -239,11 +239,13 @@ fn sp_entry(v: &Value, kind: PermKind) -> Option<PermEntry> {
 /// The one object in a document that may be the object itself, a one-element
 /// array (`az ... list`) or a Graph collection `{"value":[...]}`.
 pub fn single_object<'a>(doc: &'a Value, what: &str) -> Result<&'a serde_json::Map<String, Value>> {
-    // A Graph collection: `value` and only `@odata.*` annotations beside it
-    // (`@odata.context`, `@odata.count`, `@odata.nextLink`).
+    // A Graph collection: `value` and only OData annotations beside it
+    // (`@odata.context`, `@odata.count`, `@odata.nextLink`; the AAD Graph
+    // API writes `odata.metadata`, `odata.nextLink`).
     let collection = |o: &serde_json::Map<String, Value>| {
         o.get("value").is_some_and(Value::is_array)
-            && o.keys().all(|k| k == "value" || k.starts_with("@odata."))
+            && o.keys()
+                .all(|k| k == "value" || k.strip_prefix('@').unwrap_or(k).starts_with("odata."))
     };
     let list = match doc {
         Value::Array(a) => Some(a),

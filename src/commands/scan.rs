@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ScanArgs;
+use crate::discovery::{KeySource, StaticKeys};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::scan::evaluate::{FullEvaluator, MemoKeys};
@@ -16,22 +17,36 @@ const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 pub fn run(args: &ScanArgs) -> Result<ScanReport> {
     let clock = super::clock(&args.time)?;
+    if args.context.is_some() && args.plan.is_none() && args.calls.is_empty() {
+        return Err(Error::input(
+            "--context is the context the calls of --plan or --call are judged in; without them it would be ignored",
+        )
+        .with_hint("add --plan FILE or --call 'METHOD PATH', or leave --context out"));
+    }
     let plan = args.plan.as_deref().map(Plan::load).transpose()?;
     let calls = super::check::wanted(plan.as_ref(), &args.calls)?;
     let keys = if args.no_verify {
         None
     } else {
         super::verify::check_key_args(&args.keys)?;
-        // A key set file is read before any input: a wrong path is bad
-        // input (exit 2), as for `verify`, not a warning on every token.
-        if let Some(path) = args.keys.jwks.as_deref().filter(|j| !j.contains("://")) {
-            crate::discovery::read_jwks_file(std::path::Path::new(path))?;
-        }
-        Some(MemoKeys::new(super::verify::resolver(
+        let mut resolver = super::verify::resolver(
             &args.keys,
             plan.as_ref().and_then(|p| p.client_id.clone()),
             plan.as_ref().and_then(|p| p.tenant_id.clone()),
-        )?))
+        )?;
+        // A key set file is read once, before any input: a wrong path is
+        // bad input (exit 2), as for `verify`, not a warning on every
+        // token; and a pipe (--jwks <(...)) can be read only once.
+        if let KeySource::Jwks(path) = &resolver.source
+            && !path.contains("://")
+        {
+            let set = crate::discovery::read_jwks_file(std::path::Path::new(path))?;
+            resolver.source = KeySource::Loaded(StaticKeys {
+                set,
+                label: path.clone(),
+            });
+        }
+        Some(MemoKeys::new(resolver))
     };
     let evaluator = FullEvaluator {
         clock,

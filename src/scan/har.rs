@@ -103,19 +103,6 @@ fn redact(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `url` without the `user:password@` before its host.
-fn without_userinfo(url: &str) -> Cow<'_, str> {
-    let Some(scheme) = url.find("://") else {
-        return Cow::Borrowed(url);
-    };
-    let host = scheme + 3;
-    let authority_end = url[host..].find('/').map_or(url.len(), |i| host + i);
-    match url[host..authority_end].rfind('@') {
-        Some(at) => Cow::Owned(format!("{}{}", &url[..host], &url[host + at + 1..])),
-        None => Cow::Borrowed(url),
-    }
-}
-
 /// One HAR entry, held as JSON while its fields are searched.
 pub struct Entry {
     pub index: u64,
@@ -148,7 +135,7 @@ impl Entry {
         let cut = url.find(['?', '#']).unwrap_or(url.len());
         // Kept as written (renderers escape it for their medium), and cut
         // at a bound: a location is kept per sighting.
-        let url = without_userinfo(&url[..cut]);
+        let url = crate::http::without_userinfo(&url[..cut]);
         let url = redact(&url);
         match url.char_indices().nth(MAX_URL_CHARS) {
             Some((end, _)) => format!("{}…", &url[..end]),
@@ -189,8 +176,9 @@ impl Entry {
             let value = p.get("value").and_then(Value::as_str);
             match (body, value) {
                 // Browsers write a form body twice, as text and parsed into
-                // params: the params are searched only when there is no text.
-                (Some(_), Some(copy)) => fields.seen.push(copy.as_ptr()),
+                // params: a param the text already holds is not searched
+                // again (a tool may shorten the text and keep the params).
+                (Some(text), Some(copy)) if text.contains(copy) => fields.seen.push(copy.as_ptr()),
                 _ => fields.add("request body".into(), value),
             }
         }
@@ -453,7 +441,8 @@ mod tests {
           {"request":{"method":"POST","url":"https://svc:S3cr3t%40x@proxy.example/oauth2/token?x=1",
             "postData":{"mimeType":"application/x-www-form-urlencoded","text":"assertion=eyJT&scope=s",
               "params":[{"name":"assertion","value":"eyJT"},{"name":"scope","value":"s"}]}}},
-          {"request":{"method":"POST","url":"https://a.example/","postData":{"params":[{"name":"assertion","value":"P"}]}}}
+          {"request":{"method":"POST","url":"https://a.example/","postData":{"params":[{"name":"assertion","value":"P"}]}}},
+          {"request":{"method":"POST","url":"https://a.example/","postData":{"text":"[body omitted]","params":[{"name":"assertion","value":"eyJQ"}]}}}
         ]}}"#;
         let mut seen = Vec::new();
         each_entry(har.as_bytes(), |e| {
@@ -468,10 +457,18 @@ mod tests {
         .unwrap();
         assert_eq!(seen[0].0, "https://proxy.example/oauth2/token");
         assert_eq!(seen[0].1, ["assertion=eyJT&scope=s"]);
-        // Without the text, the params are the body.
+        // Without the text, the params are the body; so is a param the
+        // text does not hold.
         assert_eq!(seen[1].1, ["P"]);
-        assert_eq!(without_userinfo("https://host/a@b"), "https://host/a@b");
-        assert_eq!(without_userinfo("no-scheme@host"), "no-scheme@host");
+        assert_eq!(seen[2].1, ["[body omitted]", "eyJQ"]);
+        assert_eq!(
+            crate::http::without_userinfo("https://host/a@b"),
+            "https://host/a@b"
+        );
+        assert_eq!(
+            crate::http::without_userinfo("no-scheme@host"),
+            "no-scheme@host"
+        );
     }
 
     #[test]

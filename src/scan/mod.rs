@@ -567,7 +567,6 @@ impl Evaluated {
 }
 
 impl TokenResult {
-    /// The codes of its findings of severity `s`, in the findings' order.
     /// Whether its signature went unverified because its keys could not
     /// be reached.
     pub fn is_unverified(&self) -> bool {
@@ -576,6 +575,7 @@ impl TokenResult {
             .any(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)
     }
 
+    /// The codes of its findings of severity `s`, in the findings' order.
     pub fn codes(&self, s: Severity) -> Vec<&'static str> {
         self.findings
             .iter()
