@@ -280,7 +280,9 @@ pub struct ExplainArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Output: --format human or json (links are not test results: junit is refused).")]
+#[command(
+    after_help = "Output: --format human or json (links are not test results: junit is refused)."
+)]
 pub struct ConsentUrlArgs {
     /// The app registration's Application (client) ID.
     #[arg(long, value_name = "GUID")]

@@ -557,54 +557,34 @@ impl Resolver {
             .map(str::to_string)
             .or_else(|| o.tenant.clone())
             .unwrap_or_else(|| "common".to_string());
-        let app = o
-            .client_id
-            .clone()
-            .or_else(|| claims.and_then(Claims::app_id).map(str::to_string));
-
+        // App-specific keys (claims mapping) are the validating app's own:
+        // which app is the caller's choice (--app-keys --client-id), never
+        // the token's. A key set picked by the token's appid would verify a
+        // token signed by whoever controls that app.
         if o.app_keys {
-            let Some(app) = app.as_deref() else {
+            let Some(app) = o.client_id.as_deref() else {
                 return Err(Error::input(
-                    "--app-keys needs an app id, and the token names none (no appid or azp)",
+                    "--app-keys needs the app whose own signing keys to trust",
                 )
-                .with_hint("give the app with --client-id"));
+                .with_hint("name that app (your API's app registration): --client-id for verify and doctor, client_id in the plan for check and scan"));
             };
             let url = metadata_url(&base, &tenant, version, Some(app));
             let (m, r) = self.via_metadata(token, &url, &mut out.findings)?;
-            return Ok(self.finish(token, out, m, r, o, issuer_cloud, true, &[]));
+            if !r.candidates.is_empty() {
+                out.findings.push(Finding::info(
+                    "keys.app_specific",
+                    format!(
+                        "the token is signed with a key specific to app {app} (found through {url})"
+                    ),
+                    "",
+                ));
+            }
+            return Ok(self.finish(token, out, m, r, o, issuer_cloud, true));
         }
 
         let url = metadata_url(&base, &tenant, version, None);
         let (m, r) = self.via_metadata(token, &url, &mut out.findings)?;
-        if !r.candidates.is_empty() || token.header.kid.is_none() && token.header.x5t.is_none() {
-            return Ok(self.finish(token, out, m, r, o, issuer_cloud, false, &[]));
-        }
-        // Not in the common set: try the app-specific keys when the token names its app.
-        let mut tried = Vec::new();
-        if let Some(app) = app.as_deref() {
-            let app_url = metadata_url(&base, &tenant, version, Some(app));
-            let mut notes = Vec::new();
-            match self.via_metadata(token, &app_url, &mut notes) {
-                Ok((am, ar)) if !ar.candidates.is_empty() => {
-                    out.findings.extend(notes);
-                    out.findings.push(Finding::info(
-                        "keys.app_specific",
-                        format!(
-                            "the token is signed with a signing key specific to app {app} (found through {app_url})"
-                        ),
-                        "",
-                    ));
-                    return Ok(self.finish(token, out, am, ar, o, issuer_cloud, true, &[]));
-                }
-                Ok((_, ar)) => tried.push(format!(
-                    "the app-specific key set {} ({})",
-                    ar.jwks_uri,
-                    list_ids(&ar.set)
-                )),
-                Err(e) => tried.push(format!("{app_url} ({})", e.one_line())),
-            }
-        }
-        Ok(self.finish(token, out, m, r, o, issuer_cloud, false, &tried))
+        Ok(self.finish(token, out, m, r, o, issuer_cloud, false))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -617,7 +597,6 @@ impl Resolver {
         o: &DiscoverOptions,
         issuer_cloud: Option<&'static cloud::Cloud>,
         app_keys: bool,
-        tried_app: &[String],
     ) -> KeyLookup {
         out.issuer_template = Some(m.issuer);
         out.source = Some(r.jwks_uri.clone());
@@ -633,33 +612,41 @@ impl Resolver {
         out.diagnosis.push(Finding::error(
             "signature.key_not_found",
             format!(
-                "the token's key ({}) is not in {} ({}){}",
+                "the token's key ({}) is not in {} ({})",
                 key_name(token),
                 r.jwks_uri,
                 list_ids(&r.set),
-                if tried_app.is_empty() {
-                    String::new()
-                } else {
-                    format!(", nor in {}", tried_app.join(", "))
-                }
             ),
             "see the keys.* findings below for the likely cause and its fix",
         ));
         out.diagnosis
             .extend(rotation_notes(token, &r, self.fetcher.now));
-        if !app_keys && tried_app.is_empty() {
-            out.diagnosis.push(Finding::info(
-                "keys.app_specific",
-                "apps with custom claims mapping sign with app-specific keys, published only at the metadata URL with ?appid=; the token names no app, so they were not tried",
-                "try --app-keys --client-id <app id>",
-            ));
+        if !app_keys {
+            let for_mde = claims.is_some_and(|c| {
+                c.aud
+                    .iter()
+                    .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Mde)
+            });
+            out.diagnosis.push(if for_mde {
+                Finding::info(
+                    "keys.app_specific",
+                    "Azure AD signs tokens for the MDE API with the tenant's common keys only, never with an app's own (claims-mapping) keys: a token whose key is not in the common set is not one the API accepts",
+                    "get a new token from Azure AD for the MDE API (https://api.securitycenter.microsoft.com/.default)",
+                )
+            } else {
+                Finding::info(
+                    "keys.app_specific",
+                    "an API whose app uses claims mapping gets tokens signed with that app's own keys, published at the metadata URL with ?appid=; they are tried only for the app you name, never for the app the token names",
+                    "if this token is for your own API and its app signs with custom keys, run again with --app-keys --client-id <that app's id>",
+                )
+            });
         }
         if app_keys {
             // Only --app-keys reaches here with app_keys: found keys return above.
             out.diagnosis.push(Finding::info(
                 "keys.app_specific",
                 "--app-keys read only the app-specific key set (?appid=); a token signed with the tenant's common keys is not in it",
-                "run again without --app-keys: mdeauth tries the common key set first and the app's own after",
+                "run again without --app-keys: mdeauth then reads the tenant's common key set",
             ));
         }
         // Wrong cloud or tenant.

@@ -89,38 +89,66 @@ fn v2_token_uses_v2_metadata_and_the_tenant_key_set() {
 }
 
 #[test]
-fn app_specific_key_is_found_through_appid_metadata() {
+fn app_specific_keys_are_read_only_for_the_app_the_caller_names() {
     let server = MockServer::start();
     let aad = Aad::start(&server, &jwks_fixture("jwks.json"));
     let cache = tempfile::tempdir().unwrap();
+    // Signed with a key only the token's own app publishes: never looked up
+    // by the token's appid (whoever controls that app holds the key), and an
+    // MDE API token is signed with the common keys only.
     let (code, v, err) = verify(&server, cache.path(), &tok("app-v1-app-key.jwt"), &[]);
-    assert_eq!(code, 0, "{v}\n{err}");
-    assert_eq!(v["signature"]["status"], "valid");
-    assert_eq!(
-        v["signature"]["key_source"],
-        format!("{}?appid={APP}", server.url("/common/discovery/keys"))
+    assert_eq!(code, 1, "{v}\n{err}");
+    assert_eq!(v["signature"]["status"], "key_not_found");
+    assert!(
+        finding(&v, "keys.app_specific")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "Azure AD signs tokens for the MDE API with the tenant's common keys only"
+            ),
+        "{v:#}"
     );
-    assert!(codes(&v).contains(&"keys.app_specific".to_string()));
-    aad.v1_keys.assert_calls(1);
-    aad.app_meta.assert_calls(1);
-    aad.app_keys.assert_calls(1);
+    aad.app_meta.assert_calls(0);
+    aad.app_keys.assert_calls(0);
 
-    // --app-keys goes straight to the app-specific metadata.
+    // --app-keys needs the app named by the caller.
     let cache2 = tempfile::tempdir().unwrap();
-    let (code, v, _) = verify(
+    let (code, _, err) = verify(
         &server,
         cache2.path(),
         &tok("app-v1-app-key.jwt"),
         &["--app-keys"],
     );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--app-keys needs the app whose own signing keys to trust"),
+        "{err}"
+    );
+
+    // --app-keys --client-id goes straight to that app's metadata.
+    let (code, v, _) = verify(
+        &server,
+        cache2.path(),
+        &tok("app-v1-app-key.jwt"),
+        &["--app-keys", "--client-id", APP],
+    );
     assert_eq!(code, 0, "{v}");
-    aad.v1_keys.assert_calls(1);
-    aad.app_meta.assert_calls(2);
+    assert_eq!(
+        v["signature"]["key_source"],
+        format!("{}?appid={APP}", server.url("/common/discovery/keys"))
+    );
+    assert!(codes(&v).contains(&"keys.app_specific".to_string()));
+    aad.app_meta.assert_calls(1);
 
     // --app-keys for a token signed with the tenant's common keys: not
     // found, and the finding names --app-keys as the cause.
     let cache3 = tempfile::tempdir().unwrap();
-    let (code, v, _) = verify(&server, cache3.path(), &tok("app-v1.jwt"), &["--app-keys"]);
+    let (code, v, _) = verify(
+        &server,
+        cache3.path(),
+        &tok("app-v1.jwt"),
+        &["--app-keys", "--client-id", APP],
+    );
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["signature"]["status"], "key_not_found");
     let f = finding(&v, "keys.app_specific");
@@ -155,21 +183,19 @@ fn key_not_found_is_diagnosed_after_a_refetch() {
     ] {
         assert!(c.contains(&want.to_string()), "{want} missing from {c:?}");
     }
-    // The app-specific set was tried too, and the message says so.
-    let msg = v["findings"][0]["message"].as_str().unwrap();
-    assert!(msg.contains("nor in the app-specific key set"), "{msg}");
-    aad.app_keys.assert_calls(1);
+    // The app-specific set of the token's app is never read.
+    aad.app_keys.assert_calls(0);
     // Claims are still validated and reported separately.
     assert_eq!(v["claims_valid"], true);
 }
 
 #[test]
-fn token_without_app_names_app_specific_keys_in_its_fix() {
+fn a_token_for_another_api_names_app_specific_keys_in_its_fix() {
     let server = MockServer::start();
     let _aad = Aad::start(&server, &jwks_fixture("jwks.json"));
     let cache = tempfile::tempdir().unwrap();
     let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
-    c.as_object_mut().unwrap().remove("appid");
+    c["aud"] = json!("api://contoso-orders");
     let t = mint::sign(&other_key(), &other_key().v1_header(), &c);
     let (code, v, _) = verify(&server, cache.path(), &t, &[]);
     assert_eq!(code, 1);
@@ -311,7 +337,7 @@ fn redirect_to_plain_http_exits_3() {
                 .header("Location", "http://keys.example.com/common/discovery/keys");
         },
         &[],
-        "redirect to non-https URL http://keys.example.com/common/discovery/keys refused",
+        "redirect to non-https URL http://keys.example.com refused",
     );
 }
 
