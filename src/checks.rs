@@ -137,11 +137,11 @@ pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec
     out.extend(kind_and_audience(h, c, cls));
     out.extend(permissions(c, cls));
     if let Some(tid) = &c.tid
-        && !crate::guid::is_guid(tid)
+        && !crate::guid::is_bare_guid(tid)
     {
         out.push(Finding::error(
             "claims.tid_not_guid",
-            format!("the tid claim {tid:?} is not a GUID"),
+            format!("the tid claim {tid:?} is not a GUID as Azure AD writes it (8-4-4-4-12 hexadecimal digits, no braces)"),
             "reject the token: AAD tenant ids are GUIDs",
         ));
     }
@@ -173,7 +173,8 @@ pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec
                 "MDE API tokens are issued by https://sts.windows.net/<tenant>/ (v1) or https://login.microsoftonline.com/<tenant>/v2.0 (v2), or a national-cloud host",
             ));
         }
-    } else {
+    } else if !c.malformed.iter().any(|m| m == "iss") {
+        // A malformed iss is claims.malformed's.
         out.push(Finding::error(
             "claims.iss_missing",
             "the token has no iss claim",
@@ -322,6 +323,8 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
                 ));
             }
         }
+        // A malformed aud is claims.malformed's.
+        ResourceKind::Other if c.aud.is_empty() && c.malformed.iter().any(|m| m == "aud") => {}
         ResourceKind::Other if c.aud.is_empty() => out.push(Finding::error(
             "aud.missing",
             "the token has no aud claim, so no API would accept it",

@@ -552,7 +552,7 @@ impl Resolver {
         let version = version_of(token, claims);
         let tid = claims
             .and_then(|c| c.tid.as_deref())
-            .filter(|t| crate::guid::is_guid(t));
+            .filter(|t| crate::guid::is_bare_guid(t));
         let tenant = tid
             .map(str::to_string)
             .or_else(|| o.tenant.clone())

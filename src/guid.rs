@@ -6,6 +6,11 @@ pub fn is_guid(s: &str) -> bool {
         .strip_prefix('{')
         .and_then(|x| x.strip_suffix('}'))
         .unwrap_or(s);
+    is_bare_guid(s)
+}
+
+/// A GUID as Azure AD writes it in claims and issuers: no braces.
+pub fn is_bare_guid(s: &str) -> bool {
     let mut groups = s.split('-');
     [8, 4, 4, 4, 12].iter().all(|&n| {
         groups

@@ -448,7 +448,7 @@ fn aad_issuer_rule(out: &mut Vec<Finding>, cls: &Classification, iss: &str, tid:
         ));
         return;
     };
-    if !crate::guid::is_guid(t) {
+    if !crate::guid::is_bare_guid(t) {
         // checks::claims reports tid_not_guid.
         return;
     }
@@ -466,9 +466,16 @@ fn aad_issuer_rule(out: &mut Vec<Finding>, cls: &Classification, iss: &str, tid:
         })
         .is_some_and(|fixed| wanted.contains(&fixed));
     if other_tenant {
+        // The same tenant in other letter case is still not what Azure AD
+        // writes (both in lower case), but say so rather than "another".
+        let same_tenant_other_case = wanted.iter().any(|w| w.eq_ignore_ascii_case(iss));
         out.push(Finding::error(
             "issuer.tenant_mismatch",
-            format!("the issuer {iss} does not name the token's tenant {t}"),
+            if same_tenant_other_case {
+                format!("the issuer {iss} names the token's tenant {t} in other letter case: Azure AD writes the issuer exactly, in lower case")
+            } else {
+                format!("the issuer {iss} does not name the token's tenant {t}")
+            },
             "reject the token: an Azure AD issuer's path is the tenant id in tid",
         ));
         return;
@@ -506,7 +513,7 @@ fn issuer_rule(
                 "reject the token: Azure AD tokens always carry tid",
             )),
             Some(t) => {
-                if !crate::guid::is_guid(t) {
+                if !crate::guid::is_bare_guid(t) {
                     // checks::claims reports tid_not_guid; a non-GUID never satisfies a template.
                     return;
                 }

@@ -1218,3 +1218,73 @@ fn key_missing_under_another_cloud_names_both_clouds() {
             .starts_with("leave out --cloud/--authority-host")
     );
 }
+
+#[test]
+fn a_braced_tid_is_not_a_tenant_id_azure_ad_writes() {
+    // Braces are accepted where a user types a GUID (--tenant, plans),
+    // never in a token: Azure AD writes tid and the issuer without them.
+    let k = main_key();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["tid"] = json!(format!("{{{TENANT}}}"));
+    c["iss"] = json!(format!("https://sts.windows.net/{{{TENANT}}}/"));
+    let t = mint::sign(&k, &k.v1_header(), &c);
+    let (code, v, err) = verify_main(&t, &[]);
+    assert_eq!(code, 1, "{v:#}\n{err}");
+    assert!(
+        finding(&v, "claims.tid_not_guid")["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a GUID as Azure AD writes it"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn an_aud_or_iss_of_the_wrong_type_is_malformed_not_missing() {
+    let k = main_key();
+    for (claim, value) in [
+        ("aud", json!(5)),
+        ("iss", json!(["https://sts.windows.net/x/"])),
+    ] {
+        let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+        c[claim] = value;
+        let t = mint::sign(&k, &k.v1_header(), &c);
+        let (code, v, err) = verify_main(&t, &[]);
+        assert_eq!(code, 1, "{claim}: {v:#}\n{err}");
+        let codes = codes(&v);
+        assert!(
+            codes.contains(&"claims.malformed".to_string()),
+            "{claim}: {codes:?}"
+        );
+        assert!(
+            finding(&v, "claims.malformed")["message"]
+                .as_str()
+                .unwrap()
+                .contains(claim),
+            "{claim}"
+        );
+        for missing in ["aud.missing", "claims.iss_missing"] {
+            assert!(!codes.contains(&missing.to_string()), "{claim}: {codes:?}");
+        }
+    }
+}
+
+#[test]
+fn the_tenant_in_other_letter_case_is_named_as_such() {
+    let k = main_key();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["iss"] = json!(format!(
+        "https://sts.windows.net/{}/",
+        TENANT.to_uppercase()
+    ));
+    let t = mint::sign(&k, &k.v1_header(), &c);
+    let (code, v, _) = verify_main(&t, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        finding(&v, "issuer.tenant_mismatch")["message"]
+            .as_str()
+            .unwrap()
+            .contains("names the token's tenant"),
+        "{v:#}"
+    );
+}
