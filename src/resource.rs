@@ -82,13 +82,13 @@ pub fn mde_audiences() -> &'static [&'static str] {
 }
 
 /// True when `aud` equals `expected` the way Microsoft.IdentityModel
-/// compares audiences: ordinally (letter case counts), except that one
-/// trailing slash on either side is ignored.
+/// compares audiences (`AudiencesMatchIgnoringTrailingSlash`): ordinally
+/// (letter case counts), or one is the other plus one trailing slash.
 pub fn same_audience(aud: &str, expected: &str) -> bool {
-    fn one(s: &str) -> &str {
-        s.strip_suffix('/').unwrap_or(s)
+    fn plus_slash(longer: &str, shorter: &str) -> bool {
+        longer.len() == shorter.len() + 1 && longer.ends_with('/') && longer.starts_with(shorter)
     }
-    aud == expected || one(aud) == one(expected)
+    aud == expected || plus_slash(aud, expected) || plus_slash(expected, aud)
 }
 
 /// The known audience `aud` resembles without being equal to it (another
@@ -151,5 +151,11 @@ mod tests {
             assert!(near_miss(other, mde_audiences()).is_some(), "{other}");
         }
         assert_eq!(near_miss(mde, mde_audiences()), None);
+        // One slash more than the other, whichever has it, as IdentityModel:
+        // a configured audience ending in / matches a token's with two.
+        assert!(same_audience("https://my.api/x//", "https://my.api/x/"));
+        assert!(same_audience("https://my.api/x/", "https://my.api/x//"));
+        assert!(!same_audience("https://my.api/x//", "https://my.api/x"));
+        assert!(!same_audience("https://my.api/xy", "https://my.api/x/"));
     }
 }
