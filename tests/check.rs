@@ -952,7 +952,7 @@ fn discovery_finds_the_key_or_fails_when_a_fetched_set_lacks_it() {
 }
 
 #[test]
-fn unreachable_keys_are_a_warning_and_permissions_decide_the_exit_code() {
+fn unreachable_keys_make_an_unverified_verdict_unless_a_call_fails() {
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -968,8 +968,10 @@ fn unreachable_keys_are_a_warning_and_permissions_decide_the_exit_code() {
         cache.path(),
         &["--authority-host", &host, "--call", "GET /api/machines"],
     );
-    assert_eq!(code, 0, "{r:#}\n{err}");
-    assert_eq!(r["verdict"], "pass");
+    // The calls are allowed, but the signature could not be checked: not a
+    // pass (a gate must not pass what it could not check), exit 3.
+    assert_eq!(code, 3, "{r:#}\n{err}");
+    assert_eq!(r["verdict"], "unverified");
     let f = finding(&r, "signature.unverified");
     assert_eq!(f["severity"], "warning");
     assert!(
@@ -1005,7 +1007,7 @@ fn unreachable_keys_are_a_warning_and_permissions_decide_the_exit_code() {
         cache.path(),
         &["--offline", "--call", "GET /api/machines"],
     );
-    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(code, 3, "{r:#}");
     assert!(
         finding(&r, "signature.unverified")["message"]
             .as_str()
@@ -1013,6 +1015,27 @@ fn unreachable_keys_are_a_warning_and_permissions_decide_the_exit_code() {
             .contains("--offline forbids fetching it"),
         "{r:#}"
     );
+    // Human and JUnit say it too.
+    for (format, says) in [
+        ("human", "Verdict: UNVERIFIED (0 error(s), 1 warning(s))"),
+        (
+            "junit",
+            r#"<error message="the signature was not verified because the signing keys could not be reached"#,
+        ),
+    ] {
+        let out = mdeauth()
+            .env("MDEAUTH_CACHE_DIR", cache.path())
+            .args([
+                "check", "--format", format, "--color", "never", "--at", VALID_AT,
+            ])
+            .args(["--offline", "--call", "GET /api/machines", "-"])
+            .write_stdin(t.clone())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "{format}: {text}");
+        assert!(text.contains(says), "{format}: {text}");
+    }
 }
 
 #[test]

@@ -644,6 +644,7 @@ pub fn verdict(o: &mut String, r: &Report, st: &Style) {
     let v = match r.verdict {
         Verdict::Pass => st.green("PASS"),
         Verdict::Fail => st.red("FAIL"),
+        Verdict::Unverified => st.yellow("UNVERIFIED"),
     };
     let _ = writeln!(o, "\n{} {v} ({counts})", st.bold("Verdict:"));
 }

@@ -107,6 +107,22 @@ pub fn render(r: &Report) -> String {
     for f in r.findings.iter().filter(|f| f.is_error()) {
         suite.add_test_case(finding_case(f, &class));
     }
+    // The signature could not be checked: a test that could not run.
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)
+    {
+        let mut case = finding_case(f, &class);
+        case.status = {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_message(f.message.clone());
+            s.set_type(f.code);
+            s.set_description(format!("fix: {}", f.fix));
+            s
+        };
+        suite.add_test_case(case);
+    }
     if suite.test_cases.is_empty() {
         let mut case = TestCase::new(format!("mdeauth {}", r.command), TestCaseStatus::success());
         case.set_classname(class);

@@ -19,12 +19,14 @@ use crate::finding::{Finding, Severity};
 use crate::timefmt::{relative, rfc3339};
 use crate::token::{AppAuth, Claims, Context, Kind, Token};
 
-/// `pass` when no finding is an error.
+/// `pass` when no finding is an error; `unverified` when none is but the
+/// signature could not be checked because its keys were out of reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
     Fail,
+    Unverified,
 }
 
 /// The token section of the JSON contract.
@@ -186,6 +188,13 @@ impl Report {
         crate::finding::sort(&mut self.findings);
         self.verdict = if self.findings.iter().any(Finding::is_error) || self.calls_denied() > 0 {
             Verdict::Fail
+        } else if self
+            .findings
+            .iter()
+            .any(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)
+        {
+            // A gate must not pass what it could not check.
+            Verdict::Unverified
         } else {
             Verdict::Pass
         };
@@ -203,11 +212,12 @@ impl Report {
             .map_or(0, |c| c.iter().filter(|e| e.denied()).count())
     }
 
-    /// Exit code for this report: 0 pass, 1 fail.
+    /// Exit code for this report: 0 pass, 1 fail, 3 unverified.
     pub fn exit_code(&self) -> u8 {
         match self.verdict {
             Verdict::Pass => crate::error::exit::PASS,
             Verdict::Fail => crate::error::exit::FAIL,
+            Verdict::Unverified => crate::error::exit::ENVIRONMENT,
         }
     }
 }
