@@ -350,9 +350,11 @@ fn no_command_shows_a_token_or_secret_in_any_format() {
             let stdout = String::from_utf8_lossy(&out.stdout);
             let stderr = String::from_utf8_lossy(&out.stderr);
             let ctx = format!("{name} --format {format}");
-            // Each command really ran (these all succeed or report findings).
+            // Each command really ran (these all succeed or report findings;
+            // check reports UNVERIFIED, exit 3, where no keys can be reached).
             assert!(
-                matches!(out.status.code(), Some(0 | 1)),
+                matches!(out.status.code(), Some(0 | 1))
+                    || (name == "check" && out.status.code() == Some(3)),
                 "{ctx}: exit {:?}: {stderr}",
                 out.status.code()
             );
