@@ -230,6 +230,21 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
         return Err("not a JSON object".to_string());
     }
     let kty = str_member(v, "kty").ok_or("no kty member")?;
+    // Members a key is chosen or restricted by must be strings: a number
+    // would read as absent (an issuer restriction would vanish).
+    for m in ["kid", "x5t", "issuer", "use"] {
+        if v.get(m).is_some_and(|x| !x.is_string()) {
+            return Err(format!("its {m} is not a string"));
+        }
+    }
+    // RFC 7517 4.3: a key whose key_ops leave out verify is not for signatures.
+    if let Some(ops) = v.get("key_ops")
+        && !ops
+            .as_array()
+            .is_some_and(|a| a.iter().any(|o| o.as_str() == Some("verify")))
+    {
+        return Err("its key_ops do not include verify, so it is not a signature key".to_string());
+    }
     let kid = str_member(v, "kid");
     let x5t = str_member(v, "x5t");
     let issuer = str_member(v, "issuer");
@@ -314,6 +329,37 @@ mod tests {
         assert_eq!((k.len(), m), (2, Match::AnyRsa));
         assert!(set.select(Some("zz"), None).0.is_empty());
         assert!(KeySet::from_value("t", &serde_json::json!({"k": 1})).is_err());
+    }
+
+    #[test]
+    fn keys_with_mistyped_members_or_no_verify_operation_are_skipped() {
+        let key = |extra: serde_json::Value| {
+            let mut k = serde_json::json!({"kty": "RSA", "kid": "k", "n": N, "e": "AQAB"});
+            for (m, v) in extra.as_object().unwrap() {
+                k[m] = v.clone();
+            }
+            let set = KeySet::from_value("t", &serde_json::json!({ "keys": [k] })).unwrap();
+            set.skipped.first().map(ToString::to_string)
+        };
+        assert_eq!(key(serde_json::json!({"key_ops": ["verify"]})), None);
+        for (extra, why) in [
+            (
+                serde_json::json!({"issuer": 5}),
+                "its issuer is not a string",
+            ),
+            (serde_json::json!({"kid": 5}), "its kid is not a string"),
+            (
+                serde_json::json!({"key_ops": ["encrypt"]}),
+                "its key_ops do not include verify",
+            ),
+            (
+                serde_json::json!({"key_ops": "verify"}),
+                "its key_ops do not include verify",
+            ),
+        ] {
+            let skipped = key(extra.clone()).unwrap_or_default();
+            assert!(skipped.contains(why), "{extra}: {skipped}");
+        }
     }
 
     #[test]
