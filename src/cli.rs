@@ -230,9 +230,11 @@ pub struct KeyArgs {
     /// Read discovery from this sign-in host (private cloud, test server).
     #[arg(long, value_name = "URL")]
     pub authority_host: Option<String>,
-    /// Always use the app-specific signing keys (metadata URL with ?appid=).
-    #[arg(long)]
-    pub app_keys: bool,
+    /// For a token of your own API whose app registration signs with custom keys (claims
+    /// mapping): read that app's key set (metadata URL with ?appid=) instead of the common one.
+    /// Never used for MDE API tokens, which Azure AD signs with the common keys only.
+    #[arg(long, value_name = "API_APP_ID")]
+    pub app_keys: Option<String>,
     /// Network timeout per request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,

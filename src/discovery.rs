@@ -250,10 +250,9 @@ pub struct DiscoverOptions {
     pub authority: Option<String>,
     /// `--cloud NAME`.
     pub cloud: Option<String>,
-    /// `--app-keys`: always use the app-specific metadata (`?appid=`).
-    pub app_keys: bool,
-    /// `--client-id`: the app for `?appid=` (else the token's appid/azp).
-    pub client_id: Option<String>,
+    /// `--app-keys API_APP_ID`: the key set of that app (`?appid=`), the
+    /// app of the API the token is for; never applied to MDE API tokens.
+    pub app_keys: Option<String>,
     /// `--tenant`: used for discovery when the token has no GUID `tid`.
     pub tenant: Option<String>,
 }
@@ -557,17 +556,14 @@ impl Resolver {
             .map(str::to_string)
             .or_else(|| o.tenant.clone())
             .unwrap_or_else(|| "common".to_string());
-        // App-specific keys (claims mapping) are the validating app's own:
-        // which app is the caller's choice (--app-keys --client-id), never
-        // the token's. A key set picked by the token's appid would verify a
-        // token signed by whoever controls that app.
-        if o.app_keys {
-            let Some(app) = o.client_id.as_deref() else {
-                return Err(Error::input(
-                    "--app-keys needs the app whose own signing keys to trust",
-                )
-                .with_hint("name that app (your API's app registration): --client-id for verify and doctor, client_id in the plan for check and scan"));
-            };
+        // App-specific keys (claims mapping) are the validating API's own:
+        // which app is the caller's choice (--app-keys API_APP_ID), never a
+        // claim of the token (a key set picked by the token's appid would
+        // verify a token signed by whoever controls that app). MDE API
+        // tokens are signed with the common keys only.
+        // (check_key_args has made sure it is a GUID.)
+        if let Some(app) = o.app_keys.as_deref().filter(|_| !for_mde_api(claims)) {
+            let app = crate::guid::bare(app.trim());
             let url = metadata_url(&base, &tenant, version, Some(app));
             let (m, r) = self.via_metadata(token, &url, &mut out.findings)?;
             if !r.candidates.is_empty() {
@@ -622,12 +618,7 @@ impl Resolver {
         out.diagnosis
             .extend(rotation_notes(token, &r, self.fetcher.now));
         if !app_keys {
-            let for_mde = claims.is_some_and(|c| {
-                c.aud
-                    .iter()
-                    .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Mde)
-            });
-            out.diagnosis.push(if for_mde {
+            out.diagnosis.push(if for_mde_api(claims) {
                 Finding::info(
                     "keys.app_specific",
                     "Azure AD signs tokens for the MDE API with the tenant's common keys only, never with an app's own (claims-mapping) keys: a token whose key is not in the common set is not one the API accepts",
@@ -636,8 +627,8 @@ impl Resolver {
             } else {
                 Finding::info(
                     "keys.app_specific",
-                    "an API whose app uses claims mapping gets tokens signed with that app's own keys, published at the metadata URL with ?appid=; they are tried only for the app you name, never for the app the token names",
-                    "if this token is for your own API and its app signs with custom keys, run again with --app-keys --client-id <that app's id>",
+                    "an API whose app uses claims mapping gets tokens signed with that app's own keys, published at the metadata URL with ?appid=; they are read only for the app you name, never for an app the token names",
+                    "if this token is for your own API and its app registration signs with custom keys, run again with --app-keys <that app's id>",
                 )
             });
         }
@@ -682,6 +673,15 @@ impl Resolver {
         ));
         out
     }
+}
+
+/// Whether the token is for the MDE API (one of its audiences is).
+fn for_mde_api(claims: Option<&Claims>) -> bool {
+    claims.is_some_and(|c| {
+        c.aud
+            .iter()
+            .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Mde)
+    })
 }
 
 /// The sign-in base URL discovery is read from: `--authority-host`, else

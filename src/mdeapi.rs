@@ -586,6 +586,30 @@ pub fn interpret(
             }
             Answer::Refused
         }
+        // A token for another API: the API does not count its roles at all,
+        // so the audience is the cause, whatever permissions it lists.
+        403 if cls
+            .as_ref()
+            .is_some_and(|c| c.resource != ResourceKind::Mde) =>
+        {
+            let aud = claims.map(|c| c.aud.join(", ")).unwrap_or_default();
+            findings.push(Finding::error(
+                "probe.forbidden",
+                format!(
+                    "{said}{api_msg}{corr}: the token is not for the MDE API (aud {aud}), so the API ignores whatever permissions it carries"
+                ),
+                format!("request a token for {} and retry", crate::resource::MDE_SCOPE),
+            ));
+            if let (Some(c), Some(cls)) = (claims, &cls) {
+                findings.extend(
+                    checks::header(&token.header)
+                        .into_iter()
+                        .chain(checks::claims(&token.header, c, cls, clock))
+                        .filter(|f| f.severity == Severity::Error),
+                );
+            }
+            Answer::Refused
+        }
         403 => {
             findings.extend(forbidden(
                 call,
@@ -770,11 +794,22 @@ fn forbidden(
                 .join(", ")
         )
     };
+    // The API names application roles in its message, even to a delegated
+    // token: a delegated token needs the catalogue's delegated permission.
+    let to_add = match kind {
+        PermKind::Role => req.first().cloned(),
+        PermKind::Scope => catalog.first().cloned(),
+    };
     let mut fix = if holds.is_empty() && !req.is_empty() {
-        format!(
-            "add the WindowsDefenderATP {what} {} to the app registration, grant admin consent, then get a new token",
-            req.first().map(String::as_str).unwrap_or("")
-        )
+        match &to_add {
+            Some(p) => format!(
+                "add the WindowsDefenderATP {what} {p} to the app registration, grant admin consent, then get a new token"
+            ),
+            None => format!(
+                "{} has no delegated permission: call it with an application token (app context)",
+                call.row.label()
+            ),
+        }
     } else if kind == PermKind::Scope {
         "give the signed-in user an MDE role with the needed permission and access to the device group".to_string()
     } else {

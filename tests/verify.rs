@@ -89,50 +89,61 @@ fn v2_token_uses_v2_metadata_and_the_tenant_key_set() {
 }
 
 #[test]
-fn app_specific_keys_are_read_only_for_the_app_the_caller_names() {
+fn app_specific_keys_are_read_only_for_the_api_app_the_caller_names() {
     let server = MockServer::start();
     let aad = Aad::start(&server, &jwks_fixture("jwks.json"));
     let cache = tempfile::tempdir().unwrap();
-    // Signed with a key only the token's own app publishes: never looked up
-    // by the token's appid (whoever controls that app holds the key), and an
-    // MDE API token is signed with the common keys only.
-    let (code, v, err) = verify(&server, cache.path(), &tok("app-v1-app-key.jwt"), &[]);
-    assert_eq!(code, 1, "{v}\n{err}");
-    assert_eq!(v["signature"]["status"], "key_not_found");
-    assert!(
-        finding(&v, "keys.app_specific")["message"]
-            .as_str()
-            .unwrap()
-            .starts_with(
-                "Azure AD signs tokens for the MDE API with the tenant's common keys only"
-            ),
-        "{v:#}"
-    );
+    // An MDE API token signed with a key only an app publishes: never looked
+    // up by the token's appid (whoever controls that app holds the key), and
+    // never with --app-keys either: MDE tokens use the common keys only.
+    for extra in [vec![], vec!["--app-keys", APP]] {
+        let (code, v, err) = verify(&server, cache.path(), &tok("app-v1-app-key.jwt"), &extra);
+        assert_eq!(code, 1, "{extra:?}: {v}\n{err}");
+        assert_eq!(v["signature"]["status"], "key_not_found");
+        assert!(
+            finding(&v, "keys.app_specific")["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(
+                    "Azure AD signs tokens for the MDE API with the tenant's common keys only"
+                ),
+            "{v:#}"
+        );
+    }
     aad.app_meta.assert_calls(0);
     aad.app_keys.assert_calls(0);
 
-    // --app-keys needs the app named by the caller.
-    let cache2 = tempfile::tempdir().unwrap();
-    let (code, _, err) = verify(
-        &server,
-        cache2.path(),
-        &tok("app-v1-app-key.jwt"),
-        &["--app-keys"],
+    // A token for your own API, signed with its app registration's own key:
+    // --app-keys <that app> reads ?appid=<that app>.
+    let app_key = mint::TestKey::from_pem(
+        &std::fs::read_to_string(fixture("keys/test-app-key.pem")).unwrap(),
+        "app key",
     );
-    assert_eq!(code, 2, "{err}");
+    let mut c = mint::v1_app_claims(&["Orders.Read"]);
+    c["aud"] = json!("api://contoso-orders");
+    let app_kid = jwks_fixture("jwks-app.json")["keys"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let own = mint::sign(
+        &app_key,
+        &format!(r#"{{"typ":"JWT","alg":"RS256","kid":"{app_kid}"}}"#),
+        &c,
+    );
+    let own_api = ["--audience", "api://contoso-orders"];
+    let (code, v, _) = verify(&server, cache.path(), &own, &own_api);
+    assert_eq!(code, 1, "{v}");
     assert!(
-        err.contains("--app-keys needs the app whose own signing keys to trust"),
-        "{err}"
+        finding(&v, "keys.app_specific")["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--app-keys <that app's id>"),
+        "{v:#}"
     );
-
-    // --app-keys --client-id goes straight to that app's metadata.
-    let (code, v, _) = verify(
-        &server,
-        cache2.path(),
-        &tok("app-v1-app-key.jwt"),
-        &["--app-keys", "--client-id", APP],
-    );
-    assert_eq!(code, 0, "{v}");
+    let mut args = own_api.to_vec();
+    args.extend(["--app-keys", APP]);
+    let (code, v, err) = verify(&server, cache.path(), &own, &args);
+    assert_eq!(code, 0, "{v:#}\n{err}");
     assert_eq!(
         v["signature"]["key_source"],
         format!("{}?appid={APP}", server.url("/common/discovery/keys"))
@@ -142,13 +153,12 @@ fn app_specific_keys_are_read_only_for_the_app_the_caller_names() {
 
     // --app-keys for a token signed with the tenant's common keys: not
     // found, and the finding names --app-keys as the cause.
+    let mut c = mint::v1_app_claims(&["Orders.Read"]);
+    c["aud"] = json!("api://contoso-orders");
+    let k = main_key();
+    let common = mint::sign(&k, &k.v1_header(), &c);
     let cache3 = tempfile::tempdir().unwrap();
-    let (code, v, _) = verify(
-        &server,
-        cache3.path(),
-        &tok("app-v1.jwt"),
-        &["--app-keys", "--client-id", APP],
-    );
+    let (code, v, _) = verify(&server, cache3.path(), &common, &args);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["signature"]["status"], "key_not_found");
     let f = finding(&v, "keys.app_specific");
@@ -162,6 +172,18 @@ fn app_specific_keys_are_read_only_for_the_app_the_caller_names() {
     assert!(
         f["fix"].as_str().unwrap().contains("without --app-keys"),
         "{f}"
+    );
+    // Not a GUID: bad input.
+    let (code, _, err) = verify(
+        &server,
+        cache3.path(),
+        &common,
+        &["--app-keys", "orders-api"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--app-keys takes the app id (a GUID)"),
+        "{err}"
     );
 }
 
@@ -204,7 +226,7 @@ fn a_token_for_another_api_names_app_specific_keys_in_its_fix() {
         f["fix"]
             .as_str()
             .unwrap()
-            .contains("--app-keys --client-id")
+            .contains("--app-keys <that app's id>")
     );
 }
 

@@ -430,11 +430,7 @@ fn verify(
     token: &Token,
     clock: Clock,
 ) -> Result<Verification> {
-    let resolver = super::verify::resolver(
-        &args.keys,
-        plan.and_then(|p| p.client_id.clone()),
-        plan.and_then(|p| p.tenant_id.clone()),
-    )?;
+    let resolver = super::verify::resolver(&args.keys, plan.and_then(|p| p.tenant_id.clone()))?;
     // The plan's app and tenant are checked by `identity`.
     validate::verify_token(token, &VerifyOptions::mde_api(clock), &resolver)
 }

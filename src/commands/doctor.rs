@@ -257,7 +257,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     match (&token, claims) {
         (_, None) => d.push("signature", StepStatus::Skip, "no decoded token"),
         _ if args.no_verify => d.push("signature", StepStatus::Skip, "--no-verify"),
-        (Some(t), Some(_)) => match verify(args, t, tenant.clone(), client_id.clone(), clock) {
+        (Some(t), Some(_)) => match verify(args, t, tenant.clone(), clock) {
             Ok(v) => {
                 let ok =
                     v.signature.status == SignatureStatus::Valid && !v.signature.nonce_transformed;
@@ -697,7 +697,6 @@ fn verify(
     args: &DoctorArgs,
     token: &Token,
     tenant: Option<String>,
-    client_id: Option<String>,
     clock: checks::Clock,
 ) -> Result<validate::Verification> {
     if let Some(j) = args.jwks.as_deref().filter(|j| j.contains("://")) {
@@ -709,13 +708,12 @@ fn verify(
         jwks: args.jwks.clone(),
         cloud: args.host.api_cloud.clone(),
         authority_host: args.authority_host.clone(),
-        app_keys: false,
+        app_keys: None,
         timeout: args.timeout,
         offline: args.offline,
         cache_dir: args.cache_dir.clone(),
     };
-    let resolver =
-        super::verify::resolver(&keys, client_id, tenant.filter(|t| crate::guid::is_guid(t)))?;
+    let resolver = super::verify::resolver(&keys, tenant.filter(|t| crate::guid::is_guid(t)))?;
     // Tenant and app are the identity step's; verify only the signature
     // and the standard claims here, so nothing is reported twice.
     validate::verify_token(token, &VerifyOptions::mde_api(clock), &resolver)

@@ -29,11 +29,8 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
         None
     } else {
         super::verify::check_key_args(&args.keys)?;
-        let mut resolver = super::verify::resolver(
-            &args.keys,
-            plan.as_ref().and_then(|p| p.client_id.clone()),
-            plan.as_ref().and_then(|p| p.tenant_id.clone()),
-        )?;
+        let mut resolver =
+            super::verify::resolver(&args.keys, plan.as_ref().and_then(|p| p.tenant_id.clone()))?;
         // A key set file is read once, before any input: a wrong path is
         // bad input (exit 2), as for `verify`, not a warning on every
         // token; and a pipe (--jwks <(...)) can be read only once.

@@ -18,7 +18,7 @@ pub fn run(args: &VerifyArgs) -> Result<Report> {
     // {GUID} as PowerShell prints it means the GUID.
     let bare = |v: &Option<String>| v.as_deref().map(|s| crate::guid::bare(s).to_string());
     let (tenant, client_id) = (bare(&args.tenant), bare(&args.client_id));
-    let resolver = resolver(&args.keys, client_id.clone(), tenant.clone())?;
+    let resolver = resolver(&args.keys, tenant.clone())?;
     let opts = VerifyOptions {
         audiences: args.audience.clone(),
         tenant,
@@ -45,7 +45,8 @@ pub fn check_key_args(k: &KeyArgs) -> Result<()> {
                 .with_hint("give seconds between 1 and 300 (default 10)"),
         );
     }
-    if k.jwks.is_some() && (k.authority_host.is_some() || k.cloud.is_some() || k.app_keys) {
+    if k.jwks.is_some() && (k.authority_host.is_some() || k.cloud.is_some() || k.app_keys.is_some())
+    {
         return Err(Error::input(
             "--jwks gives the keys directly; it cannot be combined with --cloud, --authority-host or --app-keys",
         )
@@ -54,6 +55,17 @@ pub fn check_key_args(k: &KeyArgs) -> Result<()> {
     if let Some(a) = &k.authority_host {
         crate::http::check_base_url(a, "--authority-host")?;
     }
+    if let Some(app) = k.app_keys.as_deref()
+        && !crate::guid::is_guid(app.trim())
+    {
+        return Err(Error::input(format!(
+            "--app-keys takes the app id (a GUID) of your API's app registration, not {:?}",
+            crate::error::Snippet(app).to_string()
+        ))
+        .with_hint(
+            "give the Application (client) ID of the app registration that exposes your API",
+        ));
+    }
     if let Some(j) = k.jwks.as_deref().filter(|j| j.contains("://")) {
         crate::http::check_url(j)?;
     }
@@ -61,14 +73,9 @@ pub fn check_key_args(k: &KeyArgs) -> Result<()> {
 }
 
 /// The key provider the key flags describe: `--jwks`, else discovery
-/// (`client_id` names the app for app-specific keys, `tenant` the tenant
-/// when the token has no GUID tid). Fails only on the environment (HTTP
-/// client, cache directory).
-pub fn resolver(
-    k: &KeyArgs,
-    client_id: Option<String>,
-    tenant: Option<String>,
-) -> Result<Resolver> {
+/// (`tenant` is the tenant when the token has no GUID tid). Fails only on
+/// the environment (HTTP client, cache directory).
+pub fn resolver(k: &KeyArgs, tenant: Option<String>) -> Result<Resolver> {
     let http = if k.offline {
         None
     } else {
@@ -87,8 +94,7 @@ pub fn resolver(
         None => KeySource::Discover(DiscoverOptions {
             authority: k.authority_host.clone(),
             cloud: k.cloud.clone(),
-            app_keys: k.app_keys,
-            client_id,
+            app_keys: k.app_keys.clone(),
             tenant,
         }),
     };

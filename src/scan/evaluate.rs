@@ -17,7 +17,8 @@ use crate::privilege::{self, Outcome};
 use crate::token::Token;
 use crate::validate::{self, VerifyOptions};
 
-/// Memoises key lookups per (issuer, tenant, version, kid, x5t, app), so a
+/// Memoises key lookups per (issuer, tenant, version, kid, x5t, whether the
+/// token is for the MDE API: what discovery reads them by), so a
 /// scan of many tokens from one issuer fetches and parses its keys once.
 /// Hits share a read lock; a miss takes the write lock and holds it across
 /// the fetch, so concurrent workers never fetch the same keys twice.
@@ -57,7 +58,18 @@ fn lookup_key(t: &Token, key: &mut Vec<u8>) {
         c.and_then(|c| c.ver.as_deref()),
         h.kid.as_deref(),
         h.x5t.as_deref(),
-        c.and_then(|c| c.app_id()),
+        // --app-keys and the key_not_found diagnosis differ for MDE tokens.
+        Some(
+            if c.is_some_and(|c| {
+                c.aud
+                    .iter()
+                    .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Mde)
+            }) {
+                "mde"
+            } else {
+                "other"
+            },
+        ),
     ];
     key.clear();
     for p in parts {
