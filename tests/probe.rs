@@ -626,3 +626,69 @@ fn a_retry_after_out_of_range_is_not_repeated_as_advice() {
         assert!(!fix.contains("not before -"), "{value}: {fix}");
     }
 }
+
+#[test]
+fn a_403_to_a_token_for_another_api_blames_its_audience() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: .", "target": CORR}}));
+    });
+    let t = fixture_text("tokens/graph-nonce.jwt");
+    let o = probe(&server, &t, "GET /api/machines", "json", &[]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "probe.forbidden")
+        .unwrap();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("the token is not for the MDE API (aud https://graph.microsoft.com)"),
+        "{f}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("request a token for https://api.securitycenter.microsoft.com/.default"),
+        "{f}"
+    );
+    assert!(
+        !f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("add the WindowsDefenderATP"),
+        "{f}"
+    );
+    assert!(codes(&v).contains(&"aud.not_mde".to_string()), "{v:#}");
+}
+
+#[test]
+fn a_delegated_403_names_the_delegated_permission_not_the_api_s_role() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: .", "target": CORR}}));
+    });
+    // delegated-v1.jwt holds scopes, none of which the API named.
+    let t = fixture_text("tokens/delegated-v1.jwt");
+    let o = probe(&server, &t, "GET /api/machines", "json", &[]);
+    let v = o.json();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "probe.forbidden")
+        .unwrap();
+    assert!(
+        f["fix"].as_str().unwrap().starts_with(
+            "add the WindowsDefenderATP delegated permission Machine.Read to the app registration"
+        ),
+        "{f}"
+    );
+}
