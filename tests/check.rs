@@ -1281,7 +1281,17 @@ fn a_call_on_another_clouds_api_host_fails() {
     ] {
         let (code, v) = run(&gov, &format!("GET https://{host}/api/alerts"));
         assert_eq!(code, Some(1), "{host}: {v}");
-        assert_eq!(finding(&v, "call.wrong_cloud")["severity"], "error");
+        let f = finding(&v, "call.wrong_cloud");
+        assert_eq!(f["severity"], "error");
+        // The fix is the API of the token's own cloud: a US Government tenant
+        // cannot sign in at the commercial host.
+        assert!(
+            f["fix"]
+                .as_str()
+                .unwrap()
+                .starts_with("call the US Government GCC High MDE API at https://api-gov.securitycenter.microsoft.us instead"),
+            "{f}"
+        );
     }
     // A v1 token's sts.windows.net issuer is not known for national clouds: a warning.
     let app_v1 = fixture("tokens/app-v1.jwt");

@@ -177,10 +177,22 @@ fn wrong_cloud(
                 " by its sts.windows.net issuer (confirmed for commercial v1 tokens; not known for national clouds)"
             }
         );
-        let fix = format!(
-            "request the token from https://{}/<tenant> (mdeauth token --cloud {}), or call the API host of the token's cloud",
-            api.login_host, api.name
-        );
+        // A tenant signs in only in its own cloud: the API of the token's
+        // cloud is the fix, a token from another cloud only for a tenant
+        // that lives there.
+        let fix = match crate::cloud::by_name(token_cloud)
+            .ok()
+            .filter(|c| !c.api_host.is_empty())
+        {
+            Some(own) => format!(
+                "call the {} MDE API at https://{} instead (the tenant signs in at {}; --cloud {} for probe and doctor); a token from {} exists only for a tenant in that cloud",
+                own.display, own.api_host, own.login_host, own.name, api.login_host
+            ),
+            None => format!(
+                "request the token from https://{}/<tenant> (mdeauth token --cloud {}), or call the API host of the token's cloud",
+                api.login_host, api.name
+            ),
+        };
         out.push(if sure {
             Finding::error("call.wrong_cloud", message, fix)
         } else {
