@@ -964,3 +964,57 @@ fn a_token_that_failed_decode_signature_or_identity_is_never_probed() {
     }
     any.assert_calls(0);
 }
+
+#[test]
+fn a_partner_app_is_sent_to_consent_in_its_customer_s_tenant() {
+    // The plan names the partner's home tenant; the token comes from a
+    // customer tenant where nobody has consented yet.
+    let partner = "d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6";
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("partner.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"partner\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{partner}\"\ncontext = \"application\"\nmulti_tenant = true\ncredential = \"certificate\"\ncalls = [\"POST /api/advancedqueries/run\"]\n"
+        ),
+    )
+    .unwrap();
+    let grants = dir.path().join("grants.json");
+    std::fs::write(&grants, r#"{"value": []}"#).unwrap();
+    let mut c = mint::v1_app_claims(&[]);
+    c["appid"] = json!(partner);
+    c["tid"] = json!(mint::OTHER_TENANT);
+    c["iss"] = json!(format!("https://sts.windows.net/{}/", mint::OTHER_TENANT));
+    c.as_object_mut().unwrap().remove("roles");
+    let k = common::main_key();
+    let token = mint::sign(&k, &k.v1_header(), &c);
+    let o = run({
+        let mut cmd = offline_doctor();
+        cmd.args(["--plan", plan.to_str().unwrap()])
+            .args([
+                "--app",
+                fixture("apps/partner-multitenant.json").to_str().unwrap(),
+            ])
+            .args(["--grants", grants.to_str().unwrap()])
+            .arg(&token);
+        cmd
+    });
+    let v = o.json();
+    let fix = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "doctor.not_granted")
+        .unwrap_or_else(|| panic!("{v:#}"))["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.contains(&format!(
+            "https://login.microsoftonline.com/{}/",
+            mint::OTHER_TENANT
+        )),
+        "{fix}"
+    );
+    assert!(!fix.contains(TENANT), "{fix}");
+}

@@ -577,11 +577,17 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             table,
             grants,
         });
-        // The consent is for the planned tenant, else the token's; the app
-        // is the planned one, else the registration's.
-        let consent_tenant = tenant
-            .as_deref()
-            .or_else(|| claims.and_then(|c| c.tid.as_deref()));
+        // The consent is for the planned tenant, else the token's; but a
+        // multi-tenant (partner) app is consented in its customer's tenant,
+        // the one the token comes from. The app is the planned one, else
+        // the registration's.
+        let token_tid = claims.and_then(|c| c.tid.as_deref());
+        let multi = plan.as_ref().is_some_and(|p| p.multi_tenant)
+            || app.is_some_and(|a| a.is_multi_tenant());
+        let consent_tenant = match (tenant.as_deref(), token_tid) {
+            (Some(_), Some(customer)) if multi => Some(customer),
+            (planned, token) => planned.or(token),
+        };
         let consent_client = client_id.as_deref().or(app.map(|a| a.app_id.as_str()));
         report.findings.extend(doctor::chain_findings(
             &d.chain,
