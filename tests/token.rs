@@ -411,7 +411,8 @@ fn refused_requests_are_explained_and_exit_1() {
         assert_eq!(e["correlation_id"], "22222222-0000-4000-8000-00000000000b");
         assert_eq!(e["description"], text);
         assert_eq!(finding(&v, "aadsts.known")["severity"], "error");
-        if code == 65001 {
+        // 700016: a multi-tenant app is consented in the target tenant first.
+        if code == 65001 || code == 700016 {
             assert_eq!(
                 e["consent_url"],
                 format!("https://login.microsoftonline.com/{TENANT}/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true").as_str()

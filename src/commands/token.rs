@@ -268,7 +268,7 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
             report.findings.push(Finding::error(
                 "token.refused",
                 format!("{} refused the request (HTTP {status})", host_of(&url)),
-                "see the explanation below; `mdeauth explain` gives the same offline",
+                "see the explanation of the error code in this report; `mdeauth explain` gives the same offline",
             ));
             let x = aadsts::explain_error_body(&body);
             let tenant = tenant_used.filter(|t| t != "organizations" && t != "common");
