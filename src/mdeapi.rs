@@ -785,14 +785,20 @@ fn forbidden(
             }
         )
     } else {
-        format!(
-            "the token holds {} which the API accepts, so the permission is there: the app or user is limited another way (device-group scope, MDE role) or the feature is off",
-            holds
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        let held = holds
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        match kind {
+            // Device groups and MDE roles limit users, not applications.
+            PermKind::Role => format!(
+                "the token claims {held}, which the API accepts: compare the roles the API says it saw, and check that the token was requested after the grant and that the tenant feature is on"
+            ),
+            PermKind::Scope => format!(
+                "the token holds {held}, which the API accepts, so the permission is there: the signed-in user is limited another way (MDE role, device-group scope) or the feature is off"
+            ),
+        }
     };
     // The API names application roles in its message, even to a delegated
     // token: a delegated token needs the catalogue's delegated permission.
@@ -813,7 +819,7 @@ fn forbidden(
     } else if kind == PermKind::Scope {
         "give the signed-in user an MDE role with the needed permission and access to the device group".to_string()
     } else {
-        "check the app's device-group scope and the tenant's MDE settings".to_string()
+        "get a new token (a token keeps the roles it was issued with), and check the tenant's advanced features in the Defender portal".to_string()
     };
     if holds.is_empty()
         && let Ok(c) = &token.claims
