@@ -472,7 +472,7 @@ fn aad_issuer_rule(out: &mut Vec<Finding>, cls: &Classification, iss: &str, tid:
         out.push(Finding::error(
             "issuer.tenant_mismatch",
             if same_tenant_other_case {
-                format!("the issuer {iss} names the token's tenant {t} in other letter case: Azure AD writes the issuer exactly, in lower case")
+                format!("the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case")
             } else {
                 format!("the issuer {iss} does not name the token's tenant {t}")
             },

@@ -343,3 +343,14 @@ fn junit_names_each_code_of_a_repeated_finding_apart() {
     unique.dedup();
     assert_eq!(unique.len(), names.len(), "{names:?}");
 }
+
+#[test]
+fn a_pasted_mde_api_error_points_to_probe() {
+    mdeauth()
+        .args(["explain", "-"])
+        .write_stdin(r#"{"error":{"code":"Forbidden","message":"Missing application roles. API required roles: Machine.Isolate, application roles: Machine.Read.All.","target":"x"}}"#)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("mdeauth: error: the input holds no AADSTS code and is not a token endpoint error response; this looks like an MDE API error (401/403): run `mdeauth probe --call 'METHOD PATH' TOKEN` (or `mdeauth check`) with the token, which reads the API's answer against it\n");
+}

@@ -297,6 +297,10 @@ fn flags_that_would_be_ignored_are_refused() {
         "cannot be used with",
     );
     assert_one_line(
+        &["verify", "--audience", " ", tok],
+        "--audience is empty; give the audience your API expects",
+    );
+    assert_one_line(
         &["scan", "--no-verify", "--context", "delegated", tok],
         "--context is the context the calls of --plan or --call are judged in",
     );

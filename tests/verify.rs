@@ -1306,7 +1306,7 @@ fn the_tenant_in_other_letter_case_is_named_as_such() {
         finding(&v, "issuer.tenant_mismatch")["message"]
             .as_str()
             .unwrap()
-            .contains("names the token's tenant"),
+            .contains("name the same tenant in different letter case"),
         "{v:#}"
     );
 }

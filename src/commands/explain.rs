@@ -35,10 +35,25 @@ pub fn run(args: &ExplainArgs) -> Result<Report> {
         let text = read_input(&args.input)?;
         let x = aadsts::explain_error_body(&text);
         if x.is_empty() {
+            // An MDE API error body ({"error":{"code":"Forbidden",...}}) is
+            // explained with the token, by probe.
+            let mde_body = [
+                "Missing application roles",
+                "\"Forbidden\"",
+                "\"Unauthorized\"",
+                "DisabledFeature",
+                "DisallowedOperation",
+            ]
+            .iter()
+            .any(|m| text.contains(m));
             return Err(Error::input(
                 "the input holds no AADSTS code and is not a token endpoint error response",
             )
-            .with_hint("give a code such as AADSTS700016, or paste the whole error text or JSON (use - to read standard input)"));
+            .with_hint(if mde_body {
+                "this looks like an MDE API error (401/403): run `mdeauth probe --call 'METHOD PATH' TOKEN` (or `mdeauth check`) with the token, which reads the API's answer against it"
+            } else {
+                "give a code such as AADSTS700016, or paste the whole error text or JSON (use - to read standard input)"
+            }));
         }
         x
     };

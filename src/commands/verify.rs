@@ -14,6 +14,13 @@ use crate::validate::{self, VerifyOptions};
 pub fn run(args: &VerifyArgs) -> Result<Report> {
     let clock = super::clock(&args.time)?;
     check_key_args(&args.keys)?;
+    // Microsoft.IdentityModel skips empty audiences; an empty one here is a
+    // mistake (an unset variable), not an audience to accept.
+    if args.audience.iter().any(|a| a.trim().is_empty()) {
+        return Err(Error::input("--audience is empty").with_hint(
+            "give the audience your API expects (its App ID URI or app id), or leave --audience out for the MDE API",
+        ));
+    }
     let token = super::load_token(&args.input)?;
     // {GUID} as PowerShell prints it means the GUID.
     let bare = |v: &Option<String>| v.as_deref().map(|s| crate::guid::bare(s).to_string());
