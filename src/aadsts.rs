@@ -524,7 +524,9 @@ mod tests {
             assert!(lookup(c).is_some(), "missing {c}");
         }
         assert!(lookup(65001).unwrap().consent_related);
-        assert!(!lookup(700016).unwrap().consent_related);
+        // A multi-tenant app not yet consented in the tenant: the consent link helps.
+        assert!(lookup(700016).unwrap().consent_related);
+        assert!(!lookup(7000215).unwrap().consent_related);
         assert!(oauth_meaning("authorization_pending").is_some());
         let mut codes: Vec<u64> = TABLE.codes.iter().map(|e| e.code).collect();
         codes.sort_unstable();
