@@ -577,12 +577,7 @@ pub fn interpret(
         401 => {
             findings.push(unauthorized(&said, &api_msg, &corr, token, clock));
             if let (Some(c), Some(cls)) = (claims, &cls) {
-                findings.extend(
-                    checks::header(&token.header)
-                        .into_iter()
-                        .chain(checks::claims(&token.header, c, cls, clock))
-                        .filter(|f| f.severity == Severity::Error),
-                );
+                findings.extend(offline_errors(token, c, cls, clock));
             }
             Answer::Refused
         }
@@ -601,12 +596,7 @@ pub fn interpret(
                 format!("request a token for {} and retry", crate::resource::MDE_SCOPE),
             ));
             if let (Some(c), Some(cls)) = (claims, &cls) {
-                findings.extend(
-                    checks::header(&token.header)
-                        .into_iter()
-                        .chain(checks::claims(&token.header, c, cls, clock))
-                        .filter(|f| f.severity == Severity::Error),
-                );
+                findings.extend(offline_errors(token, c, cls, clock));
             }
             Answer::Refused
         }
@@ -726,6 +716,21 @@ fn unauthorized(said: &str, api_msg: &str, corr: &str, token: &Token, clock: Clo
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The token's offline error findings (header and claims), which name
+/// the likely cause of a 401, or of a 403 to a token for another API.
+fn offline_errors(
+    token: &Token,
+    c: &crate::token::Claims,
+    cls: &crate::token::Classification,
+    clock: Clock,
+) -> Vec<Finding> {
+    checks::header(&token.header)
+        .into_iter()
+        .chain(checks::claims(&token.header, c, cls, clock))
+        .filter(|f| f.severity == Severity::Error)
+        .collect()
+}
+
 fn forbidden(
     call: &ParsedCall,
     section: &mut ProbeSection,

@@ -638,12 +638,7 @@ fn a_403_to_a_token_for_another_api_blames_its_audience() {
     let o = probe(&server, &t, "GET /api/machines", "json", &[]);
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     let v = o.json();
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "probe.forbidden")
-        .unwrap();
+    let f = finding(&v, "probe.forbidden");
     assert!(
         f["message"]
             .as_str()
@@ -679,12 +674,7 @@ fn a_delegated_403_names_the_delegated_permission_not_the_api_s_role() {
     let t = fixture_text("tokens/delegated-v1.jwt");
     let o = probe(&server, &t, "GET /api/machines", "json", &[]);
     let v = o.json();
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "probe.forbidden")
-        .unwrap();
+    let f = finding(&v, "probe.forbidden");
     assert!(
         f["fix"].as_str().unwrap().starts_with(
             "add the WindowsDefenderATP delegated permission Machine.Read to the app registration"
