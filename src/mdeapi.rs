@@ -715,7 +715,6 @@ fn unauthorized(said: &str, api_msg: &str, corr: &str, token: &Token, clock: Clo
     )
 }
 
-#[allow(clippy::too_many_arguments)]
 /// The token's offline error findings (header and claims), which name
 /// the likely cause of a 401, or of a 403 to a token for another API.
 fn offline_errors(
@@ -731,6 +730,7 @@ fn offline_errors(
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn forbidden(
     call: &ParsedCall,
     section: &mut ProbeSection,
