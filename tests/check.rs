@@ -135,6 +135,10 @@ fn a_missing_role_fails_the_call_and_says_which_would_do() {
             .contains("roles lacks Machine.Isolate"),
         "{c:#}"
     );
+    assert_eq!(
+        c["fix"],
+        "add Machine.Isolate (application permission of WindowsDefenderATP) to the app registration, grant admin consent, then get a new token: a token keeps the permissions it was issued with"
+    );
     // Machine.Read.All is not needed by isolate.
     assert_eq!(
         strings(&r["least_privilege"]["unused"]),

@@ -267,17 +267,26 @@ pub fn evaluate_at(
 
     let mut entries = Vec::new();
     for w in wanted {
-        let (ev, reason) = match &blocker {
+        let (ev, reason, fix) = match &blocker {
+            // The token's own errors say how to fix it.
             Some(why) => {
                 let mut ev = privilege::evaluate(w.row, kind, &[]);
                 ev.outcome = Outcome::Denied;
                 ev.missing_groups = w.row.groups(kind).to_vec();
-                (ev, why.clone())
+                (ev, why.clone(), None)
             }
             None => {
                 let ev = privilege::evaluate(w.row, kind, &granted);
                 let reason = reason(&ev, w.row, ctx);
-                (ev, reason)
+                let fix = (ev.outcome == Outcome::Denied && !ev.missing_groups.is_empty())
+                    .then(|| {
+                        format!(
+                            "add {} ({} permission of WindowsDefenderATP) to the app registration, grant admin consent, then get a new token: a token keeps the permissions it was issued with",
+                            missing_text(&ev.missing_groups),
+                            ctx.as_str()
+                        )
+                    });
+                (ev, reason, fix)
             }
         };
         report.findings.extend(privilege::call_warnings(w.row, ctx));
@@ -288,6 +297,7 @@ pub fn evaluate_at(
             ev,
             reason,
             w.note.clone(),
+            fix,
         ));
     }
 
@@ -547,6 +557,22 @@ pub fn judge(
     }
 }
 
+/// The missing permissions: each group as its one name or "one of A, B",
+/// joined with "and".
+fn missing_text(groups: &[Vec<String>]) -> String {
+    groups
+        .iter()
+        .map(|g| {
+            if g.len() == 1 {
+                g[0].clone()
+            } else {
+                format!("one of {}", g.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 fn reason(ev: &Evaluation, row: &Call, ctx: PermContext) -> String {
     let claim = match ctx {
         PermContext::Application => "roles",
@@ -579,18 +605,7 @@ fn reason(ev: &Evaluation, row: &Call, ctx: PermContext) -> String {
         Outcome::Undocumented => format!("permissions not documented for {} calls", ctx.as_str()),
         Outcome::Denied => {
             let needs = requirement_text(row.groups(ctx.perm_kind()));
-            let missing = ev
-                .missing_groups
-                .iter()
-                .map(|g| {
-                    if g.len() == 1 {
-                        g[0].clone()
-                    } else {
-                        format!("one of {}", g.join(", "))
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" and ");
+            let missing = missing_text(&ev.missing_groups);
             format!("needs {needs}; {claim} lacks {missing}")
         }
     }

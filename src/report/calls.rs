@@ -56,6 +56,9 @@ pub struct CallCheck {
     pub missing_groups: Vec<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For a call not allowed: what to grant, and how the token gets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl CallEntry {
@@ -92,6 +95,7 @@ impl CallEntry {
         ev: Evaluation,
         reason: String,
         note: Option<String>,
+        fix: Option<String>,
     ) -> CallEntry {
         let mut e = CallEntry::new(c);
         e.call = Some(given.to_string());
@@ -108,6 +112,7 @@ impl CallEntry {
             accepted: ev.accepted,
             missing_groups: ev.missing_groups,
             note,
+            fix,
         });
         e
     }

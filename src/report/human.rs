@@ -703,6 +703,9 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
             if let Some(n) = &k.note {
                 let _ = writeln!(o, "    {}", st.dim(n));
             }
+            if let Some(f) = &k.fix {
+                let _ = writeln!(o, "    {} {}", st.dim("fix:"), safe(f));
+            }
         }
     } else if calls.len() == 1 {
         let c = &calls[0];

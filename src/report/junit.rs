@@ -44,6 +44,9 @@ pub fn render(r: &Report) -> String {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(check.reason.clone());
                 s.set_type("call.denied");
+                if let Some(f) = &check.fix {
+                    s.set_description(format!("fix: {f}"));
+                }
                 s
             }
             None => {
