@@ -428,6 +428,11 @@ pub fn signature_unverified(e: &crate::error::Error) -> Finding {
     )
 }
 
+/// Whether `f` is [`signature_unverified`]'s finding.
+pub fn is_signature_unverified(f: &Finding) -> bool {
+    f.code == SIGNATURE_UNVERIFIED
+}
+
 /// The finding every offline command adds: the signature was not checked.
 pub fn signature_not_checked() -> Finding {
     Finding::info(

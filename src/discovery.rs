@@ -236,9 +236,9 @@ fn stale_note(url: &str, e: &Entry, now: i64, why: &str, fix: &str) -> Finding {
 /// Where `verify` takes keys from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
-    /// `--jwks PATH|URL`.
+    /// `--jwks URL`, fetched (and cached) when a token needs it.
     Jwks(String),
-    /// `--jwks PATH` read once up front (`scan`, for many tokens).
+    /// `--jwks PATH`, read once when the resolver is made.
     Loaded(StaticKeys),
     /// OpenID discovery.
     Discover(DiscoverOptions),
@@ -380,15 +380,7 @@ pub struct Resolver {
 impl KeyProvider for Resolver {
     fn lookup(&self, token: &Token) -> Result<KeyLookup> {
         match &self.source {
-            KeySource::Jwks(s) if s.contains("://") => self.keys_at_url(token, s),
-            KeySource::Jwks(p) => {
-                let set = read_jwks_file(Path::new(p))?;
-                StaticKeys {
-                    set,
-                    label: p.clone(),
-                }
-                .lookup(token)
-            }
+            KeySource::Jwks(url) => self.keys_at_url(token, url),
             KeySource::Loaded(keys) => keys.lookup(token),
             KeySource::Discover(o) => self.discover(token, o),
         }
@@ -562,7 +554,11 @@ impl Resolver {
         // verify a token signed by whoever controls that app). MDE API
         // tokens are signed with the common keys only.
         // (check_key_args has made sure it is a GUID.)
-        if let Some(app) = o.app_keys.as_deref().filter(|_| !for_mde_api(claims)) {
+        if let Some(app) = o
+            .app_keys
+            .as_deref()
+            .filter(|_| !claims.is_some_and(Claims::is_for_mde_api))
+        {
             let app = crate::guid::bare(app.trim());
             let url = metadata_url(&base, &tenant, version, Some(app));
             let (m, r) = self.via_metadata(token, &url, &mut out.findings)?;
@@ -618,7 +614,7 @@ impl Resolver {
         out.diagnosis
             .extend(rotation_notes(token, &r, self.fetcher.now));
         if !app_keys {
-            out.diagnosis.push(if for_mde_api(claims) {
+            out.diagnosis.push(if claims.is_some_and(Claims::is_for_mde_api) {
                 Finding::info(
                     "keys.app_specific",
                     "Azure AD signs tokens for the MDE API with the tenant's common keys only, never with an app's own (claims-mapping) keys: a token whose key is not in the common set is not one the API accepts",
@@ -673,15 +669,6 @@ impl Resolver {
         ));
         out
     }
-}
-
-/// Whether the token is for the MDE API (one of its audiences is).
-fn for_mde_api(claims: Option<&Claims>) -> bool {
-    claims.is_some_and(|c| {
-        c.aud
-            .iter()
-            .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Mde)
-    })
 }
 
 /// The sign-in base URL discovery is read from: `--authority-host`, else

@@ -600,6 +600,14 @@ impl Claims {
         self.ver.as_deref() == Some("2.0")
     }
 
+    /// Whether one of its audiences is the MDE API (validators accept a
+    /// token when one of its audiences matches).
+    pub fn is_for_mde_api(&self) -> bool {
+        self.aud
+            .iter()
+            .any(|a| resource::classify(a) == ResourceKind::Mde)
+    }
+
     /// The signed-in user's name, for delegated tokens.
     pub fn user(&self) -> Option<&str> {
         self.upn

@@ -458,6 +458,22 @@ fn verify(
 }
 
 /// Plan identity against the token: client id and (single-tenant) tenant id.
+/// `--context` judges the calls of `--plan`/`--call`: given without them
+/// (`token`, `scan`), it would be ignored, so it is refused.
+pub fn context_needs_calls(
+    context: Option<PermContext>,
+    plan: Option<&std::path::Path>,
+    calls: &[String],
+) -> Result<()> {
+    if context.is_some() && plan.is_none() && calls.is_empty() {
+        return Err(Error::input(
+            "--context is the context the calls of --plan or --call are judged in; without them it would be ignored",
+        )
+        .with_hint("add --plan FILE or --call 'METHOD PATH', or leave --context out"));
+    }
+    Ok(())
+}
+
 /// The plan's app and tenant against the token's (`check`, `scan --plan`).
 pub fn identity(out: &mut Vec<Finding>, p: &Plan, appid: Option<&str>, tid: Option<&str>) {
     if let Some(want) = &p.client_id {

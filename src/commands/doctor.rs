@@ -604,17 +604,14 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     let blocked = ["decode", "signature", "identity"]
         .into_iter()
         .find(|step| d.has_failed(step));
-    match (&token, claims) {
+    match (&token, claims, blocked) {
         _ if !args.probe => d.push("probe", StepStatus::Skip, "pass --probe to call the API"),
-        _ if blocked.is_some() => d.push(
+        (_, _, Some(step)) => d.push(
             "probe",
             StepStatus::Skip,
-            format!(
-                "the {} step failed: the token is not sent to the API until it passes",
-                blocked.unwrap_or_default()
-            ),
+            format!("the {step} step failed: the token is not sent to the API until it passes"),
         ),
-        (Some(t), Some(c)) => {
+        (Some(t), Some(c), None) => {
             let (st, detail, env) = probe_calls(args, &wanted, t, c, clock, &mut d, &mut report)?;
             env_failure |= env;
             d.push("probe", st, detail);

@@ -6,7 +6,6 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ScanArgs;
-use crate::discovery::{KeySource, StaticKeys};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::scan::evaluate::{FullEvaluator, MemoKeys};
@@ -17,33 +16,19 @@ const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 pub fn run(args: &ScanArgs) -> Result<ScanReport> {
     let clock = super::clock(&args.time)?;
-    if args.context.is_some() && args.plan.is_none() && args.calls.is_empty() {
-        return Err(Error::input(
-            "--context is the context the calls of --plan or --call are judged in; without them it would be ignored",
-        )
-        .with_hint("add --plan FILE or --call 'METHOD PATH', or leave --context out"));
-    }
+    super::check::context_needs_calls(args.context, args.plan.as_deref(), &args.calls)?;
     let plan = args.plan.as_deref().map(Plan::load).transpose()?;
     let calls = super::check::wanted(plan.as_ref(), &args.calls)?;
     let keys = if args.no_verify {
         None
     } else {
         super::verify::check_key_args(&args.keys)?;
-        let mut resolver =
-            super::verify::resolver(&args.keys, plan.as_ref().and_then(|p| p.tenant_id.clone()))?;
-        // A key set file is read once, before any input: a wrong path is
-        // bad input (exit 2), as for `verify`, not a warning on every
-        // token; and a pipe (--jwks <(...)) can be read only once.
-        if let KeySource::Jwks(path) = &resolver.source
-            && !path.contains("://")
-        {
-            let set = crate::discovery::read_jwks_file(std::path::Path::new(path))?;
-            resolver.source = KeySource::Loaded(StaticKeys {
-                set,
-                label: path.clone(),
-            });
-        }
-        Some(MemoKeys::new(resolver))
+        // Made before any input is read: a --jwks file that cannot be
+        // read is bad input (exit 2), not a warning on every token.
+        Some(MemoKeys::new(super::verify::resolver(
+            &args.keys,
+            plan.as_ref().and_then(|p| p.tenant_id.clone()),
+        )?))
     };
     let evaluator = FullEvaluator {
         clock,
@@ -69,13 +54,10 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
     bar.finish_and_clear();
     let mut report = report?;
     report.summary.notes.splice(0..0, found.notes);
-    let first_unverified = report.tokens.iter().find_map(|t| {
-        let f = t
-            .findings
-            .iter()
-            .find(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)?;
-        Some(format!("{}: {}", t.fingerprint, f.message))
-    });
+    let first_unverified = report
+        .tokens
+        .iter()
+        .find_map(|t| Some(format!("{}: {}", t.fingerprint, t.unverified()?.message)));
     if let Some(example) = first_unverified {
         report.summary.notes.push(format!(
             "{} token(s) were not signature-verified (the first, {example}); give the key set with --jwks, or run once online and then use --offline. The exit code is 3 unless a token fails",

@@ -59,12 +59,7 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
     let aad = Aad::new(http);
     let mut report = Report::new("token", clock.now);
     // --plan / --call: resolved before anything is sent, so a bad call is a usage error.
-    if args.context.is_some() && args.plan.is_none() && args.calls.is_empty() {
-        return Err(Error::input(
-            "--context is the context the calls of --plan or --call are judged in; without them it would be ignored",
-        )
-        .with_hint("add --plan FILE or --call 'METHOD PATH', or leave --context out"));
-    }
+    super::check::context_needs_calls(args.context, args.plan.as_deref(), &args.calls)?;
     let plan = args.plan.as_deref().map(Plan::load).transpose()?;
     let wanted = super::check::wanted(plan.as_ref(), &args.calls)?;
 

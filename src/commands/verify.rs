@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::cli::{KeyArgs, VerifyArgs};
-use crate::discovery::{DiscoverOptions, Fetcher, KeySource, Resolver};
+use crate::discovery::{DiscoverOptions, Fetcher, KeySource, Resolver, StaticKeys};
 use crate::error::{Error, Result};
 use crate::http::{HttpOptions, LazyHttp};
 use crate::report::{Report, TokenSection};
@@ -80,8 +80,11 @@ pub fn check_key_args(k: &KeyArgs) -> Result<()> {
 }
 
 /// The key provider the key flags describe: `--jwks`, else discovery
-/// (`tenant` is the tenant when the token has no GUID tid). Fails only on
-/// the environment (HTTP client, cache directory).
+/// (`tenant` is the tenant when the token has no GUID tid). A `--jwks`
+/// file is read here, once however many tokens use it (a pipe such as
+/// `--jwks <(...)` can be read only once); a file that cannot be read or
+/// parsed is bad input. Otherwise fails only on the environment (HTTP
+/// client, cache directory).
 pub fn resolver(k: &KeyArgs, tenant: Option<String>) -> Result<Resolver> {
     let http = if k.offline {
         None
@@ -97,6 +100,10 @@ pub fn resolver(k: &KeyArgs, tenant: Option<String>) -> Result<Resolver> {
         now: chrono::Utc::now().timestamp(),
     };
     let source = match &k.jwks {
+        Some(j) if !j.contains("://") => KeySource::Loaded(StaticKeys {
+            set: crate::discovery::read_jwks_file(std::path::Path::new(j))?,
+            label: j.clone(),
+        }),
         Some(j) => KeySource::Jwks(j.clone()),
         None => KeySource::Discover(DiscoverOptions {
             authority: k.authority_host.clone(),

@@ -108,23 +108,15 @@ pub fn render(r: &Report) -> String {
         suite.add_test_case(case);
     }
     for f in r.findings.iter().filter(|f| f.is_error()) {
-        suite.add_test_case(finding_case(f, &class));
+        suite.add_test_case(finding_case(f, &class, NonSuccessKind::Failure));
     }
     // The signature could not be checked: a test that could not run.
     for f in r
         .findings
         .iter()
-        .filter(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)
+        .filter(|f| crate::checks::is_signature_unverified(f))
     {
-        let mut case = finding_case(f, &class);
-        case.status = {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-            s.set_message(f.message.clone());
-            s.set_type(f.code);
-            s.set_description(format!("fix: {}", f.fix));
-            s
-        };
-        suite.add_test_case(case);
+        suite.add_test_case(finding_case(f, &class, NonSuccessKind::Error));
     }
     if suite.test_cases.is_empty() {
         let mut case = TestCase::new(format!("mdeauth {}", r.command), TestCaseStatus::success());
@@ -198,8 +190,8 @@ fn unique_names(suite: &mut TestSuite) {
     }
 }
 
-fn finding_case(f: &Finding, class: &str) -> TestCase {
-    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+fn finding_case(f: &Finding, class: &str, kind: NonSuccessKind) -> TestCase {
+    let mut s = TestCaseStatus::non_success(kind);
     s.set_message(f.message.clone());
     s.set_type(f.code);
     if !f.fix.is_empty() {

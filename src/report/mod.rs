@@ -29,6 +29,18 @@ pub enum Verdict {
     Unverified,
 }
 
+impl Verdict {
+    /// 0 pass, 1 fail, 3 unverified (an environment failure kept a check
+    /// from running).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Pass => crate::error::exit::PASS,
+            Verdict::Fail => crate::error::exit::FAIL,
+            Verdict::Unverified => crate::error::exit::ENVIRONMENT,
+        }
+    }
+}
+
 /// The token section of the JSON contract.
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenSection {
@@ -191,7 +203,7 @@ impl Report {
         } else if self
             .findings
             .iter()
-            .any(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)
+            .any(crate::checks::is_signature_unverified)
         {
             // A gate must not pass what it could not check.
             Verdict::Unverified
@@ -212,13 +224,9 @@ impl Report {
             .map_or(0, |c| c.iter().filter(|e| e.denied()).count())
     }
 
-    /// Exit code for this report: 0 pass, 1 fail, 3 unverified.
+    /// Exit code for this report: see [`Verdict::exit_code`].
     pub fn exit_code(&self) -> u8 {
-        match self.verdict {
-            Verdict::Pass => crate::error::exit::PASS,
-            Verdict::Fail => crate::error::exit::FAIL,
-            Verdict::Unverified => crate::error::exit::ENVIRONMENT,
-        }
+        self.verdict.exit_code()
     }
 }
 

@@ -7,9 +7,9 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::json;
 
-use super::Format;
 use super::human::clip;
 use super::style::Style;
+use super::{Format, Verdict};
 use crate::finding::Finding;
 use crate::finding::Severity;
 use crate::scan::{Locations, ScanReport, Status, TokenResult};
@@ -71,7 +71,7 @@ pub fn junit(r: &ScanReport) -> String {
                 s
             }
             // Not judged: the test could not run (JUnit's error, not failure).
-            _ if t.is_unverified() => {
+            _ if t.unverified().is_some() => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                 s.set_message(
                     "the signature was not verified: the signing keys could not be reached",
@@ -316,9 +316,9 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
     }
     let inspected = r.count(Status::Pass) + failing;
     let v = match r.verdict() {
-        "pass" => st.green("PASS"),
-        "unverified" => st.yellow("UNVERIFIED"),
-        _ => st.red("FAIL"),
+        Verdict::Pass => st.green("PASS"),
+        Verdict::Unverified => st.yellow("UNVERIFIED"),
+        Verdict::Fail => st.red("FAIL"),
     };
     let unverified = match s.unverified {
         0 => String::new(),

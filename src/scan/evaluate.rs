@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::permissions::PermContext;
 use crate::privilege::{self, Outcome};
-use crate::token::Token;
+use crate::token::{Claims, Token};
 use crate::validate::{self, VerifyOptions};
 
 /// Memoises key lookups per (issuer, tenant, version, kid, x5t, whether the
@@ -59,17 +59,11 @@ fn lookup_key(t: &Token, key: &mut Vec<u8>) {
         h.kid.as_deref(),
         h.x5t.as_deref(),
         // --app-keys and the key_not_found diagnosis differ for MDE tokens.
-        Some(
-            if c.is_some_and(|c| {
-                c.aud
-                    .iter()
-                    .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Mde)
-            }) {
-                "mde"
-            } else {
-                "other"
-            },
-        ),
+        Some(if c.is_some_and(Claims::is_for_mde_api) {
+            "mde"
+        } else {
+            "other"
+        }),
     ];
     key.clear();
     for p in parts {

@@ -335,27 +335,22 @@ impl ScanReport {
         self.tokens.iter().filter(|t| only_expired(t)).count() as u64
     }
 
-    /// 1 when any token fails; else 3 when the signature of any could not
-    /// be verified (its keys were out of reach); else 0 (also when none
-    /// was found).
-    pub fn exit_code(&self) -> u8 {
+    /// Fail when any token fails; else unverified when the signature of
+    /// any could not be verified (its keys were out of reach); else pass
+    /// (also when none was found).
+    pub fn verdict(&self) -> Verdict {
         if self.count(Status::Fail) > 0 {
-            crate::error::exit::FAIL
+            Verdict::Fail
         } else if self.summary.unverified > 0 {
-            crate::error::exit::ENVIRONMENT
+            Verdict::Unverified
         } else {
-            crate::error::exit::PASS
+            Verdict::Pass
         }
     }
 
-    /// `pass`, `fail`, or `unverified` (nothing fails, but some signatures
-    /// could not be verified), as [`ScanReport::exit_code`] decides.
-    pub fn verdict(&self) -> &'static str {
-        match self.exit_code() {
-            crate::error::exit::PASS => "pass",
-            crate::error::exit::ENVIRONMENT => "unverified",
-            _ => "fail",
-        }
+    /// 1 fail, 3 unverified, 0 pass: see [`Verdict::exit_code`].
+    pub fn exit_code(&self) -> u8 {
+        self.verdict().exit_code()
     }
 }
 
@@ -470,7 +465,7 @@ pub fn scan(
         }
         count(&mut summary.by_app, t.app_id.as_deref());
         count(&mut summary.by_tenant, t.tenant_id.as_deref());
-        if t.is_unverified() {
+        if t.unverified().is_some() {
             summary.unverified += 1;
         }
         let mut codes = t.codes(Severity::Error);
@@ -567,12 +562,11 @@ impl Evaluated {
 }
 
 impl TokenResult {
-    /// Whether its signature went unverified because its keys could not
-    /// be reached.
-    pub fn is_unverified(&self) -> bool {
+    /// Its `signature.unverified` finding: its keys could not be reached.
+    pub fn unverified(&self) -> Option<&Finding> {
         self.findings
             .iter()
-            .any(|f| f.code == crate::checks::SIGNATURE_UNVERIFIED)
+            .find(|f| crate::checks::is_signature_unverified(f))
     }
 
     /// The codes of its findings of severity `s`, in the findings' order.
