@@ -63,10 +63,7 @@ fn client_credentials_v2_with_secret_from_env() {
             .form_urlencoded_tuple_missing("resource");
         then.status(200).json_body(token_response());
     });
-    let out = cmd(&server.base_url())
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
+    let out = with_secret(&server.base_url());
     m.assert_calls(1);
     assert_eq!(
         out.status.code(),
@@ -387,10 +384,7 @@ fn refused_requests_are_explained_and_exit_1() {
                 .path(format!("/{TENANT}/oauth2/v2.0/token"));
             then.status(status).json_body(aad_error(code, error, text));
         });
-        let out = cmd(&server.base_url())
-            .env("AZURE_CLIENT_SECRET", SECRET)
-            .output()
-            .unwrap();
+        let out = with_secret(&server.base_url());
         m.assert_calls(1);
         assert_eq!(out.status.code(), Some(1), "AADSTS{code}: {}", stderr(&out));
         let v = json_out(&out);
@@ -496,6 +490,14 @@ fn password_grant_sends_user_credentials_and_warns() {
         "the password grant (ROPC) cannot satisfy MFA or Conditional Access prompts, fails for federated accounts, and Microsoft discourages it"
     );
     assert_no_secrets(&out);
+}
+
+/// `token` (client credentials, the test secret in the environment) against `base`.
+fn with_secret(base: &str) -> std::process::Output {
+    cmd(base)
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .output()
+        .unwrap()
 }
 
 /// `token --flow device-code` against `base`, polling every 2 ms.
@@ -768,10 +770,7 @@ fn network_failure_is_exit_3() {
         .local_addr()
         .unwrap()
         .port();
-    let out = cmd(&format!("http://127.0.0.1:{port}"))
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
+    let out = with_secret(&format!("http://127.0.0.1:{port}"));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).starts_with("mdeauth: error: cannot connect to http://127.0.0.1:"));
     assert_no_secrets(&out);
@@ -784,20 +783,14 @@ fn server_error_without_error_json_is_exit_3() {
         when.method(POST);
         then.status(503).body("<html>down</html>");
     });
-    let out = cmd(&server.base_url())
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
+    let out = with_secret(&server.base_url());
     assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
 fn usage_errors_exit_2() {
     // Plain http to a non-loopback authority.
-    let out = cmd("http://login.example.com")
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
+    let out = with_secret("http://login.example.com");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
@@ -866,10 +859,7 @@ fn a_redirect_to_another_host_never_carries_the_secret() {
         then.status(307)
             .header("Location", elsewhere.url("/evil/token"));
     });
-    let out = cmd(&server.base_url())
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
+    let out = with_secret(&server.base_url());
     m.assert_calls(1);
     stolen.assert_calls(0);
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
@@ -891,10 +881,7 @@ fn a_refused_plain_http_redirect_is_named_without_its_query() {
             format!("http://evil.example/steal?s={SECRET}#{SECRET}"),
         );
     });
-    let out = cmd(&server.base_url())
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
+    let out = with_secret(&server.base_url());
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(
@@ -1001,10 +988,7 @@ fn a_throttled_token_endpoint_says_when_to_retry() {
                 .path(format!("/{TENANT}/oauth2/v2.0/token"));
             then.status(429).header("Retry-After", "30").body(body);
         });
-        let out = cmd(&server.base_url())
-            .env("AZURE_CLIENT_SECRET", SECRET)
-            .output()
-            .unwrap();
+        let out = with_secret(&server.base_url());
         assert_eq!(out.status.code(), Some(3), "{body}: {}", stdout(&out));
         let err = stderr(&out);
         assert!(
@@ -1058,10 +1042,7 @@ fn an_access_token_that_is_not_a_jwt_is_the_endpoints_failure() {
             then.status(200)
                 .json_body(json!({"token_type": "Bearer", "access_token": access_token}));
         });
-        let out = cmd(&server.base_url())
-            .env("AZURE_CLIENT_SECRET", SECRET)
-            .output()
-            .unwrap();
+        let out = with_secret(&server.base_url());
         assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(
@@ -1083,10 +1064,7 @@ fn an_html_page_naming_a_code_is_not_a_refusal() {
             .header("content-type", "text/html")
             .body("<!DOCTYPE html>\n<html><body>\nSign in error AADSTS50126\n</body></html>");
     });
-    let out = cmd(&server.base_url())
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .output()
-        .unwrap();
+    let out = with_secret(&server.base_url());
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(
