@@ -575,7 +575,7 @@ pub fn interpret(
             }
         }
         401 => {
-            findings.push(unauthorized(&said, &api_msg, &corr, token, clock));
+            findings.push(unauthorized(&said, &api_msg, &corr, url, token, clock));
             if let (Some(c), Some(cls)) = (claims, &cls) {
                 findings.extend(offline_errors(token, c, cls, clock));
             }
@@ -668,10 +668,29 @@ pub fn interpret(
     }
 }
 
-fn unauthorized(said: &str, api_msg: &str, corr: &str, token: &Token, clock: Clock) -> Finding {
+fn unauthorized(
+    said: &str,
+    api_msg: &str,
+    corr: &str,
+    url: &str,
+    token: &Token,
+    clock: Clock,
+) -> Finding {
     let mut causes: Vec<&str> = Vec::new();
+    let mut cloud_fix = None;
     if let Ok(c) = &token.claims {
         let cls = c.classify();
+        // Another cloud's API never accepts the token, whatever else holds.
+        let host = crate::cloud::url_host(url).unwrap_or_default();
+        if let Some(f) = crate::commands::check::host_cloud_mismatch(&cls, c.iss.as_deref(), &host)
+        {
+            causes.push(if f.is_error() {
+                "wrong cloud: this API accepts only tokens of its own cloud's Azure AD (call.wrong_cloud)"
+            } else {
+                "perhaps the wrong cloud: this API accepts only tokens of its own cloud's Azure AD, and the token's issuer suggests another (call.wrong_cloud)"
+            });
+            cloud_fix = Some(format!("{}: {}", f.message, f.fix));
+        }
         let offline: Vec<&'static str> = checks::header(&token.header)
             .into_iter()
             .chain(checks::claims(&token.header, c, &cls, clock))
@@ -697,7 +716,9 @@ fn unauthorized(said: &str, api_msg: &str, corr: &str, token: &Token, clock: Clo
             causes.push("bad signature: its header or issuer is not what Azure AD produces");
         }
     }
-    let (cause, fix) = if causes.is_empty() {
+    let (cause, fix) = if let Some(fix) = cloud_fix.filter(|_| causes.len() == 1) {
+        (format!("likely cause: {}", causes[0]), fix)
+    } else if causes.is_empty() {
         (
             "the token passes the offline checks, so the likely cause is its signature (not issued by this cloud's Azure AD, or altered) or a tenant without MDE".to_string(),
             "run `mdeauth verify` on the token; check that the tenant has Defender for Endpoint and that --cloud matches the tenant".to_string(),
@@ -893,6 +914,79 @@ fn forbidden(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture_token(name: &str) -> Token {
+        let path = format!("{}/fixtures/tokens/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        Token::decode(crate::input::Compact {
+            token: text.trim().to_string(),
+            found_in: "test",
+            signing_sha256: None,
+        })
+        .unwrap()
+    }
+
+    fn answer_401(call: &str, token: &Token) -> Finding {
+        let call = parse_call(call).unwrap();
+        let url = format!("https://{}/api/machines", call.host.clone().unwrap());
+        let resp = Response {
+            url: url.clone(),
+            status: 401,
+            headers: Default::default(),
+            body: br#"{"error":{"code":"Unauthorized","message":"Unauthorized"}}"#.to_vec(),
+        };
+        // 2026-03-02T09:30:00Z, inside the fixtures' lifetime.
+        let clock = Clock {
+            now: 1_772_443_800,
+            leeway: 300,
+        };
+        let p = interpret(&call, &url, &resp, token, clock);
+        p.findings
+            .into_iter()
+            .find(|f| f.code == "probe.unauthorized")
+            .unwrap()
+    }
+
+    #[test]
+    fn a_401_from_another_clouds_api_blames_the_cloud() {
+        // A commercial v2 token sent to the GCC High API.
+        let v2 = fixture_token("app-v2.jwt");
+        let f = answer_401(
+            "GET https://api-gov.securitycenter.microsoft.us/api/machines",
+            &v2,
+        );
+        assert!(
+            f.message
+                .ends_with("likely cause: wrong cloud: this API accepts only tokens of its own cloud's Azure AD (call.wrong_cloud)"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.fix.starts_with("api-gov.securitycenter.microsoft.us is the US Government GCC High MDE API")
+                && f.fix.contains("call the Azure public (commercial) MDE API at https://api.securitycenter.microsoft.com instead"),
+            "{}",
+            f.fix
+        );
+        // A v1 token's sts.windows.net issuer only suggests its cloud.
+        let v1 = fixture_token("app-v1.jwt");
+        let f = answer_401(
+            "GET https://api-gov.securitycenter.microsoft.us/api/machines",
+            &v1,
+        );
+        assert!(
+            f.message.contains("perhaps the wrong cloud"),
+            "{}",
+            f.message
+        );
+        // Its own cloud's API: the usual causes.
+        let f = answer_401("GET https://api.security.microsoft.com/api/machines", &v2);
+        assert!(!f.message.contains("wrong cloud"), "{}", f.message);
+        assert!(
+            f.message.contains("passes the offline checks"),
+            "{}",
+            f.message
+        );
+    }
 
     #[test]
     fn current_403_message() {

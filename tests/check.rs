@@ -1278,6 +1278,16 @@ fn a_call_on_another_clouds_api_host_fails() {
             .contains("accepts tokens signed in at login.microsoftonline.us"),
         "{f}"
     );
+    // The call itself is not allowed there, though the token holds its
+    // permission: a gate reading calls[].allowed must not pass it.
+    let call = &v["calls"][0];
+    assert_eq!(call["allowed"], false, "{call}");
+    assert_eq!(call["outcome"], "denied", "{call}");
+    assert_eq!(
+        call["reason"],
+        "api-gov.securitycenter.microsoft.us does not accept a token from this cloud (the permissions would do: allowed by Alert.Read.All)"
+    );
+    assert_eq!(call["fix"], f["fix"], "{call}");
     // A US Government token on either commercial host fails too.
     for host in [
         "api.security.microsoft.com",
@@ -1305,6 +1315,8 @@ fn a_call_on_another_clouds_api_host_fails() {
     );
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(finding(&v, "call.wrong_cloud")["severity"], "warning");
+    // Only a warning: the call is judged on its permissions.
+    assert_eq!(v["calls"][0]["allowed"], true, "{v}");
     // GCC signs in on the commercial cloud: no finding.
     let (code, v) = run(
         &v2,

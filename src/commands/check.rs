@@ -125,81 +125,103 @@ fn token_phrase(c: PermContext) -> &'static str {
     }
 }
 
-/// Calls sent to another cloud's MDE API than the one the token was signed
-/// in on: each API accepts only tokens of its own cloud (GCC signs in on the
-/// commercial cloud, GCC High and DoD on login.microsoftonline.us;
-/// `data/clouds.json`). A call's host is its own when written as a full URL,
+/// A host a call goes to that belongs to another cloud's MDE API than the
+/// one the token was signed in on.
+struct CloudMismatch {
+    host: String,
+    /// The finding for that host: an error when the token's cloud is sure,
+    /// a warning when only its sts.windows.net issuer says it.
+    finding: Finding,
+}
+
+/// The host a call goes to: its own when written as a full URL (parsed, with
+/// or without https://; never a URL that only appears in its query string),
 /// else `api_host` (doctor's `--cloud`/`--region`/`--api-base`), else none.
+fn call_host(w: &Wanted, api_host: Option<&str>) -> Option<String> {
+    crate::catalog::CallSpec::parse(&w.given)
+        .ok()
+        .and_then(|c| c.host)
+        .or(api_host.map(str::to_ascii_lowercase))
+}
+
+/// Calls sent to another cloud's MDE API than the one the token was signed
+/// in on, one per host.
 fn wrong_cloud(
     cls: &crate::token::Classification,
     iss: Option<&str>,
     wanted: &[Wanted],
     api_host: Option<&str>,
-) -> Vec<Finding> {
-    let Some(token_cloud) = cls.cloud else {
-        return Vec::new();
-    };
+) -> Vec<CloudMismatch> {
+    let mut out: Vec<CloudMismatch> = Vec::new();
+    for w in wanted {
+        let Some(host) = call_host(w, api_host) else {
+            continue;
+        };
+        if out.iter().any(|m| m.host == host) {
+            continue;
+        }
+        if let Some(finding) = host_cloud_mismatch(cls, iss, &host) {
+            out.push(CloudMismatch { host, finding });
+        }
+    }
+    out
+}
+
+/// `call.wrong_cloud` when `host` is another cloud's MDE API than the one
+/// the token (classified as `cls`, issuer `iss`) was signed in on: each API
+/// accepts only tokens of its own cloud (GCC signs in on the commercial
+/// cloud, GCC High and DoD on login.microsoftonline.us; `data/clouds.json`).
+/// An error, or a warning when only an sts.windows.net issuer names the
+/// token's cloud. `None` for the token's own cloud or a host of unknown cloud.
+pub fn host_cloud_mismatch(
+    cls: &crate::token::Classification,
+    iss: Option<&str>,
+    host: &str,
+) -> Option<Finding> {
+    let token_cloud = cls.cloud?;
     // v1 issuers on sts.windows.net are confirmed for the commercial cloud
     // only; whether US Government v1 tokens carry it too is not, so such a
     // token on a national API is a warning, not an error.
     let sure = iss
         .and_then(crate::cloud::url_host)
         .is_none_or(|h| h != "sts.windows.net");
-    let mut out = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    for w in wanted {
-        // The host of the call as parsed (with or without https://), never
-        // a URL that only appears in its query string.
-        let given_host = crate::catalog::CallSpec::parse(&w.given)
-            .ok()
-            .and_then(|c| c.host);
-        let Some(host) = given_host.or(api_host.map(str::to_ascii_lowercase)) else {
-            continue;
-        };
-        let Some(api) = api_cloud(&host) else {
-            continue;
-        };
-        let Some(sign_in) = crate::cloud::by_issuer_host(api.login_host) else {
-            continue;
-        };
-        if sign_in.name == token_cloud || seen.contains(&host) {
-            continue;
-        }
-        seen.push(host.clone());
-        let message = format!(
-            "{host} is the {} MDE API, which accepts tokens signed in at {}; this token comes from the {} cloud{}",
-            api.display,
-            api.login_host,
-            crate::cloud::by_name(token_cloud).map_or(token_cloud, |c| c.display),
-            if sure {
-                ""
-            } else {
-                " by its sts.windows.net issuer (confirmed for commercial v1 tokens; not known for national clouds)"
-            }
-        );
-        // A tenant signs in only in its own cloud: the API of the token's
-        // cloud is the fix, a token from another cloud only for a tenant
-        // that lives there.
-        let fix = match crate::cloud::by_name(token_cloud)
-            .ok()
-            .filter(|c| !c.api_host.is_empty())
-        {
-            Some(own) => format!(
-                "call the {} MDE API at https://{} instead (the tenant signs in at {}; --cloud {} for probe and doctor); a token from {} exists only for a tenant in that cloud",
-                own.display, own.api_host, own.login_host, own.name, api.login_host
-            ),
-            None => format!(
-                "request the token from https://{}/<tenant> (mdeauth token --cloud {}), or call the API host of the token's cloud",
-                api.login_host, api.name
-            ),
-        };
-        out.push(if sure {
-            Finding::error("call.wrong_cloud", message, fix)
-        } else {
-            Finding::warning("call.wrong_cloud", message, fix)
-        });
+    let api = api_cloud(host)?;
+    let sign_in = crate::cloud::by_issuer_host(api.login_host)?;
+    if sign_in.name == token_cloud {
+        return None;
     }
-    out
+    let message = format!(
+        "{host} is the {} MDE API, which accepts tokens signed in at {}; this token comes from the {} cloud{}",
+        api.display,
+        api.login_host,
+        crate::cloud::by_name(token_cloud).map_or(token_cloud, |c| c.display),
+        if sure {
+            ""
+        } else {
+            " by its sts.windows.net issuer (confirmed for commercial v1 tokens; not known for national clouds)"
+        }
+    );
+    // A tenant signs in only in its own cloud: the API of the token's
+    // cloud is the fix, a token from another cloud only for a tenant
+    // that lives there.
+    let fix = match crate::cloud::by_name(token_cloud)
+        .ok()
+        .filter(|c| !c.api_host.is_empty())
+    {
+        Some(own) => format!(
+            "call the {} MDE API at https://{} instead (the tenant signs in at {}; --cloud {} for probe and doctor); a token from {} exists only for a tenant in that cloud",
+            own.display, own.api_host, own.login_host, own.name, api.login_host
+        ),
+        None => format!(
+            "request the token from https://{}/<tenant> (mdeauth token --cloud {}), or call the API host of the token's cloud",
+            api.login_host, api.name
+        ),
+    };
+    Some(if sure {
+        Finding::error("call.wrong_cloud", message, fix)
+    } else {
+        Finding::warning("call.wrong_cloud", message, fix)
+    })
 }
 
 /// The cloud whose MDE API `host` serves: a national cloud's own API host,
@@ -245,9 +267,10 @@ pub fn evaluate_at(
     report
         .findings
         .extend(context_mismatch(expected, token_ctx));
+    let clouds = wrong_cloud(&cls, claims.iss.as_deref(), wanted, api_host);
     report
         .findings
-        .extend(wrong_cloud(&cls, claims.iss.as_deref(), wanted, api_host));
+        .extend(clouds.iter().map(|m| m.finding.clone()));
     if let Some(p) = plan {
         identity(
             &mut report.findings,
@@ -288,6 +311,30 @@ pub fn evaluate_at(
                     });
                 (ev, reason, fix)
             }
+        };
+        // A call to another cloud's API fails whatever the token holds (a
+        // sure mismatch only; the sts.windows.net guess stays a warning).
+        let (ev, reason, fix) = match call_host(w, api_host)
+            .and_then(|h| clouds.iter().find(|m| m.host == h && m.finding.is_error()))
+        {
+            Some(m) if blocker.is_none() => {
+                let held = match ev.outcome {
+                    Outcome::Denied => format!("; and the call {reason}"),
+                    _ => format!(" (the permissions would do: {reason})"),
+                };
+                let mut ev = ev;
+                ev.outcome = Outcome::Denied;
+                let fix = match fix {
+                    Some(f) => format!("{}; and {f}", m.finding.fix),
+                    None => m.finding.fix.to_string(),
+                };
+                (
+                    ev,
+                    format!("{} does not accept a token from this cloud{held}", m.host),
+                    Some(fix),
+                )
+            }
+            _ => (ev, reason, fix),
         };
         report.findings.extend(privilege::call_warnings(w.row, ctx));
         entries.push(CallEntry::checked(

@@ -456,8 +456,13 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             } else if denied.is_empty() {
                 format!("all {total} call(s) allowed by the token")
             } else {
+                let also = if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; errors: {}", errors.join(", "))
+                };
                 format!(
-                    "{} of {total} call(s) not allowed: {}",
+                    "{} of {total} call(s) not allowed: {}{also}",
                     denied.len(),
                     denied.join(", ")
                 )
