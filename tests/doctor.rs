@@ -1016,3 +1016,63 @@ fn a_partner_app_is_sent_to_consent_in_its_customer_s_tenant() {
     );
     assert!(!fix.contains(TENANT), "{fix}");
 }
+
+#[test]
+fn a_403_for_a_permission_the_app_already_requests_asks_for_consent_not_for_adding_it() {
+    // The registration requests Machine.Read.All and Alert.Read.All; only
+    // Machine.Read.All is consented, and the token holds only that.
+    let api = MockServer::start();
+    api.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(200).json_body(json!({"value": [{"id": "m1"}]}));
+    });
+    api.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(403).json_body(json!({"error": {
+            "code": "Forbidden",
+            "message": "Missing application roles. API required roles: Alert.Read.All,Alert.ReadWrite.All, application roles: Machine.Read.All.",
+            "target": "corr-1"
+        }}));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["appid"] = json!(DAEMON_APP);
+    let k = common::main_key();
+    let token = mint::sign(&k, &k.v1_header(), &c);
+    let o = run({
+        let mut cmd = offline_doctor();
+        cmd.arg("--probe")
+            .args(["--plan", plan.to_str().unwrap()])
+            .args(["--api-base", &api.base_url()])
+            .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
+            .args([
+                "--grants",
+                fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
+            ])
+            .arg(&token);
+        cmd
+    });
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    let forbidden = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "probe.forbidden")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(
+        forbidden["fix"],
+        "the app registration already requests Alert.Read.All; grant admin consent (doctor.not_granted gives the link), then get a new token",
+        "{forbidden:#}"
+    );
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "doctor.not_granted"
+                && f["message"].as_str().unwrap().starts_with("Alert.Read.All")),
+        "{v:#}"
+    );
+}

@@ -727,6 +727,31 @@ fn verify(
     validate::verify_token(token, &VerifyOptions::mde_api(clock), &resolver)
 }
 
+/// The fix for a 403 to a call that needs one of `required` when the chain
+/// (built from the app registration) shows the registration requests one
+/// of them: where the chain breaks after that. `None` when no app was
+/// given, or the registration requests none of them.
+fn requested_fix(chain: &[doctor::ChainRow], required: &[String]) -> Option<String> {
+    let row = chain
+        .iter()
+        .find(|r| r.requested == Some(true) && required.contains(&r.permission))?;
+    let next = match (row.granted, row.in_token) {
+        (Some(false), _) => {
+            "grant admin consent (doctor.not_granted gives the link), then get a new token"
+        }
+        (Some(true), Some(false)) => {
+            "get a new token: it was issued before the consent (doctor.not_in_token)"
+        }
+        _ => {
+            "check that admin consent was granted in this tenant, then get a new token: a token keeps the permissions it was issued with"
+        }
+    };
+    Some(format!(
+        "the app registration already requests {}; {next}",
+        row.permission
+    ))
+}
+
 /// `--probe`: one bounded read per planned GET call without placeholders.
 fn probe_calls(
     args: &DoctorArgs,
@@ -779,7 +804,15 @@ fn probe_calls(
                         ));
                     }
                 }
-                report.findings.extend(p.findings);
+                let mut findings = p.findings;
+                // The registration already asks for the permission: the fix
+                // is the chain's (consent, or a newer token), not adding it.
+                if let Some(fix) = requested_fix(&d.chain, &p.section.required_roles) {
+                    for f in findings.iter_mut().filter(|f| f.code == "probe.forbidden") {
+                        f.fix = fix.as_str().into();
+                    }
+                }
+                report.findings.extend(findings);
                 d.probes.push(p.section);
             }
             Err(e) => {
