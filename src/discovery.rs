@@ -270,6 +270,37 @@ pub struct KeyLookup {
     pub findings: Vec<Finding>,
     /// Why the key was not found, each with its fix (empty when found).
     pub diagnosis: Vec<Finding>,
+    /// When the key set that lacked the token's key was fetched (set with a
+    /// diagnosis from a fetched set): [`KeyLookup::fit_to`] judges another
+    /// token's age against it.
+    pub set_fetched_at: Option<i64>,
+}
+
+impl KeyLookup {
+    /// Re-judges, for `token`, the one note of a key-not-found diagnosis
+    /// that depends on the token itself (its `exp` against the time the set
+    /// was fetched), so a lookup remembered for another token with the same
+    /// issuer and key id says the right thing about this one.
+    pub fn fit_to(&mut self, token: &Token) {
+        let Some(at) = self.set_fetched_at else {
+            return;
+        };
+        let d = &mut self.diagnosis;
+        d.retain(|f| f.code != "keys.token_older_than_set");
+        if let Some(note) = older_than_set(token, at) {
+            // Where rotation_notes puts it: after the refresh notes.
+            let after = d
+                .iter()
+                .rposition(|f| {
+                    matches!(
+                        f.code,
+                        "signature.key_not_found" | "keys.rotated" | "keys.refresh_rate_limited"
+                    )
+                })
+                .map_or(0, |i| i + 1);
+            d.insert(after, note);
+        }
+    }
 }
 
 /// Finds the keys for a token.
@@ -485,6 +516,7 @@ impl Resolver {
             out.diagnosis.push(not_in_given_set(token, &r.set, url));
             out.diagnosis
                 .extend(rotation_notes(token, &r, self.fetcher.now));
+            out.set_fetched_at = Some(r.fetched_at);
         }
         out.candidates = r.candidates;
         Ok(out)
@@ -613,6 +645,7 @@ impl Resolver {
         ));
         out.diagnosis
             .extend(rotation_notes(token, &r, self.fetcher.now));
+        out.set_fetched_at = Some(r.fetched_at);
         if !app_keys {
             out.diagnosis.push(if claims.is_some_and(Claims::is_for_mde_api) {
                 Finding::info(
@@ -719,20 +752,25 @@ fn rotation_notes(token: &Token, r: &SetResult, now: i64) -> Vec<Finding> {
             "wait a few minutes and retry, or run `mdeauth cache clear` to force a refresh",
         ));
     }
-    if let Some(exp) = token.claims.as_ref().ok().and_then(|c| c.exp)
-        && exp < r.fetched_at
-    {
-        out.push(Finding::info(
+    out.extend(older_than_set(token, r.fetched_at));
+    out
+}
+
+/// `keys.token_older_than_set` when the token expired before the key set
+/// lacking its key was fetched (at `fetched_at`).
+fn older_than_set(token: &Token, fetched_at: i64) -> Option<Finding> {
+    let exp = token.claims.as_ref().ok().and_then(|c| c.exp)?;
+    (exp < fetched_at).then(|| {
+        Finding::info(
             "keys.token_older_than_set",
             format!(
                 "the token expired ({}) before this key set was fetched ({}); Azure AD retires signing keys, so an old token's key may no longer be published",
                 crate::timefmt::rfc3339(exp),
-                crate::timefmt::rfc3339(r.fetched_at)
+                crate::timefmt::rfc3339(fetched_at)
             ),
             "verify a fresh token, or give the key set that was current when it was issued with --jwks FILE",
-        ));
-    }
-    out
+        )
+    })
 }
 
 #[cfg(test)]

@@ -1751,3 +1751,67 @@ fn a_key_set_that_can_be_read_only_once_is_read_once() {
         "{summary}"
     );
 }
+
+#[test]
+fn key_not_found_age_notes_are_each_tokens_own_though_the_lookup_is_shared() {
+    // Two tokens with the same issuer and kid, whose key the served set
+    // lacks: one expired years before the set was fetched, one expires
+    // long after. The lookup is made once; the "older than the set" note
+    // belongs to the old token only, whichever token was looked up first.
+    let tid = mint::TENANT;
+    let server = httpmock::MockServer::start();
+    server.mock(|when, then| {
+        when.method("GET")
+            .path(format!("/{tid}/.well-known/openid-configuration"));
+        then.status(200).json_body(json!({
+            "issuer": "https://sts.windows.net/{tenantid}/",
+            "jwks_uri": server.url("/common/discovery/keys"),
+        }));
+    });
+    server.mock(|when, then| {
+        when.method("GET").path("/common/discovery/keys");
+        then.status(200)
+            .body(std::fs::read_to_string(fixture("keys/jwks-rotated.json")).unwrap());
+    });
+    let key = common::main_key();
+    let token = |exp: i64| {
+        let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+        c["iat"] = json!(exp - 3600);
+        c["nbf"] = json!(exp - 3600);
+        c["exp"] = json!(exp);
+        mint::sign(&key, &key.v1_header(), &c)
+    };
+    let (old, new) = (token(1_600_000_000), token(4_000_000_000));
+    for order in [[&old, &new], [&new, &old]] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("two.log");
+        std::fs::write(&log, format!("a {}\nb {}\n", order[0], order[1])).unwrap();
+        let cache = dir.path().join("cache");
+        let (code, tokens, _) = scan_json_raw(
+            &[
+                "--authority-host",
+                &server.base_url(),
+                "--cache-dir",
+                cache.to_str().unwrap(),
+            ],
+            log.to_str().unwrap(),
+        );
+        assert_eq!(code, 1, "{tokens:?}");
+        assert_eq!(tokens.len(), 2);
+        for t in &tokens {
+            let codes: Vec<&str> = t["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["code"].as_str().unwrap())
+                .collect();
+            assert!(codes.contains(&"signature.key_not_found"), "{t}");
+            let is_old = t["fingerprint"] == mdeauth::token::fingerprint(&old);
+            assert_eq!(
+                codes.contains(&"keys.token_older_than_set"),
+                is_old,
+                "old={is_old}: {codes:?}"
+            );
+        }
+    }
+}

@@ -94,7 +94,15 @@ impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
             Ok::<_, Error>(seen.get(key.as_slice()).cloned().ok_or_else(|| key.clone()))
         })?;
         let key = match probe {
-            Ok(m) => return m.map_err(Error::environment),
+            // Remembered for another token: its age notes are redone for this one.
+            Ok(m) => {
+                return m
+                    .map(|mut l| {
+                        l.fit_to(token);
+                        l
+                    })
+                    .map_err(Error::environment);
+            }
             Err(key) => key,
         };
         let mut seen = self.seen.write().map_err(|_| poisoned())?;
