@@ -38,7 +38,25 @@ pub fn header(h: &Header) -> Vec<Finding> {
             "reject the token: AAD never sends duplicate header members",
         ));
     }
+    if !h.malformed.is_empty() {
+        out.push(Finding::error(
+            "header.malformed",
+            format!(
+                "the header's {} {} not text: RFC 7515 defines {}",
+                h.malformed.join(", "),
+                if h.malformed.len() == 1 { "is" } else { "are" },
+                if h.malformed.len() == 1 {
+                    "it as a JSON string"
+                } else {
+                    "them as JSON strings"
+                },
+            ),
+            "reject the token: Azure AD writes every header member as a string",
+        ));
+    }
     match h.alg.as_deref() {
+        // Said by header.malformed.
+        None if h.malformed.iter().any(|m| m == "alg") => {}
         None => out.push(Finding::error(
             "header.alg_missing",
             "the header has no alg",

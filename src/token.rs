@@ -31,6 +31,9 @@ pub struct Header {
     pub json: String,
     /// Member names that occur more than once in the JSON text.
     pub duplicate_keys: Vec<String>,
+    /// Members read as text whose value is not a JSON string (RFC 7515
+    /// defines them as strings); their field is `None`.
+    pub malformed: Vec<String>,
 }
 
 /// The payload claims, typed where AAD defines them; [`Claims::raw`] gives all of them.
@@ -419,17 +422,26 @@ impl Header {
             x5t,
             x5u,
         ] = picked.values;
-        let mut ignored = Vec::new();
-        let mut s = |v: Option<Value>| str_field(v, "", &mut ignored);
+        // Text only: a number is not a key id (claims accept numbers as
+        // text; RFC 7515 header members are strings).
+        let mut malformed = Vec::new();
+        let mut s = |v: Option<Value>, k: &str| match v? {
+            Value::String(s) => Some(s),
+            _ => {
+                malformed.push(k.to_string());
+                None
+            }
+        };
         Ok(Header {
-            alg: s(alg),
-            typ: s(typ),
-            kid: s(kid),
-            x5t: s(x5t),
-            nonce: s(nonce),
-            cty: s(cty),
-            jku: s(jku),
-            x5u: s(x5u),
+            alg: s(alg, "alg"),
+            typ: s(typ, "typ"),
+            kid: s(kid, "kid"),
+            x5t: s(x5t, "x5t"),
+            nonce: s(nonce, "nonce"),
+            cty: s(cty, "cty"),
+            jku: s(jku, "jku"),
+            x5u: s(x5u, "x5u"),
+            malformed,
             has_jwk: jwk.is_some(),
             has_x5c: x5c.is_some(),
             crit,
@@ -825,7 +837,9 @@ mod tests {
             Header::parse(r#"{"alg":"RS256","x5c":[],"alg":"none","crit":["b64"],"kid":7}"#.into())
                 .unwrap();
         assert_eq!(h.alg.as_deref(), Some("none"));
-        assert_eq!(h.kid.as_deref(), Some("7"));
+        // A number is not a key id: no kid, and kid is malformed.
+        assert_eq!(h.kid, None);
+        assert_eq!(h.malformed, ["kid"]);
         assert_eq!(h.duplicate_keys, ["alg"]);
         assert!(h.has_x5c && !h.has_jwk);
         assert_eq!(h.crit, Some(serde_json::json!(["b64"])));

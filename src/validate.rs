@@ -110,7 +110,11 @@ pub fn verify_token(
             "signature.alg_not_allowed",
             format!(
                 "the signature was not checked: its algorithm {} is not on the allow-list (RS256); none and HMAC are never attempted",
-                h.alg.as_deref().map_or("(missing)".to_string(), |a| format!("{a:?}"))
+                match h.alg.as_deref() {
+                    Some(a) => format!("{a:?}"),
+                    None if h.malformed.iter().any(|m| m == "alg") => "(not text)".to_string(),
+                    None => "(missing)".to_string(),
+                }
             ),
             "reject the token: Azure AD signs access tokens with RS256",
         ));
@@ -254,13 +258,22 @@ pub fn verify_token(
 }
 
 /// Why a header makes the signature meaningless to check, if it does:
-/// critical extensions, an unencoded payload, or members given twice (which
-/// `alg` counts is then parser-dependent).
+/// critical extensions, an unencoded payload, members given twice (which
+/// `alg` counts is then parser-dependent), or members that must be text
+/// and are not (a numeric `kid` names no key).
 fn unverifiable_header(h: &crate::token::Header) -> Option<String> {
     if !h.duplicate_keys.is_empty() {
         return Some(format!(
             "repeats the member(s) {}",
             h.duplicate_keys.join(", ")
+        ));
+    }
+    if !h.malformed.is_empty() {
+        // A key id that is not text names no key; trying every key instead
+        // would check a header Azure AD never writes.
+        return Some(format!(
+            "gives {} as something other than text",
+            h.malformed.join(", ")
         ));
     }
     if h.crit.is_some() {

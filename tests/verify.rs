@@ -597,6 +597,43 @@ fn x5t_is_the_fallback_when_kid_matches_nothing() {
     assert_eq!(v["signature"]["kid"], k.kid);
 }
 
+#[test]
+fn a_header_member_that_is_not_text_is_rejected_not_matched_as_text() {
+    // RFC 7515: kid is a string. A numeric kid is neither matched as the
+    // text "5" nor dropped (which would try every key).
+    let k = main_key();
+    let claims = mint::v1_app_claims(&["Machine.Read.All"]);
+    let numeric = mint::sign(&k, r#"{"typ":"JWT","alg":"RS256","kid":5}"#, &claims);
+    let mut set = jwks_fixture("jwks.json");
+    set["keys"][0]["kid"] = json!("5");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.json");
+    std::fs::write(&path, set.to_string()).unwrap();
+    let (code, v, _) = verify_file(&numeric, path.to_str().unwrap(), &["--at", mint::VALID_AT]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["signature"]["status"], "not_checked", "{v}");
+    assert_eq!(
+        finding(&v, "signature.header_rejected")["message"],
+        "the signature was not checked: the header gives kid as something other than text"
+    );
+    assert_eq!(
+        finding(&v, "header.malformed")["message"],
+        "the header's kid is not text: RFC 7515 defines it as a JSON string"
+    );
+    // A numeric alg is not text either; it is not called missing.
+    let alg = mint::sign(&k, r#"{"typ":"JWT","alg":256,"kid":"x"}"#, &claims);
+    let (code, v, _) = verify_main(&alg, &[]);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        !codes(&v).contains(&"header.alg_missing".to_string()),
+        "{v}"
+    );
+    assert_eq!(
+        finding(&v, "header.malformed")["message"],
+        "the header's alg is not text: RFC 7515 defines it as a JSON string"
+    );
+}
+
 // ---------- Graph's header nonce ----------
 
 #[test]
