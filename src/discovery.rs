@@ -390,7 +390,7 @@ fn unusable_key(token: &Token, set: &KeySet, origin: &str) -> Option<Finding> {
             "the token's key ({}) is in {origin} but cannot be used: {why}",
             key_name(token),
         ),
-        "the issuer must sign with an RSA signing key of 2048 bits or more, as Azure AD does; a token signed otherwise is not accepted",
+        "the reason above says what is wrong with the key: a key set must publish a signing key as Azure AD does (kty RSA, n and e of 2048 bits or more, use sig if given, text members); until the issuer fixes it, tokens signed with that key are not accepted",
     ))
 }
 
@@ -557,6 +557,9 @@ impl Resolver {
         } else {
             let what = match issuer {
                 Some(i) => format!("the issuer {i} is not an Azure AD sign-in host"),
+                None if claims.is_some_and(|c| c.malformed.iter().any(|m| m == "iss")) => {
+                    "the token's issuer (iss) is not a string".to_string()
+                }
                 None => "the token names no issuer".to_string(),
             };
             out.diagnosis.push(Finding::error(
@@ -684,7 +687,17 @@ impl Resolver {
         };
         let tenant_note = match (claims.and_then(|c| c.tid.as_deref()), o.tenant.as_deref()) {
             (Some(t), Some(want)) if !t.eq_ignore_ascii_case(want) => {
-                Some(format!("the token's tenant {t} is not --tenant {want}"))
+                Some(
+                    if crate::guid::bare(t).eq_ignore_ascii_case(crate::guid::bare(want)) {
+                        // The same GUID: only the token's braces differ
+                        // (claims.tid_not_guid says why they matter).
+                        format!(
+                            "the token's tenant {t} is --tenant {want} in braces, which Azure AD never writes"
+                        )
+                    } else {
+                        format!("the token's tenant {t} is not --tenant {want}")
+                    },
+                )
             }
             _ => None,
         };

@@ -587,7 +587,7 @@ pub fn interpret(
             .as_ref()
             .is_some_and(|c| c.resource != ResourceKind::Mde) =>
         {
-            let aud = claims.map(|c| c.aud.join(", ")).unwrap_or_default();
+            let aud = claims.map(|c| c.audience_text()).unwrap_or_default();
             findings.push(Finding::error(
                 "probe.forbidden",
                 format!(

@@ -594,6 +594,18 @@ impl Claims {
         }
     }
 
+    /// The audience for messages: its values, or why there is none to show
+    /// (`aud` absent, or not a string or list of strings).
+    pub fn audience_text(&self) -> String {
+        if !self.aud.is_empty() {
+            self.aud.join(", ")
+        } else if self.malformed.iter().any(|m| m == "aud") {
+            "malformed, not a string or a list of strings".to_string()
+        } else {
+            "none".to_string()
+        }
+    }
+
     /// The calling app: `appid` (v1) or `azp` (v2), the one the token's
     /// version defines first when a token carries both.
     pub fn app_id(&self) -> Option<&str> {

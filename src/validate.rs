@@ -392,12 +392,8 @@ fn claim_findings(
             out.push(Finding::error(
                 "aud.mismatch",
                 format!(
-                    "the audience {} is none of the expected {}",
-                    if c.aud.is_empty() {
-                        "(none)".to_string()
-                    } else {
-                        c.aud.join(", ")
-                    },
+                    "the audience ({}) is none of the expected {}",
+                    c.audience_text(),
                     opts.audiences.join(", ")
                 ),
                 "request the token for the API that will receive it, or correct --audience",

@@ -1366,3 +1366,17 @@ fn an_unused_name_windowsdefenderatp_does_not_define_is_not_advised_for_removal(
         unused[0]
     );
 }
+
+#[test]
+fn a_malformed_audience_is_named_so_in_every_call() {
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["aud"] = json!(7.5);
+    let t = mint::sign(&main_key(), &main_key().v1_header(), &c);
+    let (code, v) = check(&t, &["--call", "GET /api/machines"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(
+        v["calls"][0]["reason"],
+        "the token's audience (malformed, not a string or a list of strings) is not the MDE API, which rejects it (401, or 403 in some field reports)",
+        "{v}"
+    );
+}

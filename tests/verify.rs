@@ -266,6 +266,44 @@ fn non_aad_issuer_is_not_fetched_and_is_explained() {
     any.assert_calls(0);
 }
 
+#[test]
+fn an_issuer_that_is_not_a_string_is_named_as_such_not_as_missing() {
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["iss"] = json!(["https://sts.windows.net/x/"]);
+    let t = mint::sign(&main_key(), &main_key().v1_header(), &c);
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", cache.path()).args([
+        "--format",
+        "json",
+        "verify",
+        &t,
+        "--at",
+        mint::VALID_AT,
+    ]);
+    let (code, v, _) = run(cmd);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(
+        finding(&v, "signature.key_not_found")["message"],
+        "the token's issuer (iss) is not a string, so mdeauth cannot find its published keys",
+        "{v}"
+    );
+}
+
+#[test]
+fn an_audience_that_is_not_a_string_is_named_as_such_not_as_none() {
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["aud"] = json!({"api": "mde"});
+    let t = mint::sign(&main_key(), &main_key().v1_header(), &c);
+    let (code, v, _) = verify_main(&t, &["--audience", "api://mine"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(
+        finding(&v, "aud.mismatch")["message"],
+        "the audience (malformed, not a string or a list of strings) is none of the expected api://mine",
+        "{v}"
+    );
+}
+
 // ---------- endpoint failures: exit 3 with a clear message ----------
 
 fn failing_keys(setup: impl FnOnce(httpmock::When, httpmock::Then), extra: &[&str], expect: &str) {
@@ -581,6 +619,15 @@ fn a_key_of_another_type_is_named_as_unusable_not_as_a_bad_signature() {
         format!(
             "the token's key (kid {kid}) is in {shown} but cannot be used: its kty is \"EC\"; RS256 needs an RSA key"
         )
+    );
+    // The fix points to that reason; it is not about the key's size.
+    let fix = finding(&v, "signature.key_not_found")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.starts_with("the reason above says what is wrong with the key:"),
+        "{fix}"
     );
 }
 
@@ -1296,6 +1343,34 @@ fn a_braced_tid_is_not_a_tenant_id_azure_ad_writes() {
             .contains("is not a GUID as Azure AD writes it"),
         "{v:#}"
     );
+}
+
+#[test]
+fn a_braced_tid_is_the_pinned_tenant_in_braces_not_another_tenant() {
+    // The key is not found (the set was rotated); the diagnosis must not
+    // call the braced form of the --tenant GUID another tenant.
+    let server = MockServer::start();
+    let _aad = Aad::start(&server, &jwks_fixture("jwks-rotated.json"));
+    let k = main_key();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["tid"] = json!(format!("{{{TENANT}}}"));
+    c["iss"] = json!(format!("https://sts.windows.net/{{{TENANT}}}/"));
+    let t = mint::sign(&k, &k.v1_header(), &c);
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, err) = verify(&server, cache.path(), &t, &["--tenant", TENANT]);
+    assert_eq!(code, 1, "{v:#}\n{err}");
+    assert_eq!(v["signature"]["status"], "key_not_found", "{v:#}");
+    let m = finding(&v, "keys.wrong_cloud_or_tenant")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        m.contains(&format!(
+            "the token's tenant {{{TENANT}}} is --tenant {TENANT} in braces, which Azure AD never writes"
+        )),
+        "{m}"
+    );
+    assert!(!m.contains("is not --tenant"), "{m}");
 }
 
 #[test]

@@ -580,11 +580,7 @@ pub fn judge(
     } else if cls.resource != ResourceKind::Mde {
         Some(format!(
             "the token's audience ({}) is not the MDE API, which rejects it (401, or 403 in some field reports)",
-            if claims.aud.is_empty() {
-                "none".to_string()
-            } else {
-                claims.aud.join(", ")
-            }
+            claims.audience_text()
         ))
     } else if token_ctx.is_none() {
         Some(if claims.roles.is_empty() {

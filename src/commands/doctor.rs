@@ -228,7 +228,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                     if cls.resource == ResourceKind::Mde {
                         "the MDE API".to_string()
                     } else {
-                        c.aud.join(", ")
+                        format!("audience {}", c.audience_text())
                     }
                 );
                 if let Some(p) = sec.expiry_phrase(clock.now) {
@@ -324,13 +324,11 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             if cls.resource == ResourceKind::Mde {
                 notes.push("audience MDE".to_string());
             } else {
-                bad.push(format!("audience {} is not the MDE API", c.aud.join(", ")));
+                let aud = c.audience_text();
+                bad.push(format!("audience {aud} is not the MDE API"));
                 report.findings.push(Finding::error(
                     "doctor.audience",
-                    format!(
-                        "the token's audience ({}) is not the MDE API",
-                        c.aud.join(", ")
-                    ),
+                    format!("the token's audience ({aud}) is not the MDE API"),
                     format!(
                         "request the token for scope {}",
                         crate::consent::mde_scope()
