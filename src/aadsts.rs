@@ -199,7 +199,7 @@ impl Explanation {
         } else if self.consent_related() {
             out.push(Finding::info(
                 "aadsts.consent_url",
-                "this error is fixed by granting consent, but no client id is known to build the consent link",
+                "where consent is what is missing, an administrator grants it with a consent link, and no client id is known here to build it",
                 "pass --client-id, or run mdeauth consent-url --client-id <app id>",
             ));
         }

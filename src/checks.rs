@@ -26,6 +26,32 @@ const MAX_LIFETIME: i64 = 28 * 3600;
 
 /// Header checks: algorithm, key-naming members, critical and unusual members.
 /// Used by `inspect` and `verify` alike.
+/// How to get a token for the MDE API instead, in the token's own cloud:
+/// a national cloud's tenant signs in at its own host, and its MDE API
+/// host is also a WindowsDefenderATP identifier.
+fn request_mde_token(cls: &crate::token::Classification) -> String {
+    let commercial = format!(
+        "request a token for the MDE API: scope={MDE_SCOPE} (v2 endpoint) or resource=https://api.securitycenter.microsoft.com (v1 endpoint)"
+    );
+    let Some(c) = cls
+        .cloud
+        .and_then(|n| crate::cloud::by_name(n).ok())
+        .filter(|c| c.name != "public")
+    else {
+        return commercial;
+    };
+    if c.api_host.is_empty() {
+        return format!(
+            "the token comes from {}, where mdeauth knows of no MDE API; an MDE tenant signs in at login.microsoftonline.com or login.microsoftonline.us",
+            c.display
+        );
+    }
+    format!(
+        "request a token for the MDE API from its own cloud's sign-in host, https://{}/<tenant> (`mdeauth token --cloud {}`): scope={MDE_SCOPE}, or https://{}/.default, the identifier of its cloud's API host (v1: resource= without /.default)",
+        c.login_host, c.name, c.api_host
+    )
+}
+
 pub fn header(h: &Header) -> Vec<Finding> {
     let mut out = Vec::new();
     if !h.duplicate_keys.is_empty() {
@@ -333,6 +359,20 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
                     format!("request a token for {MDE_SCOPE} and send it unchanged"),
                 ));
             }
+            if let Some(c) = cls
+                .cloud
+                .and_then(|n| crate::cloud::by_name(n).ok())
+                .filter(|c| c.api_host.is_empty())
+            {
+                out.push(Finding::warning(
+                    "cloud.no_mde_api",
+                    format!(
+                        "the token comes from {}, where mdeauth knows of no MDE API: Defender for Endpoint's API is offered in the commercial and US Government clouds",
+                        c.display
+                    ),
+                    "request the token from the tenant's own cloud (login.microsoftonline.com or login.microsoftonline.us); check the issuer if this token should be from one of them",
+                ));
+            }
             if h.nonce.is_some() {
                 out.push(Finding::warning(
                     "header.nonce_unexpected",
@@ -360,9 +400,7 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
             out.push(Finding::error(
                 "aud.not_mde",
                 format!("the audience {aud} is {what}, not the MDE API{extra}; the MDE API rejects it (401, or 403 in some field reports)"),
-                format!(
-                    "request a token for the MDE API: scope={MDE_SCOPE} (v2 endpoint) or resource=https://api.securitycenter.microsoft.com (v1 endpoint)"
-                ),
+                request_mde_token(cls),
             ));
             if other == ResourceKind::Graph && h.nonce.is_some() {
                 out.push(Finding::warning(

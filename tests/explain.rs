@@ -133,7 +133,7 @@ fn consent_code_without_client_id_says_how_to_get_the_link() {
     let out = mdeauth().args(["explain", "650056"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let s = String::from_utf8(out.stdout).unwrap();
-    assert!(s.contains("aadsts.consent_url  this error is fixed by granting consent, but no client id is known to build the consent link"), "{s}");
+    assert!(s.contains("aadsts.consent_url  where consent is what is missing, an administrator grants it with a consent link, and no client id is known here to build it"), "{s}");
     assert!(s.contains("fix: pass --client-id, or run mdeauth consent-url --client-id <app id>"));
 }
 

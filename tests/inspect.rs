@@ -929,3 +929,74 @@ fn a_token_damaged_inside_is_named_not_cut_short() {
         );
     }
 }
+
+#[test]
+fn national_cloud_tokens_are_sent_to_their_own_cloud() {
+    let k = main_key();
+    let gov_iss = format!("https://login.microsoftonline.us/{}/v2.0", mint::TENANT);
+    // A GCC High token for Graph: the fix names its own cloud's sign-in
+    // host and API identifier, not only the commercial scope.
+    let mut c = mint::v2_app_claims(&["Machine.Read.All"]);
+    c["iss"] = json!(gov_iss);
+    c["aud"] = json!("https://graph.microsoft.us");
+    let t = mint::sign(&k, &k.v2_header(), &c);
+    let (code, v) = inspect_json(&[&t]);
+    assert_eq!(code, 1, "{v}");
+    let fix = finding(&v, "aud.not_mde")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.starts_with(
+            "request a token for the MDE API from its own cloud's sign-in host, https://login.microsoftonline.us/<tenant> (`mdeauth token --cloud gcc-high`)"
+        ) && fix.contains("https://api-gov.securitycenter.microsoft.us/.default"),
+        "{fix}"
+    );
+    // A commercial token keeps the commercial advice.
+    let mut c = mint::v2_app_claims(&["Machine.Read.All"]);
+    c["aud"] = json!("https://graph.microsoft.com");
+    let t = mint::sign(&k, &k.v2_header(), &c);
+    let (_, v) = inspect_json(&[&t]);
+    assert!(
+        finding(&v, "aud.not_mde")["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("request a token for the MDE API: scope=https://api.securitycenter.microsoft.com/.default"),
+        "{v}"
+    );
+    // Azure China has no MDE API: a warning, not a silent pass.
+    let mut c = mint::v2_app_claims(&["Machine.Read.All"]);
+    c["iss"] = json!(format!(
+        "https://login.partner.microsoftonline.cn/{}/v2.0",
+        mint::TENANT
+    ));
+    let t = mint::sign(&k, &k.v2_header(), &c);
+    let (code, v) = inspect_json(&[&t]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        finding(&v, "cloud.no_mde_api")["severity"],
+        "warning",
+        "{v}"
+    );
+}
+
+#[test]
+fn a_token_that_expires_before_it_is_valid_shows_no_positive_lifetime() {
+    let k = main_key();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["nbf"] = json!(1_772_442_000);
+    c["iat"] = json!(1_772_442_000);
+    c["exp"] = json!(1_772_442_000 - 1000);
+    let t = mint::sign(&k, &k.v1_header(), &c);
+    let out = mdeauth()
+        .args(["inspect", "--at", AT, &t])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("no lifetime: it expires 17 min before it is valid"),
+        "{text}"
+    );
+    assert!(!text.contains("lifetime 17 min"), "{text}");
+}

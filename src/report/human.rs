@@ -198,7 +198,14 @@ fn token(o: &mut String, t: &TokenSection, now: i64, st: &Style, full: bool) {
         };
         let life = t
             .lifetime_seconds
-            .map(|l| format!(", lifetime {}", crate::timefmt::span(l)))
+            .map(|l| match l {
+                // token.lifetime_negative says why.
+                l if l < 0 => format!(
+                    ", no lifetime: it expires {} before it is valid",
+                    crate::timefmt::span(l)
+                ),
+                l => format!(", lifetime {}", crate::timefmt::span(l)),
+            })
             .unwrap_or_default();
         row(o, st, "Expires", &format!("{exp} ({phrase}{life})"));
     }
