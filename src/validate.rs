@@ -407,13 +407,8 @@ fn claim_findings(
         out.push(Finding::error(
             "tenant.mismatch",
             format!(
-                "the token's tenant {} is not the expected {want}{}",
+                "the token's tenant {} is not the expected {want}",
                 tid.unwrap_or("(no tid)"),
-                if crate::guid::is_guid(want.trim()) {
-                    ""
-                } else {
-                    " (tid is always the tenant id, a GUID: give --tenant the id, not a domain name)"
-                }
             ),
             "request the token from the expected tenant's authority (https://login.microsoftonline.com/<tenant>)",
         ));

@@ -1076,3 +1076,76 @@ fn a_403_for_a_permission_the_app_already_requests_asks_for_consent_not_for_addi
         "{v:#}"
     );
 }
+
+#[test]
+fn a_domain_tenant_keeps_the_plans_tenant_check_and_garbage_is_bad_input() {
+    // The plan pins another tenant; a domain in --tenant (or
+    // AZURE_TENANT_ID, as CI sets it) must not switch the check off.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("other.toml");
+    std::fs::write(
+        &plan,
+        std::fs::read_to_string(fixture("plans/soc-automation.toml"))
+            .unwrap()
+            .replace(TENANT, mint::OTHER_TENANT),
+    )
+    .unwrap();
+    let app_v1 = fixture("tokens/app-v1.jwt");
+    let with = |extra: &[&str], env: Option<&str>| {
+        let mut c = offline_doctor();
+        c.args(extra).arg(&app_v1);
+        match env {
+            Some(t) => c.env("AZURE_TENANT_ID", t),
+            None => c.env_remove("AZURE_TENANT_ID"),
+        };
+        run(c)
+    };
+    let plan_arg = ["--plan", plan.to_str().unwrap()];
+    for (extra, env) in [
+        (vec!["--tenant", "contoso.onmicrosoft.com"], None),
+        (vec![], Some("contoso.onmicrosoft.com")),
+    ] {
+        let o = with(&[&plan_arg[..], &extra[..]].concat(), env);
+        assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+        let v = o.json();
+        assert_eq!(step(&v, "identity")["status"], "fail", "{v:#}");
+        assert!(
+            v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "doctor.tenant_mismatch"),
+            "{v:#}"
+        );
+    }
+    // Neither a GUID nor a domain: bad input.
+    let o = with(&[&plan_arg[..], &["--tenant", "garbage"]].concat(), None);
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr
+            .contains("tenant \"garbage\" is neither a GUID nor a domain name"),
+        "{}",
+        o.stderr
+    );
+    // Only a domain known: the tenant is not checked, and doctor says so.
+    let o = with(
+        &[
+            "--call",
+            "GET /api/machines",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+        ],
+        None,
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "identity")["status"], "warn", "{v:#}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "doctor.tenant_unchecked"),
+        "{v:#}"
+    );
+}

@@ -1040,11 +1040,26 @@ fn the_app_is_read_from_the_claim_of_the_tokens_version() {
     let t = mint::sign(&k, &k.v2_header(), &c);
     let (code, v, _) = verify_main(&t, &["--client-id", APP]);
     assert_eq!(code, 0, "{v}");
-    // --tenant given a domain name: the message says tid is a GUID.
-    let (code, v, _) = verify_main(&tok("app-v1.jwt"), &["--tenant", "contoso.onmicrosoft.com"]);
-    assert_eq!(code, 1);
-    let m = finding(&v, "tenant.mismatch")["message"].as_str().unwrap();
-    assert!(m.contains("give --tenant the id, not a domain name"), "{m}");
+    // --tenant given a domain name, or nothing, and --client-id that is
+    // no GUID: bad input (exit 2), not a token that fails; tid is a GUID.
+    for bad in [
+        ["--tenant", "contoso.onmicrosoft.com"],
+        ["--tenant", ""],
+        ["--client-id", "orders-api"],
+    ] {
+        let (code, v, err) = verify_main(&tok("app-v1.jwt"), &bad);
+        assert_eq!(code, 2, "{bad:?}: {v}");
+        assert_eq!(v, serde_json::Value::Null, "{bad:?}: no report");
+        assert!(
+            err.contains(
+                "is not a tenant id: the token's tid is always the Directory (tenant) ID, a GUID"
+            ) || err.contains("client id \"orders-api\" is not a GUID"),
+            "{bad:?}: {err}"
+        );
+    }
+    // A braced GUID is the GUID.
+    let (code, v, _) = verify_main(&tok("app-v1.jwt"), &["--tenant", &format!("{{{TENANT}}}")]);
+    assert_eq!(code, 0, "{v}");
 }
 
 #[test]

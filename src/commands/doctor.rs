@@ -64,14 +64,26 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     // ---- 1. configuration
     let plan = args.plan.as_deref().map(Plan::load).transpose()?;
     let wanted = check::wanted(plan.as_ref(), &args.calls)?;
-    // {GUID} as PowerShell prints it means the GUID.
-    let bare = |s: String| crate::guid::bare(&s).to_string();
+    // Checked as `token` checks them ({GUID} as PowerShell prints it means
+    // the GUID); a value that is neither a GUID nor a domain is bad input.
     let tenant = nonempty(&args.tenant)
-        .map(bare)
+        .map(|t| crate::consent::check_tenant(&t))
+        .transpose()?
         .or_else(|| plan.as_ref().and_then(|p| p.tenant_id.clone()));
     let client_id = nonempty(&args.client_id)
-        .map(bare)
+        .map(|c| crate::consent::check_client_id(&c))
+        .transpose()?
         .or_else(|| plan.as_ref().and_then(|p| p.client_id.clone()));
+    // The tenant the token's tid must be: a domain name (or common) cannot
+    // be compared with tid offline, so then the plan's GUID, if it has one.
+    let tenant_id = tenant
+        .clone()
+        .filter(|t| crate::guid::is_guid(t))
+        .or_else(|| {
+            plan.as_ref()
+                .and_then(|p| p.tenant_id.clone())
+                .filter(|t| crate::guid::is_guid(t))
+        });
     let context = args.context.or(plan.as_ref().and_then(|p| p.context));
     let given = token_given(args);
     let acquire = acquisition(
@@ -257,7 +269,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     match (&token, claims) {
         (_, None) => d.push("signature", StepStatus::Skip, "no decoded token"),
         _ if args.no_verify => d.push("signature", StepStatus::Skip, "--no-verify"),
-        (Some(t), Some(_)) => match verify(args, t, tenant.clone(), clock) {
+        (Some(t), Some(_)) => match verify(args, t, tenant_id.clone(), clock) {
             Ok(v) => {
                 let ok =
                     v.signature.status == SignatureStatus::Valid && !v.signature.nonce_transformed;
@@ -336,11 +348,12 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 ));
             }
             let multi = plan.as_ref().is_some_and(|p| p.multi_tenant);
-            match (&tenant, c.tid.as_deref()) {
+            let mut unchecked = false;
+            match (&tenant_id, c.tid.as_deref()) {
                 (Some(want), Some(got)) if want.eq_ignore_ascii_case(got) => {
                     notes.push("tenant as planned".into())
                 }
-                (Some(want), got) if !(multi && got.is_some()) && crate::guid::is_guid(want) => {
+                (Some(want), got) if !(multi && got.is_some()) => {
                     bad.push(format!(
                         "tenant {} instead of {want}",
                         got.unwrap_or("missing")
@@ -357,8 +370,25 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                         ),
                     ));
                 }
-                (Some(_), Some(got)) => notes.push(format!("tenant {got}")),
-                _ => {}
+                // A multi-tenant app's token comes from its customer's tenant.
+                (Some(_), got) => notes.push(format!("tenant {}", got.unwrap_or("missing"))),
+                (None, got) => {
+                    if let Some(t) = tenant.as_deref().filter(|_| !multi) {
+                        // A domain or common: the token's tid is not checked.
+                        unchecked = true;
+                        notes.push(format!(
+                            "tenant {} not checked against {t}",
+                            got.unwrap_or("missing")
+                        ));
+                        report.findings.push(Finding::warning(
+                            "doctor.tenant_unchecked",
+                            format!(
+                                "the tenant is given as {t}, which cannot be compared with the token's tid (a GUID), so the token's tenant was not checked"
+                            ),
+                            "give the tenant as its Directory (tenant) ID, a GUID (in the plan's tenant_id, --tenant or AZURE_TENANT_ID)",
+                        ));
+                    }
+                }
             }
             match (&client_id, c.app_id()) {
                 (Some(want), Some(got)) if want.eq_ignore_ascii_case(got) => {
@@ -386,7 +416,12 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 bad.push(format!("{} token for a {} plan", t.as_str(), e.as_str()));
             }
             if bad.is_empty() {
-                d.push("identity", StepStatus::Pass, notes.join(", "));
+                let status = if unchecked {
+                    StepStatus::Warn
+                } else {
+                    StepStatus::Pass
+                };
+                d.push("identity", status, notes.join(", "));
             } else {
                 d.push("identity", StepStatus::Fail, bad.join("; "));
             }
@@ -699,6 +734,7 @@ fn token_args(
     }
 }
 
+/// `tenant`: the tenant id (a GUID) discovery reads keys for.
 fn verify(
     args: &DoctorArgs,
     token: &Token,
@@ -719,7 +755,7 @@ fn verify(
         offline: args.offline,
         cache_dir: args.cache_dir.clone(),
     };
-    let resolver = super::verify::resolver(&keys, tenant.filter(|t| crate::guid::is_guid(t)))?;
+    let resolver = super::verify::resolver(&keys, tenant)?;
     // Tenant and app are the identity step's; verify only the signature
     // and the standard claims here, so nothing is reported twice.
     validate::verify_token(token, &VerifyOptions::mde_api(clock), &resolver)

@@ -21,10 +21,30 @@ pub fn run(args: &VerifyArgs) -> Result<Report> {
             "give the audience your API expects (its App ID URI or app id), or leave --audience out for the MDE API",
         ));
     }
+    // Pins compared with tid and appid/azp, which are GUIDs: anything else
+    // could never match ({GUID} as PowerShell prints it means the GUID).
+    let tenant = args
+        .tenant
+        .as_deref()
+        .map(|t| {
+            let bare = crate::guid::bare(t);
+            if crate::guid::is_bare_guid(bare) {
+                Ok(bare.to_string())
+            } else {
+                Err(Error::input(format!(
+                    "--tenant {:?} is not a tenant id: the token's tid is always the Directory (tenant) ID, a GUID",
+                    crate::error::Snippet(t).to_string()
+                ))
+                .with_hint("give the tenant's GUID (Entra admin center > Overview, or `az account show --query tenantId`)"))
+            }
+        })
+        .transpose()?;
+    let client_id = args
+        .client_id
+        .as_deref()
+        .map(crate::consent::check_client_id)
+        .transpose()?;
     let token = super::load_token(&args.input)?;
-    // {GUID} as PowerShell prints it means the GUID.
-    let bare = |v: &Option<String>| v.as_deref().map(|s| crate::guid::bare(s).to_string());
-    let (tenant, client_id) = (bare(&args.tenant), bare(&args.client_id));
     let resolver = resolver(&args.keys, tenant.clone())?;
     let opts = VerifyOptions {
         audiences: args.audience.clone(),
