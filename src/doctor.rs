@@ -40,6 +40,10 @@ pub struct Step {
     pub name: &'static str,
     pub status: StepStatus,
     pub detail: String,
+    /// A failed step that could not run because a service was out of reach
+    /// (exit 3), not because of what it checks; `true` only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unreachable: bool,
 }
 
 /// One permission of one planned call along the chain. `None` = not known
@@ -73,11 +77,31 @@ impl DoctorSection {
             name,
             status,
             detail: detail.into(),
+            unreachable: false,
         });
+    }
+
+    /// A step that failed because a service could not be reached.
+    pub fn push_unreachable(&mut self, name: &'static str, detail: impl Into<String>) {
+        self.push(name, StepStatus::Fail, detail);
+        if let Some(s) = self.steps.last_mut() {
+            s.unreachable = true;
+        }
     }
 
     pub fn failed(&self) -> bool {
         self.steps.iter().any(|s| s.status == StepStatus::Fail)
+    }
+
+    /// True when steps failed and every one of them only because a service
+    /// was out of reach: nothing that was checked failed.
+    pub fn failed_unreachable_only(&self) -> bool {
+        self.failed()
+            && self
+                .steps
+                .iter()
+                .filter(|s| s.status == StepStatus::Fail)
+                .all(|s| s.unreachable)
     }
 
     /// True when the named step ran and failed.

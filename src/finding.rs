@@ -76,7 +76,24 @@ impl Finding {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// Says that a check could not run because a service was out of reach
+    /// (signing keys, the token endpoint, the API), rather than that what
+    /// it checks failed: the verdict is then `unverified`, and JUnit shows
+    /// an error (a test that could not run), not a failure.
+    pub fn is_unreachable(&self) -> bool {
+        UNREACHABLE.contains(&self.code)
+    }
 }
+
+/// The codes of [`Finding::is_unreachable`].
+const UNREACHABLE: [&str; 5] = [
+    "signature.unverified",
+    "doctor.unreachable",
+    "probe.no_answer",
+    "probe.server_error",
+    "probe.unexpected_body",
+];
 
 /// Drop repeated findings (same code and message), keeping the first.
 pub fn dedupe(findings: &mut Vec<Finding>) {

@@ -384,8 +384,52 @@ fn unreachable_authority_is_a_failed_step_with_exit_3() {
     assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
     let v = o.json();
     assert_eq!(step(&v, "token")["status"], "fail");
+    assert_eq!(step(&v, "token")["unreachable"], true);
     assert_eq!(step(&v, "decode")["status"], "skip");
+    // Nothing checked failed: the verdict is unverified, as check's and scan's.
+    assert_eq!(v["verdict"], "unverified", "{v:#}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "doctor.unreachable" && f["severity"] == "warning"),
+        "{v:#}"
+    );
     o.assert_clean("no-token");
+}
+
+#[test]
+fn signing_keys_out_of_reach_make_doctor_unverified_with_a_junit_error() {
+    // A given token, an empty cache and --offline: the keys cannot be had.
+    let dir = tempfile::tempdir().unwrap();
+    let run_as = |format: &str| {
+        let mut c = mdeauth();
+        c.args(["--format", format, "doctor", "--at", VALID_AT, "--offline"])
+            .args(["--cache-dir", dir.path().to_str().unwrap()])
+            .args(["--call", "GET /api/machines"])
+            .arg(fixture("tokens/app-v1.jwt"));
+        run(c)
+    };
+    let o = run_as("json");
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "signature")["unreachable"], true, "{v:#}");
+    assert_eq!(v["verdict"], "unverified", "{v:#}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "signature.unverified"),
+        "{v:#}"
+    );
+    let x = run_as("junit").stdout;
+    assert!(
+        x.contains(r#"<error message=""#) && x.contains(r#"type="doctor.step_unreachable""#),
+        "{x}"
+    );
+    assert!(!x.contains("<failure"), "{x}");
 }
 
 #[test]

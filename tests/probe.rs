@@ -346,6 +346,21 @@ fn server_error_exits_3() {
     let v = o.json();
     assert_eq!(v["probe"]["correlation_id"], CORR);
     assert!(codes(&v).contains(&"probe.server_error".to_string()));
+    // The API failed: nothing about the token was learnt. Unverified, and
+    // in JUnit an error (a test that could not run), not a failure.
+    assert_eq!(v["verdict"], "unverified", "{v}");
+    let x = probe(&server, &t, "GET /api/alerts", "junit", &[]);
+    assert_eq!(x.code, 3);
+    assert!(
+        x.stdout.contains(r#"type="probe.server_error""#),
+        "{}",
+        x.stdout
+    );
+    assert!(
+        x.stdout.contains("<error ") && !x.stdout.contains("<failure"),
+        "{}",
+        x.stdout
+    );
     o.assert_no_token(&t);
 }
 

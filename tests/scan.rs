@@ -1642,6 +1642,11 @@ fn tokens_whose_keys_cannot_be_reached_are_unverified_and_exit_three() {
     let summary: Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
     assert_eq!(summary["unverified"], 1);
     assert_eq!(summary["verdict"], "unverified");
+    // The token's own line says so too: a consumer filtering on
+    // verdict == "pass" must not count it as checked.
+    let line: Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(line["verdict"], "unverified", "{line}");
+    assert_eq!(line["status"], "pass", "{line}");
     let (code, junit) = run("junit", &app);
     assert_eq!(code, 3);
     assert!(

@@ -190,10 +190,16 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                     report.errors = rep.errors;
                     report.consent = rep.consent;
                 }
+                Err(e @ Error::Environment { .. }) => {
+                    env_failure = true;
+                    d.push_unreachable("token", e.to_string());
+                    report.findings.push(Finding::warning(
+                        "doctor.unreachable",
+                        format!("no token, and so nothing after it was checked: {e}"),
+                        e.hint().unwrap_or("check the network and retry"),
+                    ));
+                }
                 Err(e) => {
-                    if matches!(e, Error::Environment { .. }) {
-                        env_failure = true;
-                    }
                     d.push("token", StepStatus::Fail, e.to_string());
                     report.findings.push(Finding::error(
                         "doctor.token",
@@ -310,10 +316,13 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 }
                 report.signature = Some(v.signature);
             }
+            // The keys are out of reach: said as check and scan say it.
+            Err(e @ Error::Environment { .. }) => {
+                env_failure = true;
+                d.push_unreachable("signature", e.one_line());
+                report.findings.push(checks::signature_unverified(&e));
+            }
             Err(e) => {
-                if matches!(e, Error::Environment { .. }) {
-                    env_failure = true;
-                }
                 d.push("signature", StepStatus::Fail, e.one_line());
                 report.findings.push(Finding::error(
                     "doctor.signature",
@@ -651,17 +660,27 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
         ),
         (Some(t), Some(c), None) => {
             let (st, detail, env) = probe_calls(args, &wanted, t, c, clock, &mut d, &mut report)?;
-            env_failure |= env;
-            d.push("probe", st, detail);
+            env_failure |= env != ProbeEnv::None;
+            if env == ProbeEnv::Only {
+                d.push_unreachable("probe", detail);
+            } else {
+                d.push("probe", st, detail);
+            }
         }
         _ => d.push("probe", StepStatus::Skip, "no decoded token"),
     }
 
     let failed = d.failed();
+    let unreachable_only = d.failed_unreachable_only();
     report.doctor = Some(d);
     let mut report = report.finish();
     if failed {
-        report.verdict = Verdict::Fail;
+        // Nothing checked failed, but not everything could be checked.
+        report.verdict = if unreachable_only {
+            Verdict::Unverified
+        } else {
+            Verdict::Fail
+        };
     }
     let code = if env_failure {
         exit::ENVIRONMENT
@@ -795,7 +814,7 @@ fn probe_calls(
     clock: checks::Clock,
     d: &mut DoctorSection,
     report: &mut Report,
-) -> Result<(StepStatus, String, bool)> {
+) -> Result<(StepStatus, String, ProbeEnv)> {
     let http = Http::new(HttpOptions {
         timeout: Duration::from_secs(args.timeout),
         ..HttpOptions::default()
@@ -882,5 +901,20 @@ fn probe_calls(
     } else {
         StepStatus::Pass
     };
+    let env = match (env, refused.is_empty()) {
+        (false, _) => ProbeEnv::None,
+        (true, true) => ProbeEnv::Only,
+        (true, false) => ProbeEnv::Some,
+    };
     Ok((status, parts.join("; "), env))
+}
+
+/// Whether the probe step met a service out of reach (a 5xx, a timeout, no
+/// connection): not at all, for some calls while the API refused others,
+/// or for every call that did not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProbeEnv {
+    None,
+    Some,
+    Only,
 }

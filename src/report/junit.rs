@@ -91,6 +91,13 @@ pub fn render(r: &Report) -> String {
         use crate::doctor::StepStatus;
         let status = match st.status {
             StepStatus::Pass | StepStatus::Warn => TestCaseStatus::success(),
+            // A step that could not run is an error, as a test that could not run.
+            StepStatus::Fail if st.unreachable => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(st.detail.clone());
+                s.set_type("doctor.step_unreachable");
+                s
+            }
             StepStatus::Fail => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(st.detail.clone());
@@ -107,15 +114,15 @@ pub fn render(r: &Report) -> String {
         case.set_classname(format!("{class}.steps"));
         suite.add_test_case(case);
     }
-    for f in r.findings.iter().filter(|f| f.is_error()) {
-        suite.add_test_case(finding_case(f, &class, NonSuccessKind::Failure));
-    }
-    // The signature could not be checked: a test that could not run.
     for f in r
         .findings
         .iter()
-        .filter(|f| crate::checks::is_signature_unverified(f))
+        .filter(|f| f.is_error() && !f.is_unreachable())
     {
+        suite.add_test_case(finding_case(f, &class, NonSuccessKind::Failure));
+    }
+    // A check that could not run (keys, token endpoint or API out of reach).
+    for f in r.findings.iter().filter(|f| f.is_unreachable()) {
         suite.add_test_case(finding_case(f, &class, NonSuccessKind::Error));
     }
     if suite.test_cases.is_empty() {

@@ -198,13 +198,10 @@ impl Report {
     /// Sort the findings and set the verdict from them. Call once, last.
     pub fn finish(mut self) -> Report {
         crate::finding::sort(&mut self.findings);
-        self.verdict = if self.findings.iter().any(Finding::is_error) || self.calls_denied() > 0 {
+        let failing = |f: &Finding| f.is_error() && !f.is_unreachable();
+        self.verdict = if self.findings.iter().any(failing) || self.calls_denied() > 0 {
             Verdict::Fail
-        } else if self
-            .findings
-            .iter()
-            .any(crate::checks::is_signature_unverified)
-        {
+        } else if self.findings.iter().any(Finding::is_unreachable) {
             // A gate must not pass what it could not check.
             Verdict::Unverified
         } else {

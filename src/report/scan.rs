@@ -111,7 +111,8 @@ struct TokenLine<'a> {
     tenant_id: Option<&'a str>,
     #[serde(rename = "type")]
     kind_of_line: &'static str,
-    /// `pass`, `fail`, or null for an encrypted token.
+    /// `pass`, `fail`, `unverified` (nothing failed, but the signing keys
+    /// were out of reach), or null for an encrypted token.
     verdict: Option<&'static str>,
     warnings: Vec<&'static str>,
 }
@@ -135,6 +136,7 @@ fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Resul
             tenant_id: t.tenant_id.as_deref(),
             kind_of_line: "token",
             verdict: match t.status {
+                Status::Pass if t.unverified().is_some() => Some("unverified"),
                 Status::Pass => Some("pass"),
                 Status::Fail => Some("fail"),
                 Status::Encrypted => None,
