@@ -57,19 +57,22 @@ impl Error {
     /// environment's (exit 3).
     pub fn reading(e: &std::io::Error, message: String, input_hint: Option<&str>) -> Self {
         use std::io::ErrorKind;
-        if !matches!(
-            e.kind(),
-            ErrorKind::NotFound
-                | ErrorKind::InvalidData
-                | ErrorKind::IsADirectory
-                | ErrorKind::NotADirectory
-        ) {
-            return Error::environment(message);
-        }
-        match input_hint {
-            Some(h) => Error::input(message).with_hint(h),
-            None => Error::input(message),
-        }
+        // Every reading error says what to do, whoever calls this.
+        let hint = match e.kind() {
+            ErrorKind::NotFound | ErrorKind::NotADirectory => "check the path",
+            ErrorKind::IsADirectory => "give a file, not a directory",
+            ErrorKind::InvalidData => "give a text file",
+            ErrorKind::PermissionDenied => {
+                return Error::environment(message).with_hint(
+                    "check that this user may read the file (its permissions and owner)",
+                );
+            }
+            _ => {
+                return Error::environment(message)
+                    .with_hint("retry; if it persists, check the disk or file system it is on");
+            }
+        };
+        Error::input(message).with_hint(input_hint.unwrap_or(hint))
     }
 
     /// Attach a "what to do" hint, shown after the message.

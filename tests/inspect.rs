@@ -1000,3 +1000,23 @@ fn a_token_that_expires_before_it_is_valid_shows_no_positive_lifetime() {
     );
     assert!(!text.contains("lifetime 17 min"), "{text}");
 }
+
+/// A file the system refuses to read is an environment failure (exit 3)
+/// whose one line still says what to do.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unreadable_file_says_what_to_do() {
+    // /proc/self/mem fails to read at offset 0 (an I/O error), and
+    // /proc/1/mem is refused to other processes: both cannot be read, as root too.
+    for path in ["/proc/self/mem", "/proc/1/mem"] {
+        let out = mdeauth().args(["inspect", path]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(3), "{path}: {err}");
+        assert_eq!(err.lines().count(), 1, "{path}: {err}");
+        assert!(
+            err.contains("; check that this user may read the file")
+                || err.contains("; retry; if it persists, check the disk or file system"),
+            "{path}: {err}"
+        );
+    }
+}
