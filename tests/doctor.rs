@@ -454,13 +454,14 @@ fn given_token_offline_and_missing_config() {
     assert!(codes(&v).contains(&"perm.unused".to_string()));
     assert_eq!(step(&v, "app")["status"], "skip");
 
-    // No calls and nothing to acquire with: configuration fails, the rest is skipped.
+    // No calls and nothing to acquire with: configuration fails, the rest is
+    // skipped, and the exit code is a usage error's (2), with the report.
     let o = run({
         let mut c = mdeauth();
         c.args(["--format", "json", "doctor", "--at", VALID_AT]);
         c
     });
-    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
     let v = o.json();
     assert_eq!(step(&v, "configuration")["status"], "fail");
     assert_eq!(step(&v, "token")["status"], "skip");
@@ -661,7 +662,7 @@ fn delegated_plan_without_a_token_is_not_acquired_as_app_only() {
         .args(["--plan", plan.to_str().unwrap()])
         .args(["--authority-host", &server.base_url()]);
     let o = run(cmd);
-    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
     any.assert_calls(0);
     let v = o.json();
     assert_eq!(step(&v, "configuration")["status"], "fail");

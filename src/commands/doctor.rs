@@ -672,6 +672,9 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
 
     let failed = d.failed();
     let unreachable_only = d.failed_unreachable_only();
+    // Nothing to check, or no way to get a token: how doctor was called is
+    // wrong (exit 2), though the checklist is still reported.
+    let misconfigured = d.has_failed("configuration");
     report.doctor = Some(d);
     let mut report = report.finish();
     if failed {
@@ -682,7 +685,9 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             Verdict::Fail
         };
     }
-    let code = if env_failure {
+    let code = if misconfigured {
+        exit::USAGE
+    } else if env_failure {
         exit::ENVIRONMENT
     } else if failed {
         exit::FAIL
