@@ -59,7 +59,9 @@ impl Error {
         use std::io::ErrorKind;
         // Every reading error says what to do, whoever calls this.
         let hint = match e.kind() {
-            ErrorKind::NotFound | ErrorKind::NotADirectory => "check the path",
+            ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::InvalidFilename => {
+                "check the path"
+            }
             ErrorKind::IsADirectory => "give a file, not a directory",
             ErrorKind::InvalidData => "give a text file",
             ErrorKind::PermissionDenied => {

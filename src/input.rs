@@ -112,7 +112,7 @@ impl Source {
                 let f = std::fs::File::open(p).map_err(|e| {
                     Error::reading(
                         &e,
-                        format!("cannot read {} file {}: {e}", what.noun, p.display()),
+                        format!("cannot read {} file {}: {e}", what.noun, shown_path(p)),
                         Some("check the path"),
                     )
                 })?;
@@ -175,10 +175,30 @@ fn too_large(origin: &str, what: &Holding) -> Error {
 /// A word ending in the extension of a file a token is kept in, so naming
 /// it back cannot show a secret pasted where a token belongs.
 fn file_like(arg: &str) -> bool {
-    const EXTENSIONS: [&str; 8] = ["txt", "jwt", "json", "log", "token", "har", "out", "b64"];
+    const EXTENSIONS: [&str; 14] = [
+        "txt", "jwt", "json", "log", "token", "har", "out", "b64", "secret", "key", "pem", "env",
+        "cfg", "conf",
+    ];
     arg.rsplit_once('.').is_some_and(|(stem, ext)| {
         !stem.is_empty() && EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
     })
+}
+
+/// A path given to a flag that names a file holding a secret (a token, a
+/// client secret, a password), for messages: as written when it reads as a
+/// path, else only its length, so a secret pasted where its file's path
+/// belongs is never echoed.
+pub fn shown_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let jwt_like = s.starts_with("eyJ") && s.matches('.').count() >= 2;
+    if path_like(&s) && !jwt_like {
+        s.into_owned()
+    } else {
+        format!(
+            "(a {}-character value that does not read as a path, not repeated here in case it is the secret itself)",
+            s.chars().count()
+        )
+    }
 }
 
 /// A path as people write one: a token file's name, or a path that starts

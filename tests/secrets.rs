@@ -542,3 +542,59 @@ fn an_echo_with_escaped_characters_or_a_byte_order_mark_is_still_blanked() {
         }
     }
 }
+
+#[test]
+fn a_secret_given_where_its_file_path_belongs_is_not_echoed() {
+    // The value itself pasted after a --*-file flag: the error says the file
+    // cannot be read (exit 2) without repeating the value.
+    let token = access_token();
+    let graph = graph_token();
+    let runs: Vec<Vec<String>> = vec![
+        vec!["inspect".into(), "--token-file".into(), token.clone()],
+        vec!["verify".into(), "--token-file".into(), token.clone()],
+        vec![
+            "check".into(),
+            "--no-verify".into(),
+            "--call".into(),
+            "GET /api/machines".into(),
+            "--token-file".into(),
+            token.clone(),
+        ],
+        vec![
+            "token".into(),
+            "--tenant".into(),
+            mint::TENANT.into(),
+            "--client-id".into(),
+            DAEMON.into(),
+            "--client-secret-file".into(),
+            CLIENT_SECRET.into(),
+        ],
+        vec![
+            "app".into(),
+            "--app-id".into(),
+            DAEMON.into(),
+            "--call".into(),
+            "GET /api/machines".into(),
+            "--context".into(),
+            "application".into(),
+            "--graph-token-file".into(),
+            graph.clone(),
+        ],
+    ];
+    for args in runs {
+        let out = mdeauth()
+            .env_remove("AZURE_CLIENT_SECRET")
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", args[0]);
+        assert!(
+            err.contains("not repeated here in case it is the secret itself"),
+            "{}: {err}",
+            args[0]
+        );
+        assert_clean(&args[0], &err);
+        assert_clean(&args[0], &String::from_utf8_lossy(&out.stdout));
+    }
+}

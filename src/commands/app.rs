@@ -344,7 +344,10 @@ fn graph_token(args: &AppArgs) -> Result<String> {
         let raw = crate::text::read_file(p).map_err(|e| {
             Error::reading(
                 &e,
-                format!("cannot read the Graph token file {}: {e}", p.display()),
+                format!(
+                    "cannot read the Graph token file {}: {e}",
+                    crate::input::shown_path(p)
+                ),
                 None,
             )
         })?;

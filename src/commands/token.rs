@@ -351,7 +351,10 @@ fn read_secret_file(p: &Path, what: &str) -> Result<String> {
     let text = crate::text::read_file(p).map_err(|e| {
         Error::reading(
             &e,
-            format!("cannot read the {what} file {}: {e}", p.display()),
+            format!(
+                "cannot read the {what} file {}: {e}",
+                crate::input::shown_path(p)
+            ),
             Some("check the path"),
         )
     })?;
