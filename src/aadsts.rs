@@ -251,8 +251,11 @@ pub fn explain_code(code: u64) -> Explanation {
 /// Read a token endpoint error response, or any pasted error text, into an
 /// [`Explanation`]: every `AADSTS<digits>` code, the OAuth `error`, and the
 /// trace and correlation ids. Never fails; check [`Explanation::is_empty`].
+/// Credentials the text may hold (a pasted request body or trace) are
+/// hidden first, so no part of the explanation can repeat them.
 pub fn explain_error_body(text: &str) -> Explanation {
-    let text = text.trim_start_matches('\u{feff}').trim();
+    let hidden = crate::redact::hide_credentials(text);
+    let text = hidden.trim_start_matches('\u{feff}').trim();
     let mut x = Explanation::default();
     let json = serde_json::from_str::<Value>(text)
         .ok()

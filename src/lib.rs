@@ -29,6 +29,7 @@ pub mod mdeapi;
 pub mod permissions;
 pub mod plan;
 pub mod privilege;
+pub mod redact;
 pub mod report;
 pub mod resource;
 pub mod scan;

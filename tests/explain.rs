@@ -354,3 +354,33 @@ fn a_pasted_mde_api_error_points_to_probe() {
         .stdout("")
         .stderr("mdeauth: error: the input holds no AADSTS code and is not a token endpoint error response; this looks like an MDE API error (401/403): run `mdeauth probe --call 'METHOD PATH' TOKEN` (or `mdeauth check`) with the token, which reads the API's answer against it\n");
 }
+
+#[test]
+fn pasted_text_with_credentials_is_explained_without_repeating_them() {
+    // A trace that carries the request: the secret, a refresh token, an
+    // authorization code and a bearer token must not come back, in any format.
+    let jwt = common::fixture_text("tokens/app-v1.jwt");
+    let sig = jwt.rsplit('.').next().unwrap().to_string();
+    let secret = "FormBodySecretValue~ABCDEFG12345";
+    let body = format!(
+        r#"{{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. client_secret={secret} refresh_token=0.ARefreshTokenSecretValue-abcdefghij code=0.AXcodeValue Authorization: Bearer {jwt}","error_codes":[7000215]}}"#
+    );
+    for format in ["human", "json", "junit"] {
+        let out = common::mdeauth()
+            .args(["--format", format, "explain", "-"])
+            .write_stdin(body.clone())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.contains("AADSTS7000215"), "{format}: {text}");
+        for s in [
+            secret,
+            "0.ARefreshTokenSecretValue",
+            "0.AXcodeValue",
+            &sig[..20],
+        ] {
+            assert!(!text.contains(s), "{format} shows {s}: {text}");
+        }
+        assert!(text.contains("client_secret=[hidden]"), "{format}: {text}");
+    }
+}
