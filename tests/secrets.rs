@@ -598,3 +598,45 @@ fn a_secret_given_where_its_file_path_belongs_is_not_echoed() {
         assert_clean(&args[0], &String::from_utf8_lossy(&out.stdout));
     }
 }
+
+/// `--*-stdin` on a terminal: refused (the typed secret would show), not a
+/// silent wait for end of input. Run under a pseudo-terminal made by
+/// util-linux's `script`.
+#[cfg(target_os = "linux")]
+#[test]
+fn secret_stdin_flags_refuse_a_terminal() {
+    if !Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: /usr/bin/script (util-linux) is not installed");
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("mdeauth");
+    for (flag, args) in [
+        ("--password-stdin", "--flow password --username a@b.c"),
+        ("--client-secret-stdin", ""),
+    ] {
+        let cmd = format!(
+            "{} token --tenant {} --client-id {DAEMON} {args} {flag}",
+            bin.display(),
+            mint::TENANT
+        );
+        let out = std::process::Command::new("/usr/bin/script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env_remove("AZURE_CLIENT_SECRET")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(out.status.code(), Some(2), "{flag}: {text}");
+        assert!(
+            text.contains(&format!(
+                "{flag} reads the {} from a pipe, but standard input is a terminal",
+                if flag == "--password-stdin" {
+                    "password"
+                } else {
+                    "client secret"
+                }
+            )),
+            "{flag}: {text}"
+        );
+    }
+}

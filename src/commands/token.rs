@@ -362,6 +362,20 @@ fn read_secret_file(p: &Path, what: &str) -> Result<String> {
 }
 
 fn read_secret_stdin(what: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        // Typed there it would show on screen, and wait for end of input.
+        let (flag, env) = match what {
+            "password" => ("password", "AZURE_PASSWORD"),
+            _ => ("client-secret", "AZURE_CLIENT_SECRET"),
+        };
+        return Err(Error::input(format!(
+            "--{flag}-stdin reads the {what} from a pipe, but standard input is a terminal, where it would show as you type it"
+        ))
+        .with_hint(format!(
+            "pipe it in (e.g. `printenv SECRET_VAR | mdeauth token ... --{flag}-stdin`), or use --{flag}-file PATH or {env}"
+        )));
+    }
     let buf = crate::text::read_limited(std::io::stdin().lock(), 64 * 1024).map_err(|e| {
         Error::reading(
             &e,
