@@ -87,13 +87,31 @@ pub struct ConsentSection {
     pub who_can_grant: WhoCanGrant,
 }
 
+/// A value given where an id belongs, for its error message: quoted when
+/// it reads as a mistyped id or name, else only its length (a client
+/// secret or token set in AZURE_CLIENT_ID or AZURE_TENANT_ID by mistake
+/// must not be echoed; Entra's secrets are 40 characters with a `~`).
+fn shown_id(t: &str) -> String {
+    let id_like = t
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() || matches!(c, '-' | '{' | '}'));
+    if id_like || (t.chars().count() < 30 && !t.contains('~')) {
+        format!("{:?}", Snippet(t).to_string())
+    } else {
+        format!(
+            "(a {}-character value, not repeated here in case it is a secret: is it the client secret?)",
+            t.chars().count()
+        )
+    }
+}
+
 /// A client id must be a GUID; braces are dropped.
 pub fn check_client_id(id: &str) -> Result<String> {
     let t = id.trim();
     if !guid::is_guid(t) {
         return Err(Error::input(format!(
-            "client id {:?} is not a GUID",
-            Snippet(t).to_string()
+            "client id {} is not a GUID",
+            shown_id(t)
         ))
         .with_hint("give the app registration's Application (client) ID, e.g. 00000000-0000-0000-0000-000000000000"));
     }
@@ -125,8 +143,8 @@ pub fn check_tenant(t: &str) -> Result<String> {
         return Ok(lower);
     }
     Err(Error::input(format!(
-        "tenant {:?} is neither a GUID nor a domain name",
-        Snippet(t).to_string()
+        "tenant {} is neither a GUID nor a domain name",
+        shown_id(t)
     ))
     .with_hint("give the Directory (tenant) ID, a domain such as contoso.onmicrosoft.com, or organizations"))
 }

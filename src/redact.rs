@@ -92,7 +92,8 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
         }
         if let Some(v) = NAMES.iter().find_map(|&n| value_start(b, i, n)) {
             let end = value_end(b, v);
-            if end > v {
+            // `[redacted]`: already blanked by who knew the secret.
+            if end > v && b[v] != b'[' {
                 replace(v, end, "[hidden]", &mut copied);
             }
             i = end.max(i + 1);
@@ -154,6 +155,7 @@ mod tests {
             hide("client_secret=Qz8Q~kP3vLmN7rT2&grant_type=client_credentials"),
             "client_secret=[hidden]&grant_type=client_credentials"
         );
+        assert_eq!(hide("client_secret=[redacted]"), "client_secret=[redacted]");
         assert_eq!(
             hide(r#"{"password": "Hunter2!", "username":"a@b.c"}"#),
             r#"{"password": "[hidden]", "username":"a@b.c"}"#

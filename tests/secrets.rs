@@ -640,3 +640,31 @@ fn secret_stdin_flags_refuse_a_terminal() {
         );
     }
 }
+
+#[test]
+fn a_secret_set_as_the_client_or_tenant_id_is_not_echoed() {
+    // The client secret and the client id swapped in the environment.
+    for (var, other) in [
+        ("AZURE_CLIENT_ID", "--tenant"),
+        ("AZURE_TENANT_ID", "--client-id"),
+    ] {
+        let other_value = if other == "--tenant" {
+            mint::TENANT
+        } else {
+            DAEMON
+        };
+        let out = mdeauth()
+            .env(var, CLIENT_SECRET)
+            .env_remove("AZURE_CLIENT_SECRET")
+            .args(["token", other, other_value])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{var}: {err}");
+        assert!(
+            err.contains("not repeated here in case it is a secret: is it the client secret?"),
+            "{var}: {err}"
+        );
+        assert_clean(var, &err);
+    }
+}
