@@ -78,7 +78,25 @@ fn usage_exit(e: clap::Error, command: Option<&str>) -> ! {
         // A file name in another encoding, given where a token may go.
         "an argument is not valid UTF-8; give a file with such a name through --token-file PATH, or on standard input with -".to_string()
     } else {
-        usage_line(&e.render().to_string(), command)
+        let line = usage_line(&e.render().to_string(), command);
+        // An extra argument may be a secret or token passed by mistake: a
+        // long one that is no flag and no path is not repeated.
+        match e.get(clap::error::ContextKind::InvalidArg) {
+            Some(clap::error::ContextValue::String(arg))
+                if arg.chars().count() >= 20
+                    && !arg.starts_with('-')
+                    && !arg.contains(['/', '\\', ' ']) =>
+            {
+                line.replace(
+                    arg.as_str(),
+                    &format!(
+                        "(a {}-character value, not repeated here in case it is a secret)",
+                        arg.chars().count()
+                    ),
+                )
+            }
+            _ => line,
+        }
     };
     crate::terminal::to_stderr(&format!("mdeauth: error: {line}\n"));
     std::process::exit(2)

@@ -668,3 +668,22 @@ fn a_secret_set_as_the_client_or_tenant_id_is_not_echoed() {
         assert_clean(var, &err);
     }
 }
+
+#[test]
+fn a_secret_given_as_an_extra_argument_is_not_echoed() {
+    let out = mdeauth()
+        .args(["token", "--tenant", mint::TENANT, CLIENT_SECRET])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not repeated here in case it is a secret"),
+        "{err}"
+    );
+    assert_clean("extra argument", &err);
+    // A short one (a typo) is still named.
+    let out = mdeauth().args(["inspect", "a", "b"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("unexpected argument 'b'"), "{err}");
+}
