@@ -737,7 +737,10 @@ impl Claims {
         // An ID token may list the user's app roles; an access token never
         // carries nonce, at_hash or c_hash, and always names its app
         // (appid or azp), which an ID token does not (its aud is the app).
-        let kind = if !has_scp && (self.id_proof || (!names_app && (id_markers || aud_is_client))) {
+        // idtyp, though, is an access-token claim: a token carrying it is
+        // one, whatever else it holds.
+        let id_proof = self.id_proof && self.idtyp.is_none();
+        let kind = if !has_scp && (id_proof || (!names_app && (id_markers || aud_is_client))) {
             Kind::Id
         } else {
             Kind::Access

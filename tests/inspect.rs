@@ -535,6 +535,25 @@ fn an_id_token_listing_the_users_app_roles_is_still_an_id_token() {
 }
 
 #[test]
+fn an_app_only_token_with_a_nonce_is_still_an_access_token() {
+    // idtyp is an access-token claim: with idtyp=app, a stray nonce or
+    // at_hash does not make an MDE app token an ID token.
+    for extra in ["nonce", "at_hash"] {
+        let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+        c[extra] = json!("x-0S6_WzA2Mj");
+        let k = main_key();
+        let t = mint::sign(&k, &k.v1_header(), &c);
+        let (_, v) = inspect_json(&[&t]);
+        assert_eq!(v["token"]["kind"], "access", "{extra}: {v}");
+        assert_eq!(v["token"]["context"], "application", "{extra}: {v}");
+        assert!(
+            !codes(&v).contains(&"token.id_token".to_string()),
+            "{extra}: {v}"
+        );
+    }
+}
+
+#[test]
 fn a_users_token_with_roles_and_no_scp_is_not_app_only() {
     // The user's app roles of the API, without delegated permissions: an
     // access token for the user, not an application-context token.
