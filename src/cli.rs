@@ -80,12 +80,14 @@ fn usage_exit(e: clap::Error, command: Option<&str>) -> ! {
     } else {
         let line = usage_line(&e.render().to_string(), command);
         // An extra argument may be a secret or token passed by mistake: a
-        // long one that is no flag and no path is not repeated.
+        // long one that is no flag, no sentence and does not read as a path
+        // is not repeated.
         match e.get(clap::error::ContextKind::InvalidArg) {
             Some(clap::error::ContextValue::String(arg))
                 if arg.chars().count() >= 20
                     && !arg.starts_with('-')
-                    && !arg.contains(['/', '\\', ' ']) =>
+                    && !arg.contains(' ')
+                    && !crate::input::path_like(arg) =>
             {
                 line.replace(
                     arg.as_str(),

@@ -118,6 +118,20 @@ pub fn check_client_id(id: &str) -> Result<String> {
     Ok(guid::bare(t).to_string())
 }
 
+/// A tenant id compared with a token's `tid`: a GUID (braces dropped); a
+/// domain name never equals a `tid`.
+pub fn check_tenant_id(t: &str) -> Result<String> {
+    let t = t.trim();
+    if guid::is_guid(t) {
+        return Ok(guid::bare(t).to_string());
+    }
+    Err(Error::input(format!(
+        "--tenant {} is not a tenant id: the token's tid is always the Directory (tenant) ID, a GUID",
+        shown_id(t)
+    ))
+    .with_hint("give the tenant's GUID (Entra admin center > Overview, or `az account show --query tenantId`)"))
+}
+
 /// A tenant is a GUID, a verified domain (`contoso.onmicrosoft.com`), or
 /// `organizations` / `common`. Anything that looks like a GUID must be one.
 pub fn check_tenant(t: &str) -> Result<String> {

@@ -113,7 +113,7 @@ impl Source {
                     Error::reading(
                         &e,
                         format!("cannot read {} file {}: {e}", what.noun, shown_path(p)),
-                        Some("check the path"),
+                        None,
                     )
                 })?;
                 read_capped(f, &p.display().to_string(), what)
@@ -203,7 +203,7 @@ pub fn shown_path(p: &Path) -> String {
 
 /// A path as people write one: a token file's name, or a path that starts
 /// at the current, parent, root or home directory or a drive.
-fn path_like(arg: &str) -> bool {
+pub(crate) fn path_like(arg: &str) -> bool {
     file_like(arg)
         || arg.starts_with("./")
         || arg.starts_with("../")

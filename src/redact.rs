@@ -4,27 +4,35 @@
 
 use std::borrow::Cow;
 
-/// Parameter and member names whose value is a credential, and whether it
-/// is one as a JSON member or `name: value` too (`"code"` names error codes
-/// in JSON; only `code=` is an authorization code).
-const NAMES: [(&str, bool); 12] = [
-    ("access_token", true),
+/// Names whose value is a credential, letters only: matched whatever the
+/// letter case and with `_` or `-` between letters (`client_secret`,
+/// `clientSecret`, `AZURE_CLIENT_SECRET`, `--client-secret`). The flag says
+/// whether `name: value` counts too, besides `name=value` and a `--name`
+/// flag's `--name value`: in prose "token:" or "secret:" is followed by
+/// words, and in JSON `"code"` names error codes.
+const NAMES: [(&str, bool); 13] = [
+    ("accesstoken", true),
     ("assertion", true),
-    ("client_assertion", true),
-    ("client_secret", true),
+    ("clientassertion", true),
+    ("clientsecret", true),
     ("code", false),
-    ("device_code", true),
-    ("id_token", true),
+    ("devicecode", true),
+    ("idtoken", true),
     ("password", true),
-    ("refresh_token", true),
-    ("secret", true),
+    ("refreshtoken", true),
+    ("secret", false),
     ("sig", false),
-    ("token", true),
+    ("token", false),
+    ("usercode", false),
 ];
 
 /// A run of base64url characters this long is a signature, a secret or a
 /// token segment, not a word, a GUID (36) or an AADSTS code.
 const LONG_RUN: usize = 40;
+
+/// A run holding `~` this long is an Entra client secret (40 characters,
+/// `~` in the first few), not a word.
+const SECRET_RUN: usize = 30;
 
 fn is_b64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
@@ -45,14 +53,29 @@ fn value_end(b: &[u8], at: usize) -> usize {
         .map_or(b.len(), |n| at + n)
 }
 
-/// Where the value of a credential named at `start` begins: after `name=`,
-/// `name: `, `"name":"` or `"name": "`; `None` when no value follows.
-fn value_start(b: &[u8], start: usize, (name, colon): (&str, bool)) -> Option<usize> {
-    let head = b.get(start..start + name.len())?;
-    if !head.eq_ignore_ascii_case(name.as_bytes()) {
-        return None;
+/// The end of `canon` spelt from `start` (any letter case, `_` or `-`
+/// allowed between letters), when a name ends there.
+fn name_end(b: &[u8], start: usize, canon: &str) -> Option<usize> {
+    let mut i = start;
+    for (k, want) in canon.bytes().enumerate() {
+        if k > 0 && matches!(b.get(i), Some(b'_') | Some(b'-')) {
+            i += 1;
+        }
+        if !b.get(i)?.eq_ignore_ascii_case(&want) {
+            return None;
+        }
+        i += 1;
     }
-    let mut i = start + name.len();
+    // Not the start of a longer name (`codes`, `tokens`).
+    (!b.get(i).is_some_and(|c| c.is_ascii_alphanumeric())).then_some(i)
+}
+
+/// Where the value of a credential named at `start` begins: after `name=`,
+/// `"name": "` (when `colon`), or `--name ` for a flag; `None` when no
+/// value follows.
+fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<usize> {
+    let mut i = name_end(b, start, canon)?;
+    let flag = start >= 2 && &b[start - 2..start] == b"--";
     // A closing quote of a JSON member name.
     if colon && matches!(b.get(i), Some(b'"') | Some(b'\'')) {
         i += 1;
@@ -60,6 +83,7 @@ fn value_start(b: &[u8], start: usize, (name, colon): (&str, bool)) -> Option<us
     match b.get(i) {
         Some(b'=') => i += 1,
         Some(b':') if colon => i += 1,
+        Some(b' ') if flag => {}
         _ => return None,
     }
     while matches!(b.get(i), Some(b' ') | Some(b'"') | Some(b'\'')) {
@@ -68,10 +92,32 @@ fn value_start(b: &[u8], start: usize, (name, colon): (&str, bool)) -> Option<us
     (i < b.len()).then_some(i)
 }
 
-/// `text` with each credential replaced: a JWT-shaped run (`eyJ…` with a
-/// dot) by `[token]`; the value after a credential's name (`client_secret=`,
-/// `"password": "`, `Bearer `) and any base64url run of 40 characters or
-/// more by `[hidden]`. Borrowed when nothing was found.
+/// The value of an `Authorization` scheme at `i` (`Bearer x`, `Basic x`).
+fn scheme_value(b: &[u8], i: usize) -> Option<usize> {
+    let rest = &b[i..];
+    if rest.len() > 7 && rest[..7].eq_ignore_ascii_case(b"bearer ") {
+        return Some(i + 7);
+    }
+    if rest.len() > 6 && rest[..6].eq_ignore_ascii_case(b"basic ") {
+        // Base64 of user:password, not the word after "basic" in prose.
+        let v = &rest[6..value_end(rest, 6)];
+        let encoded = v.len() >= 8
+            && v.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(c))
+            && v.iter().any(|c| c.is_ascii_digit() || b"+/=".contains(c));
+        return encoded.then_some(i + 6);
+    }
+    None
+}
+
+/// `text` with each credential replaced where it can be recognised: a
+/// JWT-shaped run (`eyJ…` with a dot) by `[token]`; the value after a
+/// credential's name (`client_secret=`, `"password": "`, `--password x`,
+/// `Bearer `, `Basic `), a run of 30 or more characters holding `~` (an
+/// Entra client secret) and a base64url run of 40 or more that is not all
+/// hexadecimal (a thumbprint or hash is kept) by `[hidden]`. A value with
+/// spaces in it is hidden up to its first space. Borrowed when nothing was
+/// found.
 pub fn hide_credentials(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
     let mut out: Option<String> = None;
@@ -84,13 +130,16 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
         *copied = to;
     };
     while i < b.len() {
-        // Only at the start of a word: not inside a longer name or run.
-        let word_start = i == 0 || !(is_b64url(b[i - 1]) || b[i - 1] == b'.');
-        if !word_start {
+        // Only where a name can start: not inside a word.
+        if i > 0 && b[i - 1].is_ascii_alphanumeric() {
             i += 1;
             continue;
         }
-        if let Some(v) = NAMES.iter().find_map(|&n| value_start(b, i, n)) {
+        let named = NAMES
+            .iter()
+            .find_map(|&n| value_start(b, i, n))
+            .or_else(|| scheme_value(b, i));
+        if let Some(v) = named {
             let end = value_end(b, v);
             // `[redacted]`: already blanked by who knew the secret.
             if end > v && b[v] != b'[' {
@@ -99,35 +148,28 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
             i = end.max(i + 1);
             continue;
         }
-        if b.len() - i > 7 && b[i..i + 7].eq_ignore_ascii_case(b"bearer ") {
-            let v = i + 7;
-            let end = value_end(b, v);
-            if end > v {
-                replace(v, end, "[hidden]", &mut copied);
-            }
-            i = end.max(i + 1);
-            continue;
-        }
-        if is_b64url(b[i]) {
-            // A run of token characters, dots included.
+        let word_start = i == 0 || !(is_b64url(b[i - 1]) || b[i - 1] == b'.');
+        if word_start && (is_b64url(b[i]) || b[i] == b'~') {
+            // A run of token and secret characters, dots and `~` included.
             let end = b[i..]
                 .iter()
-                .position(|&c| !(is_b64url(c) || c == b'.'))
+                .position(|&c| !(is_b64url(c) || c == b'.' || c == b'~'))
                 .map_or(b.len(), |n| i + n);
-            let run = &b[i..end];
             // A sentence's full stop is not part of the run.
-            let run_end = i + run.len() - run.iter().rev().take_while(|&&c| c == b'.').count();
-            let jwt = run.starts_with(b"eyJ") && run[..run_end - i].contains(&b'.');
-            let long = run[..run_end - i]
-                .split(|&c| c == b'.')
-                .any(|seg| seg.len() >= LONG_RUN);
-            if jwt {
-                replace(i, run_end, "[token]", &mut copied);
-            } else if long {
-                replace(i, run_end, "[hidden]", &mut copied);
+            let run_end = end - b[i..end].iter().rev().take_while(|&&c| c == b'.').count();
+            let run = &b[i..run_end];
+            let jwt = run.starts_with(b"eyJ") && run.contains(&b'.');
+            let secret = run.len() >= SECRET_RUN && run.contains(&b'~');
+            let long = run
+                .split(|&c| c == b'.' || c == b'~')
+                .any(|seg| seg.len() >= LONG_RUN && !seg.iter().all(|c| c.is_ascii_hexdigit()));
+            if jwt || secret || long {
+                let with = if jwt { "[token]" } else { "[hidden]" };
+                replace(i, run_end, with, &mut copied);
+                i = end;
+                continue;
             }
-            i = end;
-            continue;
+            // Names may start inside the run (`AZURE_CLIENT_SECRET`, `--password`).
         }
         i += 1;
     }
@@ -164,8 +206,21 @@ mod tests {
             hide("https://app/cb?code=0.AXyz-abc&state=1#access_token=abc.def"),
             "https://app/cb?code=[hidden]&state=1#access_token=[hidden]"
         );
-        let long = "A".repeat(45);
+        let long = "Zq9".repeat(15);
         assert_eq!(hide(&format!("sig {long} end")), "sig [hidden] end");
+        // Other spellings of the names, flags, schemes and bare secrets.
+        assert_eq!(
+            hide("AZURE_CLIENT_SECRET=abc clientSecret: def --password hunter2 --client-secret=x"),
+            "AZURE_CLIENT_SECRET=[hidden] clientSecret: [hidden] --password [hidden] --client-secret=[hidden]"
+        );
+        assert_eq!(
+            hide("Authorization: Basic dXNlcjpwYXNzd29yZA== sent"),
+            "Authorization: Basic [hidden] sent"
+        );
+        assert_eq!(
+            hide("Secret used: abC8Q~kP3vLmN7rT2wXy5aBcDeFgHiJkLmNoPqRs."),
+            "Secret used: [hidden]."
+        );
     }
 
     #[test]
@@ -175,6 +230,10 @@ mod tests {
             "Trace ID: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 Correlation ID: x",
             r#"{"error":"invalid_grant","error_codes":[70000],"error_description":"AADSTS70000: The provided value for the code parameter is not valid."}"#,
             r#"{"error":{"code":"Forbidden","message":"Missing application roles."}}"#,
+            "Failed to acquire token: AADSTS7000215: Invalid client secret provided.",
+            "Error getting token: AADSTS700016: Application not found. The client secret: see the portal.",
+            "Thumbprint of key used by client: '9E1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C'",
+            "Basic authentication is not supported; error_codes and tokens differ",
             "the password is wrong; passwords expire",
         ] {
             assert!(matches!(hide(t), std::borrow::Cow::Borrowed(_)), "{t}");

@@ -1120,6 +1120,70 @@ fn a_403_for_a_permission_the_app_already_requests_asks_for_consent_not_for_addi
                 && f["message"].as_str().unwrap().starts_with("Alert.Read.All")),
         "{v:#}"
     );
+    // The token already holds it: consent is not what is missing, and the
+    // probe's own fix stands.
+    let mut c = mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]);
+    c["appid"] = json!(DAEMON_APP);
+    let token = mint::sign(&k, &k.v1_header(), &c);
+    let o = run({
+        let mut cmd = offline_doctor();
+        cmd.arg("--probe")
+            .args(["--plan", plan.to_str().unwrap()])
+            .args(["--api-base", &api.base_url()])
+            .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
+            .args([
+                "--grants",
+                fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
+            ])
+            .arg(&token);
+        cmd
+    });
+    let v = o.json();
+    let fix = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "probe.forbidden")
+        .unwrap_or_else(|| panic!("{v:#}"))["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!fix.contains("already requests"), "{fix}");
+}
+
+#[test]
+fn an_api_out_of_reach_makes_doctor_probe_unverified_not_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    let mut c = mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]);
+    c["appid"] = json!(DAEMON_APP);
+    let k = common::main_key();
+    let token = mint::sign(&k, &k.v1_header(), &c);
+    let run_as = |format: &str| {
+        let mut cmd = mdeauth();
+        cmd.args([
+            "--format",
+            format,
+            "doctor",
+            "--at",
+            VALID_AT,
+            "--no-verify",
+        ])
+        .args(["--probe", "--timeout", "3"])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--api-base", "http://127.0.0.1:1"])
+        .arg(&token);
+        run(cmd)
+    };
+    let o = run_as("json");
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "probe")["unreachable"], true, "{v:#}");
+    assert_eq!(v["verdict"], "unverified", "{v:#}");
+    assert!(codes(&v).contains(&"probe.no_answer".to_string()), "{v:#}");
+    let x = run_as("junit").stdout;
+    assert!(x.contains("<error "), "{x}");
+    assert!(!x.contains("<failure"), "{x}");
 }
 
 #[test]

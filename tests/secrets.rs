@@ -667,6 +667,25 @@ fn a_secret_set_as_the_client_or_tenant_id_is_not_echoed() {
         );
         assert_clean(var, &err);
     }
+    // verify's pins say the same.
+    let out = mdeauth()
+        .args(["verify", "--tenant", CLIENT_SECRET])
+        .arg(fixture("tokens/app-v1.jwt"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_clean("verify --tenant", &err);
+    // doctor reads the secret as token does: a missing file is bad input.
+    let out = mdeauth()
+        .args(["doctor", "--call", "GET /api/machines"])
+        .args(["--tenant", mint::TENANT, "--client-id", DAEMON])
+        .args(["--client-secret-file", "/nonexistent/dir/client.secret"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/nonexistent/dir/client.secret"), "{err}");
 }
 
 #[test]

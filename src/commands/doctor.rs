@@ -199,14 +199,9 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                         e.hint().unwrap_or("check the network and retry"),
                     ));
                 }
-                Err(e) => {
-                    d.push("token", StepStatus::Fail, e.to_string());
-                    report.findings.push(Finding::error(
-                        "doctor.token",
-                        format!("no token: {e}"),
-                        e.hint().unwrap_or(""),
-                    ));
-                }
+                // A secret file that cannot be read, a secret flag on a
+                // terminal: bad input, as `token` says it (exit 2).
+                Err(e @ Error::Input { .. }) => return Err(e),
             }
         }
     }
@@ -793,6 +788,10 @@ fn requested_fix(chain: &[doctor::ChainRow], required: &[String]) -> Option<Stri
     let row = chain
         .iter()
         .find(|r| r.requested == Some(true) && required.contains(&r.permission))?;
+    if row.in_token == Some(true) {
+        // The token holds it: the probe's own fix (features, roles) stands.
+        return None;
+    }
     let next = match (row.granted, row.in_token) {
         (Some(false), _) => {
             "grant admin consent (doctor.not_granted gives the link), then get a new token"
@@ -874,10 +873,16 @@ fn probe_calls(
                 d.probes.push(p.section);
             }
             Err(e) => {
-                env |= matches!(e, Error::Environment { .. });
+                let unreachable = matches!(e, Error::Environment { .. });
+                env |= unreachable;
                 failed.push(format!("{} → {}", call.label(), e.one_line()));
+                // No answer: said as `probe` says it.
                 report.findings.push(Finding::error(
-                    "doctor.probe",
+                    if unreachable {
+                        "probe.no_answer"
+                    } else {
+                        "doctor.probe"
+                    },
                     format!("{}: {e}", call.label()),
                     e.hint().unwrap_or(""),
                 ));

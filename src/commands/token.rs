@@ -355,7 +355,7 @@ fn read_secret_file(p: &Path, what: &str) -> Result<String> {
                 "cannot read the {what} file {}: {e}",
                 crate::input::shown_path(p)
             ),
-            Some("check the path"),
+            None,
         )
     })?;
     first_line(&text, what)

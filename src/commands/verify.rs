@@ -26,18 +26,7 @@ pub fn run(args: &VerifyArgs) -> Result<Report> {
     let tenant = args
         .tenant
         .as_deref()
-        .map(|t| {
-            let bare = crate::guid::bare(t);
-            if crate::guid::is_bare_guid(bare) {
-                Ok(bare.to_string())
-            } else {
-                Err(Error::input(format!(
-                    "--tenant {:?} is not a tenant id: the token's tid is always the Directory (tenant) ID, a GUID",
-                    crate::error::Snippet(t).to_string()
-                ))
-                .with_hint("give the tenant's GUID (Entra admin center > Overview, or `az account show --query tenantId`)"))
-            }
-        })
+        .map(crate::consent::check_tenant_id)
         .transpose()?;
     let client_id = args
         .client_id
