@@ -195,16 +195,13 @@ impl Graph {
             .with_hint(
                 "the Graph token needs Application.Read.All (and Directory.Read.All for delegated grants), as an application permission or a delegated one with a directory reader role",
             )),
-            429 => {
-                let when = r
-                    .header("Retry-After")
-                    .map(retry_phrase)
-                    .unwrap_or_else(|| "in a minute or so".to_string());
-                Err(Error::environment(format!(
-                    "Microsoft Graph is throttling requests (HTTP 429) while trying to {what}"
-                ))
-                .with_hint(format!("retry {when}")))
-            }
+            429 => Err(Error::environment(format!(
+                "Microsoft Graph is throttling requests (HTTP 429) while trying to {what}"
+            ))
+            .with_hint(crate::http::retry_after_advice(
+                r.header("Retry-After"),
+                chrono::Utc::now().timestamp(),
+            ))),
             s => Err(Error::environment(format!(
                 "Microsoft Graph answered HTTP {s}{detail} while trying to {what}"
             ))
@@ -264,19 +261,6 @@ fn code_suffix(code: &str) -> String {
     }
 }
 
-/// `in 30 s (after 2026-03-02T09:30:30Z)` from a Retry-After header value.
-fn retry_phrase(v: &str) -> String {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<i64>() {
-        let at = chrono::Utc::now().timestamp() + secs;
-        return format!("in {} s (after {})", secs, crate::timefmt::rfc3339(at));
-    }
-    match chrono::DateTime::parse_from_rfc2822(v) {
-        Ok(t) => format!("after {}", crate::timefmt::rfc3339(t.timestamp())),
-        Err(_) => "later (the Retry-After header was unreadable)".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,10 +278,5 @@ mod tests {
         );
         assert!(normalize_token("", "f").is_err());
         assert!(normalize_token("a b", "f").is_err());
-        assert!(retry_phrase("30").starts_with("in 30 s"));
-        assert_eq!(
-            retry_phrase("Mon, 02 Mar 2026 09:30:00 GMT"),
-            "after 2026-03-02T09:30:00Z"
-        );
     }
 }

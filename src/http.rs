@@ -440,7 +440,10 @@ pub fn retry_after_advice(raw: Option<&str>, now: i64) -> String {
             crate::timefmt::rfc3339(now + secs as i64)
         );
     }
-    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(raw) {
+    // A date from the last day up to a week ahead; any other is no advice.
+    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(raw)
+        && (now - 86_400..=now + WEEK as i64).contains(&t.timestamp())
+    {
         return format!("retry after {}", crate::timefmt::rfc3339(t.timestamp()));
     }
     let shown: String = raw.chars().filter(|c| !c.is_control()).take(40).collect();

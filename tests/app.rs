@@ -1335,7 +1335,34 @@ fn live_mode_429_says_when_to_retry() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("throttling requests (HTTP 429)"), "{err}");
-    assert!(err.contains("retry in 30 s (after "), "{err}");
+    assert!(err.contains("retry after 30 s (not before "), "{err}");
+}
+
+#[test]
+fn live_mode_429_with_an_absurd_retry_after_is_no_advice_and_no_crash() {
+    for value in [
+        "9223372036854775807",
+        "-9223372036854775808",
+        "99999999999",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
+        let g = FakeGraph::new();
+        g.server.mock(|when, then| {
+            when.method(GET)
+                .path(format!("/v1.0/applications(appId='{DAEMON}')"));
+            then.status(429)
+                .header("Retry-After", value)
+                .json_body(json!({"error": {"code": "TooManyRequests", "message": "throttled"}}));
+        });
+        let out = g.run(&[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{value}: {err}");
+        assert!(
+            err.contains("is not a usable delay; wait a minute before retrying"),
+            "{value}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{value}: {err}");
+    }
 }
 
 #[test]

@@ -618,13 +618,16 @@ fn an_empty_or_non_object_200_to_a_get_is_not_a_pass() {
 
 #[test]
 fn a_retry_after_out_of_range_is_not_repeated_as_advice() {
+    // An HTTP date an hour ahead is advice; one years ahead or gone is not.
+    let soon = chrono::Utc::now() + chrono::Duration::hours(1);
+    let soon_http = soon.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let soon_said = format!("retry after {}", soon.format("%Y-%m-%dT%H:%M:%SZ"));
     for (value, says) in [
         ("9223372036854775807", "is not a usable delay"),
         ("-5", "is not a usable delay"),
-        (
-            "Wed, 21 Oct 2026 07:28:00 GMT",
-            "retry after 2026-10-21T07:28:00Z",
-        ),
+        (soon_http.as_str(), soon_said.as_str()),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", "is not a usable delay"),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", "is not a usable delay"),
     ] {
         let server = MockServer::start();
         server.mock(|when, then| {
