@@ -338,17 +338,24 @@ fn select(set: &KeySet, token: &Token) -> Vec<std::sync::Arc<Key>> {
 }
 
 fn skipped_notes(set: &KeySet, origin: &str, notes: &mut Vec<Finding>) {
-    if !set.skipped.is_empty() {
+    /// Keys named in the note; the rest are counted.
+    const NAMED: usize = 5;
+    if set.skipped_total > 0 {
+        let mut named: Vec<String> = set
+            .skipped
+            .iter()
+            .take(NAMED)
+            .map(ToString::to_string)
+            .collect();
+        if set.skipped_total > named.len() {
+            named.push(format!("and {} more", set.skipped_total - named.len()));
+        }
         notes.push(Finding::info(
             "keys.skipped",
             format!(
                 "{} unusable key(s) in {origin} ignored: {}",
-                set.skipped.len(),
-                set.skipped
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                set.skipped_total,
+                named.join("; ")
             ),
             "",
         ));

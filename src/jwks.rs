@@ -48,8 +48,15 @@ impl Key {
 pub struct KeySet {
     /// Shared: a lookup hands out the same parsed keys to every token.
     pub keys: Vec<std::sync::Arc<Key>>,
+    /// The first [`SKIPPED_KEPT`] keys that had to be skipped.
     pub skipped: Vec<Skipped>,
+    /// How many keys were skipped in all.
+    pub skipped_total: usize,
 }
+
+/// Skipped keys kept with their reason: a hostile set of thousands of
+/// unusable keys must not grow every report that names them.
+pub const SKIPPED_KEPT: usize = 100;
 
 /// A key of a set that cannot be used, and why.
 #[derive(Debug, Clone)]
@@ -64,9 +71,19 @@ impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "key #{}", self.number)?;
         if let Some(kid) = &self.kid {
-            write!(f, " (kid {kid})")?;
+            write!(f, " (kid {})", clip(kid, 64))?;
         }
-        write!(f, " skipped: {}", self.why)
+        write!(f, " skipped: {}", clip(&self.why, 300))
+    }
+}
+
+/// `s`, cut to `n` characters with an ellipsis: a server's strings in a note.
+fn clip(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    if s.chars().count() <= n {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        let head: String = s.chars().take(n - 1).collect();
+        std::borrow::Cow::Owned(format!("{head}…"))
     }
 }
 
@@ -99,11 +116,16 @@ impl KeySet {
         for (i, v) in list.iter().enumerate() {
             match parse_key(v) {
                 Ok(k) => set.keys.push(std::sync::Arc::new(k)),
-                Err(why) => set.skipped.push(Skipped {
-                    number: i + 1,
-                    kid: str_member(v, "kid"),
-                    why,
-                }),
+                Err(why) => {
+                    set.skipped_total += 1;
+                    if set.skipped.len() < SKIPPED_KEPT {
+                        set.skipped.push(Skipped {
+                            number: i + 1,
+                            kid: str_member(v, "kid"),
+                            why,
+                        });
+                    }
+                }
             }
         }
         Ok(set)

@@ -567,6 +567,28 @@ fn aad_style_jwks_with_extra_members_and_a_broken_key_still_works() {
     assert!(codes(&v).contains(&"keys.skipped".to_string()));
 }
 
+#[test]
+fn thousands_of_unusable_keys_make_one_short_note() {
+    // A hostile set: the real key plus 2,000 unusable ones with long kids
+    // (within the 2 MB a key set may have).
+    let mut set = jwks_fixture("jwks.json");
+    let keys = set["keys"].as_array_mut().unwrap();
+    for i in 0..2000 {
+        keys.push(json!({"kty": "RSA", "kid": format!("{i}-{}", "k".repeat(500)), "n": "AQAB", "e": "AQAB"}));
+    }
+    let (code, v, _) = verify_with_set(&set);
+    assert_eq!(code, 0, "the real key still verifies");
+    let m = finding(&v, "keys.skipped")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(m.contains("2000 unusable key(s) in "), "{m}");
+    assert!(m.ends_with("; and 1995 more"), "{m}");
+    assert!(m.len() < 3000, "{} bytes", m.len());
+    // A kid is shown cut short.
+    assert!(m.contains("(kid 0-kkk") && m.contains("…)"), "{m}");
+}
+
 /// [`verify_with_set`] for a set whose key for the token cannot be used:
 /// exit 1 with the key not found; the report and the file's path.
 fn verify_with_unusable_key(set: &Value) -> (Value, String) {
