@@ -179,6 +179,10 @@ pub fn check_base_url(raw: &str, what: &str) -> Result<Url> {
 pub struct Http {
     client: Client,
     opts: HttpOptions,
+    /// Origins that gave no answer in this run (no connection, or nothing
+    /// in time), with why: a scan of many tenants on one silent host waits
+    /// out the timeout once, not once per tenant.
+    silent: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl Http {
@@ -216,7 +220,11 @@ impl Http {
             .user_agent(concat!("mdeauth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::environment(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(Http { client, opts })
+        Ok(Http {
+            client,
+            opts,
+            silent: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
     pub fn options(&self) -> HttpOptions {
@@ -281,6 +289,33 @@ impl Http {
     }
 
     fn send(&self, url: &str, req: reqwest::blocking::RequestBuilder) -> Result<Response> {
+        let origin = reqwest::Url::parse(url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        if let Some((_, why)) = self
+            .silent
+            .lock()
+            .ok()
+            .and_then(|s| s.iter().find(|(o, _)| *o == origin).cloned())
+        {
+            return Err(Error::environment(format!(
+                "{url} was not tried: {origin} gave no answer earlier in this run ({why})"
+            ))
+            .with_hint("check the network and the host, then run again; raise --timeout if it is only slow"));
+        }
+        self.receive(url, req)
+    }
+
+    /// `e`, a failure to get any answer from `url`'s origin, remembered
+    /// so the rest of the run does not wait on that origin again.
+    fn no_answer(&self, url: &str, e: Error) -> Error {
+        if let (Ok(u), Ok(mut s)) = (reqwest::Url::parse(url), self.silent.lock()) {
+            s.push((u.origin().ascii_serialization(), e.one_line()));
+        }
+        e
+    }
+
+    fn receive(&self, url: &str, req: reqwest::blocking::RequestBuilder) -> Result<Response> {
         let started = Instant::now();
         let resp = req.send().map_err(|e| self.transport_error(url, &e))?;
         let status = resp.status().as_u16();
@@ -297,7 +332,7 @@ impl Http {
         loop {
             let n = limited.read(&mut chunk).map_err(|e| {
                 if started.elapsed() >= self.opts.timeout || is_timeout_io(&e) {
-                    timeout_error(url, self.opts.timeout)
+                    self.no_answer(url, timeout_error(url, self.opts.timeout))
                 } else {
                     Error::environment(format!(
                         "the response from {url} was cut off after {} bytes ({})",
@@ -315,7 +350,7 @@ impl Http {
                 return Err(too_big(url, self.opts.max_bytes));
             }
             if started.elapsed() > self.opts.timeout {
-                return Err(timeout_error(url, self.opts.timeout));
+                return Err(self.no_answer(url, timeout_error(url, self.opts.timeout)));
             }
         }
         Ok(Response {
@@ -328,7 +363,7 @@ impl Http {
 
     fn transport_error(&self, url: &str, e: &reqwest::Error) -> Error {
         if e.is_timeout() {
-            return timeout_error(url, self.opts.timeout);
+            return self.no_answer(url, timeout_error(url, self.opts.timeout));
         }
         let chain = error_chain(e);
         if e.is_redirect() {
@@ -347,7 +382,10 @@ impl Http {
             } else {
                 "check the network, proxy settings (HTTPS_PROXY, NO_PROXY) and the host name"
             };
-            return Error::environment(format!("cannot connect to {url}: {chain}")).with_hint(hint);
+            return self.no_answer(
+                url,
+                Error::environment(format!("cannot connect to {url}: {chain}")).with_hint(hint),
+            );
         }
         Error::environment(format!("request to {url} failed: {chain}"))
             .with_hint("check the network and the URL, then retry")

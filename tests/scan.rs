@@ -1820,3 +1820,60 @@ fn key_not_found_age_notes_are_each_tokens_own_though_the_lookup_is_shared() {
         }
     }
 }
+
+#[test]
+fn a_host_that_never_answers_is_waited_on_once_not_once_per_tenant() {
+    // A sign-in host that accepts connections and says nothing; three
+    // tokens from three tenants. The first lookup waits out --timeout; the
+    // others are not sent to that host again.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    let key = common::main_key();
+    let tenants = [
+        mint::TENANT,
+        mint::OTHER_TENANT,
+        "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tenants.log");
+    let text: String = tenants
+        .iter()
+        .map(|t| {
+            let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+            c["tid"] = json!(t);
+            c["iss"] = json!(format!("https://sts.windows.net/{t}/"));
+            format!("token {}\n", mint::sign(&key, &key.v1_header(), &c))
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let cache = dir.path().join("cache");
+    let (code, tokens, summary) = scan_json_raw(
+        &[
+            "--authority-host",
+            &format!("http://127.0.0.1:{port}"),
+            "--timeout",
+            "2",
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ],
+        log.to_str().unwrap(),
+    );
+    assert_eq!(code, 3, "{summary}");
+    assert_eq!(summary["unverified"], 3, "{summary}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection only");
+    let not_tried = tokens
+        .iter()
+        .filter(|t| t.to_string().contains("gave no answer earlier in this run"))
+        .count();
+    assert_eq!(not_tried, 2, "{tokens:?}");
+}
