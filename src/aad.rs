@@ -679,13 +679,27 @@ fn classify(mut r: http::Response, secrets: &[&str]) -> Result<Outcome> {
                 response: v,
                 url: r.url.clone(),
             }),
-            _ => Err(Error::environment(format!(
-                "{} answered HTTP {} without an access_token",
-                r.url, r.status
-            ))
-            .with_hint(
-                "check the authority host or identity endpoint: it is not a token endpoint",
-            )),
+            _ => {
+                // An OAuth error JSON sent with a success status (a proxy's
+                // doing; Azure AD sends 400): still the refusal it says.
+                redact_secrets(&mut r, secrets);
+                let body = r.text();
+                let x = crate::aadsts::explain_error_body(&body);
+                if x.is_error_json && !x.is_empty() {
+                    return Ok(Outcome::Refused {
+                        status: r.status,
+                        body,
+                        url: r.url.clone(),
+                    });
+                }
+                Err(Error::environment(format!(
+                    "{} answered HTTP {} without an access_token",
+                    r.url, r.status
+                ))
+                .with_hint(
+                    "check the authority host or identity endpoint: it is not a token endpoint",
+                ))
+            }
         };
     }
     redact_secrets(&mut r, secrets);

@@ -1033,6 +1033,29 @@ fn a_short_secret_never_breaks_the_explanation_of_a_refusal() {
 }
 
 #[test]
+fn an_oauth_error_sent_with_http_200_is_still_the_refusal_it_names() {
+    // A proxy in between turned Azure AD's 400 into a 200: the AADSTS code
+    // is what to act on, not "not a token endpoint".
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"));
+        then.status(200).json_body(json!({
+            "error": "invalid_client",
+            "error_description": format!("AADSTS7000215: Invalid client secret provided: {SECRET}"),
+            "error_codes": [7000215]
+        }));
+    });
+    let out = with_secret(&server.base_url());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_out(&out);
+    let text = v.to_string();
+    assert!(text.contains("AADSTS7000215"), "{v}");
+    assert!(!text.contains("not a token endpoint"), "{v}");
+    assert!(!text.contains(SECRET), "{v}");
+}
+
+#[test]
 fn an_access_token_that_is_not_a_jwt_is_the_endpoints_failure() {
     // Nothing the user gave is wrong: exit 3, naming the endpoint.
     for access_token in ["not-a-jwt", "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln"] {
