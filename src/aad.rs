@@ -367,13 +367,22 @@ impl Aad {
             Error::environment(format!("{url} answered without a device_code"))
                 .with_hint("check --authority-host: it must be an Entra ID authority")
         })?;
-        let message = s("message").unwrap_or_else(|| {
-            format!(
-                "To sign in, open {} and enter the code {}",
-                s("verification_uri").unwrap_or_else(|| "the verification page".into()),
-                s("user_code").unwrap_or_default()
-            )
-        });
+        // Shown to the user as sent: a page of text at most, not megabytes.
+        let message = s("message")
+            .map(|m| {
+                if m.chars().count() > 1000 {
+                    format!("{}…", m.chars().take(999).collect::<String>())
+                } else {
+                    m
+                }
+            })
+            .unwrap_or_else(|| {
+                format!(
+                    "To sign in, open {} and enter the code {}",
+                    s("verification_uri").unwrap_or_else(|| "the verification page".into()),
+                    s("user_code").unwrap_or_default()
+                )
+            });
         Ok(Ok(DeviceCode {
             device_code,
             message,
@@ -402,7 +411,9 @@ impl Aad {
         let deadline = Duration::from_secs(dc.expires_in);
         let mut interval = dc.interval;
         loop {
-            std::thread::sleep(poll.wait(interval));
+            // Never past the code's expiry.
+            let left = deadline.saturating_sub(started.elapsed());
+            std::thread::sleep(poll.wait(interval).min(left));
             let outcome = self.post(&url, &form)?;
             let Outcome::Refused { body, .. } = &outcome else {
                 return Ok(outcome);

@@ -510,6 +510,24 @@ fn device_code(base: &str) -> std::process::Output {
 }
 
 #[test]
+fn a_device_code_message_of_megabytes_is_shown_cut_short() {
+    let mut dc = common::devicecode_response();
+    dc["message"] = json!(format!("Sign in at the page. {}", "x".repeat(200_000)));
+    let server = seq_server(vec![(200, dc), (200, token_response())]);
+    let out = cmd(&server.base)
+        .args(["--flow", "device-code"])
+        .env_remove("AZURE_TENANT_ID")
+        .env("MDEAUTH_DEVICE_POLL_MS", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Sign in at the page. xxx"), "{err}");
+    assert!(err.contains("x…"), "{err}");
+    assert!(err.len() < 5000, "{} bytes on stderr", err.len());
+}
+
+#[test]
 fn device_code_pending_slow_down_then_success() {
     let server = seq_server(vec![
         (200, common::devicecode_response()),

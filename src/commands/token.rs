@@ -252,7 +252,7 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
             report.findings.push(Finding::error(
                 "token.device_code_expired",
                 format!(
-                    "nobody finished the sign-in within the device code's {seconds} s: {} still answered authorization_pending, so mdeauth stopped polling",
+                    "nobody finished the sign-in within the device code's {seconds} s: {} still answered that the sign-in was pending (authorization_pending or slow_down), so mdeauth stopped polling",
                     host_of(&url)
                 ),
                 "run the command again and finish the sign-in at the address shown, with the code shown, before it expires",
