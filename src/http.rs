@@ -71,6 +71,19 @@ pub fn parse_json<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T> {
             ),
         );
     }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(
+            Error::environment(format!("{url} returned an empty body, not JSON"))
+                .with_hint("retry; if it persists the endpoint or a proxy is misbehaving"),
+        );
+    }
+    if body.starts_with(&[0x1f, 0x8b]) {
+        // mdeauth asks for no encoding, so a compressed answer is not the endpoint's.
+        return Err(Error::environment(format!(
+            "{url} returned a gzip-compressed body, which mdeauth did not ask for"
+        ))
+        .with_hint("a proxy or a misconfigured server compressed it; check any proxy between this machine and the endpoint"));
+    }
     serde_json::from_slice(body).map_err(|e| {
         let what = if e.is_eof() {
             "truncated JSON"
@@ -400,7 +413,12 @@ fn is_timeout_io(e: &std::io::Error) -> bool {
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
+    let mut parts = Vec::new();
+    let top = e.to_string();
+    // reqwest's own top line repeats the URL the message already names.
+    if !top.starts_with("error sending request for url") {
+        parts.push(top);
+    }
     let mut cur = e.source();
     while let Some(s) = cur {
         let t = s.to_string();
@@ -408,6 +426,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
             parts.push(t);
         }
         cur = s.source();
+    }
+    if parts.is_empty() {
+        return e.to_string();
     }
     parts.join(": ")
 }

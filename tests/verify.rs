@@ -362,6 +362,27 @@ fn html_body_exits_3() {
 }
 
 #[test]
+fn an_empty_or_compressed_key_set_is_named_as_such() {
+    failing_keys(
+        |_, t| {
+            t.status(200).body("");
+        },
+        &[],
+        "returned an empty body, not JSON",
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, jwks_fixture("jwks.json").to_string().as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    failing_keys(
+        move |_, t| {
+            t.status(200).body(gz);
+        },
+        &[],
+        "returned a gzip-compressed body, which mdeauth did not ask for",
+    );
+}
+
+#[test]
 fn truncated_json_exits_3() {
     let full = jwks_fixture("jwks.json").to_string();
     let cut = full[..full.len() / 2].to_string();
