@@ -12,6 +12,13 @@ use crate::applint::MDE_APP_ID;
 use crate::error::{Error, Result};
 use crate::http::{Http, Response};
 
+/// Entries read per list at most: an app's role assignments and grants
+/// number a few hundred.
+const MAX_ITEMS: usize = 5000;
+
+/// What to do when a list is longer than an app's ever is.
+const TOO_MUCH_HINT: &str = "check --graph-endpoint (no app registration has that many); or export the registration and its grants with az and pass them as files (MANIFEST, --grants)";
+
 /// Follow at most this many `@odata.nextLink` pages per list.
 const MAX_PAGES: usize = 20;
 
@@ -126,9 +133,15 @@ impl Graph {
         let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
             let r = self.send(&url)?;
-            let v = self.check(r, what)?.unwrap_or(Value::Null);
-            if let Some(a) = v.get("value").and_then(Value::as_array) {
-                items.extend(a.iter().cloned());
+            let mut v = self.check(r, what)?.unwrap_or(Value::Null);
+            if let Some(Value::Array(a)) = v.get_mut("value").map(Value::take) {
+                items.extend(a);
+            }
+            if items.len() > MAX_ITEMS {
+                return Err(Error::environment(format!(
+                    "Microsoft Graph returned more than {MAX_ITEMS} entries to {what}; giving up"
+                ))
+                .with_hint(TOO_MUCH_HINT));
             }
             match v.get("@odata.nextLink").and_then(Value::as_str) {
                 Some(next) if self.same_origin(next) => url = next.to_string(),
@@ -144,7 +157,8 @@ impl Graph {
         }
         Err(Error::environment(format!(
             "Microsoft Graph returned more than {MAX_PAGES} pages to {what}; giving up"
-        )))
+        ))
+        .with_hint(TOO_MUCH_HINT))
     }
 
     /// True when `url` has the endpoint's scheme, host and port.

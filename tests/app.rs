@@ -1232,6 +1232,38 @@ fn live_mode_not_granted_and_token_from_env() {
 }
 
 #[test]
+fn live_mode_a_list_longer_than_any_apps_is_refused_with_what_to_do() {
+    let g = FakeGraph::new();
+    g.app(200, fixture_json("daemon-ok.json"));
+    g.mde_sp();
+    g.app_sp();
+    let many: Vec<Value> = (0..5001)
+        .map(
+            |i| json!({"id": format!("a{i}"), "appRoleId": "71fe6b80-7034-4028-9ed8-0f316df9c3ff"}),
+        )
+        .collect();
+    g.json(
+        &format!("/v1.0/servicePrincipals/{SP_ID}/appRoleAssignments"),
+        200,
+        json!({ "value": many }),
+    );
+    let out = mdeauth()
+        .env("MDEAUTH_GRAPH_TOKEN", GRAPH_TOKEN)
+        .args(["app", "--format", "json", "--at", AT, "--app-id", DAEMON])
+        .args(["--graph-endpoint", &g.server.base_url()])
+        .args(DAEMON_OK)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("returned more than 5000 entries"), "{err}");
+    assert!(
+        err.contains("pass them as files (MANIFEST, --grants)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn live_mode_app_without_service_principal_and_tenant_without_mde() {
     let g = FakeGraph::new();
     g.app(200, fixture_json("daemon-ok.json"));
