@@ -1081,31 +1081,38 @@ fn a_403_for_a_permission_the_app_already_requests_asks_for_consent_not_for_addi
     });
     let dir = tempfile::tempdir().unwrap();
     let plan = write_plan(dir.path(), DAEMON_APP);
-    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
-    c["appid"] = json!(DAEMON_APP);
-    let k = common::main_key();
-    let token = mint::sign(&k, &k.v1_header(), &c);
-    let o = run({
-        let mut cmd = offline_doctor();
-        cmd.arg("--probe")
-            .args(["--plan", plan.to_str().unwrap()])
-            .args(["--api-base", &api.base_url()])
-            .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
-            .args([
-                "--grants",
-                fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
-            ])
-            .arg(&token);
-        cmd
-    });
-    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
-    let v = o.json();
-    let forbidden = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "probe.forbidden")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    // doctor --probe with the registration and its grants, for a token of
+    // the daemon holding `roles`; the probe.forbidden finding.
+    let probe_with = |roles: &[&str]| {
+        let mut c = mint::v1_app_claims(roles);
+        c["appid"] = json!(DAEMON_APP);
+        let k = common::main_key();
+        let token = mint::sign(&k, &k.v1_header(), &c);
+        let o = run({
+            let mut cmd = offline_doctor();
+            cmd.arg("--probe")
+                .args(["--plan", plan.to_str().unwrap()])
+                .args(["--api-base", &api.base_url()])
+                .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
+                .args([
+                    "--grants",
+                    fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
+                ])
+                .arg(&token);
+            cmd
+        });
+        assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+        let v = o.json();
+        let forbidden = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "probe.forbidden")
+            .unwrap_or_else(|| panic!("{v:#}"))
+            .clone();
+        (v, forbidden)
+    };
+    let (v, forbidden) = probe_with(&["Machine.Read.All"]);
     assert_eq!(
         forbidden["fix"],
         "the app registration already requests Alert.Read.All; grant admin consent (doctor.not_granted gives the link), then get a new token",
@@ -1122,32 +1129,8 @@ fn a_403_for_a_permission_the_app_already_requests_asks_for_consent_not_for_addi
     );
     // The token already holds it: consent is not what is missing, and the
     // probe's own fix stands.
-    let mut c = mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]);
-    c["appid"] = json!(DAEMON_APP);
-    let token = mint::sign(&k, &k.v1_header(), &c);
-    let o = run({
-        let mut cmd = offline_doctor();
-        cmd.arg("--probe")
-            .args(["--plan", plan.to_str().unwrap()])
-            .args(["--api-base", &api.base_url()])
-            .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
-            .args([
-                "--grants",
-                fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
-            ])
-            .arg(&token);
-        cmd
-    });
-    let v = o.json();
-    let fix = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "probe.forbidden")
-        .unwrap_or_else(|| panic!("{v:#}"))["fix"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, forbidden) = probe_with(&["Machine.Read.All", "Alert.Read.All"]);
+    let fix = forbidden["fix"].as_str().unwrap().to_string();
     assert!(!fix.contains("already requests"), "{fix}");
 }
 
