@@ -1021,11 +1021,13 @@ fn scan_reports_a_context_mismatch_as_check_does() {
     assert!(mismatch(&app["findings"]).is_empty());
 }
 
-#[test]
-fn keys_are_fetched_once_per_issuer() {
-    // Three distinct tokens from one issuer: one discovery and one JWKS fetch.
-    let server = httpmock::MockServer::start();
-    let jwks_body = std::fs::read_to_string(fixture("keys/jwks.json")).unwrap();
+/// The main tenant's v1 discovery on `server`, with the key set of the
+/// fixture `jwks`: the metadata and key set mocks.
+fn v1_discovery<'a>(
+    server: &'a httpmock::MockServer,
+    jwks: &str,
+) -> (httpmock::Mock<'a>, httpmock::Mock<'a>) {
+    let body = std::fs::read_to_string(fixture(jwks)).unwrap();
     let tid = mint::TENANT;
     let meta = server.mock(|when, then| {
         when.method("GET")
@@ -1037,8 +1039,16 @@ fn keys_are_fetched_once_per_issuer() {
     });
     let keys = server.mock(|when, then| {
         when.method("GET").path("/common/discovery/keys");
-        then.status(200).body(jwks_body.clone());
+        then.status(200).body(body);
     });
+    (meta, keys)
+}
+
+#[test]
+fn keys_are_fetched_once_per_issuer() {
+    // Three distinct tokens from one issuer: one discovery and one JWKS fetch.
+    let server = httpmock::MockServer::start();
+    let (meta, keys) = v1_discovery(&server, "keys/jwks.json");
     let key = common::main_key();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("three.log");
@@ -1763,21 +1773,8 @@ fn key_not_found_age_notes_are_each_tokens_own_though_the_lookup_is_shared() {
     // lacks: one expired years before the set was fetched, one expires
     // long after. The lookup is made once; the "older than the set" note
     // belongs to the old token only, whichever token was looked up first.
-    let tid = mint::TENANT;
     let server = httpmock::MockServer::start();
-    server.mock(|when, then| {
-        when.method("GET")
-            .path(format!("/{tid}/.well-known/openid-configuration"));
-        then.status(200).json_body(json!({
-            "issuer": "https://sts.windows.net/{tenantid}/",
-            "jwks_uri": server.url("/common/discovery/keys"),
-        }));
-    });
-    server.mock(|when, then| {
-        when.method("GET").path("/common/discovery/keys");
-        then.status(200)
-            .body(std::fs::read_to_string(fixture("keys/jwks-rotated.json")).unwrap());
-    });
+    let _mocks = v1_discovery(&server, "keys/jwks-rotated.json");
     let key = common::main_key();
     let token = |exp: i64| {
         let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
