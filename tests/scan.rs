@@ -1021,6 +1021,25 @@ fn scan_reports_a_context_mismatch_as_check_does() {
     assert!(mismatch(&app["findings"]).is_empty());
 }
 
+/// `scan --format json` of `log` with keys discovered at `authority`, a
+/// cache under `dir`, and `extra` flags.
+fn scan_with_authority(
+    authority: &str,
+    dir: &std::path::Path,
+    log: &std::path::Path,
+    extra: &[&str],
+) -> (i32, Vec<Value>, Value) {
+    let cache = dir.join("cache");
+    let mut args = vec![
+        "--authority-host",
+        authority,
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    scan_json_raw(&args, log.to_str().unwrap())
+}
+
 /// The main tenant's v1 discovery on `server`, with the key set of the
 /// fixture `jwks`: the metadata and key set mocks.
 fn v1_discovery<'a>(
@@ -1060,16 +1079,7 @@ fn keys_are_fetched_once_per_issuer() {
         })
         .collect();
     std::fs::write(&log, text).unwrap();
-    let cache = dir.path().join("cache");
-    let (code, tokens, _) = scan_json_raw(
-        &[
-            "--authority-host",
-            &server.base_url(),
-            "--cache-dir",
-            cache.to_str().unwrap(),
-        ],
-        log.to_str().unwrap(),
-    );
+    let (code, tokens, _) = scan_with_authority(&server.base_url(), dir.path(), &log, &[]);
     assert_eq!(code, 0, "{tokens:?}");
     assert_eq!(tokens.len(), 3);
     meta.assert_calls(1);
@@ -1788,16 +1798,7 @@ fn key_not_found_age_notes_are_each_tokens_own_though_the_lookup_is_shared() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("two.log");
         std::fs::write(&log, format!("a {}\nb {}\n", order[0], order[1])).unwrap();
-        let cache = dir.path().join("cache");
-        let (code, tokens, _) = scan_json_raw(
-            &[
-                "--authority-host",
-                &server.base_url(),
-                "--cache-dir",
-                cache.to_str().unwrap(),
-            ],
-            log.to_str().unwrap(),
-        );
+        let (code, tokens, _) = scan_with_authority(&server.base_url(), dir.path(), &log, &[]);
         assert_eq!(code, 1, "{tokens:?}");
         assert_eq!(tokens.len(), 2);
         for t in &tokens {
@@ -1853,17 +1854,11 @@ fn a_host_that_never_answers_is_waited_on_once_not_once_per_tenant() {
         })
         .collect();
     std::fs::write(&log, text).unwrap();
-    let cache = dir.path().join("cache");
-    let (code, tokens, summary) = scan_json_raw(
-        &[
-            "--authority-host",
-            &format!("http://127.0.0.1:{port}"),
-            "--timeout",
-            "2",
-            "--cache-dir",
-            cache.to_str().unwrap(),
-        ],
-        log.to_str().unwrap(),
+    let (code, tokens, summary) = scan_with_authority(
+        &format!("http://127.0.0.1:{port}"),
+        dir.path(),
+        &log,
+        &["--timeout", "2"],
     );
     assert_eq!(code, 3, "{summary}");
     assert_eq!(summary["unverified"], 3, "{summary}");
