@@ -230,6 +230,22 @@ fn a_token_for_another_api_names_app_specific_keys_in_its_fix() {
     );
 }
 
+/// `verify --format json` of `token` at VALID_AT with discovery (no
+/// --jwks) and an empty cache of its own.
+fn verify_discovering(token: &str) -> (i32, Value, String) {
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", cache.path()).args([
+        "--format",
+        "json",
+        "verify",
+        token,
+        "--at",
+        mint::VALID_AT,
+    ]);
+    run(cmd)
+}
+
 #[test]
 fn non_aad_issuer_is_not_fetched_and_is_explained() {
     let server = MockServer::start();
@@ -239,17 +255,7 @@ fn non_aad_issuer_is_not_fetched_and_is_explained() {
     let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
     c["iss"] = json!(server.url("/evil/"));
     let t = mint::sign(&main_key(), &main_key().v1_header(), &c);
-    let cache = tempfile::tempdir().unwrap();
-    let mut cmd = mdeauth();
-    cmd.env("MDEAUTH_CACHE_DIR", cache.path()).args([
-        "--format",
-        "json",
-        "verify",
-        &t,
-        "--at",
-        mint::VALID_AT,
-    ]);
-    let (code, v, _) = run(cmd);
+    let (code, v, _) = verify_discovering(&t);
     assert_eq!(code, 1);
     assert_eq!(v["signature"]["status"], "key_not_found");
     let c = codes(&v);
@@ -271,17 +277,7 @@ fn an_issuer_that_is_not_a_string_is_named_as_such_not_as_missing() {
     let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
     c["iss"] = json!(["https://sts.windows.net/x/"]);
     let t = mint::sign(&main_key(), &main_key().v1_header(), &c);
-    let cache = tempfile::tempdir().unwrap();
-    let mut cmd = mdeauth();
-    cmd.env("MDEAUTH_CACHE_DIR", cache.path()).args([
-        "--format",
-        "json",
-        "verify",
-        &t,
-        "--at",
-        mint::VALID_AT,
-    ]);
-    let (code, v, _) = run(cmd);
+    let (code, v, _) = verify_discovering(&t);
     assert_eq!(code, 1, "{v}");
     assert_eq!(
         finding(&v, "signature.key_not_found")["message"],
