@@ -319,11 +319,13 @@ impl Http {
         self.receive(url, req)
     }
 
-    /// `e`, a failure to get any answer from `url`'s origin, remembered
-    /// so the rest of the run does not wait on that origin again.
+    /// `e`, a failure to get any answer from `url`'s origin (no connection,
+    /// or no response before the timeout; a body slow to arrive is an
+    /// answer), remembered so the rest of the run does not wait on that
+    /// origin again. Only the reason is kept, not its hint.
     fn no_answer(&self, url: &str, e: Error) -> Error {
         if let (Ok(u), Ok(mut s)) = (reqwest::Url::parse(url), self.silent.lock()) {
-            s.push((u.origin().ascii_serialization(), e.one_line()));
+            s.push((u.origin().ascii_serialization(), e.to_string()));
         }
         e
     }
@@ -345,7 +347,7 @@ impl Http {
         loop {
             let n = limited.read(&mut chunk).map_err(|e| {
                 if started.elapsed() >= self.opts.timeout || is_timeout_io(&e) {
-                    self.no_answer(url, timeout_error(url, self.opts.timeout))
+                    timeout_error(url, self.opts.timeout)
                 } else {
                     Error::environment(format!(
                         "the response from {url} was cut off after {} bytes ({})",
@@ -363,7 +365,7 @@ impl Http {
                 return Err(too_big(url, self.opts.max_bytes));
             }
             if started.elapsed() > self.opts.timeout {
-                return Err(self.no_answer(url, timeout_error(url, self.opts.timeout)));
+                return Err(timeout_error(url, self.opts.timeout));
             }
         }
         Ok(Response {
@@ -499,9 +501,9 @@ pub fn retry_after_advice(raw: Option<&str>, now: i64) -> String {
             crate::timefmt::rfc3339(now + secs as i64)
         );
     }
-    // A date from the last day up to a week ahead; any other is no advice.
+    // A date up to a week ahead; a past or farther one is no advice.
     if let Ok(t) = chrono::DateTime::parse_from_rfc2822(raw)
-        && (now - 86_400..=now + WEEK as i64).contains(&t.timestamp())
+        && (now..=now + WEEK as i64).contains(&t.timestamp())
     {
         return format!("retry after {}", crate::timefmt::rfc3339(t.timestamp()));
     }

@@ -52,6 +52,14 @@ pub struct KeySet {
     pub skipped: Vec<Skipped>,
     /// How many keys were skipped in all.
     pub skipped_total: usize,
+    /// The kids of skipped keys past the first [`SKIPPED_KEPT`], hashed:
+    /// enough to tell a token that its key was one of them.
+    pub skipped_beyond: std::collections::HashSet<u64>,
+}
+
+fn kid_hash(kid: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(kid)
 }
 
 /// Skipped keys kept with their reason: a hostile set of thousands of
@@ -118,12 +126,15 @@ impl KeySet {
                 Ok(k) => set.keys.push(std::sync::Arc::new(k)),
                 Err(why) => {
                     set.skipped_total += 1;
+                    let kid = str_member(v, "kid");
                     if set.skipped.len() < SKIPPED_KEPT {
                         set.skipped.push(Skipped {
                             number: i + 1,
-                            kid: str_member(v, "kid"),
+                            kid,
                             why,
                         });
+                    } else if let Some(k) = kid {
+                        set.skipped_beyond.insert(kid_hash(&k));
                     }
                 }
             }
@@ -146,6 +157,14 @@ impl KeySet {
             .iter()
             .find(|s| s.kid.as_deref() == Some(kid))
             .map(|s| s.why.clone())
+            .or_else(|| {
+                self.skipped_beyond.contains(&kid_hash(kid)).then(|| {
+                    format!(
+                        "it is one of the {} keys the set publishes in a form mdeauth cannot use (keys.skipped gives the reasons of the first ones)",
+                        self.skipped_total
+                    )
+                })
+            })
     }
 
     /// The key ids (or x5t) of every key, for display.

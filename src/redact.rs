@@ -10,7 +10,7 @@ use std::borrow::Cow;
 /// whether `name: value` counts too, besides `name=value` and a `--name`
 /// flag's `--name value`: in prose "token:" or "secret:" is followed by
 /// words, and in JSON `"code"` names error codes.
-const NAMES: [(&str, bool); 13] = [
+const NAMES: [(&str, bool); 14] = [
     ("accesstoken", true),
     ("assertion", true),
     ("clientassertion", true),
@@ -24,7 +24,15 @@ const NAMES: [(&str, bool); 13] = [
     ("sig", false),
     ("token", false),
     ("usercode", false),
+    ("xidentityheader", true),
 ];
+
+/// Names that may follow `_` or `-` inside a longer name
+/// (`AZURE_CLIENT_SECRET`): the others there are part of something else
+/// (`error_code`, `status_code`, `x-ms-token-…`).
+fn compound(canon: &str) -> bool {
+    canon.len() > 8 || canon == "password"
+}
 
 /// A run of base64url characters this long is a signature, a secret or a
 /// token segment, not a word, a GUID (36) or an AADSTS code.
@@ -135,8 +143,10 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
             i += 1;
             continue;
         }
+        let inside = i > 0 && matches!(b[i - 1], b'_' | b'-') && !(i >= 2 && &b[i - 2..i] == b"--");
         let named = NAMES
             .iter()
+            .filter(|(n, _)| !inside || compound(n))
             .find_map(|&n| value_start(b, i, n))
             .or_else(|| scheme_value(b, i));
         if let Some(v) = named {
@@ -160,9 +170,15 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
             let run = &b[i..run_end];
             let jwt = run.starts_with(b"eyJ") && run.contains(&b'.');
             let secret = run.len() >= SECRET_RUN && run.contains(&b'~');
-            let long = run
-                .split(|&c| c == b'.' || c == b'~')
-                .any(|seg| seg.len() >= LONG_RUN && !seg.iter().all(|c| c.is_ascii_hexdigit()));
+            // Not a hexadecimal thumbprint or hash, nor a host name or a
+            // certificate's name (lower case, words joined by hyphens).
+            let words = |seg: &[u8]| {
+                !seg.iter().any(u8::is_ascii_uppercase)
+                    && seg.iter().filter(|&&c| c == b'-').count() >= 2
+            };
+            let long = run.split(|&c| c == b'.' || c == b'~').any(|seg| {
+                seg.len() >= LONG_RUN && !seg.iter().all(|c| c.is_ascii_hexdigit()) && !words(seg)
+            });
             if jwt || secret || long {
                 let with = if jwt { "[token]" } else { "[hidden]" };
                 replace(i, run_end, with, &mut copied);
@@ -214,6 +230,10 @@ mod tests {
             "AZURE_CLIENT_SECRET=[hidden] clientSecret: [hidden] --password [hidden] --client-secret=[hidden]"
         );
         assert_eq!(
+            hide("X-IDENTITY-HEADER: HdrS3cret-77 AZURE_PASSWORD=pw1"),
+            "X-IDENTITY-HEADER: [hidden] AZURE_PASSWORD=[hidden]"
+        );
+        assert_eq!(
             hide("Authorization: Basic dXNlcjpwYXNzd29yZA== sent"),
             "Authorization: Basic [hidden] sent"
         );
@@ -234,6 +254,9 @@ mod tests {
             "Error getting token: AADSTS700016: Application not found. The client secret: see the portal.",
             "Thumbprint of key used by client: '9E1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C'",
             "Basic authentication is not supported; error_codes and tokens differ",
+            "error_code=7000215 status_code=401 x-ms-token-cache=1",
+            "The redirect URI 'https://contoso-security-operations-automation-portal.azurewebsites.net/signin-oidc' does not match",
+            "CN=contoso-security-operations-automation-client-cert",
             "the password is wrong; passwords expire",
         ] {
             assert!(matches!(hide(t), std::borrow::Cow::Borrowed(_)), "{t}");

@@ -604,6 +604,22 @@ fn thousands_of_unusable_keys_make_one_short_note() {
     assert!(m.len() < 3000, "{} bytes", m.len());
     // A kid is shown cut short.
     assert!(m.contains("(kid 0-kkk") && m.contains("…)"), "{m}");
+    // The token's own key among them, past the ones kept with a reason:
+    // still said to be unusable, not missing.
+    let mut set = jwks_fixture("jwks.json");
+    let keys = set["keys"].as_array_mut().unwrap();
+    let own = keys.remove(0);
+    for i in 0..150 {
+        keys.push(json!({"kty": "RSA", "kid": format!("junk{i}"), "n": "AQAB", "e": "AQAB"}));
+    }
+    keys.push(json!({"kty": "RSA", "kid": own["kid"], "n": "AQAB", "e": "AQAB"}));
+    let (code, v, _) = verify_with_set(&set);
+    assert_eq!(code, 1, "{v}");
+    let m = finding(&v, "signature.key_not_found")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(m.contains("but cannot be used: it is one of the"), "{m}");
 }
 
 /// [`verify_with_set`] for a set whose key for the token cannot be used:
