@@ -369,13 +369,7 @@ impl Aad {
         })?;
         // Shown to the user as sent: a page of text at most, not megabytes.
         let message = s("message")
-            .map(|m| {
-                if m.chars().count() > 1000 {
-                    format!("{}…", m.chars().take(999).collect::<String>())
-                } else {
-                    m
-                }
-            })
+            .map(|m| crate::report::human::clip(&m, 1000))
             .unwrap_or_else(|| {
                 format!(
                     "To sign in, open {} and enter the code {}",

@@ -89,13 +89,7 @@ fn usage_exit(e: clap::Error, command: Option<&str>) -> ! {
                     && !arg.contains(' ')
                     && !crate::input::path_like(arg) =>
             {
-                line.replace(
-                    arg.as_str(),
-                    &format!(
-                        "(a {}-character value, not repeated here in case it is a secret)",
-                        arg.chars().count()
-                    ),
-                )
+                line.replace(arg.as_str(), &crate::input::withheld(arg, ""))
             }
             _ => line,
         }

@@ -98,10 +98,7 @@ fn shown_id(t: &str) -> String {
     if id_like || (t.chars().count() < 30 && !t.contains('~')) {
         format!("{:?}", Snippet(t).to_string())
     } else {
-        format!(
-            "(a {}-character value, not repeated here in case it is a secret: is it the client secret?)",
-            t.chars().count()
-        )
+        crate::input::withheld(t, ", perhaps the client secret")
     }
 }
 

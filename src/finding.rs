@@ -88,7 +88,7 @@ impl Finding {
 
 /// The codes of [`Finding::is_unreachable`].
 const UNREACHABLE: [&str; 5] = [
-    "signature.unverified",
+    crate::checks::SIGNATURE_UNVERIFIED,
     "doctor.unreachable",
     "probe.no_answer",
     "probe.server_error",

@@ -194,11 +194,17 @@ pub fn shown_path(p: &Path) -> String {
     if path_like(&s) && !jwt_like {
         s.into_owned()
     } else {
-        format!(
-            "(a {}-character value that does not read as a path, not repeated here in case it is the secret itself)",
-            s.chars().count()
-        )
+        withheld(&s, " that does not read as a path")
     }
+}
+
+/// In place of a value that may be a secret given in the wrong place: its
+/// length and `what` it looks like, never the value.
+pub fn withheld(value: &str, what: &str) -> String {
+    format!(
+        "(a {}-character value{what}, not repeated here in case it is a secret)",
+        value.chars().count()
+    )
 }
 
 /// A path as people write one: a token file's name, or a path that starts

@@ -79,19 +79,13 @@ impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "key #{}", self.number)?;
         if let Some(kid) = &self.kid {
-            write!(f, " (kid {})", clip(kid, 64))?;
+            write!(f, " (kid {})", crate::report::human::clip(kid, 64))?;
         }
-        write!(f, " skipped: {}", clip(&self.why, 300))
-    }
-}
-
-/// `s`, cut to `n` characters with an ellipsis: a server's strings in a note.
-fn clip(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
-    if s.chars().count() <= n {
-        std::borrow::Cow::Borrowed(s)
-    } else {
-        let head: String = s.chars().take(n - 1).collect();
-        std::borrow::Cow::Owned(format!("{head}…"))
+        write!(
+            f,
+            " skipped: {}",
+            crate::report::human::clip(&self.why, 300)
+        )
     }
 }
 

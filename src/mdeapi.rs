@@ -283,6 +283,16 @@ pub struct Probed {
     pub answer: Answer,
 }
 
+/// `probe.no_answer`: `call` got no usable answer (`e`: no connection, a
+/// timeout, a refused redirect, a cut-off body), for `probe` and `doctor`.
+pub fn no_answer(call: &ParsedCall, e: &Error) -> Finding {
+    Finding::error(
+        "probe.no_answer",
+        format!("{}: {e}", call.label()),
+        e.hint().unwrap_or(""),
+    )
+}
+
 /// Send the call with the token and interpret the answer. Errors are transport failures (exit 3).
 pub fn probe(
     http: &Http,
@@ -682,8 +692,7 @@ fn unauthorized(
         let cls = c.classify();
         // Another cloud's API never accepts the token, whatever else holds.
         let host = crate::cloud::url_host(url).unwrap_or_default();
-        if let Some(f) = crate::commands::check::host_cloud_mismatch(&cls, c.iss.as_deref(), &host)
-        {
+        if let Some(f) = checks::host_cloud_mismatch(&cls, c.iss.as_deref(), &host) {
             causes.push(if f.is_error() {
                 "wrong cloud: this API accepts only tokens of its own cloud's Azure AD (call.wrong_cloud)"
             } else {
@@ -854,8 +863,7 @@ fn forbidden(
     {
         let cl = c
             .classify()
-            .cloud
-            .and_then(|n| cloud::by_name(n).ok())
+            .cloud_info()
             .unwrap_or_else(|| cloud::by_name("public").expect("public cloud exists"));
         let u = consent::urls(&app, Some(&tid), cl, None, None);
         if let Some(t) = u.authorize_tenant {

@@ -713,6 +713,13 @@ pub struct Classification {
     pub managed_identity: bool,
 }
 
+impl Classification {
+    /// The cloud the issuer belongs to ([`Classification::cloud`]), if known.
+    pub fn cloud_info(&self) -> Option<&'static cloud::Cloud> {
+        self.cloud.and_then(|n| cloud::by_name(n).ok())
+    }
+}
+
 fn is_guid_like(s: &str) -> bool {
     crate::guid::is_guid(s)
 }

@@ -590,7 +590,7 @@ fn a_secret_given_where_its_file_path_belongs_is_not_echoed() {
         let err = String::from_utf8_lossy(&out.stderr).to_string();
         assert_eq!(out.status.code(), Some(2), "{}: {err}", args[0]);
         assert!(
-            err.contains("not repeated here in case it is the secret itself"),
+            err.contains("that does not read as a path, not repeated here in case it is a secret)"),
             "{}: {err}",
             args[0]
         );
@@ -662,7 +662,7 @@ fn a_secret_set_as_the_client_or_tenant_id_is_not_echoed() {
         let err = String::from_utf8_lossy(&out.stderr).to_string();
         assert_eq!(out.status.code(), Some(2), "{var}: {err}");
         assert!(
-            err.contains("not repeated here in case it is a secret: is it the client secret?"),
+            err.contains("perhaps the client secret, not repeated here in case it is a secret)"),
             "{var}: {err}"
         );
         assert_clean(var, &err);

@@ -160,81 +160,11 @@ fn wrong_cloud(
         if out.iter().any(|m| m.host == host) {
             continue;
         }
-        if let Some(finding) = host_cloud_mismatch(cls, iss, &host) {
+        if let Some(finding) = crate::checks::host_cloud_mismatch(cls, iss, &host) {
             out.push(CloudMismatch { host, finding });
         }
     }
     out
-}
-
-/// `call.wrong_cloud` when `host` is another cloud's MDE API than the one
-/// the token (classified as `cls`, issuer `iss`) was signed in on: each API
-/// accepts only tokens of its own cloud (GCC signs in on the commercial
-/// cloud, GCC High and DoD on login.microsoftonline.us; `data/clouds.json`).
-/// An error, or a warning when only an sts.windows.net issuer names the
-/// token's cloud. `None` for the token's own cloud or a host of unknown cloud.
-pub fn host_cloud_mismatch(
-    cls: &crate::token::Classification,
-    iss: Option<&str>,
-    host: &str,
-) -> Option<Finding> {
-    let token_cloud = cls.cloud?;
-    // v1 issuers on sts.windows.net are confirmed for the commercial cloud
-    // only; whether US Government v1 tokens carry it too is not, so such a
-    // token on a national API is a warning, not an error.
-    let sure = iss
-        .and_then(crate::cloud::url_host)
-        .is_none_or(|h| h != "sts.windows.net");
-    let api = api_cloud(host)?;
-    let sign_in = crate::cloud::by_issuer_host(api.login_host)?;
-    if sign_in.name == token_cloud {
-        return None;
-    }
-    let message = format!(
-        "{host} is the {} MDE API, which accepts tokens signed in at {}; this token comes from the {} cloud{}",
-        api.display,
-        api.login_host,
-        crate::cloud::by_name(token_cloud).map_or(token_cloud, |c| c.display),
-        if sure {
-            ""
-        } else {
-            " by its sts.windows.net issuer (confirmed for commercial v1 tokens; not known for national clouds)"
-        }
-    );
-    // A tenant signs in only in its own cloud: the API of the token's
-    // cloud is the fix, a token from another cloud only for a tenant
-    // that lives there.
-    let fix = match crate::cloud::by_name(token_cloud)
-        .ok()
-        .filter(|c| !c.api_host.is_empty())
-    {
-        Some(own) => format!(
-            "call the {} MDE API at https://{} instead (the tenant signs in at {}; --cloud {} for probe and doctor); a token from {} exists only for a tenant in that cloud",
-            own.display, own.api_host, own.login_host, own.name, api.login_host
-        ),
-        None => format!(
-            "request the token from https://{}/<tenant> (mdeauth token --cloud {}), or call the API host of the token's cloud",
-            api.login_host, api.name
-        ),
-    };
-    Some(if sure {
-        Finding::error("call.wrong_cloud", message, fix)
-    } else {
-        Finding::warning("call.wrong_cloud", message, fix)
-    })
-}
-
-/// The cloud whose MDE API `host` serves: a national cloud's own API host,
-/// or one of the catalogue's commercial hosts (`*.microsoft.com`,
-/// `*.windows.com`); `None` for a host of unknown cloud.
-fn api_cloud(host: &str) -> Option<&'static crate::cloud::Cloud> {
-    crate::cloud::by_api_host(host).or_else(|| {
-        let commercial = (host.ends_with(".microsoft.com") || host.ends_with(".windows.com"))
-            && crate::catalog::hosts().iter().any(|h| h == host);
-        commercial
-            .then(|| crate::cloud::by_name("public").ok())
-            .flatten()
-    })
 }
 
 /// The plan checks `check` runs on a decoded token, shared with `token --plan`

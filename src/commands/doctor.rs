@@ -873,19 +873,20 @@ fn probe_calls(
                 d.probes.push(p.section);
             }
             Err(e) => {
-                let unreachable = matches!(e, Error::Environment { .. });
-                env |= unreachable;
                 failed.push(format!("{} → {}", call.label(), e.one_line()));
                 // No answer: said as `probe` says it.
-                report.findings.push(Finding::error(
-                    if unreachable {
-                        "probe.no_answer"
+                report
+                    .findings
+                    .push(if matches!(e, Error::Environment { .. }) {
+                        env = true;
+                        mdeapi::no_answer(&call, &e)
                     } else {
-                        "doctor.probe"
-                    },
-                    format!("{}: {e}", call.label()),
-                    e.hint().unwrap_or(""),
-                ));
+                        Finding::error(
+                            "doctor.probe",
+                            format!("{}: {e}", call.label()),
+                            e.hint().unwrap_or(""),
+                        )
+                    });
             }
         }
     }

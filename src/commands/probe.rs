@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use crate::cli::ProbeArgs;
 use crate::error::{Error, Result, exit};
-use crate::finding::Finding;
 use crate::http::{Http, HttpOptions};
 use crate::mdeapi::{self, Answer};
 use crate::report::style::Style;
@@ -96,11 +95,7 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
         // No usable answer (timeout, connection, redirect, a cut-off body):
         // still a report, so a CI job that publishes it shows why.
         Err(e @ Error::Environment { .. }) => {
-            report.findings.push(Finding::error(
-                "probe.no_answer",
-                format!("{}: {e}", call.label()),
-                e.hint().unwrap_or(""),
-            ));
+            report.findings.push(mdeapi::no_answer(&call, &e));
             return Ok((report.finish(), exit::ENVIRONMENT));
         }
         Err(e) => return Err(e),
