@@ -96,7 +96,13 @@ pub fn verify_token(
     let mut findings = checks::header(h);
     let mut sig = SignatureSection {
         status: SignatureStatus::NotChecked,
-        kid: h.kid.clone().or_else(|| h.x5t.clone()),
+        // A kid that is not text names no key, and x5t does not stand in
+        // for it: the signature is not checked at all.
+        kid: if h.malformed.iter().any(|m| m == "kid") {
+            None
+        } else {
+            h.kid.clone().or_else(|| h.x5t.clone())
+        },
         key_source: None,
         nonce_transformed: false,
     };

@@ -722,6 +722,35 @@ fn a_header_member_that_is_not_text_is_rejected_not_matched_as_text() {
         finding(&v, "header.malformed")["message"],
         "the header's kid is not text: RFC 7515 defines it as a JSON string"
     );
+    // With an x5t beside it, no key is shown as the token's either: the
+    // signature was not checked against any.
+    let with_x5t = mint::sign(
+        &k,
+        &format!(r#"{{"typ":"JWT","alg":"RS256","kid":5,"x5t":"{}"}}"#, k.kid),
+        &claims,
+    );
+    let (code, v, _) = verify_main(&with_x5t, &[]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["signature"]["status"], "not_checked", "{v}");
+    assert_eq!(v["signature"]["kid"], Value::Null, "{v}");
+    let out = mdeauth()
+        .args([
+            "verify",
+            "--jwks",
+            &jwks_file("jwks.json"),
+            "--at",
+            mint::VALID_AT,
+            "-",
+        ])
+        .write_stdin(with_x5t.clone())
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(human.contains("not checked"), "{human}");
+    assert!(
+        !human.lines().any(|l| l.trim_start().starts_with("Key ")),
+        "{human}"
+    );
     // A numeric alg is not text either; it is not called missing.
     let alg = mint::sign(&k, r#"{"typ":"JWT","alg":256,"kid":"x"}"#, &claims);
     let (code, v, _) = verify_main(&alg, &[]);
