@@ -10,10 +10,11 @@ use std::borrow::Cow;
 /// whether `name: value` counts too, besides `name=value` and a `--name`
 /// flag's `--name value`: in prose "token:" or "secret:" is followed by
 /// words, and in JSON `"code"` names error codes.
-const NAMES: [(&str, bool); 14] = [
+const NAMES: [(&str, bool); 15] = [
     ("accesstoken", true),
     ("assertion", true),
     ("clientassertion", true),
+    ("clientcredential", true),
     ("clientsecret", true),
     ("code", false),
     ("devicecode", true),
@@ -118,14 +119,129 @@ fn scheme_value(b: &[u8], i: usize) -> Option<usize> {
     None
 }
 
+/// When the value at `v` follows a quote, the end of the quoted text
+/// (before the closing quote, on the same line): a quoted password may
+/// hold spaces.
+fn quoted_end(b: &[u8], v: usize) -> Option<usize> {
+    let q = *b.get(v.checked_sub(1)?)?;
+    if q != b'"' && q != b'\'' {
+        return None;
+    }
+    let n = b[v..].iter().position(|&c| c == q || c == b'\n')?;
+    (b[v + n] == q).then_some(v + n)
+}
+
+/// Calls and cmdlets that take a credential as a positional argument, with
+/// the position (from 0) of that argument: Azure Identity's credential
+/// constructors (tenant, client, secret), ADAL's `ClientCredential`
+/// (client, secret), MSAL.NET's `WithClientSecret` and PowerShell's
+/// `ConvertTo-SecureString` (its first argument, or `-String`'s value).
+const CALLS: [(&str, usize); 5] = [
+    ("clientsecretcredential(", 2),
+    ("usernamepasswordcredential(", 2),
+    ("clientcredential(", 1),
+    ("withclientsecret(", 0),
+    ("convertto-securestring ", 0),
+];
+
+/// The credential argument of a call in [`CALLS`] named at `i`: its
+/// start and end (quotes excluded). Keyword arguments are left to the
+/// credential names (`client_secret=`).
+fn call_argument(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let rest = &b[i..];
+    let &(name, pos) = CALLS.iter().find(|(n, _)| {
+        rest.len() > n.len() && rest[..n.len()].eq_ignore_ascii_case(n.as_bytes())
+    })?;
+    let mut j = i + name.len();
+    let cmdlet = name.ends_with(' ');
+    for k in 0..=pos {
+        while matches!(b.get(j), Some(b' ') | Some(b'\t')) {
+            j += 1;
+        }
+        // PowerShell's named form, `-String 'x'`.
+        if cmdlet && b.len() >= j + 7 && b[j..j + 7].eq_ignore_ascii_case(b"-string") {
+            j += 7;
+            while matches!(b.get(j), Some(b' ')) {
+                j += 1;
+            }
+        }
+        let quote = matches!(b.get(j), Some(b'"') | Some(b'\''));
+        if quote {
+            j += 1;
+        }
+        let end = if quote {
+            quoted_end(b, j)?
+        } else {
+            j + b[j..]
+                .iter()
+                .position(|&c| matches!(c, b',' | b')' | b' ' | b'\n' | b';'))
+                .unwrap_or(b.len() - j)
+        };
+        // A keyword argument (`client_secret=x`): the names see to it.
+        if !quote && b[j..end].contains(&b'=') {
+            return None;
+        }
+        if k == pos {
+            return Some((j, end));
+        }
+        j = end + usize::from(quote);
+        while matches!(b.get(j), Some(b' ')) {
+            j += 1;
+        }
+        if b.get(j) != Some(&b',') {
+            return None;
+        }
+        j += 1;
+    }
+    None
+}
+
+/// `-p VALUE` of `az login` and `-u USER:PASSWORD` (or `--user`) of curl,
+/// at `i`: the password's start and end. Only on a line that runs that
+/// command: elsewhere `-p` is a port or a path as often as a password.
+fn short_flag(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let line_start = b[..i]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |n| n + 1);
+    let line = &b[line_start..i];
+    let runs = |cmd: &[u8]| line.windows(cmd.len()).any(|w| w.eq_ignore_ascii_case(cmd));
+    let rest = &b[i..];
+    let (flag, user) = if rest.starts_with(b"-p ") && runs(b"az login") {
+        (3, false)
+    } else if rest.starts_with(b"-u ") && runs(b"curl") {
+        (3, true)
+    } else if rest.starts_with(b"--user ") && runs(b"curl") {
+        (7, true)
+    } else {
+        return None;
+    };
+    let mut v = i + flag;
+    while matches!(b.get(v), Some(b' ')) {
+        v += 1;
+    }
+    if matches!(b.get(v), Some(b'"') | Some(b'\'')) {
+        v += 1;
+    }
+    let end = quoted_end(b, v).unwrap_or_else(|| value_end(b, v));
+    if user {
+        // curl: user:password; the user name is kept.
+        let colon = b[v..end].iter().position(|&c| c == b':')?;
+        return Some((v + colon + 1, end));
+    }
+    Some((v, end))
+}
+
 /// `text` with each credential replaced where it can be recognised: a
 /// JWT-shaped run (`eyJ…` with a dot) by `[token]`; the value after a
 /// credential's name (`client_secret=`, `"password": "`, `--password x`,
 /// `Bearer `, `Basic `), a run of 30 or more characters holding `~` (an
 /// Entra client secret) and a base64url run of 40 or more that is not all
-/// hexadecimal (a thumbprint or hash is kept) by `[hidden]`. A value with
-/// spaces in it is hidden up to its first space. Borrowed when nothing was
-/// found.
+/// hexadecimal (a thumbprint or hash is kept) by `[hidden]`, and so are
+/// the credential arguments of the calls in [`CALLS`], `az login -p` and
+/// `curl -u user:` (see [`short_flag`]). A quoted value is hidden to its
+/// closing quote, an unquoted one up to its first space. Borrowed when
+/// nothing was found.
 pub fn hide_credentials(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
     let mut out: Option<String> = None;
@@ -150,8 +266,15 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
             .find_map(|&n| value_start(b, i, n))
             .or_else(|| scheme_value(b, i));
         if let Some(v) = named {
-            let end = value_end(b, v);
+            let end = quoted_end(b, v).unwrap_or_else(|| value_end(b, v));
             // `[redacted]`: already blanked by who knew the secret.
+            if end > v && b[v] != b'[' {
+                replace(v, end, "[hidden]", &mut copied);
+            }
+            i = end.max(i + 1);
+            continue;
+        }
+        if let Some((v, end)) = call_argument(b, i).or_else(|| short_flag(b, i)) {
             if end > v && b[v] != b'[' {
                 replace(v, end, "[hidden]", &mut copied);
             }
@@ -244,6 +367,62 @@ mod tests {
     }
 
     #[test]
+    fn commands_calls_and_quoted_values_are_hidden_whole() {
+        for (t, want) in [
+            (
+                r#"az login --service-principal -u 3f6a1b2c -p "pa ss word" --tenant contoso"#,
+                r#"az login --service-principal -u 3f6a1b2c -p "[hidden]" --tenant contoso"#,
+            ),
+            (
+                "az login --service-principal -u app -p Qz8Qsecret --tenant t",
+                "az login --service-principal -u app -p [hidden] --tenant t",
+            ),
+            (
+                "curl -u admin:hunter2 https://api.example/x",
+                "curl -u admin:[hidden] https://api.example/x",
+            ),
+            (
+                "curl --user 'admin:two words' https://api.example/x",
+                "curl --user 'admin:[hidden]' https://api.example/x",
+            ),
+            (
+                "$s = ConvertTo-SecureString 'P@ss w0rd' -AsPlainText -Force",
+                "$s = ConvertTo-SecureString '[hidden]' -AsPlainText -Force",
+            ),
+            (
+                r#"ConvertTo-SecureString -String "abc" -AsPlainText"#,
+                r#"ConvertTo-SecureString -String "[hidden]" -AsPlainText"#,
+            ),
+            (
+                r#"var c = new ClientSecretCredential("tenant", "client", "s3cr3t value");"#,
+                r#"var c = new ClientSecretCredential("tenant", "client", "[hidden]");"#,
+            ),
+            (
+                "cred = ClientSecretCredential(tenant_id, client_id, my_secret)",
+                "cred = ClientSecretCredential(tenant_id, client_id, [hidden])",
+            ),
+            (
+                r#"new ClientCredential(clientId, "adal secret")"#,
+                r#"new ClientCredential(clientId, "[hidden]")"#,
+            ),
+            (
+                r#".WithClientSecret("abc def").Build()"#,
+                r#".WithClientSecret("[hidden]").Build()"#,
+            ),
+            (
+                r#"ConfidentialClientApplication(cid, client_credential="x y")"#,
+                r#"ConfidentialClientApplication(cid, client_credential="[hidden]")"#,
+            ),
+            (
+                r#"{"password": "correct horse battery", "user": "a"}"#,
+                r#"{"password": "[hidden]", "user": "a"}"#,
+            ),
+        ] {
+            assert_eq!(hide(t), want, "{t}");
+        }
+    }
+
+    #[test]
     fn ordinary_error_text_is_left_alone() {
         for t in [
             "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718'.",
@@ -258,6 +437,9 @@ mod tests {
             "The redirect URI 'https://contoso-security-operations-automation-portal.azurewebsites.net/signin-oidc' does not match",
             "CN=contoso-security-operations-automation-client-cert",
             "the password is wrong; passwords expire",
+            "curl: (7) Failed to connect to login.microsoftonline.com port 443",
+            "ssh -p 2222 host; az account show -u x",
+            "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=[redacted])",
         ] {
             assert!(matches!(hide(t), std::borrow::Cow::Borrowed(_)), "{t}");
         }

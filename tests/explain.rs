@@ -384,3 +384,29 @@ fn pasted_text_with_credentials_is_explained_without_repeating_them() {
         assert!(text.contains("client_secret=[hidden]"), "{format}: {text}");
     }
 }
+
+#[test]
+fn pasted_commands_and_code_do_not_repeat_their_passwords() {
+    // Pasted with the error: the command or the code that made the request.
+    // The error text is repeated in the explanation, so each must be hidden.
+    let text = "AADSTS7000215: Invalid client secret provided. Ran: \
+        $p = ConvertTo-SecureString 'Winter 2026!' -AsPlainText -Force; \
+        az login --service-principal -u 3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718 -p \"spaced secret\" --tenant contoso.onmicrosoft.com; \
+        new ClientSecretCredential(tenantId, clientId, \"Csharp Secret\")";
+    for format in ["human", "json"] {
+        let out = common::mdeauth()
+            .args(["--format", format, "explain", "-"])
+            .write_stdin(text)
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(shown.contains("AADSTS7000215"), "{format}: {shown}");
+        assert!(
+            shown.contains("ClientSecretCredential("),
+            "{format}: {shown}"
+        );
+        for s in ["Winter", "2026!", "spaced", "Csharp"] {
+            assert!(!shown.contains(s), "{format} shows {s}: {shown}");
+        }
+    }
+}
