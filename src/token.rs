@@ -151,16 +151,32 @@ impl Fingerprint {
     }
 }
 
+impl Fingerprint {
+    /// `sha256:` and the 12 hex digits, spelt out without the formatting
+    /// machinery: a scan writes one per unique token.
+    fn spelt(&self) -> [u8; 19] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = *b"sha256:000000000000";
+        for (i, b) in self.0.iter().enumerate() {
+            out[7 + 2 * i] = HEX[usize::from(b >> 4)];
+            out[8 + 2 * i] = HEX[usize::from(b & 15)];
+        }
+        out
+    }
+}
+
 impl std::fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("sha256:")?;
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        let s = self.spelt();
+        // ASCII by construction.
+        f.write_str(std::str::from_utf8(&s).unwrap_or_default())
     }
 }
 
 impl Serialize for Fingerprint {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let b = self.spelt();
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or_default())
     }
 }
 
