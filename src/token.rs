@@ -75,6 +75,10 @@ pub struct Claims {
     pub id_proof: bool,
     /// The payload JSON as decoded, for [`Claims::raw`].
     pub json: String,
+    /// [`Claims::classify`]'s answer, worked out on first use: `scan`
+    /// classifies each token in several places. The claims are not changed
+    /// once read, so it cannot go stale.
+    classified: std::sync::OnceLock<Classification>,
 }
 
 /// A decoded (not yet verified) token.
@@ -579,6 +583,7 @@ impl Claims {
                 || auth_time.is_some(),
             id_proof: nonce.is_some() || at_hash.is_some() || c_hash.is_some(),
             json,
+            classified: std::sync::OnceLock::new(),
         };
         Ok(Claims {
             malformed: bad,
@@ -741,7 +746,13 @@ fn is_guid_like(s: &str) -> bool {
 }
 
 impl Claims {
+    /// What kind of token this is, for which API, in which context and
+    /// cloud (worked out once per token).
     pub fn classify(&self) -> Classification {
+        self.classified.get_or_init(|| self.classify_now()).clone()
+    }
+
+    fn classify_now(&self) -> Classification {
         let issuer = self.iss.as_deref().unwrap_or("");
         let version = match self.ver.as_deref() {
             Some("1.0") => "1.0",
