@@ -78,7 +78,7 @@ pub struct Claims {
     /// [`Claims::classify`]'s answer, worked out on first use: `scan`
     /// classifies each token in several places. The claims are not changed
     /// once read, so it cannot go stale.
-    classified: std::sync::OnceLock<Classification>,
+    pub(crate) classified: std::sync::OnceLock<Classification>,
 }
 
 /// A decoded (not yet verified) token.
