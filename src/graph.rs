@@ -22,11 +22,21 @@ const TOO_MUCH_HINT: &str = "check --graph-endpoint (no app registration has tha
 /// Follow at most this many `@odata.nextLink` pages per list.
 const MAX_PAGES: usize = 20;
 
+/// The whole read (every request of one command) may take this many
+/// times `--timeout`: each request has the timeout, but a slow endpoint
+/// answering each page just in time must not hold the command for 40 of them.
+const BUDGET_TIMEOUTS: u32 = 4;
+
 pub struct Graph {
     http: Http,
     /// `https://graph.microsoft.com` (no trailing slash).
     base: String,
     token: String,
+    /// When the first request may start; with [`BUDGET_TIMEOUTS`], when the
+    /// last may.
+    started: std::time::Instant,
+    /// Requests sent so far.
+    sent: std::cell::Cell<u32>,
 }
 
 /// Read a Graph token: a bare token, `Bearer <token>`, or the JSON that
@@ -75,7 +85,13 @@ impl Graph {
     pub fn new(http: Http, endpoint: &str, token: String) -> Result<Graph> {
         let base = endpoint.trim().trim_end_matches('/').to_string();
         crate::http::check_base_url(&base, "--graph-endpoint")?;
-        Ok(Graph { http, base, token })
+        Ok(Graph {
+            http,
+            base,
+            token,
+            started: std::time::Instant::now(),
+            sent: std::cell::Cell::new(0),
+        })
     }
 
     /// The application object; exit 3 when this tenant has no such app.
@@ -176,6 +192,18 @@ impl Graph {
     }
 
     fn send(&self, url: &str) -> Result<Response> {
+        let budget = self.http.options().timeout * BUDGET_TIMEOUTS;
+        if self.started.elapsed() > budget {
+            return Err(Error::environment(format!(
+                "Microsoft Graph took more than {} s to answer {} requests; giving up",
+                budget.as_secs(),
+                self.sent.get()
+            ))
+            .with_hint(format!(
+                "Graph or the network is slow: retry later, or raise --timeout (reading an app from Graph may take {BUDGET_TIMEOUTS} times it)"
+            )));
+        }
+        self.sent.set(self.sent.get() + 1);
         let auth = format!("Bearer {}", self.token);
         self.http
             .get(

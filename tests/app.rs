@@ -2283,3 +2283,37 @@ fn an_empty_permission_is_named_and_suggestions_leave_out_user_only_roles() {
     assert_eq!(code, 2);
     assert!(!err.contains("readonly"), "{err}");
 }
+
+#[test]
+fn live_mode_gives_up_on_a_graph_that_answers_each_page_just_in_time() {
+    // Each page arrives within --timeout 1, but a list of 20 of them would
+    // hold the command for 20 s: the whole read stops after 4 s.
+    let g = FakeGraph::new();
+    g.app(200, fixture_json("daemon-ok.json"));
+    g.mde_sp();
+    g.app_sp();
+    let pages = g.server.mock(|when, then| {
+        when.method(GET).path_includes("/appRoleAssignments");
+        then.status(200)
+            .delay(std::time::Duration::from_millis(700))
+            .header("content-type", "application/json")
+            .json_body(json!({"value": [], "@odata.nextLink": format!(
+                "{}/v1.0/servicePrincipals/{SP_ID}/appRoleAssignments?page=next",
+                g.server.base_url()
+            )}));
+    });
+    let started = std::time::Instant::now();
+    let out = g.run(&["--timeout", "1"]);
+    let took = started.elapsed();
+    assert_no_token(&out);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Microsoft Graph took more than 4 s to answer"),
+        "{err}"
+    );
+    assert!(err.contains("raise --timeout"), "{err}");
+    // Stopped by the budget, not by the page limit (20 pages).
+    assert!(pages.calls() < 15, "{} pages", pages.calls());
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}
