@@ -894,6 +894,14 @@ fn the_api_cloud_named_by_cloud_must_be_the_tokens() {
             == "1 of 1 call(s) not allowed: GET /api/machines; errors: call.wrong_cloud",
         "{v}"
     );
+    // The permission is in the token, yet the chain breaks: at the host.
+    let row = &v["doctor"]["chain"][0];
+    assert_eq!(row["in_token"], true, "{v}");
+    assert_eq!(
+        row["breaks"],
+        "sent to api-gov.securitycenter.microsoft.us, another cloud's API (see call.wrong_cloud)",
+        "{v}"
+    );
 }
 
 #[test]

@@ -437,6 +437,9 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     // other kind serves none of the calls, and the chain shows what they need.
     let ctx = context.or(token_ctx).unwrap_or(PermContext::Application);
     let rows: Vec<&'static Call> = wanted.iter().map(|w| w.row).collect();
+    // The calls go to another cloud's API (`call.wrong_cloud`, an error):
+    // no permission along the chain makes them work, so the chain says so.
+    let mut wrong_cloud: Option<String> = None;
     match claims {
         _ if wanted.is_empty() => d.push("permissions", StepStatus::Skip, "no calls planned"),
         None => d.push("permissions", StepStatus::Skip, "no decoded token"),
@@ -505,6 +508,13 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 )
             };
             d.push("permissions", status, detail);
+            if tmp
+                .findings
+                .iter()
+                .any(|f| f.code == "call.wrong_cloud" && f.is_error())
+            {
+                wrong_cloud = api_host.clone();
+            }
             report.findings.extend(tmp.findings);
             report.calls = tmp.calls;
             report.least_privilege = tmp.least_privilege;
@@ -619,6 +629,13 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             table,
             grants,
         });
+        if let Some(host) = &wrong_cloud {
+            for row in d.chain.iter_mut().filter(|r| r.breaks.is_none()) {
+                row.breaks = Some(format!(
+                    "sent to {host}, another cloud's API (see call.wrong_cloud)"
+                ));
+            }
+        }
         // The consent is for the planned tenant, else the token's; but a
         // multi-tenant (partner) app is consented in its customer's tenant,
         // the one the token comes from. The app is the planned one, else
