@@ -54,6 +54,11 @@ pub struct Call {
     pub doc_date: Option<String>,
     pub status: Status,
     pub notes: Option<String>,
+    /// Where the documentation leaves the call's permissions in doubt (an
+    /// inconsistency between revisions, an unstated rule): shown beside the
+    /// call whether it is allowed or not.
+    #[serde(default)]
+    pub caveat: Option<String>,
     pub doc_spelling: Vec<Spelling>,
     /// Set when the documented path is a copy of another row's path; matching resolves to that row.
     pub alias_of: Option<String>,

@@ -1380,3 +1380,43 @@ fn a_malformed_audience_is_named_so_in_every_call() {
         "{v}"
     );
 }
+
+#[test]
+fn a_call_whose_docs_are_in_doubt_says_so_allowed_or_not() {
+    // The current page for domain-related alerts lists only the ReadWrite
+    // permissions; an earlier revision accepted Alert.Read.All. Denied by
+    // the current docs, with the doubt beside it.
+    let t = app_token(&["Alert.Read.All"]);
+    let (code, v) = check(&t, &["--call", "GET /api/domains/contoso.com/alerts"]);
+    assert_eq!(code, 1, "{v}");
+    let call = &v["calls"][0];
+    assert_eq!(call["allowed"], false, "{v}");
+    let caveat = call["caveat"].as_str().unwrap();
+    assert!(caveat.contains("earlier revision"), "{caveat}");
+    assert!(caveat.contains("Alert.Read.All"), "{caveat}");
+    // An ordinary call has none.
+    let (_, v) = check(&t, &["--call", "GET /api/alerts"]);
+    assert!(v["calls"][0].get("caveat").is_none(), "{v}");
+    // Allowed, and still in doubt: which action permission cancels what.
+    let t = app_token(&["Machine.Isolate"]);
+    let out = mdeauth()
+        .args(["check", "--at", VALID_AT, "--jwks", &jwks(), "-"])
+        .args(["--call", "POST /api/machineactions/abc/cancel"])
+        .write_stdin(t)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.contains("caveat: the docs accept any one of the action permissions"),
+        "{human}"
+    );
+    // `api` shows it on the call's page.
+    let out = mdeauth()
+        .args(["api", "GET /api/users/someone/machines"])
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains("Caveat"), "{page}");
+    assert!(page.contains("Machine.Read.All / Machine.Read"), "{page}");
+}

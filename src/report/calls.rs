@@ -34,6 +34,9 @@ pub struct CallEntry {
     pub source: String,
     pub doc_date: Option<String>,
     pub notes: Option<String>,
+    /// Where the documentation leaves the call's permissions in doubt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub doc_spelling: Vec<Spelling>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -82,6 +85,7 @@ impl CallEntry {
             source: c.source.clone(),
             doc_date: c.doc_date.clone(),
             notes: c.notes.clone(),
+            caveat: c.caveat.clone(),
             doc_spelling: c.doc_spelling.clone(),
             check: None,
         }

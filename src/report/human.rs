@@ -710,6 +710,9 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
             if let Some(n) = &k.note {
                 let _ = writeln!(o, "    {}", st.dim(n));
             }
+            if let Some(c) = &c.caveat {
+                let _ = writeln!(o, "    {} {}", st.yellow("caveat:"), safe(c));
+            }
             if let Some(f) = &k.fix {
                 let _ = writeln!(o, "    {} {}", st.dim("fix:"), safe(f));
             }
@@ -770,6 +773,9 @@ fn calls_section(o: &mut String, r: &Report, st: &Style) {
         }
         if let Some(n) = &c.notes {
             row(o, st, "Notes", n);
+        }
+        if let Some(n) = &c.caveat {
+            row(o, st, "Caveat", n);
         }
     } else {
         let w = calls
