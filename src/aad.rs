@@ -218,9 +218,15 @@ pub enum Outcome {
         body: String,
         url: String,
     },
-    /// Device code flow: the code's `expires_in` seconds passed while the
-    /// endpoint still answered `authorization_pending`.
-    DeviceCodeExpired { seconds: u64, url: String },
+    /// Device code flow: the code's `expires_in` seconds passed, or would
+    /// before the next poll was due, while the endpoint still answered
+    /// `authorization_pending` (`polls` times; 0 when the code expired
+    /// before the first poll was due).
+    DeviceCodeExpired {
+        seconds: u64,
+        polls: u32,
+        url: String,
+    },
 }
 
 /// A device-code sign-in in progress.
@@ -402,26 +408,31 @@ impl Aad {
             ("device_code", dc.device_code.clone()),
         ];
         let started = Instant::now();
-        let deadline = Duration::from_secs(dc.expires_in);
+        let deadline = poll.wait(dc.expires_in);
         let mut interval = dc.interval;
+        let mut polls = 0;
         loop {
-            // Never past the code's expiry.
-            let left = deadline.saturating_sub(started.elapsed());
-            std::thread::sleep(poll.wait(interval).min(left));
+            // Never sooner than the interval (RFC 8628 3.5), and no poll
+            // once the code has expired: when the next one would come too
+            // late, the code is done with.
+            if started.elapsed() + poll.wait(interval) > deadline {
+                return Ok(Outcome::DeviceCodeExpired {
+                    seconds: dc.expires_in,
+                    polls,
+                    url,
+                });
+            }
+            std::thread::sleep(poll.wait(interval));
+            polls += 1;
             let outcome = self.post(&url, &form)?;
             let Outcome::Refused { body, .. } = &outcome else {
                 return Ok(outcome);
             };
             match oauth_error(body).as_deref() {
                 Some("authorization_pending") => {}
+                // For this and every later request (RFC 8628 3.5).
                 Some("slow_down") => interval += 5,
                 _ => return Ok(outcome),
-            }
-            if started.elapsed() >= deadline {
-                return Ok(Outcome::DeviceCodeExpired {
-                    seconds: dc.expires_in,
-                    url,
-                });
             }
         }
     }

@@ -632,14 +632,51 @@ fn device_code_expiring_while_pending_is_not_called_a_refusal() {
         .filter_map(|f| f["code"].as_str())
         .collect();
     assert_eq!(codes, ["token.device_code_expired"], "{v:#}");
-    assert!(
-        finding(&v, "token.device_code_expired")["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("nobody finished the sign-in within the device code's 0 s: "),
+    assert_eq!(
+        finding(&v, "token.device_code_expired")["message"],
+        "nobody finished the sign-in within the device code's 0 s: it expired before the first poll was due",
         "{v:#}"
     );
-    assert_eq!(server.seen.lock().unwrap().len(), 2);
+    // No poll with an expired code.
+    assert_eq!(server.seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn device_code_polls_stop_when_the_next_would_come_after_expiry() {
+    // interval 5 s, expires_in 14 s (20 ms a second): polls at 5 s and
+    // 10 s; slow_down at 10 s makes the interval 10 s, and the poll that
+    // would follow (20 s) is past the expiry: none is sent early instead.
+    let mut dc = common::devicecode_response();
+    dc["expires_in"] = json!(14);
+    dc["interval"] = json!(5);
+    let pending =
+        json!({"error": "authorization_pending", "error_description": "AADSTS70016: pending"});
+    let slow = json!({"error": "slow_down", "error_description": "slow down"});
+    let server = seq_server(vec![
+        (200, dc),
+        (400, pending.clone()),
+        (400, slow),
+        (400, pending.clone()),
+        (400, pending),
+    ]);
+    let out = cmd(&server.base)
+        .args(["--flow", "device-code"])
+        .env_remove("AZURE_TENANT_ID")
+        .env("MDEAUTH_DEVICE_POLL_MS", "20")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(server.seen.lock().unwrap().len(), 3, "devicecode + 2 polls");
+    let v = json_out(&out);
+    let m = finding(&v, "token.device_code_expired")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        m.starts_with("nobody finished the sign-in within the device code's 14 s: "),
+        "{m}"
+    );
+    assert!(m.contains("expires before the next poll is due"), "{m}");
 }
 
 #[test]

@@ -248,13 +248,22 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
             report.token = Some(TokenSection::new(&token, claims, clock));
             Ok((report.finish(), Some(access_token)))
         }
-        Outcome::DeviceCodeExpired { seconds, url } => {
+        Outcome::DeviceCodeExpired {
+            seconds,
+            polls,
+            url,
+        } => {
+            let why = if polls == 0 {
+                "it expired before the first poll was due".to_string()
+            } else {
+                format!(
+                    "{} still answered that the sign-in was pending (authorization_pending or slow_down), and the code expires before the next poll is due, so mdeauth stopped polling",
+                    host_of(&url)
+                )
+            };
             report.findings.push(Finding::error(
                 "token.device_code_expired",
-                format!(
-                    "nobody finished the sign-in within the device code's {seconds} s: {} still answered that the sign-in was pending (authorization_pending or slow_down), so mdeauth stopped polling",
-                    host_of(&url)
-                ),
+                format!("nobody finished the sign-in within the device code's {seconds} s: {why}"),
                 "run the command again and finish the sign-in at the address shown, with the code shown, before it expires",
             ));
             Ok((report.finish(), None))
