@@ -455,7 +455,7 @@ impl Aad {
                 (endpoint.as_str(), "2018-02-01", ("Metadata", "true"), "")
             }
         };
-        let mut url = http::check_url(endpoint)?;
+        let mut url = http::check_identity_url(endpoint)?;
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("api-version", version);
@@ -464,7 +464,7 @@ impl Aad {
                 q.append_pair("client_id", id);
             }
         }
-        let r = self.http.get(url.as_str(), &[header])?;
+        let r = self.http.get_checked(url, &[header])?;
         classify(r, &[secret])
     }
 }
@@ -843,6 +843,14 @@ mod tests {
         assert!(http::check_url("http://169.254.169.254/metadata/identity/oauth2/token").is_ok());
         assert!(http::check_url("http://169.254.169.253/metadata").is_err());
         assert!(http::check_url("http://169.254.169.254.example.com/").is_err());
+        // App Service on Linux and Azure Functions: http on a link-local
+        // address, for the managed-identity endpoint only.
+        let linux = "http://169.254.255.2:8081/msi/token";
+        assert!(http::check_identity_url(linux).is_ok());
+        assert!(http::check_url(linux).is_err());
+        assert!(http::check_identity_url("http://10.0.0.5:8081/msi/token").is_err());
+        assert!(http::check_identity_url("http://169.254.255.2.example.com/msi").is_err());
+        assert!(http::check_identity_url("https://identity.example/msi/token").is_ok());
     }
 
     #[test]

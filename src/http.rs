@@ -117,6 +117,23 @@ pub fn is_imds(url: &Url) -> bool {
     matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip == IMDS_ADDRESS)
 }
 
+/// True for a link-local IPv4 address (169.254.0.0/16): answered on the
+/// machine's own link only. App Service on Linux and Azure Functions set
+/// `IDENTITY_ENDPOINT` to `http://169.254.255.2:8081/msi/token`.
+pub fn is_link_local(url: &Url) -> bool {
+    matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_link_local())
+}
+
+/// [`check_url`] for the managed-identity endpoint the platform names in
+/// `IDENTITY_ENDPOINT`: plain http is also accepted to a link-local
+/// address, where App Service on Linux and Azure Functions serve it.
+pub fn check_identity_url(raw: &str) -> Result<Url> {
+    match Url::parse(raw.trim()) {
+        Ok(url) if url.scheme() == "http" && is_link_local(&url) => Ok(url),
+        _ => check_url(raw),
+    }
+}
+
 /// Parse a URL and enforce the transport rule: https, or http on loopback
 /// only (plus the single IMDS address, see [`is_imds`]).
 pub fn check_url(raw: &str) -> Result<Url> {
@@ -246,7 +263,13 @@ impl Http {
 
     /// GET a URL with optional extra headers.
     pub fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Response> {
-        let u = check_url(url)?;
+        self.get_checked(check_url(url)?, headers)
+    }
+
+    /// GET a URL already checked by the caller ([`check_identity_url`]).
+    pub fn get_checked(&self, u: Url, headers: &[(&str, &str)]) -> Result<Response> {
+        let url = u.as_str().to_string();
+        let url = url.as_str();
         let mut req = self.client.get(u);
         for (k, v) in headers {
             req = req.header(*k, *v);

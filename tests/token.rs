@@ -746,6 +746,24 @@ fn managed_identity_app_service() {
 }
 
 #[test]
+fn managed_identity_on_app_service_linux_is_not_refused_for_its_http_endpoint() {
+    // App Service on Linux and Azure Functions set this very value; nothing
+    // answers on it here, so the request fails as a network error (exit 3),
+    // not as a bad input (exit 2).
+    let out = mdeauth()
+        .args(["token", "--flow", "managed-identity", "--timeout", "1"])
+        .env("IDENTITY_ENDPOINT", "http://169.254.255.2:8081/msi/token")
+        .env("IDENTITY_HEADER", "TEST-ONLY-identity-header")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(!err.contains("refusing plain http"), "{err}");
+    assert!(err.contains("169.254.255.2"), "{err}");
+    assert!(!err.contains("TEST-ONLY-identity-header"), "{err}");
+}
+
+#[test]
 fn managed_identity_imds_with_user_assigned_client_id() {
     let server = MockServer::start();
     let m = server.mock(|when, then| {
