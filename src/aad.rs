@@ -76,17 +76,37 @@ impl ClientCertificate {
             ))
             .with_hint("Entra certificate credentials are RSA; give the matching RSA key")
         })?;
-        let cert_block = pem_block(text, "CERTIFICATE").ok_or_else(|| {
-            Error::input(format!("{origin} holds no certificate")).with_hint(hint)
-        })?;
-        let b64: String = cert_block
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .map(str::trim)
-            .collect();
-        let cert_der = STANDARD.decode(b64.as_bytes()).map_err(|_| {
-            Error::input(format!("the certificate in {origin} is not valid base64")).with_hint(hint)
-        })?;
+        let blocks = pem_blocks(text, "CERTIFICATE");
+        if blocks.is_empty() {
+            return Err(Error::input(format!("{origin} holds no certificate")).with_hint(hint));
+        }
+        let mut certs = Vec::with_capacity(blocks.len());
+        for b in &blocks {
+            certs.push(block_der(b).ok_or_else(|| {
+                Error::input(format!("a certificate in {origin} is not valid base64"))
+                    .with_hint(hint)
+            })?);
+        }
+        // The key's own certificate: its x5t names the credential, and Entra
+        // refuses an assertion signed by another key (AADSTS700027). A file
+        // may hold a chain in any order.
+        let cert_der = match rsa_public_key_der(&key_block) {
+            None => certs.swap_remove(0),
+            Some(public) => {
+                let Some(i) = certs
+                    .iter()
+                    .position(|c| c.windows(public.len()).any(|w| w == public.as_slice()))
+                else {
+                    return Err(Error::input(if certs.len() == 1 {
+                        format!("the certificate in {origin} is not the private key's: its public key is another key's, so Entra would refuse the assertion (AADSTS700027)")
+                    } else {
+                        format!("none of the {} certificates in {origin} is the private key's: their public keys are other keys', so Entra would refuse the assertion (AADSTS700027)", certs.len())
+                    })
+                    .with_hint("put the key together with its own certificate, the one uploaded to the app registration (cat key.pem cert.pem > both.pem)"));
+                };
+                certs.swap_remove(i)
+            }
+        };
         Ok(ClientCertificate { key, cert_der })
     }
 
@@ -117,11 +137,48 @@ impl ClientCertificate {
 
 /// The first `-----BEGIN <label>-----` ... `-----END <label>-----` block, markers included.
 fn pem_block(text: &str, label: &str) -> Option<String> {
+    pem_blocks(text, label).into_iter().next()
+}
+
+/// Every `-----BEGIN <label>-----` ... `-----END <label>-----` block, in order.
+fn pem_blocks(text: &str, label: &str) -> Vec<String> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
-    let start = text.find(&begin)?;
-    let stop = text[start..].find(&end)? + start + end.len();
-    Some(text[start..stop].to_string())
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(&begin) {
+        let Some(len) = rest[start..].find(&end) else {
+            break;
+        };
+        let stop = start + len + end.len();
+        out.push(rest[start..stop].to_string());
+        rest = &rest[stop..];
+    }
+    out
+}
+
+/// The DER inside a PEM block.
+fn block_der(block: &str) -> Option<Vec<u8>> {
+    let b64: String = block
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    STANDARD.decode(b64.as_bytes()).ok()
+}
+
+/// The RSAPublicKey (RFC 8017) DER of a PEM private key block (PKCS #8 or
+/// PKCS #1): the bytes a certificate for that key carries in its subject
+/// public key. `None` when aws-lc does not read the key.
+fn rsa_public_key_der(key_block: &str) -> Option<Vec<u8>> {
+    use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
+    let der = block_der(key_block)?;
+    let pair = if key_block.starts_with("-----BEGIN RSA PRIVATE KEY-----") {
+        RsaKeyPair::from_der(&der).ok()?
+    } else {
+        RsaKeyPair::from_pkcs8(&der).ok()?
+    };
+    Some(pair.public_key().as_ref().to_vec())
 }
 
 /// A random (version 4) UUID for the assertion's `jti`.

@@ -340,6 +340,58 @@ fn certificate_flow_sends_a_signed_assertion_with_x5t() {
     assert!(STANDARD.decode(key.jwk["x5c"][0].as_str().unwrap()).is_ok());
 }
 
+/// The `CERTIFICATE` block of a test key's PEM pair.
+fn cert_block(key: &TestKey) -> String {
+    let pem = client_cert_pem(key);
+    pem[pem.find("-----BEGIN CERTIFICATE-----").unwrap()..].to_string()
+}
+
+#[test]
+fn the_certificate_must_be_the_private_keys_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, other) = (app_key(), common::main_key());
+    // Another key's certificate beside the key: Entra would answer
+    // AADSTS700027, so nothing is sent.
+    let wrong = dir.path().join("mismatch.pem");
+    std::fs::write(&wrong, format!("{}{}", app.pem, cert_block(&other))).unwrap();
+    let server = seq_server(vec![(200, token_response())]);
+    let out = cmd(&server.base)
+        .arg("--certificate")
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("mismatch.pem is not the private key's: its public key is another key's, so Entra would refuse the assertion (AADSTS700027)"),
+        "{err}"
+    );
+    assert!(server.seen.lock().unwrap().is_empty());
+    // A chain with the key's own certificate last: that one names it.
+    let chain = dir.path().join("chain.pem");
+    std::fs::write(
+        &chain,
+        format!("{}{}{}", app.pem, cert_block(&other), cert_block(&app)),
+    )
+    .unwrap();
+    let server = seq_server(vec![(200, token_response())]);
+    let out = cmd(&server.base)
+        .arg("--certificate")
+        .arg(&chain)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seen = server.seen.lock().unwrap().clone();
+    let assertion = field(&seen[0].1, "client_assertion").unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(assertion.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["x5t"], app.kid.as_str());
+}
+
 fn aad_error(code: u64, error: &str, text: &str) -> Value {
     json!({
         "error": error,
