@@ -521,9 +521,56 @@ impl Aad {
                 q.append_pair("client_id", id);
             }
         }
-        let r = self.http.get_checked(url, &[header])?;
+        let mut r = self.http.get_checked(url, &[header])?;
+        redact_secrets(&mut r, &[secret]);
+        if let Some(e) = identity_refusal(&r, mi, client_id) {
+            return Err(e);
+        }
         classify(r, &[secret])
     }
+}
+
+/// What an identity endpoint's own error answer means, when it is not an
+/// OAuth error: App Service's `{"statusCode":400,"message":"..."}` (a
+/// user-assigned identity that is not the app's, or no identity at all)
+/// and IMDS's 410 while it is being updated.
+fn identity_refusal(
+    r: &http::Response,
+    mi: &ManagedIdentity,
+    client_id: Option<&str>,
+) -> Option<Error> {
+    if r.status == 410 {
+        return Some(
+            Error::environment(format!(
+                "the {} answered HTTP 410: it is being updated",
+                mi.describe()
+            ))
+            .with_hint("retry in a minute (Microsoft advises retrying for up to 70 s)"),
+        );
+    }
+    if !(400..500).contains(&r.status) || r.status == 429 {
+        return None;
+    }
+    let v: Map<String, Value> = serde_json::from_slice(&r.body).ok()?;
+    if v.contains_key("error") {
+        return None;
+    }
+    let message = v.get("message").or_else(|| v.get("Message"))?.as_str()?;
+    let hint = match client_id {
+        Some(id) => format!(
+            "no user-assigned identity with client id {id} is assigned to this resource (the id was checked as a GUID): assign it (Identity, User assigned), or pass the client id of one that is"
+        ),
+        None => "turn on the resource's system-assigned identity (Identity, System assigned), or pass --client-id with a user-assigned identity's client id".to_string(),
+    };
+    Some(
+        Error::environment(format!(
+            "the {} refused the request (HTTP {}): {}",
+            mi.describe(),
+            r.status,
+            crate::report::human::clip(message.trim(), 300)
+        ))
+        .with_hint(hint),
+    )
 }
 
 /// The OAuth `error` value of a JSON error body.

@@ -410,3 +410,23 @@ fn pasted_commands_and_code_do_not_repeat_their_passwords() {
         }
     }
 }
+
+#[test]
+fn a_declined_device_code_sign_in_under_rfc_8628s_name_is_explained() {
+    let out = common::mdeauth()
+        .args(["--format", "json", "explain", "-"])
+        .write_stdin(
+            r#"{"error":"access_denied","error_description":"The user denied the request."}"#,
+        )
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"][0]["code"], "access_denied", "{v}");
+    assert!(
+        v["errors"][0]["cause"]
+            .as_str()
+            .unwrap()
+            .starts_with("The user or an administrator denied the request"),
+        "{v}"
+    );
+}

@@ -888,6 +888,60 @@ fn managed_identity_error_is_explained() {
 }
 
 #[test]
+fn managed_identity_endpoints_own_errors_say_what_to_do() {
+    // App Service: a user-assigned identity that is not the app's.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/msi/token");
+        then.status(400).json_body(
+            json!({"statusCode": 400, "message": "Unable to load the proper Managed Identity. TEST-ONLY-identity-header"}),
+        );
+    });
+    let out = mdeauth()
+        .args(["token", "--flow", "managed-identity", "--client-id", APP])
+        .env("IDENTITY_ENDPOINT", server.url("/msi/token"))
+        .env("IDENTITY_HEADER", "TEST-ONLY-identity-header")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("the App Service identity endpoint refused the request (HTTP 400): Unable to load the proper Managed Identity."),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "no user-assigned identity with client id {APP} is assigned to this resource"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("TEST-ONLY-identity-header"), "{err}");
+    // IMDS while it is being updated: retry.
+    let imds = MockServer::start();
+    imds.mock(|when, then| {
+        when.method(GET).path("/metadata/identity/oauth2/token");
+        then.status(410).body("");
+    });
+    let out = mdeauth()
+        .args(["token", "--flow", "managed-identity"])
+        .env(
+            "MDEAUTH_IMDS_ENDPOINT",
+            imds.url("/metadata/identity/oauth2/token"),
+        )
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(
+            "the Azure instance metadata service (IMDS) answered HTTP 410: it is being updated"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("retry in a minute"), "{err}");
+}
+
+#[test]
 fn network_failure_is_exit_3() {
     // Nothing listens on this port: bind and drop to get a free one.
     let port = TcpListener::bind("127.0.0.1:0")
