@@ -155,22 +155,24 @@ fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
     // (`header.payload.`) ends with. A JWE never ends with a dot (its last
     // part, the authentication tag, is never empty).
     let trimmed = run.trim_end_matches('.');
-    // One pass: the number of dots and where the first two are.
+    // One pass: the number of dots and where the first three are.
     let mut dots = 0usize;
-    let mut first = [0usize; 2];
+    let mut first = [0usize; 3];
     for at in memchr::memchr_iter(b'.', trimmed.as_bytes()) {
-        if dots < 2 {
+        if dots < 3 {
             first[dots] = at;
         }
         dots += 1;
-        if dots > 4 {
-            return None;
-        }
     }
     let (text, shape) = match dots {
         1 if trimmed.len() < run.len() => (&run[..trimmed.len() + 1], Shape::Signed),
         2 => (trimmed, Shape::Signed),
-        4 => (trimmed, Shape::Encrypted),
+        // A JWE's header names its content encryption (`enc`).
+        4 if names_enc(&trimmed[..first[0]]) => (trimmed, Shape::Encrypted),
+        // A token and then more after a dot (`….json`, `...truncated`,
+        // `.Retrying`): the token is the first three parts. Dropping it would
+        // hide an expired or forged token; calling it encrypted would too.
+        3.. => (&trimmed[..first[2]], Shape::Signed),
         _ => return None,
     };
     if dots == 1 {
@@ -189,6 +191,14 @@ fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
         shape,
         offset,
     })
+}
+
+/// Whether a header segment decodes to JSON naming `enc` (a JWE's).
+fn names_enc(seg: &str) -> bool {
+    seg.len() <= 6 * 1024
+        && crate::input::b64url()
+            .decode(seg.trim_end_matches('='))
+            .is_ok_and(|b| b.windows(5).any(|w| w == b"\"enc\""))
 }
 
 /// Decode a header segment and check it is a JSON object naming `alg` or `typ`.
@@ -361,6 +371,25 @@ mod tests {
     }
 
     #[test]
+    fn a_token_with_more_after_a_dot_is_its_first_three_parts() {
+        // Not dropped (four or six parts), and not called a JWE (five parts
+        // whose header names no `enc`).
+        let t = jws();
+        for text in [
+            format!("{t}...truncated"),
+            format!("{t}..x"),
+            format!("{t}.Retrying in 5s"),
+            format!("/cache/{t}.json"),
+            format!("{t}.a.b.c"),
+        ] {
+            let found = Finder::new().all(text.as_bytes());
+            assert_eq!(found.len(), 1, "{text}");
+            assert_eq!(found[0].text, t, "{text}");
+            assert_eq!(found[0].shape, Shape::Signed, "{text}");
+        }
+    }
+
+    #[test]
     fn unsigned_token_keeps_its_empty_signature() {
         let t = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(r#"{"a":1}"#));
         let found = Finder::new().all(t.as_bytes());
@@ -383,15 +412,8 @@ mod tests {
     fn rejects_non_tokens() {
         // JSON that is not a JOSE header, wrong segment counts, mid-word matches.
         let not_jose = format!("{}.{}.sig", b64(r#"{"name":"x"}"#), b64("{}"));
-        let four = format!("{}.a.b.c", b64(r#"{"alg":"RS256"}"#));
         let inside = format!("x{}", jws());
-        for s in [
-            not_jose,
-            four,
-            inside,
-            "eyJ".to_string(),
-            "eyJhbGc".to_string(),
-        ] {
+        for s in [not_jose, inside, "eyJ".to_string(), "eyJhbGc".to_string()] {
             assert!(Finder::new().all(s.as_bytes()).is_empty(), "{s}");
         }
     }
