@@ -163,10 +163,12 @@ pub fn check_url(raw: &str) -> Result<Url> {
 /// `url` as text without the `user:password@` before its host, for
 /// messages (the text need not parse as a URL).
 pub fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
-    let Some(scheme) = url.find("://") else {
-        return std::borrow::Cow::Borrowed(url);
+    // `scheme://` or a scheme-relative `//`.
+    let host = match url.find("://") {
+        Some(scheme) => scheme + 3,
+        None if url.starts_with("//") => 2,
+        None => return std::borrow::Cow::Borrowed(url),
     };
-    let host = scheme + 3;
     let authority_end = url[host..]
         .find(['/', '?', '#'])
         .map_or(url.len(), |i| host + i);

@@ -324,6 +324,91 @@ fn har_copies_of_the_query_string_and_cookies_are_not_counted_again() {
 }
 
 #[test]
+fn har_copies_are_searched_when_the_url_and_headers_lack_the_token() {
+    // A sanitiser dropped the URL's query and the cookie headers but kept
+    // HAR's parsed copies.
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let har = json!({"log": {"entries": [{
+        "request": {"method": "GET", "url": "https://a.example/x",
+            "queryString": [{"name": "access_token", "value": t}],
+            "cookies": [{"name": "session", "value": t}]},
+        "response": {"cookies": [{"name": "s", "value": t}]}
+    }]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 3, "{summary}");
+    let parts: Vec<&str> = tokens[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["part"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            "request query parameter access_token",
+            "request cookie session",
+            "response cookie s"
+        ]
+    );
+}
+
+#[test]
+fn a_har_location_never_shows_a_token_the_finder_missed() {
+    // In the URL path with its dots percent-encoded, or followed by
+    // `.json`, or as a member name: shown as <token>, never whole, in every
+    // format. A user:password in a scheme-relative URL is dropped too.
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let encoded = t.replace('.', "%2E");
+    let har = json!({"log": {"entries": [
+        {"request": {"method": "GET", "url": format!("https://a.example/sessions/{encoded}/refresh"),
+            "headers": [{"name": "Authorization", "value": format!("Bearer {t}")}]}},
+        {"request": {"method": "GET", "url": format!("https://a.example/cache/{t}.json")}},
+        {"request": {"method": "GET", "url": "//admin:Hunter2Secret@a.example/x",
+            "headers": [{"name": "Authorization", "value": format!("Bearer {t}")}]},
+         "_custom": {t: t}}
+    ]}});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("leak.har");
+    std::fs::write(&file, har.to_string()).unwrap();
+    let (_, sig) = t.rsplit_once('.').unwrap();
+    for format in ["json", "junit", "human"] {
+        let out = mdeauth()
+            .args(["scan", "--no-verify", "--at", AT, "--format", format])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !all.contains(&sig[..24]),
+            "{format} shows the signature: {all}"
+        );
+        assert!(!all.contains("Hunter2Secret"), "{format}: {all}");
+    }
+    let (_, tokens, _) = scan_json(&[file.to_str().unwrap()], None);
+    let urls: Vec<&str> = tokens[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["url"].as_str())
+        .collect();
+    assert!(
+        urls.contains(&"https://a.example/sessions/<token>/refresh"),
+        "{urls:?}"
+    );
+    assert!(
+        urls.contains(&"https://a.example/cache/<token>"),
+        "{urls:?}"
+    );
+    assert!(urls.contains(&"//a.example/x"), "{urls:?}");
+}
+
+#[test]
 fn a_har_parse_error_note_never_quotes_a_value() {
     let t = fixture_text("tokens/app-v1.jwt");
     let t = t.trim();

@@ -87,21 +87,49 @@ pub fn quiet_error(e: &serde_json::Error) -> String {
 /// The longest request URL a location keeps, in characters.
 pub const MAX_URL_CHARS: usize = 2048;
 
+///
+/// Shown text must hold no token even where the finder does not see one (a
+/// token whose dots are written `%2E`, or followed by `.json`): any run of
+/// token and URL-escape characters with `eyJ` and at least
+/// [`MASK_MIN_AFTER`] more characters after it is replaced whole.
 fn redact(s: &str) -> Cow<'_, str> {
-    let found = super::find::Finder::new().all(s.as_bytes());
-    if found.is_empty() {
+    let b = s.as_bytes();
+    if memchr::memmem::find(b, b"eyJ").is_none() {
         return Cow::Borrowed(s);
     }
+    let in_run = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'%' | b'~');
     let mut out = String::with_capacity(s.len());
     let mut at = 0;
-    for c in found {
-        out.push_str(&s[at..c.offset]);
-        out.push_str("<token>");
-        at = c.offset + c.text.len();
+    let mut i = 0;
+    while i < b.len() {
+        if !in_run(b[i]) {
+            i += 1;
+            continue;
+        }
+        let end = b[i..]
+            .iter()
+            .position(|&c| !in_run(c))
+            .map_or(b.len(), |n| i + n);
+        let run = &b[i..end];
+        let token_like =
+            memchr::memmem::find_iter(run, b"eyJ").any(|k| run.len() - k - 3 >= MASK_MIN_AFTER);
+        if token_like {
+            out.push_str(&s[at..i]);
+            out.push_str("<token>");
+            at = end;
+        }
+        i = end;
+    }
+    if at == 0 {
+        return Cow::Borrowed(s);
     }
     out.push_str(&s[at..]);
     Cow::Owned(out)
 }
+
+/// Characters after `eyJ` that make a run token-like for [`redact`]: a
+/// JOSE header alone is longer (`{"alg":"RS256"}` is 20 characters).
+const MASK_MIN_AFTER: usize = 16;
 
 /// One HAR entry, held as JSON while its fields are searched.
 pub struct Entry {
@@ -208,6 +236,38 @@ impl Entry {
         // unexpected type, WebSocket messages, a tool's own members), named
         // by its JSON path.
         let Named { mut out, seen } = fields;
+        // HAR's parsed copies (query string, cookies) are searched only for
+        // what the URL and headers do not hold: a tool that strips those
+        // may keep the copies.
+        let named_texts: Vec<&str> = out.iter().map(|f| f.text.as_ref()).collect();
+        let mut copies = Vec::new();
+        for [side, member] in COPIES {
+            let items = v
+                .get(side)
+                .and_then(|x| x.get(member))
+                .and_then(Value::as_array);
+            for item in items.into_iter().flatten() {
+                let Some(t) = item.get("value").and_then(Value::as_str) else {
+                    continue;
+                };
+                if memchr::memmem::find(t.as_bytes(), b"eyJ").is_none()
+                    || named_texts.iter().any(|n| n.contains(t))
+                {
+                    continue;
+                }
+                let name = item.get("name").and_then(Value::as_str).unwrap_or("?");
+                let what = if member == "queryString" {
+                    "query parameter"
+                } else {
+                    "cookie"
+                };
+                copies.push(Field {
+                    part: format!("{side} {what} {}", redact(name)).into(),
+                    text: Cow::Borrowed(t),
+                });
+            }
+        }
+        out.extend(copies);
         other_strings(v, &mut Vec::new(), &seen, &mut out);
         out
     }
@@ -267,7 +327,8 @@ fn other_strings<'a>(
                         if i > 0 {
                             part.push('.');
                         }
-                        part.push_str(m);
+                        // A member's name may be a token too.
+                        part.push_str(&redact(m));
                     }
                     Step::Index(n) => part.push_str(&format!("[{n}]")),
                 }
