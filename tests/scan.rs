@@ -1061,6 +1061,51 @@ fn scan_with_a_plan_denies_the_calls_check_denies_for_the_same_reasons() {
 }
 
 #[test]
+fn scan_with_a_plan_gives_checks_findings_too() {
+    // Least privilege and the calls' warnings, as `check` gives them: a
+    // scan over logs is also a least-privilege audit.
+    let dir = tempfile::tempdir().unwrap();
+    let log = all_tokens_log(dir.path());
+    for (plan, t) in [
+        ("plans/export-daemon.toml", "app-v1"),
+        ("plans/analyst-portal.toml", "delegated-v1"),
+    ] {
+        let plan = fixture(plan);
+        let args = ["--no-verify", "--plan", plan.to_str().unwrap()];
+        let (_, tokens, _) = scan_json_raw(&args, &log);
+        let out = mdeauth()
+            .args(["check", "--format", "json", "--at", AT])
+            .args(args)
+            .arg(fixture(&format!("tokens/{t}.jwt")))
+            .output()
+            .unwrap();
+        let codes = |v: &Value| -> Vec<String> {
+            let mut c: Vec<String> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["severity"] != "info" && f["code"] != "call.denied")
+                .map(|f| format!("{} {}", f["code"], f["message"]))
+                .collect();
+            c.sort();
+            c
+        };
+        let checked = codes(&json_out(&out)["findings"]);
+        assert!(
+            checked
+                .iter()
+                .any(|c| c.contains("perm.unused") || c.contains("call.user_rbac")),
+            "{t}: {checked:?}"
+        );
+        let scanned = tokens
+            .iter()
+            .find(|x| x["fingerprint"] == fp_of(t).as_str())
+            .unwrap();
+        assert_eq!(codes(&scanned["findings"]), checked, "{t}");
+    }
+}
+
+#[test]
 fn scan_reports_a_context_mismatch_as_check_does() {
     let dir = tempfile::tempdir().unwrap();
     let log = all_tokens_log(dir.path());

@@ -176,12 +176,13 @@ impl<P> FullEvaluator<P> {
         }
         // Judged as `check` judges it: an ID token, a token for another API,
         // one of the other context than the plan's or one with no
-        // permission fails every call, for that reason.
+        // permission fails every call, for that reason. `check`'s own
+        // findings come along (context, least privilege, the calls'
+        // warnings); the plan's identity is checked by the caller.
         let cls = claims.classify();
-        let mut out: Vec<Finding> =
-            check::context_mismatch(self.context, cls.context.perm_context())
-                .into_iter()
-                .collect();
+        let mut report = crate::report::Report::new("scan", 0);
+        check::evaluate_at(&mut report, claims, None, &self.calls, self.context, None);
+        let mut out = report.findings;
         let judged = check::judge(claims, &cls, self.context);
         for w in &self.calls {
             if let Some(why) = &judged.blocker {
