@@ -92,6 +92,7 @@ impl Finder {
                 && hay[start - 1] != b'.'
                 && !after_json_escape(hay, start)
                 && !after_code_escape(hay, start)
+                && !after_ansi_escape(hay, start)
             {
                 pos = start + 3;
                 continue;
@@ -139,11 +140,31 @@ fn escaped(hay: &[u8], at: usize) -> bool {
 fn after_code_escape(hay: &[u8], start: usize) -> bool {
     let hex = |b: &[u8]| b.iter().all(u8::is_ascii_hexdigit);
     let percent = start >= 3 && hay[start - 3] == b'%' && hex(&hay[start - 2..start]);
+    // Encoded twice (`%253D` for `=` in a redirect inside a redirect).
+    let twice = start >= 5
+        && hay[start - 5] == b'%'
+        && &hay[start - 4..start - 2] == b"25"
+        && hex(&hay[start - 2..start]);
     let unicode = start >= 6
         && hay[start - 5] == b'u'
         && hex(&hay[start - 4..start])
         && escaped(hay, start - 5);
-    percent || unicode
+    percent || twice || unicode
+}
+
+/// Whether `hay[start]` follows a terminal colour code (`ESC [ 32 m`), as
+/// coloured console loggers write around values.
+fn after_ansi_escape(hay: &[u8], start: usize) -> bool {
+    if start < 3 || hay[start - 1] != b'm' {
+        return false;
+    }
+    let params = hay[..start - 1]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_digit() || **c == b';')
+        .count();
+    let open = start - 1 - params;
+    open >= 2 && hay[open - 1] == b'[' && hay[open - 2] == 0x1b
 }
 
 /// Decide whether a maximal run of token bytes starting with `eyJ` is a token.
@@ -357,6 +378,9 @@ mod tests {
             format!(r#"{{"m":"Bearer\u0020{t}"}}"#),
             format!("Authorization: Bearer%20{t}"),
             format!("url=/cb%3Faccess_token%3D{t}%26state%3Dx"),
+            format!("next=%2Fcb%253Faccess_token%253D{t}%2526state"),
+            format!("\x1b[32m{t}\x1b[0m"),
+            format!("token: \x1b[1;33m{t}"),
             format!(r"token\u003d{t}"),
         ] {
             let found = f.all(text.as_bytes());
@@ -365,7 +389,11 @@ mod tests {
         }
         // An escaped backslash, then `u0022`: one word; so is a word whose
         // letters only look like hex digits.
-        for text in [format!(r#"{{"p":"C:\\u0022{t}"}}"#), format!("xcafe{t}")] {
+        for text in [
+            format!(r#"{{"p":"C:\\u0022{t}"}}"#),
+            format!("xcafe{t}"),
+            format!("[32m{t}"),
+        ] {
             assert!(f.all(text.as_bytes()).is_empty(), "{text}");
         }
     }
