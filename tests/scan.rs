@@ -1999,3 +1999,47 @@ fn a_host_that_never_answers_is_waited_on_once_not_once_per_tenant() {
         .count();
     assert_eq!(not_tried, 2, "{tokens:?}");
 }
+
+#[test]
+fn har_odds_and_ends_unpadded_base64_a_redirect_copy_and_text_named_har() {
+    use base64::Engine;
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let body = base64::engine::general_purpose::STANDARD
+        .encode(format!("{{\"access_token\":\"{t}\"}}"))
+        .trim_end_matches('=')
+        .to_string();
+    let har = json!({"log": {"entries": [
+        {"request": {"method": "POST", "url": "https://login.example/token"},
+         "response": {"content": {"text": body, "encoding": "base64"}}},
+        {"request": {"method": "GET", "url": "https://app.example/start"},
+         "response": {"headers": [{"name": "location", "value": format!("https://app.example/cb#access_token={t}")}],
+                      "redirectURL": format!("https://app.example/cb#access_token={t}")}}
+    ]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 2, "{summary}");
+    let parts: Vec<&str> = tokens[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["part"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        parts,
+        ["response body (base64)", "response header location"]
+    );
+    // A log saved as .har is read as text, with a note.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("copied.har");
+    std::fs::write(&f, format!("12:00 Authorization: Bearer {t}\n")).unwrap();
+    let (_, tokens, summary) = scan_json(&[f.to_str().unwrap()], None);
+    assert_eq!(summary["occurrences"], 1, "{summary}");
+    assert_eq!(tokens[0]["locations"][0]["line"], 1);
+    assert!(
+        summary["notes"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("copied.har: named .har but not a JSON document; read as text"),
+        "{summary}"
+    );
+}

@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::Read;
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -210,14 +210,29 @@ impl Entry {
                 _ => fields.add("request body".into(), value),
             }
         }
-        fields.add("response redirectURL".into(), s("/response/redirectURL"));
+        // The `Location` header's copy is not counted again.
+        if let Some(r) = s("/response/redirectURL") {
+            let copy = fields
+                .out
+                .iter()
+                .any(|f| f.part.eq_ignore_ascii_case("response header Location") && f.text == r);
+            if copy {
+                fields.seen.push(r.as_ptr());
+            } else {
+                fields.add("response redirectURL".into(), Some(r));
+            }
+        }
         if let Some(text) = s("/response/content/text") {
             let b64 =
                 s("/response/content/encoding").is_some_and(|e| e.eq_ignore_ascii_case("base64"));
             let decoded = b64
                 .then(|| {
                     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-                    STANDARD.decode(compact).ok()
+                    // Padding is optional here: some tools drop it.
+                    STANDARD
+                        .decode(&compact)
+                        .or_else(|_| STANDARD_NO_PAD.decode(compact.trim_end_matches('=')))
+                        .ok()
                 })
                 .flatten();
             match decoded {

@@ -905,7 +905,21 @@ impl Collector {
             }
             None => (prefix, rest),
         };
-        let is_har = har_name || har::sniff(&prefix);
+        // A `.har` name is trusted only for a JSON object: text saved under
+        // that name (a log, a copied header) is read as text, not as a HAR
+        // document of no entries.
+        let json_object = prefix
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(&prefix)
+            .iter()
+            .find(|c| !c.is_ascii_whitespace())
+            .is_some_and(|&c| c == b'{');
+        let is_har = (har_name && (json_object || prefix.is_empty())) || har::sniff(&prefix);
+        if har_name && !is_har {
+            self.summary.notes.push(format!(
+                "{file}: named .har but not a JSON document; read as text"
+            ));
+        }
         let mut prefix = prefix;
         if is_har && prefix.starts_with(b"\xef\xbb\xbf") {
             // A UTF-8 byte-order mark, as Windows tools write: not JSON.
