@@ -36,6 +36,16 @@ fn scan_json_bytes(args: &[&str], stdin: Option<Vec<u8>>) -> (i32, Vec<Value>, V
     (out.status.code().unwrap(), lines, summary)
 }
 
+/// The `part` of each of a token line's HAR locations, in order.
+fn parts_of(token: &Value) -> Vec<&str> {
+    token["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["part"].as_str().unwrap())
+        .collect()
+}
+
 /// Run `scan --no-verify --at AT` with human output: exit code and stdout.
 fn scan_human(args: &[&str]) -> (i32, String) {
     let out = mdeauth()
@@ -266,12 +276,7 @@ fn har_strings_outside_the_known_fields_are_searched_and_named_by_path() {
     ]}});
     let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
     assert_eq!(summary["occurrences"], 2, "{summary}");
-    let parts: Vec<&str> = tokens[0]["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["part"].as_str().unwrap())
-        .collect();
+    let parts = parts_of(&tokens[0]);
     assert_eq!(parts, ["field request", "field _webSocketMessages[0].data"]);
 }
 
@@ -307,12 +312,7 @@ fn har_copies_of_the_query_string_and_cookies_are_not_counted_again() {
     }]}});
     let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
     assert_eq!(summary["occurrences"], 3, "{summary}");
-    let parts: Vec<&str> = tokens[0]["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["part"].as_str().unwrap())
-        .collect();
+    let parts = parts_of(&tokens[0]);
     assert_eq!(
         parts,
         [
@@ -337,12 +337,7 @@ fn har_copies_are_searched_when_the_url_and_headers_lack_the_token() {
     }]}});
     let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
     assert_eq!(summary["occurrences"], 3, "{summary}");
-    let parts: Vec<&str> = tokens[0]["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["part"].as_str().unwrap())
-        .collect();
+    let parts = parts_of(&tokens[0]);
     assert_eq!(
         parts,
         [
@@ -2018,12 +2013,7 @@ fn har_odds_and_ends_unpadded_base64_a_redirect_copy_and_text_named_har() {
     ]}});
     let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
     assert_eq!(summary["occurrences"], 2, "{summary}");
-    let parts: Vec<&str> = tokens[0]["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["part"].as_str().unwrap())
-        .collect();
+    let parts = parts_of(&tokens[0]);
     assert_eq!(
         parts,
         ["response body (base64)", "response header location"]
