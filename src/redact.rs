@@ -131,17 +131,15 @@ fn quoted_end(b: &[u8], v: usize) -> Option<usize> {
     (b[v + n] == q).then_some(v + n)
 }
 
-/// Calls and cmdlets that take a credential as a positional argument, with
-/// the position (from 0) of that argument: Azure Identity's credential
+/// Calls that take a credential as a positional argument, with the
+/// position (from 0) of that argument: Azure Identity's credential
 /// constructors (tenant, client, secret), ADAL's `ClientCredential`
-/// (client, secret), MSAL.NET's `WithClientSecret` and PowerShell's
-/// `ConvertTo-SecureString` (its first argument, or `-String`'s value).
-const CALLS: [(&str, usize); 5] = [
+/// (client, secret) and MSAL.NET's `WithClientSecret`.
+const CALLS: [(&str, usize); 4] = [
     ("clientsecretcredential(", 2),
     ("usernamepasswordcredential(", 2),
     ("clientcredential(", 1),
     ("withclientsecret(", 0),
-    ("convertto-securestring ", 0),
 ];
 
 /// The credential argument of a call in [`CALLS`] named at `i`: its
@@ -153,17 +151,9 @@ fn call_argument(b: &[u8], i: usize) -> Option<(usize, usize)> {
         rest.len() > n.len() && rest[..n.len()].eq_ignore_ascii_case(n.as_bytes())
     })?;
     let mut j = i + name.len();
-    let cmdlet = name.ends_with(' ');
     for k in 0..=pos {
         while matches!(b.get(j), Some(b' ') | Some(b'\t')) {
             j += 1;
-        }
-        // PowerShell's named form, `-String 'x'`.
-        if cmdlet && b.len() >= j + 7 && b[j..j + 7].eq_ignore_ascii_case(b"-string") {
-            j += 7;
-            while matches!(b.get(j), Some(b' ')) {
-                j += 1;
-            }
         }
         let quote = matches!(b.get(j), Some(b'"') | Some(b'\''));
         if quote {
@@ -196,26 +186,59 @@ fn call_argument(b: &[u8], i: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// The line a position is on, and which commands it runs: worked out once
+/// per line as the scan moves forward, so long lines stay linear.
+#[derive(Default)]
+struct Line {
+    /// Where the current line starts, and how far the text was searched
+    /// for line breaks.
+    start: usize,
+    searched: usize,
+    /// Whether the line runs `az login` / `curl` (`None`: not looked yet).
+    az: Option<bool>,
+    curl: Option<bool>,
+}
+
+impl Line {
+    fn at(&mut self, b: &[u8], i: usize) {
+        if let Some(n) = memchr::memrchr(b'\n', &b[self.searched..i]) {
+            *self = Line {
+                start: self.searched + n + 1,
+                ..Line::default()
+            };
+        }
+        self.searched = i;
+    }
+
+    fn runs(b: &[u8], start: usize, cmd: &[u8], known: &mut Option<bool>) -> bool {
+        *known.get_or_insert_with(|| {
+            let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |n| start + n);
+            b[start..end]
+                .windows(cmd.len())
+                .any(|w| w.eq_ignore_ascii_case(cmd))
+        })
+    }
+}
+
 /// `-p VALUE` of `az login` and `-u USER:PASSWORD` (or `--user`) of curl,
 /// at `i`: the password's start and end. Only on a line that runs that
 /// command: elsewhere `-p` is a port or a path as often as a password.
-fn short_flag(b: &[u8], i: usize) -> Option<(usize, usize)> {
-    let line_start = b[..i]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |n| n + 1);
-    let line = &b[line_start..i];
-    let runs = |cmd: &[u8]| line.windows(cmd.len()).any(|w| w.eq_ignore_ascii_case(cmd));
+fn short_flag(b: &[u8], i: usize, line: &mut Line) -> Option<(usize, usize)> {
     let rest = &b[i..];
-    let (flag, user) = if rest.starts_with(b"-p ") && runs(b"az login") {
-        (3, false)
-    } else if rest.starts_with(b"-u ") && runs(b"curl") {
-        (3, true)
-    } else if rest.starts_with(b"--user ") && runs(b"curl") {
-        (7, true)
+    let (flag, user, cmd): (usize, bool, &[u8]) = if rest.starts_with(b"-p ") {
+        (3, false, b"az login")
+    } else if rest.starts_with(b"-u ") {
+        (3, true, b"curl")
+    } else if rest.starts_with(b"--user ") {
+        (7, true, b"curl")
     } else {
         return None;
     };
+    line.at(b, i);
+    let known = if user { &mut line.curl } else { &mut line.az };
+    if !Line::runs(b, line.start, cmd, known) {
+        return None;
+    }
     let mut v = i + flag;
     while matches!(b.get(v), Some(b' ')) {
         v += 1;
@@ -232,14 +255,88 @@ fn short_flag(b: &[u8], i: usize) -> Option<(usize, usize)> {
     Some((v, end))
 }
 
+/// PowerShell's cmdlet that turns plain text into a secure string.
+const SECURE_STRING: &[u8] = b"convertto-securestring";
+
+/// PowerShell's `ConvertTo-SecureString` at `i`: its plain-text string,
+/// given by position or as `-String`, whatever switches come before it.
+fn secure_string(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    const NAME: &[u8] = SECURE_STRING;
+    let rest = &b[i..];
+    if rest.len() <= NAME.len() || !rest[..NAME.len()].eq_ignore_ascii_case(NAME) {
+        return None;
+    }
+    let mut j = i + NAME.len();
+    let mut named = false;
+    loop {
+        while matches!(b.get(j), Some(b' ') | Some(b'\t')) {
+            j += 1;
+        }
+        match b.get(j) {
+            None | Some(b'\n') | Some(b';') | Some(b'|') | Some(b')') => return None,
+            _ => {}
+        }
+        let quote = matches!(b.get(j), Some(b'"') | Some(b'\''));
+        let (v, end) = if quote {
+            (j + 1, quoted_end(b, j + 1)?)
+        } else {
+            (j, value_end(b, j))
+        };
+        if !quote && b[j] == b'-' && !named {
+            let switch = &b[j..end];
+            // `-String x`; `-Key x` and `-SecureKey x` take a value that is
+            // not the secret; other switches (-AsPlainText, -Force) none.
+            if switch.eq_ignore_ascii_case(b"-string") {
+                named = true;
+            } else if switch.eq_ignore_ascii_case(b"-key")
+                || switch.eq_ignore_ascii_case(b"-securekey")
+            {
+                j = end;
+                while matches!(b.get(j), Some(b' ')) {
+                    j += 1;
+                }
+                j = value_end(b, j);
+                continue;
+            }
+            j = end;
+            continue;
+        }
+        return (end > v).then_some((v, end));
+    }
+}
+
+/// A quoted string at `i` piped into `ConvertTo-SecureString`
+/// (`'secret' | ConvertTo-SecureString -AsPlainText`): its text.
+fn piped_to_secure_string(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    if !matches!(b[i], b'"' | b'\'') {
+        return None;
+    }
+    let end = quoted_end(b, i + 1)?;
+    let mut j = end + 1;
+    while matches!(b.get(j), Some(b' ')) {
+        j += 1;
+    }
+    if b.get(j) != Some(&b'|') {
+        return None;
+    }
+    j += 1;
+    while matches!(b.get(j), Some(b' ')) {
+        j += 1;
+    }
+    let name = SECURE_STRING;
+    let named = b.len() >= j + name.len() && b[j..j + name.len()].eq_ignore_ascii_case(name);
+    named.then_some((i + 1, end))
+}
+
 /// `text` with each credential replaced where it can be recognised: a
 /// JWT-shaped run (`eyJ…` with a dot) by `[token]`; the value after a
 /// credential's name (`client_secret=`, `"password": "`, `--password x`,
 /// `Bearer `, `Basic `), a run of 30 or more characters holding `~` (an
 /// Entra client secret) and a base64url run of 40 or more that is not all
 /// hexadecimal (a thumbprint or hash is kept) by `[hidden]`, and so are
-/// the credential arguments of the calls in [`CALLS`], `az login -p` and
-/// `curl -u user:` (see [`short_flag`]). A quoted value is hidden to its
+/// the credential arguments of the calls in [`CALLS`], `az login -p`,
+/// `curl -u user:` (see [`short_flag`]) and the string given to
+/// `ConvertTo-SecureString` ([`secure_string`]). A quoted value is hidden to its
 /// closing quote, an unquoted one up to its first space. Borrowed when
 /// nothing was found.
 pub fn hide_credentials(text: &str) -> Cow<'_, str> {
@@ -247,6 +344,7 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut i = 0;
+    let mut line = Line::default();
     let mut replace = |from: usize, to: usize, with: &str, copied: &mut usize| {
         let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
         o.push_str(&text[*copied..from]);
@@ -274,7 +372,11 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
             i = end.max(i + 1);
             continue;
         }
-        if let Some((v, end)) = call_argument(b, i).or_else(|| short_flag(b, i)) {
+        if let Some((v, end)) = call_argument(b, i)
+            .or_else(|| secure_string(b, i))
+            .or_else(|| piped_to_secure_string(b, i))
+            .or_else(|| short_flag(b, i, &mut line))
+        {
             if end > v && b[v] != b'[' {
                 replace(v, end, "[hidden]", &mut copied);
             }
@@ -394,6 +496,18 @@ mod tests {
                 r#"ConvertTo-SecureString -String "[hidden]" -AsPlainText"#,
             ),
             (
+                "$s = ConvertTo-SecureString -AsPlainText -Force -String 'P@ss w0rd'",
+                "$s = ConvertTo-SecureString -AsPlainText -Force -String '[hidden]'",
+            ),
+            (
+                "'Pa55 word' | ConvertTo-SecureString -AsPlainText -Force",
+                "'[hidden]' | ConvertTo-SecureString -AsPlainText -Force",
+            ),
+            (
+                "ConvertTo-SecureString -Key $k 'secret one'",
+                "ConvertTo-SecureString -Key $k '[hidden]'",
+            ),
+            (
                 r#"var c = new ClientSecretCredential("tenant", "client", "s3cr3t value");"#,
                 r#"var c = new ClientSecretCredential("tenant", "client", "[hidden]");"#,
             ),
@@ -439,6 +553,7 @@ mod tests {
             "the password is wrong; passwords expire",
             "curl: (7) Failed to connect to login.microsoftonline.com port 443",
             "ssh -p 2222 host; az account show -u x",
+            "'a' | Write-Output; ConvertTo-SecureString -AsPlainText",
             "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=[redacted])",
         ] {
             assert!(matches!(hide(t), std::borrow::Cow::Borrowed(_)), "{t}");
