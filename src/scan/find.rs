@@ -176,11 +176,11 @@ fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
     // (`header.payload.`) ends with. A JWE never ends with a dot (its last
     // part, the authentication tag, is never empty).
     let trimmed = run.trim_end_matches('.');
-    // One pass: the number of dots and where the first three are.
+    // One pass: the number of dots and where the first five are.
     let mut dots = 0usize;
-    let mut first = [0usize; 3];
+    let mut first = [0usize; 5];
     for at in memchr::memchr_iter(b'.', trimmed.as_bytes()) {
-        if dots < 3 {
+        if dots < 5 {
             first[dots] = at;
         }
         dots += 1;
@@ -188,8 +188,12 @@ fn classify(run: &[u8], offset: usize) -> Option<Candidate<'_>> {
     let (text, shape) = match dots {
         1 if trimmed.len() < run.len() => (&run[..trimmed.len() + 1], Shape::Signed),
         2 => (trimmed, Shape::Signed),
-        // A JWE's header names its content encryption (`enc`).
-        4 if names_enc(&trimmed[..first[0]]) => (trimmed, Shape::Encrypted),
+        // A JWE (five parts; its header names its content encryption,
+        // `enc`), alone or with more after a dot.
+        4.. if names_enc(&trimmed[..first[0]]) => {
+            let end = if dots == 4 { trimmed.len() } else { first[4] };
+            (&trimmed[..end], Shape::Encrypted)
+        }
         // A token and then more after a dot (`….json`, `...truncated`,
         // `.Retrying`): the token is the first three parts. Dropping it would
         // hide an expired or forged token; calling it encrypted would too.
@@ -434,6 +438,28 @@ mod tests {
         let found = Finder::new().all(t.as_bytes());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].shape, Shape::Encrypted);
+    }
+
+    #[test]
+    fn a_jwe_with_more_after_a_dot_is_its_five_parts() {
+        let jwe = format!(
+            "{}.a2V5.aXY.Y2lwaGVy.dGFn",
+            b64(r#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#)
+        );
+        let dir = format!(
+            "{}..aXY.Y2lwaGVy.dGFn",
+            b64(r#"{"alg":"dir","enc":"A256GCM"}"#)
+        );
+        for (text, want) in [
+            (format!("/cache/{jwe}.json"), &jwe),
+            (format!("{jwe}...truncated"), &jwe),
+            (format!("{dir}.json"), &dir),
+        ] {
+            let found = Finder::new().all(text.as_bytes());
+            assert_eq!(found.len(), 1, "{text}");
+            assert_eq!(found[0].text, *want, "{text}");
+            assert_eq!(found[0].shape, Shape::Encrypted, "{text}");
+        }
     }
 
     #[test]
