@@ -329,18 +329,22 @@ fn har_copies_are_searched_when_the_url_and_headers_lack_the_token() {
     // HAR's parsed copies.
     let t = fixture_text("tokens/app-v1.jwt");
     let t = t.trim();
+    // The response's Location holds the token too: the copies are
+    // compared with what they were parsed from, not with every field.
     let har = json!({"log": {"entries": [{
         "request": {"method": "GET", "url": "https://a.example/x",
             "queryString": [{"name": "access_token", "value": t}],
             "cookies": [{"name": "session", "value": t}]},
-        "response": {"cookies": [{"name": "s", "value": t}]}
+        "response": {"cookies": [{"name": "s", "value": t}],
+            "headers": [{"name": "Location", "value": format!("https://a.example/#t={t}")}]}
     }]}});
     let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
-    assert_eq!(summary["occurrences"], 3, "{summary}");
+    assert_eq!(summary["occurrences"], 4, "{summary}");
     let parts = parts_of(&tokens[0]);
     assert_eq!(
         parts,
         [
+            "response header Location",
             "request query parameter access_token",
             "request cookie session",
             "response cookie s"
@@ -361,8 +365,11 @@ fn a_har_location_never_shows_a_token_the_finder_missed() {
             "headers": [{"name": "Authorization", "value": format!("Bearer {t}")}]}},
         {"request": {"method": "GET", "url": format!("https://a.example/cache/{t}.json")}},
         {"request": {"method": "GET", "url": "//admin:Hunter2Secret@a.example/x",
-            "headers": [{"name": "Authorization", "value": format!("Bearer {t}")}]},
-         "_custom": {t: t}}
+            "headers": [{"name": "Authorization", "value": format!("Bearer {t}")},
+                        {"name": format!("Authorization: Bearer {t}"), "value": format!("Bearer {t}")}]},
+         "_custom": {t: t}},
+        {"request": {"method": "GET", "url": "https://a.example/api/surveyJsonConfigurationSettings/v1",
+            "headers": [{"name": "Authorization", "value": format!("Bearer {t}")}]}}
     ]}});
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("leak.har");
@@ -401,6 +408,11 @@ fn a_har_location_never_shows_a_token_the_finder_missed() {
         "{urls:?}"
     );
     assert!(urls.contains(&"//a.example/x"), "{urls:?}");
+    // Ordinary words holding `eyJ` are left alone.
+    assert!(
+        urls.contains(&"https://a.example/api/surveyJsonConfigurationSettings/v1"),
+        "{urls:?}"
+    );
 }
 
 #[test]

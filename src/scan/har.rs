@@ -111,8 +111,14 @@ fn redact(s: &str) -> Cow<'_, str> {
             .position(|&c| !in_run(c))
             .map_or(b.len(), |n| i + n);
         let run = &b[i..end];
-        let token_like =
-            memchr::memmem::find_iter(run, b"eyJ").any(|k| run.len() - k - 3 >= MASK_MIN_AFTER);
+        // `eyJ` where a token or an encoded one starts (the run's start,
+        // after a separator or a percent-escape), not inside a word
+        // (`surveyJson`).
+        let token_like = memchr::memmem::find_iter(run, b"eyJ").any(|k| {
+            let starts =
+                k == 0 || !run[k - 1].is_ascii_alphanumeric() || (k >= 3 && run[k - 3] == b'%');
+            starts && run.len() - k - 3 >= MASK_MIN_AFTER
+        });
         if token_like {
             out.push_str(&s[at..i]);
             out.push_str("<token>");
@@ -190,7 +196,7 @@ impl Entry {
             {
                 let name = h.get("name").and_then(Value::as_str).unwrap_or("?");
                 fields.add(
-                    format!("{side} header {name}").into(),
+                    format!("{side} header {}", redact(name)).into(),
                     h.get("value").and_then(Value::as_str),
                 );
             }
@@ -254,9 +260,19 @@ impl Entry {
         // HAR's parsed copies (query string, cookies) are searched only for
         // what the URL and headers do not hold: a tool that strips those
         // may keep the copies.
-        let named_texts: Vec<&str> = out.iter().map(|f| f.text.as_ref()).collect();
         let mut copies = Vec::new();
         for [side, member] in COPIES {
+            // What the copy was parsed from: the URL, or the cookie headers.
+            let source = |f: &Field| match member {
+                "queryString" => f.part == "request URL",
+                _ if side == "request" => f.part.eq_ignore_ascii_case("request header Cookie"),
+                _ => f.part.eq_ignore_ascii_case("response header Set-Cookie"),
+            };
+            let named_texts: Vec<&str> = out
+                .iter()
+                .filter(|f| source(f))
+                .map(|f| f.text.as_ref())
+                .collect();
             let items = v
                 .get(side)
                 .and_then(|x| x.get(member))
