@@ -902,6 +902,33 @@ fn the_api_cloud_named_by_cloud_must_be_the_tokens() {
         "sent to api-gov.securitycenter.microsoft.us, another cloud's API (see call.wrong_cloud)",
         "{v}"
     );
+    // Only the calls sent to the other cloud break there, each at its host.
+    let o = run({
+        let mut c = offline_doctor();
+        c.args([
+            "--call",
+            "GET https://api-gov.securitycenter.microsoft.us/api/machines",
+            "--call",
+            "GET /api/machines/{id}",
+        ])
+        .arg(&t);
+        c
+    });
+    let v = o.json();
+    let chain = v["doctor"]["chain"].as_array().unwrap();
+    let breaks = |call: &str| {
+        chain
+            .iter()
+            .find(|r| r["call"] == call)
+            .unwrap_or_else(|| panic!("{call}: {v}"))["breaks"]
+            .clone()
+    };
+    assert_eq!(
+        breaks("GET /api/machines"),
+        "sent to api-gov.securitycenter.microsoft.us, another cloud's API (see call.wrong_cloud)",
+        "{v}"
+    );
+    assert_eq!(breaks("GET /api/machines/{id}"), Value::Null, "{v}");
 }
 
 #[test]

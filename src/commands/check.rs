@@ -144,6 +144,28 @@ fn call_host(w: &Wanted, api_host: Option<&str>) -> Option<String> {
         .or(api_host.map(str::to_ascii_lowercase))
 }
 
+/// The calls of `wanted` that go to another cloud's MDE API for sure (a
+/// `call.wrong_cloud` error), as (catalogue label, host): doctor marks
+/// where its chain breaks with them.
+pub fn calls_to_another_cloud(
+    claims: &Claims,
+    wanted: &[Wanted],
+    api_host: Option<&str>,
+) -> Vec<(String, String)> {
+    let cls = claims.classify();
+    let clouds = wrong_cloud(&cls, claims.iss.as_deref(), wanted, api_host);
+    wanted
+        .iter()
+        .filter_map(|w| {
+            let host = call_host(w, api_host)?;
+            clouds
+                .iter()
+                .any(|m| m.host == host && m.finding.is_error())
+                .then(|| (w.row.label(), host))
+        })
+        .collect()
+}
+
 /// Calls sent to another cloud's MDE API than the one the token was signed
 /// in on, one per host.
 fn wrong_cloud(

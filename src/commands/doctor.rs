@@ -437,9 +437,9 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     // other kind serves none of the calls, and the chain shows what they need.
     let ctx = context.or(token_ctx).unwrap_or(PermContext::Application);
     let rows: Vec<&'static Call> = wanted.iter().map(|w| w.row).collect();
-    // The calls go to another cloud's API (`call.wrong_cloud`, an error):
+    // Calls that go to another cloud's API (`call.wrong_cloud`, an error):
     // no permission along the chain makes them work, so the chain says so.
-    let mut wrong_cloud: Option<String> = None;
+    let mut wrong_cloud: Vec<(String, String)> = Vec::new();
     match claims {
         _ if wanted.is_empty() => d.push("permissions", StepStatus::Skip, "no calls planned"),
         None => d.push("permissions", StepStatus::Skip, "no decoded token"),
@@ -508,13 +508,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 )
             };
             d.push("permissions", status, detail);
-            if tmp
-                .findings
-                .iter()
-                .any(|f| f.code == "call.wrong_cloud" && f.is_error())
-            {
-                wrong_cloud = api_host.clone();
-            }
+            wrong_cloud = check::calls_to_another_cloud(c, &wanted, api_host.as_deref());
             report.findings.extend(tmp.findings);
             report.calls = tmp.calls;
             report.least_privilege = tmp.least_privilege;
@@ -629,8 +623,8 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             table,
             grants,
         });
-        if let Some(host) = &wrong_cloud {
-            for row in d.chain.iter_mut().filter(|r| r.breaks.is_none()) {
+        for row in d.chain.iter_mut().filter(|r| r.breaks.is_none()) {
+            if let Some((_, host)) = wrong_cloud.iter().find(|(call, _)| *call == row.call) {
                 row.breaks = Some(format!(
                     "sent to {host}, another cloud's API (see call.wrong_cloud)"
                 ));
