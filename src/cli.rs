@@ -691,8 +691,8 @@ pub struct AppArgs {
     /// of the consent links in fixes and, in live mode, the Microsoft Graph to ask.
     #[arg(long, value_name = "NAME", value_parser = crate::cloud::CLI_NAMES, ignore_case = true)]
     pub cloud: Option<String>,
-    /// Live mode: total timeout per Microsoft Graph request, in seconds; all
-    /// of the command's Graph requests together may take 4 times it.
+    /// Live mode: total timeout per Microsoft Graph request, in seconds; no
+    /// further request is sent once they have taken 4 times it together.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
 }
