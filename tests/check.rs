@@ -1411,6 +1411,19 @@ fn a_call_whose_docs_are_in_doubt_says_so_allowed_or_not() {
         human.contains("caveat: the docs accept any one of the action permissions"),
         "{human}"
     );
+    // `doctor` shows it after its chain.
+    let out = mdeauth()
+        .args(["doctor", "--no-verify", "--at", VALID_AT, "-"])
+        .args(["--call", "GET /api/users/someone/machines"])
+        .write_stdin(app_token(&["Machine.Read.All"]))
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&out.stdout);
+    let after_chain = &human[human.find("Permission chain").unwrap()..];
+    assert!(
+        after_chain.contains("Caveats\n  GET /api/users/{id}/machines  the current docs list only Machine.ReadWrite.All"),
+        "{human}"
+    );
     // `api` shows it on the call's page.
     let out = mdeauth()
         .args(["api", "GET /api/users/someone/machines"])

@@ -14,8 +14,10 @@ use crate::token::{AppAuth, Context, Kind};
 pub fn render(r: &Report, st: &Style) -> String {
     let mut o = String::new();
     if let Some(d) = &r.doctor {
-        // The doctor's checklist stands for every other section.
+        // The doctor's checklist stands for every other section; the doubts
+        // the docs leave about the planned calls' permissions come with it.
         doctor(&mut o, d, st);
+        caveats(&mut o, r, st);
         if let Some(e) = &r.errors {
             errors(&mut o, e, st);
         }
@@ -616,6 +618,20 @@ fn doctor(o: &mut String, d: &crate::doctor::DoctorSection, st: &Style) {
             mark(c.granted),
             mark(c.in_token),
         );
+    }
+}
+
+/// The catalogue's caveat on each planned call that has one.
+fn caveats(o: &mut String, r: &Report, st: &Style) {
+    let Some(calls) = &r.calls else { return };
+    let mut first = true;
+    for c in calls {
+        let Some(text) = &c.caveat else { continue };
+        if first {
+            let _ = writeln!(o, "\n{}", st.bold("Caveats"));
+            first = false;
+        }
+        let _ = writeln!(o, "  {}  {}", safe(&c.label()), safe(text));
     }
 }
 
