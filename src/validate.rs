@@ -348,14 +348,22 @@ fn claim_findings(
     // without metadata (--jwks) the issuer Azure AD writes for the token's
     // version and cloud.
     match (template, iss) {
-        (Some(t), Some(iss)) => issuer_rule(
-            &mut out,
-            "issuer.mismatch",
-            "the metadata's issuer",
-            t,
-            iss,
-            tid,
-        ),
+        (Some(t), Some(iss)) => {
+            issuer_rule(
+                &mut out,
+                "issuer.mismatch",
+                "the metadata's issuer",
+                t,
+                iss,
+                tid,
+            );
+            // A tenant's own metadata names a fixed issuer: the token's tid
+            // must still be the tenant its issuer names (a template checks
+            // that by construction).
+            if !t.contains("{tenantid}") {
+                issuer_names_tid(&mut out, iss, tid);
+            }
+        }
         (None, Some(iss)) => aad_issuer_rule(&mut out, &cls, iss, tid),
         (_, None) => {}
     }
@@ -502,6 +510,37 @@ fn aad_issuer_rule(out: &mut Vec<Finding>, cls: &Classification, iss: &str, tid:
         ),
         "reject the token: it was not issued by Azure AD in this form (check the ver claim, the tenant and the cloud)",
     ));
+}
+
+/// An issuer whose path starts with a tenant GUID must name the token's
+/// `tid` there, in the same letters (aad-facts: require the `iss` path
+/// segment to equal `tid`); a token without `tid` cannot be checked.
+fn issuer_names_tid(out: &mut Vec<Finding>, iss: &str, tid: Option<&str>) {
+    let Some(segment) = iss
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').nth(1))
+        .filter(|s| crate::guid::is_bare_guid(s))
+    else {
+        return;
+    };
+    match tid {
+        None => out.push(Finding::error(
+            "claims.tid_missing",
+            format!("the token has no tid, so its issuer {iss} cannot be checked against its tenant"),
+            "reject the token: Azure AD tokens always carry tid",
+        )),
+        Some(t) if !crate::guid::is_bare_guid(t) => {}
+        Some(t) if t == segment => {}
+        Some(t) => out.push(Finding::error(
+            "issuer.tenant_mismatch",
+            if t.eq_ignore_ascii_case(segment) {
+                format!("the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case")
+            } else {
+                format!("the issuer {iss} does not name the token's tenant {t}")
+            },
+            "reject the token: an Azure AD issuer's path is the tenant id in tid",
+        )),
+    }
 }
 
 /// Compare `iss` to an issuer that is either a `{tenantid}` template or fixed.

@@ -1521,3 +1521,54 @@ fn the_tenant_in_other_letter_case_is_named_as_such() {
         "{v:#}"
     );
 }
+
+#[test]
+fn a_tenants_fixed_issuer_must_still_name_the_tokens_tid() {
+    // The metadata of the tenant the token's tid names gives a fixed
+    // issuer. A hostile or broken authority answering with another
+    // tenant's issuer, or a tid in upper case, must not let the issuer's
+    // tenant differ from tid.
+    let k = main_key();
+    let server = MockServer::start();
+    let upper = TENANT.to_ascii_uppercase();
+    for tid in [OTHER_TENANT, upper.as_str()] {
+        server.mock(|when, then| {
+            when.method(GET)
+                .path(format!("/{tid}/.well-known/openid-configuration"));
+            then.status(200).json_body(json!({
+                "issuer": format!("https://sts.windows.net/{TENANT}/"),
+                "jwks_uri": server.url("/common/discovery/keys"),
+            }));
+        });
+    }
+    server.mock(|when, then| {
+        when.method(GET).path("/common/discovery/keys");
+        then.status(200).json_body(jwks_fixture("jwks.json"));
+    });
+    for (tid, message) in [
+        (
+            OTHER_TENANT.to_string(),
+            format!(
+                "the issuer https://sts.windows.net/{TENANT}/ does not name the token's tenant {OTHER_TENANT}"
+            ),
+        ),
+        (
+            upper.clone(),
+            format!(
+                "the issuer https://sts.windows.net/{TENANT}/ and the tid {upper} name the same tenant in different letter case: Azure AD writes both in lower case"
+            ),
+        ),
+    ] {
+        let mut claims = mint::v1_app_claims(&["Machine.Read.All"]);
+        claims["tid"] = json!(tid);
+        let t = mint::sign(&k, &k.v1_header(), &claims);
+        let cache = tempfile::tempdir().unwrap();
+        let (code, v, _) = verify(&server, cache.path(), &t, &[]);
+        assert_eq!(code, 1, "{tid}: {v}");
+        assert_eq!(
+            finding(&v, "issuer.tenant_mismatch")["message"],
+            message,
+            "{v}"
+        );
+    }
+}
