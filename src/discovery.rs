@@ -189,6 +189,13 @@ impl Fetcher {
                 })
             }
             Err(e) => match cached {
+                // The cached copy lacks the token's key: it cannot stand in
+                // for the fresh one, so the key is unknown, not missing.
+                Some(_) if want == Want::UnknownKid => Err(Error::environment(format!(
+                    "the token's key is not in the cached copy of {url}, and fetching it again failed ({})",
+                    e.one_line()
+                ))
+                .with_hint("retry when the endpoint is reachable: Azure AD may have published the key since the copy was made")),
                 Some(c) => {
                     let why = format!("fetching it failed ({})", e.one_line());
                     notes.push(stale_note(

@@ -1572,3 +1572,30 @@ fn a_tenants_fixed_issuer_must_still_name_the_tokens_tid() {
         );
     }
 }
+
+#[test]
+fn a_failed_refetch_for_an_unknown_key_is_not_a_missing_key() {
+    // The cached set (10 minutes old) lacks the token's key and the
+    // authority fails when asked again: the key may exist, so the
+    // signature is unverified (exit 3), not "key not found" (exit 1).
+    let server = MockServer::start();
+    let mut aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, _) = verify(&server, cache.path(), &tok("app-v1.jwt"), &[]);
+    assert_eq!(code, 0, "{v}");
+    aad_mock::age_cache(cache.path(), 600);
+    aad.v1_keys.delete();
+    server.mock(|when, then| {
+        when.method(GET).path(aad_mock::V1_KEYS);
+        then.status(503).body("busy");
+    });
+    let (code, v, err) = verify(&server, cache.path(), &tok("app-v1-rotated-key.jwt"), &[]);
+    assert_eq!(code, 3, "{v}\n{err}");
+    let all = format!("{v}{err}");
+    assert!(!all.contains("signature.key_not_found"), "{all}");
+    assert!(
+        all.contains("the token's key is not in the cached copy of"),
+        "{all}"
+    );
+    assert!(all.contains("HTTP 503"), "{all}");
+}
