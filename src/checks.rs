@@ -375,11 +375,18 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
         }
         // A malformed aud is claims.malformed's.
         ResourceKind::Other if c.aud.is_empty() && c.malformed.iter().any(|m| m == "aud") => {}
-        ResourceKind::Other if c.aud.is_empty() => out.push(Finding::error(
-            "aud.missing",
-            "the token has no aud claim, so no API would accept it",
-            format!("request a token for {MDE_SCOPE}"),
-        )),
+        // An empty `aud` ("" or [""]) names no API either.
+        ResourceKind::Other if c.aud.iter().all(|a| a.trim().is_empty()) => {
+            out.push(Finding::error(
+                "aud.missing",
+                if c.aud.is_empty() {
+                    "the token has no aud claim, so no API would accept it"
+                } else {
+                    "the token's aud claim is empty, so no API would accept it"
+                },
+                format!("request a token for {MDE_SCOPE}"),
+            ))
+        }
         other => {
             let what = resource::get(other)
                 .map(|r| r.name)

@@ -1039,3 +1039,21 @@ fn an_unreadable_file_says_what_to_do() {
         );
     }
 }
+
+#[test]
+fn an_empty_audience_is_a_missing_one() {
+    let k = main_key();
+    for aud in [json!(""), json!([""]), json!(["  "])] {
+        let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+        c["aud"] = aud.clone();
+        let t = mint::sign(&k, &k.v1_header(), &c);
+        let (code, v) = inspect_json(&[&t]);
+        assert_eq!(code, 1, "{aud}: {v}");
+        assert_eq!(
+            finding(&v, "aud.missing")["message"],
+            "the token's aud claim is empty, so no API would accept it",
+            "{aud}"
+        );
+        assert!(!codes(&v).contains(&"aud.not_mde".to_string()), "{v}");
+    }
+}
