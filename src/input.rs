@@ -346,11 +346,16 @@ fn one_in_text(text: &str, label: &'static str) -> Option<Result<Compact>> {
     // A whole token ends where the text around it takes over; one that runs
     // on into a character no token holds (a zero-width space, `+`, `/`) is
     // a damaged token, not one to take the front part of.
+    // Nor is one followed by a dot and more token text (`h.p.s.x`): four
+    // parts are no compact token, whatever its first three say.
     let ends_whole = |end: usize| {
-        text[end..]
-            .chars()
-            .next()
-            .is_none_or(|ch| ch.is_whitespace() || "\"'`&,;:.)]}>|<#?".contains(ch))
+        let mut rest = text[end..].chars();
+        let next = rest.next();
+        let runs_on = next == Some('.')
+            && rest
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        !runs_on && next.is_none_or(|ch| ch.is_whitespace() || "\"'`&,;:.)]}>|<#?".contains(ch))
     };
     let mut tokens: Vec<&str> = found
         .iter()

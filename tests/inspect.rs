@@ -187,6 +187,9 @@ fn opaque_token_is_rejected() {
         "not a JWT",
     );
     input_error("a.b.c.d", "4 dot-separated segments");
+    // A real token with a fourth part is no token: not its first three.
+    let t = fixture_text("tokens/app-v1.jwt");
+    input_error(format!("{}.abc", t.trim()), "4 dot-separated segments");
 }
 
 #[test]
