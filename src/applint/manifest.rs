@@ -262,7 +262,8 @@ fn required_access(rra: &[Value], what: &str) -> Result<Access> {
             let access = res.get("resourceAccess").and_then(Value::as_array);
             for a in access.into_iter().flatten() {
                 let id = a.get("id").and_then(Value::as_str).unwrap_or("");
-                if crate::guid::is_guid(id) {
+                // Both go into `az ... --api` fix lines: GUIDs only.
+                if crate::guid::is_guid(id) && resource.is_some_and(crate::guid::is_guid) {
                     elsewhere.push(Elsewhere {
                         resource_app_id: resource.unwrap_or("").to_ascii_lowercase(),
                         guid: id.to_ascii_lowercase(),
@@ -364,11 +365,17 @@ fn credential(c: &Map<String, Value>, kind: CredKind) -> Option<AppCredential> {
             .and_then(Value::as_str)
             .filter(|v| !v.trim().is_empty())
     };
-    // Certificates used to sign SAML tokens are not client credentials.
-    if kind == CredKind::Certificate && s("usage").is_some_and(|u| u.eq_ignore_ascii_case("Sign")) {
+    // Only a `Verify` certificate is a client credential: `Sign` ones sign
+    // SAML tokens and `Encrypt` ones encrypt tokens for the app.
+    if kind == CredKind::Certificate
+        && s("usage").is_some_and(|u| !u.eq_ignore_ascii_case("Verify"))
+    {
         return None;
     }
-    let key_id = s("keyId").map(str::to_string);
+    // The id goes into `az ... --key-id` fix lines: a GUID or nothing.
+    let key_id = s("keyId")
+        .filter(|k| crate::guid::is_guid(k))
+        .map(str::to_ascii_lowercase);
     let name = s("displayName")
         .map(str::to_string)
         .or_else(|| {

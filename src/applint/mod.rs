@@ -434,6 +434,18 @@ pub fn lint(
     }
 
     // ---- tenancy, public client, redirect URIs
+    // Only personal accounts sign in: no organization's tenant, and so no
+    // MDE, can use the app (the multi-tenant check below says so too).
+    if app.sign_in_audience == "PersonalMicrosoftAccount" && intent.multi_tenant != Some(true) {
+        out.push(Finding::error(
+            "app.personal_accounts_only",
+            "the app's sign-in audience is PersonalMicrosoftAccount: only personal Microsoft accounts sign in, and Defender for Endpoint serves work or school accounts of an organization's tenant",
+            fx.lines(&[format!(
+                "az ad app update --id {} --sign-in-audience AzureADMyOrg   # or AzureADMultipleOrgs for an app other tenants use",
+                app.app_id
+            )]),
+        ));
+    }
     if intent.multi_tenant == Some(true) && !app.is_multi_tenant() {
         out.push(Finding::error(
             "app.not_multi_tenant",
@@ -669,8 +681,12 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
         let status = credential_status(c, now, expiry_days);
         match (c.kind, status) {
             (CredKind::Secret, "expired") => {
-                // Only an error when the app is left without a working secret it relies on.
-                let relied_on = uses(Credential::Secret) || (daemon && intent.credential.is_none());
+                // Only an error when the app is left without a working secret it
+                // relies on: a daemon with a working certificate does not.
+                let relied_on = uses(Credential::Secret)
+                    || (daemon
+                        && intent.credential.is_none()
+                        && usable(CredKind::Certificate) == 0);
                 let sole = usable(CredKind::Secret) == 0;
                 let msg = format!("client secret {:?} expired {when}", c.name);
                 if relied_on && sole {
@@ -759,6 +775,20 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
             format!(
                 "upload the public certificate: az ad app credential reset --id {id} --append --cert @daemon-cert.pem"
             ),
+        ));
+    }
+    // A daemon signs in with a credential of its own: none listed is worth
+    // saying when the plan does not name one (a federated credential or a
+    // managed identity is not in the manifest).
+    if daemon && intent.credential.is_none() && app.credentials.is_empty() {
+        out.push(Finding::warning(
+            "app.no_credential",
+            "an app-only daemon needs a credential, and the app has no client secret or certificate; a federated credential or a managed identity would not show here",
+            fx.lines(&[
+                format!(
+                    "az ad app credential reset --id {id} --append --cert @daemon-cert.pem   # or say which credential the daemon uses: --credential"
+                ),
+            ]),
         ));
     }
     let plain_daemon = daemon
