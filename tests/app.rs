@@ -2410,3 +2410,43 @@ fn values_that_are_not_guids_never_reach_a_fix_line() {
         assert!(!all.contains("$("), "{format}: {all}");
     }
 }
+
+#[test]
+fn grants_of_another_api_or_other_principals_are_not_this_apps_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("grants.json");
+    // One grant, on a resource the export names Microsoft Graph.
+    std::fs::write(
+        &g,
+        json!([{"clientId": "c", "consentType": "AllPrincipals", "resourceDisplayName": "Microsoft Graph",
+                "resourceId": "00000003-aaaa-4bbb-8ccc-000000000000", "scope": "Alert.Read Machine.Read"}])
+        .to_string(),
+    )
+    .unwrap();
+    let (_, v) = user_app_with_grants(g.to_str().unwrap());
+    assert_eq!(row(&v, "Alert.Read", "Scope")["granted"], false, "{v}");
+    // Assignments of two principals: not one app's export.
+    std::fs::write(
+        &g,
+        json!({"value": [
+            {"appRoleId": "ea8291d3-4b9a-44b5-bc3a-6cea3026dc79", "principalId": "11111111-2222-4333-8444-555555555555",
+             "resourceDisplayName": "WindowsDefenderATP", "resourceId": "9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8"},
+            {"appRoleId": "71fe6b80-7034-4028-9ed8-0f316df9c3ff", "principalId": "66666666-2222-4333-8444-555555555555",
+             "resourceDisplayName": "WindowsDefenderATP", "resourceId": "9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8"}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let (code, _, err) = run_err(&[
+        &app_fixture("daemon-ok.json"),
+        "--plan",
+        &fixture("plans/export-daemon.toml").display().to_string(),
+        "--grants",
+        g.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("holds grants of 2 different principals (principalId / clientId): it is not one app's export"),
+        "{err}"
+    );
+}

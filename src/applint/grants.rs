@@ -18,6 +18,9 @@ pub struct RoleAssignment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeGrant {
     pub resource_id: Option<String>,
+    /// The resource's name when the export gives it (`az` adds it): a
+    /// grant named for another API is not WindowsDefenderATP's.
+    pub resource_display_name: Option<String>,
     /// `AllPrincipals` (admin consent) or `Principal` (one user).
     pub consent_type: Option<String>,
     pub scopes: Vec<String>,
@@ -27,6 +30,9 @@ pub struct ScopeGrant {
 pub struct Grants {
     pub roles: Vec<RoleAssignment>,
     pub scopes: Vec<ScopeGrant>,
+    /// The principal of each entry that names one (app-role assignments'
+    /// `principalId`, admin-consent grants' `clientId`), lower-case.
+    pub principals: Vec<String>,
 }
 
 impl Grants {
@@ -54,6 +60,22 @@ impl Grants {
         if !found {
             return Err(not_grants(what));
         }
+        // One app's grants: assignments to several principals are another
+        // export (a resource's appRoleAssignedTo, a tenant-wide list), and
+        // counting them would credit this app with others' permissions.
+        let mut principals: Vec<String> = Vec::new();
+        for p in g.principals.iter() {
+            if !principals.contains(p) {
+                principals.push(p.clone());
+            }
+        }
+        if principals.len() > 1 {
+            return Err(Error::input(format!(
+                "{what} holds grants of {} different principals (principalId / clientId): it is not one app's export",
+                principals.len()
+            ))
+            .with_hint(grants_hint()));
+        }
         Ok(g)
     }
 
@@ -75,6 +97,14 @@ impl Grants {
     /// Add one Graph object: an appRoleAssignment or an oauth2PermissionGrant.
     pub fn add_item(&mut self, item: &Value, what: &str) -> Result<()> {
         let s = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
+        let principal = if item.get("appRoleId").is_some() {
+            s("principalId")
+        } else {
+            s("clientId")
+        };
+        if let Some(p) = principal.filter(|p| !p.trim().is_empty()) {
+            self.principals.push(p.to_ascii_lowercase());
+        }
         if let Some(role) = s("appRoleId") {
             self.roles.push(RoleAssignment {
                 app_role_id: role.to_ascii_lowercase(),
@@ -84,6 +114,7 @@ impl Grants {
         } else if let Some(scope) = s("scope") {
             self.scopes.push(ScopeGrant {
                 resource_id: s("resourceId").map(|r| r.to_ascii_lowercase()),
+                resource_display_name: s("resourceDisplayName"),
                 consent_type: s("consentType"),
                 scopes: scope.split_whitespace().map(str::to_string).collect(),
             });
@@ -140,6 +171,9 @@ impl Grants {
     pub fn has_scope(&self, name: &str, resource: Option<&str>) -> bool {
         self.scopes.iter().any(|g| {
             g.scopes.iter().any(|s| s == name)
+                && g.resource_display_name
+                    .as_deref()
+                    .is_none_or(|n| n == "WindowsDefenderATP")
                 && match (resource, &g.resource_id) {
                     (Some(want), Some(got)) => want.eq_ignore_ascii_case(got),
                     _ => true,
