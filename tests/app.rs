@@ -2450,3 +2450,54 @@ fn grants_of_another_api_or_other_principals_are_not_this_apps_consent() {
         "{err}"
     );
 }
+
+#[test]
+fn a_single_tenant_apps_consent_link_is_its_home_tenants() {
+    // No redirect URI for an interactive plan: the fix's consent link must
+    // not be /common, which fails for a single-tenant app (AADSTS50194).
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, domain: Option<&str>| {
+        let mut v = fixture_json("seed-user-app.json");
+        v["replyUrlsWithType"] = json!([]);
+        if let Some(d) = domain {
+            v["publisherDomain"] = json!(d);
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p.display().to_string()
+    };
+    let args = [
+        "--context",
+        "delegated",
+        "--credential",
+        "interactive",
+        "--permission",
+        "Alert.Read",
+    ];
+    let with = write("with.json", Some("contoso.onmicrosoft.com"));
+    let mut a = vec![with.as_str()];
+    a.extend_from_slice(&args);
+    let (_, v) = run(&a);
+    let fix = finding(&v, "app.no_redirect_uri")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.contains("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/authorize?"),
+        "{fix}"
+    );
+    assert!(!fix.contains("/common/"), "{fix}");
+    let without = write("without.json", None);
+    let mut a = vec![without.as_str()];
+    a.extend_from_slice(&args);
+    let (_, v) = run(&a);
+    let fix = finding(&v, "app.no_redirect_uri")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.contains("--tenant <tenant-id>` (the app is single-tenant"),
+        "{fix}"
+    );
+    assert!(!fix.contains("/common/"), "{fix}");
+}

@@ -77,6 +77,9 @@ pub struct AppRegistration {
     pub display_name: Option<String>,
     /// `signInAudience`, or the equivalent of AAD Graph's `availableToOtherTenants`.
     pub sign_in_audience: String,
+    /// `publisherDomain` (the home tenant's verified domain) when it is a
+    /// valid tenant name: a single-tenant app's consent link uses it.
+    pub publisher_domain: Option<String>,
     pub public_client: bool,
     pub redirect_uris: Vec<RedirectUri>,
     pub credentials: Vec<AppCredential>,
@@ -230,6 +233,11 @@ impl AppRegistration {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             sign_in_audience,
+            publisher_domain: o
+                .get("publisherDomain")
+                .and_then(Value::as_str)
+                .and_then(|d| crate::consent::check_tenant(d).ok())
+                .filter(|d| d != "common" && d != "organizations"),
             public_client,
             redirect_uris,
             credentials,

@@ -465,7 +465,7 @@ pub fn lint(
                 ),
                 format!(
                     "then an admin of each customer tenant consents: {}",
-                    fx.consent_link()
+                    fx.consent_link_common()
                 ),
             ]),
         ));
@@ -871,16 +871,35 @@ impl Fixes<'_> {
             self.app.app_id
         );
         if self.intent.multi_tenant == Some(true) {
-            format!("{own}   # customer tenants: {}", self.consent_link())
+            format!("{own}   # customer tenants: {}", self.consent_link_common())
         } else {
             own
         }
     }
 
     /// The tenant-independent admin-consent link (`/common/oauth2/authorize`)
-    /// in the app's cloud, as `consent-url` prints it.
-    fn consent_link(&self) -> String {
+    /// in the app's cloud, as `consent-url` prints it: for other tenants.
+    fn consent_link_common(&self) -> String {
         crate::consent::urls(&self.app.app_id, None, self.cloud, None, None).authorize_common
+    }
+
+    /// The admin-consent link for the app's own use: `/common` for a
+    /// multi-tenant app; a single-tenant one fails there (AADSTS50194), so
+    /// its home tenant's link (by its publisher domain), or the command
+    /// that prints it.
+    fn consent_link(&self) -> String {
+        if self.app.is_multi_tenant() || self.intent.multi_tenant == Some(true) {
+            return self.consent_link_common();
+        }
+        match &self.app.publisher_domain {
+            Some(d) => crate::consent::urls(&self.app.app_id, Some(d), self.cloud, None, None)
+                .authorize_tenant
+                .unwrap_or_else(|| self.consent_link_common()),
+            None => format!(
+                "`mdeauth consent-url --client-id {} --tenant <tenant-id>` (the app is single-tenant: the /common link fails with AADSTS50194)",
+                self.app.app_id
+            ),
+        }
     }
 
     fn lines(&self, lines: &[String]) -> String {
