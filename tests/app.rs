@@ -2501,3 +2501,40 @@ fn a_single_tenant_apps_consent_link_is_its_home_tenants() {
     );
     assert!(!fix.contains("/common/"), "{fix}");
 }
+
+#[test]
+fn national_clouds_get_the_consent_link_not_azs_admin_consent() {
+    let plan = fixture("plans/export-daemon.toml").display().to_string();
+    let grants = app_fixture("grants-daemon-partial.json");
+    let args = ["--plan", plan.as_str(), "--grants", grants.as_str()];
+    let (_, v) = run_file(
+        "daemon-ok.json",
+        &[&args[..], &["--cloud", "gcc-high"]].concat(),
+    );
+    let fix = finding(&v, "app.not_granted")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.starts_with("admin consent at https://login.microsoftonline.us/"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("does not work in US Government GCC High"),
+        "{fix}"
+    );
+    assert!(
+        !fix.contains("az ad app permission admin-consent --id"),
+        "{fix}"
+    );
+    // The public cloud keeps the az line.
+    let (_, v) = run_file("daemon-ok.json", &args);
+    let fix = finding(&v, "app.not_granted")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.starts_with("az ad app permission admin-consent --id "),
+        "{fix}"
+    );
+}

@@ -866,10 +866,20 @@ impl Fixes<'_> {
     }
 
     fn consent_line(&self) -> String {
-        let own = format!(
-            "az ad app permission admin-consent --id {}",
-            self.app.app_id
-        );
+        // The az CLI refuses admin-consent outside the public cloud ("not
+        // yet supported on sovereign clouds"): the link does it there.
+        let own = if self.cloud.name == "public" {
+            format!(
+                "az ad app permission admin-consent --id {}",
+                self.app.app_id
+            )
+        } else {
+            format!(
+                "admin consent at {} (az ad app permission admin-consent does not work in {})",
+                self.consent_link(),
+                self.cloud.display
+            )
+        };
         if self.intent.multi_tenant == Some(true) {
             format!("{own}   # customer tenants: {}", self.consent_link_common())
         } else {
