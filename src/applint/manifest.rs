@@ -394,7 +394,13 @@ fn credential(c: &Map<String, Value>, kind: CredKind) -> Option<AppCredential> {
         })
         .or_else(|| key_id.clone())
         .unwrap_or_else(|| "(unnamed)".to_string());
-    let end = s("endDateTime").or_else(|| s("endDate"));
+    // A number is no date the exports write: named as unreadable.
+    let number = ["endDateTime", "endDate"]
+        .iter()
+        .find_map(|k| c.get(*k).filter(|v| v.is_number()).map(Value::to_string));
+    let end = s("endDateTime")
+        .or_else(|| s("endDate"))
+        .or(number.as_deref());
     let expires = end.and_then(parse_time);
     let unreadable_end = end
         .filter(|e| expires.is_none() && !e.trim().is_empty())
@@ -436,9 +442,22 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp());
     }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|t| t.and_utc().timestamp())
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Some(t.and_utc().timestamp());
+    }
+    // A date alone (midnight UTC), and .NET's JSON date `/Date(ms)/` as
+    // older exports write it.
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
+    }
+    let ms = s
+        .trim_start_matches('\\')
+        .strip_prefix("/Date(")?
+        .split([')', '+', '-'])
+        .next()?
+        .parse::<i64>()
+        .ok()?;
+    Some(ms.div_euclid(1000))
 }
 
 #[cfg(test)]
@@ -454,6 +473,9 @@ mod tests {
         assert_eq!(parse_time("2026-03-02T09:30:00Z"), Some(1772443800));
         assert_eq!(parse_time("2026-03-02T09:30:00.123"), Some(1772443800));
         assert_eq!(parse_time("soon"), None);
+        assert_eq!(parse_time("2026-03-02"), Some(1772409600));
+        assert_eq!(parse_time("/Date(1772443800000)/"), Some(1772443800));
+        assert_eq!(parse_time("\\/Date(1772443800000)\\/"), Some(1772443800));
     }
 
     #[test]
