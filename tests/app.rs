@@ -2538,3 +2538,38 @@ fn national_clouds_get_the_consent_link_not_azs_admin_consent() {
         "{fix}"
     );
 }
+
+#[test]
+fn a_guid_listed_as_role_and_scope_is_never_deleted_whole() {
+    // `az ad app permission delete` removes every entry with the GUID: the
+    // needed Role would go with the stray Scope.
+    let dir = tempfile::tempdir().unwrap();
+    let dup = edited_daemon(dir.path(), "dup.json", |v| {
+        let rra = v["requiredResourceAccess"].as_array_mut().unwrap();
+        let mde = rra.iter_mut().find(|r| r["resourceAppId"] == MDE).unwrap();
+        mde["resourceAccess"] = json!([
+            {"id": MACHINE_READ_ALL, "type": "Role"},
+            {"id": MACHINE_READ_ALL, "type": "Scope"}
+        ]);
+    });
+    let (_, v) = run(&[
+        &dup,
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+        "--permission",
+        "Machine.Read.All",
+    ]);
+    let f = finding(&v, "app.permission_unneeded");
+    assert_eq!(
+        f["message"],
+        format!(
+            "requiredResourceAccess lists {MACHINE_READ_ALL} (Machine.Read.All) a second time, with type Scope, which grants nothing (its Role entry is the one that counts)"
+        ),
+        "{v}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(!fix.contains("az ad app permission delete --id"), "{fix}");
+    assert!(fix.starts_with("remove the Scope entry of "), "{fix}");
+}

@@ -125,7 +125,7 @@ pub fn lint(
                     r.guid,
                     r.declared.as_str()
                 ),
-                format!("remove it: {}", fx.delete(r.guid)),
+                fx.remove_it(r.guid, r.declared),
             ),
         };
         out.push(Finding::warning("app.unknown_guid", msg, fix));
@@ -269,7 +269,7 @@ pub fn lint(
                     r.declared.as_str(),
                     labels.join(", ")
                 ),
-                Some(fx.delete(r.guid)),
+                Some(fx.delete(r.guid, r.declared)),
             )
         };
         let mut lines: Vec<String> = first.into_iter().collect();
@@ -279,7 +279,7 @@ pub fn lint(
             // The permission of the other kind serves none of the plan's calls.
             lines.push(format!(
                 "{}   # {} ({}) serves no {} call",
-                fx.delete(r.guid),
+                fx.delete(r.guid, r.declared),
                 e.name,
                 e.kind.as_str(),
                 intent.context.as_str()
@@ -302,16 +302,31 @@ pub fn lint(
             continue;
         };
         if r.entry.is_none() {
+            // The same GUID may be listed again with its right type.
+            let also_right = app
+                .requested
+                .iter()
+                .any(|o| o.kind == e.kind && o.guid.eq_ignore_ascii_case(r.guid));
             out.push(Finding::warning(
                 "app.permission_unneeded",
-                format!(
-                    "requiredResourceAccess lists {} ({}) with type {}, which grants nothing, and the plan does not need {} anyway",
-                    r.guid,
-                    e.name,
-                    r.declared.as_str(),
-                    e.name
-                ),
-                format!("remove it: {}", fx.delete(r.guid)),
+                if also_right {
+                    format!(
+                        "requiredResourceAccess lists {} ({}) a second time, with type {}, which grants nothing (its {} entry is the one that counts)",
+                        r.guid,
+                        e.name,
+                        r.declared.as_str(),
+                        e.kind.as_str()
+                    )
+                } else {
+                    format!(
+                        "requiredResourceAccess lists {} ({}) with type {}, which grants nothing, and the plan does not need {} anyway",
+                        r.guid,
+                        e.name,
+                        r.declared.as_str(),
+                        e.name
+                    )
+                },
+                fx.remove_it(r.guid, r.declared),
             ));
         } else if e.kind != want {
             out.push(Finding::warning(
@@ -322,7 +337,7 @@ pub fn lint(
                     e.kind.with_article(),
                     intent.context.as_str()
                 ),
-                format!("remove it: {}", fx.delete(r.guid)),
+                fx.remove_it(r.guid, r.declared),
             ));
         } else if !needed.contains(&e.name.as_str()) {
             out.push(Finding::warning(
@@ -331,7 +346,7 @@ pub fn lint(
                     "{} is requested but no planned call needs it (least privilege)",
                     e.name
                 ),
-                format!("remove it: {}", fx.delete(r.guid)),
+                fx.remove_it(r.guid, r.declared),
             ));
         } else if !intent.minimal.is_empty() && !intent.minimal.contains(&e.name) {
             // Accepted by some call's any-of group, but the minimal set does without it.
@@ -378,7 +393,7 @@ pub fn lint(
                 .map(|n| fx.add(n, want))
                 .collect();
             let consent = !lines.is_empty();
-            lines.push(fx.delete(r.guid));
+            lines.push(fx.delete(r.guid, r.declared));
             if consent {
                 lines.push(fx.consent_line());
             }
@@ -858,7 +873,36 @@ impl Fixes<'_> {
         }
     }
 
-    fn delete(&self, guid: &str) -> String {
+    /// The line that removes the entry of `guid`. `az ad app permission
+    /// delete` removes every entry with that GUID, Role and Scope alike: where
+    /// the app lists it as both, or the GUID names a role and a scope (as
+    /// IntegrationConfiguration.ReadWrite's does), that would remove the
+    /// entry that is needed too, so the line says where to remove it by hand.
+    /// "remove it: " and the delete line, or the sentence that says how.
+    fn remove_it(&self, guid: &str, kind: PermKind) -> String {
+        let line = self.delete(guid, kind);
+        if line.starts_with("az ") {
+            format!("remove it: {line}")
+        } else {
+            line
+        }
+    }
+
+    fn delete(&self, guid: &str, kind: PermKind) -> String {
+        let listed_twice = [PermKind::Role, PermKind::Scope].iter().all(|k| {
+            self.app
+                .requested
+                .iter()
+                .any(|r| r.kind == *k && r.guid.eq_ignore_ascii_case(guid))
+        });
+        let names_both = self.table.by_guid(guid, PermKind::Role).is_some()
+            && self.table.by_guid(guid, PermKind::Scope).is_some();
+        if listed_twice || names_both {
+            return format!(
+                "remove the {} entry of {guid} alone, in the portal (API permissions) or in the manifest's requiredResourceAccess (`az ad app permission delete` removes a GUID's Role and Scope entries alike)",
+                kind.as_str()
+            );
+        }
         format!(
             "az ad app permission delete --id {} --api {MDE_APP_ID} --api-permissions {guid}",
             self.app.app_id
