@@ -2474,32 +2474,27 @@ fn a_single_tenant_apps_consent_link_is_its_home_tenants() {
         "--permission",
         "Alert.Read",
     ];
-    let with = write("with.json", Some("contoso.onmicrosoft.com"));
-    let mut a = vec![with.as_str()];
-    a.extend_from_slice(&args);
-    let (_, v) = run(&a);
-    let fix = finding(&v, "app.no_redirect_uri")["fix"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let fix_of = |file: String| {
+        let mut a = vec![file.as_str()];
+        a.extend_from_slice(&args);
+        let (_, v) = run(&a);
+        let fix = finding(&v, "app.no_redirect_uri")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!fix.contains("/common/"), "{fix}");
+        fix
+    };
+    let fix = fix_of(write("with.json", Some("contoso.onmicrosoft.com")));
     assert!(
         fix.contains("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/authorize?"),
         "{fix}"
     );
-    assert!(!fix.contains("/common/"), "{fix}");
-    let without = write("without.json", None);
-    let mut a = vec![without.as_str()];
-    a.extend_from_slice(&args);
-    let (_, v) = run(&a);
-    let fix = finding(&v, "app.no_redirect_uri")["fix"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let fix = fix_of(write("without.json", None));
     assert!(
         fix.contains("--tenant <tenant-id>` (the app is single-tenant"),
         "{fix}"
     );
-    assert!(!fix.contains("/common/"), "{fix}");
 }
 
 #[test]
