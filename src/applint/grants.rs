@@ -10,6 +10,11 @@ use crate::error::{Error, Result};
 pub struct RoleAssignment {
     /// Lower-case app role GUID.
     pub app_role_id: String,
+    /// The assignment's own id (Graph's are base64url text, not GUIDs) and
+    /// its principal's object id (a GUID), when the export gives them in
+    /// those shapes: they go into a DELETE fix line, so nothing else does.
+    pub id: Option<String>,
+    pub principal_id: Option<String>,
     /// Object id of the resource service principal, lower-case.
     pub resource_id: Option<String>,
     pub resource_display_name: Option<String>,
@@ -106,8 +111,19 @@ impl Grants {
             self.principals.push(p.to_ascii_lowercase());
         }
         if let Some(role) = s("appRoleId") {
+            let guid = |k: &str| {
+                s(k).filter(|v| crate::guid::is_guid(v))
+                    .map(|v| v.to_ascii_lowercase())
+            };
+            let assignment_id = s("id").filter(|v| {
+                (8..=128).contains(&v.len())
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
             self.roles.push(RoleAssignment {
                 app_role_id: role.to_ascii_lowercase(),
+                id: assignment_id,
+                principal_id: guid("principalId"),
                 resource_id: s("resourceId").map(|r| r.to_ascii_lowercase()),
                 resource_display_name: s("resourceDisplayName"),
             });
@@ -130,7 +146,12 @@ impl Grants {
     /// Is this application permission assigned? `resource` is the
     /// WindowsDefenderATP service principal's object id when known.
     pub fn has_role(&self, guid: &str, resource: Option<&str>) -> bool {
-        self.roles.iter().any(|r| {
+        self.role_assignment(guid, resource).is_some()
+    }
+
+    /// The assignment of this application permission, if any.
+    pub fn role_assignment(&self, guid: &str, resource: Option<&str>) -> Option<&RoleAssignment> {
+        self.roles.iter().find(|r| {
             r.app_role_id.eq_ignore_ascii_case(guid)
                 && match (resource, &r.resource_id, &r.resource_display_name) {
                     (Some(want), Some(got), _) => want.eq_ignore_ascii_case(got),

@@ -583,6 +583,31 @@ pub fn lint(
             // same-named Microsoft Graph scope could match, so skip those.
             let attributable = e.kind == PermKind::Role || sp.or(g.mde_resource_id()).is_some();
             if !listed && attributable && is_granted(g, e) == Some(true) {
+                // In every token, and nothing asks for it: least privilege.
+                let fix = match (e.kind, g.role_assignment(&e.guid, sp)) {
+                    (PermKind::Role, Some(a)) if a.id.is_some() && a.principal_id.is_some() => format!(
+                        "az rest --method DELETE --uri {}/v1.0/servicePrincipals/{}/appRoleAssignments/{}",
+                        graph_base(fx.cloud),
+                        a.principal_id.as_deref().unwrap_or_default(),
+                        a.id.as_deref().unwrap_or_default()
+                    ),
+                    (PermKind::Role, _) => "remove the assignment in the portal (Enterprise applications > the app > Permissions), or with az rest --method DELETE on the service principal's appRoleAssignments/<id>".to_string(),
+                    (PermKind::Scope, _) => "revoke it in the portal (Enterprise applications > the app > Permissions)".to_string(),
+                };
+                out.push(Finding::warning(
+                    "app.granted_not_requested",
+                    format!(
+                        "{} ({}) is granted to the app but not requested by it: it is in its tokens{}",
+                        e.name,
+                        e.kind.as_str(),
+                        if intent.is_empty() {
+                            ""
+                        } else {
+                            ", and the plan does not need it (least privilege)"
+                        }
+                    ),
+                    fix,
+                ));
                 rows.push(PermissionRow {
                     name: Some(e.name.clone()),
                     kind: e.kind,
@@ -598,6 +623,15 @@ pub fn lint(
     LintOutput {
         findings: out,
         permissions: rows,
+    }
+}
+
+/// The Microsoft Graph base URL of `cloud` (the public one when unknown).
+fn graph_base(cloud: &Cloud) -> &'static str {
+    if cloud.graph_endpoint.is_empty() {
+        "https://graph.microsoft.com"
+    } else {
+        cloud.graph_endpoint.trim_end_matches('/')
     }
 }
 
