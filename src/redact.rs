@@ -131,6 +131,32 @@ fn quoted_end(b: &[u8], v: usize) -> Option<usize> {
     (b[v + n] == q).then_some(v + n)
 }
 
+/// `j` moved past blanks (spaces and tabs).
+fn skip_blanks(b: &[u8], mut j: usize) -> usize {
+    while matches!(b.get(j), Some(b' ' | b'\t')) {
+        j += 1;
+    }
+    j
+}
+
+/// Whether `name` (lower case) is spelt at `i`, in any letter case.
+fn starts_ci(b: &[u8], i: usize, name: &[u8]) -> bool {
+    b.len() >= i + name.len() && b[i..i + name.len()].eq_ignore_ascii_case(name)
+}
+
+/// The value at `j`: quoted (to its closing quote on the line) or bare (to
+/// [`value_end`]; also after a quote that is never closed), as its start,
+/// its end and whether a closing quote ends it.
+fn value_at(b: &[u8], j: usize) -> (usize, usize, bool) {
+    if matches!(b.get(j), Some(b'"' | b'\'')) {
+        return match quoted_end(b, j + 1) {
+            Some(end) => (j + 1, end, true),
+            None => (j + 1, value_end(b, j + 1), false),
+        };
+    }
+    (j, value_end(b, j), false)
+}
+
 /// Calls that take a credential as a positional argument, with the
 /// position (from 0) of that argument: Azure Identity's credential
 /// constructors (tenant, client, secret), ADAL's `ClientCredential`
@@ -146,38 +172,18 @@ const CALLS: [(&str, usize); 4] = [
 /// start and end (quotes excluded). Keyword arguments are left to the
 /// credential names (`client_secret=`).
 fn call_argument(b: &[u8], i: usize) -> Option<(usize, usize)> {
-    let rest = &b[i..];
-    let &(name, pos) = CALLS.iter().find(|(n, _)| {
-        rest.len() > n.len() && rest[..n.len()].eq_ignore_ascii_case(n.as_bytes())
-    })?;
+    let &(name, pos) = CALLS.iter().find(|(n, _)| starts_ci(b, i, n.as_bytes()))?;
     let mut j = i + name.len();
     for k in 0..=pos {
-        while matches!(b.get(j), Some(b' ') | Some(b'\t')) {
-            j += 1;
-        }
-        let quote = matches!(b.get(j), Some(b'"') | Some(b'\''));
-        if quote {
-            j += 1;
-        }
-        let end = if quote {
-            quoted_end(b, j)?
-        } else {
-            j + b[j..]
-                .iter()
-                .position(|&c| matches!(c, b',' | b')' | b' ' | b'\n' | b';'))
-                .unwrap_or(b.len() - j)
-        };
+        let (v, end, quoted) = value_at(b, skip_blanks(b, j));
         // A keyword argument (`client_secret=x`): the names see to it.
-        if !quote && b[j..end].contains(&b'=') {
+        if !quoted && b[v..end].contains(&b'=') {
             return None;
         }
         if k == pos {
-            return Some((j, end));
+            return Some((v, end));
         }
-        j = end + usize::from(quote);
-        while matches!(b.get(j), Some(b' ')) {
-            j += 1;
-        }
+        j = skip_blanks(b, end + usize::from(quoted));
         if b.get(j) != Some(&b',') {
             return None;
         }
@@ -239,14 +245,7 @@ fn short_flag(b: &[u8], i: usize, line: &mut Line) -> Option<(usize, usize)> {
     if !Line::runs(b, line.start, cmd, known) {
         return None;
     }
-    let mut v = i + flag;
-    while matches!(b.get(v), Some(b' ')) {
-        v += 1;
-    }
-    if matches!(b.get(v), Some(b'"') | Some(b'\'')) {
-        v += 1;
-    }
-    let end = quoted_end(b, v).unwrap_or_else(|| value_end(b, v));
+    let (v, end, _) = value_at(b, skip_blanks(b, i + flag));
     if user {
         // curl: user:password; the user name is kept.
         let colon = b[v..end].iter().position(|&c| c == b':')?;
@@ -261,44 +260,29 @@ const SECURE_STRING: &[u8] = b"convertto-securestring";
 /// PowerShell's `ConvertTo-SecureString` at `i`: its plain-text string,
 /// given by position or as `-String`, whatever switches come before it.
 fn secure_string(b: &[u8], i: usize) -> Option<(usize, usize)> {
-    const NAME: &[u8] = SECURE_STRING;
-    let rest = &b[i..];
-    if rest.len() <= NAME.len() || !rest[..NAME.len()].eq_ignore_ascii_case(NAME) {
+    if !starts_ci(b, i, SECURE_STRING) {
         return None;
     }
-    let mut j = i + NAME.len();
+    let mut j = i + SECURE_STRING.len();
     let mut named = false;
     loop {
-        while matches!(b.get(j), Some(b' ') | Some(b'\t')) {
-            j += 1;
+        j = skip_blanks(b, j);
+        if matches!(b.get(j), None | Some(b'\n' | b';' | b'|' | b')')) {
+            return None;
         }
-        match b.get(j) {
-            None | Some(b'\n') | Some(b';') | Some(b'|') | Some(b')') => return None,
-            _ => {}
-        }
-        let quote = matches!(b.get(j), Some(b'"') | Some(b'\''));
-        let (v, end) = if quote {
-            (j + 1, quoted_end(b, j + 1)?)
-        } else {
-            (j, value_end(b, j))
-        };
-        if !quote && b[j] == b'-' && !named {
+        let (v, end, quoted) = value_at(b, j);
+        if !quoted && b[j] == b'-' && !named {
             let switch = &b[j..end];
             // `-String x`; `-Key x` and `-SecureKey x` take a value that is
             // not the secret; other switches (-AsPlainText, -Force) none.
-            if switch.eq_ignore_ascii_case(b"-string") {
-                named = true;
-            } else if switch.eq_ignore_ascii_case(b"-key")
+            named = switch.eq_ignore_ascii_case(b"-string");
+            j = if switch.eq_ignore_ascii_case(b"-key")
                 || switch.eq_ignore_ascii_case(b"-securekey")
             {
-                j = end;
-                while matches!(b.get(j), Some(b' ')) {
-                    j += 1;
-                }
-                j = value_end(b, j);
-                continue;
-            }
-            j = end;
+                value_end(b, skip_blanks(b, end))
+            } else {
+                end
+            };
             continue;
         }
         return (end > v).then_some((v, end));
@@ -308,24 +292,12 @@ fn secure_string(b: &[u8], i: usize) -> Option<(usize, usize)> {
 /// A quoted string at `i` piped into `ConvertTo-SecureString`
 /// (`'secret' | ConvertTo-SecureString -AsPlainText`): its text.
 fn piped_to_secure_string(b: &[u8], i: usize) -> Option<(usize, usize)> {
-    if !matches!(b[i], b'"' | b'\'') {
+    let (v, end, true) = value_at(b, i) else {
         return None;
-    }
-    let end = quoted_end(b, i + 1)?;
-    let mut j = end + 1;
-    while matches!(b.get(j), Some(b' ')) {
-        j += 1;
-    }
-    if b.get(j) != Some(&b'|') {
-        return None;
-    }
-    j += 1;
-    while matches!(b.get(j), Some(b' ')) {
-        j += 1;
-    }
-    let name = SECURE_STRING;
-    let named = b.len() >= j + name.len() && b[j..j + name.len()].eq_ignore_ascii_case(name);
-    named.then_some((i + 1, end))
+    };
+    let j = skip_blanks(b, end + 1);
+    (b.get(j) == Some(&b'|') && starts_ci(b, skip_blanks(b, j + 1), SECURE_STRING))
+        .then_some((v, end))
 }
 
 /// `text` with each credential replaced where it can be recognised: a
