@@ -54,6 +54,11 @@ impl Cloud {
             .collect()
     }
 
+    /// Its Microsoft Graph endpoint (no trailing slash), when known.
+    pub fn graph(&self) -> Option<&'static str> {
+        Some(self.graph_endpoint.trim_end_matches('/')).filter(|g| !g.is_empty())
+    }
+
     /// The issuer templates of `version` ("1.0" or "2.0"; any other value:
     /// both).
     fn templates(&self, version: &str) -> impl Iterator<Item = &'static str> {

@@ -35,8 +35,8 @@ pub struct ScopeGrant {
 pub struct Grants {
     pub roles: Vec<RoleAssignment>,
     pub scopes: Vec<ScopeGrant>,
-    /// The principal of each entry that names one (app-role assignments'
-    /// `principalId`, admin-consent grants' `clientId`), lower-case.
+    /// The distinct principals the entries name (app-role assignments'
+    /// `principalId`, grants' `clientId`), lower-case.
     pub principals: Vec<String>,
 }
 
@@ -68,16 +68,10 @@ impl Grants {
         // One app's grants: assignments to several principals are another
         // export (a resource's appRoleAssignedTo, a tenant-wide list), and
         // counting them would credit this app with others' permissions.
-        let mut principals: Vec<String> = Vec::new();
-        for p in g.principals.iter() {
-            if !principals.contains(p) {
-                principals.push(p.clone());
-            }
-        }
-        if principals.len() > 1 {
+        if g.principals.len() > 1 {
             return Err(Error::input(format!(
                 "{what} holds grants of {} different principals (principalId / clientId): it is not one app's export",
-                principals.len()
+                g.principals.len()
             ))
             .with_hint(grants_hint()));
         }
@@ -108,13 +102,12 @@ impl Grants {
             s("clientId")
         };
         if let Some(p) = principal.filter(|p| !p.trim().is_empty()) {
-            self.principals.push(p.to_ascii_lowercase());
+            let p = p.to_ascii_lowercase();
+            if !self.principals.contains(&p) {
+                self.principals.push(p);
+            }
         }
         if let Some(role) = s("appRoleId") {
-            let guid = |k: &str| {
-                s(k).filter(|v| crate::guid::is_guid(v))
-                    .map(|v| v.to_ascii_lowercase())
-            };
             let assignment_id = s("id").filter(|v| {
                 (8..=128).contains(&v.len())
                     && v.bytes()
@@ -123,7 +116,9 @@ impl Grants {
             self.roles.push(RoleAssignment {
                 app_role_id: role.to_ascii_lowercase(),
                 id: assignment_id,
-                principal_id: guid("principalId"),
+                principal_id: s("principalId")
+                    .filter(|v| crate::guid::is_guid(v))
+                    .map(|v| v.to_ascii_lowercase()),
                 resource_id: s("resourceId").map(|r| r.to_ascii_lowercase()),
                 resource_display_name: s("resourceDisplayName"),
             });

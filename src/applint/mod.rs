@@ -584,15 +584,23 @@ pub fn lint(
             let attributable = e.kind == PermKind::Role || sp.or(g.mde_resource_id()).is_some();
             if !listed && attributable && is_granted(g, e) == Some(true) {
                 // In every token, and nothing asks for it: least privilege.
-                let fix = match (e.kind, g.role_assignment(&e.guid, sp)) {
-                    (PermKind::Role, Some(a)) if a.id.is_some() && a.principal_id.is_some() => format!(
-                        "az rest --method DELETE --uri {}/v1.0/servicePrincipals/{}/appRoleAssignments/{}",
-                        graph_base(fx.cloud),
-                        a.principal_id.as_deref().unwrap_or_default(),
-                        a.id.as_deref().unwrap_or_default()
+                let assignment = g
+                    .role_assignment(&e.guid, sp)
+                    .filter(|_| e.kind == PermKind::Role);
+                let fix = match (e.kind, assignment, fx.cloud.graph()) {
+                    (
+                        _,
+                        Some(grants::RoleAssignment {
+                            id: Some(id),
+                            principal_id: Some(principal),
+                            ..
+                        }),
+                        Some(graph),
+                    ) => format!(
+                        "az rest --method DELETE --uri {graph}/v1.0/servicePrincipals/{principal}/appRoleAssignments/{id}"
                     ),
-                    (PermKind::Role, _) => "remove the assignment in the portal (Enterprise applications > the app > Permissions), or with az rest --method DELETE on the service principal's appRoleAssignments/<id>".to_string(),
-                    (PermKind::Scope, _) => "revoke it in the portal (Enterprise applications > the app > Permissions)".to_string(),
+                    (PermKind::Role, _, _) => "remove the assignment in the portal (Enterprise applications > the app > Permissions), or with az rest --method DELETE on the service principal's appRoleAssignments/<id>".to_string(),
+                    (PermKind::Scope, _, _) => "revoke it in the portal (Enterprise applications > the app > Permissions)".to_string(),
                 };
                 out.push(Finding::warning(
                     "app.granted_not_requested",
@@ -623,15 +631,6 @@ pub fn lint(
     LintOutput {
         findings: out,
         permissions: rows,
-    }
-}
-
-/// The Microsoft Graph base URL of `cloud` (the public one when unknown).
-fn graph_base(cloud: &Cloud) -> &'static str {
-    if cloud.graph_endpoint.is_empty() {
-        "https://graph.microsoft.com"
-    } else {
-        cloud.graph_endpoint.trim_end_matches('/')
     }
 }
 
@@ -907,22 +906,11 @@ impl Fixes<'_> {
         }
     }
 
-    /// The line that removes the entry of `guid`. `az ad app permission
-    /// delete` removes every entry with that GUID, Role and Scope alike: where
-    /// the app lists it as both, or the GUID names a role and a scope (as
-    /// IntegrationConfiguration.ReadWrite's does), that would remove the
-    /// entry that is needed too, so the line says where to remove it by hand.
-    /// "remove it: " and the delete line, or the sentence that says how.
-    fn remove_it(&self, guid: &str, kind: PermKind) -> String {
-        let line = self.delete(guid, kind);
-        if line.starts_with("az ") {
-            format!("remove it: {line}")
-        } else {
-            line
-        }
-    }
-
-    fn delete(&self, guid: &str, kind: PermKind) -> String {
+    /// Whether `az ad app permission delete` may remove `guid`: it removes
+    /// every entry with that GUID, Role and Scope alike, so not where the
+    /// app lists it as both, or where the GUID names a role and a scope (as
+    /// IntegrationConfiguration.ReadWrite's does): the needed entry would go too.
+    fn az_may_delete(&self, guid: &str) -> bool {
         let listed_twice = [PermKind::Role, PermKind::Scope].iter().all(|k| {
             self.app
                 .requested
@@ -931,7 +919,13 @@ impl Fixes<'_> {
         });
         let names_both = self.table.by_guid(guid, PermKind::Role).is_some()
             && self.table.by_guid(guid, PermKind::Scope).is_some();
-        if listed_twice || names_both {
+        !(listed_twice || names_both)
+    }
+
+    /// The line that removes the `kind` entry of `guid`: the az command, or
+    /// where to remove it by hand (see [`Fixes::az_may_delete`]).
+    fn delete(&self, guid: &str, kind: PermKind) -> String {
+        if !self.az_may_delete(guid) {
             return format!(
                 "remove the {} entry of {guid} alone, in the portal (API permissions) or in the manifest's requiredResourceAccess (`az ad app permission delete` removes a GUID's Role and Scope entries alike)",
                 kind.as_str()
@@ -941,6 +935,17 @@ impl Fixes<'_> {
             "az ad app permission delete --id {} --api {MDE_APP_ID} --api-permissions {guid}",
             self.app.app_id
         )
+    }
+
+    /// [`Fixes::delete`] as a finding's whole fix: "remove it: " before the
+    /// az command.
+    fn remove_it(&self, guid: &str, kind: PermKind) -> String {
+        let line = self.delete(guid, kind);
+        if self.az_may_delete(guid) {
+            format!("remove it: {line}")
+        } else {
+            line
+        }
     }
 
     fn consent_line(&self) -> String {

@@ -365,17 +365,15 @@ fn live(args: &AppArgs, app_id: &str, cloud: &crate::cloud::Cloud) -> Result<Loa
     }
     let app_id = crate::guid::bare(app_id).to_ascii_lowercase();
     let token = graph_token(args)?;
-    let endpoint = match &args.graph_endpoint {
-        Some(e) => e.clone(),
-        None => {
-            if cloud.graph_endpoint.is_empty() {
-                return Err(Error::input(format!(
-                    "no Microsoft Graph endpoint is known for cloud {}",
-                    cloud.name
-                ))
-                .with_hint("give it with --graph-endpoint URL"));
-            }
-            cloud.graph_endpoint.to_string()
+    let endpoint = match (&args.graph_endpoint, cloud.graph()) {
+        (Some(e), _) => e.clone(),
+        (None, Some(g)) => g.to_string(),
+        (None, None) => {
+            return Err(Error::input(format!(
+                "no Microsoft Graph endpoint is known for cloud {}",
+                cloud.name
+            ))
+            .with_hint("give it with --graph-endpoint URL"));
         }
     };
     if !(1..=300).contains(&args.timeout) {
