@@ -13,7 +13,6 @@ use crate::discovery::{KeyLookup, KeyProvider};
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::permissions::PermContext;
-use crate::privilege::{self, Outcome};
 use crate::token::{Claims, Token};
 use crate::validate::{self, VerifyOptions};
 
@@ -183,33 +182,40 @@ impl<P> FullEvaluator<P> {
         let mut report = crate::report::Report::new("scan", 0);
         check::evaluate_at(&mut report, claims, None, &self.calls, self.context, None);
         let mut out = report.findings;
-        let judged = check::judge(claims, &cls, self.context);
-        for w in &self.calls {
-            if let Some(why) = &judged.blocker {
-                out.push(Finding::error(
-                    "call.denied",
-                    format!("{} is not allowed: {why}", w.row.label()),
-                    "fix the token first (its other errors say how): no permission grant makes this call work with it",
-                ));
+        let blocker = check::judge(claims, &cls, self.context).blocker;
+        // The calls as `check` judged them, in order.
+        for e in report.calls.iter().flatten() {
+            let Some(k) = e.check.as_ref().filter(|k| k.outcome == "denied") else {
                 continue;
-            }
-            let ev = privilege::evaluate(w.row, judged.ctx.perm_kind(), &judged.granted);
-            if ev.outcome == Outcome::Denied {
-                let need: Vec<String> = ev.missing_groups.iter().map(|g| g.join(" or ")).collect();
-                out.push(Finding::error(
+            };
+            let label = e.label();
+            out.push(match (&blocker, k.missing_groups.is_empty()) {
+                (Some(why), _) => Finding::error(
                     "call.denied",
-                    format!(
-                        "{} is not allowed: the token lacks {}",
-                        w.row.label(),
-                        need.join(" and ")
-                    ),
-                    format!(
-                        "grant {} ({} permission) and request a new token",
-                        need.join(" and "),
-                        judged.ctx.as_str()
-                    ),
-                ));
-            }
+                    format!("{label} is not allowed: {why}"),
+                    "fix the token first (its other errors say how): no permission grant makes this call work with it",
+                ),
+                (None, false) => {
+                    let need: Vec<String> =
+                        k.missing_groups.iter().map(|g| g.join(" or ")).collect();
+                    Finding::error(
+                        "call.denied",
+                        format!("{label} is not allowed: the token lacks {}", need.join(" and ")),
+                        format!(
+                            "grant {} ({} permission) and request a new token",
+                            need.join(" and "),
+                            k.context
+                        ),
+                    )
+                }
+                // Denied for another reason than a permission (a call to
+                // another cloud's API): check's own words.
+                (None, true) => Finding::error(
+                    "call.denied",
+                    format!("{label} is not allowed: {}", k.reason),
+                    k.fix.clone().unwrap_or_default(),
+                ),
+            });
         }
         out
     }
