@@ -2406,6 +2406,9 @@ fn values_that_are_not_guids_never_reach_a_fix_line() {
             .output()
             .unwrap();
         let all = String::from_utf8_lossy(&out.stdout).to_string();
+        // The lint ran and reported the expired secret, without its key id.
+        assert_eq!(out.status.code(), Some(1), "{format}: {all}");
+        assert!(all.contains("app.secret_expired"), "{format}: {all}");
         assert!(!all.contains("curl"), "{format}: {all}");
         assert!(!all.contains("$("), "{format}: {all}");
     }
