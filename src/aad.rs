@@ -330,6 +330,70 @@ impl ManagedIdentity {
     }
 }
 
+/// Which user-assigned identity to ask for; none: the system-assigned one
+/// (or the only user-assigned one, as the endpoint decides). The endpoints
+/// take exactly one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MiSelector {
+    /// Its client (application) id.
+    ClientId(String),
+    /// Its object (principal) id.
+    ObjectId(String),
+    /// Its Azure resource id,
+    /// `/subscriptions/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME`.
+    ResourceId(String),
+}
+
+impl MiSelector {
+    /// The query parameter that carries it: IMDS names the resource id
+    /// `msi_res_id`, App Service `mi_res_id` (as Microsoft's identity
+    /// libraries send them); both take `client_id` and `object_id`.
+    fn parameter(&self, mi: &ManagedIdentity) -> (&'static str, &str) {
+        match (self, mi) {
+            (MiSelector::ClientId(v), _) => ("client_id", v),
+            (MiSelector::ObjectId(v), _) => ("object_id", v),
+            (MiSelector::ResourceId(v), ManagedIdentity::Imds { .. }) => ("msi_res_id", v),
+            (MiSelector::ResourceId(v), ManagedIdentity::AppService { .. }) => ("mi_res_id", v),
+        }
+    }
+
+    /// "client id 1234…", for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            MiSelector::ClientId(v) => format!("client id {v}"),
+            MiSelector::ObjectId(v) => format!("object id {v}"),
+            MiSelector::ResourceId(v) => format!("resource id {v}"),
+        }
+    }
+
+    /// A user-assigned identity's resource id, checked for its shape (the
+    /// endpoints answer a malformed one with a bare 400).
+    pub fn resource_id(id: &str) -> Result<MiSelector> {
+        let t = id.trim();
+        let parts: Vec<&str> = t.split('/').collect();
+        let ok = parts.len() == 9
+            && parts[0].is_empty()
+            && parts[1].eq_ignore_ascii_case("subscriptions")
+            && crate::guid::is_bare_guid(parts[2])
+            && parts[3].eq_ignore_ascii_case("resourcegroups")
+            && !parts[4].is_empty()
+            && parts[5].eq_ignore_ascii_case("providers")
+            && parts[6].eq_ignore_ascii_case("Microsoft.ManagedIdentity")
+            && parts[7].eq_ignore_ascii_case("userAssignedIdentities")
+            && !parts[8].is_empty()
+            && t.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            return Ok(MiSelector::ResourceId(t.to_string()));
+        }
+        Err(Error::input(
+            "--mi-resource-id is not a user-assigned identity's resource id",
+        )
+        .with_hint(
+            "give /subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>, as `az identity show -g <group> -n <name> --query id -o tsv` prints it",
+        ))
+    }
+}
+
 pub struct Aad {
     http: Http,
 }
@@ -499,7 +563,7 @@ impl Aad {
         &self,
         mi: &ManagedIdentity,
         resource: &str,
-        client_id: Option<&str>,
+        selector: Option<&MiSelector>,
     ) -> Result<Outcome> {
         let (endpoint, version, header, secret) = match mi {
             ManagedIdentity::AppService { endpoint, header } => (
@@ -517,13 +581,14 @@ impl Aad {
             let mut q = url.query_pairs_mut();
             q.append_pair("api-version", version);
             q.append_pair("resource", resource);
-            if let Some(id) = client_id {
-                q.append_pair("client_id", id);
+            if let Some(s) = selector {
+                let (name, value) = s.parameter(mi);
+                q.append_pair(name, value);
             }
         }
         let mut r = self.http.get_checked(url, &[header])?;
         redact_secrets(&mut r, &[secret]);
-        if let Some(e) = identity_refusal(&r, mi, client_id) {
+        if let Some(e) = identity_refusal(&r, mi, selector) {
             return Err(e);
         }
         classify(r, &[secret])
@@ -537,7 +602,7 @@ impl Aad {
 fn identity_refusal(
     r: &http::Response,
     mi: &ManagedIdentity,
-    client_id: Option<&str>,
+    selector: Option<&MiSelector>,
 ) -> Option<Error> {
     if r.status == 410 {
         return Some(
@@ -556,11 +621,12 @@ fn identity_refusal(
         return None;
     }
     let message = v.get("message").or_else(|| v.get("Message"))?.as_str()?;
-    let hint = match client_id {
-        Some(id) => format!(
-            "no user-assigned identity with client id {id} is assigned to this resource (the id was checked as a GUID): assign it (Identity, User assigned), or pass the client id of one that is"
+    let hint = match selector {
+        Some(s) => format!(
+            "no user-assigned identity with {} is assigned to this resource (its form was checked): assign it (Identity, User assigned), or select one that is",
+            s.describe()
         ),
-        None => "turn on the resource's system-assigned identity (Identity, System assigned), or pass --client-id with a user-assigned identity's client id".to_string(),
+        None => "turn on the resource's system-assigned identity (Identity, System assigned), or select a user-assigned identity with --client-id, --mi-object-id or --mi-resource-id".to_string(),
     };
     Some(
         Error::environment(format!(

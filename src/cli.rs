@@ -388,6 +388,13 @@ pub struct TokenCmdArgs {
         hide_env_values = true
     )]
     pub client_id: Option<String>,
+    /// For --flow managed-identity: select a user-assigned identity by its object (principal) id.
+    #[arg(long, value_name = "GUID", conflicts_with = "mi_resource_id")]
+    pub mi_object_id: Option<String>,
+    /// For --flow managed-identity: select a user-assigned identity by its resource id
+    /// (/subscriptions/.../providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME).
+    #[arg(long, value_name = "ID")]
+    pub mi_resource_id: Option<String>,
     /// Authority host, e.g. https://login.microsoftonline.us (AZURE_AUTHORITY_HOST);
     /// defaults to the cloud's sign-in host. http:// only on loopback.
     #[arg(

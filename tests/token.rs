@@ -797,6 +797,175 @@ fn managed_identity_app_service() {
     assert_eq!(v["token"]["app_id"], APP);
 }
 
+/// A user-assigned identity's resource id, for the selector tests.
+const MI_RESOURCE_ID: &str = "/subscriptions/6f1d3a2b-8c4e-4b7a-9d2f-0e5c7a1b3d4f/resourceGroups/rg-soc/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mde-export";
+const MI_OBJECT_ID: &str = "3c1e5a7b-2d4f-4a6c-8e0b-1f3d5b7a9c2e";
+
+#[test]
+fn managed_identity_selected_by_resource_id_or_object_id_sends_each_endpoints_own_parameter() {
+    // IMDS names the resource id msi_res_id; App Service names it mi_res_id.
+    // Both take object_id. Exactly one selector is sent.
+    let imds = MockServer::start();
+    let by_res = imds.mock(|when, then| {
+        when.method(GET)
+            .path("/metadata/identity/oauth2/token")
+            .query_param("msi_res_id", MI_RESOURCE_ID)
+            .query_param_missing("mi_res_id")
+            .query_param_missing("client_id")
+            .query_param_missing("object_id");
+        then.status(200).json_body(json!({
+            "access_token": token(), "expires_on": "1772446500", "resource": MDE_AUD, "token_type": "Bearer"
+        }));
+    });
+    let out = mdeauth()
+        .args([
+            "--format",
+            "json",
+            "token",
+            "--flow",
+            "managed-identity",
+            "--at",
+            VALID_AT,
+        ])
+        .args(["--mi-resource-id", MI_RESOURCE_ID])
+        .env(
+            "MDEAUTH_IMDS_ENDPOINT",
+            imds.url("/metadata/identity/oauth2/token"),
+        )
+        .output()
+        .unwrap();
+    by_res.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        finding(&json_out(&out), "token.flow")["message"],
+        format!(
+            "managed identity (user-assigned, resource id {MI_RESOURCE_ID}), from the Azure instance metadata service (IMDS)"
+        )
+    );
+
+    let app_service = MockServer::start();
+    let by_res = app_service.mock(|when, then| {
+        when.method(GET)
+            .path("/msi/token")
+            .query_param("mi_res_id", MI_RESOURCE_ID)
+            .query_param_missing("msi_res_id");
+        then.status(200).json_body(json!({
+            "access_token": token(), "expires_on": "1772446500", "resource": MDE_AUD, "token_type": "Bearer"
+        }));
+    });
+    let by_object = app_service.mock(|when, then| {
+        when.method(GET)
+            .path("/msi/token")
+            .query_param("object_id", MI_OBJECT_ID)
+            .query_param_missing("client_id");
+        then.status(200).json_body(json!({
+            "access_token": token(), "expires_on": "1772446500", "resource": MDE_AUD, "token_type": "Bearer"
+        }));
+    });
+    for (flag, value) in [
+        ("--mi-resource-id", MI_RESOURCE_ID),
+        (
+            "--mi-object-id",
+            &format!("{{{}}}", MI_OBJECT_ID.to_uppercase()),
+        ),
+    ] {
+        let out = mdeauth()
+            .args([
+                "token",
+                "--flow",
+                "managed-identity",
+                "--at",
+                VALID_AT,
+                flag,
+                value,
+            ])
+            .env("IDENTITY_ENDPOINT", app_service.url("/msi/token"))
+            .env("IDENTITY_HEADER", "TEST-ONLY-identity-header")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", stderr(&out));
+    }
+    by_res.assert_calls(1);
+    // Braces and letter case are the user's; the GUID is sent bare.
+    by_object.assert_calls(1);
+}
+
+#[test]
+fn managed_identity_selectors_are_checked_before_anything_is_sent() {
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(500);
+    });
+    let run = |args: &[&str], client_env: Option<&str>| {
+        let mut c = mdeauth();
+        c.args(["token", "--flow", "managed-identity"])
+            .args(args)
+            .env(
+                "MDEAUTH_IMDS_ENDPOINT",
+                server.url("/metadata/identity/oauth2/token"),
+            );
+        if let Some(id) = client_env {
+            c.env("AZURE_CLIENT_ID", id);
+        }
+        let out = c.output().unwrap();
+        (out.status.code(), stderr(&out))
+    };
+    let (code, err) = run(&["--mi-object-id", MI_OBJECT_ID], Some(APP));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--mi-object-id and a client id (--client-id or AZURE_CLIENT_ID) both select a user-assigned identity"),
+        "{err}"
+    );
+    let (code, err) = run(&["--mi-object-id", "mde-export"], None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--mi-object-id is not a GUID"), "{err}");
+    for bad in [
+        "mde-export",
+        "/subscriptions/6f1d3a2b-8c4e-4b7a-9d2f-0e5c7a1b3d4f/resourceGroups/rg-soc/providers/Microsoft.Compute/virtualMachines/vm1",
+        "/subscriptions/sub/resourceGroups/rg-soc/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mde-export",
+    ] {
+        let (code, err) = run(&["--mi-resource-id", bad], None);
+        assert_eq!(code, Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("--mi-resource-id is not a user-assigned identity's resource id"),
+            "{err}"
+        );
+        assert!(err.contains("az identity show"), "{err}");
+    }
+    let (code, err) = run(
+        &[
+            "--mi-object-id",
+            MI_OBJECT_ID,
+            "--mi-resource-id",
+            MI_RESOURCE_ID,
+        ],
+        None,
+    );
+    assert_eq!(code, Some(2), "{err}");
+    any.assert_calls(0);
+    // Not the managed-identity flow: the selector has no meaning there.
+    let out = mdeauth()
+        .args([
+            "token",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            APP,
+        ])
+        .args(["--mi-resource-id", MI_RESOURCE_ID])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "--mi-resource-id selects a managed identity, but the flow is not managed-identity"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn managed_identity_on_app_service_linux_is_not_refused_for_its_http_endpoint() {
     // App Service on Linux and Azure Functions set this very value; nothing

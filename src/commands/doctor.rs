@@ -749,6 +749,8 @@ fn token_args(
         flow,
         tenant,
         client_id,
+        mi_object_id: None,
+        mi_resource_id: None,
         authority_host: args.authority_host.clone(),
         cloud: cloud.name.to_string(),
         scope: None,

@@ -97,14 +97,19 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
         Target::Scope(scope.clone())
     };
 
+    let selector = mi_selector(args, client_id.as_deref())?;
     let mut tenant_used = None;
     let outcome = match args.flow {
         Flow::ManagedIdentity => {
             let mi = managed_identity()?;
-            report.findings.push(flow_used(format!(
-                "managed identity, from the {}",
-                mi.describe()
-            )));
+            report.findings.push(flow_used(match &selector {
+                Some(s) => format!(
+                    "managed identity (user-assigned, {}), from the {}",
+                    s.describe(),
+                    mi.describe()
+                ),
+                None => format!("managed identity, from the {}", mi.describe()),
+            }));
             report.findings.push(Finding::info(
                 "token.managed_identity_cache",
                 format!(
@@ -113,7 +118,7 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                 ),
                 "after granting a new app role to the identity, allow up to 24 hours (or restart the resource) before expecting it in roles",
             ));
-            aad.managed_identity(&mi, &resource, client_id.as_deref())?
+            aad.managed_identity(&mi, &resource, selector.as_ref())?
         }
         flow => {
             let client_id = client_id.clone().ok_or_else(|| {
@@ -419,6 +424,48 @@ fn poll_override() -> Result<Option<u64>> {
             }),
         _ => Ok(None),
     }
+}
+
+/// The user-assigned identity `--flow managed-identity` asks for: by client
+/// id, object id or resource id, one at most (the endpoints take one).
+/// The last two belong to that flow only.
+fn mi_selector(args: &TokenCmdArgs, client_id: Option<&str>) -> Result<Option<aad::MiSelector>> {
+    let (flag, id, by_object) = match (&args.mi_object_id, &args.mi_resource_id) {
+        (Some(id), _) => ("--mi-object-id", id, true),
+        (None, Some(id)) => ("--mi-resource-id", id, false),
+        (None, None) => {
+            return Ok(match args.flow {
+                Flow::ManagedIdentity => {
+                    client_id.map(|c| aad::MiSelector::ClientId(c.to_string()))
+                }
+                _ => None,
+            });
+        }
+    };
+    if args.flow != Flow::ManagedIdentity {
+        return Err(Error::input(format!(
+            "{flag} selects a managed identity, but the flow is not managed-identity"
+        ))
+        .with_hint(format!("add --flow managed-identity, or leave {flag} out")));
+    }
+    if client_id.is_some() {
+        return Err(Error::input(format!(
+            "{flag} and a client id (--client-id or AZURE_CLIENT_ID) both select a user-assigned identity"
+        ))
+        .with_hint("give one of them: the identity endpoint takes a single selector (unset AZURE_CLIENT_ID if it came from there)"));
+    }
+    if !by_object {
+        return aad::MiSelector::resource_id(id).map(Some);
+    }
+    let t = id.trim();
+    if !crate::guid::is_guid(t) {
+        return Err(Error::input("--mi-object-id is not a GUID").with_hint(
+            "give the identity's Object (principal) ID, as `az identity show -g <group> -n <name> --query principalId -o tsv` prints it",
+        ));
+    }
+    Ok(Some(aad::MiSelector::ObjectId(
+        crate::guid::bare(t).to_ascii_lowercase(),
+    )))
 }
 
 /// App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) or IMDS
