@@ -184,6 +184,7 @@ pub struct CacheSection {
 /// One entry as `cache show` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct EntryInfo {
+    /// Without the credentials it may carry ([`crate::http::shown_url`]).
     pub url: String,
     /// RFC 3339 UTC.
     pub fetched_at: String,
@@ -200,7 +201,7 @@ impl EntryInfo {
             .map(|s| s.ids())
             .unwrap_or_default();
         EntryInfo {
-            url: e.url.clone(),
+            url: crate::http::shown_url(&e.url).into_owned(),
             fetched_at: crate::timefmt::rfc3339(e.fetched_at),
             age_seconds: e.age(now),
             size: e.body.len(),

@@ -108,10 +108,12 @@ impl Fetcher {
         parse: impl Fn(&str, &[u8]) -> Result<T>,
         notes: &mut Vec<Finding>,
     ) -> Result<Fetched<T>> {
+        // Messages name the URL without the credentials it may carry.
+        let shown = &*http::shown_url(url);
         let cached = self
             .cache
             .get(url)
-            .and_then(|e| parse(url, e.body.as_bytes()).ok().map(|v| (v, e)));
+            .and_then(|e| parse(shown, e.body.as_bytes()).ok().map(|v| (v, e)));
         let from_cache = |(value, e): (T, Entry), origin, rate_limited| Fetched {
             value,
             origin,
@@ -124,7 +126,7 @@ impl Fetcher {
                 // Azure AD may have rolled its keys since.
                 Some(c) if !(0..cache::MAX_AGE).contains(&c.1.age(self.now)) => {
                     notes.push(stale_note(
-                        url,
+                        shown,
                         &c.1,
                         self.now,
                         "--offline",
@@ -134,11 +136,11 @@ impl Fetcher {
                 }
                 Some(c) => Ok(from_cache(c, Origin::Cache, false)),
                 None if self.cache.has_file(url) => Err(Error::environment(format!(
-                    "the cached copy of {url} cannot be read (damaged) and --offline forbids fetching it again"
+                    "the cached copy of {shown} cannot be read (damaged) and --offline forbids fetching it again"
                 ))
                 .with_hint("run once without --offline to replace it, or `mdeauth cache clear`")),
                 None => Err(Error::environment(format!(
-                    "{url} is not in the cache and --offline forbids fetching it"
+                    "{shown} is not in the cache and --offline forbids fetching it"
                 ))
                 .with_hint("run once without --offline to fill the cache, or give the keys with --jwks FILE")),
             };
@@ -164,7 +166,7 @@ impl Fetcher {
                 if !(200..300).contains(&r.status) {
                     return Err(http::status_error(&r));
                 }
-                let v = parse(url, &r.body)?;
+                let v = parse(shown, &r.body)?;
                 Ok((v, r.body))
             });
         match got {
@@ -192,14 +194,14 @@ impl Fetcher {
                 // The cached copy lacks the token's key: it cannot stand in
                 // for the fresh one, so the key is unknown, not missing.
                 Some(_) if want == Want::UnknownKid => Err(Error::environment(format!(
-                    "the token's key is not in the cached copy of {url}, and fetching it again failed ({})",
+                    "the token's key is not in the cached copy of {shown}, and fetching it again failed ({})",
                     e.one_line()
                 ))
                 .with_hint("retry when the endpoint is reachable: Azure AD may have published the key since the copy was made")),
                 Some(c) => {
                     let why = format!("fetching it failed ({})", e.one_line());
                     notes.push(stale_note(
-                        url,
+                        shown,
                         &c.1,
                         self.now,
                         &why,
@@ -491,7 +493,7 @@ impl Resolver {
         let mut res = SetResult {
             candidates: select(&f.value, token),
             set: f.value,
-            jwks_uri: url.to_string(),
+            jwks_uri: http::shown_url(url).into_owned(),
             refreshed: f.origin == Origin::Network,
             rate_limited: false,
             fetched_at: f.fetched_at,
@@ -509,8 +511,9 @@ impl Resolver {
                 notes.push(Finding::info(
                     "keys.refreshed",
                     format!(
-                        "the token's key ({}) was not in the cached key set, so {url} was fetched again",
-                        key_name(token)
+                        "the token's key ({}) was not in the cached key set, so {} was fetched again",
+                        key_name(token),
+                        http::shown_url(url)
                     ),
                     "",
                 ));
@@ -521,13 +524,14 @@ impl Resolver {
     }
 
     fn keys_at_url(&self, token: &Token, url: &str) -> Result<KeyLookup> {
+        let shown = http::shown_url(url);
         let mut out = KeyLookup {
-            source: Some(url.to_string()),
+            source: Some(shown.to_string()),
             ..KeyLookup::default()
         };
         let r = self.keyset(token, url, &mut out.findings)?;
         if r.candidates.is_empty() {
-            out.diagnosis.push(not_in_given_set(token, &r.set, url));
+            out.diagnosis.push(not_in_given_set(token, &r.set, &shown));
             out.diagnosis
                 .extend(rotation_notes(token, &r, self.fetcher.now));
             out.set_fetched_at = Some(r.fetched_at);

@@ -137,8 +137,8 @@ pub fn check_identity_url(raw: &str) -> Result<Url> {
 /// Parse a URL and enforce the transport rule: https, or http on loopback
 /// only (plus the single IMDS address, see [`is_imds`]).
 pub fn check_url(raw: &str) -> Result<Url> {
-    // Named in errors without a password it may carry.
-    let shown = without_userinfo(raw);
+    // Named in errors without a password or key it may carry.
+    let shown = shown_url(raw);
     let url = Url::parse(raw.trim()).map_err(|e| {
         Error::input(format!("{shown:?} is not a valid URL ({e})"))
             .with_hint("give a full URL such as https://login.microsoftonline.com")
@@ -175,6 +175,75 @@ pub fn without_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
     match url[host..authority_end].rfind('@') {
         Some(at) => std::borrow::Cow::Owned(format!("{}{}", &url[..host], &url[host + at + 1..])),
         None => std::borrow::Cow::Borrowed(url),
+    }
+}
+
+/// Query and fragment parameters whose values are credentials (compared
+/// without regard to case): a storage SAS's `sig`, an authorization code,
+/// tokens, secrets and API keys.
+const CREDENTIAL_PARAMS: [&str; 22] = [
+    "sig",
+    "signature",
+    "code",
+    "token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "code_verifier",
+    "secret",
+    "password",
+    "pwd",
+    "key",
+    "apikey",
+    "api_key",
+    "api-key",
+    "subscription-key",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "x-goog-signature",
+];
+
+/// `url` as text for messages: without its `user:password@`, and with the
+/// value of every credential parameter in its query or fragment (a SAS
+/// `sig=`, `access_token=`, `client_secret=`...) shown as `[redacted]`. The
+/// request itself still uses the URL as given.
+pub fn shown_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let url = without_userinfo(url);
+    let Some(q) = url.find(['?', '#']) else {
+        return url;
+    };
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&url[..q]);
+    let mut changed = false;
+    // Each parameter with the separator before it ('?', '&', ';' or '#').
+    let mut rest = &url[q..];
+    while let Some(sep) = rest.chars().next() {
+        let body = &rest[1..];
+        let end = body.find(['&', ';', '#']).unwrap_or(body.len());
+        let param = &body[..end];
+        out.push(sep);
+        match param.split_once('=') {
+            Some((name, value))
+                if !value.is_empty()
+                    && CREDENTIAL_PARAMS
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case(name.trim())) =>
+            {
+                out.push_str(name);
+                out.push_str("=[redacted]");
+                changed = true;
+            }
+            _ => out.push_str(param),
+        }
+        rest = &body[end..];
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        url
     }
 }
 
@@ -330,6 +399,8 @@ impl Http {
         let origin = reqwest::Url::parse(url)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
+        // Messages name the URL without the credentials it may carry.
+        let url = &*shown_url(url);
         if let Some((_, why)) = self
             .silent
             .lock()
@@ -360,7 +431,7 @@ impl Http {
         let resp = req.send().map_err(|e| self.transport_error(url, &e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let final_url = resp.url().to_string();
+        let final_url = shown_url(resp.url().as_str()).into_owned();
         if let Some(len) = resp.content_length()
             && len > self.opts.max_bytes as u64
         {
@@ -560,5 +631,37 @@ impl LazyHttp {
             .get_or_init(|| Http::new(self.opts).map_err(|e| e.one_line()))
             .as_ref()
             .map_err(|e| Error::environment(e.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_url_redacts_credential_parameters_only() {
+        for (raw, shown) in [
+            (
+                "https://h/k?sv=1&sig=abc",
+                "https://h/k?sv=1&sig=[redacted]",
+            ),
+            ("https://u:p@h/k?SIG=abc#x", "https://h/k?SIG=[redacted]#x"),
+            (
+                "https://h/cb#access_token=eyJx&token_type=Bearer",
+                "https://h/cb#access_token=[redacted]&token_type=Bearer",
+            ),
+            (
+                "https://h/a?code=1;key=2&keys=3",
+                "https://h/a?code=[redacted];key=[redacted]&keys=3",
+            ),
+            (
+                "https://h/api/alerts?$filter=x&$top=1",
+                "https://h/api/alerts?$filter=x&$top=1",
+            ),
+            ("https://h/k?sig=&sig", "https://h/k?sig=&sig"),
+            ("https://h/k", "https://h/k"),
+        ] {
+            assert_eq!(shown_url(raw), shown, "{raw}");
+        }
     }
 }

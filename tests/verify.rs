@@ -1332,6 +1332,69 @@ fn jwks_url_is_fetched_once_and_cached() {
 }
 
 #[test]
+fn a_key_set_url_with_a_sas_signature_is_never_shown_with_it() {
+    // A JWKS kept in blob storage behind a SAS: the request carries sig=,
+    // every place the URL is named shows it redacted.
+    const SIG: &str = "TEST-ONLY-sas-signature-0123456789";
+    let server = MockServer::start();
+    let keys = server.mock(|when, then| {
+        when.method(GET).path("/sas/keys").query_param("sig", SIG);
+        then.status(200).json_body(jwks_fixture("jwks.json"));
+    });
+    let gone = server.mock(|when, then| {
+        when.method(GET).path("/sas/gone");
+        then.status(403).body("AuthenticationFailed");
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let url = format!("{}?sv=2024-08-04&sr=b&sig={SIG}", server.url("/sas/keys"));
+    let shown = format!(
+        "{}?sv=2024-08-04&sr=b&sig=[redacted]",
+        server.url("/sas/keys")
+    );
+    for format in ["json", "human"] {
+        let out = mdeauth()
+            .env("MDEAUTH_CACHE_DIR", cache.path())
+            .args(["--format", format, "verify", &tok("app-v1-rotated-key.jwt")])
+            .args(["--jwks", &url, "--at", mint::VALID_AT])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{all}");
+        assert!(!all.contains(SIG), "{all}");
+        assert!(all.contains(&shown), "{all}");
+    }
+    keys.assert_calls(1);
+    let out = mdeauth()
+        .env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["--format", "json", "cache", "show"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(listed.contains("sig=[redacted]"), "{listed}");
+    assert!(!listed.contains(SIG), "{listed}");
+    // A refused fetch names the URL the same way.
+    let out = mdeauth()
+        .env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["verify", &tok("app-v1.jwt"), "--at", mint::VALID_AT])
+        .arg("--jwks")
+        .arg(format!("{}?sig={SIG}", server.url("/sas/gone")))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    gone.assert_calls(1);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("/sas/gone?sig=[redacted] answered HTTP 403"),
+        "{err}"
+    );
+    assert!(!err.contains(SIG), "{err}");
+}
+
+#[test]
 fn metadata_naming_a_plain_http_key_set_exits_3() {
     let server = MockServer::start();
     let _meta = server.mock(|when, then| {
