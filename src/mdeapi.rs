@@ -254,6 +254,9 @@ pub struct ProbeSection {
     pub correlation_id: Option<String>,
     /// The `Retry-After` header of a 429, as sent.
     pub retry_after: Option<String>,
+    /// A 401's `WWW-Authenticate` verdict: its `error` and
+    /// `error_description` (`invalid_token: The token is expired`).
+    pub auth_error: Option<String>,
     /// Permissions the API (403 message) or else the catalogue says the call accepts.
     pub required_roles: Vec<String>,
     /// The token's roles (application) or scopes (delegated).
@@ -293,7 +296,9 @@ pub fn no_answer(call: &ParsedCall, e: &Error) -> Finding {
     )
 }
 
-/// Send the call with the token and interpret the answer. Errors are transport failures (exit 3).
+/// Send the call with the token and interpret the answer. Errors are
+/// transport failures (exit 3). `verified`: the caller has verified the
+/// token's signature (doctor), so a 401 is not blamed on it.
 pub fn probe(
     http: &Http,
     call: &ParsedCall,
@@ -301,6 +306,7 @@ pub fn probe(
     token: &Token,
     clock: Clock,
     body: Option<&[u8]>,
+    verified: bool,
 ) -> Result<Probed> {
     let auth = format!("Bearer {}", token.compact.token);
     let headers = [
@@ -312,7 +318,7 @@ pub fn probe(
     } else {
         http.request(&call.method, url, &headers, body)?
     };
-    Ok(interpret(call, url, &resp, token, clock))
+    Ok(interpret(call, url, &resp, token, clock, verified))
 }
 
 /// The error object of an MDE error body: `{"error": {code, message, target}}`
@@ -449,6 +455,7 @@ pub fn interpret(
     resp: &Response,
     token: &Token,
     clock: Clock,
+    verified: bool,
 ) -> Probed {
     let claims = token.claims.as_ref().ok();
     let cls = claims.map(|c| c.classify());
@@ -479,6 +486,11 @@ pub fn interpret(
             .find_map(|h| resp.header(h).map(|v| scrub_token(v, secret)))
     });
     let status = resp.status;
+    // The token's own errors, judged at the report's clock.
+    let offline = match (claims, &cls) {
+        (Some(c), Some(cls)) => offline_errors(token, c, cls, clock),
+        _ => Vec::new(),
+    };
     let mut section = ProbeSection {
         call: call.label(),
         url: url.to_string(),
@@ -487,6 +499,7 @@ pub fn interpret(
         error_code: err.code.clone(),
         correlation_id: correlation.clone(),
         retry_after: None,
+        auth_error: None,
         required_roles: call.row.accepted(kind),
         token_roles: token_roles.clone(),
         items: None,
@@ -585,10 +598,21 @@ pub fn interpret(
             }
         }
         401 => {
-            findings.push(unauthorized(&said, &api_msg, &corr, url, token, clock));
-            if let (Some(c), Some(cls)) = (claims, &cls) {
-                findings.extend(offline_errors(token, c, cls, clock));
-            }
+            // What the API's token validation said, when it says it.
+            section.auth_error = resp
+                .header("www-authenticate")
+                .and_then(bearer_error)
+                .map(|e| clip(&scrub_token(&e, secret), 300));
+            findings.push(unauthorized(
+                &said,
+                &api_msg,
+                &corr,
+                section.auth_error.as_deref(),
+                url,
+                token,
+                clock,
+                verified,
+            ));
             Answer::Refused
         }
         // A token for another API: the API does not count its roles at all,
@@ -605,9 +629,6 @@ pub fn interpret(
                 ),
                 format!("request a token for {} and retry", crate::resource::MDE_SCOPE),
             ));
-            if let (Some(c), Some(cls)) = (claims, &cls) {
-                findings.extend(offline_errors(token, c, cls, clock));
-            }
             Answer::Refused
         }
         403 => {
@@ -657,7 +678,11 @@ pub fn interpret(
             findings.push(Finding::error(
                 "probe.server_error",
                 format!("{said}{api_msg}{corr}"),
-                "the service failed, not the token: retry later; if it persists, open a support case quoting the correlation id",
+                if offline.is_empty() {
+                    "the service failed, not the token: retry later; if it persists, open a support case quoting the correlation id"
+                } else {
+                    "the service failed; the token's own errors (below) will fail the call once it answers: fix them, then retry"
+                },
             ));
             Answer::ServerError
         }
@@ -671,6 +696,12 @@ pub fn interpret(
             Answer::Refused
         }
     };
+    // Whatever the API said, the token's own errors (judged when the
+    // request was sent) come along: a throttled or failing service is
+    // retried in vain with a token that has expired meanwhile.
+    if answer != Answer::Ok {
+        findings.extend(offline);
+    }
     Probed {
         section,
         findings,
@@ -678,15 +709,52 @@ pub fn interpret(
     }
 }
 
+/// The `error` and `error_description` of a `WWW-Authenticate: Bearer`
+/// challenge (RFC 6750 §3), as `error: description`.
+fn bearer_error(header: &str) -> Option<String> {
+    let param = |name: &str| -> Option<String> {
+        let lower = header.to_ascii_lowercase();
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(name) {
+            let at = from + i;
+            from = at + name.len();
+            // A whole parameter name: at the start or after a separator.
+            let before = lower[..at].trim_end();
+            if !(before.is_empty() || before.ends_with(',') || before.ends_with("bearer")) {
+                continue;
+            }
+            let rest = header[from..].trim_start();
+            let Some(rest) = rest.strip_prefix('=') else {
+                continue;
+            };
+            let rest = rest.trim_start();
+            let value = match rest.strip_prefix('"') {
+                Some(q) => q.split('"').next().unwrap_or(""),
+                None => rest.split([',', ' ']).next().unwrap_or(""),
+            };
+            let value: String = value.chars().filter(|c| !c.is_control()).collect();
+            return Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        }
+        None
+    };
+    match (param("error"), param("error_description")) {
+        (Some(e), Some(d)) => Some(format!("{e}: {d}")),
+        (e, d) => e.or(d),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn unauthorized(
     said: &str,
     api_msg: &str,
     corr: &str,
+    auth_error: Option<&str>,
     url: &str,
     token: &Token,
     clock: Clock,
+    verified: bool,
 ) -> Finding {
-    let mut causes: Vec<&str> = Vec::new();
+    let mut causes: Vec<String> = Vec::new();
     let mut cloud_fix = None;
     if let Ok(c) = &token.claims {
         let cls = c.classify();
@@ -694,9 +762,9 @@ fn unauthorized(
         let host = crate::cloud::url_host(url).unwrap_or_default();
         if let Some(f) = checks::host_cloud_mismatch(&cls, c.iss.as_deref(), &host) {
             causes.push(if f.is_error() {
-                "wrong cloud: this API accepts only tokens of its own cloud's Azure AD (call.wrong_cloud)"
+                "wrong cloud: this API accepts only tokens of its own cloud's Azure AD (call.wrong_cloud)".to_string()
             } else {
-                "perhaps the wrong cloud: this API accepts only tokens of its own cloud's Azure AD, and the token's issuer suggests another (call.wrong_cloud)"
+                "perhaps the wrong cloud: this API accepts only tokens of its own cloud's Azure AD, and the token's issuer suggests another (call.wrong_cloud)".to_string()
             });
             cloud_fix = Some(format!("{}: {}", f.message, f.fix));
         }
@@ -706,41 +774,74 @@ fn unauthorized(
             .filter(Finding::is_error)
             .map(|f| f.code)
             .collect();
+        // The request went out now, whatever --at the report is judged at.
+        let sent = chrono::Utc::now().timestamp();
         if offline
             .iter()
             .any(|c| *c == "token.expired" || *c == "token.not_yet_valid")
         {
-            causes.push("expired (or not yet valid): its exp/nbf is outside the clock");
+            causes.push("expired (or not yet valid): its exp/nbf is outside the clock".to_string());
+        } else if let Some(exp) = c.exp.filter(|e| *e + clock.leeway < sent) {
+            causes.push(format!(
+                "expired when the request was sent: exp {} is before now (the report's other checks are judged at {})",
+                crate::timefmt::rfc3339(exp),
+                crate::timefmt::rfc3339(clock.now)
+            ));
         }
         if cls.resource != ResourceKind::Mde || offline.iter().any(|c| c.starts_with("aud.")) {
-            causes.push("wrong audience: it was not issued for the MDE API");
+            causes.push("wrong audience: it was not issued for the MDE API".to_string());
         }
         if offline.contains(&"token.id_token") {
-            causes.push("it is an ID token, not an access token");
+            causes.push("it is an ID token, not an access token".to_string());
         }
         if offline
             .iter()
             .any(|c| c.starts_with("header.alg") || *c == "issuer.not_aad")
         {
-            causes.push("bad signature: its header or issuer is not what Azure AD produces");
+            causes.push(
+                "bad signature: its header or issuer is not what Azure AD produces".to_string(),
+            );
         }
     }
+    let new_token = "get a new token for https://api.securitycenter.microsoft.com (scope .../.default) from the tenant's Azure AD; `mdeauth token` does it".to_string();
     let (cause, fix) = if let Some(fix) = cloud_fix.filter(|_| causes.len() == 1) {
         (format!("likely cause: {}", causes[0]), fix)
-    } else if causes.is_empty() {
+    } else if !causes.is_empty() {
+        (format!("likely cause: {}", causes.join("; ")), new_token)
+    } else if let Some(why) = auth_error {
+        // Nothing offline explains it, but the API said why.
+        let lower = why.to_ascii_lowercase();
+        let fix = if lower.contains("expired") || lower.contains("lifetime") {
+            new_token
+        } else if lower.contains("audience") {
+            format!(
+                "request the token for {} (the MDE API's audience), then retry",
+                crate::resource::MDE_SCOPE
+            )
+        } else if lower.contains("signature") || lower.contains("issuer") {
+            "run `mdeauth verify` on the token; check that it comes from this cloud's Azure AD (--cloud) and was not altered".to_string()
+        } else {
+            "fix what the API names, then get a new token; `mdeauth verify` checks the signature and claims".to_string()
+        };
+        (format!("the API says {why}"), fix)
+    } else if verified {
+        (
+            "the token passes the offline checks and its signature was verified, so the likely cause is a tenant without Defender for Endpoint, or an API host of another cloud or region".to_string(),
+            "check that the tenant has Defender for Endpoint, and the host (--cloud, --region, --api-base)".to_string(),
+        )
+    } else {
         (
             "the token passes the offline checks, so the likely cause is its signature (not issued by this cloud's Azure AD, or altered) or a tenant without MDE".to_string(),
             "run `mdeauth verify` on the token; check that the tenant has Defender for Endpoint and that --cloud matches the tenant".to_string(),
         )
-    } else {
-        (
-            format!("likely cause: {}", causes.join("; ")),
-            "get a new token for https://api.securitycenter.microsoft.com (scope .../.default) from the tenant's Azure AD; `mdeauth token` does it".to_string(),
-        )
+    };
+    let api_said = match auth_error {
+        Some(e) if api_msg.is_empty() => format!(" (WWW-Authenticate: {e})"),
+        _ => String::new(),
     };
     Finding::error(
         "probe.unauthorized",
-        format!("{said}{api_msg}{corr}: the API did not accept the token; {cause}"),
+        format!("{said}{api_msg}{api_said}{corr}: the API did not accept the token; {cause}"),
         fix,
     )
 }
@@ -797,7 +898,15 @@ fn forbidden(
         .map(roles_in_message)
         .unwrap_or_default();
     let catalog = call.row.accepted(kind);
-    if !required.is_empty() {
+    // The message names application roles ("Missing application roles"),
+    // also to a delegated token: then the token's scopes are compared with
+    // the catalogue's delegated permissions, and the message's names with
+    // its application ones.
+    let app_names = kind == PermKind::Scope
+        && !required.is_empty()
+        && required.iter().all(|r| !catalog.contains(r));
+    let named_kind = if app_names { PermKind::Role } else { kind };
+    if !required.is_empty() && !app_names {
         section.required_roles = required.clone();
     }
     let have = &section.token_roles;
@@ -835,21 +944,31 @@ fn forbidden(
             ),
         }
     };
-    // The API names application roles in its message, even to a delegated
-    // token: a delegated token needs the catalogue's delegated permission.
-    let to_add = match kind {
-        PermKind::Role => req.first().cloned(),
-        PermKind::Scope => catalog.first().cloned(),
+    // The least privileged permission that is enough: of the API's list
+    // (any one of them), or the catalogue's minimal set for a delegated
+    // token (whose names the message does not give).
+    let to_add: Vec<String> = if app_names || req.is_empty() {
+        crate::privilege::minimal(&[&call.row], kind)
+            .into_iter()
+            .map(|n| n.permission)
+            .collect()
+    } else {
+        crate::privilege::least_privileged(req)
+            .into_iter()
+            .cloned()
+            .collect()
     };
     let mut fix = if holds.is_empty() && !req.is_empty() {
-        match &to_add {
-            Some(p) => format!(
-                "add the WindowsDefenderATP {what} {p} to the app registration, grant admin consent, then get a new token"
-            ),
-            None => format!(
+        if to_add.is_empty() {
+            format!(
                 "{} has no delegated permission: call it with an application token (app context)",
                 call.row.label()
-            ),
+            )
+        } else {
+            format!(
+                "add the WindowsDefenderATP {what} {} to the app registration, grant admin consent, then get a new token",
+                to_add.join(" and ")
+            )
         }
     } else if kind == PermKind::Scope {
         "give the signed-in user an MDE role with the needed permission and access to the device group".to_string()
@@ -877,14 +996,21 @@ fn forbidden(
     ));
     // Either way round: a role the API saw that the claim lacks, or one the
     // claim lists that the API did not count.
+    // Only names of one kind compare: application roles the message names
+    // say nothing about a delegated token's scopes.
     if !held.is_empty()
+        && !app_names
         && (held.iter().any(|h| !have.contains(h)) || have.iter().any(|h| !held.contains(h)))
     {
         out.push(Finding::info(
             "probe.roles_differ",
             format!(
-                "the API says the token holds {}, but its roles claim lists {}",
+                "the API says the token holds {}, but its {} claim lists {}",
                 held.join(", "),
+                match kind {
+                    PermKind::Role => "roles",
+                    PermKind::Scope => "scp",
+                },
                 if have.is_empty() {
                     "none".to_string()
                 } else {
@@ -895,6 +1021,7 @@ fn forbidden(
         ));
     }
     if !required.is_empty() {
+        let catalog = call.row.accepted(named_kind);
         let mut a = required.clone();
         let mut b = catalog.clone();
         a.sort();

@@ -104,6 +104,12 @@ fn cost<'a>(p: &'a str, held: &[String]) -> (u8, u8, u8, &'a str) {
     (w, a, u8::from(!held.iter().any(|h| h == p)), p)
 }
 
+/// The least privileged of permissions any one of which is enough (the
+/// list a 403 names): read before write, narrow before `.All`.
+pub fn least_privileged(any_of: &[String]) -> Option<&String> {
+    any_of.iter().min_by(|a, b| cost(a, &[]).cmp(&cost(b, &[])))
+}
+
 /// One permission of a minimal set and the calls it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needed {

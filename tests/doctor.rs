@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::mint::{self, TENANT, VALID_AT};
-use common::{fixture, mdeauth};
+use common::{finding, fixture, mdeauth};
 use httpmock::prelude::*;
 use serde_json::{Value, json};
 
@@ -314,6 +314,63 @@ fn everything_passes_with_probe() {
             .all(|r| r["granted"] == true && r["in_token"] == true)
     );
     o.assert_clean(&token);
+}
+
+#[test]
+fn a_401_after_the_signature_verified_is_not_blamed_on_the_signature() {
+    let server = MockServer::start();
+    aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
+    let k = common::main_key();
+    let now = chrono::Utc::now().timestamp();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]);
+    c["appid"] = json!(DAEMON_APP);
+    c["iat"] = json!(now - 60);
+    c["nbf"] = json!(now - 60);
+    c["exp"] = json!(now + 3600);
+    let token = mint::sign(&k, &k.v1_header(), &c);
+    let api = MockServer::start();
+    api.mock(|when, then| {
+        when.method(GET);
+        then.status(401).body("");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    let mut cmd = mdeauth();
+    cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
+        .args(["--format", "json", "doctor", "--probe", &token])
+        .args(["--plan", plan.to_str().unwrap()])
+        .args(["--authority-host", &server.base_url()])
+        .args(["--api-base", &api.base_url()]);
+    let o = run(cmd);
+    let v = o.json();
+    assert_eq!(step(&v, "signature")["status"], "pass", "{v:#}");
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let f = finding(&v, "probe.unauthorized");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.ends_with("the token passes the offline checks and its signature was verified, so the likely cause is a tenant without Defender for Endpoint, or an API host of another cloud or region"),
+        "{msg}"
+    );
+    assert!(
+        !f["fix"].as_str().unwrap().contains("mdeauth verify"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_failed_check_beside_keys_out_of_reach_exits_1_as_the_verdict_says() {
+    // The token is expired (a real failure); the keys cannot be had.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = mdeauth();
+    c.args(["--format", "json", "doctor", "--at", VALID_AT, "--offline"])
+        .args(["--cache-dir", dir.path().to_str().unwrap()])
+        .args(["--call", "GET /api/machines"])
+        .arg(fixture("tokens/expired.jwt"));
+    let o = run(c);
+    let v = o.json();
+    assert_eq!(step(&v, "signature")["unreachable"], true, "{v:#}");
+    assert_eq!(v["verdict"], "fail", "{v:#}");
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
 }
 
 #[test]

@@ -170,6 +170,120 @@ fn unauthorized_explains_expiry_from_offline_checks() {
     o.assert_no_token(&t);
 }
 
+/// An app token valid now (the fixtures are valid at VALID_AT only).
+fn valid_now() -> String {
+    let k = common::main_key();
+    let now = chrono::Utc::now().timestamp();
+    let mut c = mint::v1_app_claims(&["Alert.Read.All"]);
+    c["iat"] = json!(now - 60);
+    c["nbf"] = json!(now - 60);
+    c["exp"] = json!(now + 3600);
+    mint::sign(&k, &k.v1_header(), &c)
+}
+
+#[test]
+fn unauthorized_says_what_www_authenticate_says() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(401)
+            .header(
+                "WWW-Authenticate",
+                r#"Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="invalid_token", error_description="The audience 'https://graph.microsoft.com' is invalid""#,
+            )
+            .body("");
+    });
+    let t = valid_now();
+    let out = mdeauth()
+        .args(["--format", "json", "probe", &t, "--call", "GET /api/alerts"])
+        .args(["--api-base", &server.base_url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["probe"]["auth_error"],
+        "invalid_token: The audience 'https://graph.microsoft.com' is invalid"
+    );
+    let f = finding(&v, "probe.unauthorized");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.ends_with("the API did not accept the token; the API says invalid_token: The audience 'https://graph.microsoft.com' is invalid"),
+        "{msg}"
+    );
+    assert!(!msg.contains("signature"), "{msg}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("request the token for https://api.securitycenter.microsoft.com/.default"),
+        "{f}"
+    );
+}
+
+#[test]
+fn unauthorized_judges_expiry_when_the_request_was_sent_not_at_the_report_clock() {
+    // Valid at --at, long expired when the request goes out.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(401)
+            .header(
+                "WWW-Authenticate",
+                r#"Bearer error="invalid_token", error_description="The token is expired""#,
+            )
+            .body("");
+    });
+    let o = probe(&server, &app_token(), "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 1);
+    let msg = finding(&o.json(), "probe.unauthorized")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("likely cause: expired when the request was sent: exp 2026-03-02T10:15:00Z is before now (the report's other checks are judged at 2026-03-02T09:30:00Z)"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("(WWW-Authenticate: invalid_token: The token is expired)"),
+        "{msg}"
+    );
+    assert!(!msg.contains("signature"), "{msg}");
+}
+
+#[test]
+fn throttled_or_failing_api_still_shows_the_token_s_own_errors() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(429).header("Retry-After", "42").body("");
+    });
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(503).body("");
+    });
+    let t = fixture_text("tokens/expired.jwt");
+    let o = probe(&server, &t, "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 1);
+    assert!(
+        codes(&o.json()).contains(&"token.expired".to_string()),
+        "{}",
+        o.stdout
+    );
+    let o = probe(&server, &t, "GET /api/machines", "json", &[]);
+    assert_eq!(o.code, 3);
+    let v = o.json();
+    assert!(codes(&v).contains(&"token.expired".to_string()), "{v:#}");
+    let f = finding(&v, "probe.server_error");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("the service failed; the token's own errors (below)"),
+        "{f}"
+    );
+}
+
 #[test]
 fn unauthorized_wrong_audience() {
     let server = MockServer::start();
@@ -683,19 +797,71 @@ fn a_403_to_a_token_for_another_api_blames_its_audience() {
 
 #[test]
 fn a_delegated_403_names_the_delegated_permission_not_the_api_s_role() {
+    // The API's message names application roles, also to a delegated token.
     let server = MockServer::start();
     server.mock(|when, then| {
         when.method(GET).path("/api/machines");
-        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: .", "target": CORR}}));
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: Alert.Read.All.", "target": CORR}}));
     });
-    // delegated-v1.jwt holds scopes, none of which the API named.
+    server.mock(|when, then| {
+        when.method(GET).path("/api/vulnerabilities");
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Vulnerability.Read.All, application roles: .", "target": CORR}}));
+    });
+    // delegated-v1.jwt holds Machine.Read (which GET /api/machines accepts
+    // delegated), Alert.ReadWrite and AdvancedQuery.Read.
     let t = fixture_text("tokens/delegated-v1.jwt");
     let o = probe(&server, &t, "GET /api/machines", "json", &[]);
     let v = o.json();
     let f = finding(&v, "probe.forbidden");
     assert!(
+        f["message"].as_str().unwrap().ends_with(
+            "the token holds Machine.Read, which the API accepts, so the permission is there: the signed-in user is limited another way (MDE role, device-group scope) or the feature is off"
+        ),
+        "{f}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("give the signed-in user an MDE role"),
+        "{f}"
+    );
+    // Application names say nothing about a delegated token's scopes, and
+    // they match the catalogue's application permissions.
+    let c = codes(&v);
+    assert!(!c.contains(&"probe.roles_differ".to_string()), "{v:#}");
+    assert!(!c.contains(&"probe.catalog_differs".to_string()), "{v:#}");
+    assert_eq!(
+        v["probe"]["required_roles"],
+        json!(["Machine.Read", "Machine.ReadWrite"])
+    );
+    // A scope the token lacks: the delegated permission, not the API's role.
+    let o = probe(&server, &t, "GET /api/vulnerabilities", "json", &[]);
+    let v = o.json();
+    let f = finding(&v, "probe.forbidden");
+    assert!(
         f["fix"].as_str().unwrap().starts_with(
-            "add the WindowsDefenderATP delegated permission Machine.Read to the app registration"
+            "add the WindowsDefenderATP delegated permission Vulnerability.Read to the app registration"
+        ),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_403_fix_names_the_least_privileged_of_the_roles_the_api_lists() {
+    // The API lists ReadWrite first; a read call needs only Read.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "The application does not have any of the required application permissions (Alert.ReadWrite.All, Alert.Read.All) to access the resource.", "target": CORR}}));
+    });
+    let t = fixture_text("tokens/app-no-roles.jwt");
+    let o = probe(&server, &t, "GET /api/alerts", "json", &[]);
+    let v = o.json();
+    let f = finding(&v, "probe.forbidden");
+    assert!(
+        f["fix"].as_str().unwrap().starts_with(
+            "add the WindowsDefenderATP application permission Alert.Read.All to the app registration"
         ),
         "{f}"
     );

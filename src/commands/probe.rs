@@ -90,7 +90,7 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
     })?;
     let mut report = Report::new("probe", clock.now);
     report.token = Some(TokenSection::new(&token, claims, clock));
-    let probed = match mdeapi::probe(&http, &call, &url, &token, clock, body.as_deref()) {
+    let probed = match mdeapi::probe(&http, &call, &url, &token, clock, body.as_deref(), false) {
         Ok(p) => p,
         // No usable answer (timeout, connection, redirect, a cut-off body):
         // still a report, so a CI job that publishes it shows why.
