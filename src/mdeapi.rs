@@ -318,7 +318,19 @@ pub fn probe(
     } else {
         http.request(&call.method, url, &headers, body)?
     };
-    Ok(interpret(call, url, &resp, token, clock, verified))
+    let sent = Sent {
+        at: chrono::Utc::now().timestamp(),
+        signature_verified: verified,
+    };
+    Ok(interpret(call, url, &resp, token, clock, sent))
+}
+
+/// When the request went out, and whether the caller verified the token's
+/// signature before sending it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sent {
+    pub at: i64,
+    pub signature_verified: bool,
 }
 
 /// The error object of an MDE error body: `{"error": {code, message, target}}`
@@ -455,7 +467,7 @@ pub fn interpret(
     resp: &Response,
     token: &Token,
     clock: Clock,
-    verified: bool,
+    sent: Sent,
 ) -> Probed {
     let claims = token.claims.as_ref().ok();
     let cls = claims.map(|c| c.classify());
@@ -611,7 +623,7 @@ pub fn interpret(
                 url,
                 token,
                 clock,
-                verified,
+                sent,
             ));
             Answer::Refused
         }
@@ -752,7 +764,7 @@ fn unauthorized(
     url: &str,
     token: &Token,
     clock: Clock,
-    verified: bool,
+    sent: Sent,
 ) -> Finding {
     let mut causes: Vec<String> = Vec::new();
     let mut cloud_fix = None;
@@ -774,14 +786,13 @@ fn unauthorized(
             .filter(Finding::is_error)
             .map(|f| f.code)
             .collect();
-        // The request went out now, whatever --at the report is judged at.
-        let sent = chrono::Utc::now().timestamp();
+        // Judged when the request went out, whatever --at the report is at.
         if offline
             .iter()
             .any(|c| *c == "token.expired" || *c == "token.not_yet_valid")
         {
             causes.push("expired (or not yet valid): its exp/nbf is outside the clock".to_string());
-        } else if let Some(exp) = c.exp.filter(|e| *e + clock.leeway < sent) {
+        } else if let Some(exp) = c.exp.filter(|e| *e + clock.leeway < sent.at) {
             causes.push(format!(
                 "expired when the request was sent: exp {} is before now (the report's other checks are judged at {})",
                 crate::timefmt::rfc3339(exp),
@@ -824,7 +835,7 @@ fn unauthorized(
             "fix what the API names, then get a new token; `mdeauth verify` checks the signature and claims".to_string()
         };
         (format!("the API says {why}"), fix)
-    } else if verified {
+    } else if sent.signature_verified {
         (
             "the token passes the offline checks and its signature was verified, so the likely cause is a tenant without Defender for Endpoint, or an API host of another cloud or region".to_string(),
             "check that the tenant has Defender for Endpoint, and the host (--cloud, --region, --api-base)".to_string(),
@@ -948,7 +959,7 @@ fn forbidden(
     // (any one of them), or the catalogue's minimal set for a delegated
     // token (whose names the message does not give).
     let to_add: Vec<String> = if app_names || req.is_empty() {
-        crate::privilege::minimal(&[&call.row], kind)
+        crate::privilege::minimal(&[call.row], kind)
             .into_iter()
             .map(|n| n.permission)
             .collect()
@@ -1075,7 +1086,11 @@ mod tests {
             now: 1_772_443_800,
             leeway: 300,
         };
-        let p = interpret(&call, &url, &resp, token, clock);
+        let sent = Sent {
+            at: clock.now,
+            signature_verified: false,
+        };
+        let p = interpret(&call, &url, &resp, token, clock, sent);
         p.findings
             .into_iter()
             .find(|f| f.code == "probe.unauthorized")
