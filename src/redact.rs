@@ -89,6 +89,14 @@ fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<u
     if colon && matches!(b.get(i), Some(b'"') | Some(b'\'')) {
         i += 1;
     }
+    // `NAME = value` (PowerShell's `$env:AZURE_PASSWORD = "x"`, code),
+    // for the names that are never words of prose.
+    if colon && !flag && b.get(i) == Some(&b' ') {
+        let j = skip_blanks(b, i);
+        if b.get(j) == Some(&b'=') {
+            i = j;
+        }
+    }
     match b.get(i) {
         Some(b'=') => i += 1,
         Some(b':') if colon => i += 1,
@@ -158,38 +166,48 @@ fn value_at(b: &[u8], j: usize) -> (usize, usize, bool) {
 }
 
 /// Calls that take a credential as a positional argument, with the
-/// position (from 0) of that argument: Azure Identity's credential
-/// constructors (tenant, client, secret), ADAL's `ClientCredential`
-/// (client, secret) and MSAL.NET's `WithClientSecret`.
-const CALLS: [(&str, usize); 4] = [
-    ("clientsecretcredential(", 2),
-    ("usernamepasswordcredential(", 2),
-    ("clientcredential(", 1),
-    ("withclientsecret(", 0),
+/// position (from 0) of that argument: Azure Identity's
+/// `ClientSecretCredential` (tenant, client, secret), ADAL's
+/// `ClientCredential` (client, secret) and MSAL.NET's `WithClientSecret`.
+/// `None`: the SDKs order the arguments differently, so every one that is
+/// not a GUID is taken for the credential (`UsernamePasswordCredential`:
+/// .NET username, password, tenant, client; Python client, username,
+/// password; JavaScript tenant, client, username, password).
+const CALLS: [(&str, Option<usize>); 4] = [
+    ("clientsecretcredential(", Some(2)),
+    ("usernamepasswordcredential(", None),
+    ("clientcredential(", Some(1)),
+    ("withclientsecret(", Some(0)),
 ];
 
-/// The credential argument of a call in [`CALLS`] named at `i`: its
-/// start and end (quotes excluded). Keyword arguments are left to the
-/// credential names (`client_secret=`).
-fn call_argument(b: &[u8], i: usize) -> Option<(usize, usize)> {
+/// The credential arguments of a call in [`CALLS`] named at `i`: each
+/// one's start and end (quotes excluded), and where the search goes on.
+/// Keyword arguments are left to the credential names (`client_secret=`).
+fn call_arguments(b: &[u8], i: usize) -> Option<(Vec<(usize, usize)>, usize)> {
     let &(name, pos) = CALLS.iter().find(|(n, _)| starts_ci(b, i, n.as_bytes()))?;
     let mut j = i + name.len();
-    for k in 0..=pos {
+    let mut found = Vec::new();
+    for k in 0.. {
         let (v, end, quoted) = value_at(b, skip_blanks(b, j));
         // A keyword argument (`client_secret=x`): the names see to it.
         if !quoted && b[v..end].contains(&b'=') {
-            return None;
+            break;
         }
-        if k == pos {
-            return Some((v, end));
+        match pos {
+            Some(p) if k == p => return Some((vec![(v, end)], end)),
+            None if end > v && !crate::guid::is_guid(&String::from_utf8_lossy(&b[v..end])) => {
+                found.push((v, end));
+            }
+            _ => {}
         }
         j = skip_blanks(b, end + usize::from(quoted));
-        if b.get(j) != Some(&b',') {
-            return None;
+        if b.get(j) != Some(&b',') || pos.is_some_and(|p| k >= p) {
+            break;
         }
         j += 1;
     }
-    None
+    let last = found.last()?.1;
+    Some((found, last))
 }
 
 /// The line a position is on, and which commands it runs: worked out once
@@ -231,15 +249,16 @@ impl Line {
 /// command: elsewhere `-p` is a port or a path as often as a password.
 fn short_flag(b: &[u8], i: usize, line: &mut Line) -> Option<(usize, usize)> {
     let rest = &b[i..];
-    let (flag, user, cmd): (usize, bool, &[u8]) = if rest.starts_with(b"-p ") {
-        (3, false, b"az login")
-    } else if rest.starts_with(b"-u ") {
-        (3, true, b"curl")
-    } else if rest.starts_with(b"--user ") {
-        (7, true, b"curl")
-    } else {
-        return None;
-    };
+    let (flag, user, cmd): (usize, bool, &[u8]) =
+        if rest.starts_with(b"-p ") || rest.starts_with(b"-p=") {
+            (3, false, b"az login")
+        } else if rest.starts_with(b"-u ") {
+            (3, true, b"curl")
+        } else if rest.starts_with(b"--user ") {
+            (7, true, b"curl")
+        } else {
+            return None;
+        };
     line.at(b, i);
     let known = if user { &mut line.curl } else { &mut line.az };
     if !Line::runs(b, line.start, cmd, known) {
@@ -344,8 +363,16 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
             i = end.max(i + 1);
             continue;
         }
-        if let Some((v, end)) = call_argument(b, i)
-            .or_else(|| secure_string(b, i))
+        if let Some((args, end)) = call_arguments(b, i) {
+            for (v, e) in args {
+                if e > v && b[v] != b'[' {
+                    replace(v, e, "[hidden]", &mut copied);
+                }
+            }
+            i = end.max(i + 1);
+            continue;
+        }
+        if let Some((v, end)) = secure_string(b, i)
             .or_else(|| piped_to_secure_string(b, i))
             .or_else(|| short_flag(b, i, &mut line))
         {
@@ -503,6 +530,28 @@ mod tests {
                 r#"{"password": "correct horse battery", "user": "a"}"#,
                 r#"{"password": "[hidden]", "user": "a"}"#,
             ),
+            // .NET order (username, password, tenant, client): every
+            // argument but the GUIDs, whatever the SDK's order.
+            (
+                r#"new UsernamePasswordCredential("alex@contoso.com", "Hunter2-Passw0rd!", "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55", "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90");"#,
+                r#"new UsernamePasswordCredential("[hidden]", "[hidden]", "4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55", "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90");"#,
+            ),
+            (
+                r#"UsernamePasswordCredential("contoso.onmicrosoft.com", cid, "alex@contoso.com", "pw one")"#,
+                r#"UsernamePasswordCredential("[hidden]", [hidden], "[hidden]", "[hidden]")"#,
+            ),
+            (
+                "az login -u alex@contoso.com -p=Hunter2pw",
+                "az login -u alex@contoso.com -p=[hidden]",
+            ),
+            (
+                r#"$env:AZURE_PASSWORD = "Hunter2 pw""#,
+                r#"$env:AZURE_PASSWORD = "[hidden]""#,
+            ),
+            (
+                "$clientSecret   =   'abc def'",
+                "$clientSecret   =   '[hidden]'",
+            ),
         ] {
             assert_eq!(hide(t), want, "{t}");
         }
@@ -527,6 +576,7 @@ mod tests {
             "ssh -p 2222 host; az account show -u x",
             "'a' | Write-Output; ConvertTo-SecureString -AsPlainText",
             "ClientSecretCredential(tenant_id=t, client_id=c, client_secret=[redacted])",
+            "the error code = AADSTS50126; token = none",
         ] {
             assert!(matches!(hide(t), std::borrow::Cow::Borrowed(_)), "{t}");
         }

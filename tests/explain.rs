@@ -392,8 +392,11 @@ fn pasted_commands_and_code_do_not_repeat_their_passwords() {
     let text = "AADSTS7000215: Invalid client secret provided. Ran: \
         $p = ConvertTo-SecureString 'Winter 2026!' -AsPlainText -Force; \
         az login --service-principal -u 3f6a1b2c-9d8e-4f70-a1b2-c3d4e5f60718 -p \"spaced secret\" --tenant contoso.onmicrosoft.com; \
-        new ClientSecretCredential(tenantId, clientId, \"Csharp Secret\")";
-    for format in ["human", "json"] {
+        new ClientSecretCredential(tenantId, clientId, \"Csharp Secret\"); \
+        new UsernamePasswordCredential(\"alex@contoso.com\", \"Hunter2-Passw0rd!\", \"4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55\", clientId); \
+        az login -u alex@contoso.com -p=Equals2pw; \
+        $env:AZURE_PASSWORD = \"Spaced Env\"";
+    for format in ["human", "json", "junit"] {
         let out = common::mdeauth()
             .args(["--format", format, "explain", "-"])
             .write_stdin(text)
@@ -405,7 +408,15 @@ fn pasted_commands_and_code_do_not_repeat_their_passwords() {
             shown.contains("ClientSecretCredential("),
             "{format}: {shown}"
         );
-        for s in ["Winter", "2026!", "spaced", "Csharp"] {
+        for s in [
+            "Winter",
+            "2026!",
+            "spaced",
+            "Csharp",
+            "Hunter2",
+            "Equals2pw",
+            "Spaced Env",
+        ] {
             assert!(!shown.contains(s), "{format} shows {s}: {shown}");
         }
     }
