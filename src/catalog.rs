@@ -201,7 +201,11 @@ impl Seg {
                     || (c.ends_with(')')
                         && c.split_once('(').is_some_and(|(n, _)| n.trim() == name))
             }
-            Seg::Param => !c.is_empty(),
+            // An OData function call (`findbytag(tag='x')`) is never an id.
+            Seg::Param => {
+                let call = c.ends_with(')') && c.contains('(');
+                !c.is_empty() && !call
+            }
         }
     }
 
@@ -279,6 +283,15 @@ impl CallSpec {
             && segments[0].eq_ignore_ascii_case("api")
             && is_version(&segments[1])
         {
+            // The API's one version; another is not the documented API.
+            if !segments[1].eq_ignore_ascii_case("v1.0") {
+                return Err(Error::input(format!(
+                    "\"{}\" names API version {}, which is not documented: the MDE API's version is v1.0",
+                    Snippet(text),
+                    Snippet(&segments[1])
+                ))
+                .with_hint("write the path as /api/... or /api/v1.0/..."));
+            }
             segments.remove(1);
         }
         if segments.is_empty() {
@@ -365,10 +378,19 @@ pub fn find(spec: &CallSpec) -> Result<&'static Call> {
         .copied()
         .filter(|&i| matches(&cat.templates[i], &spec.segments))
         .collect();
+    // The most specific template the path fits, whatever the method: a
+    // literal segment of one call (`/api/alerts/batchUpdate`, POST) is
+    // never the id of another (`GET /api/alerts/{id}`), so the call's
+    // method must be documented for that template.
+    let top = path_matches
+        .iter()
+        .map(|&i| rank(&cat.templates[i]))
+        .max()
+        .unwrap_or_default();
     let best = path_matches
         .iter()
         .copied()
-        .filter(|&i| cat.calls[i].method == spec.method)
+        .filter(|&i| cat.calls[i].method == spec.method && rank(&cat.templates[i]) == top)
         .max_by(|&a, &b| {
             rank(&cat.templates[a])
                 .cmp(&rank(&cat.templates[b]))
@@ -389,11 +411,6 @@ pub fn find(spec: &CallSpec) -> Result<&'static Call> {
         });
     }
     if !path_matches.is_empty() {
-        let top = path_matches
-            .iter()
-            .map(|&i| rank(&cat.templates[i]))
-            .max()
-            .unwrap_or_default();
         let mut methods: Vec<&str> = Vec::new();
         let mut paths: Vec<&str> = Vec::new();
         for &i in &path_matches {
@@ -707,6 +724,57 @@ mod tests {
         assert!(resolve("/api/machines").is_err());
         assert!(resolve("GET").is_err());
         assert!(resolve("GET /").is_err());
+    }
+
+    #[test]
+    fn a_literal_segment_of_one_call_is_never_another_call_s_id() {
+        // Each path is documented for POST only; with another method it
+        // must not fall back to the {id} call of that method.
+        for (call, path) in [
+            ("GET /api/alerts/batchUpdate", "/api/alerts/batchUpdate"),
+            ("PATCH /api/alerts/batchUpdate", "/api/alerts/batchUpdate"),
+            (
+                "GET /api/alerts/CreateAlertByReference",
+                "/api/alerts/CreateAlertByReference",
+            ),
+            (
+                "DELETE /api/indicators/BatchDelete",
+                "/api/indicators/BatchDelete",
+            ),
+            ("DELETE /api/indicators/import", "/api/indicators/import"),
+            (
+                "GET /api/machines/AddOrRemoveTagForMultipleMachines",
+                "/api/machines/AddOrRemoveTagForMultipleMachines",
+            ),
+        ] {
+            let e = resolve(call).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{call}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("{path} is documented only for POST")),
+                "{call}: {e}"
+            );
+        }
+        // Ids still resolve to the {id} calls.
+        assert_eq!(
+            resolve("GET /api/alerts/da637472900382838869_1364969609")
+                .unwrap()
+                .id,
+            "get-alert-by-id"
+        );
+        // An OData function call is not an id either.
+        assert!(resolve("GET /api/machines/findbytag(tag='prod')").is_err());
+        // Only the API's one version is dropped from the path.
+        assert_eq!(
+            resolve("GET /api/v1.0/machines").unwrap().path,
+            "/api/machines"
+        );
+        let e = resolve("GET /api/v2.0/machines").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("names API version v2.0, which is not documented"),
+            "{e}"
+        );
     }
 
     #[test]
