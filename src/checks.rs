@@ -150,6 +150,74 @@ pub fn header(h: &Header) -> Vec<Finding> {
     out
 }
 
+/// An Azure AD `iss` must be exactly an issuer Azure AD writes into tokens
+/// of this version in the cloud its host names, for the token's `tid`
+/// (aad-facts §3: v1 `https://sts.windows.net/{tid}/`, v2
+/// `https://login.microsoftonline.com/{tid}/v2.0`; the issuer's path is
+/// `tid`). Needs no keys, so `inspect` and `check` apply it too.
+pub fn aad_issuer(
+    out: &mut Vec<Finding>,
+    cloud: &crate::cloud::Cloud,
+    cls: &Classification,
+    iss: &str,
+    tid: Option<&str>,
+) {
+    let Some(t) = tid else {
+        out.push(Finding::error(
+            "claims.tid_missing",
+            format!(
+                "the token has no tid, so its issuer {iss} cannot be checked against its tenant"
+            ),
+            "reject the token: Azure AD tokens always carry tid",
+        ));
+        return;
+    };
+    if !crate::guid::is_bare_guid(t) {
+        // checks::claims reports tid_not_guid.
+        return;
+    }
+    if cloud.issues(cls.version, t, iss) {
+        return;
+    }
+    let wanted = cloud.issuers(cls.version, t);
+    // The right form for another tenant: say that rather than "wrong issuer".
+    let other_tenant = iss
+        .split_once("://")
+        .and_then(|(scheme, rest)| {
+            let mut parts = rest.splitn(3, '/');
+            let (host, _seg, tail) = (parts.next()?, parts.next()?, parts.next()?);
+            Some(format!("{scheme}://{host}/{t}/{tail}"))
+        })
+        .is_some_and(|fixed| wanted.contains(&fixed));
+    if other_tenant {
+        // The same tenant in other letter case is still not what Azure AD
+        // writes (both in lower case), but say so rather than "another".
+        let same_tenant_other_case = wanted.iter().any(|w| w.eq_ignore_ascii_case(iss));
+        out.push(Finding::error(
+            "issuer.tenant_mismatch",
+            if same_tenant_other_case {
+                format!("the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case")
+            } else {
+                format!("the issuer {iss} does not name the token's tenant {t}")
+            },
+            "reject the token: an Azure AD issuer's path is the tenant id in tid",
+        ));
+        return;
+    }
+    let version = match cls.version {
+        "1.0" | "2.0" => format!("a v{} token", cls.version),
+        _ => "a token".to_string(),
+    };
+    out.push(Finding::error(
+        "issuer.mismatch",
+        format!(
+            "the issuer {iss} is not what Azure AD writes into {version} of tenant {t}: {}",
+            wanted.join(" or ")
+        ),
+        "reject the token: it was not issued by Azure AD in this form (check the ver claim, the tenant and the cloud)",
+    ));
+}
+
 /// Claim checks that need no keys.
 pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -204,6 +272,9 @@ pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec
             ),
             "check where the token came from: Azure AD issues no other version",
         ));
+    }
+    if let (Some(iss), Some(cloud)) = (c.iss.as_deref(), cls.cloud_info()) {
+        aad_issuer(&mut out, cloud, cls, iss, c.tid.as_deref());
     }
     if let Some(iss) = &c.iss {
         if cls.cloud.is_none() {

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::finding::Finding;
 use crate::jwks::Key;
 use crate::resource;
-use crate::token::{Claims, Classification, Token};
+use crate::token::{Claims, Token};
 
 /// The only algorithm accepted for Azure AD tokens.
 pub const ALLOWED_ALGS: [&str; 1] = ["RS256"];
@@ -349,8 +349,9 @@ fn claim_findings(
     // version and cloud.
     match (template, iss) {
         (Some(t), Some(iss)) => {
+            let mut by_metadata = Vec::new();
             issuer_rule(
-                &mut out,
+                &mut by_metadata,
                 "issuer.mismatch",
                 "the metadata's issuer",
                 t,
@@ -361,10 +362,20 @@ fn claim_findings(
             // must still be the tenant its issuer names (a template checks
             // that by construction).
             if !t.contains("{tenantid}") {
-                issuer_names_tid(&mut out, iss, tid);
+                issuer_names_tid(&mut by_metadata, iss, tid);
+            }
+            // The metadata's verdict on the issuer replaces the offline one.
+            if !by_metadata.is_empty() {
+                out.retain(|f| {
+                    !matches!(
+                        f.code,
+                        "issuer.mismatch" | "issuer.tenant_mismatch" | "claims.tid_missing"
+                    )
+                });
+                out.extend(by_metadata);
             }
         }
-        (None, Some(iss)) => aad_issuer_rule(&mut out, &cls, iss, tid),
+        (None, Some(iss)) => aad_issuer_rule(&mut out, iss),
         (_, None) => {}
     }
     // The key's own issuer member (v2 key sets). A v1 token checked with a
@@ -443,10 +454,11 @@ fn claim_findings(
     out
 }
 
-/// Without metadata: `iss` must be exactly an issuer Azure AD writes into
-/// tokens of this version in the cloud its host names, for the token's `tid`.
-fn aad_issuer_rule(out: &mut Vec<Finding>, cls: &Classification, iss: &str, tid: Option<&str>) {
-    let Some(cloud) = cloud::by_issuer_url(iss) else {
+/// Without metadata: `iss` must be an Azure AD issuer. Its form for the
+/// token's version, cloud and tenant is an offline rule
+/// ([`checks::aad_issuer`]), already in `checks::claims`' findings.
+fn aad_issuer_rule(out: &mut Vec<Finding>, iss: &str) {
+    if cloud::by_issuer_url(iss).is_none() {
         // This error says more than the offline warning.
         out.retain(|f| f.code != "issuer.not_aad");
         out.push(Finding::error(
@@ -454,62 +466,7 @@ fn aad_issuer_rule(out: &mut Vec<Finding>, cls: &Classification, iss: &str, tid:
             format!("the issuer {iss} is not Azure AD, so the MDE API rejects the token"),
             "reject the token; to check a token from a private cloud or test server, verify with --authority-host (discovery) instead of --jwks",
         ));
-        return;
-    };
-    let Some(t) = tid else {
-        out.push(Finding::error(
-            "claims.tid_missing",
-            format!(
-                "the token has no tid, so its issuer {iss} cannot be checked against its tenant"
-            ),
-            "reject the token: Azure AD tokens always carry tid",
-        ));
-        return;
-    };
-    if !crate::guid::is_bare_guid(t) {
-        // checks::claims reports tid_not_guid.
-        return;
     }
-    if cloud.issues(cls.version, t, iss) {
-        return;
-    }
-    let wanted = cloud.issuers(cls.version, t);
-    // The right form for another tenant: say that rather than "wrong issuer".
-    let other_tenant = iss
-        .split_once("://")
-        .and_then(|(scheme, rest)| {
-            let mut parts = rest.splitn(3, '/');
-            let (host, _seg, tail) = (parts.next()?, parts.next()?, parts.next()?);
-            Some(format!("{scheme}://{host}/{t}/{tail}"))
-        })
-        .is_some_and(|fixed| wanted.contains(&fixed));
-    if other_tenant {
-        // The same tenant in other letter case is still not what Azure AD
-        // writes (both in lower case), but say so rather than "another".
-        let same_tenant_other_case = wanted.iter().any(|w| w.eq_ignore_ascii_case(iss));
-        out.push(Finding::error(
-            "issuer.tenant_mismatch",
-            if same_tenant_other_case {
-                format!("the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case")
-            } else {
-                format!("the issuer {iss} does not name the token's tenant {t}")
-            },
-            "reject the token: an Azure AD issuer's path is the tenant id in tid",
-        ));
-        return;
-    }
-    let version = match cls.version {
-        "1.0" | "2.0" => format!("a v{} token", cls.version),
-        _ => "a token".to_string(),
-    };
-    out.push(Finding::error(
-        "issuer.mismatch",
-        format!(
-            "the issuer {iss} is not what Azure AD writes into {version} of tenant {t}: {}",
-            wanted.join(" or ")
-        ),
-        "reject the token: it was not issued by Azure AD in this form (check the ver claim, the tenant and the cloud)",
-    ));
 }
 
 /// An issuer whose path starts with a tenant GUID must name the token's

@@ -1060,3 +1060,52 @@ fn an_empty_audience_is_a_missing_one() {
         assert!(!codes(&v).contains(&"aud.not_mde".to_string()), "{v}");
     }
 }
+
+#[test]
+fn an_issuer_that_does_not_fit_the_tenant_or_the_version_fails_offline() {
+    // No keys are needed to see it: inspect and check fail such a token as
+    // verify does.
+    let key = main_key();
+    let mut other_tenant = mint::v1_app_claims(&["Machine.Read.All"]);
+    other_tenant["iss"] = json!(mint::v1_issuer(mint::OTHER_TENANT));
+    let mut v1_issuer_on_v2 = mint::v2_app_claims(&["Machine.Read.All"]);
+    v1_issuer_on_v2["iss"] = json!(mint::v1_issuer(mint::TENANT));
+    for (claims, code, says) in [
+        (
+            other_tenant,
+            "issuer.tenant_mismatch",
+            format!(
+                "the issuer {} does not name the token's tenant {}",
+                mint::v1_issuer(mint::OTHER_TENANT),
+                mint::TENANT
+            ),
+        ),
+        (
+            v1_issuer_on_v2,
+            "issuer.mismatch",
+            format!(
+                "the issuer {} is not what Azure AD writes into a v2.0 token of tenant {}: {}",
+                mint::v1_issuer(mint::TENANT),
+                mint::TENANT,
+                mint::v2_issuer(mint::TENANT)
+            ),
+        ),
+    ] {
+        let t = mint::sign(&key, &key.v1_header(), &claims);
+        let (exit, r) = inspect_json(&[&t]);
+        assert_eq!(exit, 1, "{r}");
+        assert_eq!(finding(&r, code)["message"], says, "{r}");
+        let out = mdeauth()
+            .args(["check", "--format", "json", "--no-verify", "--at", AT])
+            .args(["--call", "GET /api/machines", &t])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(codes(&json_out(&out)).contains(&code.to_string()));
+    }
+}
