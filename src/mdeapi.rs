@@ -1112,7 +1112,7 @@ mod tests {
             f.message
         );
         assert!(
-            f.fix.starts_with("api-gov.securitycenter.microsoft.us is the US Government GCC High MDE API")
+            f.fix.starts_with("api-gov.securitycenter.microsoft.us is the US Government GCC High or DoD MDE API")
                 && f.fix.contains("call the Azure public (commercial) MDE API at https://api.securitycenter.microsoft.com instead"),
             "{}",
             f.fix

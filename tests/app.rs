@@ -2518,7 +2518,7 @@ fn national_clouds_get_the_consent_link_not_azs_admin_consent() {
         "{fix}"
     );
     assert!(
-        fix.contains("does not work in US Government GCC High"),
+        fix.contains("does not work in US Government GCC High or DoD"),
         "{fix}"
     );
     assert!(

@@ -1303,7 +1303,7 @@ fn a_call_on_another_clouds_api_host_fails() {
             f["fix"]
                 .as_str()
                 .unwrap()
-                .starts_with("call the US Government GCC High MDE API at https://api-gov.securitycenter.microsoft.us instead"),
+                .starts_with("call the US Government GCC High or DoD MDE API at https://api-gov.securitycenter.microsoft.us instead"),
             "{f}"
         );
     }
