@@ -764,6 +764,72 @@ fn junit_has_one_case_per_call_and_error_finding() {
 }
 
 #[test]
+fn junit_names_a_repeated_call_the_same_whether_it_passes_or_fails() {
+    // CI history follows a case by name: it must not change with the outcome.
+    let names = |roles: &[&str]| -> Vec<String> {
+        let out = mdeauth()
+            .args([
+                "check",
+                "--format",
+                "junit",
+                "--at",
+                VALID_AT,
+                "-",
+                "--no-verify",
+            ])
+            .args(["--call", "GET /api/machines", "--call", "GET /api/machines"])
+            .write_stdin(app_token(roles))
+            .output()
+            .unwrap();
+        let rep =
+            quick_junit::Report::deserialize_from_str(&String::from_utf8(out.stdout).unwrap())
+                .unwrap();
+        rep.test_suites[0]
+            .test_cases
+            .iter()
+            .filter(|c| {
+                c.classname
+                    .as_ref()
+                    .is_some_and(|k| k.as_str().ends_with(".calls"))
+            })
+            .map(|c| c.name.as_str().to_string())
+            .collect()
+    };
+    let want = ["GET /api/machines", "GET /api/machines #2"];
+    assert_eq!(names(&["Machine.Read.All"]), want);
+    assert_eq!(names(&["Alert.Read.All"]), want);
+}
+
+#[test]
+fn junit_shows_invisible_and_control_characters_of_claims_as_escapes() {
+    // A NUL, a zero-width space and a bidi override in aud: escaped as the
+    // human report escapes them, never dropped or passed on raw.
+    let k = main_key();
+    for (raw, escaped) in [
+        ('\u{0}', r"\u{0}"),
+        ('\u{200b}', r"\u{200b}"),
+        ('\u{202e}', r"\u{202e}"),
+    ] {
+        let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+        c["aud"] = json!(format!("https://api.securitycenter.microsoft.com{raw}"));
+        let t = mint::sign(&k, &k.v1_header(), &c);
+        let out = mdeauth()
+            .args(["inspect", "--format", "junit", "--at", VALID_AT, &t])
+            .output()
+            .unwrap();
+        let xml = String::from_utf8(out.stdout).unwrap();
+        assert!(!xml.contains(raw), "{escaped}: {xml}");
+        assert!(
+            xml.contains(&format!(
+                "https://api.securitycenter.microsoft.com{escaped}"
+            )),
+            "{escaped}: {xml}"
+        );
+        quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    }
+}
+
+#[test]
 fn junit_for_a_report_without_calls() {
     let out = mdeauth()
         .args(["inspect", "--format", "junit", "--at", VALID_AT, "-"])

@@ -32,7 +32,8 @@ pub fn render(r: &Report) -> String {
                     ));
                     s
                 };
-                let mut case = TestCase::new(c.call.clone().unwrap_or_else(|| c.label()), status);
+                let mut case =
+                    TestCase::new(shown(&c.call.clone().unwrap_or_else(|| c.label())), status);
                 case.set_classname(format!("{class}.calls"));
                 suite.add_test_case(case);
             }
@@ -42,20 +43,20 @@ pub fn render(r: &Report) -> String {
             Some(true) => TestCaseStatus::success(),
             Some(false) => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(check.reason.clone());
+                s.set_message(shown(&check.reason));
                 s.set_type("call.denied");
                 if let Some(f) = &check.fix {
-                    s.set_description(format!("fix: {f}"));
+                    s.set_description(shown_lines(&format!("fix: {f}")));
                 }
                 s
             }
             None => {
                 let mut s = TestCaseStatus::skipped();
-                s.set_message(check.reason.clone());
+                s.set_message(shown(&check.reason));
                 s
             }
         };
-        let name = c.call.clone().unwrap_or_else(|| c.label());
+        let name = shown(&c.call.clone().unwrap_or_else(|| c.label()));
         let mut case = TestCase::new(name, status);
         case.set_classname(format!("{class}.calls"));
         suite.add_test_case(case);
@@ -83,7 +84,7 @@ pub fn render(r: &Report) -> String {
                 s
             }
         };
-        let mut case = TestCase::new(format!("{name} ({})", p.kind.as_str()), status);
+        let mut case = TestCase::new(shown(&format!("{name} ({})", p.kind.as_str())), status);
         case.set_classname(format!("{class}.permissions"));
         suite.add_test_case(case);
     }
@@ -94,19 +95,19 @@ pub fn render(r: &Report) -> String {
             // A step that could not run is an error, as a test that could not run.
             StepStatus::Fail if st.unreachable => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_message(st.detail.clone());
+                s.set_message(shown(&st.detail));
                 s.set_type("doctor.step_unreachable");
                 s
             }
             StepStatus::Fail => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(st.detail.clone());
+                s.set_message(shown(&st.detail));
                 s.set_type("doctor.step_failed");
                 s
             }
             StepStatus::Skip => {
                 let mut s = TestCaseStatus::skipped();
-                s.set_message(st.detail.clone());
+                s.set_message(shown(&st.detail));
                 s
             }
         };
@@ -154,11 +155,27 @@ pub(crate) fn document(mut suite: TestSuite) -> String {
     out
 }
 
+/// Text from a token, a file or a server, as the human report shows it:
+/// control characters and the invisible ones that hide or reorder text
+/// (a NUL, a zero-width space, a bidi override in a claim) as `\u{..}`
+/// escapes. Done before quick-junit sees the text, which drops what XML
+/// cannot hold (a NUL) and passes the rest on raw to a CI page.
+fn shown(s: &str) -> String {
+    crate::terminal::safe(s).into_owned()
+}
+
+/// [`shown`] keeping line breaks, for a description (a multi-line fix).
+fn shown_lines(s: &str) -> String {
+    crate::terminal::safe_lines(s).into_owned()
+}
+
 /// Make every (class, name) pair unique, as CI systems key results on it
 /// and would merge or overwrite repeats (three `app.permission_missing`
-/// findings, one call given twice): a repeated name gains the start of its
-/// message, and a name still repeated its ordinal (` #2`). Stable: the
-/// report's order is.
+/// findings, one call given twice). A repeated finding's name gains the
+/// start of its message (a finding exists only when it fails); any other
+/// case (a call, a step) keeps a name that does not depend on its outcome,
+/// so a CI system's history follows it from pass to fail. A name still
+/// repeated gains its ordinal (` #2`). Stable: the report's order is.
 fn unique_names(suite: &mut TestSuite) {
     use std::collections::HashMap;
     let key = |c: &TestCase| {
@@ -172,7 +189,11 @@ fn unique_names(suite: &mut TestSuite) {
         *count.entry(key(c)).or_default() += 1;
     }
     for c in &mut suite.test_cases {
-        if count[&key(c)] < 2 {
+        let finding = c
+            .classname
+            .as_ref()
+            .is_some_and(|x| x.as_str().ends_with(".findings"));
+        if count[&key(c)] < 2 || !finding {
             continue;
         }
         let message = match &c.status {
@@ -199,10 +220,10 @@ fn unique_names(suite: &mut TestSuite) {
 
 fn finding_case(f: &Finding, class: &str, kind: NonSuccessKind) -> TestCase {
     let mut s = TestCaseStatus::non_success(kind);
-    s.set_message(f.message.clone());
+    s.set_message(shown(&f.message));
     s.set_type(f.code);
     if !f.fix.is_empty() {
-        s.set_description(format!("fix: {}", f.fix));
+        s.set_description(shown_lines(&format!("fix: {}", f.fix)));
     }
     let mut case = TestCase::new(f.code, s);
     case.set_classname(format!("{class}.findings"));
