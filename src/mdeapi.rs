@@ -286,6 +286,35 @@ pub struct Probed {
     pub answer: Answer,
 }
 
+impl ProbeSection {
+    /// The section of a call that got no usable answer (no status): what
+    /// was sent where, so every outcome has one.
+    pub fn unanswered(call: &ParsedCall, url: &str, token: &Token) -> ProbeSection {
+        let ctx = match token.claims.as_ref().map(|c| c.classify().context) {
+            Ok(Context::Delegated) => PermContext::Delegated,
+            _ => PermContext::Application,
+        };
+        ProbeSection {
+            call: call.label(),
+            url: url.to_string(),
+            method: call.method.clone(),
+            status: None,
+            error_code: None,
+            correlation_id: None,
+            retry_after: None,
+            auth_error: None,
+            required_roles: call.row.accepted(ctx.perm_kind()),
+            token_roles: token
+                .claims
+                .as_ref()
+                .map(|c| c.granted(ctx))
+                .unwrap_or_default(),
+            items: None,
+            ids: Vec::new(),
+        }
+    }
+}
+
 /// `probe.no_answer`: `call` got no usable answer (`e`: no connection, a
 /// timeout, a refused redirect, a cut-off body), for `probe` and `doctor`.
 pub fn no_answer(call: &ParsedCall, e: &Error) -> Finding {

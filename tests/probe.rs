@@ -594,6 +594,39 @@ fn network_failure_exits_3() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
     assert!(!String::from_utf8_lossy(&o.stderr).contains(&app_token()));
+    // No answer is still an outcome with a probe section: what was sent
+    // where, no status; the human report is laid out as for any answer.
+    let o = mdeauth()
+        .args(["--format", "json", "probe", &app_token(), "--at", VALID_AT])
+        .args([
+            "--call",
+            "GET /api/alerts",
+            "--api-base",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["probe"]["call"], "GET /api/alerts");
+    assert_eq!(v["probe"]["url"], "http://127.0.0.1:1/api/alerts?$top=1");
+    assert_eq!(v["probe"]["status"], Value::Null);
+    let o = mdeauth()
+        .args(["probe", &app_token(), "--at", VALID_AT])
+        .args([
+            "--call",
+            "GET /api/alerts",
+            "--api-base",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        human.contains("Probe GET http://127.0.0.1:1/api/alerts?$top=1"),
+        "{human}"
+    );
+    assert!(!human.contains("Claims"), "{human}");
 }
 
 #[test]

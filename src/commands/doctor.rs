@@ -890,6 +890,8 @@ fn probe_calls(
             }
             Err(e) => {
                 failed.push(format!("{} → {}", call.label(), e.one_line()));
+                d.probes
+                    .push(mdeapi::ProbeSection::unanswered(&call, &url, token));
                 // No answer: said as `probe` says it.
                 report
                     .findings

@@ -96,6 +96,7 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
         // still a report, so a CI job that publishes it shows why.
         Err(e @ Error::Environment { .. }) => {
             report.findings.push(mdeapi::no_answer(&call, &e));
+            report.probe = Some(mdeapi::ProbeSection::unanswered(&call, &url, &token));
             return Ok((report.finish(), exit::ENVIRONMENT));
         }
         Err(e) => return Err(e),
