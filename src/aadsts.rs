@@ -190,12 +190,28 @@ impl Explanation {
                 "quote them when searching the Entra sign-in logs or opening a support case",
             ));
         }
+        // AADSTS700016 alone: consent helps only a multi-tenant app that has
+        // not been consented here; any other app is simply not in this
+        // tenant (a wrong client id or tenant), and the link fails the same way.
+        let app_not_found_only = self
+            .errors
+            .iter()
+            .filter(|e| e.consent_related)
+            .all(|e| e.code == "AADSTS700016");
         if let Some(url) = self.errors.iter().find_map(|e| e.consent_url.as_deref()) {
-            out.push(Finding::info(
-                "aadsts.consent_url",
-                format!("an administrator can grant consent at {url}"),
-                "open the link signed in as an administrator who may grant tenant-wide consent (see mdeauth consent-url)",
-            ));
+            out.push(if app_not_found_only {
+                Finding::info(
+                    "aadsts.consent_url",
+                    format!("if the app is multi-tenant (registered in another tenant) and not yet consented here, an administrator of this tenant can grant consent at {url}"),
+                    "first check the client id and the tenant: a single-tenant app is found only in its own tenant, and the link cannot help it",
+                )
+            } else {
+                Finding::info(
+                    "aadsts.consent_url",
+                    format!("an administrator can grant consent at {url}"),
+                    "open the link signed in as an administrator who may grant tenant-wide consent (see mdeauth consent-url)",
+                )
+            });
         } else if self.consent_related() {
             out.push(Finding::info(
                 "aadsts.consent_url",

@@ -166,6 +166,28 @@ fn error_json_on_stdin() {
         trace["message"],
         "request identifiers: trace ID 6b2f0c1d-0000-4000-8000-000000000001, correlation ID 7c3e1d2e-0000-4000-8000-000000000002, timestamp 2026-03-02 09:30:00Z"
     );
+    // App not found: the consent link helps a multi-tenant app only, and
+    // says so; the client id and tenant come first.
+    let consent = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "aadsts.consent_url")
+        .unwrap();
+    assert!(
+        consent["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("if the app is multi-tenant (registered in another tenant) and not yet consented here, an administrator of this tenant can grant consent at https://login.microsoftonline.com/"),
+        "{consent}"
+    );
+    assert!(
+        consent["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("first check the client id and the tenant"),
+        "{consent}"
+    );
 }
 
 #[test]
