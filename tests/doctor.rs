@@ -1321,3 +1321,26 @@ fn a_domain_tenant_keeps_the_plans_tenant_check_and_garbage_is_bad_input() {
         "{v:#}"
     );
 }
+
+#[test]
+fn the_token_and_a_secret_cannot_both_come_from_standard_input() {
+    let out = mdeauth()
+        .args([
+            "doctor",
+            "--call",
+            "GET /api/machines",
+            "--client-secret-stdin",
+            "-",
+        ])
+        .write_stdin("TEST-ONLY-secret-on-stdin\n")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the token (-) and --client-secret-stdin both read standard input"),
+        "{err}"
+    );
+    assert!(!err.contains("TEST-ONLY"), "{err}");
+    assert!(out.stdout.is_empty());
+}

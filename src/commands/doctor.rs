@@ -50,6 +50,24 @@ fn token_given(args: &DoctorArgs) -> bool {
 pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     let clock = super::clock(&args.time)?;
     super::probe::check_timeout(args.timeout)?;
+    // Standard input carries one thing: the token (-) or a secret.
+    let stdin_secret = [
+        (
+            args.credentials.client_secret_stdin,
+            "--client-secret-stdin",
+        ),
+        (args.credentials.password_stdin, "--password-stdin"),
+    ]
+    .into_iter()
+    .find_map(|(on, flag)| on.then_some(flag));
+    if let (Some(flag), Some("-")) = (stdin_secret, args.input.token.as_deref()) {
+        return Err(Error::input(format!(
+            "the token (-) and {flag} both read standard input"
+        ))
+        .with_hint(
+            "give the token as a file (--token-file) or the secret with --client-secret-file / --password-file",
+        ));
+    }
     if let Some(a) = &args.authority_host {
         crate::http::check_base_url(a, "--authority-host")?;
     }
