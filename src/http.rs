@@ -597,11 +597,19 @@ pub fn retry_after_advice(raw: Option<&str>, now: i64) -> String {
             crate::timefmt::rfc3339(now + secs as i64)
         );
     }
-    // A date up to a week ahead; a past or farther one is no advice.
-    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(raw)
-        && (now..=now + WEEK as i64).contains(&t.timestamp())
-    {
-        return format!("retry after {}", crate::timefmt::rfc3339(t.timestamp()));
+    // A date up to a week ahead; one already past allows a retry now
+    // (RFC 9110 §10.2.3); a farther one is no advice.
+    if let Ok(t) = chrono::DateTime::parse_from_rfc2822(raw) {
+        let at = t.timestamp();
+        if (now..=now + WEEK as i64).contains(&at) {
+            return format!("retry after {}", crate::timefmt::rfc3339(at));
+        }
+        if at < now {
+            return format!(
+                "it may be retried now: its Retry-After date {} has passed (if that is far back, check this machine's clock)",
+                crate::timefmt::rfc3339(at)
+            );
+        }
     }
     let shown: String = raw.chars().filter(|c| !c.is_control()).take(40).collect();
     format!(

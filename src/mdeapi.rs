@@ -672,6 +672,18 @@ pub fn interpret(
             ));
             Answer::Refused
         }
+        // An HTML page is a proxy's or a firewall's answer: the MDE API
+        // answers in JSON, so nothing about the token's permissions follows.
+        403 if err == ApiError::default() && resp.body.trim_ascii_start().starts_with(b"<") => {
+            findings.push(Finding::error(
+                "probe.forbidden",
+                format!(
+                    "{said}{corr} with an HTML page, not the MDE API's JSON error: a proxy or web application firewall between this machine and the API probably refused the request"
+                ),
+                "check the proxies and firewalls on the way (HTTPS_PROXY, NO_PROXY) and the host (--cloud, --region, --api-base); the token's permissions were not judged",
+            ));
+            Answer::Refused
+        }
         403 => {
             findings.extend(forbidden(
                 call,

@@ -764,8 +764,31 @@ fn an_empty_or_non_object_200_to_a_get_is_not_a_pass() {
 }
 
 #[test]
+fn a_403_html_page_is_a_proxy_s_answer_not_a_permission_verdict() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(403)
+            .header("Content-Type", "text/html")
+            .body("<html><body><h1>Access Denied</h1>Request blocked by policy.</body></html>");
+    });
+    let o = probe(&server, &app_token(), "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 1);
+    let v = o.json();
+    let f = finding(&v, "probe.forbidden");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.ends_with("with an HTML page, not the MDE API's JSON error: a proxy or web application firewall between this machine and the API probably refused the request"),
+        "{msg}"
+    );
+    assert!(!msg.contains("which the API accepts"), "{msg}");
+    assert!(!codes(&v).contains(&"probe.roles_differ".to_string()));
+}
+
+#[test]
 fn a_retry_after_out_of_range_is_not_repeated_as_advice() {
-    // An HTTP date an hour ahead is advice; one years ahead or gone is not.
+    // An HTTP date an hour ahead is advice; one years ahead is not; one
+    // already past allows a retry now (RFC 9110), with a word on the clock.
     let soon = chrono::Utc::now() + chrono::Duration::hours(1);
     let soon_http = soon.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let soon_said = format!("retry after {}", soon.format("%Y-%m-%dT%H:%M:%SZ"));
@@ -774,7 +797,10 @@ fn a_retry_after_out_of_range_is_not_repeated_as_advice() {
         ("-5", "is not a usable delay"),
         (soon_http.as_str(), soon_said.as_str()),
         ("Fri, 31 Dec 9999 23:59:59 GMT", "is not a usable delay"),
-        ("Thu, 01 Jan 1970 00:00:00 GMT", "is not a usable delay"),
+        (
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+            "it may be retried now: its Retry-After date 1970-01-01T00:00:00Z has passed",
+        ),
     ] {
         let server = MockServer::start();
         server.mock(|when, then| {
