@@ -520,6 +520,30 @@ fn given_token_offline_and_missing_config() {
     assert_eq!(step(&v, "token")["status"], "skip");
     assert!(codes(&v).contains(&"doctor.configuration".to_string()));
 
+    // A plan to acquire for, but no client credential: the same, with the
+    // checklist (it used to be only a line on stderr).
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path(), DAEMON_APP);
+    let o = run({
+        let mut c = mdeauth();
+        c.env_remove("AZURE_CLIENT_SECRET")
+            .args(["--format", "json", "doctor", "--at", VALID_AT])
+            .args(["--plan", plan.to_str().unwrap()]);
+        c
+    });
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(step(&v, "configuration")["status"], "fail");
+    assert_eq!(step(&v, "token")["detail"], "no client credential");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "doctor.configuration" && f["message"] == "no client credential"),
+        "{v:#}"
+    );
+
     // An unknown call is a usage error.
     let o = run({
         let mut c = mdeauth();

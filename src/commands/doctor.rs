@@ -110,7 +110,15 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
         context,
         tenant.is_some(),
         client_id.is_some(),
-    );
+    )
+    .and_then(|flow| match flow {
+        // The client-credentials grant needs a credential: said in the
+        // checklist, as a missing tenant is.
+        Flow::ClientCredentials if !super::token::credential_given(&args.credentials) => Err(
+            "no client credential: set AZURE_CLIENT_SECRET, pass --client-secret-file PATH or --client-secret-stdin, or give a certificate with --certificate / AZURE_CLIENT_CERTIFICATE_PATH",
+        ),
+        flow => Ok(flow),
+    });
     {
         let mut bits = Vec::new();
         match &plan {

@@ -306,6 +306,19 @@ fn host_of(url: &str) -> String {
         .unwrap_or_else(|| "the endpoint".to_string())
 }
 
+/// Whether a client credential is given at all (not whether it can be
+/// read): a secret file or standard input, `AZURE_CLIENT_SECRET`, or a
+/// certificate. `doctor` reports its absence as a configuration problem.
+pub fn credential_given(args: &CredentialArgs) -> bool {
+    args.client_secret_file.is_some()
+        || args.client_secret_stdin
+        || std::env::var("AZURE_CLIENT_SECRET").is_ok_and(|s| !s.trim().is_empty())
+        || args
+            .certificate
+            .as_deref()
+            .is_some_and(|p| !p.as_os_str().is_empty())
+}
+
 /// The client credential: a secret (env, file or stdin) or a certificate.
 fn credential(args: &CredentialArgs) -> Result<Option<Credential>> {
     // Entra's client secrets never hold spaces: stray ones around a secret
