@@ -34,13 +34,17 @@ impl Default for HttpOptions {
     }
 }
 
-/// A response that arrived whole and within the limits.
+/// A response that arrived whole and within the limits; or, for an error
+/// status (4xx, 5xx), its status with the first `max_bytes` of an
+/// oversized body (`cut`): the status is the answer, the body only explains it.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub url: String,
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
+    /// The body was longer than `max_bytes` and was cut there.
+    pub cut: bool,
 }
 
 impl Response {
@@ -432,11 +436,14 @@ impl Http {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let final_url = shown_url(resp.url().as_str()).into_owned();
+        let error_status = status >= 400;
         if let Some(len) = resp.content_length()
             && len > self.opts.max_bytes as u64
+            && !error_status
         {
             return Err(too_big(url, self.opts.max_bytes));
         }
+        let mut cut = false;
         let mut body = Vec::new();
         let mut limited = resp.take(self.opts.max_bytes as u64 + 1);
         let mut chunk = [0u8; 16 * 1024];
@@ -458,7 +465,12 @@ impl Http {
             }
             body.extend_from_slice(&chunk[..n]);
             if body.len() > self.opts.max_bytes {
-                return Err(too_big(url, self.opts.max_bytes));
+                if !error_status {
+                    return Err(too_big(url, self.opts.max_bytes));
+                }
+                body.truncate(self.opts.max_bytes);
+                cut = true;
+                break;
             }
             if started.elapsed() > self.opts.timeout {
                 return Err(timeout_error(url, self.opts.timeout));
@@ -469,6 +481,7 @@ impl Http {
             status,
             headers,
             body,
+            cut,
         })
     }
 

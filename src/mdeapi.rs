@@ -547,10 +547,18 @@ pub fn interpret(
         ids: Vec::new(),
     };
     let said = format!(
-        "{} answered {status} {} to {}",
+        "{} answered {status} {} to {}{}",
         cloud::url_host(url).unwrap_or_else(|| "the API".into()),
         status_text(status),
-        call.label()
+        call.label(),
+        if resp.cut {
+            format!(
+                " (its body, over {} KB, was read only that far)",
+                resp.body.len() / 1024
+            )
+        } else {
+            String::new()
+        }
     );
     let corr = correlation
         .as_deref()
@@ -1121,6 +1129,7 @@ mod tests {
             status: 401,
             headers: Default::default(),
             body: br#"{"error":{"code":"Unauthorized","message":"Unauthorized"}}"#.to_vec(),
+            cut: false,
         };
         // 2026-03-02T09:30:00Z, inside the fixtures' lifetime.
         let clock = Clock {

@@ -786,6 +786,33 @@ fn a_403_html_page_is_a_proxy_s_answer_not_a_permission_verdict() {
 }
 
 #[test]
+fn an_oversized_error_body_keeps_its_status() {
+    // The status is the answer; the body (3 MB, over the 2 MB cap) only
+    // explains it, so it is read as far as the cap.
+    let server = MockServer::start();
+    let big = format!(
+        "{{\"error\":{{\"code\":\"Forbidden\",\"message\":\"{}\"}}}}",
+        "x".repeat(3 << 20)
+    );
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(403).body(big.clone());
+    });
+    let o = probe(&server, &app_token(), "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    assert_eq!(v["probe"]["status"], 403);
+    let f = finding(&v, "probe.forbidden");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("answered 403 Forbidden to GET /api/alerts (its body, over 2048 KB, was read only that far)"),
+        "{f}"
+    );
+}
+
+#[test]
 fn a_retry_after_out_of_range_is_not_repeated_as_advice() {
     // An HTTP date an hour ahead is advice; one years ahead is not; one
     // already past allows a retry now (RFC 9110), with a word on the clock.
