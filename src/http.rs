@@ -563,7 +563,20 @@ fn too_big(url: &str, max: usize) -> Error {
 /// The error for a non-2xx status, with the first line of the body.
 pub fn status_error(r: &Response) -> Error {
     let body = r.text();
-    let first: String = body
+    // A JSON error body says it in one member: Azure AD's error_description
+    // ("AADSTS50196: ...", its first line: trace ids follow), or the
+    // `error.message` of Graph and the MDE API. Otherwise the first line.
+    let said_by_json = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            let text = |x: &serde_json::Value| x.as_str().map(str::to_string);
+            v.get("error_description")
+                .and_then(text)
+                .or_else(|| v.get("error").and_then(|e| e.get("message")).and_then(text))
+                .or_else(|| v.get("error").and_then(text))
+        });
+    let source = said_by_json.as_deref().unwrap_or(&body);
+    let first: String = source
         .lines()
         .next()
         .unwrap_or("")

@@ -1328,7 +1328,7 @@ fn managed_identity_header_echoed_in_an_error_is_masked() {
 fn a_throttled_token_endpoint_says_when_to_retry() {
     for body in [
         "",
-        r#"{"error":"temporarily_unavailable","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop.","error_codes":[50196]}"#,
+        r#"{"error":"temporarily_unavailable","error_description":"AADSTS50196: The server terminated an operation because it encountered a client request loop.\r\nTrace ID: 0f1e2d3c-0000-4000-8000-000000000001\r\nCorrelation ID: 7c3e1d2e-0000-4000-8000-000000000002","error_codes":[50196]}"#,
     ] {
         let server = MockServer::start();
         server.mock(|when, then| {
@@ -1349,6 +1349,17 @@ fn a_throttled_token_endpoint_says_when_to_retry() {
         );
         assert!(!err.contains("): ;"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
+        // The JSON's description, its first line: not the raw JSON.
+        if !body.is_empty() {
+            assert!(
+                err.contains("(too many requests): AADSTS50196: The server terminated an operation because it encountered a client request loop.;"),
+                "{err}"
+            );
+            assert!(
+                !err.contains("\\r\\n") && !err.contains("error_codes"),
+                "{err}"
+            );
+        }
     }
 }
 
