@@ -352,6 +352,18 @@ fn time_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Option<
     }
 }
 
+/// A JSON array of strings (`roles`, `wids`: Azure AD always writes an
+/// array, even of one); a single string is read as one item but named
+/// malformed, as `scp` given as an array is.
+fn array_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Vec<String> {
+    if let Some(Value::String(s)) = v {
+        malformed.push(k.to_string());
+        return vec![s];
+    }
+    list_field(v, k, malformed)
+}
+
+/// A string or an array of strings (`aud`: RFC 7519 allows either).
 fn list_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Vec<String> {
     match v {
         None => Vec::new(),
@@ -564,7 +576,7 @@ impl Claims {
             idtyp: str_field(idtyp, "idtyp", b),
             ver: str_field(ver, "ver", b),
             scp: str_field(scp, "scp", b),
-            roles: list_field(roles, "roles", b),
+            roles: array_field(roles, "roles", b),
             iat: time_field(iat, "iat", b),
             nbf: time_field(nbf, "nbf", b),
             exp: time_field(exp, "exp", b),
@@ -574,7 +586,7 @@ impl Claims {
             name: str_field(name, "name", b),
             app_displayname: str_field(app_displayname, "app_displayname", b),
             xms_mirid: str_field(xms_mirid, "xms_mirid", b),
-            wids: list_field(wids, "wids", b),
+            wids: array_field(wids, "wids", b),
             malformed: Vec::new(),
             repeated,
             id_markers: nonce.is_some()

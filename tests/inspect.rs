@@ -1109,3 +1109,20 @@ fn an_issuer_that_does_not_fit_the_tenant_or_the_version_fails_offline() {
         assert!(codes(&json_out(&out)).contains(&code.to_string()));
     }
 }
+
+#[test]
+fn roles_as_a_single_string_is_malformed_as_scp_as_an_array_is() {
+    // Azure AD writes roles as an array, even of one.
+    let key = main_key();
+    let mut c = mint::v1_app_claims(&[]);
+    c["roles"] = json!("Machine.Read.All");
+    let t = mint::sign(&key, &key.v1_header(), &c);
+    let (exit, r) = inspect_json(&[&t]);
+    assert_eq!(exit, 1, "{r}");
+    assert_eq!(
+        finding(&r, "claims.malformed")["message"],
+        "claim(s) with the wrong type or an impossible value: roles"
+    );
+    // Still read as the one role it names, so the report says what it holds.
+    assert_eq!(r["token"]["roles"], json!(["Machine.Read.All"]), "{r}");
+}
