@@ -1499,3 +1499,32 @@ fn a_call_whose_docs_are_in_doubt_says_so_allowed_or_not() {
     assert!(page.contains("Caveat"), "{page}");
     assert!(page.contains("Machine.Read.All / Machine.Read"), "{page}");
 }
+
+#[test]
+fn a_signed_payload_that_is_not_json_fails_as_verify_fails_it() {
+    // A genuine signature over text that is not a claims set: a failing
+    // token with a report (exit 1), as verify and scan say; without the
+    // signature checked there is nothing to judge (bad input, exit 2).
+    let k = main_key();
+    let t = mint::sign_raw(&k, &k.v1_header(), b"not a claims set");
+    let (code, r) = check(&t, &["--call", "GET /api/machines"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["signature"]["status"], "valid", "{r:#}");
+    assert!(codes(&r).contains(&"payload.not_json".to_string()), "{r:#}");
+    assert_eq!(r["verdict"], "fail");
+    let out = mdeauth()
+        .args([
+            "check",
+            "--at",
+            VALID_AT,
+            "-",
+            "--no-verify",
+            "--call",
+            "GET /api/machines",
+        ])
+        .write_stdin(t)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
