@@ -321,12 +321,8 @@ fn a_401_after_the_signature_verified_is_not_blamed_on_the_signature() {
     let server = MockServer::start();
     aad_mock::Aad::start(&server, &aad_mock::jwks_fixture("jwks.json"));
     let k = common::main_key();
-    let now = chrono::Utc::now().timestamp();
-    let mut c = mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]);
+    let mut c = mint::valid_now(mint::v1_app_claims(&["Machine.Read.All", "Alert.Read.All"]));
     c["appid"] = json!(DAEMON_APP);
-    c["iat"] = json!(now - 60);
-    c["nbf"] = json!(now - 60);
-    c["exp"] = json!(now + 3600);
     let token = mint::sign(&k, &k.v1_header(), &c);
     let api = MockServer::start();
     api.mock(|when, then| {

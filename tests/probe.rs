@@ -173,11 +173,7 @@ fn unauthorized_explains_expiry_from_offline_checks() {
 /// An app token valid now (the fixtures are valid at VALID_AT only).
 fn valid_now() -> String {
     let k = common::main_key();
-    let now = chrono::Utc::now().timestamp();
-    let mut c = mint::v1_app_claims(&["Alert.Read.All"]);
-    c["iat"] = json!(now - 60);
-    c["nbf"] = json!(now - 60);
-    c["exp"] = json!(now + 3600);
+    let c = mint::valid_now(mint::v1_app_claims(&["Alert.Read.All"]));
     mint::sign(&k, &k.v1_header(), &c)
 }
 

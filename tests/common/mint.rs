@@ -152,6 +152,17 @@ pub fn v2_issuer(tid: &str) -> String {
     format!("https://login.microsoftonline.com/{tid}/v2.0")
 }
 
+/// `c` made valid now (issued a minute ago, expiring in an hour), for a
+/// request that really goes out: the fixtures are valid at VALID_AT only.
+#[allow(dead_code)]
+pub fn valid_now(mut c: Value) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    c["iat"] = json!(now - 60);
+    c["nbf"] = json!(now - 60);
+    c["exp"] = json!(now + 3600);
+    c
+}
+
 /// Claims of a v1 app-only MDE token.
 pub fn v1_app_claims(roles: &[&str]) -> Value {
     let mut c = json!({
