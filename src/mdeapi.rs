@@ -966,7 +966,10 @@ fn forbidden(
         && !required.is_empty()
         && required.iter().all(|r| !catalog.contains(r));
     let named_kind = if app_names { PermKind::Role } else { kind };
-    if !required.is_empty() && !app_names {
+    // Judged by the catalogue's delegated permissions when it has some; a
+    // call with none keeps the API's names, which no scope can satisfy.
+    let by_catalogue = app_names && !catalog.is_empty();
+    if !required.is_empty() && !by_catalogue {
         section.required_roles = required.clone();
     }
     let have = &section.token_roles;
@@ -1007,7 +1010,7 @@ fn forbidden(
     // The least privileged permission that is enough: of the API's list
     // (any one of them), or the catalogue's minimal set for a delegated
     // token (whose names the message does not give).
-    let to_add: Vec<String> = if app_names || req.is_empty() {
+    let to_add: Vec<String> = if kind == PermKind::Scope || req.is_empty() {
         crate::privilege::minimal(&[call.row], kind)
             .into_iter()
             .map(|n| n.permission)
@@ -1122,6 +1125,10 @@ mod tests {
     }
 
     fn answer_401(call: &str, token: &Token) -> Finding {
+        answer_401_sent(call, token, false)
+    }
+
+    fn answer_401_sent(call: &str, token: &Token, signature_verified: bool) -> Finding {
         let call = parse_call(call).unwrap();
         let url = format!("https://{}/api/machines", call.host.clone().unwrap());
         let resp = Response {
@@ -1138,13 +1145,28 @@ mod tests {
         };
         let sent = Sent {
             at: clock.now,
-            signature_verified: false,
+            signature_verified,
         };
         let p = interpret(&call, &url, &resp, token, clock, sent);
         p.findings
             .into_iter()
             .find(|f| f.code == "probe.unauthorized")
             .unwrap()
+    }
+
+    #[test]
+    fn a_401_after_azure_ad_s_keys_verified_the_signature_is_not_blamed_on_it() {
+        let t = fixture_token("app-v1.jwt");
+        let call = "GET https://api.securitycenter.microsoft.com/api/machines";
+        let f = answer_401_sent(call, &t, true);
+        assert!(
+            f.message.ends_with("the token passes the offline checks and its signature was verified, so the likely cause is a tenant without Defender for Endpoint, or an API host of another cloud or region"),
+            "{}",
+            f.message
+        );
+        assert!(!f.fix.contains("mdeauth verify"), "{}", f.fix);
+        let f = answer_401_sent(call, &t, false);
+        assert!(f.fix.contains("mdeauth verify"), "{}", f.fix);
     }
 
     #[test]

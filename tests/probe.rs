@@ -266,9 +266,12 @@ fn throttled_or_failing_api_still_shows_the_token_s_own_errors() {
         "{}",
         o.stdout
     );
+    // The service failed, but the token fails whatever it would answer:
+    // exit 1 and verdict fail, not the service's exit 3 (unverified).
     let o = probe(&server, &t, "GET /api/machines", "json", &[]);
-    assert_eq!(o.code, 3);
+    assert_eq!(o.code, 1);
     let v = o.json();
+    assert_eq!(v["verdict"], "fail");
     assert!(codes(&v).contains(&"token.expired".to_string()), "{v:#}");
     let f = finding(&v, "probe.server_error");
     assert!(
@@ -926,6 +929,50 @@ fn a_delegated_403_names_the_delegated_permission_not_the_api_s_role() {
             "add the WindowsDefenderATP delegated permission Vulnerability.Read to the app registration"
         ),
         "{f}"
+    );
+}
+
+#[test]
+fn a_delegated_403_on_a_call_with_no_delegated_permission_says_to_use_an_app_token() {
+    // The catalogue documents only an application permission for this call:
+    // no scope can allow it, so the API's names stand and the fix is the
+    // app context, not an MDE role for the user.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/machines/abc123/getmissingkbs");
+        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Vulnerability.Read.All, application roles: .", "target": CORR}}));
+    });
+    let t = fixture_text("tokens/delegated-v1.jwt");
+    let o = probe(
+        &server,
+        &t,
+        "GET /api/machines/abc123/getmissingkbs",
+        "json",
+        &[],
+    );
+    assert_eq!(o.code, 1);
+    let v = o.json();
+    assert_eq!(
+        v["probe"]["required_roles"],
+        json!(["Vulnerability.Read.All"])
+    );
+    let f = finding(&v, "probe.forbidden");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("the call needs one of Vulnerability.Read.All; the token holds "),
+        "{f}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().contains(
+            "has no delegated permission: call it with an application token (app context)"
+        ),
+        "{f}"
+    );
+    assert!(
+        !codes(&v).contains(&"probe.roles_differ".to_string()),
+        "{v:#}"
     );
 }
 

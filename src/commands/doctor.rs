@@ -884,7 +884,9 @@ fn probe_calls(
             }
         };
         let url = mdeapi::url(&call, &base)?;
-        let verified = d.ok("signature");
+        // Verified against Azure AD's own published keys: not a key set
+        // the user gave (--jwks) or a stand-in authority (--authority-host).
+        let verified = d.ok("signature") && args.jwks.is_none() && args.authority_host.is_none();
         match mdeapi::probe(&http, &call, &url, token, clock, None, verified) {
             Ok(p) => {
                 match p.answer {

@@ -103,5 +103,12 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
     };
     report.findings = probed.findings;
     report.probe = Some(probed.section);
-    Ok((report.finish(), exit_code(probed.answer)))
+    let report = report.finish();
+    // The service failed, but the token has errors of its own: it fails
+    // (exit 1, as the verdict says), whatever the service would answer.
+    let code = match probed.answer {
+        Answer::ServerError if report.verdict == crate::report::Verdict::Fail => exit::FAIL,
+        a => exit_code(a),
+    };
+    Ok((report, code))
 }
