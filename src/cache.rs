@@ -65,10 +65,17 @@ impl Cache {
     }
 
     /// The cached entry for a URL; a missing or unreadable entry is `None`.
+    /// Files are named by the hash of the whole URL, and record it as
+    /// [`crate::http::shown_url`] shows it: a credential in its query (a
+    /// storage SAS) is never written to disk.
     pub fn get(&self, url: &str) -> Option<Entry> {
         let text = crate::text::read_file(&self.path_for(url)).ok()?;
-        let e: Entry = serde_json::from_str(&text).ok()?;
-        (e.url == url).then_some(e)
+        let mut e: Entry = serde_json::from_str(&text).ok()?;
+        if e.url != crate::http::shown_url(url) {
+            return None;
+        }
+        e.url = url.to_string();
+        Some(e)
     }
 
     /// True when a file for `url` exists, readable or not: tells a
@@ -95,7 +102,11 @@ impl Cache {
         let tmp = self
             .dir
             .join(format!(".tmp-{}-{nanos}.part", std::process::id()));
-        let text = serde_json::to_string(entry)
+        let stored = Entry {
+            url: crate::http::shown_url(&entry.url).into_owned(),
+            ..entry.clone()
+        };
+        let text = serde_json::to_string(&stored)
             .map_err(|e| Error::environment(format!("cannot serialise a cache entry: {e}")))?;
         std::fs::write(&tmp, text).map_err(|e| fail("write", e))?;
         std::fs::rename(&tmp, &target).map_err(|e| {

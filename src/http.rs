@@ -215,39 +215,61 @@ const CREDENTIAL_PARAMS: [&str; 22] = [
 /// `sig=`, `access_token=`, `client_secret=`...) shown as `[redacted]`. The
 /// request itself still uses the URL as given.
 pub fn shown_url(url: &str) -> std::borrow::Cow<'_, str> {
-    let url = without_userinfo(url);
-    let Some(q) = url.find(['?', '#']) else {
-        return url;
-    };
-    let mut out = String::with_capacity(url.len());
-    out.push_str(&url[..q]);
-    let mut changed = false;
-    // Each parameter with the separator before it ('?', '&', ';' or '#').
-    let mut rest = &url[q..];
-    while let Some(sep) = rest.chars().next() {
-        let body = &rest[1..];
-        let end = body.find(['&', ';', '#']).unwrap_or(body.len());
-        let param = &body[..end];
-        out.push(sep);
-        match param.split_once('=') {
-            Some((name, value))
-                if !value.is_empty()
-                    && CREDENTIAL_PARAMS
-                        .iter()
-                        .any(|c| c.eq_ignore_ascii_case(name.trim())) =>
-            {
-                out.push_str(name);
-                out.push_str("=[redacted]");
-                changed = true;
-            }
-            _ => out.push_str(param),
-        }
-        rest = &body[end..];
+    match without_userinfo(url) {
+        std::borrow::Cow::Borrowed(u) => redact_params(u),
+        std::borrow::Cow::Owned(u) => std::borrow::Cow::Owned(redact_params(&u).into_owned()),
     }
-    if changed {
-        std::borrow::Cow::Owned(out)
-    } else {
-        url
+}
+
+/// `text` (a URL, or a server's answer that echoes one) with the value of
+/// every credential parameter (`?sig=`, `&client_secret=`, `#access_token=`,
+/// `;key=`) shown as `[redacted]`.
+pub fn redact_params(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if !matches!(b[i], b'?' | b'&' | b';' | b'#') {
+            i += 1;
+            continue;
+        }
+        let name_start = i + 1;
+        let Some(eq) = b[name_start..]
+            .iter()
+            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-')))
+            .map(|n| name_start + n)
+            .filter(|&e| b.get(e) == Some(&b'='))
+        else {
+            i += 1;
+            continue;
+        };
+        let name = &text[name_start..eq];
+        let value_end = b[eq + 1..]
+            .iter()
+            .position(|c| {
+                c.is_ascii_whitespace()
+                    || matches!(c, b'&' | b';' | b'#' | b'"' | b'\'' | b'<' | b'>' | b')')
+            })
+            .map_or(b.len(), |n| eq + 1 + n);
+        if value_end > eq + 1
+            && CREDENTIAL_PARAMS
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(name))
+        {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..=eq]);
+            o.push_str("[redacted]");
+            copied = value_end;
+        }
+        i = value_end.max(i + 1);
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(o)
+        }
     }
 }
 
@@ -584,6 +606,8 @@ pub fn status_error(r: &Response) -> Error {
         .filter(|c| !c.is_control())
         .take(160)
         .collect();
+    // A server that echoes the request must not show its credentials.
+    let first = redact_params(&first);
     let said = if first.trim().is_empty() {
         String::new()
     } else {

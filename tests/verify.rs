@@ -1341,9 +1341,11 @@ fn a_key_set_url_with_a_sas_signature_is_never_shown_with_it() {
         when.method(GET).path("/sas/keys").query_param("sig", SIG);
         then.status(200).json_body(jwks_fixture("jwks.json"));
     });
+    // A server that echoes the request in its error.
     let gone = server.mock(|when, then| {
         when.method(GET).path("/sas/gone");
-        then.status(403).body("AuthenticationFailed");
+        then.status(403)
+            .body(format!("AuthenticationFailed for /sas/gone?sig={SIG}&sv=1"));
     });
     let cache = tempfile::tempdir().unwrap();
     let url = format!("{}?sv=2024-08-04&sr=b&sig={SIG}", server.url("/sas/keys"));
@@ -1376,6 +1378,20 @@ fn a_key_set_url_with_a_sas_signature_is_never_shown_with_it() {
     let listed = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(listed.contains("sig=[redacted]"), "{listed}");
     assert!(!listed.contains(SIG), "{listed}");
+    // Nor is it written to disk: the cache files record the shown URL.
+    for f in walk(cache.path()) {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        assert!(!text.contains(SIG), "{}: {text}", f.display());
+    }
+    // And the cached copy is still found by its URL (no second fetch).
+    let out = mdeauth()
+        .env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["--format", "json", "verify", &tok("app-v1.jwt")])
+        .args(["--jwks", &url, "--at", mint::VALID_AT])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    keys.assert_calls(1);
     // A refused fetch names the URL the same way.
     let out = mdeauth()
         .env("MDEAUTH_CACHE_DIR", cache.path())
@@ -1388,10 +1404,24 @@ fn a_key_set_url_with_a_sas_signature_is_never_shown_with_it() {
     gone.assert_calls(1);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(
-        err.contains("/sas/gone?sig=[redacted] answered HTTP 403"),
+        err.contains("/sas/gone?sig=[redacted] answered HTTP 403: AuthenticationFailed for /sas/gone?sig=[redacted]&sv=1"),
         "{err}"
     );
     assert!(!err.contains(SIG), "{err}");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 #[test]
