@@ -381,7 +381,9 @@ impl MiSelector {
             && parts[6].eq_ignore_ascii_case("Microsoft.ManagedIdentity")
             && parts[7].eq_ignore_ascii_case("userAssignedIdentities")
             && !parts[8].is_empty()
-            && t.bytes().all(|b| b.is_ascii_graphic());
+            // Resource group and identity names may hold any letters; no
+            // blanks or control characters.
+            && !t.chars().any(|c| c.is_whitespace() || c.is_control());
         if ok {
             return Ok(MiSelector::ResourceId(t.to_string()));
         }

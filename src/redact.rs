@@ -188,7 +188,11 @@ fn call_arguments(b: &[u8], i: usize) -> Option<(Vec<(usize, usize)>, usize)> {
     let mut j = i + name.len();
     let mut found = Vec::new();
     for k in 0.. {
-        let (v, end, quoted) = value_at(b, skip_blanks(b, j));
+        let (mut v, mut end, mut quoted) = value_at(b, skip_blanks(b, j));
+        // A C# named argument (`secret: "x"`): its value follows the label.
+        if !quoted && end > v && b[end - 1] == b':' {
+            (v, end, quoted) = value_at(b, skip_blanks(b, end));
+        }
         // A keyword argument (`client_secret=x`): the names see to it.
         if !quoted && b[v..end].contains(&b'=') {
             break;
@@ -551,6 +555,11 @@ mod tests {
             (
                 "$clientSecret   =   'abc def'",
                 "$clientSecret   =   '[hidden]'",
+            ),
+            // C# named arguments: the value after the label.
+            (
+                r#"new ClientSecretCredential(tenant, client, secret: "Abc~def123")"#,
+                r#"new ClientSecretCredential(tenant, client, secret: "[hidden]")"#,
             ),
         ] {
             assert_eq!(hide(t), want, "{t}");

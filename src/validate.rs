@@ -364,16 +364,16 @@ fn claim_findings(
             if !t.contains("{tenantid}") {
                 issuer_names_tid(&mut by_metadata, iss, tid);
             }
-            // The metadata's verdict on the issuer replaces the offline one.
-            if !by_metadata.is_empty() {
-                out.retain(|f| {
-                    !matches!(
-                        f.code,
-                        "issuer.mismatch" | "issuer.tenant_mismatch" | "claims.tid_missing"
-                    )
-                });
-                out.extend(by_metadata);
-            }
+            // The metadata's verdict on the issuer replaces the offline one,
+            // whichever way it goes: the tenant's own document says what its
+            // issuer is (the offline forms of some clouds are a guess).
+            out.retain(|f| {
+                !matches!(
+                    f.code,
+                    "issuer.mismatch" | "issuer.tenant_mismatch" | "claims.tid_missing"
+                )
+            });
+            out.extend(by_metadata);
         }
         (None, Some(iss)) => aad_issuer_rule(&mut out, iss),
         (_, None) => {}

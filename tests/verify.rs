@@ -900,6 +900,45 @@ fn issuer_must_equal_the_metadata_template_with_tid() {
 }
 
 #[test]
+fn a_tenant_s_metadata_decides_its_issuer_over_the_offline_forms() {
+    // The offline rule expects https://sts.windows.net/{tid}/ for a v1
+    // token of the public cloud; a tenant's own metadata that names another
+    // form is what the token is judged by (its forms are not guessed).
+    let server = MockServer::start();
+    let iss_template = "https://login.microsoftonline.com/{tenantid}/";
+    server.mock(|when, then| {
+        when.method(GET).path(aad_mock::v1_meta_path());
+        then.status(200).json_body(json!({
+            "issuer": iss_template,
+            "jwks_uri": server.url(aad_mock::V1_KEYS),
+        }));
+    });
+    server.mock(|when, then| {
+        when.method(GET).path(aad_mock::V1_KEYS);
+        then.status(200).json_body(jwks_fixture("jwks.json"));
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = claims();
+    c["iss"] = json!(iss_template.replace("{tenantid}", TENANT));
+    let (code, v, err) = verify(&server, cache.path(), &signed(&c), &[]);
+    assert_eq!(code, 0, "{v:#}{err}");
+    assert!(!codes(&v).iter().any(|c| c.starts_with("issuer.")), "{v:#}");
+    // Offline, the same token's issuer is not the form Azure AD writes.
+    let out = mdeauth()
+        .args([
+            "inspect",
+            "--format",
+            "json",
+            "--at",
+            mint::VALID_AT,
+            &signed(&c),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn tid_must_be_a_guid() {
     let mut c = claims();
     c["tid"] = json!("contoso.example");
