@@ -86,6 +86,24 @@ fn codes(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Probe `call` (a GET) with `token` against an API that answers 403 with
+/// the MDE error body carrying `message`: the report and its
+/// `probe.forbidden` finding.
+fn forbidden_with(message: &str, token: &str, call: &str) -> (Value, Value) {
+    let server = MockServer::start();
+    let path = call.split_once(' ').unwrap().1.to_string();
+    server.mock(|when, then| {
+        when.method(GET).path(path);
+        then.status(403)
+            .json_body(json!({"error": {"code": "Forbidden", "message": message, "target": CORR}}));
+    });
+    let o = probe(&server, token, call, "json", &[]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    let f = finding(&v, "probe.forbidden").clone();
+    (v, f)
+}
+
 #[test]
 fn ok_list_is_bounded_and_shows_only_counts_and_ids() {
     let server = MockServer::start();
@@ -883,21 +901,14 @@ fn a_403_to_a_token_for_another_api_blames_its_audience() {
 #[test]
 fn a_delegated_403_names_the_delegated_permission_not_the_api_s_role() {
     // The API's message names application roles, also to a delegated token.
-    let server = MockServer::start();
-    server.mock(|when, then| {
-        when.method(GET).path("/api/machines");
-        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: Alert.Read.All.", "target": CORR}}));
-    });
-    server.mock(|when, then| {
-        when.method(GET).path("/api/vulnerabilities");
-        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Vulnerability.Read.All, application roles: .", "target": CORR}}));
-    });
     // delegated-v1.jwt holds Machine.Read (which GET /api/machines accepts
     // delegated), Alert.ReadWrite and AdvancedQuery.Read.
     let t = fixture_text("tokens/delegated-v1.jwt");
-    let o = probe(&server, &t, "GET /api/machines", "json", &[]);
-    let v = o.json();
-    let f = finding(&v, "probe.forbidden");
+    let (v, f) = forbidden_with(
+        "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: Alert.Read.All.",
+        &t,
+        "GET /api/machines",
+    );
     assert!(
         f["message"].as_str().unwrap().ends_with(
             "the token holds Machine.Read, which the API accepts, so the permission is there: the signed-in user is limited another way (MDE role, device-group scope) or the feature is off"
@@ -921,9 +932,11 @@ fn a_delegated_403_names_the_delegated_permission_not_the_api_s_role() {
         json!(["Machine.Read", "Machine.ReadWrite"])
     );
     // A scope the token lacks: the delegated permission, not the API's role.
-    let o = probe(&server, &t, "GET /api/vulnerabilities", "json", &[]);
-    let v = o.json();
-    let f = finding(&v, "probe.forbidden");
+    let (_, f) = forbidden_with(
+        "Missing application roles. API required roles: Vulnerability.Read.All, application roles: .",
+        &t,
+        "GET /api/vulnerabilities",
+    );
     assert!(
         f["fix"].as_str().unwrap().starts_with(
             "add the WindowsDefenderATP delegated permission Vulnerability.Read to the app registration"
@@ -937,26 +950,15 @@ fn a_delegated_403_on_a_call_with_no_delegated_permission_says_to_use_an_app_tok
     // The catalogue documents only an application permission for this call:
     // no scope can allow it, so the API's names stand and the fix is the
     // app context, not an MDE role for the user.
-    let server = MockServer::start();
-    server.mock(|when, then| {
-        when.method(GET).path("/api/machines/abc123/getmissingkbs");
-        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Vulnerability.Read.All, application roles: .", "target": CORR}}));
-    });
-    let t = fixture_text("tokens/delegated-v1.jwt");
-    let o = probe(
-        &server,
-        &t,
+    let (v, f) = forbidden_with(
+        "Missing application roles. API required roles: Vulnerability.Read.All, application roles: .",
+        &fixture_text("tokens/delegated-v1.jwt"),
         "GET /api/machines/abc123/getmissingkbs",
-        "json",
-        &[],
     );
-    assert_eq!(o.code, 1);
-    let v = o.json();
     assert_eq!(
         v["probe"]["required_roles"],
         json!(["Vulnerability.Read.All"])
     );
-    let f = finding(&v, "probe.forbidden");
     assert!(
         f["message"]
             .as_str()
@@ -979,15 +981,11 @@ fn a_delegated_403_on_a_call_with_no_delegated_permission_says_to_use_an_app_tok
 #[test]
 fn a_403_fix_names_the_least_privileged_of_the_roles_the_api_lists() {
     // The API lists ReadWrite first; a read call needs only Read.
-    let server = MockServer::start();
-    server.mock(|when, then| {
-        when.method(GET).path("/api/alerts");
-        then.status(403).json_body(json!({"error": {"code": "Forbidden", "message": "The application does not have any of the required application permissions (Alert.ReadWrite.All, Alert.Read.All) to access the resource.", "target": CORR}}));
-    });
-    let t = fixture_text("tokens/app-no-roles.jwt");
-    let o = probe(&server, &t, "GET /api/alerts", "json", &[]);
-    let v = o.json();
-    let f = finding(&v, "probe.forbidden");
+    let (_, f) = forbidden_with(
+        "The application does not have any of the required application permissions (Alert.ReadWrite.All, Alert.Read.All) to access the resource.",
+        &fixture_text("tokens/app-no-roles.jwt"),
+        "GET /api/alerts",
+    );
     assert!(
         f["fix"].as_str().unwrap().starts_with(
             "add the WindowsDefenderATP application permission Alert.Read.All to the app registration"
