@@ -386,11 +386,39 @@ fn permission_not_needed_by_the_plan_is_flagged_for_least_privilege() {
         f["message"],
         "Alert.Read.All is requested but no planned call needs it (least privilege)"
     );
+    // Removing the request does not take a consented role out of the
+    // tokens: whether it was consented is not known without grants.
     assert_eq!(
         f["fix"],
-        format!("remove it: {}", delete_line(DAEMON, ALERT_READ_ALL))
+        format!(
+            "remove it: {}\n{}",
+            delete_line(DAEMON, ALERT_READ_ALL),
+            "if it was consented, also revoke the grant (Enterprise applications > the app > Permissions): removing the request leaves it in the tokens"
+        )
     );
     assert_eq!(row(&v, "Alert.Read.All", "Role")["needed"], false);
+    // With grants that say it is granted: revoke it, not "if".
+    let (_, v) = run_file(
+        "daemon-ok.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+            "--grants",
+            fixture("apps/grants-both.json").to_str().unwrap(),
+        ],
+    );
+    let fix = finding(&v, "app.permission_unneeded")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.ends_with("\nthen revoke its grant, which removing the request leaves in the tokens: remove the assignment in the portal (Enterprise applications > the app > Permissions), or with az rest --method DELETE on the service principal's appRoleAssignments/<id>"),
+        "{fix}"
+    );
 }
 
 #[test]
@@ -2035,7 +2063,13 @@ fn equal_alternatives_are_never_broader_and_the_held_one_is_kept() {
         f["message"],
         "Machine.Isolate is not needed (least privilege): Machine.CollectForensics, in the plan's minimal set, also serves every planned call that accepts Machine.Isolate; the documentation of POST /api/machineactions/{machineActionId}/cancel: Any one of the listed action permissions (presumably matching the action type; page does not say)"
     );
-    assert_eq!(f["fix"], delete_line(DAEMON, MACHINE_ISOLATE));
+    assert_eq!(
+        f["fix"],
+        format!(
+            "{}\nif it was consented, also revoke the grant (Enterprise applications > the app > Permissions): removing the request leaves it in the tokens",
+            delete_line(DAEMON, MACHINE_ISOLATE)
+        )
+    );
 }
 
 const TI_READWRITE_ALL: &str = "fc511a58-3adf-4d71-af24-00f13e35e479";

@@ -292,6 +292,30 @@ pub fn lint(
         ));
     }
 
+    // `None`: the export cannot say (delegated grants on several resources,
+    // none known to be WindowsDefenderATP's).
+    let sp = table.sp_object_id.as_deref();
+    let is_granted = |g: &Grants, e: &PermEntry| -> Option<bool> {
+        match e.kind {
+            PermKind::Role => Some(g.has_role(&e.guid, sp)),
+            PermKind::Scope => g.scope_resource(sp).map(|res| g.has_scope(&e.name, res)),
+        }
+    };
+    // Removing a request leaves a consented permission in the app's tokens:
+    // its grant must go too. `None` when the grants say it is not granted.
+    let revoke_too = |e: &PermEntry| -> Option<String> {
+        match grants.map(|g| is_granted(g, e)) {
+            Some(Some(false)) => None,
+            Some(Some(true)) => Some(format!(
+                "then revoke its grant, which removing the request leaves in the tokens: {}",
+                fx.revoke(e, grants, sp)
+            )),
+            _ => Some(
+                "if it was consented, also revoke the grant (Enterprise applications > the app > Permissions): removing the request leaves it in the tokens".to_string(),
+            ),
+        }
+    };
+
     // ---- least privilege
     let flagged: BTreeSet<usize> = wrong.iter().map(|(i, _, _)| *i).collect();
     for (i, r) in resolved.iter().enumerate() {
@@ -340,13 +364,15 @@ pub fn lint(
                 fx.remove_it(r.guid, r.declared),
             ));
         } else if !needed.contains(&e.name.as_str()) {
+            let mut lines = vec![fx.remove_it(r.guid, r.declared)];
+            lines.extend(revoke_too(e));
             out.push(Finding::warning(
                 "app.permission_unneeded",
                 format!(
                     "{} is requested but no planned call needs it (least privilege)",
                     e.name
                 ),
-                fx.remove_it(r.guid, r.declared),
+                fx.lines(&lines),
             ));
         } else if !intent.minimal.is_empty() && !intent.minimal.contains(&e.name) {
             // Accepted by some call's any-of group, but the minimal set does without it.
@@ -397,6 +423,7 @@ pub fn lint(
             if consent {
                 lines.push(fx.consent_line());
             }
+            lines.extend(revoke_too(e));
             out.push(Finding::warning(
                 "app.permission_unneeded",
                 msg,
@@ -406,15 +433,6 @@ pub fn lint(
     }
 
     // ---- consent actually granted
-    // `None`: the export cannot say (delegated grants on several resources,
-    // none known to be WindowsDefenderATP's).
-    let sp = table.sp_object_id.as_deref();
-    let is_granted = |g: &Grants, e: &PermEntry| -> Option<bool> {
-        match e.kind {
-            PermKind::Role => Some(g.has_role(&e.guid, sp)),
-            PermKind::Scope => g.scope_resource(sp).map(|res| g.has_scope(&e.name, res)),
-        }
-    };
     if let Some(g) = grants
         && want == PermKind::Scope
         && g.scope_resource(sp).is_none()
@@ -584,24 +602,7 @@ pub fn lint(
             let attributable = e.kind == PermKind::Role || sp.or(g.mde_resource_id()).is_some();
             if !listed && attributable && is_granted(g, e) == Some(true) {
                 // In every token, and nothing asks for it: least privilege.
-                let assignment = g
-                    .role_assignment(&e.guid, sp)
-                    .filter(|_| e.kind == PermKind::Role);
-                let fix = match (e.kind, assignment, fx.cloud.graph()) {
-                    (
-                        _,
-                        Some(grants::RoleAssignment {
-                            id: Some(id),
-                            principal_id: Some(principal),
-                            ..
-                        }),
-                        Some(graph),
-                    ) => format!(
-                        "az rest --method DELETE --uri {graph}/v1.0/servicePrincipals/{principal}/appRoleAssignments/{id}"
-                    ),
-                    (PermKind::Role, _, _) => "remove the assignment in the portal (Enterprise applications > the app > Permissions), or with az rest --method DELETE on the service principal's appRoleAssignments/<id>".to_string(),
-                    (PermKind::Scope, _, _) => "revoke it in the portal (Enterprise applications > the app > Permissions)".to_string(),
-                };
+                let fix = fx.revoke(e, Some(g), sp);
                 out.push(Finding::warning(
                     "app.granted_not_requested",
                     format!(
@@ -998,6 +999,30 @@ impl Fixes<'_> {
     fn lines(&self, lines: &[String]) -> String {
         lines.join("\n")
     }
+
+    /// How to take a granted permission out of the app's tokens: the
+    /// app-role assignment's `az rest` DELETE when the export gives its ids,
+    /// else where to revoke it.
+    fn revoke(&self, e: &PermEntry, grants: Option<&Grants>, sp: Option<&str>) -> String {
+        let assignment = grants
+            .and_then(|g| g.role_assignment(&e.guid, sp))
+            .filter(|_| e.kind == PermKind::Role);
+        match (e.kind, assignment, self.cloud.graph()) {
+            (
+                _,
+                Some(grants::RoleAssignment {
+                    id: Some(id),
+                    principal_id: Some(principal),
+                    ..
+                }),
+                Some(graph),
+            ) => format!(
+                "az rest --method DELETE --uri {graph}/v1.0/servicePrincipals/{principal}/appRoleAssignments/{id}"
+            ),
+            (PermKind::Role, _, _) => "remove the assignment in the portal (Enterprise applications > the app > Permissions), or with az rest --method DELETE on the service principal's appRoleAssignments/<id>".to_string(),
+            (PermKind::Scope, _, _) => "revoke it in the portal (Enterprise applications > the app > Permissions)".to_string(),
+        }
+    }
 }
 
 /// The `app` section of the JSON report.
@@ -1156,6 +1181,8 @@ mod tests {
                     "az ad app permission delete --id {APP} --api {MDE_APP_ID} --api-permissions aa027352-232b-4ed4-b963-a705fc4d6d2c"
                 ),
                 format!("az ad app permission admin-consent --id {APP}"),
+                // Without grants, whether it was consented is not known.
+                "if it was consented, also revoke the grant (Enterprise applications > the app > Permissions): removing the request leaves it in the tokens".to_string(),
             ]
         );
         let rows: Vec<(Option<&str>, bool, bool)> = out

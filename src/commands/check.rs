@@ -114,6 +114,15 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
     Ok(report.finish())
 }
 
+/// How to take a permission the token holds out of the app's tokens: the
+/// request goes, and so must its grant (removing the request alone leaves
+/// a consented permission in every new token).
+fn remove_fix(p: &str, where_: &str) -> String {
+    format!(
+        "remove {p} from the app's WindowsDefenderATP {where_} (least privilege) and revoke its grant (Enterprise applications > the app > Permissions; `mdeauth app --grants` gives the exact commands), then get a new token"
+    )
+}
+
 /// `check.context_mismatch` when the app is meant to work in one context
 /// (`--context` or the plan) and the token is of the other.
 pub fn context_mismatch(
@@ -376,12 +385,7 @@ pub fn evaluate_at(
         // misspelling, or a permission newer than the catalogue) cannot be
         // removed from the app as such: say what it is instead.
         let (message, fix) = if permissions::get(kind, u).is_some() {
-            (
-                needs,
-                format!(
-                    "remove {u} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
-                ),
-            )
+            (needs, remove_fix(u, where_))
         } else {
             (
                 format!("{needs} and which is not a WindowsDefenderATP {one} mdeauth knows"),
@@ -420,9 +424,7 @@ pub fn evaluate_at(
             }
             privilege::Surplus::Covered(covering) => {
                 let note = privilege::equals_note(rows.iter().copied(), kind, r);
-                let remove = format!(
-                    "remove {r} from the app's WindowsDefenderATP {where_} (least privilege), grant consent again and get a new token"
-                );
+                let remove = remove_fix(r, where_);
                 Finding::warning(
                     "perm.redundant",
                     format!(
