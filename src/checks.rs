@@ -150,6 +150,12 @@ pub fn header(h: &Header) -> Vec<Finding> {
     out
 }
 
+/// A `tid` as Azure AD writes it: a bare GUID in lower case (the issuer's
+/// path repeats it, and a tenant's own metadata names it in lower case).
+pub fn is_aad_tid(t: &str) -> bool {
+    crate::guid::is_bare_guid(t) && !t.bytes().any(|b| b.is_ascii_uppercase())
+}
+
 /// An Azure AD `iss` must be exactly an issuer Azure AD writes into tokens
 /// of this version in the cloud its host names, for the token's `tid`
 /// (aad-facts §3: v1 `https://sts.windows.net/{tid}/`, v2
@@ -172,7 +178,7 @@ pub fn aad_issuer(
         ));
         return;
     };
-    if !crate::guid::is_bare_guid(t) {
+    if !is_aad_tid(t) {
         // checks::claims reports tid_not_guid.
         return;
     }
@@ -245,11 +251,11 @@ pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec
     out.extend(kind_and_audience(h, c, cls));
     out.extend(permissions(c, cls));
     if let Some(tid) = &c.tid
-        && !crate::guid::is_bare_guid(tid)
+        && !is_aad_tid(tid)
     {
         out.push(Finding::error(
             "claims.tid_not_guid",
-            format!("the tid claim {tid:?} is not a GUID as Azure AD writes it (8-4-4-4-12 hexadecimal digits, no braces)"),
+            format!("the tid claim {tid:?} is not a GUID as Azure AD writes it (8-4-4-4-12 hexadecimal digits in lower case, no braces)"),
             "reject the token: AAD tenant ids are GUIDs",
         ));
     }
@@ -273,7 +279,10 @@ pub fn claims(h: &Header, c: &Claims, cls: &Classification, clock: Clock) -> Vec
             "check where the token came from: Azure AD issues no other version",
         ));
     }
-    if let (Some(iss), Some(cloud)) = (c.iss.as_deref(), cls.cloud_info()) {
+    // A malformed tid is claims.malformed's, not a missing one.
+    if let (Some(iss), Some(cloud)) = (c.iss.as_deref(), cls.cloud_info())
+        && !c.malformed.iter().any(|m| m == "tid")
+    {
         aad_issuer(&mut out, cloud, cls, iss, c.tid.as_deref());
     }
     if let Some(iss) = &c.iss {

@@ -854,6 +854,19 @@ fn unauthorized(
         if offline.contains(&"token.id_token") {
             causes.push("it is an ID token, not an access token".to_string());
         }
+        if offline.iter().any(|c| {
+            matches!(
+                *c,
+                "issuer.mismatch"
+                    | "issuer.tenant_mismatch"
+                    | "claims.tid_missing"
+                    | "claims.tid_not_guid"
+            )
+        }) {
+            causes.push(
+                "its issuer is not what Azure AD writes for its tenant (tid) and version: not issued by Azure AD as it stands".to_string(),
+            );
+        }
         if offline
             .iter()
             .any(|c| c.starts_with("header.alg") || *c == "issuer.not_aad")

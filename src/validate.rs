@@ -363,6 +363,13 @@ fn claim_findings(
             // that by construction).
             if !t.contains("{tenantid}") {
                 issuer_names_tid(&mut by_metadata, iss, tid);
+                // Another tenant's fixed issuer: the tenant is the cause.
+                if by_metadata
+                    .iter()
+                    .any(|f| f.code == "issuer.tenant_mismatch")
+                {
+                    by_metadata.retain(|f| f.code != "issuer.mismatch");
+                }
             }
             // The metadata's verdict on the issuer replaces the offline one,
             // whichever way it goes: the tenant's own document says what its
@@ -464,20 +471,23 @@ fn aad_issuer_rule(out: &mut Vec<Finding>, iss: &str) {
         out.push(Finding::error(
             "issuer.mismatch",
             format!("the issuer {iss} is not Azure AD, so the MDE API rejects the token"),
-            "reject the token; to check a token from a private cloud or test server, verify with --authority-host (discovery) instead of --jwks",
+            "reject the token; to check a token from a private cloud or test server, verify it with --authority-host pointing at that server's discovery",
         ));
     }
+}
+
+/// The tenant GUID an issuer's path starts with (any letter case).
+fn issuer_tenant(iss: &str) -> Option<&str> {
+    iss.split_once("://")
+        .and_then(|(_, rest)| rest.split('/').nth(1))
+        .filter(|s| crate::guid::is_bare_guid(s))
 }
 
 /// An issuer whose path starts with a tenant GUID must name the token's
 /// `tid` there, in the same letters (aad-facts: require the `iss` path
 /// segment to equal `tid`); a token without `tid` cannot be checked.
 fn issuer_names_tid(out: &mut Vec<Finding>, iss: &str, tid: Option<&str>) {
-    let Some(segment) = iss
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split('/').nth(1))
-        .filter(|s| crate::guid::is_bare_guid(s))
-    else {
+    let Some(segment) = issuer_tenant(iss) else {
         return;
     };
     match tid {
@@ -486,7 +496,7 @@ fn issuer_names_tid(out: &mut Vec<Finding>, iss: &str, tid: Option<&str>) {
             format!("the token has no tid, so its issuer {iss} cannot be checked against its tenant"),
             "reject the token: Azure AD tokens always carry tid",
         )),
-        Some(t) if !crate::guid::is_bare_guid(t) => {}
+        Some(t) if !checks::is_aad_tid(t) => {}
         Some(t) if t == segment => {}
         Some(t) => out.push(Finding::error(
             "issuer.tenant_mismatch",
@@ -511,6 +521,8 @@ fn issuer_rule(
 ) {
     if expected.contains("{tenantid}") {
         match tid {
+            // Said once, whichever rule finds it first.
+            None if out.iter().any(|f| f.code == "claims.tid_missing") => {}
             None => out.push(Finding::error(
                 "claims.tid_missing",
                 format!(
@@ -519,18 +531,31 @@ fn issuer_rule(
                 "reject the token: Azure AD tokens always carry tid",
             )),
             Some(t) => {
-                if !crate::guid::is_bare_guid(t) {
+                if !checks::is_aad_tid(t) {
                     // checks::claims reports tid_not_guid; a non-GUID never satisfies a template.
                     return;
                 }
                 let want = expected.replace("{tenantid}", t);
-                if iss != want {
-                    out.push(Finding::error(
+                if iss == want {
+                    return;
+                }
+                // The template's form for another tenant: the cause is the
+                // tenant, said as every other path says it.
+                let other_tenant = issuer_tenant(iss)
+                    .is_some_and(|seg| expected.replace("{tenantid}", seg) == iss);
+                out.push(if other_tenant && code == "issuer.mismatch" {
+                    Finding::error(
+                        "issuer.tenant_mismatch",
+                        format!("the issuer {iss} does not name the token's tenant {t}"),
+                        "reject the token: an Azure AD issuer's path is the tenant id in tid",
+                    )
+                } else {
+                    Finding::error(
                         code,
                         format!("the issuer {iss} is not {want} ({what} {expected} with tid {t})"),
                         "reject the token: it was not issued by this authority for its tenant (check the cloud and the token version)",
-                    ));
-                }
+                    )
+                });
             }
         }
     } else if iss != expected {

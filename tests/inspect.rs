@@ -1126,3 +1126,50 @@ fn roles_as_a_single_string_is_malformed_as_scp_as_an_array_is() {
     // Still read as the one role it names, so the report says what it holds.
     assert_eq!(r["token"]["roles"], json!(["Machine.Read.All"]), "{r}");
 }
+
+#[test]
+fn issuer_rule_edges_tid_case_malformed_tid_and_sovereign_alias_hosts() {
+    let key = main_key();
+    let run = |c: &serde_json::Value| inspect_json(&[&mint::sign(&key, &key.v1_header(), c)]);
+    // tid and issuer both in upper case: not a tid as Azure AD writes it.
+    let upper = mint::TENANT.to_ascii_uppercase();
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["tid"] = json!(upper);
+    c["iss"] = json!(mint::v1_issuer(&upper));
+    let (exit, r) = run(&c);
+    assert_eq!(exit, 1, "{r}");
+    assert!(
+        codes(&r).contains(&"claims.tid_not_guid".to_string()),
+        "{r}"
+    );
+    // A tid of the wrong type is malformed, not missing.
+    let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+    c["tid"] = json!([mint::TENANT]);
+    let (_, r) = run(&c);
+    let got = codes(&r);
+    assert!(got.contains(&"claims.malformed".to_string()), "{r}");
+    assert!(!got.contains(&"claims.tid_missing".to_string()), "{r}");
+    // A US Government v2 token on the alias host: Azure AD writes its
+    // issuer on login.microsoftonline.us only.
+    let mut c = mint::v2_app_claims(&["Machine.Read.All"]);
+    c["aud"] = json!("https://api-gov.securitycenter.microsoft.us");
+    c["iss"] = json!(format!(
+        "https://login.usgovcloudapi.net/{}/v2.0",
+        mint::TENANT
+    ));
+    let (exit, r) = run(&c);
+    assert_eq!(exit, 1, "{r}");
+    assert_eq!(
+        finding(&r, "issuer.mismatch")["message"],
+        format!(
+            "the issuer https://login.usgovcloudapi.net/{t}/v2.0 is not what Azure AD writes into a v2.0 token of tenant {t}: https://login.microsoftonline.us/{t}/v2.0",
+            t = mint::TENANT
+        )
+    );
+    c["iss"] = json!(format!(
+        "https://login.microsoftonline.us/{}/v2.0",
+        mint::TENANT
+    ));
+    let (_, r) = run(&c);
+    assert!(!codes(&r).iter().any(|c| c.starts_with("issuer.")), "{r}");
+}

@@ -302,6 +302,32 @@ fn throttled_or_failing_api_still_shows_the_token_s_own_errors() {
 }
 
 #[test]
+fn unauthorized_names_an_issuer_that_does_not_fit_the_tenant() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/api/alerts");
+        then.status(401).body("");
+    });
+    let k = common::main_key();
+    let mut c = mint::v1_app_claims(&["Alert.Read.All"]);
+    c["iss"] = json!(mint::v1_issuer(mint::OTHER_TENANT));
+    let t = mint::sign(&k, &k.v1_header(), &c);
+    let o = probe(&server, &t, "GET /api/alerts", "json", &[]);
+    assert_eq!(o.code, 1);
+    let v = o.json();
+    let msg = finding(&v, "probe.unauthorized")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("its issuer is not what Azure AD writes for its tenant (tid) and version"),
+        "{msg}"
+    );
+    assert!(!msg.contains("passes the offline checks"), "{msg}");
+    assert!(codes(&v).contains(&"issuer.tenant_mismatch".to_string()));
+}
+
+#[test]
 fn unauthorized_wrong_audience() {
     let server = MockServer::start();
     server.mock(|when, then| {

@@ -882,14 +882,16 @@ fn issuer_must_equal_the_metadata_template_with_tid() {
     assert_eq!(code, 1);
     assert_eq!(v["signature"]["status"], "valid");
     assert_eq!(v["claims_valid"], false);
-    let f = &v["findings"][0];
-    assert_eq!(f["code"], "issuer.mismatch");
-    assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .contains(&mint::v1_issuer(TENANT))
+    // The template's form for another tenant: the tenant is the cause, said
+    // as offline and --jwks say it.
+    assert_eq!(
+        finding(&v, "issuer.tenant_mismatch")["message"],
+        format!(
+            "the issuer {} does not name the token's tenant {TENANT}",
+            mint::v1_issuer(OTHER_TENANT)
+        )
     );
+    assert!(!codes(&v).contains(&"issuer.mismatch".to_string()), "{v}");
     // A v1 token (ver 1.0) carrying a v2-style issuer does not match the v1 template.
     let mut c = claims();
     c["iss"] = json!(mint::v2_issuer(TENANT));
@@ -1183,6 +1185,25 @@ fn the_app_is_read_from_the_claim_of_the_tokens_version() {
     // A braced GUID is the GUID.
     let (code, v, _) = verify_main(&tok("app-v1.jwt"), &["--tenant", &format!("{{{TENANT}}}")]);
     assert_eq!(code, 0, "{v}");
+}
+
+#[test]
+fn a_missing_tid_is_reported_once_whichever_rules_need_it() {
+    // The offline issuer rule and the v2 key's templated issuer both need
+    // tid: one finding, not two.
+    let k = main_key();
+    let mut c = mint::v2_app_claims(&["Machine.Read.All"]);
+    c.as_object_mut().unwrap().remove("tid");
+    let (code, v, _) = verify_v2_set(&mint::sign(&k, &k.v2_header(), &c));
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(
+        codes(&v)
+            .iter()
+            .filter(|c| *c == "claims.tid_missing")
+            .count(),
+        1,
+        "{v}"
+    );
 }
 
 #[test]
@@ -1677,17 +1698,21 @@ fn a_tenants_fixed_issuer_must_still_name_the_tokens_tid() {
         when.method(GET).path("/common/discovery/keys");
         then.status(200).json_body(jwks_fixture("jwks.json"));
     });
-    for (tid, message) in [
+    // Another tenant: one cause, one code (not issuer.mismatch beside it).
+    // A tid in upper case is not a tid as Azure AD writes it.
+    for (tid, code, message) in [
         (
             OTHER_TENANT.to_string(),
+            "issuer.tenant_mismatch",
             format!(
                 "the issuer https://sts.windows.net/{TENANT}/ does not name the token's tenant {OTHER_TENANT}"
             ),
         ),
         (
             upper.clone(),
+            "claims.tid_not_guid",
             format!(
-                "the issuer https://sts.windows.net/{TENANT}/ and the tid {upper} name the same tenant in different letter case: Azure AD writes both in lower case"
+                "the tid claim \"{upper}\" is not a GUID as Azure AD writes it (8-4-4-4-12 hexadecimal digits in lower case, no braces)"
             ),
         ),
     ] {
@@ -1695,13 +1720,10 @@ fn a_tenants_fixed_issuer_must_still_name_the_tokens_tid() {
         claims["tid"] = json!(tid);
         let t = mint::sign(&k, &k.v1_header(), &claims);
         let cache = tempfile::tempdir().unwrap();
-        let (code, v, _) = verify(&server, cache.path(), &t, &[]);
-        assert_eq!(code, 1, "{tid}: {v}");
-        assert_eq!(
-            finding(&v, "issuer.tenant_mismatch")["message"],
-            message,
-            "{v}"
-        );
+        let (exit, v, _) = verify(&server, cache.path(), &t, &[]);
+        assert_eq!(exit, 1, "{tid}: {v}");
+        assert_eq!(finding(&v, code)["message"], message, "{v}");
+        assert!(!codes(&v).contains(&"issuer.mismatch".to_string()), "{v}");
     }
 }
 
