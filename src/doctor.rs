@@ -220,14 +220,12 @@ pub fn chain_findings(
         v
     };
     let mut out = Vec::new();
-    // Missing from the registration: the lint's app.permission_missing carries the az lines.
-    let ungranted = names(&|r| r.requested != Some(false) && r.granted == Some(false));
-    if !ungranted.is_empty() {
+    let consent_how = || {
         let who = consent::granters_sentence();
         let t = tenant
             .and_then(|t| consent::check_tenant(t).ok())
             .filter(|t| t != "common" && t != "organizations");
-        let consent = match client_id.and_then(|c| consent::check_client_id(c).ok()) {
+        match client_id.and_then(|c| consent::check_client_id(c).ok()) {
             Some(id) => {
                 let u = consent::urls(&id, t.as_deref(), cloud, None, None);
                 match u.authorize_tenant {
@@ -241,7 +239,12 @@ pub fn chain_findings(
             None => format!(
                 "{who}, on the app's API permissions page (`mdeauth consent-url --client-id ...` prints the link)"
             ),
-        };
+        }
+    };
+    // Missing from the registration: the lint's app.permission_missing carries the az lines.
+    let ungranted = names(&|r| r.requested != Some(false) && r.granted == Some(false));
+    if !ungranted.is_empty() {
+        let consent = consent_how();
         out.push(Finding::error(
             "doctor.not_granted",
             format!(
@@ -250,6 +253,26 @@ pub fn chain_findings(
                 if ungranted.len() == 1 { "is" } else { "are" }
             ),
             consent,
+        ));
+    }
+    // Not in the token, and nothing given to say whether it is requested or
+    // granted (no --app, no --grants): every step of the way, in order.
+    let unknown =
+        names(&|r| r.in_token == Some(false) && r.granted.is_none() && r.requested != Some(false));
+    if !unknown.is_empty() {
+        out.push(Finding::error(
+            "doctor.not_in_token",
+            format!(
+                "{} {} not in the token: the app does not request it, nobody consented, or the token predates the consent (--app and --grants tell which)",
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "are" }
+            ),
+            format!(
+                "add {} to the app's WindowsDefenderATP API permissions if missing; then admin consent: {}; then request a new token for scope {}",
+                unknown.join(" and "),
+                consent_how(),
+                consent::mde_scope()
+            ),
         ));
     }
     let stale = names(&|r| r.granted == Some(true) && r.in_token == Some(false));

@@ -1365,3 +1365,43 @@ fn the_token_and_a_secret_cannot_both_come_from_standard_input() {
     assert!(!err.contains("TEST-ONLY"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_call_the_token_does_not_allow_gets_its_fix_without_the_app_registration() {
+    // No --app, no --grants: the chain cannot say where it breaks, so the
+    // finding gives every step, in order, with the consent link.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"soc\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{}\"\ncontext = \"application\"\ncalls = [\"GET /api/machines\", \"POST /api/machines/{{id}}/offboard\"]\n",
+            mint::APP
+        ),
+    )
+    .unwrap();
+    let o = run({
+        let mut c = mdeauth();
+        c.args(["--format", "json", "doctor", "--at", VALID_AT])
+            .args(["--plan", plan.to_str().unwrap()])
+            .args(["--jwks", fixture("keys/jwks.json").to_str().unwrap()])
+            .arg(fixture("tokens/app-v1.jwt"));
+        c
+    });
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    let v = o.json();
+    let f = finding(&v, "doctor.not_in_token");
+    assert_eq!(
+        f["message"],
+        "Machine.Offboard is not in the token: the app does not request it, nobody consented, or the token predates the consent (--app and --grants tell which)"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("add Machine.Offboard to the app's WindowsDefenderATP API permissions if missing; then admin consent: "),
+        "{fix}"
+    );
+    assert!(
+        fix.contains(&format!("https://login.microsoftonline.com/{TENANT}/oauth2/authorize?prompt=consent&client_id={}", mint::APP)),
+        "{fix}"
+    );
+}
