@@ -752,7 +752,7 @@ fn delegated_plan_without_a_token_is_not_acquired_as_app_only() {
     );
     assert_eq!(
         f["fix"],
-        "give one (e.g. `mdeauth token --flow device-code --print-token | mdeauth doctor --plan FILE -`), or let doctor sign in with --flow device-code or --flow password"
+        "give one (e.g. `mdeauth token --flow device-code --plan FILE --print-token | mdeauth doctor --plan FILE -`), or let doctor sign in with --flow device-code or --flow password"
     );
     o.assert_clean("no-token");
 }

@@ -97,6 +97,30 @@ fn client_credentials_v2_with_secret_from_env() {
 }
 
 #[test]
+fn the_plan_s_tenant_and_client_id_serve_when_none_is_given() {
+    // As doctor suggests: `mdeauth token --plan FILE ...` acquires for the
+    // plan's app in the plan's tenant; flags and the environment still win.
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"))
+            .form_urlencoded_tuple("client_id", APP);
+        then.status(200).json_body(token_response());
+    });
+    let plan = common::fixture("plans/soc-automation.toml");
+    let out = mdeauth()
+        .args(["--format", "json", "token", "--at", VALID_AT])
+        .arg("--plan")
+        .arg(&plan)
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .env("AZURE_AUTHORITY_HOST", server.base_url())
+        .output()
+        .unwrap();
+    m.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
 fn client_credentials_v1_resource_form_with_secret_file() {
     let server = MockServer::start();
     let m = server.mock(|when, then| {

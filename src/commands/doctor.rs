@@ -748,7 +748,7 @@ fn acquisition(
         (None, Some(plan::Credential::ManagedIdentity), _) => Flow::ManagedIdentity,
         (None, _, Some(PermContext::Delegated)) => {
             return Err(
-                "no token given, and a delegated app needs a signed-in user's token: give one (e.g. `mdeauth token --flow device-code --print-token | mdeauth doctor --plan FILE -`), or let doctor sign in with --flow device-code or --flow password",
+                "no token given, and a delegated app needs a signed-in user's token: give one (e.g. `mdeauth token --flow device-code --plan FILE --print-token | mdeauth doctor --plan FILE -`), or let doctor sign in with --flow device-code or --flow password",
             );
         }
         (None, _, _) => Flow::ClientCredentials,

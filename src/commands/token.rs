@@ -63,12 +63,17 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
     let plan = args.plan.as_deref().map(Plan::load).transpose()?;
     let wanted = super::check::wanted(plan.as_ref(), &args.calls)?;
 
+    // Flags and the environment win; else the plan's app (not for a
+    // managed identity, where a client id would select another identity).
+    let plan_app = plan.as_ref().filter(|_| args.flow != Flow::ManagedIdentity);
     let client_id = args
         .client_id
         .as_deref()
         .filter(|s| !s.trim().is_empty())
+        .or_else(|| plan_app.and_then(|p| p.client_id.as_deref()))
         .map(consent::check_client_id)
         .transpose()?;
+    let plan_tenant = plan_app.and_then(|p| p.tenant_id.clone());
     for (flag, v) in [("--scope", &args.scope), ("--resource", &args.resource)] {
         if v.as_deref().is_some_and(|v| v.trim().is_empty()) {
             return Err(Error::input(format!("{flag} is empty")).with_hint(format!(
@@ -123,15 +128,20 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
         flow => {
             let client_id = client_id.clone().ok_or_else(|| {
                 Error::input("no client id given").with_hint(
-                    "pass --client-id or set AZURE_CLIENT_ID to the app's Application (client) ID",
+                    "pass --client-id, set AZURE_CLIENT_ID, or give a --plan with client_id: the app's Application (client) ID",
                 )
             })?;
-            let tenant = match args.tenant.as_deref().filter(|t| !t.trim().is_empty()) {
+            let tenant = match args
+                .tenant
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .or(plan_tenant.as_deref())
+            {
                 Some(t) => consent::check_tenant(t)?,
                 None if flow == Flow::DeviceCode => "organizations".to_string(),
                 None => {
                     return Err(Error::input("no tenant given").with_hint(
-                        "pass --tenant or set AZURE_TENANT_ID to the Directory (tenant) ID or a verified domain",
+                        "pass --tenant, set AZURE_TENANT_ID, or give a --plan with tenant_id: the Directory (tenant) ID or a verified domain",
                     ));
                 }
             };
