@@ -209,6 +209,14 @@ fn free_text_file_finds_code_ids_and_client_id() {
         e["consent_url"],
         format!("https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent&client_id={APP}&response_type=code&sso_reload=true").as_str()
     );
+    // An MSAL interactive-sign-in error: the user's consent is covered too.
+    assert!(
+        e["fix"]
+            .as_str()
+            .unwrap()
+            .contains("For a signed-in user's token (MSAL's MsalUiRequiredException), the user consents to the delegated permissions"),
+        "{e}"
+    );
 }
 
 #[test]
