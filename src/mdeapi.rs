@@ -1047,7 +1047,28 @@ fn forbidden(
             )
         }
     } else if kind == PermKind::Scope {
-        "give the signed-in user an MDE role with the needed permission and access to the device group".to_string()
+        // The MDE role permission the call's documentation names, and where
+        // to give it, for the user the token names.
+        let rbac = call
+            .row
+            .rbac
+            .as_deref()
+            .unwrap_or("the permission its documentation does not state");
+        let user = token
+            .claims
+            .as_ref()
+            .ok()
+            .and_then(|c| {
+                c.upn
+                    .as_deref()
+                    .or(c.preferred_username.as_deref())
+                    .or(c.unique_name.as_deref())
+            })
+            .map(|u| format!(" ({u})"))
+            .unwrap_or_default();
+        format!(
+            "give the signed-in user{user} an MDE role with {rbac} and access to the device groups involved (Defender portal: Settings > Endpoints > Roles), then retry; the token itself is fine for this call"
+        )
     } else {
         "get a new token (a token keeps the roles it was issued with), and check the tenant's advanced features in the Defender portal".to_string()
     };
