@@ -887,10 +887,20 @@ fn unauthorized(
         let fix = if lower.contains("expired") || lower.contains("lifetime") {
             new_token
         } else if lower.contains("audience") {
-            format!(
-                "request the token for {} (the MDE API's audience), then retry",
-                crate::resource::MDE_SCOPE
-            )
+            let aud_is_mde = token
+                .claims
+                .as_ref()
+                .is_ok_and(|c| c.classify().resource == ResourceKind::Mde);
+            if aud_is_mde {
+                // The token is for the MDE API already: the API answering
+                // expects another audience (another cloud's or region's).
+                "the token's audience is the MDE API's already: check the API host (--cloud, --region, --api-base) is the one for the tenant's cloud and region, and that the tenant has Defender for Endpoint".to_string()
+            } else {
+                format!(
+                    "request the token for {} (the MDE API's audience), then retry",
+                    crate::resource::MDE_SCOPE
+                )
+            }
         } else if lower.contains("signature") || lower.contains("issuer") {
             "run `mdeauth verify` on the token; check that it comes from this cloud's Azure AD (--cloud) and was not altered".to_string()
         } else {

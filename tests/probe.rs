@@ -226,12 +226,27 @@ fn unauthorized_says_what_www_authenticate_says() {
         "{msg}"
     );
     assert!(!msg.contains("signature"), "{msg}");
+    // The token's audience is the MDE API's already: asking for the same
+    // audience again would loop; the host is what to check.
     assert!(
         f["fix"]
             .as_str()
             .unwrap()
-            .starts_with("request the token for https://api.securitycenter.microsoft.com/.default"),
+            .starts_with("the token's audience is the MDE API's already: check the API host"),
         "{f}"
+    );
+    // The human report shows the challenge too.
+    let out = mdeauth()
+        .args(["probe", &t, "--call", "GET /api/alerts"])
+        .args(["--api-base", &server.base_url()])
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.contains("www-authenticate")
+            && human
+                .contains("invalid_token: The audience 'https://graph.microsoft.com' is invalid"),
+        "{human}"
     );
 }
 

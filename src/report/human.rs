@@ -541,6 +541,9 @@ fn probe(o: &mut String, p: &crate::mdeapi::ProbeSection, st: &Style) {
     if let Some(r) = &p.retry_after {
         row(o, st, "retry-after", &safe(r));
     }
+    if let Some(a) = &p.auth_error {
+        row(o, st, "www-authenticate", &safe(a));
+    }
     if let Some(n) = p.items {
         let ids = if p.ids.is_empty() {
             String::new()
