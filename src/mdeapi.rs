@@ -980,6 +980,13 @@ fn forbidden(
         .as_deref()
         .map(roles_in_message)
         .unwrap_or_default();
+    // The roles the API says it saw, when its message says (the current
+    // shape names them, possibly none: "application roles: .").
+    let api_saw: Option<&Vec<String>> = err
+        .message
+        .as_deref()
+        .filter(|m| m.to_ascii_lowercase().contains("application roles:"))
+        .map(|_| &held);
     let catalog = call.row.accepted(kind);
     // The message names application roles ("Missing application roles"),
     // also to a delegated token: then the token's scopes are compared with
@@ -1078,6 +1085,20 @@ fn forbidden(
             .unwrap_or_default();
         format!(
             "give the signed-in user{user} an MDE role with {rbac} and access to the device groups involved (Defender portal: Settings > Endpoints > Roles), then retry; the token itself is fine for this call"
+        )
+    } else if api_saw.is_some_and(|saw| holds.iter().all(|h| !saw.contains(h))) {
+        // The API says which roles it saw, and the one the token claims is
+        // not among them: the token sent is not the one checked here.
+        format!(
+            "the API saw {} in the token it was sent, not {}: make sure the token checked is the one your app sends (a cached older token?), then send a new one",
+            api_saw
+                .filter(|s| !s.is_empty())
+                .map_or("no roles".to_string(), |s| s.join(", ")),
+            holds
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     } else {
         "get a new token (a token keeps the roles it was issued with), and check the tenant's advanced features in the Defender portal".to_string()

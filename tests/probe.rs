@@ -422,6 +422,12 @@ fn forbidden_names_roles_the_api_did_not_count() {
         msg.contains("the API says the token holds Alert.Read.All, but its roles claim lists"),
         "{msg}"
     );
+    // The lead: the token sent is not this one; a new token alone would
+    // not explain it.
+    assert_eq!(
+        finding(&v, "probe.forbidden")["fix"],
+        "the API saw Alert.Read.All in the token it was sent, not Machine.Read.All: make sure the token checked is the one your app sends (a cached older token?), then send a new one"
+    );
 }
 
 #[test]
