@@ -598,7 +598,7 @@ pub fn host_cloud_mismatch(cls: &Classification, iss: Option<&str>, host: &str) 
     // that lives there.
     let fix = match cls.cloud_info().filter(|c| !c.api_host.is_empty()) {
         Some(own) => format!(
-            "call the {} MDE API at https://{} instead (the tenant signs in at {}; --cloud {} for probe and doctor); a token from {} exists only for a tenant in that cloud",
+            "call the {} MDE API at https://{} instead (the tenant signs in at {}; --cloud {} for probe and doctor); to call {host} you need a token from {}, which only a tenant of that cloud can get",
             own.display, own.api_host, own.login_host, own.name, api.login_host
         ),
         None => format!(

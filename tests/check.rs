@@ -1372,6 +1372,14 @@ fn a_call_on_another_clouds_api_host_fails() {
                 .starts_with("call the US Government GCC High or DoD MDE API at https://api-gov.securitycenter.microsoft.us instead"),
             "{f}"
         );
+        // The other host's sign-in is named as what calling it would need,
+        // not as where this token came from.
+        assert!(
+            f["fix"].as_str().unwrap().ends_with(&format!(
+                "to call {host} you need a token from login.microsoftonline.com, which only a tenant of that cloud can get"
+            )),
+            "{f}"
+        );
     }
     // A v1 token's sts.windows.net issuer is not known for national clouds: a warning.
     let app_v1 = fixture("tokens/app-v1.jwt");
