@@ -492,6 +492,9 @@ pub struct ProbeArgs {
     after_help = "Without a token, doctor gets one: with the client-credentials grant (secret from AZURE_CLIENT_SECRET, --client-secret-file or --client-secret-stdin, or a certificate), from the managed identity when the plan's credential is managed_identity, or with --flow. A delegated plan needs a signed-in user's token: give one, or pass --flow device-code (or --flow password). Exit codes: 0 every step passed; 1 a step failed; 2 bad input; 3 the network or an endpoint failed during acquisition, discovery or the probe (shown as a failed step)."
 )]
 pub struct DoctorArgs {
+    /// Warnings fail too (exit 1; JUnit failures): least privilege and other warnings gate CI.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub input: TokenArgs,
     #[command(flatten)]
@@ -593,6 +596,9 @@ pub struct CheckArgs {
     /// Do not verify the signature (offline checks only; no key discovery).
     #[arg(long, conflicts_with_all = ["jwks", "cloud", "authority_host", "app_keys", "offline", "cache_dir", "timeout"])]
     pub no_verify: bool,
+    /// Warnings fail too (exit 1; JUnit failures): least privilege and other warnings gate CI.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -642,6 +648,9 @@ pub enum CredentialArg {
     after_help = "Examples:\n  mdeauth app app.json --plan plan.toml\n  mdeauth app app.json --call \"GET /api/machines\" --call \"POST /api/machines/{id}/isolate\" --context application --credential certificate\n  mdeauth app app.json --permission Machine.Read.All --context application --credential certificate\n  MDEAUTH_GRAPH_TOKEN=... mdeauth app --app-id <GUID> --permission Alert.Read --context delegated --credential device-code"
 )]
 pub struct AppArgs {
+    /// Warnings fail too (exit 1; JUnit failures): least privilege and other warnings gate CI.
+    #[arg(long)]
+    pub strict: bool,
     /// App registration JSON: the portal's manifest (either format) or `az ad app show` output.
     #[arg(
         value_name = "MANIFEST",

@@ -367,6 +367,25 @@ fn missing_permission_gives_the_exact_add_line() {
 }
 
 #[test]
+fn strict_fails_an_app_with_least_privilege_warnings() {
+    let args = [
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+    ];
+    let (code, _) = run_file("daemon-ok.json", &args);
+    assert_eq!(code, 0, "warnings only");
+    let mut strict = args.to_vec();
+    strict.push("--strict");
+    let (code, v) = run_file("daemon-ok.json", &strict);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["verdict"], "fail");
+}
+
+#[test]
 fn permission_not_needed_by_the_plan_is_flagged_for_least_privilege() {
     let (code, v) = run_file(
         "daemon-ok.json",

@@ -1536,3 +1536,55 @@ fn a_signed_payload_that_is_not_json_fails_as_verify_fails_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn strict_makes_warnings_fail_and_junit_shows_them_either_way() {
+    // app_token holds Machine.Isolate, which GET /api/machines does not
+    // need: perm.unused, a warning.
+    let run = |strict: bool, format: &str| {
+        let mut c = mdeauth();
+        c.args([
+            "check",
+            "--format",
+            format,
+            "--at",
+            VALID_AT,
+            "-",
+            "--no-verify",
+        ])
+        .args(["--call", "GET /api/machines"]);
+        if strict {
+            c.arg("--strict");
+        }
+        let out = c
+            .write_stdin(app_token(&["Machine.Read.All", "Machine.Isolate"]))
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, json) = run(false, "json");
+    assert_eq!(code, Some(0));
+    assert!(json.contains(r#""verdict": "pass""#), "{json}");
+    // Without --strict the JUnit suite passes and lists the warning.
+    let (_, xml) = run(false, "junit");
+    let rep = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(rep.failures, 0, "{xml}");
+    let out = rep.test_suites[0]
+        .system_out
+        .as_ref()
+        .map(|s| s.as_str().to_string());
+    assert!(
+        out.as_deref()
+            .is_some_and(|o| o.starts_with("warning perm.unused: the token holds Machine.Isolate")),
+        "{xml}"
+    );
+    // --strict: the warning fails the gate, in every format.
+    let (code, json) = run(true, "json");
+    assert_eq!(code, Some(1), "{json}");
+    assert!(json.contains(r#""verdict": "fail""#), "{json}");
+    let (code, xml) = run(true, "junit");
+    assert_eq!(code, Some(1));
+    let rep = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(rep.failures, 1, "{xml}");
+    assert!(xml.contains(r#"type="perm.unused""#), "{xml}");
+}

@@ -1405,3 +1405,22 @@ fn a_call_the_token_does_not_allow_gets_its_fix_without_the_app_registration() {
         "{fix}"
     );
 }
+
+#[test]
+fn strict_fails_a_checklist_that_passes_with_warnings() {
+    // app-v1.jwt holds roles GET /api/machines does not need: the
+    // permissions step warns; --strict makes that exit 1.
+    let run_with = |strict: bool| {
+        let mut c = offline_doctor();
+        c.args(["--call", "GET /api/machines"])
+            .arg(common::fixture_text("tokens/app-v1.jwt"));
+        if strict {
+            c.arg("--strict");
+        }
+        run(c)
+    };
+    assert_eq!(run_with(false).code, 0);
+    let o = run_with(true);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert_eq!(o.json()["verdict"], "fail");
+}

@@ -138,7 +138,8 @@ pub fn run(args: &AppArgs) -> Result<Report> {
     report.findings.extend(notes);
     report.findings.extend(out.findings);
     report.plan = plan.as_ref().map(PlanSection::new);
-    Ok(report.finish())
+    let report = report.finish();
+    Ok(if args.strict { report.strict() } else { report })
 }
 
 fn credential_of(c: CredentialArg) -> Credential {

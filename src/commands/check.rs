@@ -111,7 +111,8 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
     evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
     report.token = Some(TokenSection::new(&token, claims, clock));
     crate::finding::dedupe(&mut report.findings);
-    Ok(report.finish())
+    let report = report.finish();
+    Ok(if args.strict { report.strict() } else { report })
 }
 
 /// How to take a permission the token holds out of the app's tokens: the

@@ -728,6 +728,13 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     } else {
         exit::PASS
     };
+    // --strict: a checklist that passes with warnings fails.
+    if args.strict {
+        report = report.strict();
+        if code == exit::PASS && report.verdict == Verdict::Fail {
+            return Ok((report, exit::FAIL));
+        }
+    }
     Ok((report, code))
 }
 

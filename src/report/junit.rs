@@ -126,6 +126,32 @@ pub fn render(r: &Report) -> String {
     for f in r.findings.iter().filter(|f| f.is_unreachable()) {
         suite.add_test_case(finding_case(f, &class, NonSuccessKind::Error));
     }
+    // Warnings (least privilege, expiring credentials): failures under
+    // --strict; otherwise listed in the suite's output, so a CI page shows
+    // them without failing the build.
+    let warnings = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::finding::Severity::Warning && !f.is_unreachable());
+    if r.strict {
+        for f in warnings {
+            suite.add_test_case(finding_case(f, &class, NonSuccessKind::Failure));
+        }
+    } else {
+        let lines: Vec<String> = warnings
+            .map(|f| {
+                let fix = if f.fix.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (fix: {})", f.fix)
+                };
+                shown_lines(&format!("warning {}: {}{fix}", f.code, f.message))
+            })
+            .collect();
+        if !lines.is_empty() {
+            suite.set_system_out(lines.join("\n"));
+        }
+    }
     if suite.test_cases.is_empty() {
         let mut case = TestCase::new(format!("mdeauth {}", r.command), TestCaseStatus::success());
         case.set_classname(class);

@@ -171,6 +171,9 @@ pub struct Report {
     /// Evaluation instant as Unix seconds, for relative phrases in human output.
     #[serde(skip)]
     pub now: i64,
+    /// `--strict`: warnings fail the report too (and are JUnit failures).
+    #[serde(skip)]
+    pub strict: bool,
 }
 
 impl Report {
@@ -192,7 +195,19 @@ impl Report {
             consent: None,
             verdict: Verdict::Pass,
             now,
+            strict: false,
         }
+    }
+
+    /// `--strict`, after [`Report::finish`]: a report that passes with
+    /// warnings (least privilege, expiring credentials) fails instead, for a
+    /// CI gate that holds to "what the calls need, and nothing more".
+    pub fn strict(mut self) -> Report {
+        self.strict = true;
+        if self.verdict == Verdict::Pass && self.count(Severity::Warning) > 0 {
+            self.verdict = Verdict::Fail;
+        }
+        self
     }
 
     /// Sort the findings and set the verdict from them. Call once, last.
