@@ -366,19 +366,22 @@ fn missing_permission_gives_the_exact_add_line() {
     assert_eq!(r["guid"], MACHINE_ISOLATE);
 }
 
+/// A daemon plan of one permission, signing in with a certificate: the
+/// fixture daemon also requests Alert.Read.All, which it does not need.
+const MACHINE_READ_BY_CERT: [&str; 6] = [
+    "--permission",
+    "Machine.Read.All",
+    "--context",
+    "application",
+    "--credential",
+    "certificate",
+];
+
 #[test]
 fn strict_fails_an_app_with_least_privilege_warnings() {
-    let args = [
-        "--permission",
-        "Machine.Read.All",
-        "--context",
-        "application",
-        "--credential",
-        "certificate",
-    ];
-    let (code, _) = run_file("daemon-ok.json", &args);
+    let (code, _) = run_file("daemon-ok.json", &MACHINE_READ_BY_CERT);
     assert_eq!(code, 0, "warnings only");
-    let mut strict = args.to_vec();
+    let mut strict = MACHINE_READ_BY_CERT.to_vec();
     strict.push("--strict");
     let (code, v) = run_file("daemon-ok.json", &strict);
     assert_eq!(code, 1, "{v}");
@@ -387,17 +390,7 @@ fn strict_fails_an_app_with_least_privilege_warnings() {
 
 #[test]
 fn permission_not_needed_by_the_plan_is_flagged_for_least_privilege() {
-    let (code, v) = run_file(
-        "daemon-ok.json",
-        &[
-            "--permission",
-            "Machine.Read.All",
-            "--context",
-            "application",
-            "--credential",
-            "certificate",
-        ],
-    );
+    let (code, v) = run_file("daemon-ok.json", &MACHINE_READ_BY_CERT);
     assert_eq!(code, 0, "warnings only");
     let f = finding(&v, "app.permission_unneeded");
     assert_eq!(f["severity"], "warning");
@@ -417,19 +410,10 @@ fn permission_not_needed_by_the_plan_is_flagged_for_least_privilege() {
     );
     assert_eq!(row(&v, "Alert.Read.All", "Role")["needed"], false);
     // With grants that say it is granted: revoke it, not "if".
-    let (_, v) = run_file(
-        "daemon-ok.json",
-        &[
-            "--permission",
-            "Machine.Read.All",
-            "--context",
-            "application",
-            "--credential",
-            "certificate",
-            "--grants",
-            fixture("apps/grants-both.json").to_str().unwrap(),
-        ],
-    );
+    let grants = fixture("apps/grants-both.json");
+    let mut with_grants = MACHINE_READ_BY_CERT.to_vec();
+    with_grants.extend(["--grants", grants.to_str().unwrap()]);
+    let (_, v) = run_file("daemon-ok.json", &with_grants);
     let fix = finding(&v, "app.permission_unneeded")["fix"]
         .as_str()
         .unwrap()
