@@ -372,7 +372,7 @@ pub struct TokenCmdArgs {
     /// The grant to use.
     #[arg(long, value_enum, default_value_t = Flow::ClientCredentials)]
     pub flow: Flow,
-    /// Tenant id or domain (AZURE_TENANT_ID).
+    /// Tenant id or domain (AZURE_TENANT_ID; default: the --plan tenant_id).
     #[arg(
         long,
         value_name = "TENANT",
@@ -380,7 +380,7 @@ pub struct TokenCmdArgs {
         hide_env_values = true
     )]
     pub tenant: Option<String>,
-    /// Application (client) id (AZURE_CLIENT_ID); for managed identity, selects a user-assigned identity.
+    /// Application (client) id (AZURE_CLIENT_ID; default: the --plan client_id); for managed identity, selects a user-assigned identity.
     #[arg(
         long,
         value_name = "GUID",

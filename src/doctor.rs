@@ -258,7 +258,7 @@ pub fn chain_findings(
     // Not in the token, and nothing given to say whether it is requested or
     // granted (no --app, no --grants): every step of the way, in order.
     let unknown =
-        names(&|r| r.in_token == Some(false) && r.granted.is_none() && r.requested != Some(false));
+        names(&|r| r.in_token == Some(false) && r.granted.is_none() && r.requested.is_none());
     if !unknown.is_empty() {
         out.push(Finding::error(
             "doctor.not_in_token",
@@ -270,6 +270,24 @@ pub fn chain_findings(
             format!(
                 "add {} to the app's WindowsDefenderATP API permissions if missing; then admin consent: {}; then request a new token for scope {}",
                 unknown.join(" and "),
+                consent_how(),
+                consent::mde_scope()
+            ),
+        ));
+    }
+    // Requested (--app), grants unknown: consent or a newer token.
+    let unconsented =
+        names(&|r| r.in_token == Some(false) && r.granted.is_none() && r.requested == Some(true));
+    if !unconsented.is_empty() {
+        out.push(Finding::error(
+            "doctor.not_in_token",
+            format!(
+                "{} {} requested but not in the token: nobody consented, or the token predates the consent (--grants tells which)",
+                unconsented.join(", "),
+                if unconsented.len() == 1 { "is" } else { "are" }
+            ),
+            format!(
+                "admin consent: {}; then request a new token for scope {}",
                 consent_how(),
                 consent::mde_scope()
             ),

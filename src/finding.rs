@@ -84,7 +84,28 @@ impl Finding {
     pub fn is_unreachable(&self) -> bool {
         UNREACHABLE.contains(&self.code)
     }
+
+    /// A warning that `--strict` turns into a failure: something the app,
+    /// its registration or its token should change (least privilege, an
+    /// expiring credential). Advice that no change removes (a delegated
+    /// token's user-role caveat, a stale cache, what the catalogue does not
+    /// document) never fails a gate.
+    pub fn fails_strict(&self) -> bool {
+        self.severity == Severity::Warning && !self.is_unreachable() && !ADVICE.contains(&self.code)
+    }
 }
+
+/// Warnings that describe a condition, not a defect: see [`Finding::fails_strict`].
+const ADVICE: [&str; 8] = [
+    "context.delegated",
+    "call.user_rbac",
+    "call.permissions_not_documented",
+    "cache.stale",
+    "cache.damaged",
+    "cache.write_failed",
+    "app.grants_unattributed",
+    "doctor.tenant_unchecked",
+];
 
 /// The codes of [`Finding::is_unreachable`].
 const UNREACHABLE: [&str; 5] = [

@@ -854,17 +854,20 @@ fn unauthorized(
         if offline.contains(&"token.id_token") {
             causes.push("it is an ID token, not an access token".to_string());
         }
-        if offline.iter().any(|c| {
-            matches!(
-                *c,
-                "issuer.mismatch"
-                    | "issuer.tenant_mismatch"
-                    | "claims.tid_missing"
-                    | "claims.tid_not_guid"
-            )
-        }) {
+        if offline
+            .iter()
+            .any(|c| matches!(*c, "issuer.mismatch" | "issuer.tenant_mismatch"))
+        {
             causes.push(
                 "its issuer is not what Azure AD writes for its tenant (tid) and version: not issued by Azure AD as it stands".to_string(),
+            );
+        }
+        if offline.contains(&"claims.tid_missing") {
+            causes.push("it has no tid, which Azure AD tokens always carry".to_string());
+        }
+        if offline.contains(&"claims.tid_not_guid") {
+            causes.push(
+                "its tid is not a tenant id as Azure AD writes it (a lower-case GUID)".to_string(),
             );
         }
         if offline
@@ -1063,6 +1066,11 @@ fn forbidden(
                 to_add.join(" and ")
             )
         }
+    } else if kind == PermKind::Scope && catalog.is_empty() {
+        format!(
+            "{} has no delegated permission: call it with an application token (app context)",
+            call.row.label()
+        )
     } else if kind == PermKind::Scope {
         // The MDE role permission the call's documentation names, and where
         // to give it, for the user the token names.
@@ -1087,23 +1095,15 @@ fn forbidden(
             "give the signed-in user{user} an MDE role with {rbac} and access to the device groups involved (Defender portal: Settings > Endpoints > Roles), then retry; the token itself is fine for this call"
         )
     } else if api_saw.is_some_and(|saw| holds.iter().all(|h| !saw.contains(h))) {
-        // The API says which roles it saw, and the one the token claims is
-        // not among them: the token sent is not the one checked here.
-        format!(
-            "the API saw {} in the token it was sent, not {}: make sure the token checked is the one your app sends (a cached older token?), then send a new one",
-            api_saw
-                .filter(|s| !s.is_empty())
-                .map_or("no roles".to_string(), |s| s.join(", ")),
-            holds
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        // The API says which roles it counted, and the one the token (the
+        // very token sent) claims is not among them: the API lags behind.
+        "the API did not count a role the token carries: it can lag behind a recent grant (allow up to an hour, then retry with a new token); if it persists, check the tenant's advanced features in the Defender portal".to_string()
     } else {
         "get a new token (a token keeps the roles it was issued with), and check the tenant's advanced features in the Defender portal".to_string()
     };
+    // A consent link only where a permission to consent to was named.
     if holds.is_empty()
+        && !to_add.is_empty()
         && let Ok(c) = &token.claims
         && let (Some(app), Some(tid)) = (c.app_id(), c.tid.as_deref())
         && let (Ok(app), Ok(tid)) = (consent::check_client_id(app), consent::check_tenant(tid))
@@ -1145,7 +1145,7 @@ fn forbidden(
                     have.join(", ")
                 }
             ),
-            "make sure the token checked is the one sent; after a new grant, get a new token",
+            "the API can lag behind a recent grant or revocation: allow up to an hour, then retry with a new token",
         ));
     }
     if !required.is_empty() {

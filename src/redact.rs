@@ -183,35 +183,56 @@ const CALLS: [(&str, Option<usize>); 4] = [
 /// The credential arguments of a call in [`CALLS`] named at `i`: each
 /// one's start and end (quotes excluded), and where the search goes on.
 /// Keyword arguments are left to the credential names (`client_secret=`).
+/// A C# named argument (`clientSecret: "x"`) is judged by its name, not
+/// its position: named arguments may come in any order.
 fn call_arguments(b: &[u8], i: usize) -> Option<(Vec<(usize, usize)>, usize)> {
     let &(name, pos) = CALLS.iter().find(|(n, _)| starts_ci(b, i, n.as_bytes()))?;
     let mut j = i + name.len();
     let mut found = Vec::new();
+    let mut last = None;
     for k in 0.. {
         let (mut v, mut end, mut quoted) = value_at(b, skip_blanks(b, j));
-        // A C# named argument (`secret: "x"`): its value follows the label.
+        let mut label = None;
         if !quoted && end > v && b[end - 1] == b':' {
+            label = Some(&b[v..end - 1]);
             (v, end, quoted) = value_at(b, skip_blanks(b, end));
         }
         // A keyword argument (`client_secret=x`): the names see to it.
         if !quoted && b[v..end].contains(&b'=') {
             break;
         }
-        match pos {
-            Some(p) if k == p => return Some((vec![(v, end)], end)),
-            None if end > v && !crate::guid::is_guid(&String::from_utf8_lossy(&b[v..end])) => {
-                found.push((v, end));
-            }
-            _ => {}
+        last = Some(end);
+        let secret = match label {
+            Some(l) => credential_label(l),
+            None => match pos {
+                Some(p) => k == p,
+                None => !crate::guid::is_guid(&String::from_utf8_lossy(&b[v..end])),
+            },
+        };
+        if secret && end > v {
+            found.push((v, end));
         }
         j = skip_blanks(b, end + usize::from(quoted));
-        if b.get(j) != Some(&b',') || pos.is_some_and(|p| k >= p) {
+        if b.get(j) != Some(&b',') {
             break;
         }
         j += 1;
     }
-    let last = found.last()?.1;
-    Some((found, last))
+    if found.is_empty() {
+        return None;
+    }
+    Some((found, last.unwrap_or(j)))
+}
+
+/// Whether a named argument's label names a credential (`clientSecret`,
+/// `secret`, `password`...), whatever its letter case and separators.
+fn credential_label(label: &[u8]) -> bool {
+    let canon: String = label
+        .iter()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| char::from(c.to_ascii_lowercase()))
+        .collect();
+    NAMES.iter().any(|(n, _)| *n == canon)
 }
 
 /// The line a position is on, and which commands it runs: worked out once
@@ -556,10 +577,14 @@ mod tests {
                 "$clientSecret   =   'abc def'",
                 "$clientSecret   =   '[hidden]'",
             ),
-            // C# named arguments: the value after the label.
+            // C# named arguments: judged by name, in any order.
             (
                 r#"new ClientSecretCredential(tenant, client, secret: "Abc~def123")"#,
                 r#"new ClientSecretCredential(tenant, client, secret: "[hidden]")"#,
+            ),
+            (
+                r#"new ClientSecretCredential(clientSecret: "Abc~def123", tenantId: "contoso", clientId: "myapp")"#,
+                r#"new ClientSecretCredential(clientSecret: "[hidden]", tenantId: "contoso", clientId: "myapp")"#,
             ),
         ] {
             assert_eq!(hide(t), want, "{t}");

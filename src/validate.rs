@@ -342,7 +342,12 @@ fn claim_findings(
     let cls = c.classify();
     let mut out = checks::claims(&token.header, c, &cls, opts.clock);
     let tid = c.tid.as_deref();
-    let iss = c.iss.as_deref();
+    // A tid of the wrong type is claims.malformed's: the rules that need
+    // tid do not also call it missing.
+    let iss = c
+        .iss
+        .as_deref()
+        .filter(|_| !c.malformed.iter().any(|m| m == "tid"));
 
     // Issuer: the metadata's template with {tenantid} replaced by tid, or
     // without metadata (--jwks) the issuer Azure AD writes for the token's
@@ -493,21 +498,32 @@ fn issuer_names_tid(out: &mut Vec<Finding>, iss: &str, tid: Option<&str>) {
     match tid {
         None => out.push(Finding::error(
             "claims.tid_missing",
-            format!("the token has no tid, so its issuer {iss} cannot be checked against its tenant"),
+            format!(
+                "the token has no tid, so its issuer {iss} cannot be checked against its tenant"
+            ),
             "reject the token: Azure AD tokens always carry tid",
         )),
         Some(t) if !checks::is_aad_tid(t) => {}
         Some(t) if t == segment => {}
-        Some(t) => out.push(Finding::error(
-            "issuer.tenant_mismatch",
-            if t.eq_ignore_ascii_case(segment) {
-                format!("the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case")
-            } else {
-                format!("the issuer {iss} does not name the token's tenant {t}")
-            },
-            "reject the token: an Azure AD issuer's path is the tenant id in tid",
-        )),
+        Some(t) => out.push(tenant_mismatch(iss, t, segment)),
     }
+}
+
+/// `issuer.tenant_mismatch`: the issuer's path names `segment`, not the
+/// token's tenant `t` (or names it in other letters), said alike on every
+/// path.
+fn tenant_mismatch(iss: &str, t: &str, segment: &str) -> Finding {
+    Finding::error(
+        "issuer.tenant_mismatch",
+        if t.eq_ignore_ascii_case(segment) {
+            format!(
+                "the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case"
+            )
+        } else {
+            format!("the issuer {iss} does not name the token's tenant {t}")
+        },
+        "reject the token: an Azure AD issuer's path is the tenant id in tid",
+    )
 }
 
 /// Compare `iss` to an issuer that is either a `{tenantid}` template or fixed.
@@ -544,11 +560,7 @@ fn issuer_rule(
                 let other_tenant = issuer_tenant(iss)
                     .is_some_and(|seg| expected.replace("{tenantid}", seg) == iss);
                 out.push(if other_tenant && code == "issuer.mismatch" {
-                    Finding::error(
-                        "issuer.tenant_mismatch",
-                        format!("the issuer {iss} does not name the token's tenant {t}"),
-                        "reject the token: an Azure AD issuer's path is the tenant id in tid",
-                    )
+                    tenant_mismatch(iss, t, issuer_tenant(iss).unwrap_or_default())
                 } else {
                     Finding::error(
                         code,

@@ -1588,3 +1588,57 @@ fn strict_makes_warnings_fail_and_junit_shows_them_either_way() {
     assert_eq!(rep.failures, 1, "{xml}");
     assert!(xml.contains(r#"type="perm.unused""#), "{xml}");
 }
+
+#[test]
+fn strict_ignores_advice_and_fails_a_defect_even_when_the_keys_are_out_of_reach() {
+    // A delegated token holding exactly what the call needs: its warnings
+    // (context.delegated, call.user_rbac) are advice no change removes.
+    let out = mdeauth()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--at",
+            VALID_AT,
+            "-",
+            "--no-verify",
+            "--strict",
+        ])
+        .args(["--call", "GET /api/alerts"])
+        .write_stdin(delegated_token("Alert.Read"))
+        .output()
+        .unwrap();
+    let v = json_out(&out);
+    assert!(
+        codes(&v).contains(&"context.delegated".to_string()),
+        "{v:#}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["strict"], true);
+    // An unneeded permission while the keys cannot be had (--offline, empty
+    // cache): a defect found, exit 1, not the unverified 3.
+    let cache = tempfile::tempdir().unwrap();
+    let out = mdeauth()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--at",
+            VALID_AT,
+            "-",
+            "--strict",
+            "--offline",
+        ])
+        .args(["--cache-dir", cache.path().to_str().unwrap()])
+        .args(["--call", "GET /api/machines"])
+        .write_stdin(app_token(&["Machine.Read.All", "Machine.Isolate"]))
+        .output()
+        .unwrap();
+    let v = json_out(&out);
+    assert!(
+        codes(&v).contains(&"signature.unverified".to_string()),
+        "{v:#}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    assert_eq!(v["verdict"], "fail");
+}

@@ -1424,3 +1424,84 @@ fn strict_fails_a_checklist_that_passes_with_warnings() {
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert_eq!(o.json()["verdict"], "fail");
 }
+
+#[test]
+fn a_requested_permission_missing_from_the_token_asks_for_consent_not_to_add_it() {
+    // The registration (--app) requests Machine.Read.All (ea8291d3...);
+    // without --grants, consent or a newer token is what is left.
+    let k = common::main_key();
+    let mut c = mint::v1_app_claims(&["Alert.Read.All"]);
+    c["appid"] = json!(DAEMON_APP);
+    let token = mint::sign(&k, &k.v1_header(), &c);
+    let o = run({
+        let mut c = offline_doctor();
+        c.args(["--call", "GET /api/machines"])
+            .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
+            .arg(&token);
+        c
+    });
+    let v = o.json();
+    let f = finding(&v, "doctor.not_in_token");
+    assert_eq!(
+        f["message"],
+        "Machine.Read.All is requested but not in the token: nobody consented, or the token predates the consent (--grants tells which)"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().starts_with("admin consent: "),
+        "{f}"
+    );
+
+    // A delegated token on an application plan: the context is the cause,
+    // not a missing permission.
+    let o = run({
+        let mut c = offline_doctor();
+        c.args(["--call", "GET /api/machines", "--context", "application"])
+            .arg(common::fixture_text("tokens/delegated-v1.jwt"));
+        c
+    });
+    let got = codes(&o.json());
+    assert!(
+        got.contains(&"check.context_mismatch".to_string()),
+        "{got:?}"
+    );
+    assert!(!got.contains(&"doctor.not_in_token".to_string()), "{got:?}");
+}
+
+#[test]
+fn strict_fails_a_warn_step_even_without_a_warning_finding() {
+    // One call probed, one not (a placeholder): the probe step warns, and
+    // no finding says so; --strict fails the checklist all the same.
+    let k = common::main_key();
+    let token = mint::sign(
+        &k,
+        &k.v1_header(),
+        &mint::valid_now(mint::v1_app_claims(&["Machine.Read.All"])),
+    );
+    let api = MockServer::start();
+    api.mock(|when, then| {
+        when.method(GET).path("/api/machines");
+        then.status(200).json_body(json!({"value": [{"id": "m1"}]}));
+    });
+    let run_with = |strict: bool| {
+        let mut c = mdeauth();
+        c.args(["--format", "json", "doctor", "--probe", &token])
+            .args([
+                "--call",
+                "GET /api/machines",
+                "--call",
+                "GET /api/machines/{id}",
+            ])
+            .args(["--jwks", fixture("keys/jwks.json").to_str().unwrap()])
+            .args(["--api-base", &api.base_url()]);
+        if strict {
+            c.arg("--strict");
+        }
+        run(c)
+    };
+    let o = run_with(false);
+    assert_eq!(step(&o.json(), "probe")["status"], "warn", "{}", o.stdout);
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    let o = run_with(true);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert_eq!(o.json()["verdict"], "fail");
+}

@@ -425,7 +425,8 @@ fn pasted_commands_and_code_do_not_repeat_their_passwords() {
         new ClientSecretCredential(tenantId, clientId, \"Csharp Secret\"); \
         new UsernamePasswordCredential(\"alex@contoso.com\", \"Hunter2-Passw0rd!\", \"4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55\", clientId); \
         az login -u alex@contoso.com -p=Equals2pw; \
-        $env:AZURE_PASSWORD = \"Spaced Env\"";
+        $env:AZURE_PASSWORD = \"Spaced Env\"; \
+        new ClientSecretCredential(clientSecret: \"Named~Reordered1\", tenantId: \"contoso\", clientId: \"myapp\")";
     for format in ["human", "json", "junit"] {
         let out = common::mdeauth()
             .args(["--format", format, "explain", "-"])
@@ -446,6 +447,7 @@ fn pasted_commands_and_code_do_not_repeat_their_passwords() {
             "Hunter2",
             "Equals2pw",
             "Spaced Env",
+            "Named~",
         ] {
             assert!(!shown.contains(s), "{format} shows {s}: {shown}");
         }

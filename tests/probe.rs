@@ -422,11 +422,10 @@ fn forbidden_names_roles_the_api_did_not_count() {
         msg.contains("the API says the token holds Alert.Read.All, but its roles claim lists"),
         "{msg}"
     );
-    // The lead: the token sent is not this one; a new token alone would
-    // not explain it.
+    // The token probe sent is the one checked: the API lags behind.
     assert_eq!(
         finding(&v, "probe.forbidden")["fix"],
-        "the API saw Alert.Read.All in the token it was sent, not Machine.Read.All: make sure the token checked is the one your app sends (a cached older token?), then send a new one"
+        "the API did not count a role the token carries: it can lag behind a recent grant (allow up to an hour, then retry with a new token); if it persists, check the tenant's advanced features in the Defender portal"
     );
 }
 
@@ -1022,6 +1021,22 @@ fn a_delegated_403_on_a_call_with_no_delegated_permission_says_to_use_an_app_tok
         !codes(&v).contains(&"probe.roles_differ".to_string()),
         "{v:#}"
     );
+}
+
+#[test]
+fn a_delegated_403_without_a_message_on_an_app_only_call_says_to_use_an_app_token() {
+    let (_, f) = forbidden_with(
+        "Forbidden",
+        &fixture_text("tokens/delegated-v1.jwt"),
+        "GET /api/machines/abc/getmissingkbs",
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("GET /api/machines/{machineId}/getmissingkbs has no delegated permission: call it with an application token"),
+        "{fix}"
+    );
+    assert!(!fix.contains("the token itself is fine"), "{fix}");
+    assert!(!fix.contains("admin consent"), "{fix}");
 }
 
 #[test]

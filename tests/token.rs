@@ -118,6 +118,66 @@ fn the_plan_s_tenant_and_client_id_serve_when_none_is_given() {
         .unwrap();
     m.assert_calls(1);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The environment still wins over the plan.
+    const OTHER_APP: &str = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+    let other = server.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/{TENANT}/oauth2/v2.0/token"))
+            .form_urlencoded_tuple("client_id", OTHER_APP);
+        then.status(200).json_body(token_response());
+    });
+    let out = mdeauth()
+        .args(["--format", "json", "token", "--at", VALID_AT])
+        .arg("--plan")
+        .arg(&plan)
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .env("AZURE_CLIENT_ID", OTHER_APP)
+        .env("AZURE_AUTHORITY_HOST", server.base_url())
+        .output()
+        .unwrap();
+    other.assert_calls(1);
+    m.assert_calls(1);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A managed identity: only a plan whose credential is one selects it by
+    // its client id (as doctor does); another plan's app id is not sent.
+    let imds = MockServer::start();
+    let by_plan = imds.mock(|when, then| {
+        when.method(GET)
+            .path("/metadata/identity/oauth2/token")
+            .query_param("client_id", APP);
+        then.status(200).json_body(json!({
+            "access_token": token(), "expires_on": "1772446500", "resource": MDE_AUD, "token_type": "Bearer"
+        }));
+    });
+    let system = imds.mock(|when, then| {
+        when.method(GET)
+            .path("/metadata/identity/oauth2/token")
+            .query_param_missing("client_id");
+        then.status(200).json_body(json!({
+            "access_token": token(), "expires_on": "1772446500", "resource": MDE_AUD, "token_type": "Bearer"
+        }));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mi_plan = dir.path().join("mi.toml");
+    std::fs::write(
+        &mi_plan,
+        format!("name = \"mi\"\nclient_id = \"{APP}\"\ncredential = \"managed_identity\"\ncalls = [\"GET /api/machines\"]\n"),
+    )
+    .unwrap();
+    for (p, want) in [(&mi_plan, &by_plan), (&plan, &system)] {
+        let out = mdeauth()
+            .args(["token", "--flow", "managed-identity", "--at", VALID_AT])
+            .arg("--plan")
+            .arg(p)
+            .env(
+                "MDEAUTH_IMDS_ENDPOINT",
+                imds.url("/metadata/identity/oauth2/token"),
+            )
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        want.assert_calls(1);
+    }
 }
 
 #[test]

@@ -1207,6 +1207,42 @@ fn a_missing_tid_is_reported_once_whichever_rules_need_it() {
 }
 
 #[test]
+fn a_malformed_tid_is_not_also_missing_and_an_upper_case_issuer_reads_alike_everywhere() {
+    let k = main_key();
+    // tid of the wrong type, against a v2 key set whose issuer needs tid.
+    let mut c = mint::v2_app_claims(&["Machine.Read.All"]);
+    c["tid"] = json!([TENANT]);
+    let (_, v, _) = verify_v2_set(&mint::sign(&k, &k.v2_header(), &c));
+    let got = codes(&v);
+    assert!(got.contains(&"claims.malformed".to_string()), "{v}");
+    assert!(!got.contains(&"claims.tid_missing".to_string()), "{v}");
+    // The issuer's tenant in upper case, tid in lower case: the same words
+    // with --jwks and with discovery.
+    let mut c = claims();
+    c["iss"] = json!(mint::v1_issuer(&TENANT.to_ascii_uppercase()));
+    let t = signed(&c);
+    let want = format!(
+        "the issuer {} and the tid {TENANT} name the same tenant in different letter case: Azure AD writes both in lower case",
+        mint::v1_issuer(&TENANT.to_ascii_uppercase())
+    );
+    let (_, v, _) = verify_main(&t, &[]);
+    assert_eq!(
+        finding(&v, "issuer.tenant_mismatch")["message"],
+        want,
+        "{v}"
+    );
+    let server = MockServer::start();
+    let _aad = Aad::start(&server, &jwks_fixture("jwks.json"));
+    let cache = tempfile::tempdir().unwrap();
+    let (_, v, _) = verify(&server, cache.path(), &t, &[]);
+    assert_eq!(
+        finding(&v, "issuer.tenant_mismatch")["message"],
+        want,
+        "{v}"
+    );
+}
+
+#[test]
 fn the_keys_own_issuer_member_is_enforced() {
     let k = main_key();
     let v2 = |c: &Value| mint::sign(&k, &k.v2_header(), c);

@@ -119,8 +119,13 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
 /// request goes, and so must its grant (removing the request alone leaves
 /// a consented permission in every new token).
 fn remove_fix(p: &str, where_: &str) -> String {
+    let how = if where_.starts_with("application") {
+        "Enterprise applications > the app > Permissions; `mdeauth app --grants` gives the exact commands"
+    } else {
+        "Enterprise applications > the app > Permissions, for the users or the tenant"
+    };
     format!(
-        "remove {p} from the app's WindowsDefenderATP {where_} (least privilege) and revoke its grant (Enterprise applications > the app > Permissions; `mdeauth app --grants` gives the exact commands), then get a new token"
+        "remove {p} from the app's WindowsDefenderATP {where_} (least privilege) and revoke its grant ({how}), then get a new token"
     )
 }
 

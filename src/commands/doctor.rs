@@ -668,13 +668,23 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             (planned, token) => planned.or(token),
         };
         let consent_client = client_id.as_deref().or(app.map(|a| a.app_id.as_str()));
-        report.findings.extend(doctor::chain_findings(
-            &d.chain,
-            consent_client,
-            consent_tenant,
-            app.is_some_and(|a| !a.is_multi_tenant()),
-            api_cloud,
-        ));
+        // A token of the other context carries none of the plan's
+        // permissions: the context is the cause, not consent.
+        let context_wrong = report
+            .findings
+            .iter()
+            .any(|f| f.code == "check.context_mismatch");
+        report.findings.extend(
+            doctor::chain_findings(
+                &d.chain,
+                consent_client,
+                consent_tenant,
+                app.is_some_and(|a| !a.is_multi_tenant()),
+                api_cloud,
+            )
+            .into_iter()
+            .filter(|f| !(context_wrong && f.code == "doctor.not_in_token")),
+        );
     }
 
     // ---- 8. probe
@@ -728,10 +738,18 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     } else {
         exit::PASS
     };
-    // --strict: a checklist that passes with warnings fails.
+    // --strict: a checklist with a warning step, or a warning that names a
+    // defect, fails (exit 1), also beside a service out of reach.
     if args.strict {
+        let warned = report
+            .doctor
+            .as_ref()
+            .is_some_and(|d| d.steps.iter().any(|s| s.status == StepStatus::Warn));
         report = report.strict();
-        if code == exit::PASS && report.verdict == Verdict::Fail {
+        if warned {
+            report.verdict = Verdict::Fail;
+        }
+        if report.verdict == Verdict::Fail && code != exit::USAGE {
             return Ok((report, exit::FAIL));
         }
     }

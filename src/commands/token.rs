@@ -63,9 +63,14 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
     let plan = args.plan.as_deref().map(Plan::load).transpose()?;
     let wanted = super::check::wanted(plan.as_ref(), &args.calls)?;
 
-    // Flags and the environment win; else the plan's app (not for a
-    // managed identity, where a client id would select another identity).
-    let plan_app = plan.as_ref().filter(|_| args.flow != Flow::ManagedIdentity);
+    // Flags and the environment win; else the plan's app. For a managed
+    // identity only a plan whose credential is one: its client id selects
+    // that identity, as doctor selects it; another plan's app id would
+    // select an identity that does not exist.
+    let plan_app = plan.as_ref().filter(|p| {
+        args.flow != Flow::ManagedIdentity
+            || p.credential == Some(crate::plan::Credential::ManagedIdentity)
+    });
     let client_id = args
         .client_id
         .as_deref()

@@ -129,16 +129,17 @@ pub fn render(r: &Report) -> String {
     // Warnings (least privilege, expiring credentials): failures under
     // --strict; otherwise listed in the suite's output, so a CI page shows
     // them without failing the build.
-    let warnings = r
+    let (failing, listed): (Vec<&Finding>, Vec<&Finding>) = r
         .findings
         .iter()
-        .filter(|f| f.severity == crate::finding::Severity::Warning && !f.is_unreachable());
-    if r.strict {
-        for f in warnings {
-            suite.add_test_case(finding_case(f, &class, NonSuccessKind::Failure));
-        }
-    } else {
-        let lines: Vec<String> = warnings
+        .filter(|f| f.severity == crate::finding::Severity::Warning && !f.is_unreachable())
+        .partition(|f| r.strict && f.fails_strict());
+    for f in failing {
+        suite.add_test_case(finding_case(f, &class, NonSuccessKind::Failure));
+    }
+    {
+        let lines: Vec<String> = listed
+            .into_iter()
             .map(|f| {
                 let fix = if f.fix.is_empty() {
                     String::new()

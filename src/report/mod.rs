@@ -171,8 +171,9 @@ pub struct Report {
     /// Evaluation instant as Unix seconds, for relative phrases in human output.
     #[serde(skip)]
     pub now: i64,
-    /// `--strict`: warnings fail the report too (and are JUnit failures).
-    #[serde(skip)]
+    /// `--strict`: warnings that name a defect fail the report too (and
+    /// are JUnit failures); in JSON only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub strict: bool,
 }
 
@@ -202,9 +203,11 @@ impl Report {
     /// `--strict`, after [`Report::finish`]: a report that passes with
     /// warnings (least privilege, expiring credentials) fails instead, for a
     /// CI gate that holds to "what the calls need, and nothing more".
+    /// Such a warning fails the report even beside a check that could not
+    /// run (`unverified`): it is a defect found, as an error is.
     pub fn strict(mut self) -> Report {
         self.strict = true;
-        if self.verdict == Verdict::Pass && self.count(Severity::Warning) > 0 {
+        if self.findings.iter().any(Finding::fails_strict) {
             self.verdict = Verdict::Fail;
         }
         self
