@@ -6,7 +6,7 @@
 //! client_id = "9b0a3d8e-5c2f-4e71-a1b4-6d3e8f2c7a90"
 //! context = "application"        # or "delegated"
 //! multi_tenant = false
-//! credential = "certificate"     # secret | certificate | federated | managed_identity | user
+//! credential = "certificate"     # secret | certificate | federated | managed_identity | user | password | device_code | interactive
 //! calls = [
 //!   "GET /api/machines",
 //!   { call = "POST /api/machines/{id}/isolate", note = "containment playbook" },
@@ -39,8 +39,16 @@ pub enum Credential {
     Federated,
     /// Azure managed identity.
     ManagedIdentity,
-    /// A signed-in user (delegated; public or confidential client).
+    /// A signed-in user (delegated; public or confidential client), the
+    /// sign-in flow not said: the lint leaves the flow unchecked.
     User,
+    /// A signed-in user, with the password grant (public client flows).
+    Password,
+    /// A signed-in user, with the device-code flow (public client flows).
+    #[serde(alias = "device-code")]
+    DeviceCode,
+    /// A signed-in user, interactively (authorization code; a redirect URI).
+    Interactive,
 }
 
 impl Credential {
@@ -51,17 +59,25 @@ impl Credential {
             Credential::Federated => "federated",
             Credential::ManagedIdentity => "managed_identity",
             Credential::User => "user",
+            Credential::Password => "password",
+            Credential::DeviceCode => "device_code",
+            Credential::Interactive => "interactive",
         }
     }
 
     /// The app lint's credential. `user` does not say which sign-in flow
     /// (interactive, device code, password) and `federated` has no lint
-    /// rules: both leave the flow unchecked.
+    /// rules: both leave the flow unchecked; `password`, `device_code` and
+    /// `interactive` say it, so "Allow public client flows" and the
+    /// redirect URI are checked.
     pub fn lint_credential(self) -> Option<applint::Credential> {
         match self {
             Credential::Secret => Some(applint::Credential::Secret),
             Credential::Certificate => Some(applint::Credential::Certificate),
             Credential::ManagedIdentity => Some(applint::Credential::ManagedIdentity),
+            Credential::Password => Some(applint::Credential::UserPassword),
+            Credential::DeviceCode => Some(applint::Credential::DeviceCode),
+            Credential::Interactive => Some(applint::Credential::Interactive),
             Credential::User | Credential::Federated => None,
         }
     }
@@ -416,5 +432,18 @@ calls = [
         );
         assert_eq!(Credential::User.lint_credential(), None);
         assert_eq!(Credential::Federated.lint_credential(), None);
+        // The user flows a plan can name are checked as --credential's.
+        assert_eq!(
+            Credential::DeviceCode.lint_credential(),
+            Some(applint::Credential::DeviceCode)
+        );
+        assert_eq!(
+            Credential::Password.lint_credential(),
+            Some(applint::Credential::UserPassword)
+        );
+        assert_eq!(
+            Credential::Interactive.lint_credential(),
+            Some(applint::Credential::Interactive)
+        );
     }
 }

@@ -649,6 +649,36 @@ fn public_client_flows_off_for_a_password_or_device_code_plan() {
 }
 
 #[test]
+fn a_plan_naming_its_sign_in_flow_gets_the_public_client_check_too() {
+    // `credential = "device_code"` (or "device-code", or "password") says
+    // the flow, as --credential does; `user` alone leaves it unchecked.
+    let dir = tempfile::tempdir().unwrap();
+    for (cred, code) in [
+        ("device_code", 1),
+        ("device-code", 1),
+        ("password", 1),
+        ("user", 0),
+    ] {
+        let plan = dir.path().join(format!("{cred}.toml"));
+        std::fs::write(
+            &plan,
+            format!("name = \"p\"\ncontext = \"delegated\"\ncredential = \"{cred}\"\ncalls = [\"GET /api/alerts\"]\n"),
+        )
+        .unwrap();
+        let (got, v) = run_file(
+            "public-client-off.json",
+            &["--plan", plan.to_str().unwrap()],
+        );
+        assert_eq!(got, code, "{cred}: {v}");
+        assert_eq!(
+            codes(&v).contains(&"app.public_client_off".to_string()),
+            code == 1,
+            "{cred}: {v}"
+        );
+    }
+}
+
+#[test]
 fn seed_user_context_app_is_a_public_client_and_passes() {
     let (code, v) = run_file(
         "seed-user-app.json",
