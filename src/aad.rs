@@ -366,6 +366,20 @@ impl MiSelector {
         }
     }
 
+    /// A user-assigned identity's object (principal) id: a GUID, sent bare
+    /// and in lower case.
+    pub fn object_id(id: &str) -> Result<MiSelector> {
+        let t = id.trim();
+        if !crate::guid::is_guid(t) {
+            return Err(Error::input("--mi-object-id is not a GUID").with_hint(
+                "give the identity's Object (principal) ID, as `az identity show -g <group> -n <name> --query principalId -o tsv` prints it",
+            ));
+        }
+        Ok(MiSelector::ObjectId(
+            crate::guid::bare(t).to_ascii_lowercase(),
+        ))
+    }
+
     /// A user-assigned identity's resource id, checked for its shape (the
     /// endpoints answer a malformed one with a bare 400).
     pub fn resource_id(id: &str) -> Result<MiSelector> {

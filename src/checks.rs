@@ -156,6 +156,43 @@ pub fn is_aad_tid(t: &str) -> bool {
     crate::guid::is_bare_guid(t) && !t.bytes().any(|b| b.is_ascii_uppercase())
 }
 
+/// The tenant segment of an issuer's path (`https://host/{tenant}/...`),
+/// as written.
+fn issuer_segment(iss: &str) -> Option<&str> {
+    iss.split_once("://")?.1.split('/').nth(1)
+}
+
+/// The tenant GUID an issuer's path starts with (any letter case).
+pub(crate) fn issuer_tenant(iss: &str) -> Option<&str> {
+    issuer_segment(iss).filter(|s| crate::guid::is_bare_guid(s))
+}
+
+/// `claims.tid_missing` for an issuer that needs `tid` to be checked.
+pub(crate) fn tid_missing(iss: &str) -> Finding {
+    Finding::error(
+        "claims.tid_missing",
+        format!("the token has no tid, so its issuer {iss} cannot be checked against its tenant"),
+        "reject the token: Azure AD tokens always carry tid",
+    )
+}
+
+/// `issuer.tenant_mismatch`: the issuer's path names `segment`, not the
+/// token's tenant `t` (or names it in other letters), said alike on every
+/// path (offline, `--jwks`, discovery).
+pub(crate) fn tenant_mismatch(iss: &str, t: &str, segment: &str) -> Finding {
+    Finding::error(
+        "issuer.tenant_mismatch",
+        if t.eq_ignore_ascii_case(segment) {
+            format!(
+                "the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case"
+            )
+        } else {
+            format!("the issuer {iss} does not name the token's tenant {t}")
+        },
+        "reject the token: an Azure AD issuer's path is the tenant id in tid",
+    )
+}
+
 /// An Azure AD `iss` must be exactly an issuer Azure AD writes into tokens
 /// of this version in the cloud its host names, for the token's `tid`
 /// (aad-facts §3: v1 `https://sts.windows.net/{tid}/`, v2
@@ -169,13 +206,7 @@ pub fn aad_issuer(
     tid: Option<&str>,
 ) {
     let Some(t) = tid else {
-        out.push(Finding::error(
-            "claims.tid_missing",
-            format!(
-                "the token has no tid, so its issuer {iss} cannot be checked against its tenant"
-            ),
-            "reject the token: Azure AD tokens always carry tid",
-        ));
+        out.push(tid_missing(iss));
         return;
     };
     if !is_aad_tid(t) {
@@ -187,27 +218,10 @@ pub fn aad_issuer(
     }
     let wanted = cloud.issuers(cls.version, t);
     // The right form for another tenant: say that rather than "wrong issuer".
-    let other_tenant = iss
-        .split_once("://")
-        .and_then(|(scheme, rest)| {
-            let mut parts = rest.splitn(3, '/');
-            let (host, _seg, tail) = (parts.next()?, parts.next()?, parts.next()?);
-            Some(format!("{scheme}://{host}/{t}/{tail}"))
-        })
-        .is_some_and(|fixed| wanted.contains(&fixed));
-    if other_tenant {
-        // The same tenant in other letter case is still not what Azure AD
-        // writes (both in lower case), but say so rather than "another".
-        let same_tenant_other_case = wanted.iter().any(|w| w.eq_ignore_ascii_case(iss));
-        out.push(Finding::error(
-            "issuer.tenant_mismatch",
-            if same_tenant_other_case {
-                format!("the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case")
-            } else {
-                format!("the issuer {iss} does not name the token's tenant {t}")
-            },
-            "reject the token: an Azure AD issuer's path is the tenant id in tid",
-        ));
+    if let Some(segment) = issuer_segment(iss)
+        && wanted.contains(&iss.replacen(&format!("/{segment}/"), &format!("/{t}/"), 1))
+    {
+        out.push(tenant_mismatch(iss, t, segment));
         return;
     }
     let version = match cls.version {

@@ -513,7 +513,7 @@ impl Resolver {
                     format!(
                         "the token's key ({}) was not in the cached key set, so {} was fetched again",
                         key_name(token),
-                        http::shown_url(url)
+                        res.jwks_uri
                     ),
                     "",
                 ));

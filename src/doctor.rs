@@ -255,39 +255,44 @@ pub fn chain_findings(
             consent,
         ));
     }
-    // Not in the token, and nothing given to say whether it is requested or
-    // granted (no --app, no --grants): every step of the way, in order.
-    let unknown =
-        names(&|r| r.in_token == Some(false) && r.granted.is_none() && r.requested.is_none());
-    if !unknown.is_empty() {
+    // Not in the token, grants unknown: without --app nothing says whether
+    // the app requests it either, so every step of the way, in order; with
+    // --app that requests it, consent or a newer token.
+    for (requested, cause, add) in [
+        (
+            None,
+            "not in the token: the app does not request it, nobody consented, or the token predates the consent (--app and --grants tell which)",
+            true,
+        ),
+        (
+            Some(true),
+            "requested but not in the token: nobody consented, or the token predates the consent (--grants tells which)",
+            false,
+        ),
+    ] {
+        let missing = names(&|r| {
+            r.in_token == Some(false) && r.granted.is_none() && r.requested == requested
+        });
+        if missing.is_empty() {
+            continue;
+        }
+        let add = if add {
+            format!(
+                "add {} to the app's WindowsDefenderATP API permissions if missing; then ",
+                missing.join(" and ")
+            )
+        } else {
+            String::new()
+        };
         out.push(Finding::error(
             "doctor.not_in_token",
             format!(
-                "{} {} not in the token: the app does not request it, nobody consented, or the token predates the consent (--app and --grants tell which)",
-                unknown.join(", "),
-                if unknown.len() == 1 { "is" } else { "are" }
+                "{} {} {cause}",
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" }
             ),
             format!(
-                "add {} to the app's WindowsDefenderATP API permissions if missing; then admin consent: {}; then request a new token for scope {}",
-                unknown.join(" and "),
-                consent_how(),
-                consent::mde_scope()
-            ),
-        ));
-    }
-    // Requested (--app), grants unknown: consent or a newer token.
-    let unconsented =
-        names(&|r| r.in_token == Some(false) && r.granted.is_none() && r.requested == Some(true));
-    if !unconsented.is_empty() {
-        out.push(Finding::error(
-            "doctor.not_in_token",
-            format!(
-                "{} {} requested but not in the token: nobody consented, or the token predates the consent (--grants tells which)",
-                unconsented.join(", "),
-                if unconsented.len() == 1 { "is" } else { "are" }
-            ),
-            format!(
-                "admin consent: {}; then request a new token for scope {}",
+                "{add}admin consent: {}; then request a new token for scope {}",
                 consent_how(),
                 consent::mde_scope()
             ),

@@ -290,10 +290,7 @@ impl ProbeSection {
     /// The section of a call that got no usable answer (no status): what
     /// was sent where, so every outcome has one.
     pub fn unanswered(call: &ParsedCall, url: &str, token: &Token) -> ProbeSection {
-        let ctx = match token.claims.as_ref().map(|c| c.classify().context) {
-            Ok(Context::Delegated) => PermContext::Delegated,
-            _ => PermContext::Application,
-        };
+        let ctx = token_context(token);
         ProbeSection {
             call: call.label(),
             url: url.to_string(),
@@ -312,6 +309,15 @@ impl ProbeSection {
             items: None,
             ids: Vec::new(),
         }
+    }
+}
+
+/// The context a token's permissions are read in: delegated for a user's
+/// token, else application.
+fn token_context(token: &Token) -> PermContext {
+    match token.claims.as_ref().map(|c| c.classify().context) {
+        Ok(Context::Delegated) => PermContext::Delegated,
+        _ => PermContext::Application,
     }
 }
 
@@ -500,16 +506,7 @@ pub fn interpret(
 ) -> Probed {
     let claims = token.claims.as_ref().ok();
     let cls = claims.map(|c| c.classify());
-    let ctx = if cls
-        .as_ref()
-        .is_some_and(|c| c.context == Context::Delegated)
-    {
-        PermContext::Delegated
-    } else {
-        PermContext::Application
-    };
-    let kind = ctx.perm_kind();
-    let token_roles = claims.map(|c| c.granted(ctx)).unwrap_or_default();
+    let kind = token_context(token).perm_kind();
     // Whatever the server says is shown without the token it was sent: an
     // API or proxy that echoes the Authorization header must not make the
     // report print the credential.
@@ -533,18 +530,10 @@ pub fn interpret(
         _ => Vec::new(),
     };
     let mut section = ProbeSection {
-        call: call.label(),
-        url: url.to_string(),
-        method: call.method.clone(),
         status: Some(status),
         error_code: err.code.clone(),
         correlation_id: correlation.clone(),
-        retry_after: None,
-        auth_error: None,
-        required_roles: call.row.accepted(kind),
-        token_roles: token_roles.clone(),
-        items: None,
-        ids: Vec::new(),
+        ..ProbeSection::unanswered(call, url, token)
     };
     let said = format!(
         "{} answered {status} {} to {}{}",
@@ -659,6 +648,7 @@ pub fn interpret(
                 section.auth_error.as_deref(),
                 url,
                 token,
+                &offline,
                 clock,
                 sent,
             ));
@@ -773,8 +763,8 @@ pub fn interpret(
 /// The `error` and `error_description` of a `WWW-Authenticate: Bearer`
 /// challenge (RFC 6750 §3), as `error: description`.
 fn bearer_error(header: &str) -> Option<String> {
+    let lower = header.to_ascii_lowercase();
     let param = |name: &str| -> Option<String> {
-        let lower = header.to_ascii_lowercase();
         let mut from = 0;
         while let Some(i) = lower[from..].find(name) {
             let at = from + i;
@@ -812,6 +802,7 @@ fn unauthorized(
     auth_error: Option<&str>,
     url: &str,
     token: &Token,
+    offline: &[Finding],
     clock: Clock,
     sent: Sent,
 ) -> Finding {
@@ -829,12 +820,8 @@ fn unauthorized(
             });
             cloud_fix = Some(format!("{}: {}", f.message, f.fix));
         }
-        let offline: Vec<&'static str> = checks::header(&token.header)
-            .into_iter()
-            .chain(checks::claims(&token.header, c, &cls, clock))
-            .filter(Finding::is_error)
-            .map(|f| f.code)
-            .collect();
+        // The token's own errors, as interpret worked them out.
+        let offline: Vec<&'static str> = offline.iter().map(|f| f.code).collect();
         // Judged when the request went out, whatever --at the report is at.
         if offline
             .iter()
@@ -1054,22 +1041,17 @@ fn forbidden(
             .cloned()
             .collect()
     };
-    let mut fix = if holds.is_empty() && !req.is_empty() {
-        if to_add.is_empty() {
-            format!(
-                "{} has no delegated permission: call it with an application token (app context)",
-                call.row.label()
-            )
-        } else {
-            format!(
-                "add the WindowsDefenderATP {what} {} to the app registration, grant admin consent, then get a new token",
-                to_add.join(" and ")
-            )
-        }
-    } else if kind == PermKind::Scope && catalog.is_empty() {
+    // No scope allows a call the catalogue documents no delegated
+    // permission for (to_add is then empty too).
+    let mut fix = if kind == PermKind::Scope && catalog.is_empty() {
         format!(
             "{} has no delegated permission: call it with an application token (app context)",
             call.row.label()
+        )
+    } else if holds.is_empty() && !req.is_empty() {
+        format!(
+            "add the WindowsDefenderATP {what} {} to the app registration, grant admin consent, then get a new token",
+            to_add.join(" and ")
         )
     } else if kind == PermKind::Scope {
         // The MDE role permission the call's documentation names, and where

@@ -481,49 +481,19 @@ fn aad_issuer_rule(out: &mut Vec<Finding>, iss: &str) {
     }
 }
 
-/// The tenant GUID an issuer's path starts with (any letter case).
-fn issuer_tenant(iss: &str) -> Option<&str> {
-    iss.split_once("://")
-        .and_then(|(_, rest)| rest.split('/').nth(1))
-        .filter(|s| crate::guid::is_bare_guid(s))
-}
-
 /// An issuer whose path starts with a tenant GUID must name the token's
 /// `tid` there, in the same letters (aad-facts: require the `iss` path
 /// segment to equal `tid`); a token without `tid` cannot be checked.
 fn issuer_names_tid(out: &mut Vec<Finding>, iss: &str, tid: Option<&str>) {
-    let Some(segment) = issuer_tenant(iss) else {
+    let Some(segment) = checks::issuer_tenant(iss) else {
         return;
     };
     match tid {
-        None => out.push(Finding::error(
-            "claims.tid_missing",
-            format!(
-                "the token has no tid, so its issuer {iss} cannot be checked against its tenant"
-            ),
-            "reject the token: Azure AD tokens always carry tid",
-        )),
+        None => out.push(checks::tid_missing(iss)),
         Some(t) if !checks::is_aad_tid(t) => {}
         Some(t) if t == segment => {}
-        Some(t) => out.push(tenant_mismatch(iss, t, segment)),
+        Some(t) => out.push(checks::tenant_mismatch(iss, t, segment)),
     }
-}
-
-/// `issuer.tenant_mismatch`: the issuer's path names `segment`, not the
-/// token's tenant `t` (or names it in other letters), said alike on every
-/// path.
-fn tenant_mismatch(iss: &str, t: &str, segment: &str) -> Finding {
-    Finding::error(
-        "issuer.tenant_mismatch",
-        if t.eq_ignore_ascii_case(segment) {
-            format!(
-                "the issuer {iss} and the tid {t} name the same tenant in different letter case: Azure AD writes both in lower case"
-            )
-        } else {
-            format!("the issuer {iss} does not name the token's tenant {t}")
-        },
-        "reject the token: an Azure AD issuer's path is the tenant id in tid",
-    )
 }
 
 /// Compare `iss` to an issuer that is either a `{tenantid}` template or fixed.
@@ -557,10 +527,10 @@ fn issuer_rule(
                 }
                 // The template's form for another tenant: the cause is the
                 // tenant, said as every other path says it.
-                let other_tenant = issuer_tenant(iss)
-                    .is_some_and(|seg| expected.replace("{tenantid}", seg) == iss);
-                out.push(if other_tenant && code == "issuer.mismatch" {
-                    tenant_mismatch(iss, t, issuer_tenant(iss).unwrap_or_default())
+                let other_tenant = checks::issuer_tenant(iss)
+                    .filter(|seg| expected.replace("{tenantid}", seg) == iss);
+                out.push(if let Some(seg) = other_tenant.filter(|_| code == "issuer.mismatch") {
+                    checks::tenant_mismatch(iss, t, seg)
                 } else {
                     Finding::error(
                         code,

@@ -138,8 +138,7 @@ pub fn run(args: &AppArgs) -> Result<Report> {
     report.findings.extend(notes);
     report.findings.extend(out.findings);
     report.plan = plan.as_ref().map(PlanSection::new);
-    let report = report.finish();
-    Ok(if args.strict { report.strict() } else { report })
+    Ok(report.finish().strict(args.strict))
 }
 
 fn credential_of(c: CredentialArg) -> Credential {

@@ -59,70 +59,69 @@ pub fn run(args: &CheckArgs) -> Result<Report> {
         super::verify::check_key_args(&args.keys)?;
     }
     let token = super::load_token(&args.input)?;
-    // A payload that is not a claims set: with the signature checked, it
-    // is a token that fails (payload.not_json, as verify reports it), and
-    // no call can be judged; without a signature, it is bad input (exit 2).
-    if let Err(unreadable) = token.require_claims() {
-        if args.no_verify {
-            return Err(unreadable);
-        }
-        let mut report = Report::new("check", clock.now);
-        match verify(args, plan.as_ref(), &token, clock) {
-            Ok(v) => {
-                report.findings = v.findings;
-                report.signature = Some(v.signature);
-                report.claims_valid = Some(v.claims_valid);
-                return Ok(report.finish());
-            }
-            // Keys out of reach: nothing was learnt beyond the bad payload.
-            Err(Error::Environment { .. }) => return Err(unreadable),
-            Err(e) => return Err(e),
-        }
-    }
-    let claims = token.require_claims()?;
-    let cls = claims.classify();
-    let mut report = Report::new("check", clock.now);
-    let offline = |report: &mut Report| {
-        report.findings.extend(checks::header(&token.header));
-        report
-            .findings
-            .extend(checks::claims(&token.header, claims, &cls, clock));
-    };
-    if args.no_verify {
-        offline(&mut report);
-        report.findings.push(checks::signature_not_checked());
+    // The signature and claims as verify checks them, unless --no-verify;
+    // keys out of reach are noted, not fatal.
+    let verified = if args.no_verify {
+        None
     } else {
         match verify(args, plan.as_ref(), &token, clock) {
-            Ok(v) => {
-                // verify_token runs the same header and claim checks, plus the signature's.
-                report.findings = v.findings;
-                report.signature = Some(v.signature);
-                report.claims_valid = Some(v.claims_valid);
-            }
-            Err(e @ Error::Environment { .. }) => {
-                offline(&mut report);
+            Err(e) if !matches!(e, Error::Environment { .. }) => return Err(e),
+            v => Some(v),
+        }
+    };
+    let mut report = Report::new("check", clock.now);
+    let claims = match (token.require_claims(), verified) {
+        (Ok(claims), verified) => {
+            let offline = |report: &mut Report| {
+                let cls = claims.classify();
+                report.findings.extend(checks::header(&token.header));
                 report
                     .findings
-                    .push(crate::checks::signature_unverified(&e));
+                    .extend(checks::claims(&token.header, claims, &cls, clock));
+            };
+            match verified {
+                None => {
+                    offline(&mut report);
+                    report.findings.push(checks::signature_not_checked());
+                }
+                // verify_token runs the same header and claim checks, plus the signature's.
+                Some(Ok(v)) => report.take_verification(v),
+                Some(Err(e)) => {
+                    offline(&mut report);
+                    report.findings.push(checks::signature_unverified(&e));
+                }
             }
-            Err(e) => return Err(e),
+            claims
         }
-    }
+        // A signed payload that is not a claims set fails as verify fails it
+        // (payload.not_json), and no call can be judged.
+        (Err(_), Some(Ok(v))) => {
+            report.take_verification(v);
+            return Ok(report.finish().strict(args.strict));
+        }
+        // Without the signature checked (--no-verify, keys out of reach),
+        // nothing was learnt beyond the bad payload: bad input (exit 2).
+        (Err(unreadable), _) => return Err(unreadable),
+    };
     evaluate(&mut report, claims, plan.as_ref(), &wanted, args.context);
     report.token = Some(TokenSection::new(&token, claims, clock));
     crate::finding::dedupe(&mut report.findings);
-    let report = report.finish();
-    Ok(if args.strict { report.strict() } else { report })
+    Ok(report.finish().strict(args.strict))
 }
 
 /// How to take a permission the token holds out of the app's tokens: the
 /// request goes, and so must its grant (removing the request alone leaves
 /// a consented permission in every new token).
-fn remove_fix(p: &str, where_: &str) -> String {
-    let how = if where_.starts_with("application") {
-        "Enterprise applications > the app > Permissions; `mdeauth app --grants` gives the exact commands"
-    } else {
-        "Enterprise applications > the app > Permissions, for the users or the tenant"
+fn remove_fix(p: &str, kind: PermKind) -> String {
+    let (where_, how) = match kind {
+        PermKind::Role => (
+            "application permissions",
+            "Enterprise applications > the app > Permissions; `mdeauth app --grants` gives the exact commands",
+        ),
+        PermKind::Scope => (
+            "delegated permissions",
+            "Enterprise applications > the app > Permissions, for the users or the tenant",
+        ),
     };
     format!(
         "remove {p} from the app's WindowsDefenderATP {where_} (least privilege) and revoke its grant ({how}), then get a new token"
@@ -391,7 +390,7 @@ pub fn evaluate_at(
         // misspelling, or a permission newer than the catalogue) cannot be
         // removed from the app as such: say what it is instead.
         let (message, fix) = if permissions::get(kind, u).is_some() {
-            (needs, remove_fix(u, where_))
+            (needs, remove_fix(u, kind))
         } else {
             (
                 format!("{needs} and which is not a WindowsDefenderATP {one} mdeauth knows"),
@@ -430,7 +429,7 @@ pub fn evaluate_at(
             }
             privilege::Surplus::Covered(covering) => {
                 let note = privilege::equals_note(rows.iter().copied(), kind, r);
-                let remove = remove_fix(r, where_);
+                let remove = remove_fix(r, kind);
                 Finding::warning(
                     "perm.redundant",
                     format!(

@@ -745,7 +745,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             .doctor
             .as_ref()
             .is_some_and(|d| d.steps.iter().any(|s| s.status == StepStatus::Warn));
-        report = report.strict();
+        report = report.strict(true);
         if warned {
             report.verdict = Verdict::Fail;
         }
@@ -896,6 +896,9 @@ fn probe_calls(
     let (mut ok, mut refused, mut failed, mut skipped) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut env = false;
+    // Verified against Azure AD's own published keys: not a key set the
+    // user gave (--jwks) or a stand-in authority (--authority-host).
+    let verified = d.ok("signature") && args.jwks.is_none() && args.authority_host.is_none();
     for w in wanted {
         let call = match mdeapi::parse_call(&w.given) {
             Ok(c) if c.is_read() => c,
@@ -909,9 +912,6 @@ fn probe_calls(
             }
         };
         let url = mdeapi::url(&call, &base)?;
-        // Verified against Azure AD's own published keys: not a key set
-        // the user gave (--jwks) or a stand-in authority (--authority-host).
-        let verified = d.ok("signature") && args.jwks.is_none() && args.authority_host.is_none();
         match mdeapi::probe(&http, &call, &url, token, clock, None, verified) {
             Ok(p) => {
                 match p.answer {

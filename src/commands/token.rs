@@ -458,9 +458,11 @@ fn poll_override() -> Result<Option<u64>> {
 /// id, object id or resource id, one at most (the endpoints take one).
 /// The last two belong to that flow only.
 fn mi_selector(args: &TokenCmdArgs, client_id: Option<&str>) -> Result<Option<aad::MiSelector>> {
-    let (flag, id, by_object) = match (&args.mi_object_id, &args.mi_resource_id) {
-        (Some(id), _) => ("--mi-object-id", id, true),
-        (None, Some(id)) => ("--mi-resource-id", id, false),
+    type Parse = fn(&str) -> Result<aad::MiSelector>;
+    let (flag, id, parse): (&str, &String, Parse) = match (&args.mi_object_id, &args.mi_resource_id)
+    {
+        (Some(id), _) => ("--mi-object-id", id, aad::MiSelector::object_id),
+        (None, Some(id)) => ("--mi-resource-id", id, aad::MiSelector::resource_id),
         (None, None) => {
             return Ok(match args.flow {
                 Flow::ManagedIdentity => {
@@ -482,18 +484,7 @@ fn mi_selector(args: &TokenCmdArgs, client_id: Option<&str>) -> Result<Option<aa
         ))
         .with_hint("give one of them: the identity endpoint takes a single selector (unset AZURE_CLIENT_ID if it came from there)"));
     }
-    if !by_object {
-        return aad::MiSelector::resource_id(id).map(Some);
-    }
-    let t = id.trim();
-    if !crate::guid::is_guid(t) {
-        return Err(Error::input("--mi-object-id is not a GUID").with_hint(
-            "give the identity's Object (principal) ID, as `az identity show -g <group> -n <name> --query principalId -o tsv` prints it",
-        ));
-    }
-    Ok(Some(aad::MiSelector::ObjectId(
-        crate::guid::bare(t).to_ascii_lowercase(),
-    )))
+    parse(id).map(Some)
 }
 
 /// App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) or IMDS

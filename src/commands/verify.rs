@@ -47,9 +47,7 @@ pub fn run(args: &VerifyArgs) -> Result<Report> {
     if let Ok(c) = &token.claims {
         report.token = Some(TokenSection::new(&token, c, clock));
     }
-    report.findings = v.findings;
-    report.signature = Some(v.signature);
-    report.claims_valid = Some(v.claims_valid);
+    report.take_verification(v);
     Ok(report.finish())
 }
 

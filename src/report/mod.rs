@@ -205,12 +205,24 @@ impl Report {
     /// CI gate that holds to "what the calls need, and nothing more".
     /// Such a warning fails the report even beside a check that could not
     /// run (`unverified`): it is a defect found, as an error is.
-    pub fn strict(mut self) -> Report {
+    /// `on` false leaves the report as it is.
+    pub fn strict(mut self, on: bool) -> Report {
+        if !on {
+            return self;
+        }
         self.strict = true;
         if self.findings.iter().any(Finding::fails_strict) {
             self.verdict = Verdict::Fail;
         }
         self
+    }
+
+    /// A verification's outcome as the report's: its findings (the header
+    /// and claim checks included), the signature and the claims verdict.
+    pub fn take_verification(&mut self, v: crate::validate::Verification) {
+        self.findings = v.findings;
+        self.signature = Some(v.signature);
+        self.claims_valid = Some(v.claims_valid);
     }
 
     /// Sort the findings and set the verdict from them. Call once, last.
