@@ -119,6 +119,15 @@ static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
 });
 
 /// Every call, current and legacy, in catalogue order.
+/// A documentation misspelling of a permission name (`Alerts.ReadWrite.All`),
+/// ignoring case, with the value tokens carry.
+pub fn doc_spelling(name: &str) -> Option<&'static Spelling> {
+    calls()
+        .iter()
+        .flat_map(|c| &c.doc_spelling)
+        .find(|s| s.documented.eq_ignore_ascii_case(name))
+}
+
 pub fn calls() -> &'static [Call] {
     &CATALOG.calls
 }
@@ -411,29 +420,42 @@ pub fn find(spec: &CallSpec) -> Result<&'static Call> {
         });
     }
     if !path_matches.is_empty() {
-        let mut methods: Vec<&str> = Vec::new();
-        let mut paths: Vec<&str> = Vec::new();
+        // Each method with its own path; paths that differ only in a
+        // placeholder's name (`{id}`, `{machineId}`) are one path.
+        let shape = |p: &str| {
+            p.split('/')
+                .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let mut methods: Vec<(&str, &str)> = Vec::new();
+        let mut paths: Vec<(&str, String)> = Vec::new();
         for &i in &path_matches {
             if rank(&cat.templates[i]) == top {
-                if !methods.contains(&cat.calls[i].method.as_str()) {
-                    methods.push(&cat.calls[i].method);
+                let c = &cat.calls[i];
+                if !methods.iter().any(|(m, _)| *m == c.method) {
+                    methods.push((&c.method, &c.path));
                 }
-                if !paths.contains(&cat.calls[i].path.as_str()) {
-                    paths.push(&cat.calls[i].path);
+                if !paths.iter().any(|(_, s)| *s == shape(&c.path)) {
+                    paths.push((&c.path, shape(&c.path)));
                 }
             }
         }
         return Err(Error::input(format!(
             "{} is not a documented MDE call: {} is documented only for {}",
             spec.display(),
-            paths.join(", "),
-            methods.join(", ")
+            paths.iter().map(|(p, _)| *p).collect::<Vec<_>>().join(", "),
+            methods
+                .iter()
+                .map(|(m, _)| *m)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .with_hint(format!(
             "use {}",
             methods
                 .iter()
-                .map(|m| format!("\"{m} {}\"", paths[0]))
+                .map(|(m, p)| format!("\"{m} {p}\""))
                 .collect::<Vec<_>>()
                 .join(" or ")
         )));

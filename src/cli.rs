@@ -640,6 +640,8 @@ pub enum CredentialArg {
     ManagedIdentity,
     /// Interactive sign-in (authorization code with a redirect URI).
     Interactive,
+    /// A federated credential (workload identity federation), which the manifest does not show.
+    Federated,
 }
 
 #[derive(Debug, Args)]

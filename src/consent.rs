@@ -112,7 +112,20 @@ pub fn check_client_id(id: &str) -> Result<String> {
         ))
         .with_hint("give the app registration's Application (client) ID, e.g. 00000000-0000-0000-0000-000000000000"));
     }
-    Ok(guid::bare(t).to_string())
+    let id = guid::bare(t);
+    if let Some(why) = not_a_client(id) {
+        return Err(Error::input(format!("client id {id} is {why}"))
+            .with_hint("give your app registration's Application (client) ID (Entra ID > App registrations > the app > Overview)"));
+    }
+    Ok(id.to_string())
+}
+
+/// Why an app id cannot be the client that calls the MDE API: it is the
+/// API's own app (WindowsDefenderATP), the resource tokens are for.
+pub fn not_a_client(id: &str) -> Option<&'static str> {
+    id.eq_ignore_ascii_case(crate::resource::MDE_APP_ID).then_some(
+        "WindowsDefenderATP's own app id: the API the tokens are for, not the app that calls it",
+    )
 }
 
 /// A tenant id compared with a token's `tid`: a GUID (braces dropped); a

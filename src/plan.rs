@@ -65,11 +65,23 @@ impl Credential {
         }
     }
 
+    /// The context the credential yields tokens in, when it yields only
+    /// one: a user's sign-in is delegated, a managed identity app-only.
+    pub fn only_context(self) -> Option<PermContext> {
+        match self {
+            Credential::User
+            | Credential::Password
+            | Credential::DeviceCode
+            | Credential::Interactive => Some(PermContext::Delegated),
+            Credential::ManagedIdentity => Some(PermContext::Application),
+            Credential::Secret | Credential::Certificate | Credential::Federated => None,
+        }
+    }
+
     /// The app lint's credential. `user` does not say which sign-in flow
-    /// (interactive, device code, password) and `federated` has no lint
-    /// rules: both leave the flow unchecked; `password`, `device_code` and
-    /// `interactive` say it, so "Allow public client flows" and the
-    /// redirect URI are checked.
+    /// (interactive, device code, password): it leaves the flow unchecked;
+    /// `password`, `device_code` and `interactive` say it, so "Allow public
+    /// client flows" and the redirect URI are checked.
     pub fn lint_credential(self) -> Option<applint::Credential> {
         match self {
             Credential::Secret => Some(applint::Credential::Secret),
@@ -78,7 +90,8 @@ impl Credential {
             Credential::Password => Some(applint::Credential::UserPassword),
             Credential::DeviceCode => Some(applint::Credential::DeviceCode),
             Credential::Interactive => Some(applint::Credential::Interactive),
-            Credential::User | Credential::Federated => None,
+            Credential::Federated => Some(applint::Credential::Federated),
+            Credential::User => None,
         }
     }
 }
@@ -120,6 +133,7 @@ pub fn lint_intent(
         credential,
         interactive_consent: multi_tenant == Some(true)
             || credential == Some(applint::Credential::Interactive),
+        tenant: None,
     }
 }
 
@@ -155,7 +169,7 @@ struct Raw {
     context: Option<PermContext>,
     #[serde(default)]
     multi_tenant: bool,
-    credential: Option<Credential>,
+    credential: Option<toml::Spanned<Credential>>,
     calls: toml::Spanned<Vec<toml::Spanned<RawCall>>>,
 }
 
@@ -254,8 +268,50 @@ impl Plan {
                 }
             }
         };
+        let credential = match raw.credential {
+            None => None,
+            Some(c) => {
+                let line = line_of(text, c.span().start);
+                let c = c.into_inner();
+                if let (Some(ctx), Some(only)) = (raw.context, c.only_context())
+                    && ctx != only
+                {
+                    return Err(at(
+                        line,
+                        format!(
+                            "credential {} yields {} tokens only, but context is {}: set context = \"{}\", or name {}",
+                            c.as_str(),
+                            only.as_str(),
+                            ctx.as_str(),
+                            only.as_str(),
+                            match ctx {
+                                PermContext::Application =>
+                                    "an app's own credential (secret, certificate, federated or managed_identity)",
+                                PermContext::Delegated =>
+                                    "a user's sign-in (user, password, device_code or interactive)",
+                            }
+                        ),
+                    ));
+                }
+                Some(c)
+            }
+        };
         let tenant_id = guid(raw.tenant_id, "tenant_id")?;
+        let client_line = raw
+            .client_id
+            .as_ref()
+            .map(|c| line_of(text, c.span().start));
         let client_id = guid(raw.client_id, "client_id")?;
+        if let (Some(id), Some(line)) = (&client_id, client_line)
+            && let Some(why) = crate::consent::not_a_client(id)
+        {
+            return Err(at(
+                line,
+                format!(
+                    "client_id {id} is {why}: give your app registration's Application (client) ID"
+                ),
+            ));
+        }
         let calls_line = line_of(text, raw.calls.span().start);
         let mut calls = Vec::new();
         for c in raw.calls.into_inner() {
@@ -281,7 +337,7 @@ impl Plan {
             client_id,
             context: raw.context,
             multi_tenant: raw.multi_tenant,
-            credential: raw.credential,
+            credential,
             calls,
         })
     }
@@ -425,13 +481,49 @@ calls = [
     }
 
     #[test]
-    fn lint_credential_leaves_user_and_federated_unchecked() {
+    fn a_credential_of_the_other_context_is_refused_at_its_line() {
+        let plan = |ctx: &str, cred: &str| {
+            Plan::parse(
+                &format!(
+                    "name = \"x\"\ncontext = \"{ctx}\"\ncredential = \"{cred}\"\ncalls = [\"GET /api/machines\"]\n"
+                ),
+                Path::new("p.toml"),
+            )
+        };
+        let e = plan("application", "device_code").unwrap_err().one_line();
+        assert!(
+            e.starts_with("p.toml:3: credential device_code yields delegated tokens only, but context is application"),
+            "{e}"
+        );
+        let e = plan("delegated", "managed_identity")
+            .unwrap_err()
+            .one_line();
+        assert!(
+            e.starts_with("p.toml:3: credential managed_identity yields application tokens only, but context is delegated: set context = \"application\", or name a user's sign-in"),
+            "{e}"
+        );
+        for (ctx, cred) in [
+            ("application", "secret"),
+            ("delegated", "secret"),
+            ("delegated", "certificate"),
+            ("application", "federated"),
+            ("delegated", "interactive"),
+        ] {
+            assert!(plan(ctx, cred).is_ok(), "{ctx} {cred}");
+        }
+    }
+
+    #[test]
+    fn lint_credential_leaves_user_unchecked() {
         assert_eq!(
             Credential::ManagedIdentity.lint_credential(),
             Some(applint::Credential::ManagedIdentity)
         );
         assert_eq!(Credential::User.lint_credential(), None);
-        assert_eq!(Credential::Federated.lint_credential(), None);
+        assert_eq!(
+            Credential::Federated.lint_credential(),
+            Some(applint::Credential::Federated)
+        );
         // The user flows a plan can name are checked as --credential's.
         assert_eq!(
             Credential::DeviceCode.lint_credential(),

@@ -213,6 +213,17 @@ fn an_encoded_slash_is_named_as_given() {
         err.contains("GET /api/machines%2Fabc is not a documented MDE API call"),
         "{err}"
     );
+    // A method the path is not documented for: each path once, whatever
+    // its placeholder is called, and each method with its own path.
+    let out = mdeauth()
+        .args(["api", "POST /api/machines/abc%2Fisolate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "mdeauth: error: POST /api/machines/abc%2Fisolate is not a documented MDE call: /api/machines/{id} is documented only for GET, PATCH; use \"GET /api/machines/{id}\" or \"PATCH /api/machines/{machineId}\"\n"
+    );
 }
 
 #[test]

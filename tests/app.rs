@@ -425,6 +425,97 @@ fn permission_not_needed_by_the_plan_is_flagged_for_least_privilege() {
 }
 
 #[test]
+fn a_call_with_no_documented_permission_holds_back_least_privilege_as_check_does() {
+    // The security baseline calls have no permission table: Alert.Read.All
+    // might be what they need, so it is not said to be removable.
+    let args = [
+        "--call",
+        "GET /api/machines",
+        "--call",
+        "GET /api/baselineProfiles",
+        "--context",
+        "application",
+        "--credential",
+        "certificate",
+        "--strict",
+    ];
+    let (code, v) = run_file("daemon-ok.json", &args);
+    assert!(findings(&v, "app.permission_unneeded").is_empty(), "{v}");
+    let f = finding(&v, "app.permission_undecided");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(
+        f["message"],
+        "whether the plan needs Alert.Read.All could not be decided: the documentation names no application permission for GET /api/baselineProfiles, which may need any of them"
+    );
+    assert_eq!(code, 0, "an info does not fail --strict: {v}");
+}
+
+#[test]
+fn a_legacy_portal_role_is_named_as_one_only_users_can_hold() {
+    // secop is an app role with allowedMemberTypes ["User"]: requested by an
+    // app it grants nothing, with the built-in table and with --sp alike.
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = fixture_json("daemon-ok.json");
+    app["requiredResourceAccess"][0]["resourceAccess"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "2261fd4a-5f23-4b74-9e4d-f4ac92dc86a2", "type": "Role"}));
+    let file = dir.path().join("secop.json");
+    std::fs::write(&file, app.to_string()).unwrap();
+    let sp = app_fixture("sp-mde.json");
+    for extra in [&[][..], &["--sp", sp.as_str()]] {
+        let mut args = vec![file.to_str().unwrap()];
+        args.extend_from_slice(&DAEMON_OK);
+        args.extend_from_slice(extra);
+        let (_, v) = run(&args);
+        let f = finding(&v, "app.permission_user_only");
+        assert_eq!(
+            f["message"],
+            "requiredResourceAccess lists secop (2261fd4a-5f23-4b74-9e4d-f4ac92dc86a2), a WindowsDefenderATP app role only users can hold (a legacy portal role): no app can be granted it, so it is never in the app's tokens",
+            "{extra:?}"
+        );
+        assert_eq!(
+            f["fix"],
+            format!(
+                "remove it: {}",
+                delete_line(DAEMON, "2261fd4a-5f23-4b74-9e4d-f4ac92dc86a2")
+            )
+        );
+        let c = codes(&v);
+        assert!(
+            !c.contains(&"app.unknown_guid".to_string())
+                && !c.contains(&"app.permission_unneeded".to_string()),
+            "{extra:?}: {c:?}"
+        );
+    }
+}
+
+#[test]
+fn permission_flags_take_the_documentations_misspellings() {
+    // "Alerts.ReadWrite.All" is how the update-alert page spells it; tokens
+    // carry Alert.ReadWrite.All.
+    let (code, v) = run_file(
+        "daemon-ok.json",
+        &[
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+            "--permission",
+            "Alerts.ReadWrite.All",
+        ],
+    );
+    assert_eq!(code, 1, "{v}");
+    let f = finding(&v, "app.permission_missing");
+    assert!(
+        f["message"].as_str().unwrap().contains(
+            "Alert.ReadWrite.All is not requested (needed by --permission Alert.ReadWrite.All)"
+        ),
+        "{f}"
+    );
+}
+
+#[test]
 fn no_mde_permissions_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("graph-only.json");
@@ -962,6 +1053,58 @@ fn delegated_grants_of_another_api_are_not_windowsdefenderatp_consent() {
     assert_eq!(row(&v, "Alert.Read", "Scope")["granted"], true, "{v}");
     assert_eq!(row(&v, "Machine.Read", "Scope")["granted"], false, "{v}");
     assert!(findings(&v, "app.grants_unattributed").is_empty());
+}
+
+#[test]
+fn one_resource_of_grants_is_not_taken_for_windowsdefenderatp_when_the_app_asks_another_api_too() {
+    // The app also requests Microsoft Graph's User.Read: a grants export
+    // on one resource may be Graph's, whose scope names overlap.
+    let dir = tempfile::tempdir().unwrap();
+    let mut app: Value =
+        serde_json::from_str(&std::fs::read_to_string(app_fixture("seed-user-app.json")).unwrap())
+            .unwrap();
+    app["requiredResourceAccess"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"resourceAppId": "00000003-0000-0000-c000-000000000000",
+                     "resourceAccess": [{"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"}]}));
+    let app_file = dir.path().join("app.json");
+    std::fs::write(&app_file, app.to_string()).unwrap();
+    let grants = dir.path().join("grants.json");
+    std::fs::write(
+        &grants,
+        json!([{"clientId": "c", "consentType": "AllPrincipals", "principalId": null,
+                "resourceId": "00000003-aaaa-4bbb-8ccc-000000000000", "scope": "User.Read Alert.Read"}])
+        .to_string(),
+    )
+    .unwrap();
+    let (_, v) = run(&[
+        app_file.to_str().unwrap(),
+        "--permission",
+        "Alert.Read",
+        "--context",
+        "delegated",
+        "--credential",
+        "user",
+        "--grants",
+        grants.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        row(&v, "Alert.Read", "Scope")["granted"],
+        Value::Null,
+        "{v}"
+    );
+    let f = finding(&v, "app.grants_unattributed");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("on one resource but does not say it is WindowsDefenderATP's, and the app also requests another API's delegated permissions"),
+        "{f}"
+    );
+    // Without the Graph request, the one resource is taken to be it.
+    let (_, v) = user_app_with_grants(grants.to_str().unwrap());
+    assert_eq!(row(&v, "Alert.Read", "Scope")["granted"], true, "{v}");
 }
 
 #[test]
@@ -2418,6 +2561,28 @@ fn credentials_and_audiences_that_cannot_serve_a_daemon() {
             .starts_with("an app-only daemon needs a credential"),
         "{v}"
     );
+    // A federated credential is not in the manifest: naming it, with the
+    // flag or in a plan, says the daemon has one.
+    let (_, v) = run(&[
+        none.as_str(),
+        "--context",
+        "application",
+        "--permission",
+        "Machine.Read.All",
+        "--credential",
+        "federated",
+        "--strict",
+    ]);
+    assert!(!codes(&v).contains(&"app.no_credential".to_string()), "{v}");
+    let plan = dir.path().join("fed.toml");
+    std::fs::write(
+        &plan,
+        "name = \"fed\"\ncontext = \"application\"\ncredential = \"federated\"\ncalls = [\"GET /api/machines\", \"GET /api/alerts\"]\n",
+    )
+    .unwrap();
+    let (code, v) = run(&[none.as_str(), "--plan", plan.to_str().unwrap(), "--strict"]);
+    assert!(!codes(&v).contains(&"app.no_credential".to_string()), "{v}");
+    assert_eq!(code, 0, "{v}");
     // A token-encryption certificate is no client credential.
     let enc = edited_daemon(dir.path(), "enc.json", |v| {
         v["keyCredentials"][0]["usage"] = json!("Encrypt")
@@ -2435,6 +2600,16 @@ fn credentials_and_audiences_that_cannot_serve_a_daemon() {
         &format!(
             "az ad app update --id {DAEMON} --sign-in-audience AzureADMyOrg   # or AzureADMultipleOrgs for an app other tenants use"
         ),
+    );
+    let human = mdeauth()
+        .args(["app", "--at", AT, &msa])
+        .args(daemon)
+        .output()
+        .unwrap();
+    let human = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        human.contains("PersonalMicrosoftAccount (personal Microsoft accounts only)"),
+        "{human}"
     );
     // An expired secret beside a working certificate: clean-up, not a failure.
     let both = edited_daemon(dir.path(), "both.json", |v| {
@@ -2560,9 +2735,45 @@ fn a_single_tenant_apps_consent_link_is_its_home_tenants() {
         fix.contains("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/authorize?"),
         "{fix}"
     );
-    let fix = fix_of(write("without.json", None));
+    let without = write("without.json", None);
+    let fix = fix_of(without.clone());
     assert!(
         fix.contains("--tenant <tenant-id>` (the app is single-tenant"),
+        "{fix}"
+    );
+    // In a national cloud the command names it, or the link is for the
+    // plan's tenant there.
+    let in_cloud = |extra: &[&str]| {
+        let mut a = vec![without.as_str()];
+        a.extend_from_slice(&args);
+        a.extend_from_slice(extra);
+        let (_, v) = run(&a);
+        finding(&v, "app.no_redirect_uri")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let fix = in_cloud(&["--cloud", "gcc-high"]);
+    assert!(
+        fix.contains("--tenant <tenant-id> --cloud gcc-high` (the app is single-tenant"),
+        "{fix}"
+    );
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        "name = \"t\"\ncontext = \"delegated\"\ncredential = \"interactive\"\ntenant_id = \"4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55\"\ncalls = [\"GET /api/alerts\"]\n",
+    )
+    .unwrap();
+    let (_, v) = run(&[
+        without.as_str(),
+        "--plan",
+        plan.to_str().unwrap(),
+        "--cloud",
+        "gcc-high",
+    ]);
+    let fix = finding(&v, "app.no_redirect_uri")["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("https://login.microsoftonline.us/4d7f7e2c-9a51-4c1b-8b8e-2f6a3c1d0e55/oauth2/authorize?"),
         "{fix}"
     );
 }
@@ -2592,16 +2803,19 @@ fn national_clouds_get_the_consent_link_not_azs_admin_consent() {
         !fix.contains("az ad app permission admin-consent --id"),
         "{fix}"
     );
-    // The public cloud keeps the az line.
-    let (_, v) = run_file("daemon-ok.json", &args);
-    let fix = finding(&v, "app.not_granted")["fix"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        fix.starts_with("az ad app permission admin-consent --id "),
-        "{fix}"
-    );
+    // The public cloud keeps the az line, and so does GCC, whose tenants
+    // sign in there.
+    for cloud in [&[][..], &["--cloud", "gcc"]] {
+        let (_, v) = run_file("daemon-ok.json", &[&args[..], cloud].concat());
+        let fix = finding(&v, "app.not_granted")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            fix.starts_with("az ad app permission admin-consent --id "),
+            "{cloud:?}: {fix}"
+        );
+    }
 }
 
 #[test]

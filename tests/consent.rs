@@ -158,6 +158,38 @@ fn bad_inputs_exit_2() {
         String::from_utf8(out.stderr).unwrap(),
         "mdeauth: error: client id \"nope\" is not a GUID; give the app registration's Application (client) ID, e.g. 00000000-0000-0000-0000-000000000000\n"
     );
+    // The API's own app id is not a client, and a plan naming it is refused
+    // at its line.
+    let out = mdeauth()
+        .args([
+            "consent-url",
+            "--client-id",
+            "FC780465-2017-40d4-a0c5-307022471b92",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "mdeauth: error: client id FC780465-2017-40d4-a0c5-307022471b92 is WindowsDefenderATP's own app id: the API the tokens are for, not the app that calls it; give your app registration's Application (client) ID (Entra ID > App registrations > the app > Overview)\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("p.toml");
+    std::fs::write(
+        &plan,
+        "name = \"x\"\nclient_id = \"fc780465-2017-40d4-a0c5-307022471b92\"\ncalls = [\"GET /api/machines\"]\n",
+    )
+    .unwrap();
+    let out = mdeauth()
+        .args(["api", "--plan", plan.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("p.toml:2: client_id fc780465-2017-40d4-a0c5-307022471b92 is WindowsDefenderATP's own app id"),
+        "{err}"
+    );
 }
 
 /// The JSON report of `consent-url` for the test app with `extra` arguments.

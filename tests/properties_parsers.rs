@@ -175,6 +175,14 @@ fn plan_spec() -> impl Strategy<Value = PlanSpec> {
         proptest::collection::vec((0..CALLS.len(), proptest::option::of("[ -~]{0,30}")), 1..10),
         any::<bool>(),
     )
+        // A user's sign-in is delegated and a managed identity app-only:
+        // the other context is refused (a plan error, tested in plan.rs).
+        .prop_filter("credential fits the context", |(_, ctx, cred, ..)| {
+            !matches!(
+                (*ctx, *cred),
+                (Some("delegated"), Some("managed_identity")) | (Some("application"), Some("user"))
+            )
+        })
         .prop_map(
             |(name, context, credential, multi_tenant, calls, comments)| PlanSpec {
                 name,

@@ -1292,6 +1292,9 @@ fn audience_default_and_override() {
     assert!(f["message"].as_str().unwrap().contains("api://a, api://b"));
 }
 
+/// A client id that is not the fixtures' app.
+const OTHER_APP: &str = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
+
 #[test]
 fn tenant_and_client_id_pins() {
     let (code, _, _) = verify_main(
@@ -1302,7 +1305,7 @@ fn tenant_and_client_id_pins() {
     let (code, v, _) = verify_main(&tok("app-v1.jwt"), &["--tenant", OTHER_TENANT]);
     assert_eq!(code, 1);
     assert_eq!(codes(&v), vec!["tenant.mismatch"]);
-    let (code, v, _) = verify_main(&tok("app-v2.jwt"), &["--client-id", mint::MDE_APP_ID]);
+    let (code, v, _) = verify_main(&tok("app-v2.jwt"), &["--client-id", OTHER_APP]);
     assert_eq!(code, 1);
     assert_eq!(codes(&v), vec!["client.mismatch"]);
 }
@@ -1355,7 +1358,7 @@ fn every_failure_is_reported_not_just_the_first() {
             "--tenant",
             OTHER_TENANT,
             "--client-id",
-            mint::MDE_APP_ID,
+            OTHER_APP,
         ],
     );
     assert_eq!(code, 1);

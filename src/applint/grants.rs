@@ -170,17 +170,31 @@ impl Grants {
     /// names. `None` when neither is known and the delegated grants are on
     /// more than one resource (Microsoft Graph's and WindowsDefenderATP's
     /// share scope names such as User.Read.All), so none can be attributed;
-    /// `Some(None)` when they are all on one resource, taken to be it.
-    pub fn scope_resource<'a>(&'a self, sp: Option<&'a str>) -> Option<Option<&'a str>> {
+    /// `Some(None)` when they are all on one resource, taken to be it unless
+    /// `other_scopes` (the app also requests another API's delegated
+    /// permissions, so that one resource may be the other API).
+    pub fn scope_resource<'a>(
+        &'a self,
+        sp: Option<&'a str>,
+        other_scopes: bool,
+    ) -> Option<Option<&'a str>> {
         if let Some(r) = sp.or(self.mde_resource_id()) {
             return Some(Some(r));
         }
-        let mut ids = self.scopes.iter().filter_map(|g| g.resource_id.as_deref());
-        let first = ids.next();
-        if ids.any(|id| Some(id) != first) {
+        if other_scopes && !self.scopes.is_empty() {
+            return None;
+        }
+        if self.scopes_on_several_resources() {
             return None;
         }
         Some(None)
+    }
+
+    /// True when the delegated grants are on more than one resource.
+    pub fn scopes_on_several_resources(&self) -> bool {
+        let mut ids = self.scopes.iter().filter_map(|g| g.resource_id.as_deref());
+        let first = ids.next();
+        ids.any(|id| Some(id) != first)
     }
 
     /// Is this delegated permission granted (by admin or at least one user)?

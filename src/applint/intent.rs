@@ -35,6 +35,10 @@ pub enum Credential {
     ManagedIdentity,
     /// Interactive sign-in (authorization code): needs a redirect URI.
     Interactive,
+    /// A federated credential (workload identity federation): another
+    /// identity provider's token is the client assertion; it is kept apart
+    /// from the manifest, which has no secret or certificate for it.
+    Federated,
 }
 
 impl Credential {
@@ -46,6 +50,7 @@ impl Credential {
             Credential::DeviceCode => "device-code",
             Credential::ManagedIdentity => "managed-identity",
             Credential::Interactive => "interactive",
+            Credential::Federated => "federated",
         }
     }
 
@@ -75,6 +80,9 @@ pub struct Intent {
     pub credential: Option<Credential>,
     /// The plan uses an interactive or consent flow that needs a redirect URI.
     pub interactive_consent: bool,
+    /// The plan's `tenant_id`: a single-tenant app's consent link goes to
+    /// it when the manifest names no publisher domain.
+    pub tenant: Option<String>,
 }
 
 impl Intent {

@@ -92,6 +92,17 @@ pub struct AppRegistration {
     pub elsewhere: Vec<Elsewhere>,
 }
 
+impl AppRegistration {
+    /// True when the app requests delegated permissions of another API
+    /// (Microsoft Graph's User.Read, say): a grants export on one resource
+    /// may then be that API's.
+    pub fn requests_other_scopes(&self) -> bool {
+        self.elsewhere
+            .iter()
+            .any(|e| e.kind == Some(PermKind::Scope))
+    }
+}
+
 /// One `resourceAccess` entry under an API other than WindowsDefenderATP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Elsewhere {

@@ -295,10 +295,13 @@ pub fn lint(
     // `None`: the export cannot say (delegated grants on several resources,
     // none known to be WindowsDefenderATP's).
     let sp = table.sp_object_id.as_deref();
+    let other_scopes = app.requests_other_scopes();
     let is_granted = |g: &Grants, e: &PermEntry| -> Option<bool> {
         match e.kind {
             PermKind::Role => Some(g.has_role(&e.guid, sp)),
-            PermKind::Scope => g.scope_resource(sp).map(|res| g.has_scope(&e.name, res)),
+            PermKind::Scope => g
+                .scope_resource(sp, other_scopes)
+                .map(|res| g.has_scope(&e.name, res)),
         }
     };
     // Removing a request leaves a consented permission in the app's tokens:
@@ -316,8 +319,34 @@ pub fn lint(
         }
     };
 
+    // ---- roles only users can hold: requested, they grant the app nothing
+    for r in &resolved {
+        let Some(e) = r.entry.or(r.misdeclared).filter(|e| e.user_only) else {
+            continue;
+        };
+        out.push(Finding::warning(
+            "app.permission_user_only",
+            format!(
+                "requiredResourceAccess lists {} ({}), a WindowsDefenderATP app role only users can hold (a legacy portal role): no app can be granted it, so it is never in the app's tokens",
+                e.name, r.guid
+            ),
+            fx.remove_it(r.guid, r.declared),
+        ));
+    }
+
     // ---- least privilege
     let flagged: BTreeSet<usize> = wrong.iter().map(|(i, _, _)| *i).collect();
+    // A planned call with no documented permission for the context may need
+    // any requested one: as `check` does, say so instead of "remove it".
+    let mut undocumented: Vec<String> = Vec::new();
+    for c in intent
+        .calls
+        .iter()
+        .filter(|c| c.row.is_some() && c.requirements.is_empty())
+    {
+        crate::privilege::push_unique(&mut undocumented, &c.label);
+    }
+    let mut undecided: Vec<&str> = Vec::new();
     for (i, r) in resolved.iter().enumerate() {
         if flagged.contains(&i) || intent.is_empty() {
             continue;
@@ -325,6 +354,9 @@ pub fn lint(
         let Some(e) = r.entry.or(r.misdeclared) else {
             continue;
         };
+        if e.user_only {
+            continue;
+        }
         if r.entry.is_none() {
             // The same GUID may be listed again with its right type.
             let also_right = app
@@ -363,6 +395,10 @@ pub fn lint(
                 ),
                 fx.remove_it(r.guid, r.declared),
             ));
+        } else if !undocumented.is_empty() && !intent.minimal.contains(&e.name) {
+            if !undecided.contains(&e.name.as_str()) {
+                undecided.push(&e.name);
+            }
         } else if !needed.contains(&e.name.as_str()) {
             let mut lines = vec![fx.remove_it(r.guid, r.declared)];
             lines.extend(revoke_too(e));
@@ -432,14 +468,31 @@ pub fn lint(
         }
     }
 
+    if !undecided.is_empty() {
+        out.push(Finding::info(
+            "app.permission_undecided",
+            format!(
+                "whether the plan needs {} could not be decided: the documentation names no {} permission for {}, which may need any of them",
+                undecided.join(", "),
+                intent.context.as_str(),
+                undocumented.join(", ")
+            ),
+            "find what the call needs by trying it in a test tenant (`mdeauth probe`: the 403 message names the permissions it requires) before removing any permission",
+        ));
+    }
+
     // ---- consent actually granted
     if let Some(g) = grants
         && want == PermKind::Scope
-        && g.scope_resource(sp).is_none()
+        && g.scope_resource(sp, other_scopes).is_none()
     {
         out.push(Finding::warning(
             "app.grants_unattributed",
-            "the grants export holds delegated grants for several resources and does not say which is WindowsDefenderATP's, so delegated consent was not checked",
+            if g.scopes_on_several_resources() {
+                "the grants export holds delegated grants for several resources and does not say which is WindowsDefenderATP's, so delegated consent was not checked"
+            } else {
+                "the grants export holds delegated grants on one resource but does not say it is WindowsDefenderATP's, and the app also requests another API's delegated permissions (whose grants carry the same names, such as User.Read.All), so delegated consent was not checked"
+            },
             "give the WindowsDefenderATP service principal with --sp (az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92 > mde-sp.json), or export only its grants (oauth2PermissionGrants?$filter=resourceId eq '<its object id>')",
         ));
     }
@@ -843,7 +896,7 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
     let plain_daemon = daemon
         && !matches!(
             intent.credential,
-            Some(Credential::Certificate | Credential::ManagedIdentity)
+            Some(Credential::Certificate | Credential::ManagedIdentity | Credential::Federated)
         );
     if plain_daemon && usable(CredKind::Secret) > 0 && usable(CredKind::Certificate) == 0 {
         let mut lines = vec![format!(
@@ -951,8 +1004,9 @@ impl Fixes<'_> {
 
     fn consent_line(&self) -> String {
         // The az CLI refuses admin-consent outside the public cloud ("not
-        // yet supported on sovereign clouds"): the link does it there.
-        let own = if self.cloud.name == "public" {
+        // yet supported on sovereign clouds"): the link does it there. GCC
+        // tenants sign in on the public cloud, where az works.
+        let own = if self.cloud.login_host == "login.microsoftonline.com" {
             format!(
                 "az ad app permission admin-consent --id {}",
                 self.app.app_id
@@ -985,14 +1039,26 @@ impl Fixes<'_> {
         if self.app.is_multi_tenant() || self.intent.multi_tenant == Some(true) {
             return self.consent_link_common();
         }
-        match &self.app.publisher_domain {
+        let home = self
+            .intent
+            .tenant
+            .as_ref()
+            .or(self.app.publisher_domain.as_ref());
+        match home {
             Some(d) => crate::consent::urls(&self.app.app_id, Some(d), self.cloud, None, None)
                 .authorize_tenant
                 .unwrap_or_else(|| self.consent_link_common()),
-            None => format!(
-                "`mdeauth consent-url --client-id {} --tenant <tenant-id>` (the app is single-tenant: the /common link fails with AADSTS50194)",
-                self.app.app_id
-            ),
+            None => {
+                let cloud = if self.cloud.name == "public" {
+                    String::new()
+                } else {
+                    format!(" --cloud {}", self.cloud.name)
+                };
+                format!(
+                    "`mdeauth consent-url --client-id {} --tenant <tenant-id>{cloud}` (the app is single-tenant: the /common link fails with AADSTS50194)",
+                    self.app.app_id
+                )
+            }
         }
     }
 
@@ -1147,6 +1213,7 @@ mod tests {
                 row: None,
             }],
             minimal: vec!["Machine.Read.All".to_string()],
+            tenant: None,
             multi_tenant: None,
             credential: Some(Credential::Certificate),
             interactive_consent: false,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 /// The WindowsDefenderATP first-party application id.
-pub const MDE_APP_ID: &str = "fc780465-2017-40d4-a0c5-307022471b92";
+pub use crate::resource::MDE_APP_ID;
 
 use crate::permissions::PermKind;
 
@@ -55,6 +55,10 @@ pub struct PermEntry {
     pub guid: String,
     pub kind: PermKind,
     pub confidence: Confidence,
+    /// An app role only users can hold (`allowedMemberTypes` without
+    /// `Application`: the legacy portal roles such as `secop`): no app can
+    /// be granted it.
+    pub user_only: bool,
 }
 
 /// Where the table came from.
@@ -94,6 +98,7 @@ static BUILT_IN: LazyLock<PermissionTable> = LazyLock::new(|| {
         guid: e.id.to_ascii_lowercase(),
         kind,
         confidence: Confidence::of_data(&e.confidence),
+        user_only: crate::permissions::get(kind, &e.value).is_some_and(|p| p.users_only()),
     };
     let mut entries: Vec<PermEntry> = file
         .application_roles
@@ -153,15 +158,13 @@ impl PermissionTable {
         };
         let mut entries = Vec::new();
         for r in roles {
-            // Roles only users can hold (the legacy portal roles) are not app permissions.
-            let for_apps = match r.get("allowedMemberTypes").and_then(Value::as_array) {
-                Some(types) => types.iter().any(|t| t.as_str() == Some("Application")),
-                None => true,
-            };
-            if !for_apps {
-                continue;
-            }
-            if let Some(e) = sp_entry(r, PermKind::Role) {
+            // Roles only users can hold (the legacy portal roles) are kept,
+            // marked, so a request for one is named as such.
+            if let Some(mut e) = sp_entry(r, PermKind::Role) {
+                e.user_only = r
+                    .get("allowedMemberTypes")
+                    .and_then(Value::as_array)
+                    .is_some_and(|t| !t.iter().any(|t| t.as_str() == Some("Application")));
                 entries.push(e);
             }
         }
@@ -233,6 +236,7 @@ fn sp_entry(v: &Value, kind: PermKind) -> Option<PermEntry> {
         guid: id.to_ascii_lowercase(),
         kind,
         confidence: Confidence::Tenant,
+        user_only: false,
     })
 }
 
@@ -312,10 +316,16 @@ mod tests {
             t.sp_object_id.as_deref(),
             Some("9d3a1c2b-8e7f-4a6b-b5c4-d3e2f1a0b9c8")
         );
-        assert_eq!(
-            t.entries.len(),
-            2,
-            "user-only roles are not app permissions"
+        assert_eq!(t.entries.len(), 3);
+        // Kept to name a request for it, marked: no app can hold it.
+        let secop = t
+            .by_guid("2261fd4a-5f23-4b74-9e4d-f4ac92dc86a2", PermKind::Role)
+            .unwrap();
+        assert!(secop.user_only);
+        assert!(
+            !t.by_name("Machine.Read.All", PermKind::Role)
+                .unwrap()
+                .user_only
         );
         assert_eq!(
             t.by_guid("b2069dc0-9fe9-4e6d-9aca-ccf3dd503819", PermKind::Scope)

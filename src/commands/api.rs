@@ -127,10 +127,7 @@ fn list(args: &ApiArgs, findings: &mut Vec<Finding>) -> Result<Vec<CallEntry>> {
 fn permission(name: &str, findings: &mut Vec<Finding>) -> Result<String> {
     let name = name.trim();
     // A documentation misspelling maps to the value tokens carry.
-    let documented = catalog::calls()
-        .iter()
-        .flat_map(|c| &c.doc_spelling)
-        .find(|s| s.documented.eq_ignore_ascii_case(name));
+    let documented = catalog::doc_spelling(name);
     let value = match (permissions::canonical(name), documented) {
         (Some(v), _) => v.to_string(),
         (None, Some(s)) => {

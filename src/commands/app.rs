@@ -88,7 +88,7 @@ pub fn run(args: &AppArgs) -> Result<Report> {
     };
     let multi_tenant = args.multi_tenant || plan.as_ref().is_some_and(|p| p.multi_tenant);
     let mut notes = Vec::new();
-    let intent = if wanted.is_empty() {
+    let mut intent = if wanted.is_empty() {
         intent(args, context, credential, &loaded.table)?
     } else {
         let rows: Vec<&'static Call> = wanted.iter().map(|w| w.row).collect();
@@ -102,6 +102,7 @@ pub fn run(args: &AppArgs) -> Result<Report> {
             .requested_names(&loaded.table, context.perm_kind());
         crate::plan::lint_intent(&rows, context, credential, Some(multi_tenant), &held)
     };
+    intent.tenant = plan.as_ref().and_then(|p| p.tenant_id.clone());
     if let Some(want) = plan.as_ref().and_then(|p| p.client_id.as_deref())
         && !want.eq_ignore_ascii_case(&loaded.app.app_id)
     {
@@ -149,6 +150,7 @@ fn credential_of(c: CredentialArg) -> Credential {
         CredentialArg::DeviceCode => Credential::DeviceCode,
         CredentialArg::ManagedIdentity => Credential::ManagedIdentity,
         CredentialArg::Interactive => Credential::Interactive,
+        CredentialArg::Federated => Credential::Federated,
     }
 }
 
@@ -203,6 +205,7 @@ fn intent(
         credential,
         interactive_consent: multi_tenant == Some(true)
             || credential == Some(Credential::Interactive),
+        tenant: None,
     })
 }
 
@@ -220,8 +223,9 @@ fn permission_name(
     }
     // A legacy portal role (secop, readonly) is an app role only users can
     // hold: no app can request it, in either context.
-    if let Some(e) = table.by_name_ignore_case(raw, PermKind::Role)
-        && crate::permissions::get(PermKind::Role, &e.name).is_some_and(|p| p.users_only())
+    if let Some(e) = table
+        .by_name_ignore_case(raw, PermKind::Role)
+        .filter(|e| e.user_only)
     {
         return Err(Error::input(format!(
             "--permission {} is an app role only users can hold, not an application permission: no app can be granted it",
@@ -232,6 +236,14 @@ fn permission_name(
         ));
     }
     if let Some(e) = table.by_name_ignore_case(raw, want) {
+        return Ok(e.name.clone());
+    }
+    // The documentation's misspellings (Alerts.ReadWrite.All) name the
+    // permission tokens carry.
+    if let Some(e) = crate::catalog::doc_spelling(raw)
+        .filter(|s| s.context == context.as_str())
+        .and_then(|s| table.by_name(&s.actual, want))
+    {
         return Ok(e.name.clone());
     }
     if let Some(e) = table.by_name_ignore_case(raw, want.other()) {
@@ -262,10 +274,10 @@ fn permission_name(
     let lower = raw.to_ascii_lowercase();
     // Never a name this function refuses (the users-only portal roles).
     let of_kind = || {
-        table.entries.iter().filter(|e| {
-            e.kind == want
-                && !crate::permissions::get(e.kind, &e.name).is_some_and(|p| p.users_only())
-        })
+        table
+            .entries
+            .iter()
+            .filter(|e| e.kind == want && !e.user_only)
     };
     let mut near: Vec<&str> = of_kind()
         .filter(|e| e.name.to_ascii_lowercase().starts_with(&lower))

@@ -564,7 +564,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 )?),
                 None => None,
             };
-            let intent = plan::lint_intent(
+            let mut intent = plan::lint_intent(
                 &rows,
                 ctx,
                 plan.as_ref()
@@ -573,6 +573,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
                 plan.as_ref().map(|p| p.multi_tenant),
                 &app.requested_names(&table, ctx.perm_kind()),
             );
+            intent.tenant = plan.as_ref().and_then(|p| p.tenant_id.clone());
             let out = applint::lint(
                 &app,
                 &intent,

@@ -403,6 +403,8 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
     );
     let tenancy = if a.multi_tenant {
         "multi-tenant"
+    } else if a.sign_in_audience == "PersonalMicrosoftAccount" {
+        "personal Microsoft accounts only"
     } else {
         "single tenant"
     };
