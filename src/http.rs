@@ -94,9 +94,35 @@ pub fn parse_json<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T> {
         } else {
             "invalid JSON"
         };
-        Error::environment(format!("{url} returned {what} ({e})"))
+        Error::environment(format!("{url} returned {what} ({})", json_error_text(&e)))
             .with_hint("retry; if it persists the endpoint or a proxy is misbehaving")
     })
+}
+
+/// A JSON error's text without the input it quotes: serde names a value of
+/// the wrong type by quoting it (`invalid type: string "..."`), and a
+/// server may answer with the very secret or token it was sent.
+pub fn json_error_text(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    // `invalid type: string "..."`, `invalid value: string "..."`: the
+    // quoted value; `unknown variant `...``, `unknown field `...``: the
+    // first backquoted name is the input's (the rest are the expected ones).
+    let span = match (text.find('"'), text.rfind('"')) {
+        (Some(a), Some(b)) if a < b => Some((a, b)),
+        _ if text.starts_with("unknown variant") || text.starts_with("unknown field") => text
+            .find('`')
+            .and_then(|a| text[a + 1..].find('`').map(|n| (a, a + 1 + n))),
+        _ => None,
+    };
+    match span {
+        Some((a, b)) => format!(
+            "{}(a {}-character value, not repeated here){}",
+            &text[..a],
+            text[a + 1..b].chars().count(),
+            &text[b + 1..]
+        ),
+        None => text,
+    }
 }
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.
@@ -694,6 +720,36 @@ impl LazyHttp {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_errors_do_not_repeat_the_values_they_quote() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            a: u8,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum E {
+            One,
+        }
+        let e = serde_json::from_str::<T>("\"Qz8Q~secret\"").unwrap_err();
+        assert_eq!(
+            super::json_error_text(&e),
+            "invalid type: string (a 11-character value, not repeated here), expected struct T at line 1 column 13"
+        );
+        let e = serde_json::from_str::<E>("\"Qz8Q~secret\"").unwrap_err();
+        let t = super::json_error_text(&e);
+        assert!(
+            !t.contains("secret") && t.starts_with("unknown variant (a 11-character value"),
+            "{t}"
+        );
+        let e = serde_json::from_str::<T>("{}").unwrap_err();
+        assert_eq!(
+            super::json_error_text(&e),
+            "missing field `a` at line 1 column 2"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -336,6 +336,11 @@ fn secure_string(b: &[u8], i: usize) -> Option<(usize, usize)> {
 /// A quoted string at `i` piped into `ConvertTo-SecureString`
 /// (`'secret' | ConvertTo-SecureString -AsPlainText`): its text.
 fn piped_to_secure_string(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    // Only at a quote: [`value_at`] would otherwise look for the end of a
+    // bare value from every position, quadratic on text with no delimiter.
+    if !matches!(b.get(i), Some(b'"' | b'\'')) {
+        return None;
+    }
     let (v, end, true) = value_at(b, i) else {
         return None;
     };
@@ -450,6 +455,17 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::hide_credentials as hide;
+
+    #[test]
+    fn text_without_delimiters_is_read_once() {
+        // Each position used to look for the end of a bare value: 256 KB
+        // runs of `$`, `{` or `x=` took half a minute, the 2 MB body cap
+        // about half an hour.
+        for unit in ["$", "{", "x=", "/", "-"] {
+            let text = unit.repeat((256 << 10) / unit.len());
+            assert_eq!(hide(&text), text.as_str(), "{unit}");
+        }
+    }
 
     #[test]
     fn named_values_tokens_and_long_runs_are_hidden() {

@@ -482,6 +482,41 @@ fn an_answer_echoing_the_request_does_not_echo_the_secret() {
 }
 
 #[test]
+fn a_200_that_is_the_secret_or_token_as_a_json_string_does_not_repeat_it() {
+    // A server answering 200 with a JSON string (the secret it was sent, or
+    // the token itself) is not a token response: the parser's message
+    // quotes the string, and it must not reach the output.
+    let token = access_token();
+    for body in [CLIENT_SECRET.to_string(), token.clone()] {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(POST);
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(serde_json::to_string(&body).unwrap());
+        });
+        for format in ["human", "json", "junit"] {
+            let out = mdeauth()
+                .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+                .args(["--format", format, "token", "--at", mint::VALID_AT])
+                .args(["--tenant", mint::TENANT, "--client-id", mint::APP])
+                .args(["--authority-host", &server.base_url()])
+                .output()
+                .unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(3), "{format}: {all}");
+            assert!(all.contains("not repeated here"), "{format}: {all}");
+            assert!(!all.contains(&body), "{format}: {all}");
+            assert_clean(format, &all);
+        }
+    }
+}
+
+#[test]
 fn an_echo_with_escaped_characters_or_a_byte_order_mark_is_still_blanked() {
     // A secret with characters JSON and HTML may escape: echoed in a JSON
     // body behind a byte-order mark, in cut-off JSON, and as an HTML page.
