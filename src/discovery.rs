@@ -437,8 +437,11 @@ impl KeyProvider for Resolver {
 /// Read and parse a key set file (errors are input errors: exit 2).
 pub fn read_jwks_file(p: &Path) -> Result<KeySet> {
     let meta = std::fs::metadata(p).map_err(|e| {
-        Error::input(format!("cannot read key set file {}: {e}", p.display()))
-            .with_hint("give an existing JWKS file or an https URL with --jwks")
+        Error::input(format!(
+            "cannot read key set file {}: {e}",
+            crate::input::shown_path(p)
+        ))
+        .with_hint("give an existing JWKS file or an https URL with --jwks")
     })?;
     if meta.is_dir() {
         return Err(

@@ -184,14 +184,13 @@ fn file_like(arg: &str) -> bool {
     })
 }
 
-/// A path given to a flag that names a file holding a secret (a token, a
-/// client secret, a password), for messages: as written when it reads as a
-/// path, else only its length, so a secret pasted where its file's path
-/// belongs is never echoed.
+/// A path the user gave, for messages: as written when something is there
+/// or it reads as a path, else only its length, so a token or secret
+/// pasted where a file's path belongs is never echoed.
 pub fn shown_path(p: &Path) -> String {
     let s = p.to_string_lossy();
     let jwt_like = s.starts_with("eyJ") && s.matches('.').count() >= 2;
-    if path_like(&s) && !jwt_like {
+    if !jwt_like && (p.symlink_metadata().is_ok() || path_like(&s)) {
         s.into_owned()
     } else {
         withheld(&s, " that does not read as a path")

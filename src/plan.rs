@@ -227,7 +227,10 @@ impl Plan {
         let text = crate::text::read_file(path).map_err(|e| {
             Error::reading(
                 &e,
-                format!("cannot read the plan file {}: {e}", path.display()),
+                format!(
+                    "cannot read the plan file {}: {e}",
+                    crate::input::shown_path(path)
+                ),
                 Some("give the path of a TOML plan file (see docs/check.md)"),
             )
         })?;

@@ -16,7 +16,14 @@ pub fn parse_at(s: &str) -> Result<i64> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.timestamp())
         .map_err(|e| {
-            Error::input(format!("--at {s:?} is not an RFC 3339 time ({e})"))
+            // A time is at most 35 characters; anything longer may be a
+            // token or secret given in the wrong place.
+            let shown = if s.chars().count() <= 35 {
+                format!("{s:?}")
+            } else {
+                crate::input::withheld(s, "")
+            };
+            Error::input(format!("--at {shown} is not an RFC 3339 time ({e})"))
                 .with_hint("write it like 2026-03-02T09:30:00Z")
         })
 }

@@ -28,6 +28,35 @@ fn code_with_prefix_explains_exact_text() {
 }
 
 #[test]
+fn a_redirect_url_with_an_error_is_explained_not_taken_for_a_path() {
+    // What the browser lands on after a refused sign-in or consent.
+    let out = mdeauth()
+        .args([
+            "--format",
+            "json",
+            "explain",
+            "https://app.contoso.com/cb?error=consent_required&error_description=AADSTS65001%3a+The+user+or+administrator+has+not+consented&state=x",
+        ])
+        .output()
+        .unwrap();
+    let v = json_out(&out);
+    assert_eq!(v["errors"][0]["code"], "AADSTS65001", "{v}");
+    // A URL with no error in it is not a file either, and a code in it is
+    // not repeated.
+    let out = mdeauth()
+        .args([
+            "explain",
+            "https://app.contoso.com/cb?code=0.AXsAaBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789&state=x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the input holds no AADSTS code"), "{err}");
+    assert!(!err.contains("AXsAaBcDeFgHiJkLmNoPqRsTuVwXyZ"), "{err}");
+}
+
+#[test]
 fn bare_number_is_accepted() {
     let out = mdeauth()
         .args(["--format", "json", "explain", "7000215"])

@@ -615,6 +615,59 @@ fn a_secret_given_where_its_file_path_belongs_is_not_echoed() {
             "--graph-token-file".into(),
             graph.clone(),
         ],
+        // Where any file belongs: scan's inputs, a manifest, key set,
+        // plan, service principal, grants or request body.
+        vec!["scan".into(), token.clone()],
+        vec!["scan".into(), format!("Authorization: Bearer {token}")],
+        vec!["scan".into(), CLIENT_SECRET.into()],
+        vec![
+            "app".into(),
+            token.clone(),
+            "--permission".into(),
+            "Machine.Read.All".into(),
+            "--context".into(),
+            "application".into(),
+        ],
+        vec![
+            "verify".into(),
+            "--jwks".into(),
+            token.clone(),
+            fixture("tokens/app-v1.jwt").display().to_string(),
+        ],
+        vec!["api".into(), "--plan".into(), token.clone()],
+        vec![
+            "app".into(),
+            fixture("apps/daemon-ok.json").display().to_string(),
+            "--permission".into(),
+            "Machine.Read.All".into(),
+            "--context".into(),
+            "application".into(),
+            "--grants".into(),
+            token.clone(),
+        ],
+        vec![
+            "app".into(),
+            fixture("apps/daemon-ok.json").display().to_string(),
+            "--permission".into(),
+            "Machine.Read.All".into(),
+            "--context".into(),
+            "application".into(),
+            "--sp".into(),
+            CLIENT_SECRET.into(),
+        ],
+        vec![
+            "probe".into(),
+            "--allow-write".into(),
+            "--body".into(),
+            token.clone(),
+            "--call".into(),
+            "POST /api/machines/x/isolate".into(),
+            fixture("tokens/app-v1.jwt").display().to_string(),
+        ],
+        vec![
+            "explain".into(),
+            "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5o/Q=".into(),
+        ],
     ];
     for args in runs {
         let out = mdeauth()
@@ -630,8 +683,25 @@ fn a_secret_given_where_its_file_path_belongs_is_not_echoed() {
             args[0]
         );
         assert_clean(&args[0], &err);
+        assert!(
+            !err.contains("aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5o"),
+            "{err}"
+        );
         assert_clean(&args[0], &String::from_utf8_lossy(&out.stdout));
     }
+    // A token given to --at is not repeated either.
+    let out = mdeauth()
+        .args(["inspect", "--at", &token, "-"])
+        .write_stdin(token.clone())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not repeated here in case it is a secret"),
+        "{err}"
+    );
+    assert_clean("--at", &err);
 }
 
 /// `--*-stdin` on a terminal: refused (the typed secret would show), not a

@@ -333,8 +333,10 @@ fn offline(args: &AppArgs, path: &Path) -> Result<Loaded> {
 /// Read a JSON file: UTF-8, with the byte-order mark the portal writes or
 /// without, or UTF-16 (`az ad app show > app.json` in Windows PowerShell).
 pub(crate) fn read_json(path: &Path) -> Result<Value> {
-    let text = crate::text::read_file(path)
-        .map_err(|e| Error::reading(&e, format!("cannot read {}: {e}", path.display()), None))?;
+    let text = crate::text::read_file(path).map_err(|e| {
+        let shown = crate::input::shown_path(path);
+        Error::reading(&e, format!("cannot read {shown}: {e}"), None)
+    })?;
     if text.trim().is_empty() {
         return Err(Error::input(format!("{} is empty", path.display())).with_hint(
             "save the JSON again (az ad app show --id <appId> > app.json, or the portal's Manifest page)",

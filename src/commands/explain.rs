@@ -3,7 +3,7 @@
 use crate::aadsts::{self, Explanation};
 use crate::cli::ExplainArgs;
 use crate::consent;
-use crate::error::{Error, Result, Snippet};
+use crate::error::{Error, Result};
 use crate::input::Source;
 use crate::report::Report;
 
@@ -97,7 +97,13 @@ const ERROR_TEXT: crate::input::Holding = crate::input::Holding {
 };
 
 fn read_input(arg: &str) -> Result<String> {
-    let is_text = arg.contains(char::is_whitespace);
+    // A redirect URL (`https://app/cb?error=...&error_description=AADSTS...`)
+    // is text to explain, not a path.
+    let is_url = ["https://", "http://"].iter().any(|p| {
+        arg.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    });
+    let is_text = is_url || arg.contains(char::is_whitespace);
     let found = if is_text {
         None
     } else {
@@ -112,11 +118,11 @@ fn read_input(arg: &str) -> Result<String> {
     } else if let Some(path) = found {
         Source::File(path)
     } else if !is_text && (arg.contains('/') || arg.contains('\\')) {
-        return Err(
-            Error::input(format!("no such file: {}", Snippet(arg))).with_hint(
-                "give an existing file, the error text itself, or - to read standard input",
-            ),
-        );
+        return Err(Error::input(format!(
+            "no such file: {}",
+            crate::input::shown_path(std::path::Path::new(arg))
+        ))
+        .with_hint("give an existing file, the error text itself, or - to read standard input"));
     } else {
         Source::Text {
             text: arg.to_string(),

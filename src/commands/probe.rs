@@ -64,7 +64,10 @@ pub fn run(args: &ProbeArgs) -> Result<(Report, u8)> {
             let b = crate::text::read_file(p).map_err(|e| {
                 Error::reading(
                     &e,
-                    format!("cannot read the body file {}: {e}", p.display()),
+                    format!(
+                        "cannot read the body file {}: {e}",
+                        crate::input::shown_path(p)
+                    ),
                     None,
                 )
             })?;

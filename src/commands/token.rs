@@ -356,7 +356,10 @@ fn credential(args: &CredentialArgs) -> Result<Option<Credential>> {
         let text = crate::text::read_file(p).map_err(|e| {
             Error::reading(
                 &e,
-                format!("cannot read certificate file {}: {e}", p.display()),
+                format!(
+                    "cannot read certificate file {}: {e}",
+                    crate::input::shown_path(p)
+                ),
                 Some("check --certificate / AZURE_CLIENT_CERTIFICATE_PATH"),
             )
         })?;

@@ -81,7 +81,7 @@ impl Input {
             Input::File(p) | Input::Found(p) => p,
         };
         let shown = p.display().to_string();
-        let f = std::fs::File::open(p).map_err(|e| unreadable(&shown, &e))?;
+        let f = std::fs::File::open(p).map_err(|e| unreadable(&crate::input::shown_path(p), &e))?;
         Ok(Opened {
             name: Arc::from(shown.as_str()),
             reader: Box::new(f),
@@ -99,7 +99,8 @@ impl Input {
             return Ok(None);
         };
         let shown = p.display().to_string();
-        let meta = std::fs::metadata(p).map_err(|e| unreadable(&shown, &e))?;
+        let meta =
+            std::fs::metadata(p).map_err(|e| unreadable(&crate::input::shown_path(p), &e))?;
         if meta.is_dir() {
             return Err(
                 Error::input(format!("cannot read {shown}: it is a directory"))
