@@ -293,7 +293,7 @@ impl ProbeSection {
         let ctx = token_context(token);
         ProbeSection {
             call: call.label(),
-            url: url.to_string(),
+            url: crate::http::shown_url(url).into_owned(),
             method: call.method.clone(),
             status: None,
             error_code: None,

@@ -10,8 +10,10 @@ use std::borrow::Cow;
 /// whether `name: value` counts too, besides `name=value` and a `--name`
 /// flag's `--name value`: in prose "token:" or "secret:" is followed by
 /// words, and in JSON `"code"` names error codes.
-const NAMES: [(&str, bool); 15] = [
+const NAMES: [(&str, bool); 21] = [
     ("accesstoken", true),
+    ("accountkey", true),
+    ("apikey", true),
     ("assertion", true),
     ("clientassertion", true),
     ("clientcredential", true),
@@ -19,9 +21,13 @@ const NAMES: [(&str, bool); 15] = [
     ("code", false),
     ("devicecode", true),
     ("idtoken", true),
+    ("passwd", true),
     ("password", true),
+    ("pwd", false),
     ("refreshtoken", true),
     ("secret", false),
+    ("sharedaccesskey", true),
+    ("sharedaccesssignature", true),
     ("sig", false),
     ("token", false),
     ("usercode", false),
@@ -84,10 +90,31 @@ fn name_end(b: &[u8], start: usize, canon: &str) -> Option<usize> {
 /// value follows.
 fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<usize> {
     let mut i = name_end(b, start, canon)?;
-    let flag = start >= 2 && &b[start - 2..start] == b"--";
-    // A closing quote of a JSON member name.
+    let quoted = start >= 1 && matches!(b[start - 1], b'"' | b'\'');
+    // A JSON member name (`"secret": "x"`) is no prose word; `"code"`
+    // names error codes there.
+    let colon = colon || (quoted && canon != "code");
+    let dashes = if start >= 2 && &b[start - 2..start] == b"--" {
+        2
+    } else {
+        // A lone `-` after a blank (or first): not `X-Password`.
+        usize::from(
+            start >= 1
+                && b[start - 1] == b'-'
+                && (start == 1 || b[start - 2].is_ascii_whitespace()),
+        )
+    };
+    // `--name value`, and PowerShell's `-Password value` for the names
+    // that are never words of prose.
+    let flag = dashes == 2 || (dashes == 1 && colon && !quoted);
+    // A closing quote of a JSON member name, and blanks before its colon
+    // (`"password" : "x"`, as Jackson and Format-List write it).
     if colon && matches!(b.get(i), Some(b'"') | Some(b'\'')) {
         i += 1;
+        let j = skip_blanks(b, i);
+        if b.get(j) == Some(&b':') {
+            i = j;
+        }
     }
     // `NAME = value` (PowerShell's `$env:AZURE_PASSWORD = "x"`, code),
     // for the names that are never words of prose.
@@ -137,6 +164,40 @@ fn quoted_end(b: &[u8], v: usize) -> Option<usize> {
     }
     let n = b[v..].iter().position(|&c| c == q || c == b'\n')?;
     (b[v + n] == q).then_some(v + n)
+}
+
+/// A URL's `user:password@` at `i` (which starts `://`): the password's
+/// start and end.
+fn userinfo_password(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    if !b[i..].starts_with(b"://") {
+        return None;
+    }
+    let from = i + 3;
+    let end = b[from..]
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || b"/?#\"'<>".contains(c))
+        .map_or(b.len(), |n| from + n);
+    let at = b[from..end].iter().rposition(|&c| c == b'@')? + from;
+    let colon = b[from..at].iter().position(|&c| c == b':')? + from;
+    Some((colon + 1, at))
+}
+
+/// An XML element named for a credential at `i` (`<password>x</password>`,
+/// `<ClientSecret>`): its text's start and end.
+fn xml_element(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    if b.get(i) != Some(&b'<') {
+        return None;
+    }
+    let end = NAMES
+        .iter()
+        .filter(|(_, colon)| *colon)
+        .find_map(|(n, _)| name_end(b, i + 1, n))?;
+    if b.get(end) != Some(&b'>') {
+        return None;
+    }
+    let v = end + 1;
+    let n = memchr::memchr2(b'<', b'\n', &b[v..]).unwrap_or(b.len() - v);
+    Some((v, v + n))
 }
 
 /// `j` moved past blanks (spaces and tabs).
@@ -373,6 +434,13 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
         *copied = to;
     };
     while i < b.len() {
+        if let Some((v, end)) = userinfo_password(b, i) {
+            if end > v && b[v] != b'[' {
+                replace(v, end, "[hidden]", &mut copied);
+            }
+            i = end.max(i + 1);
+            continue;
+        }
         // Only where a name can start: not inside a word.
         if i > 0 && b[i - 1].is_ascii_alphanumeric() {
             i += 1;
@@ -403,6 +471,7 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
             continue;
         }
         if let Some((v, end)) = secure_string(b, i)
+            .or_else(|| xml_element(b, i))
             .or_else(|| piped_to_secure_string(b, i))
             .or_else(|| short_flag(b, i, &mut line))
         {
@@ -505,6 +574,48 @@ mod tests {
         assert_eq!(
             hide("Secret used: abC8Q~kP3vLmN7rT2wXy5aBcDeFgHiJkLmNoPqRs."),
             "Secret used: [hidden]."
+        );
+    }
+
+    #[test]
+    fn more_shapes_credentials_travel_in() {
+        // Jackson's and Format-List's blank before the colon, any quoted
+        // member name but "code", short names, PowerShell parameters, URL
+        // user info, connection strings and XML.
+        assert_eq!(
+            hide(
+                r#"body={"username" : "a@b.c", "password" : "Summer2026!Pass", "secret": "s3"} "code": "InvalidAuthenticationToken""#
+            ),
+            r#"body={"username" : "a@b.c", "password" : "[hidden]", "secret": "[hidden]"} "code": "InvalidAuthenticationToken""#
+        );
+        assert_eq!(
+            hide("pwd=Autumn2026Pass passwd=x2 api_key=k3 apiKey: k4"),
+            "pwd=[hidden] passwd=[hidden] api_key=[hidden] apiKey: [hidden]"
+        );
+        assert_eq!(
+            hide("Connect -Password Spring2026Pass -ClientSecret 'a b' -Name x"),
+            "Connect -Password [hidden] -ClientSecret '[hidden]' -Name x"
+        );
+        assert_eq!(
+            hide(
+                "proxy=http://svc:Winter2026Pass@proxy.contoso.com:8080 and https://host.example/a@b"
+            ),
+            "proxy=http://svc:[hidden]@proxy.contoso.com:8080 and https://host.example/a@b"
+        );
+        assert_eq!(
+            hide(
+                "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9v+YmFy==;EndpointSuffix=x"
+            ),
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=[hidden];EndpointSuffix=x"
+        );
+        assert_eq!(
+            hide("<user>a</user><password>hunter 2</password>"),
+            "<user>a</user><password>[hidden]</password>"
+        );
+        // Prose keeps its words.
+        assert_eq!(
+            hide("the secret: rotate it; X-Password-Policy: strict; run pwd first"),
+            "the secret: rotate it; X-Password-Policy: strict; run pwd first"
         );
     }
 

@@ -168,6 +168,76 @@ fn user_top_is_replaced_and_query_kept() {
 }
 
 #[test]
+fn a_credential_in_the_calls_query_is_sent_but_not_shown() {
+    // The query goes to the API as given; reports show its credential
+    // parameters as [redacted] in every format.
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(GET)
+            .path("/api/alerts")
+            .query_param("sig", "SASSIG123")
+            .query_param("access_token", "SECRETTOK");
+        then.status(200).json_body(json!({"value": []}));
+    });
+    for format in ["human", "json", "junit"] {
+        let o = probe(
+            &server,
+            &app_token(),
+            "GET /api/alerts?sig=SASSIG123&access_token=SECRETTOK",
+            format,
+            &[],
+        );
+        assert_eq!(o.code, 0, "{format}: {}{}", o.stdout, o.stderr);
+        let all = format!("{}{}", o.stdout, o.stderr);
+        assert!(
+            !all.contains("SASSIG123") && !all.contains("SECRETTOK"),
+            "{format}: {all}"
+        );
+    }
+    m.assert_calls(3);
+    let o = probe(
+        &server,
+        &app_token(),
+        "GET /api/alerts?sig=SASSIG123&access_token=SECRETTOK",
+        "json",
+        &[],
+    );
+    let url = o.json()["probe"]["url"].as_str().unwrap().to_string();
+    assert!(
+        url.contains("sig=[redacted]&access_token=[redacted]"),
+        "{url}"
+    );
+    // check and api list the call as given, redacted the same way.
+    for cmd in [
+        &["check", "--no-verify", "--at", VALID_AT, "-"][..],
+        &["api"][..],
+    ] {
+        for format in ["json", "junit"] {
+            let out = mdeauth()
+                .args(["--format", format])
+                .args(cmd)
+                .args([
+                    "--call",
+                    "GET /api/alerts?sig=SASSIG123&access_token=SECRETTOK",
+                ])
+                .write_stdin(app_token())
+                .output()
+                .unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(all.contains("sig=[redacted]"), "{cmd:?} {format}: {all}");
+            assert!(
+                !all.contains("SASSIG123") && !all.contains("SECRETTOK"),
+                "{cmd:?} {format}: {all}"
+            );
+        }
+    }
+}
+
+#[test]
 fn unauthorized_explains_expiry_from_offline_checks() {
     let server = MockServer::start();
     server.mock(|when, then| {

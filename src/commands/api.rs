@@ -63,7 +63,7 @@ pub fn run(args: &ApiArgs) -> Result<Report> {
             .iter()
             .map(|w| {
                 let mut e = CallEntry::new(w.row);
-                e.call = Some(w.given.clone());
+                e.call = Some(crate::report::calls::CallEntry::shown_call(&w.given));
                 e
             })
             .collect(),

@@ -91,6 +91,12 @@ impl CallEntry {
         }
     }
 
+    /// A call as given, for reports: a credential in its query string
+    /// (`sig=`, `access_token=`) is shown as `[redacted]`.
+    pub fn shown_call(given: &str) -> String {
+        crate::http::shown_url(given).into_owned()
+    }
+
     /// The entry with a check verdict.
     pub fn checked(
         c: &Call,
@@ -102,7 +108,7 @@ impl CallEntry {
         fix: Option<String>,
     ) -> CallEntry {
         let mut e = CallEntry::new(c);
-        e.call = Some(given.to_string());
+        e.call = Some(CallEntry::shown_call(given));
         e.check = Some(CallCheck {
             context,
             allowed: match ev.outcome {
