@@ -20,6 +20,9 @@ pub struct Key {
     /// `None` for key types RS256 cannot use (an RSA key it cannot use is
     /// skipped when the set is read).
     pub rsa: Option<std::sync::Arc<aws_lc_rs::signature::ParsedPublicKey>>,
+    /// The RSA modulus's length in bytes, which every signature it makes
+    /// has (0 without `rsa`).
+    pub rsa_bytes: usize,
 }
 
 impl std::fmt::Debug for Key {
@@ -212,7 +215,7 @@ const RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
 fn parsed_rsa(
     n: &str,
     e: &str,
-) -> std::result::Result<std::sync::Arc<aws_lc_rs::signature::ParsedPublicKey>, String> {
+) -> std::result::Result<(std::sync::Arc<aws_lc_rs::signature::ParsedPublicKey>, usize), String> {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let n = URL_SAFE_NO_PAD
@@ -252,7 +255,7 @@ fn parsed_rsa(
     }
     aws_lc_rs::signature::RsaPublicKeyComponents { n, e }
         .to_parsed_public_key(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256)
-        .map(std::sync::Arc::new)
+        .map(|k| (std::sync::Arc::new(k), n.len()))
         .map_err(|_| "its n and e are not a valid RSA public key".to_string())
 }
 
@@ -291,6 +294,7 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
             issuer,
             kty,
             rsa: None,
+            rsa_bytes: 0,
         });
     }
     if (v.get("n").is_none() || v.get("e").is_none()) && v.get("x5c").is_some() {
@@ -322,13 +326,14 @@ fn parse_key(v: &Value) -> std::result::Result<Key, String> {
     let AlgorithmParameters::RSA(p) = &jwk.algorithm else {
         return Err("not a valid RSA key".to_string());
     };
-    let rsa = parsed_rsa(&p.n, &p.e)?;
+    let (rsa, rsa_bytes) = parsed_rsa(&p.n, &p.e)?;
     Ok(Key {
         kid,
         x5t,
         issuer,
         kty,
         rsa: Some(rsa),
+        rsa_bytes,
     })
 }
 

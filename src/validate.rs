@@ -216,14 +216,37 @@ pub fn verify_token(
                     } else {
                         ""
                     };
-                    findings.push(Finding::error(
-                        "signature.invalid",
-                        format!(
-                            "the signature does not match the key(s) {}{nonce_note}: the token was altered or not signed by this issuer",
-                            tried.join(", ")
-                        ),
-                        "reject the token; request a new one from Azure AD and do not edit it",
-                    ));
+                    // A signature of another length than every key's
+                    // signatures: cut short or replaced, as logs that
+                    // truncate or redact tokens leave them.
+                    let n = token.signature.len();
+                    let sizes: Vec<usize> = lookup
+                        .candidates
+                        .iter()
+                        .map(|k| k.rsa_bytes)
+                        .filter(|b| *b > 0)
+                        .collect();
+                    let cut = !sizes.is_empty() && sizes.iter().all(|b| *b != n);
+                    findings.push(if cut {
+                        Finding::error(
+                            "signature.invalid",
+                            format!(
+                                "the signature is {n} bytes, but the key(s) {} make {}-byte signatures: the token was cut short or its signature replaced (as logs that truncate or redact tokens leave them), so it cannot verify",
+                                tried.join(", "),
+                                sizes[0]
+                            ),
+                            "copy the whole token again from where it was issued or sent; a shortened copy cannot be checked",
+                        )
+                    } else {
+                        Finding::error(
+                            "signature.invalid",
+                            format!(
+                                "the signature does not match the key(s) {}{nonce_note}: the token was altered or not signed by this issuer",
+                                tried.join(", ")
+                            ),
+                            "reject the token; request a new one from Azure AD and do not edit it",
+                        )
+                    });
                 }
             }
         }

@@ -266,6 +266,116 @@ fn a_docker_json_log_is_text_and_a_har_with_a_byte_order_mark_is_har() {
 }
 
 #[test]
+fn a_json_log_wrapped_again_is_searched_through_both_escapes() {
+    // A JSON app log inside Docker's json-file log: the app's `\n` is
+    // written `\\n`, its `\u0022` `\\u0022`, and a colour code's ESC
+    // `\u001b`.
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let e = fixture_text("tokens/expired.jwt");
+    let e = e.trim();
+    let inner = serde_json::to_string(&json!({"msg": format!("acquired token:\n{t}")})).unwrap();
+    let docker =
+        serde_json::to_string(&json!({"log": format!("{inner}\n"), "stream": "stdout"})).unwrap();
+    let dotnet = format!(r#"{{"log":"{{\\u0022token\\u0022:\\u0022{e}\\u0022}}\n"}}"#);
+    let ansi = format!(r#"{{"log":"token: \u001b[33m{e}\u001b[0m\n"}}"#);
+    let (code, tokens, summary) = scan_json(&["-"], Some(format!("{docker}\n{dotnet}\n{ansi}\n")));
+    assert_eq!(summary["occurrences"], 3, "{summary}");
+    assert_eq!(summary["unique_tokens"], 2, "{summary}");
+    assert_eq!(code, 1, "the expired token fails: {summary}");
+    assert_eq!(tokens.len(), 2);
+}
+
+#[test]
+fn tokens_a_log_cut_short_or_redacted_are_a_note_not_a_failure() {
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let (h, rest) = t.split_once('.').unwrap();
+    let (p, s) = rest.split_once('.').unwrap();
+    let log = format!(
+        "Bearer {h}.{}...\ntoken {h}.{p}.{}... (truncated)\ntoken={h}.{p}.[REDACTED]\ntoken={h}.{p}.REDACTED\n",
+        &p[..40],
+        &s[..20]
+    );
+    let (code, tokens, summary) = scan_json(&["-"], Some(log));
+    assert_eq!(code, 0, "{summary}");
+    assert!(tokens.is_empty(), "{tokens:?}");
+    let notes = summary["notes"].to_string();
+    assert!(
+        notes.contains("left out 4 token(s) the input cut short or redacted"),
+        "{notes}"
+    );
+    // Cut with no mark: verification says what happened, not "altered".
+    let log = format!("token={h}.{p}.{}\n", &s[..300]);
+    let out = mdeauth()
+        .args(["scan", "--format", "json", "--at", AT, "--jwks"])
+        .arg(fixture("keys/jwks.json"))
+        .arg("-")
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("the signature is 225 bytes, but the key(s)")
+            && text.contains(
+                "make 256-byte signatures: the token was cut short or its signature replaced"
+            ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_har_with_lone_surrogate_escapes_is_read_whole() {
+    // Python writes undecodable bytes as "\udcff"; the entries after it,
+    // and the rest of its own entry, are still searched.
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let e = fixture_text("tokens/expired.jwt");
+    let e = e.trim();
+    let har = format!(
+        r#"{{"log":{{"version":"1.2","entries":[{{"request":{{"method":"GET","url":"https://a/1","headers":[{{"name":"Authorization","value":"Bearer {t}"}}]}},"response":{{"content":{{"text":"\udc89PNG\ud800x"}}}}}},{{"request":{{"method":"GET","url":"https://a/2","headers":[{{"name":"Authorization","value":"Bearer {e}"}}]}}}}]}}}}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lone.har");
+    std::fs::write(&file, har).unwrap();
+    let (code, tokens, summary) = scan_json(&[file.to_str().unwrap()], None);
+    assert_eq!(summary["unique_tokens"], 2, "{summary}");
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(code, 1, "the expired token fails: {summary}");
+    assert!(
+        summary["notes"]
+            .to_string()
+            .contains("2 lone UTF-16 surrogate escape(s)"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_har_named_json_that_is_no_har_is_read_as_text() {
+    let t = fixture_text("tokens/app-v1.jwt");
+    let t = t.trim();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in [
+        ("resp.har", format!("{{\"access_token\":\"{t}\"}}\n")),
+        (
+            "lines.har",
+            format!("{{\"msg\":\"a\"}}\n{{\"token\":\"{t}\"}}\n"),
+        ),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, body).unwrap();
+        let (_, tokens, summary) = scan_json(&[file.to_str().unwrap()], None);
+        assert_eq!(tokens.len(), 1, "{name}: {summary}");
+        assert!(
+            summary["notes"]
+                .to_string()
+                .contains("named .har but not a HAR document (JSON whose first member is not log); read as text"),
+            "{name}: {summary}"
+        );
+    }
+}
+
+#[test]
 fn har_strings_outside_the_known_fields_are_searched_and_named_by_path() {
     let t = fixture_text("tokens/app-v1.jwt");
     let t = t.trim();
@@ -773,6 +883,14 @@ fn nonexistent_or_directory_input_exits_two_before_any_output() {
         .stderr(predicate::str::contains(format!(
             "mdeauth: error: cannot read {missing}"
         )));
+    // A device never ends (or is a terminal): refused, not read forever.
+    #[cfg(unix)]
+    mdeauth()
+        .args(["scan", "--no-verify", "/dev/zero"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr("mdeauth: error: cannot read /dev/zero: it is a device, not a file or pipe; give files, or - to read standard input\n");
 }
 
 #[test]

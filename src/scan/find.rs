@@ -35,6 +35,9 @@ pub struct Candidate<'a> {
 pub struct Skipped {
     /// `eyJ` runs longer than [`MAX_TOKEN`], ignored.
     pub oversize: u64,
+    /// Tokens a log cut short (`eyJ….eyJ…...`, `…`) or whose signature it
+    /// replaced (`.[REDACTED]`, `.REDACTED`), left out: nothing to verify.
+    pub cut: u64,
 }
 
 use crate::input::is_token_byte;
@@ -103,6 +106,10 @@ impl Finder {
                 skipped.oversize += 1;
                 continue;
             }
+            if cut_or_redacted(&hay[start..end], &hay[end..]) {
+                skipped.cut += 1;
+                continue;
+            }
             if let Some(c) = classify(&hay[start..end], start) {
                 f(c);
             }
@@ -119,18 +126,20 @@ impl Finder {
 }
 
 /// Whether `hay[start]` follows a JSON string escape that stands for a
-/// separator (`\n`, `\t`, `\r`, `\b`, `\f`): an odd number of backslashes
-/// before the letter (`\\n` is a backslash, then the letter n).
+/// separator (`\n`, `\t`, `\r`, `\b`, `\f`), escaped once or more: a
+/// JSON log wrapped again (Docker's json-file driver, `journalctl -o json`)
+/// writes `\\n` for the inner log's `\n`.
 fn after_json_escape(hay: &[u8], start: usize) -> bool {
     start >= 2
         && matches!(hay[start - 1], b'n' | b't' | b'r' | b'b' | b'f')
         && escaped(hay, start - 1)
 }
 
-/// Whether `hay[at]` follows an odd number of backslashes: the letter of
-/// a JSON escape, not a backslash and then the letter.
+/// Whether `hay[at]` follows a backslash: the letter of a JSON escape,
+/// written once or escaped again (`\n`, `\\n`, `\\\\n`). A backslash and
+/// then a word starting `eyJ` with a JOSE header is no likelier a word.
 fn escaped(hay: &[u8], at: usize) -> bool {
-    hay[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+    at >= 1 && hay[at - 1] == b'\\'
 }
 
 /// Whether `hay[start]` follows an escape that spells a character by its
@@ -153,7 +162,8 @@ fn after_code_escape(hay: &[u8], start: usize) -> bool {
 }
 
 /// Whether `hay[start]` follows a terminal colour code (`ESC [ 32 m`), as
-/// coloured console loggers write around values.
+/// coloured console loggers write around values, also with its ESC
+/// JSON-escaped (`\u001b[32m`, a colour code in a JSON log).
 fn after_ansi_escape(hay: &[u8], start: usize) -> bool {
     if start < 3 || hay[start - 1] != b'm' {
         return false;
@@ -164,7 +174,92 @@ fn after_ansi_escape(hay: &[u8], start: usize) -> bool {
         .take_while(|c| c.is_ascii_digit() || **c == b';')
         .count();
     let open = start - 1 - params;
-    open >= 2 && hay[open - 1] == b'[' && hay[open - 2] == 0x1b
+    open >= 2 && hay[open - 1] == b'[' && escape_before(hay, open - 1) > 0
+}
+
+/// The length of the ESC that ends at `at` (exclusive): the byte itself
+/// (1), JSON's `\u001b` (6), or 0 when there is none.
+pub(crate) fn escape_before(hay: &[u8], at: usize) -> usize {
+    if at >= 1 && hay[at - 1] == 0x1b {
+        1
+    } else if at >= 6 && hay[at - 6..at].eq_ignore_ascii_case(b"\\u001b") {
+        6
+    } else {
+        0
+    }
+}
+
+/// Whether a run of token bytes is a token a log cut short or redacted:
+/// followed by an ellipsis (`…`), or by dots that cannot be punctuation
+/// after a whole token (`header.payload...` with an algorithm that signs,
+/// or a signature too short or long for its algorithm, then `...`), or with
+/// a redaction mark where the signature belongs (`header.payload.[REDACTED]`,
+/// `.***`, `.<redacted>`, `.REDACTED`, `.xxxx`). `after` is what follows the
+/// run.
+fn cut_or_redacted(run: &[u8], after: &[u8]) -> bool {
+    if after.starts_with("…".as_bytes()) {
+        return true;
+    }
+    let trailing = run.iter().rev().take_while(|&&c| c == b'.').count();
+    let body = &run[..run.len() - trailing];
+    let mut parts = body.split(|&c| c == b'.');
+    let (Some(header), Some(_payload), sig, None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let alg = header_alg(header);
+    match (sig, trailing) {
+        // `header.payload.` then a mark where the signature was.
+        (None, 1) => matches!(after.first(), Some(b'[' | b'*' | b'<' | b'{' | b'(')),
+        // `header.payload...`: an unsigned token then punctuation only
+        // when its algorithm is none.
+        (None, 2..) => alg.as_deref().is_some_and(|a| a != "none"),
+        (Some(s), 0) => {
+            let words = [
+                "redacted",
+                "removed",
+                "hidden",
+                "masked",
+                "sanitized",
+                "truncated",
+                "omitted",
+            ];
+            words.iter().any(|w| s.eq_ignore_ascii_case(w.as_bytes()))
+                || (s.len() >= 3 && s.iter().all(|&c| c == b'x' || c == b'X'))
+        }
+        // A signature then `...`: cut when its length fits no key of its
+        // algorithm.
+        (Some(s), 2..) => alg
+            .as_deref()
+            .and_then(signature_lengths)
+            .is_some_and(|ok| !ok.contains(&s.len())),
+        _ => false,
+    }
+}
+
+/// The `alg` a header segment names, when it decodes.
+fn header_alg(seg: &[u8]) -> Option<String> {
+    let bytes = crate::input::b64url().decode(seg).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("alg")?.as_str().map(str::to_string)
+}
+
+/// The base64url lengths a signature of `alg` can have: RSA keys of 1024
+/// to 8192 bits in steps of 1024 (and 2048's, Azure AD's), EC and
+/// HMAC sizes. `None` for an algorithm not known here.
+fn signature_lengths(alg: &str) -> Option<Vec<usize>> {
+    let b64 = |bytes: usize| (bytes * 4).div_ceil(3);
+    Some(match alg {
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => {
+            (1..=8).map(|k| b64(k * 128)).collect()
+        }
+        "ES256" | "EdDSA" | "HS512" => vec![b64(64)],
+        "ES384" | "HS384" => vec![b64(96), b64(48)],
+        "ES512" => vec![b64(132)],
+        "HS256" => vec![b64(32)],
+        _ => return None,
+    })
 }
 
 /// Decide whether a maximal run of token bytes starting with `eyJ` is a token.
@@ -306,12 +401,48 @@ mod tests {
         URL_SAFE_NO_PAD.encode(s)
     }
 
+    /// A token shaped like Azure AD's: RS256, a 2048-bit key's 342-character
+    /// signature (not a valid one).
     fn jws() -> String {
         format!(
-            "{}.{}.c2lnbmF0dXJl",
+            "{}.{}.{}",
             b64(r#"{"typ":"JWT","alg":"RS256"}"#),
-            b64(r#"{"aud":"x"}"#)
+            b64(r#"{"aud":"x"}"#),
+            &"c2lnbmF0dXJl".repeat(29)[..342]
         )
+    }
+
+    #[test]
+    fn tokens_a_log_cut_short_or_redacted_are_counted_not_found() {
+        let t = jws();
+        let (h, rest) = t.split_once('.').unwrap();
+        let (p, s) = rest.split_once('.').unwrap();
+        let none = b64(r#"{"alg":"none"}"#);
+        for text in [
+            format!("Bearer {h}.{}...", &p[..8]),
+            format!("Bearer {h}.{p}..."),
+            format!("token={h}.{p}.{}... (truncated)", &s[..20]),
+            format!("token={h}.{p}.[REDACTED]"),
+            format!("token={h}.{p}.***"),
+            format!("token={h}.{p}.REDACTED end"),
+            format!("token={h}.{p}.xxxxxxxx"),
+            format!("token={t}… and more"),
+        ] {
+            let mut found = 0;
+            let skipped = Finder::new().each(text.as_bytes(), |_| found += 1);
+            assert_eq!((found, skipped.cut), (0, 1), "{text}");
+        }
+        // A whole token, or an unsigned one, then an ellipsis or a full stop.
+        for text in [
+            format!("see {t}..."),
+            format!("see {t}."),
+            format!("{none}.{p}..."),
+            format!("\"{none}.{p}.\""),
+        ] {
+            let mut found = 0;
+            let skipped = Finder::new().each(text.as_bytes(), |_| found += 1);
+            assert_eq!((found, skipped.cut), (1, 0), "{text}");
+        }
     }
 
     #[test]
@@ -322,13 +453,16 @@ mod tests {
             format!(r#"{{"msg":"token acquired:\n{t}"}}"#),
             format!(r#"{{"msg":"headers\tBearer\t{t}"}}"#),
             format!(r#"{{"msg":"a\\\r{t}"}}"#),
+            // A JSON log inside a JSON log (Docker's json-file driver):
+            // the inner `\n` is written `\\n`.
+            format!(r#"{{"log":"{{\"msg\":\"acquired token:\\n{t}\"}}\n"}}"#),
         ] {
             let found = f.all(text.as_bytes());
             assert_eq!(found.len(), 1, "{text}");
             assert_eq!(found[0].text, t, "{text}");
         }
-        // An escaped backslash, then the letter n: `neyJ...` is one word.
-        for text in [format!(r#"{{"p":"C:\\n{t}"}}"#), format!("plain n{t}")] {
+        // The letter n with no backslash before it: `neyJ...` is one word.
+        for text in [format!("plain n{t}"), format!("/n{t}")] {
             assert!(f.all(text.as_bytes()).is_empty(), "{text}");
         }
     }
@@ -386,17 +520,21 @@ mod tests {
             format!("\x1b[32m{t}\x1b[0m"),
             format!("token: \x1b[1;33m{t}"),
             format!(r"token\u003d{t}"),
+            // Escaped again inside a JSON log line (Docker's json-file).
+            format!(r#"{{"log":"{{\\u0022token\\u0022:\\u0022{t}\\u0022}}"}}"#),
+            // A colour code whose ESC is JSON-escaped.
+            format!(r#"{{"log":"token: \u001b[33m{t}\u001b[0m"}}"#),
         ] {
             let found = f.all(text.as_bytes());
             assert_eq!(found.len(), 1, "{text}");
             assert_eq!(found[0].text, t, "{text}");
         }
-        // An escaped backslash, then `u0022`: one word; so is a word whose
-        // letters only look like hex digits.
+        // A word whose letters only look like hex digits, and a colour
+        // code's tail with no ESC before it, are words.
         for text in [
-            format!(r#"{{"p":"C:\\u0022{t}"}}"#),
             format!("xcafe{t}"),
             format!("[32m{t}"),
+            format!("u001b[32m{t}"),
         ] {
             assert!(f.all(text.as_bytes()).is_empty(), "{text}");
         }

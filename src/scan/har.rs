@@ -57,6 +57,21 @@ pub fn sniff(prefix: &[u8]) -> bool {
         .contains(&name)
 }
 
+/// Whether a JSON object's first member is `log`, as every HAR document's
+/// is (its only member): a `.har` name is trusted for such an object only.
+/// True when the prefix ends first.
+pub fn first_member_is_log(prefix: &[u8]) -> bool {
+    let head: Vec<u8> = prefix
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(prefix)
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(6)
+        .collect();
+    b"{\"log\"".starts_with(&head) || head.starts_with(b"{\"log\"")
+}
+
 /// A parse error as a note may show it: the parser's words, with each quoted
 /// value cut to `"…"` (a string found where an object was expected is quoted
 /// whole, and a HAR string may be a token or a password).

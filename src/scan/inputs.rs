@@ -107,6 +107,19 @@ impl Input {
                     .with_hint("check the path and its permissions"),
             );
         }
+        #[cfg(unix)]
+        {
+            // A device has no end (/dev/zero, /dev/urandom) or is a
+            // terminal: either would hold the scan forever.
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_char_device() || t.is_block_device() {
+                return Err(Error::input(format!(
+                    "cannot read {shown}: it is a device, not a file or pipe"
+                ))
+                .with_hint("give files, or - to read standard input"));
+            }
+        }
         if !meta.is_file() {
             return Ok(None);
         }

@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod find;
 pub mod har;
 pub mod inputs;
+pub mod surrogates;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufReader, Read};
@@ -704,6 +705,8 @@ struct Collector {
     batch: Batch,
     summary: Summary,
     oversize: u64,
+    /// Tokens the input cut short or redacted, left out.
+    cut: u64,
     /// Set when the input being read ended early (damaged gzip data): its
     /// last run of token characters is cut off, not a token.
     cut_short: std::rc::Rc<std::cell::Cell<bool>>,
@@ -725,6 +728,7 @@ impl Collector {
             batch: Batch::default(),
             summary: Summary::default(),
             oversize: 0,
+            cut: 0,
             cut_short: Default::default(),
         }
     }
@@ -823,6 +827,7 @@ impl Collector {
         // Look at the start to tell compressed input from the rest.
         let prefix = read_prefix(&mut reader).map_err(read_err)?;
         let before = self.oversize;
+        let cut_before = self.cut;
         self.cut_short.set(false);
         match compressed::sniff(&prefix) {
             Encoding::Plain => self
@@ -882,6 +887,13 @@ impl Collector {
                 MAX_TOKEN / 1024
             ));
         }
+        let cut = self.cut - cut_before;
+        if cut > 0 {
+            self.summary.notes.push(format!(
+                "{}: left out {cut} token(s) the input cut short or redacted (ending in `...` or `…`, or with `[REDACTED]` or the like for a signature): there is nothing to verify",
+                input.name
+            ));
+        }
         Ok(())
     }
 
@@ -914,11 +926,15 @@ impl Collector {
             .iter()
             .find(|c| !c.is_ascii_whitespace())
             .is_some_and(|&c| c == b'{');
-        let is_har = (har_name && (json_object || prefix.is_empty())) || har::sniff(&prefix);
+        let is_har = har::sniff(&prefix)
+            || (har_name
+                && (prefix.is_empty() || (json_object && har::first_member_is_log(&prefix))));
         if har_name && !is_har {
-            self.summary.notes.push(format!(
-                "{file}: named .har but not a JSON document; read as text"
-            ));
+            self.summary.notes.push(if json_object {
+                format!("{file}: named .har but not a HAR document (JSON whose first member is not log); read as text")
+            } else {
+                format!("{file}: named .har but not a JSON document; read as text")
+            });
         }
         let mut prefix = prefix;
         if is_har && prefix.starts_with(b"\xef\xbb\xbf") {
@@ -927,7 +943,15 @@ impl Collector {
         }
         let chained = io::Cursor::new(prefix).chain(rest);
         if is_har {
-            self.read_har(BufReader::with_capacity(256 * 1024, chained), file)
+            let mut mended = surrogates::MendSurrogates::new(chained);
+            let res = self.read_har(BufReader::with_capacity(256 * 1024, &mut mended), file);
+            if mended.mended > 0 {
+                self.summary.notes.push(format!(
+                    "{file}: {} lone UTF-16 surrogate escape(s) (\\udc.., as Python and JavaScript write undecodable text) read as U+FFFD",
+                    mended.mended
+                ));
+            }
+            res
         } else {
             self.read_text(chained, file)
         }
@@ -968,10 +992,27 @@ impl Collector {
                 end = len;
                 next_in_run = true;
             } else if !eof {
+                // A colour code before the carried run goes with it: the
+                // finder reads `ESC[1;33meyJ...` as a boundary only when it
+                // sees the whole code (its last digits and `m` are token
+                // bytes, already carried). So does a JSON-escaped ESC
+                // (`\u001b[`), and the backslashes before it, below.
+                let params = buf[..end]
+                    .iter()
+                    .rev()
+                    .take_while(|c| c.is_ascii_digit() || **c == b';')
+                    .count();
+                let open = end - params;
+                if open >= 1 && buf[open - 1] == b'[' {
+                    let esc = find::escape_before(&buf[..open], open - 1);
+                    if esc > 0 {
+                        end = open - 1 - esc;
+                    }
+                }
                 // The backslashes before the carried run go with it: the
                 // finder reads `\neyJ...` as a JSON escape before a token
-                // only when it sees them (a few: their count's parity). So
-                // does a `%` (`%3DeyJ...`: a percent escape before a token).
+                // only when it sees them. So does a `%` (`%3DeyJ...`: a
+                // percent escape before a token).
                 end -= buf[..end]
                     .iter()
                     .rev()
@@ -1009,6 +1050,7 @@ impl Collector {
             });
             self.finder = finder;
             self.oversize += skipped.oversize;
+            self.cut += skipped.cut;
             line += find::count_newlines(&block[counted..]);
             buf.copy_within(end..len, 0);
             len -= end;
@@ -1038,6 +1080,8 @@ impl Collector {
                     });
                 });
                 self.oversize += skipped.oversize;
+                self.cut += skipped.cut;
+                self.cut += skipped.cut;
             }
         });
         self.finder = finder;
@@ -1206,13 +1250,24 @@ mod tests {
     #[test]
     fn an_escape_before_a_token_at_a_block_edge_goes_with_it() {
         let a = tok("https://api.securitycenter.microsoft.com");
-        for before in ["q%3D", r"\u0022", r"\n"] {
+        for before in [
+            "q%3D",
+            r"\u0022",
+            r"\n",
+            r"\\n",
+            "\x1b[32m",
+            "\x1b[1;33m",
+            r"\u001b[32m",
+            r"\\u001b[32m",
+        ] {
             // The block ends inside the token: the search stops at the last
-            // byte that cannot be in one, the `%` or the backslash.
-            let pad = BLOCK + MAX_TOKEN - 10;
-            let text = format!("{}\n{before}{a}\n", "y".repeat(pad));
-            let r = run(text, &Always(Verdict::Fail));
-            assert_eq!(r.summary.occurrences, 1, "{before}");
+            // byte that cannot be in one, the `%`, the backslash or the `[`.
+            for edge in [10, 40] {
+                let pad = BLOCK + MAX_TOKEN - edge;
+                let text = format!("{}\n{before}{a}\n", "y".repeat(pad));
+                let r = run(text, &Always(Verdict::Fail));
+                assert_eq!(r.summary.occurrences, 1, "{before:?} {edge}");
+            }
         }
     }
 
