@@ -305,6 +305,19 @@ fn tokens_a_log_cut_short_or_redacted_are_a_note_not_a_failure() {
         notes.contains("left out 4 token(s) the input cut short or redacted"),
         "{notes}"
     );
+    // JUnit carries the notes in the suite's output.
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--format", "junit", "--at", AT, "-"])
+        .write_stdin(format!("token={h}.{p}.[REDACTED]\n"))
+        .output()
+        .unwrap();
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        xml.contains(
+            "<system-out>note: &lt;stdin&gt;: left out 1 token(s) the input cut short or redacted"
+        ),
+        "{xml}"
+    );
     // Cut with no mark: verification says what happened, not "altered".
     let log = format!("token={h}.{p}.{}\n", &s[..300]);
     let out = mdeauth()
@@ -388,6 +401,22 @@ fn har_strings_outside_the_known_fields_are_searched_and_named_by_path() {
     assert_eq!(summary["occurrences"], 2, "{summary}");
     let parts = parts_of(&tokens[0]);
     assert_eq!(parts, ["field request", "field _webSocketMessages[0].data"]);
+    // An entry that is a bare string is named as such, with no blank
+    // method or URL in its place.
+    let e = fixture_text("tokens/expired.jwt");
+    let har = json!({"log": {"entries": [null, 5, format!("Bearer {}", e.trim())]}});
+    let (_, tokens, _) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(parts_of(&tokens[0]), ["the entry itself"]);
+    let out = mdeauth()
+        .args(["scan", "--no-verify", "--at", AT, "-"])
+        .write_stdin(har.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("at <stdin> entry 2 (the entry itself)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -431,6 +460,16 @@ fn har_copies_of_the_query_string_and_cookies_are_not_counted_again() {
             "response header Set-Cookie"
         ]
     );
+    // HTTP/2's :path pseudo-header repeats the URL's path and query, and
+    // the query string holds the URL's parameters percent-decoded.
+    let har = json!({"log": {"entries": [{
+        "request": {"method": "GET", "url": format!("https://a.example/x?auth=Bearer%20{t}"),
+            "headers": [{"name": ":path", "value": format!("/x?auth=Bearer%20{t}")}],
+            "queryString": [{"name": "auth", "value": format!("Bearer {t}")}]}
+    }]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 1, "{summary}");
+    assert_eq!(parts_of(&tokens[0]), ["request URL"]);
 }
 
 #[test]
@@ -2072,6 +2111,29 @@ fn key_not_found_age_notes_are_each_tokens_own_though_the_lookup_is_shared() {
             );
         }
     }
+    // The human output shows the keys.* notes the fix points to.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("old.log");
+    std::fs::write(&log, format!("a {old}\n")).unwrap();
+    let out = mdeauth()
+        .args([
+            "scan",
+            "--at",
+            AT,
+            "--authority-host",
+            &server.base_url(),
+            "--cache-dir",
+        ])
+        .arg(dir.path().join("cache"))
+        .arg(&log)
+        .output()
+        .unwrap();
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.contains("see the keys.* findings below")
+            && human.contains("keys.token_older_than_set"),
+        "{human}"
+    );
 }
 
 #[test]

@@ -262,7 +262,7 @@ impl Report {
 pub enum Format {
     Human,
     Json,
-    /// JUnit XML for CI systems: one test case per checked call and per error finding.
+    /// JUnit XML for CI systems: a test case per checked call and per error finding (scan: per token).
     Junit,
 }
 

@@ -90,6 +90,17 @@ pub fn junit(r: &ScanReport) -> String {
         case.set_classname("mdeauth.scan.tokens");
         suite.add_test_case(case);
     }
+    // The notes (inputs skipped, damaged or cut short, tokens left out)
+    // in the suite's output, as the human report prints them.
+    if !r.summary.notes.is_empty() {
+        let notes: Vec<String> = r
+            .summary
+            .notes
+            .iter()
+            .map(|n| format!("note: {}", crate::terminal::safe(n)))
+            .collect();
+        suite.set_system_out(notes.join("\n"));
+    }
     super::junit::document(suite)
 }
 
@@ -289,7 +300,13 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
                 t.resource,
                 t.occurrences
             );
-            for f in t.findings.iter().filter(|f| f.is_error()) {
+            // The errors, and the key diagnosis a missing key's fix
+            // points to (keys.*, info or warning).
+            for f in t
+                .findings
+                .iter()
+                .filter(|f| f.is_error() || f.code.starts_with("keys."))
+            {
                 let _ = writeln!(o, "      {}  {}", st.dim(f.code), safe(&f.message));
                 if !f.fix.is_empty() {
                     let fix = safe_lines(&f.fix).replace('\n', "\n             ");

@@ -210,10 +210,17 @@ impl Entry {
                 .flatten()
             {
                 let name = h.get("name").and_then(Value::as_str).unwrap_or("?");
-                fields.add(
-                    format!("{side} header {}", redact(name)).into(),
-                    h.get("value").and_then(Value::as_str),
-                );
+                let value = h.get("value").and_then(Value::as_str);
+                // HTTP/2's `:path` pseudo-header repeats the URL's path
+                // and query: not counted again.
+                if name == ":path"
+                    && let (Some(p), Some(url)) = (value, s("/request/url"))
+                    && url.ends_with(p)
+                {
+                    fields.seen.push(p.as_ptr());
+                    continue;
+                }
+                fields.add(format!("{side} header {}", redact(name)).into(), value);
             }
         }
         let body = s("/request/postData/text").filter(|t| !t.is_empty());
@@ -283,10 +290,23 @@ impl Entry {
                 _ if side == "request" => f.part.eq_ignore_ascii_case("request header Cookie"),
                 _ => f.part.eq_ignore_ascii_case("response header Set-Cookie"),
             };
-            let named_texts: Vec<&str> = out
+            // As written and percent-decoded: the query string holds the
+            // URL's parameters decoded (`Bearer%20eyJ` is `Bearer eyJ`).
+            let named_texts: Vec<Cow<'_, str>> = out
                 .iter()
                 .filter(|f| source(f))
-                .map(|f| f.text.as_ref())
+                .flat_map(|f| {
+                    let decoded = percent_encoding::percent_decode_str(&f.text)
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    // A form-encoded space, as some tools decode it.
+                    let spaced = decoded.replace('+', " ");
+                    [
+                        Cow::Borrowed(f.text.as_ref()),
+                        Cow::Owned(decoded),
+                        Cow::Owned(spaced),
+                    ]
+                })
                 .collect();
             let items = v
                 .get(side)
@@ -366,7 +386,13 @@ fn other_strings<'a>(
             if !named.contains(&t.as_ptr())
                 && memchr::memmem::find(t.as_bytes(), b"eyJ").is_some() =>
         {
-            let mut part = String::from("field ");
+            // The entry itself a string (not the object HAR says): named
+            // as such.
+            let mut part = String::from(if path.is_empty() {
+                "the entry itself"
+            } else {
+                "field "
+            });
             for (i, step) in path.iter().enumerate() {
                 match step {
                     Step::Member(m) => {

@@ -142,11 +142,16 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Line { file, line } => write!(f, "{file}:{line}"),
-            Location::Har(h) => write!(
-                f,
-                "{} entry {} {} {} ({})",
-                h.file, h.entry, h.method, h.url, h.part
-            ),
+            Location::Har(h) => {
+                write!(f, "{} entry {}", h.file, h.entry)?;
+                // An entry that is no request (a bare string) has neither.
+                for s in [&h.method, &h.url] {
+                    if !s.is_empty() {
+                        write!(f, " {s}")?;
+                    }
+                }
+                write!(f, " ({})", h.part)
+            }
         }
     }
 }
