@@ -180,9 +180,10 @@ pub struct CompletionsArgs {
 // Where the token comes from. Also read from MDEAUTH_TOKEN when neither is given.
 #[derive(Debug, Args, Clone)]
 pub struct TokenArgs {
-    /// The token, a file holding it, or - for standard input. Accepts a bare JWT,
-    /// `Bearer <jwt>`, an `Authorization:` header line, or a JSON token response.
-    #[arg(value_name = "TOKEN")]
+    /// A file holding the token, or - for standard input: a bare JWT, `Bearer <jwt>`,
+    /// an `Authorization:` header line, or a JSON token response. The token itself
+    /// is refused here (shell history and the process list keep arguments).
+    #[arg(value_name = "FILE|-")]
     pub token: Option<String>,
     /// Read the token from this file.
     #[arg(long, value_name = "PATH")]

@@ -25,7 +25,8 @@ pub enum Source {
     Stdin,
     /// `--token-file PATH`, or a positional argument naming an existing file.
     File(PathBuf),
-    /// A positional argument or `MDEAUTH_TOKEN` holding the token text itself.
+    /// `MDEAUTH_TOKEN` holding the token text itself (a token given as an
+    /// argument is refused: shell history and the process list keep it).
     Text { text: String, origin: &'static str },
 }
 
@@ -63,26 +64,26 @@ impl Source {
                 };
                 if let Some(path) = found {
                     Ok(Source::File(path))
-                } else if !is_text
-                    && (arg.contains('/') || arg.contains('\\') || file_like(arg))
-                    && !holds_token()
-                {
-                    // A compact JWS never contains a path separator, nor ends
-                    // in a file extension (token.txt). The argument is named
-                    // back only when it reads as a path: a secret with a `/`
-                    // pasted here must not be.
+                } else if is_text || holds_token() || looks_like_token(arg) {
+                    // The token itself (or text holding it): a bearer
+                    // credential is not taken on the command line.
+                    Err(Error::input(
+                        "a token is not taken on the command line, where shell history and the process list keep it (the argument is not repeated here)",
+                    )
+                    .with_hint(
+                        "give - and paste it (then Ctrl-D; on Windows Ctrl-Z and Enter), or pipe it in; or put it in a file, --token-file PATH or MDEAUTH_TOKEN",
+                    ))
+                } else {
+                    // The argument is named back only when it reads as a
+                    // path: a secret pasted here must not be.
                     let what = if path_like(arg) {
                         format!("no such token file: {}", Snippet(arg))
                     } else {
                         "no such token file, and the argument is not a token either (it is not repeated here, in case it is a secret)".to_string()
                     };
-                    Err(Error::input(what)
-                        .with_hint("give an existing file, the token itself, or - to read standard input"))
-                } else {
-                    Ok(Source::Text {
-                        text: arg.to_string(),
-                        origin: "argument",
-                    })
+                    Err(Error::input(what).with_hint(
+                        "give an existing file, or - to read the token from standard input",
+                    ))
                 }
             }
             (None, Some(p)) => Ok(Source::File(p.to_path_buf())),
@@ -92,7 +93,7 @@ impl Source {
                     origin: "MDEAUTH_TOKEN",
                 }),
                 _ => Err(Error::input("no token given").with_hint(
-                    "pass it as an argument, a file path, - for standard input, --token-file PATH, or set MDEAUTH_TOKEN",
+                    "give - to read it from standard input, a file holding it, --token-file PATH, or set MDEAUTH_TOKEN",
                 )),
             },
         }
@@ -174,6 +175,17 @@ fn too_large(origin: &str, what: &Holding) -> Error {
 
 /// A word ending in the extension of a file a token is kept in, so naming
 /// it back cannot show a secret pasted where a token belongs.
+/// Text that reads as a token of any shape (encrypted, two parts, cut
+/// short): `eyJ` at its start or after `Bearer `, with a dot after it.
+fn looks_like_token(arg: &str) -> bool {
+    let t = arg.trim();
+    let t = t
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("bearer "))
+        .map_or(t, |_| t[7..].trim_start());
+    t.starts_with("eyJ") && t.contains('.')
+}
+
 fn file_like(arg: &str) -> bool {
     const EXTENSIONS: [&str; 14] = [
         "txt", "jwt", "json", "log", "token", "har", "out", "b64", "secret", "key", "pem", "env",

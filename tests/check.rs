@@ -814,7 +814,8 @@ fn junit_shows_invisible_and_control_characters_of_claims_as_escapes() {
         c["aud"] = json!(format!("https://api.securitycenter.microsoft.com{raw}"));
         let t = mint::sign(&k, &k.v1_header(), &c);
         let out = mdeauth()
-            .args(["inspect", "--format", "junit", "--at", VALID_AT, &t])
+            .args(["inspect", "--format", "junit", "--at", VALID_AT, "-"])
+            .write_stdin(t)
             .output()
             .unwrap();
         let xml = String::from_utf8(out.stdout).unwrap();
@@ -1314,8 +1315,9 @@ fn a_call_on_another_clouds_api_host_fails() {
                 "--jwks",
                 &jwks(),
             ])
-            .arg(token)
+            .arg("-")
             .args(["--call", call])
+            .write_stdin(token)
             .output()
             .unwrap();
         (out.status.code(), json_out(&out))
@@ -1382,9 +1384,9 @@ fn a_call_on_another_clouds_api_host_fails() {
         );
     }
     // A v1 token's sts.windows.net issuer is not known for national clouds: a warning.
-    let app_v1 = fixture("tokens/app-v1.jwt");
+    let app_v1 = common::fixture_text("tokens/app-v1.jwt");
     let (code, v) = run(
-        app_v1.to_str().unwrap(),
+        &app_v1,
         "GET https://api-gov.securitycenter.microsoft.us/api/alerts",
     );
     assert_eq!(code, Some(0), "{v}");

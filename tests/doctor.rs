@@ -337,10 +337,11 @@ fn a_401_after_a_signature_checked_against_a_stand_in_authority_still_points_at_
     let plan = write_plan(dir.path(), DAEMON_APP);
     let mut cmd = mdeauth();
     cmd.env("MDEAUTH_CACHE_DIR", dir.path().join("cache"))
-        .args(["--format", "json", "doctor", "--probe", &token])
+        .args(["--format", "json", "doctor", "--probe", "-"])
         .args(["--plan", plan.to_str().unwrap()])
         .args(["--authority-host", &server.base_url()])
-        .args(["--api-base", &api.base_url()]);
+        .args(["--api-base", &api.base_url()])
+        .write_stdin(token.as_str());
     let o = run(cmd);
     let v = o.json();
     assert_eq!(step(&v, "signature")["status"], "pass", "{v:#}");
@@ -488,7 +489,8 @@ fn given_token_offline_and_missing_config() {
     let o = run({
         let mut c = offline_doctor();
         c.args(["--call", "GET /api/machines"])
-            .arg(common::fixture_text("tokens/app-v1.jwt"));
+            .arg("-")
+            .write_stdin(common::fixture_text("tokens/app-v1.jwt"));
         c
     });
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
@@ -653,7 +655,8 @@ fn identity_fails_for_another_tenant_and_app() {
         let mut c = offline_doctor();
         c.args(["--call", "GET /api/machines"])
             .args(["--tenant", mint::OTHER_TENANT, "--client-id", DAEMON_APP])
-            .arg(common::fixture_text("tokens/app-v1.jwt"));
+            .arg("-")
+            .write_stdin(common::fixture_text("tokens/app-v1.jwt"));
         c
     });
     assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
@@ -691,7 +694,8 @@ fn expiry_days_sets_the_app_lints_window() {
                 "--app",
                 fixture("apps/expiring-secret.json").to_str().unwrap(),
             ])
-            .args(["--expiry-days", days, &token])
+            .args(["--expiry-days", days, "-"])
+            .write_stdin(token.as_str())
             .output()
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -898,7 +902,7 @@ fn not_granted_fix(token: Option<&str>) -> String {
             ])
             .args(["--call", "GET /api/machines", "--call", "GET /api/alerts"]);
         if let Some(t) = token {
-            c.arg(t);
+            c.arg("-").write_stdin(t);
         }
         c
     });
@@ -961,7 +965,8 @@ fn the_api_cloud_named_by_cloud_must_be_the_tokens() {
     let o = run({
         let mut c = offline_doctor();
         c.args(["--call", "GET /api/machines", "--cloud", "gcc-high"])
-            .arg(&t);
+            .arg("-")
+            .write_stdin(t.as_str());
         c
     });
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
@@ -989,7 +994,8 @@ fn the_api_cloud_named_by_cloud_must_be_the_tokens() {
             "--call",
             "GET /api/machines/{id}",
         ])
-        .arg(&t);
+        .arg("-")
+        .write_stdin(t.as_str());
         c
     });
     let v = o.json();
@@ -1148,7 +1154,8 @@ fn a_partner_app_is_sent_to_consent_in_its_customer_s_tenant() {
                 fixture("apps/partner-multitenant.json").to_str().unwrap(),
             ])
             .args(["--grants", grants.to_str().unwrap()])
-            .arg(&token);
+            .arg("-")
+            .write_stdin(token.as_str());
         cmd
     });
     let v = o.json();
@@ -1207,7 +1214,8 @@ fn a_403_for_a_permission_the_app_already_requests_asks_for_consent_not_for_addi
                     "--grants",
                     fixture("apps/grants-daemon-partial.json").to_str().unwrap(),
                 ])
-                .arg(&token);
+                .arg("-")
+                .write_stdin(token.as_str());
             cmd
         });
         assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
@@ -1264,7 +1272,8 @@ fn an_api_out_of_reach_makes_doctor_probe_unverified_not_failed() {
         .args(["--probe", "--timeout", "3"])
         .args(["--plan", plan.to_str().unwrap()])
         .args(["--api-base", "http://127.0.0.1:1"])
-        .arg(&token);
+        .arg("-")
+        .write_stdin(token.as_str());
         run(cmd)
     };
     let o = run_as("json");
@@ -1413,7 +1422,8 @@ fn strict_fails_a_checklist_that_passes_with_warnings() {
     let run_with = |strict: bool| {
         let mut c = offline_doctor();
         c.args(["--call", "GET /api/machines"])
-            .arg(common::fixture_text("tokens/app-v1.jwt"));
+            .arg("-")
+            .write_stdin(common::fixture_text("tokens/app-v1.jwt"));
         if strict {
             c.arg("--strict");
         }
@@ -1437,7 +1447,8 @@ fn a_requested_permission_missing_from_the_token_asks_for_consent_not_to_add_it(
         let mut c = offline_doctor();
         c.args(["--call", "GET /api/machines"])
             .args(["--app", fixture("apps/daemon-ok.json").to_str().unwrap()])
-            .arg(&token);
+            .arg("-")
+            .write_stdin(token.as_str());
         c
     });
     let v = o.json();
@@ -1456,7 +1467,8 @@ fn a_requested_permission_missing_from_the_token_asks_for_consent_not_to_add_it(
     let o = run({
         let mut c = offline_doctor();
         c.args(["--call", "GET /api/machines", "--context", "application"])
-            .arg(common::fixture_text("tokens/delegated-v1.jwt"));
+            .arg("-")
+            .write_stdin(common::fixture_text("tokens/delegated-v1.jwt"));
         c
     });
     let got = codes(&o.json());
@@ -1484,7 +1496,7 @@ fn strict_fails_a_warn_step_even_without_a_warning_finding() {
     });
     let run_with = |strict: bool| {
         let mut c = mdeauth();
-        c.args(["--format", "json", "doctor", "--probe", &token])
+        c.args(["--format", "json", "doctor", "--probe", "-"])
             .args([
                 "--call",
                 "GET /api/machines",
@@ -1492,7 +1504,8 @@ fn strict_fails_a_warn_step_even_without_a_warning_finding() {
                 "GET /api/machines/{id}",
             ])
             .args(["--jwks", fixture("keys/jwks.json").to_str().unwrap()])
-            .args(["--api-base", &api.base_url()]);
+            .args(["--api-base", &api.base_url()])
+            .write_stdin(token.as_str());
         if strict {
             c.arg("--strict");
         }

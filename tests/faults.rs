@@ -128,18 +128,21 @@ impl World {
         let timeout = TIMEOUT.to_string();
         match e {
             Endpoint::Discovery => {
-                c.args(["verify", &token(), "--at", mint::VALID_AT])
+                c.args(["verify", "-", "--at", mint::VALID_AT])
+                    .write_stdin(token())
                     .args(["--authority-host", &self.faulty.base_url()])
                     .args(["--timeout", &timeout]);
             }
             Endpoint::DiscoveredJwks => {
                 let meta = self.healthy.as_ref().unwrap();
-                c.args(["verify", &token(), "--at", mint::VALID_AT])
+                c.args(["verify", "-", "--at", mint::VALID_AT])
+                    .write_stdin(token())
                     .args(["--authority-host", &meta.base_url()])
                     .args(["--timeout", &timeout]);
             }
             Endpoint::JwksUrl => {
-                c.args(["verify", &token(), "--at", mint::VALID_AT])
+                c.args(["verify", "-", "--at", mint::VALID_AT])
+                    .write_stdin(token())
                     .args(["--jwks", &self.faulty.url(keys_path())])
                     .args(["--timeout", &timeout]);
             }

@@ -21,6 +21,29 @@ fn inspect_json_at(at: &str, args: &[&str]) -> (i32, serde_json::Value) {
     (out.status.code().unwrap(), json_out(&out))
 }
 
+/// `inspect --format json --at AT -` with `token` (its text) on standard input.
+fn inspect_token(token: &str) -> (i32, serde_json::Value) {
+    inspect_stdin(token.to_string())
+}
+
+/// A token (or text holding one) given as the argument is refused: exit 2,
+/// one line on stderr that does not repeat it, nothing on stdout.
+fn assert_token_argument_refused(out: &std::process::Output, token: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(
+        err.starts_with("mdeauth: error: a token is not taken on the command line"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(!err.contains(token), "the token is repeated: {err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 fn codes(v: &serde_json::Value) -> Vec<String> {
     v["findings"]
         .as_array()
@@ -48,7 +71,7 @@ fn file_path_as_positional_argument() {
 }
 
 #[test]
-fn token_text_as_argument_stdin_file_flag_and_env_give_the_same_token() {
+fn token_text_as_argument_is_refused_stdin_file_flag_and_env_give_the_same_token() {
     let tok = fixture_text("tokens/app-v1.jwt");
     let fp = |out: std::process::Output| json_out(&out)["token"]["fingerprint"].clone();
     let base = || {
@@ -56,8 +79,18 @@ fn token_text_as_argument_stdin_file_flag_and_env_give_the_same_token() {
         c.args(["inspect", "--format", "json", "--at", AT]);
         c
     };
-    let a = fp(base().arg(&tok).output().unwrap());
-    let b = fp(base().arg("-").write_stdin(tok.clone()).output().unwrap());
+    // The token itself as the argument: shell history and the process
+    // list keep it, so it is refused (and not repeated), as is
+    // `Bearer <jwt>` and an Authorization line.
+    for arg in [
+        tok.clone(),
+        format!("Bearer {tok}"),
+        format!("Authorization: Bearer {tok}"),
+    ] {
+        assert_token_argument_refused(&base().arg(&arg).output().unwrap(), &tok);
+    }
+    let a = fp(base().arg("-").write_stdin(tok.clone()).output().unwrap());
+    let b = fp(base().arg(fixture("tokens/app-v1.jwt")).output().unwrap());
     let c = fp(base()
         .arg("--token-file")
         .arg(fixture("tokens/app-v1.jwt"))
@@ -280,7 +313,7 @@ fn missing_token_and_conflicting_sources() {
         .args(["inspect", "token.txt"])
         .assert()
         .code(2)
-        .stderr("mdeauth: error: no such token file: token.txt; give an existing file, the token itself, or - to read standard input\n");
+        .stderr("mdeauth: error: no such token file: token.txt; give an existing file, or - to read the token from standard input\n");
     // A secret pasted where a token belongs is not named back, with or
     // without a slash in it.
     for secret in [
@@ -291,14 +324,23 @@ fn missing_token_and_conflicting_sources() {
         assert_eq!(out.status.code(), Some(2));
         assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
     }
-    // A redirect URL holding a token is text, not a path.
+    // A redirect URL holding a token is text, not a path: as the argument
+    // it is refused as the token itself is (not taken for a missing file,
+    // nor repeated); on standard input the token in it is read.
     let tok = fixture_text("tokens/app-v1.jwt");
+    let redirect = format!(
+        "https://localhost/cb#access_token={}&token_type=Bearer",
+        tok.trim()
+    );
     let out = mdeauth()
         .args(["inspect", "--format", "json", "--at", AT])
-        .arg(format!(
-            "https://localhost/cb#access_token={}&token_type=Bearer",
-            tok.trim()
-        ))
+        .arg(&redirect)
+        .output()
+        .unwrap();
+    assert_token_argument_refused(&out, tok.trim());
+    let out = mdeauth()
+        .args(["inspect", "--format", "json", "--at", AT, "-"])
+        .write_stdin(redirect)
         .output()
         .unwrap();
     assert_eq!(
@@ -471,7 +513,7 @@ fn token_with_neither_roles_scp_nor_idtyp_has_context_none() {
     let mut c = mint::v1_app_claims(&[]);
     c.as_object_mut().unwrap().remove("idtyp");
     let tok = mint::sign(&key, &key.v1_header(), &c);
-    let (code, v) = inspect_json(&[&tok]);
+    let (code, v) = inspect_token(&tok);
     assert_eq!(code, 1);
     assert_eq!(v["token"]["context"], "none");
     assert!(codes(&v).contains(&"perm.none".to_string()));
@@ -522,7 +564,7 @@ fn an_id_token_listing_the_users_app_roles_is_still_an_id_token() {
     c["preferred_username"] = json!("alex@contoso.example");
     let k = main_key();
     let t = mint::sign(&k, &k.v2_header(), &c);
-    let (code, v) = inspect_json(&[&t]);
+    let (code, v) = inspect_token(&t);
     assert_eq!(code, 1);
     assert_eq!(v["token"]["kind"], "id");
     assert!(codes(&v).contains(&"token.id_token".to_string()), "{v}");
@@ -530,7 +572,7 @@ fn an_id_token_listing_the_users_app_roles_is_still_an_id_token() {
     // app (no appid/azp), as no access token does, and is no app's token.
     c.as_object_mut().unwrap().remove("nonce");
     let t = mint::sign(&k, &k.v2_header(), &c);
-    let (code, v) = inspect_json(&[&t]);
+    let (code, v) = inspect_token(&t);
     assert_eq!(code, 1);
     assert_eq!(v["token"]["kind"], "id", "{v}");
     assert_eq!(v["token"]["context"], "none", "{v}");
@@ -546,7 +588,7 @@ fn an_app_only_token_with_a_nonce_is_still_an_access_token() {
         c[extra] = json!("x-0S6_WzA2Mj");
         let k = main_key();
         let t = mint::sign(&k, &k.v1_header(), &c);
-        let (_, v) = inspect_json(&[&t]);
+        let (_, v) = inspect_token(&t);
         assert_eq!(v["token"]["kind"], "access", "{extra}: {v}");
         assert_eq!(v["token"]["context"], "application", "{extra}: {v}");
         assert!(
@@ -570,7 +612,7 @@ fn a_users_token_with_roles_and_no_scp_is_not_app_only() {
         o.insert(k.to_string(), v);
         let key = main_key();
         let t = mint::sign(&key, &key.v1_header(), &c);
-        let (code, r) = inspect_json(&[&t]);
+        let (code, r) = inspect_token(&t);
         assert_eq!(code, 1, "{k}: {r}");
         assert_eq!(r["token"]["kind"], "access", "{k}: {r}");
         assert_eq!(r["token"]["context"], "none", "{k}: {r}");
@@ -602,7 +644,7 @@ fn a_managed_identity_without_roles_is_told_about_app_role_assignments() {
     );
     let key = main_key();
     let t = mint::sign(&key, &key.v1_header(), &c);
-    let (code, r) = inspect_json(&[&t]);
+    let (code, r) = inspect_token(&t);
     assert_eq!(code, 1, "{r}");
     let f = r["findings"]
         .as_array()
@@ -705,14 +747,14 @@ fn unusual_lifetime_and_other_audiences() {
     let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
     c["exp"] = json!(mint::T0 + 48 * 3600);
     let tok = mint::sign(&key, &key.v1_header(), &c);
-    let (code, v) = inspect_json(&[&tok]);
+    let (code, v) = inspect_token(&tok);
     assert_eq!(code, 0);
     assert!(codes(&v).contains(&"token.lifetime_unusual".to_string()));
 
     c = mint::v1_app_claims(&["AdvancedHunting.Read.All"]);
     c["aud"] = json!("https://api.security.microsoft.com");
     let tok = mint::sign(&key, &key.v1_header(), &c);
-    let (code, v) = inspect_json(&[&tok]);
+    let (code, v) = inspect_token(&tok);
     assert_eq!(code, 1);
     assert_eq!(v["token"]["resource"], "m365d");
     let f = v["findings"]
@@ -726,7 +768,7 @@ fn unusual_lifetime_and_other_audiences() {
     c = mint::v1_app_claims(&[]);
     c["aud"] = json!("https://management.azure.com/");
     let tok = mint::sign(&key, &key.v1_header(), &c);
-    let (_, v) = inspect_json(&[&tok]);
+    let (_, v) = inspect_token(&tok);
     assert_eq!(v["token"]["resource"], "arm");
 }
 
@@ -735,7 +777,7 @@ fn a_version_azure_ad_does_not_issue_is_a_warning() {
     let key = main_key();
     let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
     c["ver"] = json!("3.0");
-    let (code, v) = inspect_json(&[&mint::sign(&key, &key.v1_header(), &c)]);
+    let (code, v) = inspect_token(&mint::sign(&key, &key.v1_header(), &c));
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["token"]["version"], "1.0", "from the v1 issuer");
     let f = finding(&v, "claims.ver_unknown");
@@ -758,7 +800,7 @@ fn unsigned_and_hmac_tokens_are_errors_even_offline() {
             "{}.{payload}.",
             mint::b64(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#).as_bytes())
         );
-        let (exit, v) = inspect_json(&[&tok]);
+        let (exit, v) = inspect_token(&tok);
         assert_eq!(exit, 1, "{alg}");
         assert!(
             codes(&v).contains(&code.to_string()),
@@ -776,7 +818,8 @@ fn the_token_itself_is_never_printed() {
     let sig = tok.rsplit('.').next().unwrap().to_string();
     for fmt in ["human", "json"] {
         let out = mdeauth()
-            .args(["inspect", "--format", fmt, "--at", AT, &tok])
+            .args(["inspect", "--format", fmt, "--at", AT, "-"])
+            .write_stdin(tok.as_str())
             .output()
             .unwrap();
         let all = format!(
@@ -840,7 +883,8 @@ fn junit_output_parses_whatever_characters_a_claim_holds() {
     let k = main_key();
     let t = mint::sign(&k, &k.v1_header(), &c);
     let out = mdeauth()
-        .args(["--format", "junit", "inspect", "--at", AT, &t])
+        .args(["--format", "junit", "inspect", "--at", AT, "-"])
+        .write_stdin(t.as_str())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -878,7 +922,7 @@ fn inspect_stdin(stdin: String) -> (i32, serde_json::Value) {
 #[test]
 fn the_one_token_in_pasted_text_is_inspected() {
     let token = fixture_text("tokens/app-v1.jwt").trim().to_string();
-    let (_, alone) = inspect_json(&[&token]);
+    let (_, alone) = inspect_token(&token);
     // curl -v output, with the token on a request header line.
     let curl = format!(
         "> GET /api/machines HTTP/2\n> Host: api.securitycenter.microsoft.com\n\
@@ -888,16 +932,31 @@ fn the_one_token_in_pasted_text_is_inspected() {
     let log = format!("09:30 GET /api/machines Bearer {token}\n09:31 retry Bearer {token}\n");
     // JSON of another shape: a Postman environment.
     let postman = format!(r#"{{"values":[{{"key":"auth","value":"Bearer {token}"}}]}}"#);
+    let dir = tempfile::tempdir().unwrap();
     for (text, source) in [
         (curl, "the only token in the text"),
         (log, "the only token in the text"),
         (postman, "the only token in the JSON"),
     ] {
-        let (code, v) = inspect_stdin(text);
+        // On standard input.
+        let (code, v) = inspect_stdin(text.clone());
         assert_eq!(code, 0, "{v}");
         assert_eq!(v["token"]["fingerprint"], alone["token"]["fingerprint"]);
         assert_eq!(v["token"]["source"], source);
         assert_eq!(v["findings"], alone["findings"]);
+        // In a file named as the argument: the same.
+        let path = dir.path().join("pasted.txt");
+        std::fs::write(&path, &text).unwrap();
+        let (code, from_file) = inspect_json(&[path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{from_file}");
+        assert_eq!(from_file, v);
+        // As the argument itself: refused, the token not repeated.
+        let out = mdeauth()
+            .args(["inspect", "--format", "json", "--at", AT])
+            .arg(&text)
+            .output()
+            .unwrap();
+        assert_token_argument_refused(&out, &token);
     }
 }
 
@@ -923,7 +982,7 @@ fn a_personal_accounts_token_is_named_as_such() {
     c["iss"] = json!(format!("https://sts.windows.net/{consumers}/"));
     let key = main_key();
     let t = mint::sign(&key, &key.v1_header(), &c);
-    let (code, r) = inspect_json(&[&t]);
+    let (code, r) = inspect_token(&t);
     assert_eq!(code, 1, "{r}");
     assert!(codes(&r).contains(&"tenant.consumer".to_string()), "{r}");
     // An organization's token does not get it.
@@ -932,7 +991,7 @@ fn a_personal_accounts_token_is_named_as_such() {
         &key.v1_header(),
         &mint::v1_delegated_claims("Machine.Read"),
     );
-    let (_, r) = inspect_json(&[&t]);
+    let (_, r) = inspect_token(&t);
     assert!(!codes(&r).contains(&"tenant.consumer".to_string()), "{r}");
 }
 
@@ -962,7 +1021,7 @@ fn national_cloud_tokens_are_sent_to_their_own_cloud() {
     c["iss"] = json!(gov_iss);
     c["aud"] = json!("https://graph.microsoft.us");
     let t = mint::sign(&k, &k.v2_header(), &c);
-    let (code, v) = inspect_json(&[&t]);
+    let (code, v) = inspect_token(&t);
     assert_eq!(code, 1, "{v}");
     let fix = finding(&v, "aud.not_mde")["fix"]
         .as_str()
@@ -978,7 +1037,7 @@ fn national_cloud_tokens_are_sent_to_their_own_cloud() {
     let mut c = mint::v2_app_claims(&["Machine.Read.All"]);
     c["aud"] = json!("https://graph.microsoft.com");
     let t = mint::sign(&k, &k.v2_header(), &c);
-    let (_, v) = inspect_json(&[&t]);
+    let (_, v) = inspect_token(&t);
     assert!(
         finding(&v, "aud.not_mde")["fix"]
             .as_str()
@@ -993,7 +1052,7 @@ fn national_cloud_tokens_are_sent_to_their_own_cloud() {
         mint::TENANT
     ));
     let t = mint::sign(&k, &k.v2_header(), &c);
-    let (code, v) = inspect_json(&[&t]);
+    let (code, v) = inspect_token(&t);
     assert_eq!(code, 0, "{v}");
     assert_eq!(
         finding(&v, "cloud.no_mde_api")["severity"],
@@ -1011,8 +1070,9 @@ fn a_token_that_expires_before_it_is_valid_shows_no_positive_lifetime() {
     c["exp"] = json!(1_772_442_000 - 1000);
     let t = mint::sign(&k, &k.v1_header(), &c);
     let out = mdeauth()
-        .args(["inspect", "--at", AT, &t])
+        .args(["inspect", "--at", AT, "-"])
         .env("NO_COLOR", "1")
+        .write_stdin(t.as_str())
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -1050,7 +1110,7 @@ fn an_empty_audience_is_a_missing_one() {
         let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
         c["aud"] = aud.clone();
         let t = mint::sign(&k, &k.v1_header(), &c);
-        let (code, v) = inspect_json(&[&t]);
+        let (code, v) = inspect_token(&t);
         assert_eq!(code, 1, "{aud}: {v}");
         assert_eq!(
             finding(&v, "aud.missing")["message"],
@@ -1092,12 +1152,13 @@ fn an_issuer_that_does_not_fit_the_tenant_or_the_version_fails_offline() {
         ),
     ] {
         let t = mint::sign(&key, &key.v1_header(), &claims);
-        let (exit, r) = inspect_json(&[&t]);
+        let (exit, r) = inspect_token(&t);
         assert_eq!(exit, 1, "{r}");
         assert_eq!(finding(&r, code)["message"], says, "{r}");
         let out = mdeauth()
             .args(["check", "--format", "json", "--no-verify", "--at", AT])
-            .args(["--call", "GET /api/machines", &t])
+            .args(["--call", "GET /api/machines", "-"])
+            .write_stdin(t.as_str())
             .output()
             .unwrap();
         assert_eq!(
@@ -1117,7 +1178,7 @@ fn roles_as_a_single_string_is_malformed_as_scp_as_an_array_is() {
     let mut c = mint::v1_app_claims(&[]);
     c["roles"] = json!("Machine.Read.All");
     let t = mint::sign(&key, &key.v1_header(), &c);
-    let (exit, r) = inspect_json(&[&t]);
+    let (exit, r) = inspect_token(&t);
     assert_eq!(exit, 1, "{r}");
     assert_eq!(
         finding(&r, "claims.malformed")["message"],
@@ -1130,7 +1191,7 @@ fn roles_as_a_single_string_is_malformed_as_scp_as_an_array_is() {
 #[test]
 fn issuer_rule_edges_tid_case_malformed_tid_and_sovereign_alias_hosts() {
     let key = main_key();
-    let run = |c: &serde_json::Value| inspect_json(&[&mint::sign(&key, &key.v1_header(), c)]);
+    let run = |c: &serde_json::Value| inspect_token(&mint::sign(&key, &key.v1_header(), c));
     // tid and issuer both in upper case: not a tid as Azure AD writes it.
     let upper = mint::TENANT.to_ascii_uppercase();
     let mut c = mint::v1_app_claims(&["Machine.Read.All"]);

@@ -65,9 +65,10 @@ fn split3(t: &str) -> (&str, &str, &str) {
 
 fn probe(server: &MockServer, token: &str, call: &str, format: &str, extra: &[&str]) -> Out {
     let out = mdeauth()
-        .args(["--format", format, "probe", token, "--at", VALID_AT])
+        .args(["--format", format, "probe", "-", "--at", VALID_AT])
         .args(["--call", call, "--api-base", &server.base_url()])
         .args(extra)
+        .write_stdin(token)
         .output()
         .unwrap();
     Out {
@@ -279,8 +280,16 @@ fn unauthorized_says_what_www_authenticate_says() {
     });
     let t = valid_now();
     let out = mdeauth()
-        .args(["--format", "json", "probe", &t, "--call", "GET /api/alerts"])
+        .args([
+            "--format",
+            "json",
+            "probe",
+            "-",
+            "--call",
+            "GET /api/alerts",
+        ])
         .args(["--api-base", &server.base_url()])
+        .write_stdin(t.as_str())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -307,8 +316,9 @@ fn unauthorized_says_what_www_authenticate_says() {
     );
     // The human report shows the challenge too.
     let out = mdeauth()
-        .args(["probe", &t, "--call", "GET /api/alerts"])
+        .args(["probe", "-", "--call", "GET /api/alerts"])
         .args(["--api-base", &server.base_url()])
+        .write_stdin(t.as_str())
         .output()
         .unwrap();
     let human = String::from_utf8_lossy(&out.stdout);
@@ -693,23 +703,26 @@ fn non_mde_host_and_plain_http_refused() {
     let o = mdeauth()
         .args([
             "probe",
-            &app_token(),
+            "-",
             "--call",
             "GET https://evil.example/api/alerts",
         ])
+        .write_stdin(app_token())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let o = mdeauth()
-        .args(["probe", &app_token(), "--call", "GET /api/alerts"])
+        .args(["probe", "-", "--call", "GET /api/alerts"])
         .args(["--api-base", "http://api.example.com"])
+        .write_stdin(app_token())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("plain http"));
     let o = mdeauth()
-        .args(["probe", &app_token(), "--call", "GET /api/alerts"])
+        .args(["probe", "-", "--call", "GET /api/alerts"])
         .args(["--cloud", "gcc-high", "--region", "eu"])
+        .write_stdin(app_token())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -721,8 +734,9 @@ fn non_mde_host_and_plain_http_refused() {
 #[test]
 fn network_failure_exits_3() {
     let o = mdeauth()
-        .args(["probe", &app_token(), "--call", "GET /api/alerts"])
+        .args(["probe", "-", "--call", "GET /api/alerts"])
         .args(["--api-base", "http://127.0.0.1:1", "--timeout", "3"])
+        .write_stdin(app_token())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
@@ -730,13 +744,14 @@ fn network_failure_exits_3() {
     // No answer is still an outcome with a probe section: what was sent
     // where, no status; the human report is laid out as for any answer.
     let o = mdeauth()
-        .args(["--format", "json", "probe", &app_token(), "--at", VALID_AT])
+        .args(["--format", "json", "probe", "-", "--at", VALID_AT])
         .args([
             "--call",
             "GET /api/alerts",
             "--api-base",
             "http://127.0.0.1:1",
         ])
+        .write_stdin(app_token())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
@@ -745,13 +760,14 @@ fn network_failure_exits_3() {
     assert_eq!(v["probe"]["url"], "http://127.0.0.1:1/api/alerts?$top=1");
     assert_eq!(v["probe"]["status"], Value::Null);
     let o = mdeauth()
-        .args(["probe", &app_token(), "--at", VALID_AT])
+        .args(["probe", "-", "--at", VALID_AT])
         .args([
             "--call",
             "GET /api/alerts",
             "--api-base",
             "http://127.0.0.1:1",
         ])
+        .write_stdin(app_token())
         .output()
         .unwrap();
     let human = String::from_utf8_lossy(&o.stdout);

@@ -3,9 +3,10 @@
 mod aad_mock;
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
-use aad_mock::{Aad, codes, jwks_fixture, run, verify};
+use aad_mock::{Aad, codes, jwks_fixture, run};
 use common::mint::{self, APP, OTHER_TENANT, T0, TENANT};
 use common::{finding, fixture, main_key, mdeauth};
 use httpmock::prelude::*;
@@ -19,13 +20,39 @@ fn jwks_file(name: &str) -> String {
     fixture(&format!("keys/{name}")).display().to_string()
 }
 
+/// Give `c` its token: a file (a fixture's path) as the argument, the
+/// token text itself on standard input (`-`), since a token given as an
+/// argument is refused.
+fn give_token(c: &mut assert_cmd::Command, token: &str) {
+    if Path::new(token).is_file() {
+        c.arg(token);
+    } else {
+        c.arg("-").write_stdin(token);
+    }
+}
+
+/// `mdeauth verify <token> --authority-host <mock> --at VALID_AT --format json`
+/// with a private cache directory: aad_mock::verify, but with token text
+/// on standard input (a fixture's path stays the argument).
+fn verify(server: &MockServer, cache: &Path, token: &str, extra: &[&str]) -> (i32, Value, String) {
+    let mut c = mdeauth();
+    c.env("MDEAUTH_CACHE_DIR", cache)
+        .args(["--format", "json", "verify"]);
+    give_token(&mut c, token);
+    c.args(["--authority-host", &server.base_url()])
+        .args(["--at", mint::VALID_AT])
+        .args(extra);
+    run(c)
+}
+
 /// verify with --jwks FILE (no network), JSON output.
 fn verify_file(token: &str, jwks: &str, extra: &[&str]) -> (i32, Value, String) {
     let cache = tempfile::tempdir().unwrap();
     let mut c = mdeauth();
     c.env("MDEAUTH_CACHE_DIR", cache.path())
-        .args(["--format", "json", "verify", token, "--jwks", jwks])
-        .args(extra);
+        .args(["--format", "json", "verify"]);
+    give_token(&mut c, token);
+    c.args(["--jwks", jwks]).args(extra);
     run(c)
 }
 
@@ -235,14 +262,10 @@ fn a_token_for_another_api_names_app_specific_keys_in_its_fix() {
 fn verify_discovering(token: &str) -> (i32, Value, String) {
     let cache = tempfile::tempdir().unwrap();
     let mut cmd = mdeauth();
-    cmd.env("MDEAUTH_CACHE_DIR", cache.path()).args([
-        "--format",
-        "json",
-        "verify",
-        token,
-        "--at",
-        mint::VALID_AT,
-    ]);
+    cmd.env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["--format", "json", "verify"]);
+    give_token(&mut cmd, token);
+    cmd.args(["--at", mint::VALID_AT]);
     run(cmd)
 }
 
@@ -927,14 +950,8 @@ fn a_tenant_s_metadata_decides_its_issuer_over_the_offline_forms() {
     assert!(!codes(&v).iter().any(|c| c.starts_with("issuer.")), "{v:#}");
     // Offline, the same token's issuer is not the form Azure AD writes.
     let out = mdeauth()
-        .args([
-            "inspect",
-            "--format",
-            "json",
-            "--at",
-            mint::VALID_AT,
-            &signed(&c),
-        ])
+        .args(["inspect", "--format", "json", "--at", mint::VALID_AT, "-"])
+        .write_stdin(signed(&c))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
