@@ -330,6 +330,13 @@ pub fn explain_error_body(text: &str) -> Explanation {
         .correlation_id
         .or_else(|| labelled(haystack, "correlation id"));
     x.timestamp = x.timestamp.or_else(|| labelled(haystack, "timestamp"));
+    // A server's identifiers, shown as given up to a length no real one has.
+    for v in [&mut x.trace_id, &mut x.correlation_id, &mut x.timestamp]
+        .into_iter()
+        .flatten()
+    {
+        *v = crate::text::clip_chars(v, crate::text::MAX_ID_CHARS);
+    }
     x.client_id = client_id_in(haystack);
     x.tenant = quoted_after(haystack, "directory '");
 
@@ -430,13 +437,7 @@ fn clip_line(s: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let s = s.trim();
-    if s.chars().count() > 300 {
-        let head: String = s.chars().take(299).collect();
-        format!("{head}…")
-    } else {
-        s.to_string()
-    }
+    crate::text::clip_chars(s.trim(), 299)
 }
 
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {

@@ -75,8 +75,9 @@ fn usage_exit(e: clap::Error, command: Option<&str>) -> ! {
             None => "no command given; see `mdeauth --help` for the commands".to_string(),
         }
     } else if e.kind() == ErrorKind::InvalidUtf8 {
-        // A file name in another encoding, given where a token may go.
-        "an argument is not valid UTF-8; give a file with such a name through --token-file PATH, or on standard input with -".to_string()
+        // A file name in another encoding, or an environment variable
+        // behind an option (AZURE_TENANT_ID), that is not UTF-8.
+        "an argument, or an environment variable an option reads (AZURE_TENANT_ID, AZURE_CLIENT_ID...), is not valid UTF-8; give it as UTF-8 text (a token file of such a name: --token-file PATH, or standard input with -)".to_string()
     } else {
         let line = usage_line(&e.render().to_string(), command);
         // An extra argument may be a secret or token passed by mistake: a

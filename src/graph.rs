@@ -274,12 +274,15 @@ impl Graph {
         self.scrub(&code)
     }
 
+    /// `s` without the Graph token, whole or in part (an echo of its
+    /// first characters, or of its signature).
     fn scrub(&self, s: &str) -> String {
-        if self.token.len() >= 8 {
+        let whole = if self.token.len() >= 8 {
             s.replace(&self.token, "[redacted]")
         } else {
             s.to_string()
-        }
+        };
+        crate::redact::scrub_token(&whole, &self.token)
     }
 
     fn scrub_error(&self, e: Error) -> Error {

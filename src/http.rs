@@ -236,6 +236,42 @@ const CREDENTIAL_PARAMS: [&str; 22] = [
     "x-goog-signature",
 ];
 
+/// The credentials a URL carries, as sent and percent-decoded: its
+/// password and the values of its credential parameters (query and
+/// fragment). Values under 4 characters are left out: blanking them in a
+/// server's answer would blank ordinary text.
+fn sent_credentials(url: &str) -> Vec<String> {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |v: &str| {
+        let decoded = percent_encoding::percent_decode_str(v)
+            .decode_utf8_lossy()
+            .into_owned();
+        for x in [v.to_string(), decoded] {
+            if x.chars().count() >= 4 && !out.contains(&x) {
+                out.push(x);
+            }
+        }
+    };
+    if let Some(p) = u.password() {
+        add(p);
+    }
+    for part in [u.query(), u.fragment()].into_iter().flatten() {
+        for pair in part.split(['&', ';']) {
+            if let Some((name, value)) = pair.split_once('=')
+                && CREDENTIAL_PARAMS
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(name))
+            {
+                add(value);
+            }
+        }
+    }
+    out
+}
+
 /// `url` as text for messages: without its `user:password@`, and with the
 /// value of every credential parameter in its query or fragment (a SAS
 /// `sig=`, `access_token=`, `client_secret=`...) shown as `[redacted]`. The
@@ -451,6 +487,7 @@ impl Http {
         let origin = reqwest::Url::parse(url)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
+        let sent = sent_credentials(url);
         // Messages name the URL without the credentials it may carry.
         let url = &*shown_url(url);
         if let Some((_, why)) = self
@@ -464,13 +501,29 @@ impl Http {
             ))
             .with_hint("check the network and the host, then run again; raise --timeout if it is only slow"));
         }
-        self.receive(url, req)
+        let mut r = self.receive(url, req)?;
+        // An error answer that quotes a credential of the URL by value
+        // ("Signature abc not valid") shows it blanked.
+        if r.status >= 400 && !sent.is_empty() {
+            let mut text = r.text();
+            let mut changed = false;
+            for v in &sent {
+                if text.contains(v.as_str()) {
+                    text = text.replace(v.as_str(), "[redacted]");
+                    changed = true;
+                }
+            }
+            if changed {
+                r.body = text.into_bytes();
+            }
+        }
+        Ok(r)
     }
 
-    /// `e`, a failure to get any answer from `url`'s origin (no connection,
-    /// or no response before the timeout; a body slow to arrive is an
-    /// answer), remembered so the rest of the run does not wait on that
-    /// origin again. Only the reason is kept, not its hint.
+    /// `e`, a failure to get an answer from `url`'s origin (no connection,
+    /// or no complete response before the timeout, a body that trickles in
+    /// too slowly included), remembered so the rest of the run does not
+    /// wait on that origin again. Only the reason is kept, not its hint.
     fn no_answer(&self, url: &str, e: Error) -> Error {
         if let (Ok(u), Ok(mut s)) = (reqwest::Url::parse(url), self.silent.lock()) {
             s.push((u.origin().ascii_serialization(), e.to_string()));
@@ -498,7 +551,7 @@ impl Http {
         loop {
             let n = limited.read(&mut chunk).map_err(|e| {
                 if started.elapsed() >= self.opts.timeout || is_timeout_io(&e) {
-                    timeout_error(url, self.opts.timeout)
+                    self.no_answer(url, timeout_error(url, self.opts.timeout))
                 } else {
                     Error::environment(format!(
                         "the response from {url} was cut off after {} bytes ({})",
@@ -521,7 +574,7 @@ impl Http {
                 break;
             }
             if started.elapsed() > self.opts.timeout {
-                return Err(timeout_error(url, self.opts.timeout));
+                return Err(self.no_answer(url, timeout_error(url, self.opts.timeout)));
             }
         }
         Ok(Response {

@@ -377,41 +377,7 @@ pub struct ApiError {
     pub target: Option<String>,
 }
 
-/// `text` with the bearer token `token` taken out: every run of token
-/// characters (base64url and dots) of 16 or more, dots at its ends aside,
-/// that is part of the token, holds it, or holds its signature becomes
-/// `[token]`, so neither a whole echo nor a cut one shows the credential.
-pub fn scrub_token(text: &str, token: &str) -> String {
-    let is_token_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    let signature = token.rsplit('.').next().filter(|s| s.len() >= 16);
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let (mut i, mut copied) = (0, 0);
-    while i < bytes.len() {
-        if !is_token_char(bytes[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && is_token_char(bytes[i]) {
-            i += 1;
-        }
-        // Dots around a run are punctuation (an ellipsis), kept as written.
-        let lead = text[start..i].len() - text[start..i].trim_start_matches('.').len();
-        let run = text[start + lead..i].trim_end_matches('.');
-        if run.len() >= 16
-            && (token.contains(run)
-                || run.contains(token)
-                || signature.is_some_and(|s| run.contains(s)))
-        {
-            out.push_str(&text[copied..start + lead]);
-            out.push_str("[token]");
-            copied = start + lead + run.len();
-        }
-    }
-    out.push_str(&text[copied..]);
-    out
-}
+pub use crate::redact::scrub_token;
 
 pub fn parse_error(body: &[u8]) -> ApiError {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
@@ -426,10 +392,11 @@ pub fn parse_error(body: &[u8]) -> ApiError {
     };
     let message =
         s("message").or_else(|| v.get("error").and_then(Value::as_str).map(str::to_string));
+    let id = |v: Option<String>| v.map(|v| crate::text::clip_chars(&v, crate::text::MAX_ID_CHARS));
     ApiError {
-        code: s("code"),
+        code: id(s("code")),
         message,
-        target: s("target"),
+        target: id(s("target")),
     }
 }
 
@@ -488,11 +455,7 @@ fn status_text(s: u16) -> &'static str {
 }
 
 fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() > n {
-        format!("{}…", s.chars().take(n).collect::<String>())
-    } else {
-        s.to_string()
-    }
+    crate::text::clip_chars(s, n)
 }
 
 /// Explain a response.
@@ -521,7 +484,10 @@ pub fn interpret(
     let correlation = err.target.clone().or_else(|| {
         ["x-correlation-id", "request-id", "x-ms-request-id"]
             .iter()
-            .find_map(|h| resp.header(h).map(|v| scrub_token(v, secret)))
+            .find_map(|h| {
+                resp.header(h)
+                    .map(|v| clip(&scrub_token(v, secret), crate::text::MAX_ID_CHARS))
+            })
     });
     let status = resp.status;
     // The token's own errors, judged at the report's clock.

@@ -521,6 +521,42 @@ pub fn hide_credentials(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// `text` with the bearer token `token` taken out: every run of token
+/// characters (base64url and dots) of 16 or more, dots at its ends aside,
+/// that is part of the token, holds it, or holds its signature becomes
+/// `[token]`, so neither a whole echo nor a cut one shows the credential.
+pub fn scrub_token(text: &str, token: &str) -> String {
+    let is_token_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    let signature = token.rsplit('.').next().filter(|s| s.len() >= 16);
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        if !is_token_char(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_token_char(bytes[i]) {
+            i += 1;
+        }
+        // Dots around a run are punctuation (an ellipsis), kept as written.
+        let lead = text[start..i].len() - text[start..i].trim_start_matches('.').len();
+        let run = text[start + lead..i].trim_end_matches('.');
+        if run.len() >= 16
+            && (token.contains(run)
+                || run.contains(token)
+                || signature.is_some_and(|s| run.contains(s)))
+        {
+            out.push_str(&text[copied..start + lead]);
+            out.push_str("[token]");
+            copied = start + lead + run.len();
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::hide_credentials as hide;

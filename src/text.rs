@@ -98,6 +98,39 @@ pub const MAX_FILE: u64 = 16 << 20;
 /// Read a whole text file, at most [`MAX_FILE`] bytes, through [`decode`].
 /// Bytes that are not text give an `InvalidData` error saying so
 /// ([`NOT_TEXT`]), as `read_to_string` does for bytes that are not UTF-8.
+/// An environment variable's text: `None` when it is not set, an error
+/// (exit 2) when it is set but not UTF-8, which would otherwise read as
+/// "not set". Its value is never repeated: it may be a secret.
+pub fn env_text(name: &str) -> crate::error::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(crate::error::Error::input(format!(
+            "{name} is set but is not UTF-8 text"
+        ))
+        .with_hint(format!("set {name} again from the original value"))),
+    }
+}
+
+/// Whether an environment variable is set to something: not blank, or
+/// not UTF-8 (which [`env_text`] then refuses with its name).
+pub fn env_given(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| v.to_str().is_none_or(|s| !s.trim().is_empty()))
+}
+
+/// `s` cut to `n` characters, with `…` when it was longer.
+pub fn clip_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+/// The longest server-given identifier shown (a trace or correlation id,
+/// a timestamp, an error target): Azure AD's and the MDE API's are a GUID
+/// or a time, well under this.
+pub const MAX_ID_CHARS: usize = 100;
+
 pub fn read_file(path: &Path) -> io::Result<String> {
     read_file_limited(path, MAX_FILE)
 }

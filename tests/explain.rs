@@ -57,6 +57,28 @@ fn a_redirect_url_with_an_error_is_explained_not_taken_for_a_path() {
 }
 
 #[test]
+fn a_servers_identifiers_are_shown_cut_to_a_length_none_really_has() {
+    let long = "7".repeat(20_000);
+    let body = serde_json::json!({
+        "error": "invalid_client",
+        "error_description": "AADSTS7000215: Invalid client secret provided.",
+        "error_codes": [7000215],
+        "trace_id": long,
+        "correlation_id": long,
+        "timestamp": long,
+    });
+    let out = mdeauth()
+        .args(["explain", "-"])
+        .write_stdin(body.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("{}…", "7".repeat(100))), "{text}");
+    assert!(!text.contains(&"7".repeat(101)), "{text}");
+    assert!(text.len() < 5_000, "{}", text.len());
+}
+
+#[test]
 fn bare_number_is_accepted() {
     let out = mdeauth()
         .args(["--format", "json", "explain", "7000215"])

@@ -2141,6 +2141,34 @@ fn a_host_that_never_answers_is_waited_on_once_not_once_per_tenant() {
     // A sign-in host that accepts connections and says nothing; three
     // tokens from three tenants. The first lookup waits out --timeout; the
     // others are not sent to that host again.
+    host_waited_on_once(|s| s);
+}
+
+#[test]
+fn a_host_whose_answer_trickles_in_is_waited_on_once_too() {
+    // Headers at once, then a byte of body now and then: never a complete
+    // answer within --timeout.
+    host_waited_on_once(|mut s| {
+        use std::io::{Read, Write};
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{",
+            );
+            while s.write_all(b" ").is_ok() {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+    });
+}
+
+/// Scan three tokens of three tenants against a sign-in host on loopback
+/// whose connections `serve` handles (returning what to hold open): one
+/// connection only, the other two tokens not tried.
+fn host_waited_on_once<H: Send + 'static>(
+    serve: impl Fn(std::net::TcpStream) -> H + Send + 'static,
+) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -2150,7 +2178,7 @@ fn a_host_that_never_answers_is_waited_on_once_not_once_per_tenant() {
         let mut held = Vec::new();
         for s in listener.incoming().flatten() {
             count.fetch_add(1, Ordering::SeqCst);
-            held.push(s);
+            held.push(serve(s));
         }
     });
     let key = common::main_key();

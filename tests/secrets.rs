@@ -709,6 +709,105 @@ fn a_secret_given_where_its_file_path_belongs_is_not_echoed() {
 /// util-linux's `script`.
 #[cfg(target_os = "linux")]
 #[test]
+fn a_secret_saved_in_the_wrong_form_is_named_not_sent() {
+    // az ad app credential reset's JSON, or a shell assignment, saved as
+    // the secret file: exit 2 before anything is sent, the secret not shown.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, says) in [
+        (
+            "reset.json",
+            format!("{{\n  \"appId\": \"{DAEMON}\",\n  \"password\": \"{CLIENT_SECRET}\"\n}}\n"),
+            "the client secret given is JSON, not the client secret itself",
+        ),
+        (
+            "secret.env",
+            format!("AZURE_CLIENT_SECRET={CLIENT_SECRET}\n"),
+            "the client secret given is a shell assignment (AZURE_CLIENT_SECRET=...)",
+        ),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = mdeauth()
+            .env_remove("AZURE_CLIENT_SECRET")
+            .args(["token", "--tenant", mint::TENANT, "--client-id", DAEMON])
+            .args(["--authority-host", "http://127.0.0.1:9"])
+            .arg("--client-secret-file")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        assert_clean(name, &err);
+    }
+    // Set but not UTF-8: named as such, not taken for unset.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = std::ffi::OsStr::from_bytes(b"\xff\xfesecret");
+        let out = mdeauth()
+            .env("AZURE_CLIENT_SECRET", bad)
+            .args(["token", "--tenant", mint::TENANT, "--client-id", DAEMON])
+            .args(["--authority-host", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "mdeauth: error: AZURE_CLIENT_SECRET is set but is not UTF-8 text; set AZURE_CLIENT_SECRET again from the original value\n"
+        );
+        let out = mdeauth()
+            .env("MDEAUTH_TOKEN", bad)
+            .args(["inspect"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("MDEAUTH_TOKEN is set but is not UTF-8 text")
+        );
+    }
+}
+
+#[test]
+fn a_graph_answer_echoing_part_of_the_graph_token_does_not_show_it() {
+    let token = graph_token();
+    let (_, sig) = token.rsplit_once('.').unwrap();
+    let graph = MockServer::start();
+    graph.mock(|when, then| {
+        when.method(GET);
+        then.status(401).json_body(json!({"error": {
+            "code": &token[..80],
+            "message": format!("Access token validation failure for app {}", &sig[..60]),
+        }}));
+    });
+    for format in ["human", "json", "junit"] {
+        let out = mdeauth()
+            .env("MDEAUTH_GRAPH_TOKEN", &token)
+            .args(["--format", format, "app", "--app-id", DAEMON])
+            .args([
+                "--permission",
+                "Machine.Read.All",
+                "--context",
+                "application",
+            ])
+            .args(["--graph-endpoint", &graph.base_url()])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("[token]"), "{format}: {all}");
+        assert!(
+            !all.contains(&token[20..60]) && !all.contains(&sig[..40]),
+            "{format}: {all}"
+        );
+    }
+}
+
+#[test]
 fn secret_stdin_flags_refuse_a_terminal() {
     if !Path::new("/usr/bin/script").exists() {
         eprintln!("skipped: /usr/bin/script (util-linux) is not installed");

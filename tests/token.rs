@@ -879,6 +879,20 @@ fn managed_identity_app_service() {
         "token from the App Service identity endpoint; managed-identity tokens are cached for about 24 hours, so permissions granted recently may not show in it yet"
     );
     assert_eq!(v["token"]["app_id"], APP);
+    // An IDENTITY_HEADER no HTTP header can carry is a usage error, not a
+    // network one, and nothing is sent.
+    let out = mdeauth()
+        .args(["token", "--flow", "managed-identity", "--at", VALID_AT])
+        .env("IDENTITY_ENDPOINT", server.url("/msi/token"))
+        .env("IDENTITY_HEADER", "TEST-ONLY-identity\nheader")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "mdeauth: error: IDENTITY_HEADER holds characters an HTTP header cannot carry (a line break or a control character); App Service sets it to a plain string: check how it was exported or copied\n"
+    );
+    m.assert_calls(1);
 }
 
 /// A user-assigned identity's resource id, for the selector tests.

@@ -1457,11 +1457,17 @@ fn a_key_set_url_with_a_sas_signature_is_never_shown_with_it() {
         when.method(GET).path("/sas/keys").query_param("sig", SIG);
         then.status(200).json_body(jwks_fixture("jwks.json"));
     });
-    // A server that echoes the request in its error.
+    // A server that echoes the request in its error, and one that quotes
+    // the signature by value.
     let gone = server.mock(|when, then| {
         when.method(GET).path("/sas/gone");
         then.status(403)
             .body(format!("AuthenticationFailed for /sas/gone?sig={SIG}&sv=1"));
+    });
+    let quoted = server.mock(|when, then| {
+        when.method(GET).path("/sas/quoted");
+        then.status(403)
+            .body(format!("Signature {SIG} not valid for this resource"));
     });
     let cache = tempfile::tempdir().unwrap();
     let url = format!("{}?sv=2024-08-04&sr=b&sig={SIG}", server.url("/sas/keys"));
@@ -1521,6 +1527,20 @@ fn a_key_set_url_with_a_sas_signature_is_never_shown_with_it() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(
         err.contains("/sas/gone?sig=[redacted] answered HTTP 403: AuthenticationFailed for /sas/gone?sig=[redacted]&sv=1"),
+        "{err}"
+    );
+    assert!(!err.contains(SIG), "{err}");
+    let out = mdeauth()
+        .env("MDEAUTH_CACHE_DIR", cache.path())
+        .args(["verify", &tok("app-v1.jwt"), "--at", mint::VALID_AT])
+        .arg("--jwks")
+        .arg(format!("{}?sv=1&sig={SIG}", server.url("/sas/quoted")))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    quoted.assert_calls(1);
+    assert!(
+        err.contains("answered HTTP 403: Signature [redacted] not valid for this resource"),
         "{err}"
     );
     assert!(!err.contains(SIG), "{err}");

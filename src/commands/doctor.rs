@@ -44,7 +44,7 @@ fn nonempty(s: &Option<String>) -> Option<String> {
 fn token_given(args: &DoctorArgs) -> bool {
     args.input.token.is_some()
         || args.input.token_file.is_some()
-        || std::env::var("MDEAUTH_TOKEN").is_ok_and(|v| !v.trim().is_empty())
+        || crate::text::env_given("MDEAUTH_TOKEN")
 }
 
 pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {

@@ -22,7 +22,12 @@ use crate::token::Token;
 
 /// Read, normalise and decode the token named by the token arguments.
 pub fn load_token(args: &TokenArgs) -> Result<Token> {
-    let env = std::env::var("MDEAUTH_TOKEN").ok();
+    // Only when it is the source: a token argument or file wins over it.
+    let env = if args.token.is_none() && args.token_file.is_none() {
+        crate::text::env_text("MDEAUTH_TOKEN")?
+    } else {
+        None
+    };
     let source = Source::resolve(args.token.as_deref(), args.token_file.as_deref(), env)?;
     let raw = source.read()?;
     let compact = input::normalize(&raw)?;

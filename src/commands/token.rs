@@ -215,6 +215,10 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                         "device-code sign-in at {}",
                         ep.devicecode_url()
                     )));
+                    // Read before anything is sent.
+                    let poll = aad::Poll {
+                        ms_per_second: poll_override()?,
+                    };
                     match aad.device_code_start(&ep, &client_id, &scope)? {
                         Err(refused) => refused,
                         Ok(dc) => {
@@ -223,9 +227,6 @@ pub fn run(args: &TokenCmdArgs) -> Result<(Report, Option<String>)> {
                                 "{}\n",
                                 crate::terminal::safe(&dc.message)
                             ));
-                            let poll = aad::Poll {
-                                ms_per_second: poll_override()?,
-                            };
                             aad.device_code_poll(&ep, &client_id, &dc, poll)?
                         }
                     }
@@ -327,7 +328,7 @@ fn host_of(url: &str) -> String {
 pub fn credential_given(args: &CredentialArgs) -> bool {
     args.client_secret_file.is_some()
         || args.client_secret_stdin
-        || std::env::var("AZURE_CLIENT_SECRET").is_ok_and(|s| !s.trim().is_empty())
+        || crate::text::env_given("AZURE_CLIENT_SECRET")
         || args
             .certificate
             .as_deref()
@@ -343,7 +344,7 @@ fn credential(args: &CredentialArgs) -> Result<Option<Credential>> {
     } else if args.client_secret_stdin {
         Some(read_secret_stdin("client secret")?)
     } else {
-        std::env::var("AZURE_CLIENT_SECRET").ok()
+        crate::text::env_text("AZURE_CLIENT_SECRET")?
     };
     if let Some(s) = secret.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         return Ok(Some(Credential::Secret(s.to_string())));
@@ -382,8 +383,7 @@ fn password(args: &CredentialArgs) -> Result<String> {
         }
         return read_secret_stdin("password");
     }
-    std::env::var("AZURE_PASSWORD")
-        .ok()
+    crate::text::env_text("AZURE_PASSWORD")?
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
             Error::input("no password given")
@@ -437,6 +437,33 @@ fn first_line(text: &str, what: &str) -> Result<String> {
         return Err(Error::input(format!("the {what} is empty"))
             .with_hint(format!("put the {what} on the first line")));
     }
+    // What people save by mistake, sent as the secret it is not: the JSON
+    // `az ad app credential reset` prints, or a shell assignment.
+    let t = line.trim();
+    if t.starts_with('{') {
+        return Err(Error::input(format!(
+            "the {what} given is JSON, not the {what} itself (az ad app credential reset prints {{\"appId\", \"password\", \"tenant\"}})"
+        ))
+        .with_hint(if what == "client secret" {
+            "put only the secret in it, e.g. az ad app credential reset ... --query password -o tsv > secret.txt".to_string()
+        } else {
+            format!("put only the {what} in it")
+        }));
+    }
+    if let Some((name, _)) = t.split_once('=')
+        && name.len() >= 3
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && name.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+    {
+        return Err(Error::input(format!(
+            "the {what} given is a shell assignment ({name}=...), not the {what} itself"
+        ))
+        .with_hint(format!(
+            "put only the {what}, the text after {name}=, in it"
+        )));
+    }
     Ok(line.to_string())
 }
 
@@ -452,6 +479,7 @@ fn poll_override() -> Result<Option<u64>> {
                 Error::input(format!(
                     "MDEAUTH_DEVICE_POLL_MS={v:?} is not a number of milliseconds"
                 ))
+                .with_hint("it shortens the device-code polling for tests: unset it, or give a whole number")
             }),
         _ => Ok(None),
     }
@@ -495,6 +523,15 @@ fn mi_selector(args: &TokenCmdArgs, client_id: Option<&str>) -> Result<Option<aa
 fn managed_identity() -> Result<ManagedIdentity> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
+        (Some(_), Some(header))
+            if reqwest::header::HeaderValue::from_str(&header).is_err() =>
+        {
+            // Not repeated: it is the secret App Service checks the caller by.
+            Err(Error::input(
+                "IDENTITY_HEADER holds characters an HTTP header cannot carry (a line break or a control character)",
+            )
+            .with_hint("App Service sets it to a plain string: check how it was exported or copied"))
+        }
         (Some(endpoint), Some(header)) => Ok(ManagedIdentity::AppService { endpoint, header }),
         (Some(_), None) => Err(Error::input("IDENTITY_ENDPOINT is set but IDENTITY_HEADER is not")
             .with_hint("App Service sets both; unset IDENTITY_ENDPOINT to use the instance metadata service")),
