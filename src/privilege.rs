@@ -323,6 +323,26 @@ pub fn surplus<'a>(
 
 /// Append `s` unless `v` already holds it (lists shown to people keep
 /// their first-seen order).
+/// The least-privilege verdict held back: `who` (the token, the plan) may
+/// need `names`, because `calls` have no documented permission in `ctx`.
+pub fn undecided(
+    code: &'static str,
+    who: &str,
+    names: &str,
+    ctx: crate::permissions::PermContext,
+    calls: &[String],
+) -> crate::finding::Finding {
+    crate::finding::Finding::info(
+        code,
+        format!(
+            "whether {who} needs {names} could not be decided: the documentation names no {} permission for {}, which may need any of them",
+            ctx.as_str(),
+            calls.join(", ")
+        ),
+        "find what the call needs by trying it in a test tenant (`mdeauth probe`: the 403 message names the permissions it requires) before removing any permission",
+    )
+}
+
 pub fn push_unique(v: &mut Vec<String>, s: &str) {
     if !v.iter().any(|x| x == s) {
         v.push(s.to_string());

@@ -469,15 +469,12 @@ pub fn lint(
     }
 
     if !undecided.is_empty() {
-        out.push(Finding::info(
+        out.push(crate::privilege::undecided(
             "app.permission_undecided",
-            format!(
-                "whether the plan needs {} could not be decided: the documentation names no {} permission for {}, which may need any of them",
-                undecided.join(", "),
-                intent.context.as_str(),
-                undocumented.join(", ")
-            ),
-            "find what the call needs by trying it in a test tenant (`mdeauth probe`: the 403 message names the permissions it requires) before removing any permission",
+            "the plan",
+            &undecided.join(", "),
+            intent.context,
+            &undocumented,
         ));
     }
 

@@ -448,15 +448,12 @@ pub fn evaluate_at(
         });
     }
     if !undecided.is_empty() {
-        report.findings.push(Finding::info(
+        report.findings.push(privilege::undecided(
             "perm.undecided",
-            format!(
-                "whether the token needs {} could not be decided: the documentation names no {} permission for {}, which may need any of them",
-                undecided.join(", "),
-                ctx.as_str(),
-                undocumented.join(", ")
-            ),
-            "find what the call needs by trying it in a test tenant (`mdeauth probe`: the 403 message names the permissions it requires) before removing any permission",
+            "the token",
+            &undecided.join(", "),
+            ctx,
+            &undocumented,
         ));
     }
     report.least_privilege = Some(LeastPrivilege {
