@@ -202,35 +202,48 @@ fn cut_or_redacted(run: &[u8], after: &[u8]) -> bool {
     }
     let trailing = run.iter().rev().take_while(|&&c| c == b'.').count();
     let body = &run[..run.len() - trailing];
+    // The last segment, found from the end: for a whole token followed by
+    // a space or a quote (nearly every one) the answer is known from it
+    // alone, without decoding anything.
+    let Some(last_dot) = memchr::memrchr(b'.', body) else {
+        // `header...`: no payload.
+        return false;
+    };
+    let last = &body[last_dot + 1..];
+    let redaction_word = || {
+        const WORDS: [&str; 7] = [
+            "redacted",
+            "removed",
+            "hidden",
+            "masked",
+            "sanitized",
+            "truncated",
+            "omitted",
+        ];
+        WORDS
+            .iter()
+            .any(|w| last.eq_ignore_ascii_case(w.as_bytes()))
+            || (last.len() >= 3 && last.iter().all(|&c| c == b'x' || c == b'X'))
+    };
+    if trailing == 0 && !redaction_word() {
+        return false;
+    }
     let mut parts = body.split(|&c| c == b'.');
     let (Some(header), Some(_payload), sig, None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };
-    let alg = header_alg(header);
     match (sig, trailing) {
         // `header.payload.` then a mark where the signature was.
         (None, 1) => matches!(after.first(), Some(b'[' | b'*' | b'<' | b'{' | b'(')),
         // `header.payload...`: an unsigned token then punctuation only
         // when its algorithm is none.
-        (None, 2..) => alg.as_deref().is_some_and(|a| a != "none"),
-        (Some(s), 0) => {
-            let words = [
-                "redacted",
-                "removed",
-                "hidden",
-                "masked",
-                "sanitized",
-                "truncated",
-                "omitted",
-            ];
-            words.iter().any(|w| s.eq_ignore_ascii_case(w.as_bytes()))
-                || (s.len() >= 3 && s.iter().all(|&c| c == b'x' || c == b'X'))
-        }
+        (None, 2..) => header_alg(header).is_some_and(|a| a != "none"),
+        (Some(_), 0) => true,
         // A signature then `...`: cut when its length fits no key of its
         // algorithm.
-        (Some(s), 2..) => alg
+        (Some(s), 2..) => header_alg(header)
             .as_deref()
             .and_then(signature_lengths)
             .is_some_and(|ok| !ok.contains(&s.len())),
