@@ -437,7 +437,13 @@ fn clip_line(s: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    crate::text::clip_chars(s.trim(), 299)
+    // At most 300 characters, the ellipsis included.
+    let s = s.trim();
+    if s.chars().count() > 300 {
+        crate::text::clip_chars(s, 299)
+    } else {
+        s.to_string()
+    }
 }
 
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {

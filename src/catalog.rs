@@ -118,7 +118,6 @@ static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
     }
 });
 
-/// Every call, current and legacy, in catalogue order.
 /// A documentation misspelling of a permission name (`Alerts.ReadWrite.All`),
 /// ignoring case, with the value tokens carry.
 pub fn doc_spelling(name: &str) -> Option<&'static Spelling> {
@@ -128,6 +127,7 @@ pub fn doc_spelling(name: &str) -> Option<&'static Spelling> {
         .find(|s| s.documented.eq_ignore_ascii_case(name))
 }
 
+/// Every call, current and legacy, in catalogue order.
 pub fn calls() -> &'static [Call] {
     &CATALOG.calls
 }

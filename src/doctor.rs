@@ -159,12 +159,11 @@ pub fn chain(i: &ChainInput) -> Vec<ChainRow> {
                     .is_some_and(|e| g.has_role(&e.guid, sp)),
             ),
             // Unknown when the export cannot say which grant is WindowsDefenderATP's.
-            PermKind::Scope => g
-                .scope_resource(
-                    sp,
-                    i.app.is_some_and(AppRegistration::requests_other_scopes),
-                )
-                .map(|res| g.has_scope(name, res)),
+            PermKind::Scope => g.scope_granted(
+                name,
+                sp,
+                i.app.is_some_and(AppRegistration::requests_other_scopes),
+            ),
         }
     };
     let in_token = |name: &str| i.token.map(|t| t.iter().any(|x| x == name));

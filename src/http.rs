@@ -238,8 +238,9 @@ const CREDENTIAL_PARAMS: [&str; 22] = [
 
 /// The credentials a URL carries, as sent and percent-decoded: its
 /// password and the values of its credential parameters (query and
-/// fragment). Values under 4 characters are left out: blanking them in a
-/// server's answer would blank ordinary text.
+/// fragment). Values under 16 characters are left out: blanking them in
+/// a server's answer would blank ordinary words (`?code=expired`), and a
+/// signature, key or token is longer.
 fn sent_credentials(url: &str) -> Vec<String> {
     let Ok(u) = reqwest::Url::parse(url) else {
         return Vec::new();
@@ -250,7 +251,7 @@ fn sent_credentials(url: &str) -> Vec<String> {
             .decode_utf8_lossy()
             .into_owned();
         for x in [v.to_string(), decoded] {
-            if x.chars().count() >= 4 && !out.contains(&x) {
+            if x.chars().count() >= 16 && !out.contains(&x) {
                 out.push(x);
             }
         }

@@ -53,15 +53,13 @@ impl Source {
                         .iter()
                         .any(|c| c.shape == crate::scan::find::Shape::Signed)
                 };
-                let found = if is_text {
-                    None
-                } else {
-                    named_file(
-                        arg,
-                        "a token file",
-                        "name the file that holds the token, or use `mdeauth scan` to search a directory",
-                    )?
-                };
+                // An existing file first, whatever its name holds (a space,
+                // a brace): the argument is a file or -.
+                let found = named_file(
+                    arg,
+                    "a token file",
+                    "name the file that holds the token, or use `mdeauth scan` to search a directory",
+                )?;
                 if let Some(path) = found {
                     Ok(Source::File(path))
                 } else if is_text || holds_token() || looks_like_token(arg) {
@@ -173,8 +171,6 @@ fn too_large(origin: &str, what: &Holding) -> Error {
     .with_hint(what.size_hint)
 }
 
-/// A word ending in the extension of a file a token is kept in, so naming
-/// it back cannot show a secret pasted where a token belongs.
 /// Text that reads as a token of any shape (encrypted, two parts, cut
 /// short): `eyJ` at its start or after `Bearer `, with a dot after it.
 fn looks_like_token(arg: &str) -> bool {
@@ -186,14 +182,32 @@ fn looks_like_token(arg: &str) -> bool {
     t.starts_with("eyJ") && t.contains('.')
 }
 
+/// A word ending in the extension of a file a token is kept in, so naming
+/// it back cannot show a secret pasted where a token belongs.
 fn file_like(arg: &str) -> bool {
-    const EXTENSIONS: [&str; 14] = [
+    const EXTENSIONS: [&str; 28] = [
         "txt", "jwt", "json", "log", "token", "har", "out", "b64", "secret", "key", "pem", "env",
-        "cfg", "conf",
+        "cfg", "conf", "toml", "jsonl", "ndjson", "gz", "crt", "cer", "pfx", "p12", "xml", "yaml",
+        "yml", "csv", "tsv", "zip",
     ];
     arg.rsplit_once('.').is_some_and(|(stem, ext)| {
         !stem.is_empty() && EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
-    })
+    }) || in_folder_with_extension(arg)
+}
+
+/// `dir/name.ext` (any extension of letters and digits, up to six): a
+/// relative path. A base64 secret may hold `/` but no `.`, and a token's
+/// dots come with no `/`.
+fn in_folder_with_extension(arg: &str) -> bool {
+    let Some((_, last)) = arg.rsplit_once(['/', '\\']) else {
+        return false;
+    };
+    !arg.contains(char::is_whitespace)
+        && last.rsplit_once('.').is_some_and(|(stem, ext)| {
+            !stem.is_empty()
+                && (1..=6).contains(&ext.len())
+                && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
 }
 
 /// A path the user gave, for messages: as written when something is there

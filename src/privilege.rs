@@ -321,8 +321,6 @@ pub fn surplus<'a>(
     }
 }
 
-/// Append `s` unless `v` already holds it (lists shown to people keep
-/// their first-seen order).
 /// The least-privilege verdict held back: `who` (the token, the plan) may
 /// need `names`, because `calls` have no documented permission in `ctx`.
 pub fn undecided(
@@ -343,6 +341,8 @@ pub fn undecided(
     )
 }
 
+/// Append `s` unless `v` already holds it (lists shown to people keep
+/// their first-seen order).
 pub fn push_unique(v: &mut Vec<String>, s: &str) {
     if !v.iter().any(|x| x == s) {
         v.push(s.to_string());

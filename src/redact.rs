@@ -21,7 +21,7 @@ const NAMES: [(&str, bool); 21] = [
     ("code", false),
     ("devicecode", true),
     ("idtoken", true),
-    ("passwd", true),
+    ("passwd", false),
     ("password", true),
     ("pwd", false),
     ("refreshtoken", true),
@@ -90,9 +90,10 @@ fn name_end(b: &[u8], start: usize, canon: &str) -> Option<usize> {
 /// value follows.
 fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<usize> {
     let mut i = name_end(b, start, canon)?;
-    let quoted = start >= 1 && matches!(b[start - 1], b'"' | b'\'');
-    // A JSON member name (`"secret": "x"`) is no prose word; `"code"`
-    // names error codes there.
+    // A JSON member name (`"secret": "x"`: the name closed by its quote)
+    // is no prose word; `"code"` names error codes there.
+    let quoted =
+        start >= 1 && matches!(b[start - 1], b'"' | b'\'') && b.get(i) == Some(&b[start - 1]);
     let colon = colon || (quoted && canon != "code");
     let dashes = if start >= 2 && &b[start - 2..start] == b"--" {
         2
@@ -130,10 +131,26 @@ fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<u
         Some(b' ') if flag => {}
         _ => return None,
     }
+    let mut opened = false;
     while matches!(b.get(i), Some(b' ') | Some(b'"') | Some(b'\'')) {
+        opened |= b[i] != b' ';
         i += 1;
     }
-    (i < b.len()).then_some(i)
+    if i >= b.len() {
+        return None;
+    }
+    let word = &b[i..value_end(b, i)];
+    // JSON's null, true and false are no secrets; nor is the word after a
+    // PowerShell parameter named in prose (`the -ClientSecret parameter`),
+    // nor the working directory in an environment dump (`PWD=/home/a`).
+    let unquoted_word = |w: &[u8]| !opened && !w.is_empty() && w.iter().all(u8::is_ascii_lowercase);
+    if (!opened && matches!(word, b"null" | b"true" | b"false"))
+        || (dashes == 1 && unquoted_word(word))
+        || (canon == "pwd" && matches!(word.first(), Some(b'/' | b'~')))
+    {
+        return None;
+    }
+    Some(i)
 }
 
 /// The value of an `Authorization` scheme at `i` (`Bearer x`, `Basic x`).
@@ -648,11 +665,19 @@ mod tests {
             hide("<user>a</user><password>hunter 2</password>"),
             "<user>a</user><password>[hidden]</password>"
         );
-        // Prose keeps its words.
-        assert_eq!(
-            hide("the secret: rotate it; X-Password-Policy: strict; run pwd first"),
-            "the secret: rotate it; X-Password-Policy: strict; run pwd first"
-        );
+        // Prose, paths, environment dumps and JSON's literals keep their
+        // words.
+        for text in [
+            "the secret: rotate it; X-Password-Policy: strict; run pwd first",
+            "cat: /etc/passwd: No such file",
+            "PWD=/home/alice/project",
+            "use the -ClientSecret parameter",
+            "\"Secret: the value is wrong\"",
+            r#"{"token": null, "password": false}"#,
+        ] {
+            assert_eq!(hide(text), text);
+        }
+        assert_eq!(hide("Uid=a;Pwd=Secr3t!;"), "Uid=a;Pwd=[hidden];");
     }
 
     #[test]

@@ -95,9 +95,6 @@ pub const NOT_TEXT: &str = "it is neither UTF-8 nor UTF-16 text";
 /// plan, manifest or key set, and a bound for `/dev/zero` or an endless pipe.
 pub const MAX_FILE: u64 = 16 << 20;
 
-/// Read a whole text file, at most [`MAX_FILE`] bytes, through [`decode`].
-/// Bytes that are not text give an `InvalidData` error saying so
-/// ([`NOT_TEXT`]), as `read_to_string` does for bytes that are not UTF-8.
 /// An environment variable's text: `None` when it is not set, an error
 /// (exit 2) when it is set but not UTF-8, which would otherwise read as
 /// "not set". Its value is never repeated: it may be a secret.
@@ -131,6 +128,9 @@ pub fn clip_chars(s: &str, n: usize) -> String {
 /// or a time, well under this.
 pub const MAX_ID_CHARS: usize = 100;
 
+/// Read a whole text file, at most [`MAX_FILE`] bytes, through [`decode`].
+/// Bytes that are not text give an `InvalidData` error saying so
+/// ([`NOT_TEXT`]), as `read_to_string` does for bytes that are not UTF-8.
 pub fn read_file(path: &Path) -> io::Result<String> {
     read_file_limited(path, MAX_FILE)
 }

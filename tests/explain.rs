@@ -41,6 +41,27 @@ fn a_redirect_url_with_an_error_is_explained_not_taken_for_a_path() {
         .unwrap();
     let v = json_out(&out);
     assert_eq!(v["errors"][0]["code"], "AADSTS65001", "{v}");
+    // Its description decoded: the trace and correlation ids and the time
+    // read as in the error text, each up to its own parameter's end.
+    let out = mdeauth()
+        .args(["explain", "https://app.contoso.com/cb?error=invalid_request&error_description=AADSTS50011%3a+The+redirect+URI+does+not+match.%0d%0aTrace+ID%3a+0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e%0d%0aTimestamp%3a+2026-03-02+09%3a30%3a00Z&state=x"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("  Trace ID     0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Timestamp    2026-03-02 09:30:00Z\n"),
+        "{text}"
+    );
+    // A file whose name holds a space is read as the file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("my error.txt");
+    std::fs::write(&file, "AADSTS700016: Application not found").unwrap();
+    let out = mdeauth().arg("explain").arg(&file).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Error AADSTS700016"));
     // A URL with no error in it is not a file either, and a code in it is
     // not repeated.
     let out = mdeauth()

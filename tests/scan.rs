@@ -305,6 +305,14 @@ fn tokens_a_log_cut_short_or_redacted_are_a_note_not_a_failure() {
         notes.contains("left out 4 token(s) the input cut short or redacted"),
         "{notes}"
     );
+    // In a HAR capture, counted once too.
+    let har = json!({"log": {"entries": [{"request": {"method": "GET", "url": "https://a/",
+        "headers": [{"name": "Authorization", "value": format!("Bearer {h}.{p}.[REDACTED]")}]}}]}});
+    let (_, _, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert!(
+        summary["notes"].to_string().contains("left out 1 token(s)"),
+        "{summary}"
+    );
     // JUnit carries the notes in the suite's output.
     let out = mdeauth()
         .args(["scan", "--no-verify", "--format", "junit", "--at", AT, "-"])
@@ -922,6 +930,14 @@ fn nonexistent_or_directory_input_exits_two_before_any_output() {
         .stderr(predicate::str::contains(format!(
             "mdeauth: error: cannot read {missing}"
         )));
+    // A relative path of any extension is named back as written.
+    mdeauth()
+        .args(["scan", "--no-verify", "logs/app.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "mdeauth: error: cannot read logs/app.jsonl: ",
+        ));
     // A device never ends (or is a terminal): refused, not read forever.
     #[cfg(unix)]
     mdeauth()
@@ -930,6 +946,12 @@ fn nonexistent_or_directory_input_exits_two_before_any_output() {
         .code(2)
         .stdout(predicate::str::is_empty())
         .stderr("mdeauth: error: cannot read /dev/zero: it is a device, not a file or pipe; give files, or - to read standard input\n");
+    #[cfg(unix)]
+    mdeauth()
+        .args(["scan", "--no-verify", "/dev/null"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No tokens found."));
 }
 
 #[test]
@@ -2134,6 +2156,24 @@ fn key_not_found_age_notes_are_each_tokens_own_though_the_lookup_is_shared() {
             && human.contains("keys.token_older_than_set"),
         "{human}"
     );
+    // JUnit's failure text too.
+    let out = mdeauth()
+        .args([
+            "--format",
+            "junit",
+            "scan",
+            "--at",
+            AT,
+            "--authority-host",
+            &server.base_url(),
+            "--cache-dir",
+        ])
+        .arg(dir.path().join("cache"))
+        .arg(&log)
+        .output()
+        .unwrap();
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(xml.contains("keys.token_older_than_set"), "{xml}");
 }
 
 #[test]

@@ -740,6 +740,37 @@ fn a_secret_saved_in_the_wrong_form_is_named_not_sent() {
         assert!(err.contains(says), "{name}: {err}");
         assert_clean(name, &err);
     }
+    // A password may hold braces or `NAME=`: it is sent (here to a closed
+    // port: exit 3), not refused.
+    let pw = dir.path().join("pw.txt");
+    std::fs::write(&pw, "{Summer2026}pass\n").unwrap();
+    let out = mdeauth()
+        .env_remove("AZURE_PASSWORD")
+        .args([
+            "token",
+            "--flow",
+            "password",
+            "--tenant",
+            mint::TENANT,
+            "--client-id",
+            DAEMON,
+        ])
+        .args([
+            "--username",
+            "a@contoso.com",
+            "--authority-host",
+            "http://127.0.0.1:9",
+        ])
+        .arg("--password-file")
+        .arg(&pw)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Set but not UTF-8: named as such, not taken for unset.
     #[cfg(unix)]
     {

@@ -165,29 +165,43 @@ impl Grants {
             .find_map(|r| r.resource_id.as_deref())
     }
 
-    /// The resource whose delegated grants are WindowsDefenderATP's: `sp`
-    /// (the service principal given with `--sp`), else the one the export
-    /// names. `None` when neither is known and the delegated grants are on
-    /// more than one resource (Microsoft Graph's and WindowsDefenderATP's
-    /// share scope names such as User.Read.All), so none can be attributed;
-    /// `Some(None)` when they are all on one resource, taken to be it unless
-    /// `other_scopes` (the app also requests another API's delegated
-    /// permissions, so that one resource may be the other API).
-    pub fn scope_resource<'a>(
-        &'a self,
-        sp: Option<&'a str>,
-        other_scopes: bool,
-    ) -> Option<Option<&'a str>> {
+    /// Whose the export's delegated grants are, as far as it says: the
+    /// resource `sp` names (`--sp`) or the export names; else, for grants
+    /// all on one resource, the scope names decide. A name WindowsDefenderATP
+    /// does not define (Graph's `User.Read`, `openid`) makes that resource
+    /// another API's; a name only WindowsDefenderATP defines makes it
+    /// WindowsDefenderATP's; names both define (`User.Read.All`) leave it
+    /// open when the app also requests another API's delegated permissions
+    /// (`other_scopes`), and take it to be WindowsDefenderATP's otherwise.
+    pub fn scope_owner<'a>(&'a self, sp: Option<&'a str>, other_scopes: bool) -> ScopeOwner<'a> {
         if let Some(r) = sp.or(self.mde_resource_id()) {
-            return Some(Some(r));
-        }
-        if other_scopes && !self.scopes.is_empty() {
-            return None;
+            return ScopeOwner::Resource(r);
         }
         if self.scopes_on_several_resources() {
-            return None;
+            return ScopeOwner::Unknown;
         }
-        Some(None)
+        let names = || self.scopes.iter().flat_map(|g| g.scopes.iter());
+        let is_mde =
+            |n: &str| crate::permissions::get(crate::permissions::PermKind::Scope, n).is_some();
+        if names().any(|n| !is_mde(n)) {
+            return ScopeOwner::NotInExport;
+        }
+        let mde_only = names().any(|n| !SHARED_WITH_GRAPH.contains(&n.as_str()));
+        if other_scopes && !self.scopes.is_empty() && !mde_only {
+            return ScopeOwner::Unknown;
+        }
+        ScopeOwner::TheOnlyOne
+    }
+
+    /// Whether the delegated permission `name` is granted, as far as the
+    /// export says (`None`: it cannot say; see [`Grants::scope_owner`]).
+    pub fn scope_granted(&self, name: &str, sp: Option<&str>, other_scopes: bool) -> Option<bool> {
+        match self.scope_owner(sp, other_scopes) {
+            ScopeOwner::Resource(r) => Some(self.has_scope(name, Some(r))),
+            ScopeOwner::TheOnlyOne => Some(self.has_scope(name, None)),
+            ScopeOwner::NotInExport => Some(false),
+            ScopeOwner::Unknown => None,
+        }
     }
 
     /// True when the delegated grants are on more than one resource.
@@ -210,6 +224,23 @@ impl Grants {
                 }
         })
     }
+}
+
+/// Delegated permission names Microsoft Graph defines too (aad-facts.md
+/// section 7.2): a grant holding only these may be either API's.
+const SHARED_WITH_GRAPH: [&str; 1] = ["User.Read.All"];
+
+/// Whose delegated grants an export holds: see [`Grants::scope_owner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeOwner<'a> {
+    /// WindowsDefenderATP's service principal, by its object id.
+    Resource(&'a str),
+    /// The one resource the grants are on (or none), taken to be it.
+    TheOnlyOne,
+    /// The grants are another API's: WindowsDefenderATP has none here.
+    NotInExport,
+    /// The export cannot say.
+    Unknown,
 }
 
 fn grants_hint() -> String {

@@ -299,9 +299,7 @@ pub fn lint(
     let is_granted = |g: &Grants, e: &PermEntry| -> Option<bool> {
         match e.kind {
             PermKind::Role => Some(g.has_role(&e.guid, sp)),
-            PermKind::Scope => g
-                .scope_resource(sp, other_scopes)
-                .map(|res| g.has_scope(&e.name, res)),
+            PermKind::Scope => g.scope_granted(&e.name, sp, other_scopes),
         }
     };
     // Removing a request leaves a consented permission in the app's tokens:
@@ -481,16 +479,20 @@ pub fn lint(
     // ---- consent actually granted
     if let Some(g) = grants
         && want == PermKind::Scope
-        && g.scope_resource(sp, other_scopes).is_none()
+        && g.scope_owner(sp, other_scopes) == grants::ScopeOwner::Unknown
     {
         out.push(Finding::warning(
             "app.grants_unattributed",
             if g.scopes_on_several_resources() {
                 "the grants export holds delegated grants for several resources and does not say which is WindowsDefenderATP's, so delegated consent was not checked"
             } else {
-                "the grants export holds delegated grants on one resource but does not say it is WindowsDefenderATP's, and the app also requests another API's delegated permissions (whose grants carry the same names, such as User.Read.All), so delegated consent was not checked"
+                "the grants export holds delegated grants on one resource, with only names Microsoft Graph defines too (such as User.Read.All), and does not say it is WindowsDefenderATP's; the app also requests another API's delegated permissions, so delegated consent was not checked"
             },
-            "give the WindowsDefenderATP service principal with --sp (az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92 > mde-sp.json), or export only its grants (oauth2PermissionGrants?$filter=resourceId eq '<its object id>')",
+            if g.scopes_on_several_resources() {
+                "give the WindowsDefenderATP service principal with --sp (az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92 > mde-sp.json), or export only its grants (oauth2PermissionGrants?$filter=resourceId eq '<its object id>')"
+            } else {
+                "give the WindowsDefenderATP service principal with --sp (az ad sp show --id fc780465-2017-40d4-a0c5-307022471b92 > mde-sp.json): its object id says whose the grants are"
+            },
         ));
     }
     if let Some(g) = grants {

@@ -238,14 +238,6 @@ fn permission_name(
     if let Some(e) = table.by_name_ignore_case(raw, want) {
         return Ok(e.name.clone());
     }
-    // The documentation's misspellings (Alerts.ReadWrite.All) name the
-    // permission tokens carry.
-    if let Some(e) = crate::catalog::doc_spelling(raw)
-        .filter(|s| s.context == context.as_str())
-        .and_then(|s| table.by_name(&s.actual, want))
-    {
-        return Ok(e.name.clone());
-    }
     if let Some(e) = table.by_name_ignore_case(raw, want.other()) {
         let alternatives: Vec<String> = table
             .counterparts(&e.name, e.kind)
@@ -269,6 +261,15 @@ fn permission_name(
             context.as_str()
         ))
         .with_hint(hint));
+    }
+    // The documentation's misspellings (Alerts.ReadWrite.All) name the
+    // permission tokens carry; a real name of the other kind was refused
+    // above.
+    if let Some(e) = crate::catalog::doc_spelling(raw)
+        .filter(|s| s.context == context.as_str())
+        .and_then(|s| table.by_name(&s.actual, want))
+    {
+        return Ok(e.name.clone());
     }
     // Names it starts, else the nearest by edit distance (a typo), as `api`.
     let lower = raw.to_ascii_lowercase();
@@ -362,8 +363,8 @@ fn graph_token(args: &AppArgs) -> Result<String> {
         })?;
         return graph::normalize_token(&raw, &format!("--graph-token-file {}", p.display()));
     }
-    match std::env::var("MDEAUTH_GRAPH_TOKEN") {
-        Ok(v) if !v.trim().is_empty() => graph::normalize_token(&v, "MDEAUTH_GRAPH_TOKEN"),
+    match crate::text::env_text("MDEAUTH_GRAPH_TOKEN")? {
+        Some(v) if !v.trim().is_empty() => graph::normalize_token(&v, "MDEAUTH_GRAPH_TOKEN"),
         _ => Err(Error::input("live mode (--app-id) needs a Microsoft Graph token")
             .with_hint("pass --graph-token-file PATH or set MDEAUTH_GRAPH_TOKEN (az account get-access-token --resource-type ms-graph --query accessToken -o tsv)")),
     }

@@ -104,7 +104,8 @@ fn read_input(arg: &str) -> Result<String> {
             .is_some_and(|h| h.eq_ignore_ascii_case(p))
     });
     let is_text = is_url || arg.contains(char::is_whitespace);
-    let found = if is_text {
+    // An existing file first, whatever its name holds (a space).
+    let found = if is_url {
         None
     } else {
         crate::input::named_file(
@@ -123,6 +124,17 @@ fn read_input(arg: &str) -> Result<String> {
             crate::input::shown_path(std::path::Path::new(arg))
         ))
         .with_hint("give an existing file, the error text itself, or - to read standard input"));
+    } else if is_url {
+        // Its query decoded (`+` is a space there), a parameter a line, so
+        // the description's trace and correlation ids read as in the error
+        // text itself.
+        let spaced = arg.replace('+', " ").replace('&', "\n");
+        Source::Text {
+            text: percent_encoding::percent_decode_str(&spaced)
+                .decode_utf8_lossy()
+                .into_owned(),
+            origin: "argument",
+        }
     } else {
         Source::Text {
             text: arg.to_string(),

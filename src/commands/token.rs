@@ -438,8 +438,12 @@ fn first_line(text: &str, what: &str) -> Result<String> {
             .with_hint(format!("put the {what} on the first line")));
     }
     // What people save by mistake, sent as the secret it is not: the JSON
-    // `az ad app credential reset` prints, or a shell assignment.
+    // `az ad app credential reset` prints, or a shell assignment. (A
+    // password may hold either shape.)
     let t = line.trim();
+    if what != "client secret" {
+        return Ok(line.to_string());
+    }
     if t.starts_with('{') {
         return Err(Error::input(format!(
             "the {what} given is JSON, not the {what} itself (az ad app credential reset prints {{\"appId\", \"password\", \"tenant\"}})"

@@ -49,7 +49,12 @@ pub fn render(r: &Report, st: &Style) -> String {
         consent(&mut o, c, st);
     }
     if let Some(a) = &r.app {
-        app(&mut o, a, r.now, st);
+        // Grants given but not attributable: the legend says so.
+        let unattributed = r
+            .findings
+            .iter()
+            .any(|f| f.code == "app.grants_unattributed");
+        app(&mut o, a, r.now, unattributed, st);
     }
     findings(&mut o, r, st);
     verdict(&mut o, r, st);
@@ -383,7 +388,7 @@ fn consent(o: &mut String, c: &crate::consent::ConsentSection, st: &Style) {
     );
 }
 
-fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
+fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, unattributed: bool, st: &Style) {
     use crate::applint::{Confidence, TableSource};
     let name = a
         .display_name
@@ -517,7 +522,13 @@ fn app(o: &mut String, a: &crate::applint::AppSection, now: i64, st: &Style) {
             st.dim(&format!("* {}", crate::applint::table::SINGLE_SOURCE))
         );
     }
-    if a.permissions.iter().all(|p| p.granted.is_none()) {
+    if unattributed {
+        let _ = writeln!(
+            o,
+            "  {}",
+            st.dim("? granted unknown for delegated permissions: see app.grants_unattributed")
+        );
+    } else if a.permissions.iter().all(|p| p.granted.is_none()) {
         let _ = writeln!(
             o,
             "  {}",

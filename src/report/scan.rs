@@ -43,6 +43,12 @@ pub fn render_to<W: std::io::Write>(
 
 /// One test case per unique token (failure when it fails, with its error
 /// codes and first location), for CI gates over many tokens.
+/// The findings a failing token is described by: its errors, and the key
+/// diagnosis a missing key's fix points to (keys.*, info or warning).
+fn described(f: &Finding) -> bool {
+    f.is_error() || f.code.starts_with("keys.")
+}
+
 pub fn junit(r: &ScanReport) -> String {
     use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
     let mut suite = TestSuite::new("mdeauth scan");
@@ -58,7 +64,7 @@ pub fn junit(r: &ScanReport) -> String {
                 let detail: Vec<String> = t
                     .findings
                     .iter()
-                    .filter(|f| f.is_error())
+                    .filter(|f| described(f))
                     .map(|f| format!("{}: {}", f.code, f.message))
                     .collect();
                 s.set_description(
@@ -300,13 +306,7 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
                 t.resource,
                 t.occurrences
             );
-            // The errors, and the key diagnosis a missing key's fix
-            // points to (keys.*, info or warning).
-            for f in t
-                .findings
-                .iter()
-                .filter(|f| f.is_error() || f.code.starts_with("keys."))
-            {
+            for f in t.findings.iter().filter(|f| described(f)) {
                 let _ = writeln!(o, "      {}  {}", st.dim(f.code), safe(&f.message));
                 if !f.fix.is_empty() {
                     let fix = safe_lines(&f.fix).replace('\n', "\n             ");

@@ -64,6 +64,10 @@ fn token_run_len(b: &[u8]) -> usize {
 /// A reusable searcher (holds the compiled `eyJ` substring finder).
 pub struct Finder {
     needle: memmem::Finder<'static>,
+    /// Leave out tokens the input cut short or redacted (counted in
+    /// [`Skipped::cut`]): `scan` does, as a log's copies are no tokens to
+    /// judge; `inspect` does not, as the one token pasted is to be read.
+    leave_out_cut: bool,
 }
 
 impl Default for Finder {
@@ -76,6 +80,15 @@ impl Finder {
     pub fn new() -> Finder {
         Finder {
             needle: memmem::Finder::new(b"eyJ"),
+            leave_out_cut: false,
+        }
+    }
+
+    /// The searcher `scan` uses: tokens cut short or redacted are left out.
+    pub fn for_scan() -> Finder {
+        Finder {
+            leave_out_cut: true,
+            ..Finder::new()
         }
     }
 
@@ -106,7 +119,7 @@ impl Finder {
                 skipped.oversize += 1;
                 continue;
             }
-            if cut_or_redacted(&hay[start..end], &hay[end..]) {
+            if self.leave_out_cut && cut_or_redacted(&hay[start..end], &hay[end..]) {
                 skipped.cut += 1;
                 continue;
             }
@@ -442,8 +455,12 @@ mod tests {
             format!("token={t}… and more"),
         ] {
             let mut found = 0;
-            let skipped = Finder::new().each(text.as_bytes(), |_| found += 1);
+            let skipped = Finder::for_scan().each(text.as_bytes(), |_| found += 1);
             assert_eq!((found, skipped.cut), (0, 1), "{text}");
+            // The plain finder (inspect's) hands it out, to be read.
+            let mut found = 0;
+            let skipped = Finder::new().each(text.as_bytes(), |_| found += 1);
+            assert_eq!((found, skipped.cut), (1, 0), "{text}");
         }
         // A whole token, or an unsigned one, then an ellipsis or a full stop.
         for text in [
@@ -453,7 +470,7 @@ mod tests {
             format!("\"{none}.{p}.\""),
         ] {
             let mut found = 0;
-            let skipped = Finder::new().each(text.as_bytes(), |_| found += 1);
+            let skipped = Finder::for_scan().each(text.as_bytes(), |_| found += 1);
             assert_eq!((found, skipped.cut), (1, 0), "{text}");
         }
     }

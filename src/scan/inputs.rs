@@ -110,10 +110,13 @@ impl Input {
         #[cfg(unix)]
         {
             // A device has no end (/dev/zero, /dev/urandom) or is a
-            // terminal: either would hold the scan forever.
+            // terminal: either would hold the scan forever. /dev/null, an
+            // empty input scripts pass, is read.
             use std::os::unix::fs::FileTypeExt;
             let t = meta.file_type();
-            if t.is_char_device() || t.is_block_device() {
+            let null =
+                std::fs::canonicalize(p).is_ok_and(|c| c == std::path::Path::new("/dev/null"));
+            if (t.is_char_device() || t.is_block_device()) && !null {
                 return Err(Error::input(format!(
                     "cannot read {shown}: it is a device, not a file or pipe"
                 ))

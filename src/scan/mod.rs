@@ -723,7 +723,7 @@ impl Collector {
         results: mpsc::Receiver<Vec<(usize, Evaluated)>>,
     ) -> Collector {
         Collector {
-            finder: Finder::new(),
+            finder: Finder::for_scan(),
             seen: HashMap::new(),
             recent: Recent::default(),
             found: Vec::new(),
@@ -997,14 +997,48 @@ impl Collector {
                 end = len;
                 next_in_run = true;
             } else if !eof {
+                let natural = end;
+                // A character cut by the block edge (the `…` after a token
+                // a log cut short) goes to the next block, and the token
+                // run it follows with it, so the finder sees what follows
+                // the token.
+                if end == len {
+                    let cont = buf[..len]
+                        .iter()
+                        .rev()
+                        .take(3)
+                        .take_while(|b| (**b & 0xC0) == 0x80)
+                        .count();
+                    if len > cont {
+                        let lead = buf[len - cont - 1];
+                        let need = match lead {
+                            0xF0.. => 4,
+                            0xE0.. => 3,
+                            0xC0.. => 2,
+                            _ => 0,
+                        };
+                        if need > cont + 1 {
+                            end = len - cont - 1;
+                            end -= buf[..end]
+                                .iter()
+                                .rev()
+                                .take(MAX_TOKEN)
+                                .take_while(|b| is_token_byte(**b))
+                                .count();
+                        }
+                    }
+                }
                 // A colour code before the carried run goes with it: the
                 // finder reads `ESC[1;33meyJ...` as a boundary only when it
                 // sees the whole code (its last digits and `m` are token
                 // bytes, already carried). So does a JSON-escaped ESC
-                // (`\u001b[`), and the backslashes before it, below.
+                // (`\u001b[`), and the backslashes before it, below. A
+                // code's parameters are a few characters: no more are
+                // looked at.
                 let params = buf[..end]
                     .iter()
                     .rev()
+                    .take(16)
                     .take_while(|c| c.is_ascii_digit() || **c == b';')
                     .count();
                 let open = end - params;
@@ -1026,6 +1060,10 @@ impl Collector {
                     .count();
                 if end > 0 && buf[end - 1] == b'%' {
                     end -= 1;
+                }
+                // Something is always searched, so the read moves on.
+                if end == 0 {
+                    end = natural;
                 }
             }
             let start = if in_run {
@@ -1085,7 +1123,6 @@ impl Collector {
                     });
                 });
                 self.oversize += skipped.oversize;
-                self.cut += skipped.cut;
                 self.cut += skipped.cut;
             }
         });
@@ -1273,6 +1310,39 @@ mod tests {
                 let r = run(text, &Always(Verdict::Fail));
                 assert_eq!(r.summary.occurrences, 1, "{before:?} {edge}");
             }
+        }
+    }
+
+    #[test]
+    fn a_colour_code_with_a_block_of_parameters_does_not_stop_the_read() {
+        // Digits and `;` after `ESC[` for more than a block: the carry
+        // looks at a few of them only, so the read moves on.
+        for esc in ["\x1b[", r"\u001b["] {
+            let text = format!("{esc}{}\nend\n", "1;".repeat(600_000));
+            let r = run(text, &Always(Verdict::Fail));
+            assert_eq!(r.summary.occurrences, 0, "{esc:?}");
+        }
+    }
+
+    #[test]
+    fn a_cut_token_whose_ellipsis_straddles_a_block_edge_is_left_out() {
+        let a = tok("https://api.securitycenter.microsoft.com");
+        let (head, _) = a.rsplit_once('.').unwrap();
+        let cut = format!("Bearer {head}.{}", "c2ln".repeat(5));
+        for split in 1..=2 {
+            // The block ends `split` bytes into the three-byte `…`.
+            let pad = BLOCK + MAX_TOKEN - 1 - cut.len() - split;
+            let text = format!("{}\n{cut}… (truncated)\n", "y".repeat(pad));
+            let r = run(text, &Always(Verdict::Fail));
+            assert_eq!(r.summary.occurrences, 0, "split {split}");
+            assert!(
+                r.summary
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("left out 1 token(s)")),
+                "split {split}: {:?}",
+                r.summary.notes
+            );
         }
     }
 
