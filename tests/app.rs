@@ -928,6 +928,25 @@ fn secret_where_a_certificate_would_do() {
     );
     assert!(findings(&v, "app.secret_instead_of_certificate").is_empty());
     assert_eq!(finding(&v, "app.certificate_missing")["severity"], "error");
+    // Naming the secret is a choice: advice, which --strict lets pass.
+    let (code, v) = run_file(
+        "daemon-scope-mistake.json",
+        &[
+            "--permission",
+            "Machine.Read.All",
+            "--context",
+            "application",
+            "--credential",
+            "secret",
+            "--strict",
+        ],
+    );
+    assert_eq!(
+        finding(&v, "app.secret_instead_of_certificate")["severity"],
+        "info"
+    );
+    // (The fixture's other defects fail it.)
+    assert_eq!(code, 1, "{v}");
 }
 
 #[test]

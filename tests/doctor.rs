@@ -1480,9 +1480,9 @@ fn a_requested_permission_missing_from_the_token_asks_for_consent_not_to_add_it(
 }
 
 #[test]
-fn strict_fails_a_warn_step_even_without_a_warning_finding() {
-    // One call probed, one not (a placeholder): the probe step warns, and
-    // no finding says so; --strict fails the checklist all the same.
+fn a_call_not_probed_by_design_leaves_the_probe_step_passing_and_strict_warn_steps_fail_in_junit() {
+    // One call probed, one not (a placeholder): not probing it is by
+    // design, so the step passes, naming it, and --strict passes too.
     let k = common::main_key();
     let token = mint::sign(
         &k,
@@ -1512,9 +1512,34 @@ fn strict_fails_a_warn_step_even_without_a_warning_finding() {
         run(c)
     };
     let o = run_with(false);
-    assert_eq!(step(&o.json(), "probe")["status"], "warn", "{}", o.stdout);
+    let v = o.json();
+    let probe = step(&v, "probe");
+    assert_eq!(probe["status"], "pass", "{}", o.stdout);
+    assert!(
+        probe["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not probed: GET /api/machines/{id}"),
+        "{probe}"
+    );
     assert_eq!(o.code, 0, "{}", o.stdout);
     let o = run_with(true);
-    assert_eq!(o.code, 1, "{}", o.stdout);
-    assert_eq!(o.json()["verdict"], "fail");
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert_eq!(o.json()["verdict"], "pass");
+    // A warning step under --strict is a failing JUnit case, so a failed
+    // verdict always shows one: the permissions step of a token holding
+    // roles no call needs.
+    let jwks = fixture("keys/jwks.json");
+    let out = mdeauth()
+        .args(["--format", "junit", "doctor", "--strict", "-"])
+        .args(["--call", "GET /api/machines"])
+        .args(["--jwks", jwks.to_str().unwrap()])
+        .args(["--at", VALID_AT])
+        .write_stdin(common::fixture_text("tokens/app-v1.jwt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(xml.contains(r#"type="doctor.step_warned""#), "{xml}");
+    assert!(xml.contains(r#"type="perm.unused""#), "{xml}");
 }

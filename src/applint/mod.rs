@@ -908,11 +908,14 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
                 .filter_map(|c| c.key_id.as_ref())
                 .map(|k| format!("az ad app credential delete --id {id} --key-id {k}   # once the daemon uses the certificate")),
         );
-        out.push(Finding::warning(
-            "app.secret_instead_of_certificate",
-            "an app-only daemon authenticates with a client secret where a certificate would do; secrets leak and expire quietly",
-            fx.lines(&lines),
-        ));
+        // Named in the plan (or --credential secret), it is a choice the
+        // lint advises on, not a defect that fails --strict.
+        let msg = "an app-only daemon authenticates with a client secret where a certificate would do; secrets leak and expire quietly";
+        out.push(if intent.credential == Some(Credential::Secret) {
+            Finding::info("app.secret_instead_of_certificate", msg, fx.lines(&lines))
+        } else {
+            Finding::warning("app.secret_instead_of_certificate", msg, fx.lines(&lines))
+        });
     }
 }
 

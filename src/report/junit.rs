@@ -91,6 +91,13 @@ pub fn render(r: &Report) -> String {
     for st in r.doctor.iter().flat_map(|d| &d.steps) {
         use crate::doctor::StepStatus;
         let status = match st.status {
+            // --strict fails a checklist with a warning step: so does its case.
+            StepStatus::Warn if r.strict => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(shown(&st.detail));
+                s.set_type("doctor.step_warned");
+                s
+            }
             StepStatus::Pass | StepStatus::Warn => TestCaseStatus::success(),
             // A step that could not run is an error, as a test that could not run.
             StepStatus::Fail if st.unreachable => {
