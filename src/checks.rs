@@ -573,7 +573,7 @@ pub fn signature_unverified(e: &crate::error::Error) -> Finding {
             "the signature was not verified because the signing keys could not be reached ({})",
             e.one_line()
         ),
-        "give the key set with --jwks PATH|URL, or run `mdeauth verify` once while online and then use --offline (cached keys are used for 24 h); --no-verify skips the signature check",
+        "give the key set with --jwks PATH|URL, or run `mdeauth verify` once while online and then use --offline (the cached keys are used, with cache.stale once older than 24 h); --no-verify skips the signature check",
     )
 }
 

@@ -232,12 +232,28 @@ pub fn chain_findings(
         match client_id.and_then(|c| consent::check_client_id(c).ok()) {
             Some(id) => {
                 let u = consent::urls(&id, t.as_deref(), cloud, None, None);
+                // The az CLI grants it on the commercial cloud's sign-in
+                // host (GCC included) and needs no redirect URI; the link
+                // does, or it fails with AADSTS500113.
+                let az = (cloud.login_host == "login.microsoftonline.com")
+                    .then(|| format!("az ad app permission admin-consent --id {id}"));
+                let caveat = "(it returns to a redirect URI registered on the app: without one it fails with AADSTS500113)";
+                let offer = |link: &str| match &az {
+                    Some(az) => format!("{who}: {az}, or the link {link} {caveat}"),
+                    None => format!("{who}; link: {link} {caveat}"),
+                };
                 match u.authorize_tenant {
-                    Some(link) => format!("{who}; link: {link}"),
-                    None if single_tenant => format!(
-                        "{who}; the app is single-tenant, so the /common link fails (AADSTS50194): get its tenant's link with `mdeauth consent-url --client-id {id} --tenant <tenant-id>`"
-                    ),
-                    None => format!("{who}; link: {}", u.authorize_common),
+                    Some(link) => offer(&link),
+                    None if single_tenant => {
+                        let get = format!(
+                            "the app is single-tenant, so the /common link fails (AADSTS50194): get its tenant's link with `mdeauth consent-url --client-id {id} --tenant <tenant-id>`"
+                        );
+                        match &az {
+                            Some(az) => format!("{who}: {az}; or {get}"),
+                            None => format!("{who}; {get}"),
+                        }
+                    }
+                    None => offer(&u.authorize_common),
                 }
             }
             None => format!(

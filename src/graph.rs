@@ -78,6 +78,32 @@ pub fn normalize_token(raw: &str, source: &str) -> Result<String> {
                 .with_hint("the file must hold just the Graph access token"),
         );
     }
+    // A token for another API (the MDE token, most often) is refused here,
+    // before Graph answers 401 to it.
+    if let Ok(token) = crate::input::normalize(t.as_bytes()).and_then(crate::token::Token::decode)
+        && let Ok(c) = &token.claims
+        && !c.aud.is_empty()
+        && !c
+            .aud
+            .iter()
+            .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Graph)
+    {
+        let mde = c
+            .aud
+            .iter()
+            .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Mde);
+        return Err(Error::input(format!(
+            "{source} holds a token for {}, not for Microsoft Graph",
+            if mde {
+                "the MDE API".to_string()
+            } else {
+                crate::error::Snippet(&c.aud.join(", ")).to_string()
+            }
+        ))
+        .with_hint(
+            "live mode reads the app registration from Graph: get a Graph token with az account get-access-token --resource-type ms-graph --query accessToken -o tsv",
+        ));
+    }
     Ok(t)
 }
 

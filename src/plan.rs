@@ -38,6 +38,7 @@ pub enum Credential {
     /// Federated identity credential (workload identity federation).
     Federated,
     /// Azure managed identity.
+    #[serde(alias = "managed-identity")]
     ManagedIdentity,
     /// A signed-in user (delegated; public or confidential client), the
     /// sign-in flow not said: the lint leaves the flow unchecked.
@@ -504,6 +505,11 @@ calls = [
         assert!(
             e.starts_with("p.toml:3: credential managed_identity yields application tokens only, but context is delegated: set context = \"application\", or name a user's sign-in"),
             "{e}"
+        );
+        assert_eq!(
+            plan("application", "managed-identity").unwrap().credential,
+            Some(Credential::ManagedIdentity),
+            "the CLI's spelling too"
         );
         for (ctx, cred) in [
             ("application", "secret"),

@@ -1670,6 +1670,23 @@ fn live_mode_needs_a_token_and_a_guid() {
     ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("needs a Microsoft Graph token"), "{stderr}");
+    // The MDE token given for Graph's: refused before anything is sent.
+    let mde = fixture("tokens/app-v1.jwt");
+    let (code, _, stderr) = run_err(&[
+        "--app-id",
+        DAEMON,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--graph-token-file",
+        mde.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("holds a token for the MDE API, not for Microsoft Graph"),
+        "{stderr}"
+    );
     let (code, _, stderr) = run_err(&[
         "--app-id",
         "not-a-guid",

@@ -1020,6 +1020,21 @@ fn discovery_finds_the_key_or_fails_when_a_fetched_set_lacks_it() {
     assert_eq!(r["signature"]["status"], "key_not_found");
     assert!(codes(&r).contains(&"signature.key_not_found".to_string()));
     assert!(!codes(&r).contains(&"signature.unverified".to_string()));
+    // JUnit lists the keys.* notes the failure's fix points to.
+    let out = mdeauth()
+        .args(["--format", "junit", "check", "--at", VALID_AT, "-"])
+        .args(["--authority-host", &host, "--call", "GET /api/machines"])
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .write_stdin(rotated.clone())
+        .output()
+        .unwrap();
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(xml.contains("see the keys.* findings"), "{xml}");
+    assert!(
+        xml.contains("<system-out>") && xml.contains("info keys."),
+        "{xml}"
+    );
 }
 
 #[test]

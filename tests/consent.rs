@@ -37,6 +37,23 @@ fn default_is_the_seed_document_link_byte_for_byte() {
         s.contains("Microsoft's v2 admin-consent page lists redirect_uri as required"),
         "{s}"
     );
+    // With a tenant, its own link comes first: /common fails for a
+    // single-tenant app.
+    let out = mdeauth()
+        .args([
+            "consent-url",
+            "--client-id",
+            APP,
+            "--tenant",
+            "contoso.onmicrosoft.com",
+        ])
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    let tenant = s.find("/contoso.onmicrosoft.com/oauth2/authorize").unwrap();
+    let common = s.find("/common/oauth2/authorize").unwrap();
+    assert!(tenant < common, "{s}");
+    assert!(s.contains("a single-tenant app gets AADSTS50194"), "{s}");
     let c = urls(&["--client-id", APP]);
     assert_eq!(c["client_id"], APP);
     assert_eq!(c["cloud"], "public");

@@ -930,6 +930,18 @@ fn not_granted_links_to_the_tenant_for_a_single_tenant_app() {
         "{fix}"
     );
     assert!(!fix.contains("/common/"), "{fix}");
+    // The az command first (it needs no redirect URI), and the link's
+    // caveat.
+    assert!(
+        fix.contains(&format!(
+            ": az ad app permission admin-consent --id {DAEMON_APP}, or the link https://"
+        )),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("without one it fails with AADSTS500113"),
+        "{fix}"
+    );
     // Who can grant: the same list consent-url prints (data/consent.json).
     let consent = mdeauth()
         .args(["--format", "json", "consent-url", "--client-id", DAEMON_APP])

@@ -74,6 +74,14 @@ fn jwks() -> Value {
     aad_mock::jwks_fixture("jwks.json")
 }
 
+/// A token for Microsoft Graph (live `app` refuses any other).
+fn graph_token() -> String {
+    let key = main_key();
+    let mut c = mint::v1_app_claims(&["Application.Read.All"]);
+    c["aud"] = serde_json::json!("https://graph.microsoft.com");
+    mint::sign(&key, &key.v1_header(), &c)
+}
+
 fn token() -> String {
     let key = main_key();
     mint::sign(
@@ -167,7 +175,7 @@ impl World {
                 .args(["--timeout", &timeout]);
             }
             Endpoint::Graph => {
-                c.env("MDEAUTH_GRAPH_TOKEN", token())
+                c.env("MDEAUTH_GRAPH_TOKEN", graph_token())
                     .args(["app", "--app-id", mint::APP])
                     .args(["--permission", "Machine.Read.All"])
                     .args(["--context", "application"])

@@ -618,6 +618,11 @@ fn server_error_exits_3() {
         "{}",
         x.stdout
     );
+    assert!(
+        x.stdout.contains(r#"name="probe GET /api/alerts""#),
+        "{}",
+        x.stdout
+    );
     o.assert_no_token(&t);
 }
 
@@ -805,6 +810,14 @@ fn delegated_forbidden_and_junit() {
     assert_eq!(j.code, 1);
     assert!(
         j.stdout.contains(r#"type="probe.forbidden""#),
+        "{}",
+        j.stdout
+    );
+    // The call's own case, named as when it passes.
+    assert!(
+        j.stdout.contains(
+            r#"<testcase name="probe GET /api/machines" classname="mdeauth.probe.calls">"#
+        ) && j.stdout.contains(r#"type="probe.fail""#),
         "{}",
         j.stdout
     );

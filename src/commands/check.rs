@@ -526,7 +526,9 @@ pub fn identity(out: &mut Vec<Finding>, p: &Plan, appid: Option<&str>, tid: Opti
                     "the plan's tenant_id is {want} but the token is from {}",
                     got.unwrap_or("no tenant (no tid claim)")
                 ),
-                "request the token from https://login.microsoftonline.com/<tenant_id>/..., or set multi_tenant = true if the app serves other tenants",
+                format!(
+                    "request the token from the plan's tenant (https://login.microsoftonline.com/{want}/oauth2/v2.0/token in the commercial cloud; `mdeauth token --tenant {want}`), or set multi_tenant = true if the app serves other tenants"
+                ),
             )),
         }
     }

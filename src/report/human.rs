@@ -363,14 +363,19 @@ fn consent(o: &mut String, c: &crate::consent::ConsentSection, st: &Style) {
         c.client_id,
         c.cloud
     );
+    // With a tenant, its own link first: the /common one fails for a
+    // single-tenant app (AADSTS50194), as a daemon's usually is.
+    if let Some(t) = &c.urls.authorize_tenant {
+        let _ = writeln!(
+            o,
+            "  On the tenant's own authority (works for single- and multi-tenant apps):\n    {t}"
+        );
+    }
     let _ = writeln!(
         o,
-        "  Documented link (multi-tenant, /common):\n    {}",
+        "  Documented link (multi-tenant apps only, /common; a single-tenant app gets AADSTS50194):\n    {}",
         c.urls.authorize_common
     );
-    if let Some(t) = &c.urls.authorize_tenant {
-        let _ = writeln!(o, "  Same link on the tenant's own authority:\n    {t}");
-    }
     let _ = writeln!(
         o,
         "  v2 admin-consent endpoint:\n    {}",

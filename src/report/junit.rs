@@ -122,6 +122,32 @@ pub fn render(r: &Report) -> String {
         case.set_classname(format!("{class}.steps"));
         suite.add_test_case(case);
     }
+    // `probe`: one case for the call, under the same name whether it
+    // passes or fails, so a CI system's history follows it.
+    if let Some(p) = &r.probe {
+        let errors: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.is_error() && !f.is_unreachable())
+            .map(|f| f.code)
+            .collect();
+        let status = if !errors.is_empty() {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(errors.join(", "));
+            s.set_type("probe.fail");
+            s
+        } else if r.findings.iter().any(Finding::is_unreachable) {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_message("the API gave no usable answer");
+            s.set_type("probe.no_answer");
+            s
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(shown(&format!("probe {}", p.call)), status);
+        case.set_classname(format!("{class}.calls"));
+        suite.add_test_case(case);
+    }
     for f in r
         .findings
         .iter()
@@ -145,15 +171,25 @@ pub fn render(r: &Report) -> String {
         suite.add_test_case(finding_case(f, &class, NonSuccessKind::Failure));
     }
     {
+        // And the key diagnosis (keys.*, info) a missing key's fix points to.
+        let keys = r.findings.iter().filter(|f| {
+            f.severity == crate::finding::Severity::Info && f.code.starts_with("keys.")
+        });
         let lines: Vec<String> = listed
             .into_iter()
+            .chain(keys)
             .map(|f| {
                 let fix = if f.fix.is_empty() {
                     String::new()
                 } else {
                     format!(" (fix: {})", f.fix)
                 };
-                shown_lines(&format!("warning {}: {}{fix}", f.code, f.message))
+                shown_lines(&format!(
+                    "{} {}: {}{fix}",
+                    f.severity.label(),
+                    f.code,
+                    f.message
+                ))
             })
             .collect();
         if !lines.is_empty() {
