@@ -475,6 +475,55 @@ fn the_example_plan_round_trips() {
     let c = codes(&r);
     assert!(c.contains(&"check.tenant_mismatch".to_string()), "{c:?}");
     assert!(c.contains(&"check.client_mismatch".to_string()), "{c:?}");
+    let fix = finding(&r, "check.tenant_mismatch")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.contains(&format!("`mdeauth token --tenant {}`", mint::TENANT)),
+        "the fix names the plan's tenant: {fix}"
+    );
+}
+
+#[test]
+fn the_plans_credential_is_compared_with_how_the_tokens_client_signed_in() {
+    // appidacr 1: a client secret; 2: a certificate or other assertion.
+    let dir = tempfile::tempdir().unwrap();
+    let token = |acr: &str| {
+        let mut c = mint::v1_app_claims(&["Machine.Read.All"]);
+        c["appidacr"] = json!(acr);
+        mint::sign(&main_key(), &main_key().v1_header(), &c)
+    };
+    let plan = |cred: &str| {
+        let p = dir.path().join(format!("{cred}.toml"));
+        std::fs::write(
+            &p,
+            format!("name = \"x\"\ncontext = \"application\"\ncredential = \"{cred}\"\ncalls = [\"GET /api/machines\"]\n"),
+        )
+        .unwrap();
+        p
+    };
+    for (cred, acr, mismatch) in [
+        ("certificate", "1", true),
+        ("managed_identity", "1", true),
+        ("secret", "2", true),
+        ("certificate", "2", false),
+        ("secret", "1", false),
+        ("federated", "2", false),
+    ] {
+        let p = plan(cred);
+        let (_, r) = check(&token(acr), &["--plan", p.to_str().unwrap()]);
+        let found = codes(&r).contains(&"check.credential_mismatch".to_string());
+        assert_eq!(found, mismatch, "{cred} with appidacr {acr}: {r}");
+    }
+    let p = plan("certificate");
+    let (_, r) = check(&token("1"), &["--plan", p.to_str().unwrap()]);
+    let f = finding(&r, "check.credential_mismatch");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["message"],
+        "the plan's credential is certificate (a certificate or other client assertion), but the token's client signed in with a client secret (appidacr/azpacr 1)"
+    );
 }
 
 #[test]

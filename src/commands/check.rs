@@ -263,6 +263,7 @@ pub fn evaluate_at(
             p,
             claims.app_id(),
             claims.tid.as_deref(),
+            claims.app_acr(),
         );
         report.plan = Some(PlanSection::new(p));
     }
@@ -497,8 +498,48 @@ pub fn context_needs_calls(
     Ok(())
 }
 
-/// The plan's app and tenant against the token's (`check`, `scan --plan`).
-pub fn identity(out: &mut Vec<Finding>, p: &Plan, appid: Option<&str>, tid: Option<&str>) {
+/// The plan's credential against how the token's client signed in
+/// (`appidacr` / `azpacr`: 1 a client secret, 2 a certificate or other
+/// client assertion, which a federated credential and a managed identity
+/// use too). User sign-in flows are not compared: a public client is 0 and a
+/// web app signing a user in may use either.
+fn credential(out: &mut Vec<Finding>, p: &Plan, acr: Option<&str>) {
+    use crate::plan::Credential as C;
+    let (want, said) = match (p.credential, acr) {
+        (Some(C::Secret), Some("2")) => (
+            "a client secret",
+            "a certificate or other client assertion (appidacr/azpacr 2)",
+        ),
+        (Some(C::Certificate | C::Federated | C::ManagedIdentity), Some("1")) => (
+            "a certificate or other client assertion",
+            "a client secret (appidacr/azpacr 1)",
+        ),
+        _ => return,
+    };
+    let c = p.credential.map_or("", crate::plan::Credential::as_str);
+    out.push(Finding::warning(
+        "check.credential_mismatch",
+        format!(
+            "the plan's credential is {c} ({want}), but the token's client signed in with {said}"
+        ),
+        if acr == Some("1") {
+            format!("get the token the way the plan says ({c}; a certificate: --certificate or AZURE_CLIENT_CERTIFICATE_PATH), and delete the app's client secrets if nothing else uses them: a secret that can still get tokens is one more to leak")
+        } else {
+            format!("correct the plan's credential, or get the token with the secret as the plan says (credential = \"{c}\")")
+        },
+    ));
+}
+
+/// The plan's app and tenant against the token's (`check`, `scan --plan`),
+/// and its credential against how the token's client signed in.
+pub fn identity(
+    out: &mut Vec<Finding>,
+    p: &Plan,
+    appid: Option<&str>,
+    tid: Option<&str>,
+    acr: Option<&str>,
+) {
+    credential(out, p, acr);
     if let Some(want) = &p.client_id {
         match appid {
             Some(got) if got.eq_ignore_ascii_case(want) => {}
