@@ -303,7 +303,7 @@ pub fn explain_error_body(text: &str) -> Explanation {
         x.correlation_id = s("correlation_id");
         x.timestamp = s("timestamp");
         if let Some(arr) = m.get("error_codes").and_then(Value::as_array) {
-            codes.extend(arr.iter().filter_map(|c| {
+            codes.extend(arr.iter().take(MAX_CODES).filter_map(|c| {
                 c.as_u64()
                     .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
             }));
@@ -381,6 +381,10 @@ fn find_codes(text: &str) -> Vec<(u64, Option<String>)> {
     let upper = text.to_ascii_uppercase();
     let mut from = 0;
     while let Some(i) = upper[from..].find("AADSTS") {
+        // No real error text names this many: more would only cost time.
+        if out.len() >= MAX_CODES {
+            break;
+        }
         let start = from + i + 6;
         let digits: String = text[start..]
             .chars()
@@ -394,13 +398,25 @@ fn find_codes(text: &str) -> Vec<(u64, Option<String>)> {
         let Ok(code) = digits.parse::<u64>() else {
             continue;
         };
+        // A code already described is not described again.
+        if out.iter().any(|(c, d)| *c == code && d.is_some()) {
+            continue;
+        }
         let rest = &text[start + digits.len()..];
         let desc = rest
             .strip_prefix(':')
             .map(|r| {
                 let r = r.trim_start();
                 // The message runs to the end of the line, or to "Trace ID"
-                // when the ids share the line (searched within the line only).
+                // when the ids share the line (searched within the line only,
+                // and within its first few KB: a message is shown clipped,
+                // and a long line with many codes must not be read again
+                // from each).
+                let mut window = r.len().min(4096);
+                while !r.is_char_boundary(window) {
+                    window -= 1;
+                }
+                let r = &r[..window];
                 let line = &r[..r.find(['\n', '\r']).unwrap_or(r.len())];
                 let mut end = find_ci(line, "trace id").unwrap_or(line.len());
                 // Another code on the same line starts its own message; the
@@ -445,6 +461,9 @@ fn clip_line(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// The most distinct codes one text is read for.
+const MAX_CODES: usize = 100;
 
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     hay.to_ascii_lowercase().find(needle)
@@ -525,6 +544,15 @@ fn quoted_after(text: &str, prefix: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_of_many_codes_is_read_once() {
+        // Each code used to read the rest of its line again.
+        let text = "AADSTS50011: x ".repeat(17_000);
+        let codes = find_codes(&text);
+        assert_eq!(codes.len(), 1);
+        assert_eq!(codes[0].0, 50011);
+    }
 
     #[test]
     fn a_code_in_free_text_keeps_only_its_own_words() {

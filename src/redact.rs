@@ -108,8 +108,12 @@ fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<u
     // `--name value`, and PowerShell's `-Password value` for the names
     // that are never words of prose.
     let flag = dashes == 2 || (dashes == 1 && colon && !quoted);
-    // A closing quote of a JSON member name, and blanks before its colon
-    // (`"password" : "x"`, as Jackson and Format-List write it).
+    // A closing quote of a JSON member name (escaped, `\"`, in JSON written
+    // into a JSON string), and blanks before its colon (`"password" : "x"`,
+    // as Jackson and Format-List write it).
+    if colon && b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'"') {
+        i += 1;
+    }
     if colon && matches!(b.get(i), Some(b'"') | Some(b'\'')) {
         i += 1;
         let j = skip_blanks(b, i);
@@ -126,14 +130,15 @@ fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<u
         }
     }
     match b.get(i) {
-        Some(b'=') => i += 1,
+        // `=`, or Ruby's and PHP's `=>`.
+        Some(b'=') => i += 1 + usize::from(b.get(i + 1) == Some(&b'>')),
         Some(b':') if colon => i += 1,
         Some(b' ') if flag => {}
         _ => return None,
     }
     let mut opened = false;
-    while matches!(b.get(i), Some(b' ') | Some(b'"') | Some(b'\'')) {
-        opened |= b[i] != b' ';
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'"' | b'\'' | b'\\')) {
+        opened |= !matches!(b[i], b' ' | b'\t');
         i += 1;
     }
     if i >= b.len() {
@@ -147,6 +152,8 @@ fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<u
     if (!opened && matches!(word, b"null" | b"true" | b"false"))
         || (dashes == 1 && unquoted_word(word))
         || (canon == "pwd" && matches!(word.first(), Some(b'/' | b'~')))
+        // An AADSTS error code, not an authorization code.
+        || (canon == "code" && !word.is_empty() && word.iter().all(u8::is_ascii_digit))
     {
         return None;
     }
@@ -156,7 +163,10 @@ fn value_start(b: &[u8], start: usize, (canon, colon): (&str, bool)) -> Option<u
 /// The value of an `Authorization` scheme at `i` (`Bearer x`, `Basic x`).
 fn scheme_value(b: &[u8], i: usize) -> Option<usize> {
     let rest = &b[i..];
-    if rest.len() > 7 && rest[..7].eq_ignore_ascii_case(b"bearer ") {
+    if rest.len() > 7
+        && rest[..6].eq_ignore_ascii_case(b"bearer")
+        && matches!(rest[6], b' ' | b'\t')
+    {
         return Some(i + 7);
     }
     if rest.len() > 6 && rest[..6].eq_ignore_ascii_case(b"basic ") {
@@ -179,8 +189,24 @@ fn quoted_end(b: &[u8], v: usize) -> Option<usize> {
     if q != b'"' && q != b'\'' {
         return None;
     }
-    let n = b[v..].iter().position(|&c| c == q || c == b'\n')?;
-    (b[v + n] == q).then_some(v + n)
+    // Opened by an escaped quote (JSON written into a JSON string: `\"x\"`),
+    // the value ends at the next escaped quote; otherwise a quote escaped
+    // with a backslash (`"a\"b"`) is inside the value.
+    let escaped_open = v >= 2 && b[v - 2] == b'\\';
+    let mut at = v;
+    loop {
+        let n = b[at..].iter().position(|&c| c == q || c == b'\n')?;
+        let k = at + n;
+        if b[k] == b'\n' {
+            return None;
+        }
+        let escaped = k > v && b[k - 1] == b'\\';
+        match (escaped_open, escaped) {
+            (true, true) => return Some(k - 1),
+            (false, false) => return Some(k),
+            _ => at = k + 1,
+        }
+    }
 }
 
 /// A URL's `user:password@` at `i` (which starts `://`): the password's
@@ -265,6 +291,9 @@ const CALLS: [(&str, Option<usize>); 4] = [
 /// its position: named arguments may come in any order.
 fn call_arguments(b: &[u8], i: usize) -> Option<(Vec<(usize, usize)>, usize)> {
     let &(name, pos) = CALLS.iter().find(|(n, _)| starts_ci(b, i, n.as_bytes()))?;
+    // A call's arguments fit in a few KB: no further is read, so text of
+    // many call names with no delimiter after them stays linear.
+    let b = &b[..b.len().min(i + 4096)];
     let mut j = i + name.len();
     let mut found = Vec::new();
     let mut last = None;
@@ -583,7 +612,15 @@ mod tests {
         // Each position used to look for the end of a bare value: 256 KB
         // runs of `$`, `{` or `x=` took half a minute, the 2 MB body cap
         // about half an hour.
-        for unit in ["$", "{", "x=", "/", "-"] {
+        for unit in [
+            "$",
+            "{",
+            "x=",
+            "/",
+            "-",
+            "ClientSecretCredential(",
+            "clientcredential(",
+        ] {
             let text = unit.repeat((256 << 10) / unit.len());
             assert_eq!(hide(&text), text.as_str(), "{unit}");
         }
@@ -678,6 +715,24 @@ mod tests {
             assert_eq!(hide(text), text);
         }
         assert_eq!(hide("Uid=a;Pwd=Secr3t!;"), "Uid=a;Pwd=[hidden];");
+        // JSON written into a JSON string, tabs, Ruby's `=>`, an escaped
+        // quote inside a quoted value; an error code is no code to hide.
+        assert_eq!(
+            hide(r#"{"body":"{\"client_secret\":\"S3cr3tValue\",\"a\":1}"}"#),
+            r#"{"body":"{\"client_secret\":\"[hidden]\",\"a\":1}"}"#
+        );
+        assert_eq!(
+            hide("client_secret:\tS3cr3t bearer\tT0k3nValue"),
+            "client_secret:\t[hidden] bearer\t[hidden]"
+        );
+        assert_eq!(
+            hide(r#"client_secret => "S3cr3t", password="a\"bX""#),
+            r#"client_secret => "[hidden]", password="[hidden]""#
+        );
+        assert_eq!(
+            hide("code=50011 and code: 7000215"),
+            "code=50011 and code: 7000215"
+        );
     }
 
     #[test]

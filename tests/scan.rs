@@ -382,6 +382,15 @@ fn a_har_named_json_that_is_no_har_is_read_as_text() {
             "lines.har",
             format!("{{\"msg\":\"a\"}}\n{{\"token\":\"{t}\"}}\n"),
         ),
+        // Docker's json-file lines and an ECS record, under a .har name.
+        (
+            "docker.har",
+            format!("{{\"log\":\"GET Bearer {t}\\n\",\"stream\":\"stdout\"}}\n"),
+        ),
+        (
+            "ecs.har",
+            format!("{{\"log\":{{\"level\":\"info\"}},\"message\":\"Bearer {t}\"}}\n"),
+        ),
     ] {
         let file = dir.path().join(name);
         std::fs::write(&file, body).unwrap();
@@ -390,7 +399,7 @@ fn a_har_named_json_that_is_no_har_is_read_as_text() {
         assert!(
             summary["notes"]
                 .to_string()
-                .contains("named .har but not a HAR document (JSON whose first member is not log); read as text"),
+                .contains("named .har but not a HAR document (JSON that does not start as one, with a log object of HAR's members); read as text"),
             "{name}: {summary}"
         );
     }

@@ -57,21 +57,6 @@ pub fn sniff(prefix: &[u8]) -> bool {
         .contains(&name)
 }
 
-/// Whether a JSON object's first member is `log`, as every HAR document's
-/// is (its only member): a `.har` name is trusted for such an object only.
-/// True when the prefix ends first.
-pub fn first_member_is_log(prefix: &[u8]) -> bool {
-    let head: Vec<u8> = prefix
-        .strip_prefix(b"\xef\xbb\xbf")
-        .unwrap_or(prefix)
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .take(6)
-        .collect();
-    b"{\"log\"".starts_with(&head) || head.starts_with(b"{\"log\"")
-}
-
 /// A parse error as a note may show it: the parser's words, with each quoted
 /// value cut to `"…"` (a string found where an object was expected is quoted
 /// whole, and a HAR string may be a token or a password).
@@ -217,7 +202,7 @@ impl Entry {
                     && let (Some(p), Some(url)) = (value, s("/request/url"))
                     && url.ends_with(p)
                 {
-                    fields.seen.push(p.as_ptr());
+                    fields.seen.insert(p.as_ptr());
                     continue;
                 }
                 fields.add(format!("{side} header {}", redact(name)).into(), value);
@@ -234,7 +219,14 @@ impl Entry {
                 // Browsers write a form body twice, as text and parsed into
                 // params: a param the text already holds is not searched
                 // again (a tool may shorten the text and keep the params).
-                (Some(text), Some(copy)) if text.contains(copy) => fields.seen.push(copy.as_ptr()),
+                // (Only a value that may hold a token is compared: the
+                // text is searched once per such param, not per param.)
+                (Some(text), Some(copy))
+                    if memchr::memmem::find(copy.as_bytes(), b"eyJ").is_none()
+                        || text.contains(copy) =>
+                {
+                    fields.seen.insert(copy.as_ptr());
+                }
                 _ => fields.add("request body".into(), value),
             }
         }
@@ -245,7 +237,7 @@ impl Entry {
                 .iter()
                 .any(|f| f.part.eq_ignore_ascii_case("response header Location") && f.text == r);
             if copy {
-                fields.seen.push(r.as_ptr());
+                fields.seen.insert(r.as_ptr());
             } else {
                 fields.add("response redirectURL".into(), Some(r));
             }
@@ -266,7 +258,7 @@ impl Entry {
             match decoded {
                 Some(bytes) => {
                     // Searched decoded; the base64 text itself is done with.
-                    fields.seen.push(text.as_ptr());
+                    fields.seen.insert(text.as_ptr());
                     fields.out.push(Field {
                         part: "response body (base64)".into(),
                         text: Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
@@ -344,13 +336,13 @@ impl Entry {
 #[derive(Default)]
 struct Named<'a> {
     out: Vec<Field<'a>>,
-    seen: Vec<*const u8>,
+    seen: std::collections::HashSet<*const u8>,
 }
 
 impl<'a> Named<'a> {
     fn add(&mut self, part: Cow<'static, str>, text: Option<&'a str>) {
         if let Some(t) = text.filter(|t| !t.is_empty()) {
-            self.seen.push(t.as_ptr());
+            self.seen.insert(t.as_ptr());
             self.out.push(Field {
                 part,
                 text: Cow::Borrowed(t),
@@ -378,7 +370,7 @@ enum Step<'a> {
 fn other_strings<'a>(
     v: &'a Value,
     path: &mut Vec<Step<'a>>,
-    named: &[*const u8],
+    named: &std::collections::HashSet<*const u8>,
     out: &mut Vec<Field<'a>>,
 ) {
     match v {

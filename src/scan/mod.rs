@@ -931,12 +931,12 @@ impl Collector {
             .iter()
             .find(|c| !c.is_ascii_whitespace())
             .is_some_and(|&c| c == b'{');
-        let is_har = har::sniff(&prefix)
-            || (har_name
-                && (prefix.is_empty() || (json_object && har::first_member_is_log(&prefix))));
+        // A `.har` name counts for nothing more than the content: a JSON-lines
+        // log saved under it (Docker's `{"log":"..."}`) is text.
+        let is_har = har::sniff(&prefix) || (har_name && prefix.is_empty());
         if har_name && !is_har {
             self.summary.notes.push(if json_object {
-                format!("{file}: named .har but not a HAR document (JSON whose first member is not log); read as text")
+                format!("{file}: named .har but not a HAR document (JSON that does not start as one, with a log object of HAR's members); read as text")
             } else {
                 format!("{file}: named .har but not a JSON document; read as text")
             });
@@ -1028,6 +1028,19 @@ impl Collector {
                         }
                     }
                 }
+                // The start of an escape at the very end (a colour code's
+                // ESC or `\u001b`, a JSON escape's backslash, a `%`) goes to
+                // the next block, which may begin with the token it comes
+                // before.
+                if end == len {
+                    let from = len.saturating_sub(7);
+                    if let Some(k) = buf[from..len]
+                        .iter()
+                        .position(|b| matches!(*b, 0x1b | b'\\' | b'%'))
+                    {
+                        end = from + k;
+                    }
+                }
                 // A colour code before the carried run goes with it: the
                 // finder reads `ESC[1;33meyJ...` as a boundary only when it
                 // sees the whole code (its last digits and `m` are token
@@ -1038,7 +1051,7 @@ impl Collector {
                 let params = buf[..end]
                     .iter()
                     .rev()
-                    .take(16)
+                    .take(64)
                     .take_while(|c| c.is_ascii_digit() || **c == b';')
                     .count();
                 let open = end - params;
@@ -1134,9 +1147,10 @@ impl Collector {
             Err((_, e)) if e.is_io() => Err(io::Error::from(e)),
             Err((n, e)) => {
                 self.summary.notes.push(format!(
-                    "{file}: not a complete HAR document ({}); the {n} entr{} before that point were scanned; to scan the rest, save the capture again (a HAR file is one JSON document)",
+                    "{file}: not a complete HAR document ({}); the {n} {} before that point {} scanned; to scan the rest, save the capture again (a HAR file is one JSON document)",
                     har::quiet_error(&e),
-                    if n == 1 { "y" } else { "ies" }
+                    if n == 1 { "entry" } else { "entries" },
+                    if n == 1 { "was" } else { "were" }
                 ));
                 Ok(())
             }
@@ -1301,10 +1315,11 @@ mod tests {
             "\x1b[1;33m",
             r"\u001b[32m",
             r"\\u001b[32m",
+            "\x1b[0;1;38;2;255;255;255m",
         ] {
             // The block ends inside the token: the search stops at the last
             // byte that cannot be in one, the `%`, the backslash or the `[`.
-            for edge in [10, 40] {
+            for edge in [1, 2, 3, 4, 10, 40, 60] {
                 let pad = BLOCK + MAX_TOKEN - edge;
                 let text = format!("{}\n{before}{a}\n", "y".repeat(pad));
                 let r = run(text, &Always(Verdict::Fail));
