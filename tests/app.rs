@@ -928,6 +928,19 @@ fn secret_where_a_certificate_would_do() {
     );
     assert!(findings(&v, "app.secret_instead_of_certificate").is_empty());
     assert_eq!(finding(&v, "app.certificate_missing")["severity"], "error");
+    // The secret it still holds can get the same tokens: least privilege.
+    let f = finding(&v, "app.secret_unused");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        f["message"],
+        "the plan signs in with certificate, but the app also holds 1 working client secret(s), each of which can get the same tokens"
+    );
+    assert_fix_line(
+        f,
+        &format!(
+            "az ad app credential delete --id {MISTAKE} --key-id 6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0   # if nothing else uses it"
+        ),
+    );
     // Naming the secret is a choice: advice, which --strict lets pass.
     let (code, v) = run_file(
         "daemon-scope-mistake.json",
@@ -945,6 +958,7 @@ fn secret_where_a_certificate_would_do() {
         finding(&v, "app.secret_instead_of_certificate")["severity"],
         "info"
     );
+    assert!(findings(&v, "app.secret_unused").is_empty());
     // (The fixture's other defects fail it.)
     assert_eq!(code, 1, "{v}");
 }

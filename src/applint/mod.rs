@@ -917,6 +917,38 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
             Finding::warning("app.secret_instead_of_certificate", msg, fx.lines(&lines))
         });
     }
+    // A daemon the plan signs in without a secret, whose app still holds
+    // working ones: each can get the same tokens (least privilege).
+    let secretless = matches!(
+        intent.credential,
+        Some(Credential::Certificate | Credential::ManagedIdentity | Credential::Federated)
+    );
+    if daemon && secretless && usable(CredKind::Secret) > 0 {
+        let lines: Vec<String> = app
+            .credentials
+            .iter()
+            .filter(|c| {
+                c.kind == CredKind::Secret
+                    && !matches!(credential_status(c, now, 0), "expired" | "not_yet_valid")
+            })
+            .map(|c| match &c.key_id {
+                Some(k) => format!(
+                    "az ad app credential delete --id {id} --key-id {k}   # if nothing else uses it"
+                ),
+                None => "delete it in the portal (Certificates & secrets) if nothing else uses it"
+                    .to_string(),
+            })
+            .collect();
+        out.push(Finding::warning(
+            "app.secret_unused",
+            format!(
+                "the plan signs in with {}, but the app also holds {} working client secret(s), each of which can get the same tokens",
+                intent.credential.map_or("", Credential::as_str),
+                usable(CredKind::Secret)
+            ),
+            fx.lines(&lines),
+        ));
+    }
 }
 
 /// Builds the remediation commands.
