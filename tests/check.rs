@@ -781,6 +781,30 @@ fn junit_has_one_case_per_call_and_error_finding() {
         ]
     );
     assert!(xml.contains("failures=\"2\""), "{xml}");
+    assert_eq!(rep.test_suites[0].name.as_str(), "mdeauth check");
+    // With a plan, the suite carries its name, so merged reports of
+    // several apps stay apart.
+    let out = mdeauth()
+        .args([
+            "check",
+            "--format",
+            "junit",
+            "--at",
+            VALID_AT,
+            "-",
+            "--no-verify",
+        ])
+        .arg("--plan")
+        .arg(fixture("plans/export-daemon.toml"))
+        .write_stdin(app_token(&["Machine.Read.All", "Alert.Read.All"]))
+        .output()
+        .unwrap();
+    let rep =
+        quick_junit::Report::deserialize_from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(
+        rep.test_suites[0].name.as_str(),
+        "mdeauth check (Contoso MDE export daemon)"
+    );
 
     // An expired token adds a failing case for the error finding.
     let expired = common::fixture_text("tokens/expired.jwt");

@@ -487,6 +487,17 @@ fn har_copies_of_the_query_string_and_cookies_are_not_counted_again() {
     let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
     assert_eq!(summary["occurrences"], 1, "{summary}");
     assert_eq!(parts_of(&tokens[0]), ["request URL"]);
+    // The same with a fragment on the URL, and a form body whose params
+    // are written decoded.
+    let har = json!({"log": {"entries": [{
+        "request": {"method": "POST", "url": format!("https://a.example/x?auth=Bearer%20{t}#top"),
+            "headers": [{"name": ":path", "value": format!("/x?auth=Bearer%20{t}")}],
+            "postData": {"text": format!("assertion=Bearer+{t}&x=1"),
+                         "params": [{"name": "assertion", "value": format!("Bearer {t}")}]}}
+    }]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 2, "{summary}");
+    assert_eq!(parts_of(&tokens[0]), ["request URL", "request body"]);
 }
 
 #[test]

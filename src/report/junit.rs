@@ -11,7 +11,12 @@ use super::Report;
 use crate::finding::Finding;
 
 pub fn render(r: &Report) -> String {
-    let mut suite = TestSuite::new(format!("mdeauth {}", r.command));
+    // The plan's name tells apart the suites of a pipeline that checks
+    // several apps and merges their reports.
+    let mut suite = TestSuite::new(match &r.plan {
+        Some(p) => shown(&format!("mdeauth {} ({})", r.command, p.name)),
+        None => format!("mdeauth {}", r.command),
+    });
     let class = format!("mdeauth.{}", r.command);
     // `api` with a plan or calls: one case per planned call, passing when
     // the documentation names its permissions in the plan's context.

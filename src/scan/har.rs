@@ -200,7 +200,7 @@ impl Entry {
                 // and query: not counted again.
                 if name == ":path"
                     && let (Some(p), Some(url)) = (value, s("/request/url"))
-                    && url.ends_with(p)
+                    && url.split('#').next().unwrap_or(url).ends_with(p)
                 {
                     fields.seen.insert(p.as_ptr());
                     continue;
@@ -210,9 +210,19 @@ impl Entry {
         }
         let body = s("/request/postData/text").filter(|t| !t.is_empty());
         fields.add("request body".into(), body);
+
         let params = v
             .pointer("/request/postData/params")
             .and_then(Value::as_array);
+        // The form body decoded, as browsers write its params (`+` and
+        // `%20` are spaces there); only when there are params.
+        let decoded_body = body
+            .filter(|_| params.is_some_and(|p| !p.is_empty()))
+            .map(|t| {
+                percent_encoding::percent_decode_str(&t.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
         for p in params.into_iter().flatten() {
             let value = p.get("value").and_then(Value::as_str);
             match (body, value) {
@@ -223,7 +233,8 @@ impl Entry {
                 // text is searched once per such param, not per param.)
                 (Some(text), Some(copy))
                     if memchr::memmem::find(copy.as_bytes(), b"eyJ").is_none()
-                        || text.contains(copy) =>
+                        || text.contains(copy)
+                        || decoded_body.as_deref().is_some_and(|d| d.contains(copy)) =>
                 {
                     fields.seen.insert(copy.as_ptr());
                 }
