@@ -200,7 +200,8 @@ fn quoted_end(b: &[u8], v: usize) -> Option<usize> {
         if b[k] == b'\n' {
             return None;
         }
-        let escaped = k > v && b[k - 1] == b'\\';
+        // An odd number of backslashes escapes it (`\\"` ends the value).
+        let escaped = b[v..k].iter().rev().take_while(|c| **c == b'\\').count() % 2 == 1;
         match (escaped_open, escaped) {
             (true, true) => return Some(k - 1),
             (false, false) => return Some(k),
@@ -732,6 +733,11 @@ mod tests {
         assert_eq!(
             hide("code=50011 and code: 7000215"),
             "code=50011 and code: 7000215"
+        );
+        // An escaped backslash before a quote does not escape the quote.
+        assert_eq!(
+            hide(r#"password="abc\\" user="bob visible""#),
+            r#"password="[hidden]" user="bob visible""#
         );
     }
 

@@ -608,11 +608,14 @@ fn server_error_exits_3() {
     assert_eq!(v["verdict"], "unverified", "{v}");
     let x = probe(&server, &t, "GET /api/alerts", "junit", &[]);
     assert_eq!(x.code, 3);
+    // One case for the call, an error of type probe.no_answer, which tells
+    // the API's finding (not a case again).
     assert!(
-        x.stdout.contains(r#"type="probe.server_error""#),
+        x.stdout.contains(r#"type="probe.no_answer""#) && x.stdout.contains("probe.server_error: "),
         "{}",
         x.stdout
     );
+    assert!(x.stdout.contains(r#"errors="1""#), "{}", x.stdout);
     assert!(
         x.stdout.contains("<error ") && !x.stdout.contains("<failure"),
         "{}",
@@ -808,8 +811,9 @@ fn delegated_forbidden_and_junit() {
 
     let j = probe(&server, &t, "GET /api/machines", "junit", &[]);
     assert_eq!(j.code, 1);
+    // The 403 is told by the call's case, once.
     assert!(
-        j.stdout.contains(r#"type="probe.forbidden""#),
+        j.stdout.contains("probe.forbidden: ") && j.stdout.contains(r#"failures="1""#),
         "{}",
         j.stdout
     );

@@ -498,6 +498,17 @@ fn har_copies_of_the_query_string_and_cookies_are_not_counted_again() {
     let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
     assert_eq!(summary["occurrences"], 2, "{summary}");
     assert_eq!(parts_of(&tokens[0]), ["request URL", "request body"]);
+    // A body that writes the token's dots `%2E`, with the param decoded:
+    // found once, in the body searched decoded.
+    let enc = t.replace('.', "%2E");
+    let har = json!({"log": {"entries": [{
+        "request": {"method": "POST", "url": "https://a.example/token",
+            "postData": {"text": format!("grant_type=x&client_assertion={enc}"),
+                         "params": [{"name": "client_assertion", "value": t}]}}
+    }]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 1, "{summary}");
+    assert_eq!(parts_of(&tokens[0]), ["request body"]);
 }
 
 #[test]

@@ -258,13 +258,7 @@ pub fn evaluate_at(
         .findings
         .extend(clouds.iter().map(|m| m.finding.clone()));
     if let Some(p) = plan {
-        identity(
-            &mut report.findings,
-            p,
-            claims.app_id(),
-            claims.tid.as_deref(),
-            claims.app_acr(),
-        );
+        identity(&mut report.findings, p, claims);
         report.plan = Some(PlanSection::new(p));
     }
 
@@ -503,8 +497,19 @@ pub fn context_needs_calls(
 /// client assertion, which a federated credential and a managed identity
 /// use too). User sign-in flows are not compared: a public client is 0 and a
 /// web app signing a user in may use either.
-fn credential(out: &mut Vec<Finding>, p: &Plan, acr: Option<&str>) {
+pub fn credential_mismatch(p: &Plan, c: &Claims) -> Option<Finding> {
     use crate::plan::Credential as C;
+    // Only an app-only token of the plan's own app says how that app
+    // signed in: a user's token, or another app's, is judged elsewhere.
+    if c.classify().context != crate::token::Context::Application {
+        return None;
+    }
+    if let (Some(want), Some(got)) = (&p.client_id, c.app_id())
+        && !want.eq_ignore_ascii_case(got)
+    {
+        return None;
+    }
+    let acr = c.app_acr();
     let (want, said) = match (p.credential, acr) {
         (Some(C::Secret), Some("2")) => (
             "a client secret",
@@ -514,32 +519,37 @@ fn credential(out: &mut Vec<Finding>, p: &Plan, acr: Option<&str>) {
             "a certificate or other client assertion",
             "a client secret (appidacr/azpacr 1)",
         ),
-        _ => return,
+        _ => return None,
     };
-    let c = p.credential.map_or("", crate::plan::Credential::as_str);
-    out.push(Finding::warning(
+    let name = p.credential.map_or("", crate::plan::Credential::as_str);
+    let how = match p.credential {
+        Some(C::Certificate) => {
+            "with the app's certificate: --certificate or AZURE_CLIENT_CERTIFICATE_PATH"
+        }
+        Some(C::ManagedIdentity) => "from the managed identity: --flow managed-identity",
+        Some(C::Federated) => "with the federated credential's assertion",
+        _ => "with the client secret",
+    };
+    Some(Finding::warning(
         "check.credential_mismatch",
         format!(
-            "the plan's credential is {c} ({want}), but the token's client signed in with {said}"
+            "the plan's credential is {name} ({want}), but the token's client signed in with {said}"
         ),
         if acr == Some("1") {
-            format!("get the token the way the plan says ({c}; a certificate: --certificate or AZURE_CLIENT_CERTIFICATE_PATH), and delete the app's client secrets if nothing else uses them: a secret that can still get tokens is one more to leak")
+            format!(
+                "get the token the way the plan says ({how}), and delete the app's client secrets if nothing else uses them: a secret that can still get tokens is one more to leak"
+            )
         } else {
-            format!("correct the plan's credential, or get the token with the secret as the plan says (credential = \"{c}\")")
+            format!("correct the plan's credential, or get the token {how} as the plan says")
         },
-    ));
+    ))
 }
 
 /// The plan's app and tenant against the token's (`check`, `scan --plan`),
 /// and its credential against how the token's client signed in.
-pub fn identity(
-    out: &mut Vec<Finding>,
-    p: &Plan,
-    appid: Option<&str>,
-    tid: Option<&str>,
-    acr: Option<&str>,
-) {
-    credential(out, p, acr);
+pub fn identity(out: &mut Vec<Finding>, p: &Plan, c: &Claims) {
+    out.extend(credential_mismatch(p, c));
+    let (appid, tid) = (c.app_id(), c.tid.as_deref());
     if let Some(want) = &p.client_id {
         match appid {
             Some(got) if got.eq_ignore_ascii_case(want) => {}

@@ -445,8 +445,15 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             {
                 bad.push(format!("{} token for a {} plan", t.as_str(), e.as_str()));
             }
+            // How the app signed in, against the plan's credential.
+            let credential = plan.as_ref().and_then(|p| check::credential_mismatch(p, c));
+            if credential.is_some() {
+                notes.push("signed in otherwise than the plan's credential".into());
+            }
+            let warned = credential.is_some();
+            report.findings.extend(credential);
             if bad.is_empty() {
-                let status = if unchecked {
+                let status = if unchecked || warned {
                     StepStatus::Warn
                 } else {
                     StepStatus::Pass
@@ -475,6 +482,7 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             let anon = plan.as_ref().map(|p| Plan {
                 tenant_id: None,
                 client_id: None,
+                credential: None,
                 ..p.clone()
             });
             let mut tmp = Report::new("doctor", clock.now);

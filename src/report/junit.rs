@@ -136,7 +136,22 @@ pub fn render(r: &Report) -> String {
             .filter(|f| f.is_error() && !f.is_unreachable())
             .map(|f| f.code)
             .collect();
-        let status = if !errors.is_empty() {
+        // The API's own findings (probe.*) are told here, not again as
+        // cases of their own; the token's errors keep theirs.
+        let told: Vec<String> = r
+            .findings
+            .iter()
+            .filter(|f| f.code.starts_with("probe.") && (f.is_error() || f.is_unreachable()))
+            .map(|f| {
+                let fix = if f.fix.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (fix: {})", f.fix)
+                };
+                format!("{}: {}{fix}", f.code, f.message)
+            })
+            .collect();
+        let mut status = if !errors.is_empty() {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(errors.join(", "));
             s.set_type("probe.fail");
@@ -149,19 +164,29 @@ pub fn render(r: &Report) -> String {
         } else {
             TestCaseStatus::success()
         };
+        if !told.is_empty() {
+            status.set_description(shown_lines(&told.join("\n")));
+        }
         let mut case = TestCase::new(shown(&format!("probe {}", p.call)), status);
         case.set_classname(format!("{class}.calls"));
         suite.add_test_case(case);
     }
+    let told_by_probe = |f: &&Finding| r.probe.is_some() && f.code.starts_with("probe.");
     for f in r
         .findings
         .iter()
         .filter(|f| f.is_error() && !f.is_unreachable())
+        .filter(|f| !told_by_probe(f))
     {
         suite.add_test_case(finding_case(f, &class, NonSuccessKind::Failure));
     }
     // A check that could not run (keys, token endpoint or API out of reach).
-    for f in r.findings.iter().filter(|f| f.is_unreachable()) {
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| f.is_unreachable())
+        .filter(|f| !told_by_probe(f))
+    {
         suite.add_test_case(finding_case(f, &class, NonSuccessKind::Error));
     }
     // Warnings (least privilege, expiring credentials): failures under
@@ -177,8 +202,14 @@ pub fn render(r: &Report) -> String {
     }
     {
         // And the key diagnosis (keys.*, info) a missing key's fix points to.
+        let key_missing = r
+            .findings
+            .iter()
+            .any(|f| f.code == "signature.key_not_found");
         let keys = r.findings.iter().filter(|f| {
-            f.severity == crate::finding::Severity::Info && f.code.starts_with("keys.")
+            key_missing
+                && f.severity == crate::finding::Severity::Info
+                && f.code.starts_with("keys.")
         });
         let lines: Vec<String> = listed
             .into_iter()

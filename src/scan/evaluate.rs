@@ -144,7 +144,7 @@ impl<P: KeyProvider + Sync> Evaluator for FullEvaluator<P> {
             }
         };
         if let (Some(p), Ok(c)) = (&self.plan, &token.claims) {
-            check::identity(&mut findings, p, c.app_id(), c.tid.as_deref(), c.app_acr());
+            check::identity(&mut findings, p, c);
         }
         findings.extend(self.call_findings(token));
         TokenVerdict::from_findings(findings)

@@ -223,6 +223,9 @@ impl Entry {
                     .decode_utf8_lossy()
                     .into_owned()
             });
+        // A param found only in the decoded body: the body is searched
+        // decoded (a token whose dots it writes `%2E` is found there).
+        let mut search_decoded = false;
         for p in params.into_iter().flatten() {
             let value = p.get("value").and_then(Value::as_str);
             match (body, value) {
@@ -233,13 +236,27 @@ impl Entry {
                 // text is searched once per such param, not per param.)
                 (Some(text), Some(copy))
                     if memchr::memmem::find(copy.as_bytes(), b"eyJ").is_none()
-                        || text.contains(copy)
-                        || decoded_body.as_deref().is_some_and(|d| d.contains(copy)) =>
+                        || text.contains(copy) =>
                 {
+                    fields.seen.insert(copy.as_ptr());
+                }
+                (Some(_), Some(copy))
+                    if decoded_body.as_deref().is_some_and(|d| d.contains(copy)) =>
+                {
+                    search_decoded = true;
                     fields.seen.insert(copy.as_ptr());
                 }
                 _ => fields.add("request body".into(), value),
             }
+        }
+        if search_decoded
+            && let (Some(raw), Some(decoded)) = (body, decoded_body)
+            && let Some(f) = fields
+                .out
+                .iter_mut()
+                .find(|f| f.part == "request body" && f.text.as_ref() == raw)
+        {
+            f.text = Cow::Owned(decoded);
         }
         // The `Location` header's copy is not counted again.
         if let Some(r) = s("/response/redirectURL") {
