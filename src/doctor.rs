@@ -245,8 +245,13 @@ pub fn chain_findings(
                 match u.authorize_tenant {
                     Some(link) => offer(&link),
                     None if single_tenant => {
+                        let cloud_flag = if cloud.name == "public" {
+                            String::new()
+                        } else {
+                            format!(" --cloud {}", cloud.name)
+                        };
                         let get = format!(
-                            "the app is single-tenant, so the /common link fails (AADSTS50194): get its tenant's link with `mdeauth consent-url --client-id {id} --tenant <tenant-id>`"
+                            "the app is single-tenant, so the /common link fails (AADSTS50194): get its tenant's link with `mdeauth consent-url --client-id {id} --tenant <tenant-id>{cloud_flag}`"
                         );
                         match &az {
                             Some(az) => format!("{who}: {az}; or {get}"),
