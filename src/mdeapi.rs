@@ -454,10 +454,6 @@ fn status_text(s: u16) -> &'static str {
     }
 }
 
-fn clip(s: &str, n: usize) -> String {
-    crate::text::clip_chars(s, n)
-}
-
 /// Explain a response.
 pub fn interpret(
     call: &ParsedCall,
@@ -485,8 +481,9 @@ pub fn interpret(
         ["x-correlation-id", "request-id", "x-ms-request-id"]
             .iter()
             .find_map(|h| {
-                resp.header(h)
-                    .map(|v| clip(&scrub_token(v, secret), crate::text::MAX_ID_CHARS))
+                resp.header(h).map(|v| {
+                    crate::text::clip_chars(&scrub_token(v, secret), crate::text::MAX_ID_CHARS)
+                })
             })
     });
     let status = resp.status;
@@ -522,7 +519,7 @@ pub fn interpret(
     let api_msg = err
         .message
         .as_deref()
-        .map(|m| format!(": \"{}\"", clip(m, 300)))
+        .map(|m| format!(": \"{}\"", crate::text::clip_chars(m, 300)))
         .unwrap_or_default();
     let mut findings = Vec::new();
     let answer = match status {
@@ -532,7 +529,9 @@ pub fn interpret(
                 items
                     .iter()
                     .filter_map(|i| match i.get("id") {
-                        Some(Value::String(s)) => Some(clip(&scrub_token(s, secret), 80)),
+                        Some(Value::String(s)) => {
+                            Some(crate::text::clip_chars(&scrub_token(s, secret), 80))
+                        }
                         Some(Value::Number(n)) => Some(n.to_string()),
                         _ => None,
                     })
@@ -606,7 +605,7 @@ pub fn interpret(
             section.auth_error = resp
                 .header("www-authenticate")
                 .and_then(bearer_error)
-                .map(|e| clip(&scrub_token(&e, secret), 300));
+                .map(|e| crate::text::clip_chars(&scrub_token(&e, secret), 300));
             findings.push(unauthorized(
                 &said,
                 &api_msg,

@@ -699,15 +699,19 @@ fn context_rule(c: PermContext) -> &'static str {
 fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
     let app = fx.app;
     let intent = fx.intent;
-    let usable = |kind: CredKind| {
-        app.credentials
-            .iter()
-            .filter(|c| {
-                c.kind == kind
-                    && !matches!(credential_status(c, now, 0), "expired" | "not_yet_valid")
-            })
-            .count()
+    // The credentials of a kind that work now (not expired, not before
+    // their start).
+    let working = move |kind: CredKind| {
+        app.credentials.iter().filter(move |c| {
+            c.kind == kind && !matches!(credential_status(c, now, 0), "expired" | "not_yet_valid")
+        })
     };
+    let usable = |kind: CredKind| working(kind).count();
+    // Signs in without a secret: the plan says so.
+    let secretless = matches!(
+        intent.credential,
+        Some(Credential::Certificate | Credential::ManagedIdentity | Credential::Federated)
+    );
     let id = &app.app_id;
     let uses = |c: Credential| intent.credential == Some(c);
     let daemon = intent.context == PermContext::Application;
@@ -892,11 +896,7 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
             ]),
         ));
     }
-    let plain_daemon = daemon
-        && !matches!(
-            intent.credential,
-            Some(Credential::Certificate | Credential::ManagedIdentity | Credential::Federated)
-        );
+    let plain_daemon = daemon && !secretless;
     if plain_daemon && usable(CredKind::Secret) > 0 && usable(CredKind::Certificate) == 0 {
         let mut lines = vec![format!(
             "az ad app credential reset --id {id} --append --cert @daemon-cert.pem   # or --create-cert --keyvault <vault> --cert <name>"
@@ -919,18 +919,8 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
     }
     // A daemon the plan signs in without a secret, whose app still holds
     // working ones: each can get the same tokens (least privilege).
-    let secretless = matches!(
-        intent.credential,
-        Some(Credential::Certificate | Credential::ManagedIdentity | Credential::Federated)
-    );
     if daemon && secretless && usable(CredKind::Secret) > 0 {
-        let lines: Vec<String> = app
-            .credentials
-            .iter()
-            .filter(|c| {
-                c.kind == CredKind::Secret
-                    && !matches!(credential_status(c, now, 0), "expired" | "not_yet_valid")
-            })
+        let lines: Vec<String> = working(CredKind::Secret)
             .map(|c| match &c.key_id {
                 Some(k) => format!(
                     "az ad app credential delete --id {id} --key-id {k}   # if nothing else uses it"
