@@ -437,6 +437,71 @@ fn har_strings_outside_the_known_fields_are_searched_and_named_by_path() {
 }
 
 #[test]
+fn a_har_entry_over_4_mib_is_searched_as_text_and_placed_by_its_entry() {
+    let tok = |n: &str| fixture_text(&format!("tokens/{n}.jwt")).trim().to_string();
+    let (a, b, c) = (tok("app-v1"), tok("expired"), tok("delegated-v1"));
+    // 5 MiB of response body around two sightings of b; a is in the big
+    // entry's request header as well as in the entry before it.
+    let filler = "x".repeat(5 << 20);
+    let har = json!({"log": {"version": "1.2", "entries": [
+        {"request": {"method": "GET", "url": "https://a.example/one",
+            "headers": [{"name": "Authorization", "value": format!("Bearer {a}")}]}},
+        {"request": {"method": "POST", "url": "https://api.example/upload?sig=secret#f",
+            "headers": [{"name": "Authorization", "value": format!("Bearer {a}")}]},
+         "response": {"content": {"text": format!("{{\"t\":\"{b}\"}} {filler} {b}")}}},
+        {"request": {"method": "GET", "url": "https://a.example/three",
+            "headers": [{"name": "Authorization", "value": format!("Bearer {c}")}]}}
+    ]}});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.har");
+    std::fs::write(&file, har.to_string()).unwrap();
+    let name = file.display().to_string();
+    let (code, tokens, summary) = scan_json(&[&name], None);
+    assert_eq!(code, 1, "the expired token fails: {summary}");
+    assert_eq!(summary["unique_tokens"], 3, "{summary}");
+    assert_eq!(summary["occurrences"], 5, "{summary}");
+    let big = json!({"file": name, "entry": 1, "method": "POST",
+        "url": "https://api.example/upload", "part": "entry over 4 MiB, searched as text"});
+    let by = by_fp(&tokens);
+    let ta = &by[&fp_of("app-v1")];
+    assert_eq!(ta["occurrences"], 2);
+    assert_eq!(
+        parts_of(ta),
+        [
+            "request header Authorization",
+            "entry over 4 MiB, searched as text"
+        ]
+    );
+    assert_eq!(ta["locations"][1], big);
+    let tb = &by[&fp_of("expired")];
+    assert_eq!(tb["occurrences"], 2);
+    assert_eq!(tb["locations"][0], big);
+    assert_eq!(tb["status"], "fail");
+    // The entry after it is read field by field again.
+    let tc = &by[&fp_of("delegated-v1")];
+    assert_eq!(tc["locations"][0]["entry"], 2);
+    assert_eq!(parts_of(tc), ["request header Authorization"]);
+    let notes = summary["notes"].to_string();
+    assert!(
+        notes.contains("big.har: 1 HAR entry over 4 MiB (the largest 5.0 MiB) searched as text, not field by field"),
+        "{notes}"
+    );
+    // Cut inside the big entry: what it holds up to the cut is searched,
+    // and the cut is told.
+    let text = har.to_string();
+    let cut = text.rfind(&format!(" {b}")).unwrap() + 1 + b.len();
+    let (_, tokens, summary) = scan_json(&["-"], Some(text[..cut].to_string()));
+    assert_eq!(
+        by_fp(&tokens)[&fp_of("expired")]["occurrences"],
+        2,
+        "{summary}"
+    );
+    let notes = summary["notes"].to_string();
+    assert!(notes.contains("not a complete HAR document"), "{notes}");
+    assert!(notes.contains("1 HAR entry over 4 MiB"), "{notes}");
+}
+
+#[test]
 fn a_token_after_a_json_escape_is_found_at_a_block_edge_too() {
     // scan reads 1 MiB + 64 KiB at a time; with the backslash of `\n` as
     // the block's last separator, the token after it is carried into the

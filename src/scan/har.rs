@@ -137,6 +137,29 @@ fn redact(s: &str) -> Cow<'_, str> {
 /// JOSE header alone is longer (`{"alg":"RS256"}` is 20 characters).
 const MASK_MIN_AFTER: usize = 16;
 
+/// A request URL for a location: without query and fragment (which may hold
+/// tokens) and user info, tokens in its path replaced by `<token>`, cut
+/// after [`MAX_URL_CHARS`].
+pub fn shown_url(url: &str) -> String {
+    let cut = url.find(['?', '#']).unwrap_or(url.len());
+    // Kept as written (renderers escape it for their medium), and cut
+    // at a bound: a location is kept per sighting.
+    let url = crate::http::without_userinfo(&url[..cut]);
+    let url = redact(&url);
+    match url.char_indices().nth(MAX_URL_CHARS) {
+        Some((end, _)) => format!("{}…", &url[..end]),
+        None => url.into_owned(),
+    }
+}
+
+/// A request method for a location: an HTTP method's letters, else nothing
+/// (a location shows no other text from the capture than the URL's path).
+pub fn shown_method(method: Option<&str>) -> &str {
+    method
+        .filter(|m| m.len() <= 16 && m.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap_or("")
+}
+
 /// One HAR entry, held as JSON while its fields are searched.
 pub struct Entry {
     pub index: u64,
@@ -152,29 +175,31 @@ pub struct Field<'a> {
 
 impl Entry {
     pub fn method(&self) -> &str {
-        self.value
-            .pointer("/request/method")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        shown_method(
+            self.value
+                .pointer("/request/method")
+                .and_then(Value::as_str),
+        )
     }
 
-    /// The request URL without query and fragment (which may hold tokens),
-    /// tokens in its path replaced by `<token>`, cut after [`MAX_URL_CHARS`].
+    /// The request URL as [`shown_url`] gives it.
     pub fn url(&self) -> String {
-        let url = self
-            .value
-            .pointer("/request/url")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let cut = url.find(['?', '#']).unwrap_or(url.len());
-        // Kept as written (renderers escape it for their medium), and cut
-        // at a bound: a location is kept per sighting.
-        let url = crate::http::without_userinfo(&url[..cut]);
-        let url = redact(&url);
-        match url.char_indices().nth(MAX_URL_CHARS) {
-            Some((end, _)) => format!("{}…", &url[..end]),
-            None => url.into_owned(),
-        }
+        shown_url(
+            self.value
+                .pointer("/request/url")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        )
+    }
+
+    /// The number of the spooled entry this one stands for, when it is a
+    /// placeholder ([`super::spool`]).
+    pub fn spooled_id(&self) -> Option<u64> {
+        let o = self.value.as_object()?;
+        (o.len() == 1)
+            .then(|| o.get(super::spool::PLACEHOLDER))
+            .flatten()?
+            .as_u64()
     }
 
     /// Every text field a token can be in: URL, headers, bodies, redirect,
@@ -665,6 +690,14 @@ mod tests {
                 .3
                 .contains(&("request body".into(), "grant_type=x".into()))
         );
+    }
+
+    #[test]
+    fn a_method_is_shown_only_when_it_is_one() {
+        assert_eq!(shown_method(Some("PATCH")), "PATCH");
+        assert_eq!(shown_method(Some("eyJhbGciOiJub25lIn0.eyJhIjoxfQ.")), "");
+        assert_eq!(shown_method(Some("GET /x")), "");
+        assert_eq!(shown_method(None), "");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod find;
 pub mod har;
 pub mod inputs;
+pub mod spool;
 pub mod surrogates;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -949,7 +950,7 @@ impl Collector {
         let chained = io::Cursor::new(prefix).chain(rest);
         if is_har {
             let mut mended = surrogates::MendSurrogates::new(chained);
-            let res = self.read_har(BufReader::with_capacity(256 * 1024, &mut mended), file);
+            let res = self.read_har(&mut mended, file);
             if mended.mended > 0 {
                 self.summary.notes.push(format!(
                     "{file}: {} lone UTF-16 surrogate escape(s) (\\udc.., as Python and JavaScript write undecodable text) read as U+FFFD",
@@ -964,7 +965,19 @@ impl Collector {
 
     /// Plain text, block by block: memory stays at about one block however
     /// long the input or its lines are.
-    fn read_text(&mut self, mut r: impl Read, file: &Arc<str>) -> io::Result<()> {
+    fn read_text(&mut self, r: impl Read, file: &Arc<str>) -> io::Result<()> {
+        self.read_text_at(r, &|line| Location::Line {
+            file: file.clone(),
+            line,
+        })
+    }
+
+    /// [`Collector::read_text`], each sighting placed by `place` from its line.
+    fn read_text_at(
+        &mut self,
+        mut r: impl Read,
+        place: &dyn Fn(u64) -> Location,
+    ) -> io::Result<()> {
         let mut buf = vec![0u8; BLOCK + MAX_TOKEN];
         let mut len = 0usize;
         let mut line = 1u64;
@@ -1099,10 +1112,7 @@ impl Collector {
                 line += find::count_newlines(&block[counted..at]);
                 counted = at;
                 let l = line;
-                self.sighting(&c, || Location::Line {
-                    file: file.clone(),
-                    line: l,
-                });
+                self.sighting(&c, || place(l));
             });
             self.finder = finder;
             self.oversize += skipped.oversize;
@@ -1118,9 +1128,39 @@ impl Collector {
         Ok(())
     }
 
+    /// A HAR document, entry by entry; an entry too large to parse in memory
+    /// is searched as text from a temporary file ([`spool`]).
     fn read_har(&mut self, r: impl Read, file: &Arc<str>) -> io::Result<()> {
-        let finder = std::mem::take(&mut self.finder);
-        let res = har::each_entry(r, |entry| {
+        let queue = spool::Queue::default();
+        let bounded = spool::Bounded::new(r, spool::MAX_ENTRY, queue.clone());
+        let mut finder = std::mem::take(&mut self.finder);
+        // Entries searched as text: how many, the largest, the first error.
+        let (mut spooled, mut largest) = (0u64, 0u64);
+        let mut spool_err = None;
+        let res = har::each_entry(BufReader::with_capacity(256 * 1024, bounded), |entry| {
+            if let Some(s) = entry.spooled_id().and_then(|id| spool::take(&queue, id)) {
+                spooled += 1;
+                largest = largest.max(s.bytes);
+                let place = HarPlace {
+                    file: file.clone(),
+                    entry: entry.index,
+                    method: har::shown_method(s.method.as_deref()).to_string(),
+                    url: s.url.as_deref().map(har::shown_url).unwrap_or_default(),
+                    part: format!(
+                        "entry over {} MiB, searched as text",
+                        spool::MAX_ENTRY >> 20
+                    ),
+                };
+                self.finder = std::mem::take(&mut finder);
+                let read = self.read_text_at(BufReader::new(s.file), &|_| {
+                    Location::Har(Box::new(place.clone()))
+                });
+                finder = std::mem::take(&mut self.finder);
+                if let Err(e) = read {
+                    spool_err.get_or_insert(e);
+                }
+                return;
+            }
             let url = entry.url();
             let method = entry.method().to_string();
             for field in entry.fields() {
@@ -1140,6 +1180,17 @@ impl Collector {
             }
         });
         self.finder = finder;
+        if spooled > 0 {
+            self.summary.notes.push(format!(
+                "{file}: {spooled} HAR {} over {} MiB (the largest {:.1} MiB) searched as text, not field by field: a token there is placed by its entry, not by header or body, and a base64-encoded body there is not decoded",
+                if spooled == 1 { "entry" } else { "entries" },
+                spool::MAX_ENTRY >> 20,
+                largest as f64 / f64::from(1 << 20)
+            ));
+        }
+        if let Some(e) = spool_err {
+            return Err(e);
+        }
         match res {
             Ok(_) => Ok(()),
             // The reader's own error, with its kind (a damaged gzip stream
