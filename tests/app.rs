@@ -863,6 +863,31 @@ fn secret_expiring_within_the_window() {
     );
     assert!(findings(&v, "app.secret_expiring").is_empty());
     assert_eq!(v["app"]["credentials"][0]["status"], "valid");
+    // A plan that signs in with a certificate has no use for the secret:
+    // it is not to be renewed (app.secret_unused says to delete it), and
+    // its expiry is no warning.
+    let (_, v) = run_file(
+        "expiring-secret.json",
+        &[
+            "--permission",
+            "Vulnerability.Read.All",
+            "--context",
+            "application",
+            "--credential",
+            "certificate",
+        ],
+    );
+    let f = finding(&v, "app.secret_expiring");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(
+        f["message"],
+        "client secret \"prod\" expires 2026-03-20T00:00:00Z (in 18 days); the plan signs in with certificate, so let it lapse rather than renew it"
+    );
+    assert!(
+        !f["fix"].as_str().unwrap().contains("credential reset"),
+        "{f}"
+    );
+    assert_eq!(finding(&v, "app.secret_unused")["severity"], "warning");
 }
 
 #[test]

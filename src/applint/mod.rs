@@ -813,6 +813,17 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
                     ));
                 }
             }
+            // A daemon the plan signs in without a secret has no use for
+            // it (app.secret_unused): not renewed, and no warning.
+            (CredKind::Secret, "expiring") if daemon && secretless => out.push(Finding::info(
+                "app.secret_expiring",
+                format!(
+                    "client secret {:?} expires {when}; the plan signs in with {}, so let it lapse rather than renew it",
+                    c.name,
+                    intent.credential.map_or("", Credential::as_str)
+                ),
+                fx.lines(&[delete]),
+            )),
             (CredKind::Secret, "expiring") => out.push(Finding::warning(
                 "app.secret_expiring",
                 format!(
