@@ -1298,7 +1298,39 @@ fn scan_with_a_plan_denies_the_calls_check_denies_for_the_same_reasons() {
     let plan = fixture("plans/soc-automation.toml");
     let plan = plan.to_str().unwrap();
     let args = ["--no-verify", "--plan", plan];
-    let (_, tokens, _) = scan_json_raw(&args, &log);
+    let (_, tokens, summary) = scan_json_raw(&args, &log);
+    // The plan is named in the summary, in human output and in the JUnit
+    // suite's name (a pipeline that scans for several apps merges them).
+    assert_eq!(summary["plan"], "Contoso SOC automation", "{summary}");
+    let out = mdeauth()
+        .args(["scan", "--at", AT, "--no-verify", "--plan", plan])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human.contains(" planned call(s) (plan \"Contoso SOC automation\") at "),
+        "{human}"
+    );
+    let out = mdeauth()
+        .args([
+            "scan",
+            "--at",
+            AT,
+            "--no-verify",
+            "--format",
+            "junit",
+            "--plan",
+            plan,
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        xml.contains(r#"<testsuite name="mdeauth scan (Contoso SOC automation)""#),
+        "{xml}"
+    );
     for t in TOKENS {
         let out = mdeauth()
             .args(["check", "--format", "json", "--at", AT])

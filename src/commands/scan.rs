@@ -30,6 +30,7 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
             plan.as_ref().and_then(|p| p.tenant_id.clone()),
         )?))
     };
+    let plan_name = plan.as_ref().map(|p| p.name.clone());
     let evaluator = FullEvaluator {
         clock,
         keys,
@@ -54,6 +55,7 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
     bar.finish_and_clear();
     let mut report = report?;
     report.summary.notes.splice(0..0, found.notes);
+    report.summary.plan = plan_name;
     let first_unverified = report
         .tokens
         .iter()

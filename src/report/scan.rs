@@ -51,7 +51,12 @@ fn described(f: &Finding) -> bool {
 
 pub fn junit(r: &ScanReport) -> String {
     use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
-    let mut suite = TestSuite::new("mdeauth scan");
+    // The plan's name tells apart the suites of a pipeline that scans for
+    // several apps and merges their reports.
+    let mut suite = TestSuite::new(match &r.summary.plan {
+        Some(name) => crate::terminal::safe(&format!("mdeauth scan ({name})")).into_owned(),
+        None => "mdeauth scan".to_string(),
+    });
     for t in &r.tokens {
         let status = match t.status {
             Status::Fail => {
@@ -181,6 +186,7 @@ fn json_lines_to<W: std::io::Write>(r: &ScanReport, o: &mut W) -> std::io::Resul
         "by_tenant": s.by_tenant,
         "by_error": s.by_error,
         "evaluator": s.evaluator,
+        "plan": s.plan,
         "evaluated_at": rfc3339(s.evaluated_at),
         "notes": s.notes,
         "unverified": s.unverified,
@@ -265,8 +271,12 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
     );
     let _ = writeln!(
         o,
-        "Evaluated with {} at {}",
+        "Evaluated with {}{} at {}",
         s.evaluator,
+        s.plan
+            .as_deref()
+            .map(|p| format!(" (plan {})", safe(&format!("{p:?}"))))
+            .unwrap_or_default(),
         rfc3339(s.evaluated_at)
     );
     let status: BTreeMap<String, u64> = [Status::Pass, Status::Fail, Status::Encrypted]

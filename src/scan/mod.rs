@@ -316,6 +316,8 @@ pub struct Summary {
     /// Unique tokens whose signature was not verified because their keys
     /// could not be reached (`signature.unverified`).
     pub unverified: u64,
+    /// The name of the plan whose calls were checked (`--plan`).
+    pub plan: Option<String>,
 }
 
 /// The result of a scan: unique tokens in order of first sighting, and totals.
