@@ -418,6 +418,18 @@ fn har_strings_outside_the_known_fields_are_searched_and_named_by_path() {
     assert_eq!(summary["occurrences"], 2, "{summary}");
     let parts = parts_of(&tokens[0]);
     assert_eq!(parts, ["field request", "field _webSocketMessages[0].data"]);
+    // A member's name is searched too (a tool's map keyed by token), and
+    // the name shown for it and for what it holds hides the token.
+    let har = json!({"log": {"entries": [
+        {"request": {"method": "GET", "url": "https://a.example/"},
+         "_sessions": {(format!("Bearer {t}")): {"user": "x"}}}
+    ]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 1, "{summary}");
+    assert_eq!(
+        parts_of(&tokens[0]),
+        ["field _sessions.Bearer <token> (its name)"]
+    );
     // An entry that is a bare string is named as such, with no blank
     // method or URL in its place.
     let e = fixture_text("tokens/expired.jwt");

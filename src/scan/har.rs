@@ -431,27 +431,8 @@ fn other_strings<'a>(
             if !named.contains(&t.as_ptr())
                 && memchr::memmem::find(t.as_bytes(), b"eyJ").is_some() =>
         {
-            // The entry itself a string (not the object HAR says): named
-            // as such.
-            let mut part = String::from(if path.is_empty() {
-                "the entry itself"
-            } else {
-                "field "
-            });
-            for (i, step) in path.iter().enumerate() {
-                match step {
-                    Step::Member(m) => {
-                        if i > 0 {
-                            part.push('.');
-                        }
-                        // A member's name may be a token too.
-                        part.push_str(&redact(m));
-                    }
-                    Step::Index(n) => part.push_str(&format!("[{n}]")),
-                }
-            }
             out.push(Field {
-                part: part.into(),
+                part: path_part(path).into(),
                 text: Cow::Borrowed(t),
             });
         }
@@ -470,12 +451,43 @@ fn other_strings<'a>(
                     continue;
                 }
                 path.push(Step::Member(k));
+                // A tool may key a map by token (a cache, a session list).
+                if memchr::memmem::find(k.as_bytes(), b"eyJ").is_some() {
+                    out.push(Field {
+                        part: format!("{} (its name)", path_part(path)).into(),
+                        text: Cow::Borrowed(k),
+                    });
+                }
                 other_strings(x, path, named, out);
                 path.pop();
             }
         }
         _ => {}
     }
+}
+
+/// A field's name from its JSON path in the entry: `field a.b[2].c`, or
+/// `the entry itself` for an entry that is a bare string (not the object
+/// HAR says).
+fn path_part(path: &[Step<'_>]) -> String {
+    let mut part = String::from(if path.is_empty() {
+        "the entry itself"
+    } else {
+        "field "
+    });
+    for (i, step) in path.iter().enumerate() {
+        match step {
+            Step::Member(m) => {
+                if i > 0 {
+                    part.push('.');
+                }
+                // A member's name may be a token too.
+                part.push_str(&redact(m));
+            }
+            Step::Index(n) => part.push_str(&format!("[{n}]")),
+        }
+    }
+    part
 }
 
 /// Stream the entries of a HAR document to `f`, one at a time, in order.
