@@ -475,7 +475,17 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     let mut wrong_cloud: Vec<(String, String)> = Vec::new();
     match claims {
         _ if wanted.is_empty() => d.push("permissions", StepStatus::Skip, "no calls planned"),
-        None => d.push("permissions", StepStatus::Skip, "no decoded token"),
+        None => {
+            d.push("permissions", StepStatus::Skip, "no decoded token");
+            report.plan = plan.as_ref().map(crate::report::calls::PlanSection::new);
+            report.unchecked_calls = Some((
+                wanted
+                    .iter()
+                    .map(|w| crate::report::calls::CallEntry::shown_call(&w.given))
+                    .collect(),
+                "not checked: no decoded token".to_string(),
+            ));
+        }
         Some(c) => {
             // Identity was checked above; the plan copy without ids keeps
             // `check` from reporting it twice.
