@@ -271,11 +271,12 @@ fn spool(held: &[u8]) -> io::Result<Item> {
     })?;
     let mut to = BufWriter::with_capacity(CHUNK, file);
     to.write_all(held).map_err(spool_error)?;
+    let (method, url) = method_and_url(head);
     Ok(Item::Spooling {
         to,
         bytes: held.len() as u64,
-        method: first_string(head, "method"),
-        url: first_string(head, "url"),
+        method,
+        url,
     })
 }
 
@@ -288,33 +289,48 @@ fn spool_error(e: io::Error) -> io::Error {
     )
 }
 
+/// The text from where each value of a member `name` in `text` (JSON,
+/// perhaps cut short) starts, in order.
+fn member_value<'t>(text: &'t [u8], name: &str) -> impl Iterator<Item = &'t [u8]> {
+    let key = format!("\"{name}\"");
+    let skip = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let values: Vec<&[u8]> = memchr::memmem::find_iter(text, key.as_bytes())
+        .map(|k| &text[k + key.len()..])
+        .filter_map(|rest| {
+            let colon = skip(rest);
+            (rest.get(colon) == Some(&b':')).then(|| {
+                let value = &rest[colon + 1..];
+                &value[skip(value)..]
+            })
+        })
+        .collect();
+    values.into_iter()
+}
+
 /// The first string value of a member `name` in `text` (JSON, perhaps cut
 /// short), unescaped.
 fn first_string(text: &[u8], name: &str) -> Option<String> {
-    let key = format!("\"{name}\"");
-    let mut at = 0;
-    while let Some(k) = memchr::memmem::find(&text[at..], key.as_bytes()) {
-        let after = at + k + key.len();
-        at = after;
-        let rest = &text[after..];
-        let skip = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_whitespace()).count();
-        let colon = skip(rest);
-        if rest.get(colon) != Some(&b':') {
-            continue;
-        }
-        let open = colon + 1 + skip(&rest[colon + 1..]);
-        if rest.get(open) != Some(&b'"') {
-            continue;
-        }
-        let mut escaped = false;
-        let close = rest[open + 1..].iter().position(|&c| {
-            let end = !escaped && c == b'"';
-            escaped = !escaped && c == b'\\';
-            end
-        })?;
-        return serde_json::from_slice(&rest[open..open + close + 2]).ok();
-    }
-    None
+    let value = member_value(text, name).find(|v| v.first() == Some(&b'"'))?;
+    let mut escaped = false;
+    let close = value[1..].iter().position(|&c| {
+        let end = !escaped && c == b'"';
+        escaped = !escaped && c == b'\\';
+        end
+    })?;
+    serde_json::from_slice(&value[..close + 2]).ok()
+}
+
+/// The request's method and URL in the first bytes of an entry: looked for
+/// inside its `request` object when that is there (Chrome writes
+/// `_initiator`, whose call stack names script URLs, before it).
+fn method_and_url(head: &[u8]) -> (Option<String>, Option<String>) {
+    let request = member_value(head, "request")
+        .find(|v| v.first() == Some(&b'{'))
+        .unwrap_or(head);
+    (
+        first_string(request, "method"),
+        first_string(request, "url"),
+    )
 }
 
 impl<R: Read> Read for Bounded<R> {
@@ -490,5 +506,12 @@ mod tests {
             Some("b")
         );
         assert_eq!(first_string(br#"{"url":"cut"#, "url"), None);
+        // Chrome's initiator stack comes before the request.
+        let chrome = br#"{"_initiator":{"type":"script","stack":{"callFrames":[{"url":"https://cdn/app.js"}]}},"_resourceType":"request","request":{"method":"GET","url":"https://api/x"}}"#;
+        assert_eq!(
+            method_and_url(chrome),
+            (Some("GET".to_string()), Some("https://api/x".to_string()))
+        );
+        assert_eq!(method_and_url(br#"{"url":"u"}"#).1.as_deref(), Some("u"));
     }
 }
