@@ -458,7 +458,9 @@ fn a_har_entry_over_4_mib_is_searched_as_text_and_placed_by_its_entry() {
     let har = json!({"log": {"version": "1.2", "entries": [
         {"request": {"method": "GET", "url": "https://a.example/one",
             "headers": [{"name": "Authorization", "value": format!("Bearer {a}")}]}},
-        {"request": {"method": "POST", "url": "https://api.example/upload?sig=secret#f",
+        {"_initiator": {"type": "script",
+            "stack": {"callFrames": [{"url": "https://cdn.example/app.js"}]}},
+         "request": {"method": "POST", "url": "https://api.example/upload?sig=secret#f",
             "headers": [{"name": "Authorization", "value": format!("Bearer {a}")}]},
          "response": {"content": {"text": format!("{{\"t\":\"{b}\"}} {filler} {b}")}}},
         {"request": {"method": "GET", "url": "https://a.example/three",
@@ -511,6 +513,20 @@ fn a_har_entry_over_4_mib_is_searched_as_text_and_placed_by_its_entry() {
     let notes = summary["notes"].to_string();
     assert!(notes.contains("not a complete HAR document"), "{notes}");
     assert!(notes.contains("1 HAR entry over 4 MiB"), "{notes}");
+    // The parser's position counts the large entry as its stand-in: not
+    // shown.
+    assert!(!notes.contains(" at line "), "{notes}");
+    // Only log.entries is held and searched: a large page is skipped as
+    // before, and a stand-in written into the input stands for nothing.
+    let har = json!({"log": {
+        "pages": [{"title": format!("Bearer {b}"), "pad": filler}],
+        "entries": [{"_mdeauthLarge": 1},
+            {"request": {"method": "GET", "url": "https://a.example/",
+              "headers": [{"name": "Authorization", "value": format!("Bearer {c}")}]}}]}});
+    let (_, tokens, summary) = scan_json(&["-"], Some(har.to_string()));
+    assert_eq!(summary["occurrences"], 1, "{summary}");
+    assert_eq!(tokens[0]["locations"][0]["entry"], 1);
+    assert_eq!(summary["notes"], json!([]), "{summary}");
 }
 
 #[test]

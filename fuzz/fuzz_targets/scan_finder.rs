@@ -1,13 +1,13 @@
 //! The scan finder (src/scan/find.rs) and HAR reader (src/scan/har.rs,
-//! behind the entry-size bound of src/scan/spool.rs, small here so that
-//! entries are spooled) on arbitrary bytes: candidates are in bounds, made
+//! behind the entry-size bound of src/scan/bounded.rs, small here so that
+//! entries are handed over as large) on arbitrary bytes: candidates are in bounds, made
 //! of token bytes, and the same whether found at once or with line numbers.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mdeauth::input::is_token_byte;
 use mdeauth::scan::find::{self, Finder};
-use mdeauth::scan::{har, spool};
+use mdeauth::scan::{bounded, har};
 
 fuzz_target!(|data: &[u8]| {
     let finder = Finder::new();
@@ -24,12 +24,14 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(*line, find::count_newlines(&data[..c.offset]) + 1);
     }
     if har::sniff(data) {
-        let queue = spool::Queue::default();
-        let bounded = spool::Bounded::new(data, 64, queue.clone());
-        let _ = har::each_entry(bounded, |e| {
-            if let Some(id) = e.spooled_id() {
-                let _ = spool::take(&queue, id);
-            }
+        let reader = bounded::Bounded::new(data, 64, |text: &mut dyn std::io::Read, _| {
+            let mut all = Vec::new();
+            text.read_to_end(&mut all)?;
+            let _ = finder.all(&all);
+            Ok(())
+        });
+        let _ = har::each_entry(reader, |e| {
+            let _ = e.is_large();
             let _ = e.method();
             let _ = e.url();
             for f in e.fields() {

@@ -192,14 +192,12 @@ impl Entry {
         )
     }
 
-    /// The number of the spooled entry this one stands for, when it is a
-    /// placeholder ([`super::spool`]).
-    pub fn spooled_id(&self) -> Option<u64> {
-        let o = self.value.as_object()?;
-        (o.len() == 1)
-            .then(|| o.get(super::spool::PLACEHOLDER))
-            .flatten()?
-            .as_u64()
+    /// Whether this is the placeholder of an entry too large to parse,
+    /// searched as text as it was read ([`super::bounded`]).
+    pub fn is_large(&self) -> bool {
+        self.value.as_object().is_some_and(|o| {
+            o.len() == 1 && o.get(super::bounded::PLACEHOLDER_MEMBER) == Some(&Value::from(1))
+        })
     }
 
     /// Every text field a token can be in: URL, headers, bodies, redirect,

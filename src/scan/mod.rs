@@ -7,12 +7,12 @@
 //! [`evaluate::FullEvaluator`] (what `mdeauth scan` uses) adds signature
 //! verification and planned-call checks.
 
+pub mod bounded;
 pub mod compressed;
 pub mod evaluate;
 pub mod find;
 pub mod har;
 pub mod inputs;
-pub mod spool;
 pub mod surrogates;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -1131,43 +1131,47 @@ impl Collector {
     }
 
     /// A HAR document, entry by entry; an entry too large to parse in memory
-    /// is searched as text from a temporary file ([`spool`]).
+    /// is searched as text as it is read ([`bounded`]).
     fn read_har(&mut self, r: impl Read, file: &Arc<str>) -> io::Result<()> {
-        let queue = spool::Queue::default();
-        let bounded = spool::Bounded::new(r, spool::MAX_ENTRY, queue.clone());
-        let mut finder = std::mem::take(&mut self.finder);
-        // Entries searched as text: how many, the largest, the first error.
-        let (mut spooled, mut largest) = (0u64, 0u64);
-        let mut spool_err = None;
-        let res = har::each_entry(BufReader::with_capacity(256 * 1024, bounded), |entry| {
-            if let Some(s) = entry.spooled_id().and_then(|id| spool::take(&queue, id)) {
-                spooled += 1;
-                largest = largest.max(s.bytes);
-                let place = HarPlace {
-                    file: file.clone(),
-                    entry: entry.index,
-                    method: har::shown_method(s.method.as_deref()).to_string(),
-                    url: s.url.as_deref().map(har::shown_url).unwrap_or_default(),
-                    part: format!(
-                        "entry over {} MiB, searched as text",
-                        spool::MAX_ENTRY >> 20
-                    ),
-                };
-                self.finder = std::mem::take(&mut finder);
-                let read = self.read_text_at(BufReader::new(s.file), &|_| {
-                    Location::Har(Box::new(place.clone()))
-                });
-                finder = std::mem::take(&mut self.finder);
-                if let Err(e) = read {
-                    spool_err.get_or_insert(e);
-                }
+        // The parser's reader searches large entries, the entry callback
+        // the others: one at a time, never both at once.
+        let me = std::cell::RefCell::new(self);
+        // Large entries: how many, and the largest in bytes.
+        let large = std::cell::Cell::new((0u64, 0u64));
+        let part = format!(
+            "entry over {} MiB, searched as text",
+            bounded::MAX_ENTRY >> 20
+        );
+        let reader = bounded::Bounded::new(r, bounded::MAX_ENTRY, |text: &mut dyn Read, l| {
+            let place = HarPlace {
+                file: file.clone(),
+                entry: l.index,
+                method: har::shown_method(l.method.as_deref()).to_string(),
+                url: l.url.as_deref().map(har::shown_url).unwrap_or_default(),
+                part: part.clone(),
+            };
+            let mut counted = Counted {
+                inner: text,
+                progress: &|_| {},
+                bytes: 0,
+            };
+            me.borrow_mut()
+                .read_text_at(&mut counted, &|_| Location::Har(Box::new(place.clone())))?;
+            let (n, largest) = large.get();
+            large.set((n + 1, largest.max(counted.bytes)));
+            Ok(())
+        });
+        let res = har::each_entry(BufReader::with_capacity(256 * 1024, reader), |entry| {
+            if entry.is_large() {
                 return;
             }
+            let this = &mut **me.borrow_mut();
+            let finder = std::mem::take(&mut this.finder);
             let url = entry.url();
             let method = entry.method().to_string();
             for field in entry.fields() {
                 let skipped = finder.each(field.text.as_bytes(), |c| {
-                    self.sighting(&c, || {
+                    this.sighting(&c, || {
                         Location::Har(Box::new(HarPlace {
                             file: file.clone(),
                             entry: entry.index,
@@ -1177,21 +1181,20 @@ impl Collector {
                         }))
                     });
                 });
-                self.oversize += skipped.oversize;
-                self.cut += skipped.cut;
+                this.oversize += skipped.oversize;
+                this.cut += skipped.cut;
             }
+            this.finder = finder;
         });
-        self.finder = finder;
-        if spooled > 0 {
-            self.summary.notes.push(format!(
-                "{file}: {spooled} HAR {} over {} MiB (the largest {:.1} MiB) searched as text, not field by field: a token there is placed by its entry, not by header or body, and a base64-encoded body there is not decoded",
-                if spooled == 1 { "entry" } else { "entries" },
-                spool::MAX_ENTRY >> 20,
+        let this = me.into_inner();
+        let (large, largest) = large.get();
+        if large > 0 {
+            this.summary.notes.push(format!(
+                "{file}: {large} HAR {} over {} MiB (the largest {:.1} MiB) searched as text, not field by field: a token there is placed by its entry, not by header or body, and a base64-encoded body there is not decoded",
+                if large == 1 { "entry" } else { "entries" },
+                bounded::MAX_ENTRY >> 20,
                 largest as f64 / f64::from(1 << 20)
             ));
-        }
-        if let Some(e) = spool_err {
-            return Err(e);
         }
         match res {
             Ok(_) => Ok(()),
@@ -1199,9 +1202,16 @@ impl Collector {
             // is told apart from a failed read by it).
             Err((_, e)) if e.is_io() => Err(io::Error::from(e)),
             Err((n, e)) => {
-                self.summary.notes.push(format!(
-                    "{file}: not a complete HAR document ({}); the {n} {} before that point {} scanned; to scan the rest, save the capture again (a HAR file is one JSON document)",
-                    har::quiet_error(&e),
+                let mut why = har::quiet_error(&e);
+                // The parser's line and column count a large entry as its
+                // placeholder: not where the input went wrong.
+                if large > 0
+                    && let Some(at) = why.rfind(" at line ")
+                {
+                    why.truncate(at);
+                }
+                this.summary.notes.push(format!(
+                    "{file}: not a complete HAR document ({why}); the {n} {} before that point {} scanned; to scan the rest, save the capture again (a HAR file is one JSON document)",
                     if n == 1 { "entry" } else { "entries" },
                     if n == 1 { "was" } else { "were" }
                 ));
