@@ -3,6 +3,8 @@
 //!
 //!     cargo run --release --example gen-log -- --mb 1024 --out big.log
 //!     cargo run --release --example gen-log -- --unique 20000 --out unique.log
+//!     cargo run --release --example gen-log -- --har 20000 --out many.har
+//!     cargo run --release --example gen-log -- --har 0 --body-mb 200 --out big.har
 //!
 //! `--mb N` writes about N MiB of log lines; every `--every K`th line (default
 //! 20) carries one fixture token (rotating through the fixture set, at most
@@ -11,8 +13,12 @@
 //! numbered `uti` claim, re-signed with the TEST-ONLY fixture key so every
 //! token verifies against `fixtures/keys/jwks.json` (it exists to measure
 //! decode + checks + RS256 verification per unique token). Only TEST-ONLY
-//! fixture material is written. Output on stdout:
-//! `tokens=<n> lines=<n> bytes=<n>`.
+//! fixture material is written. `--har N` instead writes a HAR capture of N
+//! API calls, each with a fixture token in its `Authorization` header and a
+//! JSON response of 40 machines (about 7 KB); `--body-mb M` adds one entry
+//! whose response body is M MiB with a token at its end (a download, for
+//! scan's large-entry path). Output on stdout: `tokens=<n> lines=<n>
+//! bytes=<n>` (for a HAR, lines are entries).
 
 use std::io::{BufWriter, Write};
 
@@ -38,6 +44,8 @@ struct Opts {
     mb: u64,
     every: u64,
     unique: Option<u64>,
+    har: Option<u64>,
+    body_mb: u64,
     out: String,
 }
 
@@ -46,6 +54,8 @@ fn parse() -> Result<Opts, String> {
         mb: 1024,
         every: 20,
         unique: None,
+        har: None,
+        body_mb: 0,
         out: String::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -55,6 +65,8 @@ fn parse() -> Result<Opts, String> {
             "--mb" => o.mb = val()?.parse().map_err(|e| format!("--mb: {e}"))?,
             "--every" => o.every = val()?.parse().map_err(|e| format!("--every: {e}"))?,
             "--unique" => o.unique = Some(val()?.parse().map_err(|e| format!("--unique: {e}"))?),
+            "--har" => o.har = Some(val()?.parse().map_err(|e| format!("--har: {e}"))?),
+            "--body-mb" => o.body_mb = val()?.parse().map_err(|e| format!("--body-mb: {e}"))?,
             "--out" => o.out = val()?,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -87,6 +99,60 @@ fn main() {
         *bytes += s.len() as u64;
         *lines += 1;
     };
+    if let Some(n) = o.har {
+        let body = serde_json::json!({"value": (0..40).map(|i| serde_json::json!({
+            "id": format!("m{i}"), "computerDnsName": format!("host{i}.contoso.local"),
+            "osPlatform": "Windows10", "healthStatus": "Active"})).collect::<Vec<_>>()})
+        .to_string();
+        put(
+            r#"{"log":{"version":"1.2","creator":{"name":"gen-log","version":"1"},"pages":[],"entries":["#,
+            &mut bytes,
+            &mut lines,
+        );
+        for i in 0..n {
+            let t = FIXTURES[(i % FIXTURES.len() as u64) as usize].trim();
+            let entry = serde_json::json!({
+                "startedDateTime": "2026-03-02T09:30:00Z", "time": 12.5,
+                "request": {"method": "GET",
+                    "url": format!("https://api.securitycenter.microsoft.com/api/machines?$top=40&$skip={i}"),
+                    "httpVersion": "HTTP/2", "headers": [
+                        {"name": "Authorization", "value": format!("Bearer {t}")},
+                        {"name": "Accept", "value": "application/json"}],
+                    "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+                "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/2",
+                    "headers": [{"name": "content-type", "value": "application/json"}],
+                    "cookies": [], "content": {"size": body.len(), "mimeType": "application/json", "text": body},
+                    "redirectURL": "", "headersSize": -1, "bodySize": -1},
+                "cache": {}, "timings": {"send": 0, "wait": 10, "receive": 2}});
+            let sep = if i == 0 { "" } else { "," };
+            put(&format!("{sep}{entry}"), &mut bytes, &mut lines);
+            tokens += 1;
+        }
+        if o.body_mb > 0 {
+            let sep = if n == 0 { "" } else { "," };
+            put(
+                &format!(
+                    r#"{sep}{{"request":{{"method":"GET","url":"https://api.securitycenter.microsoft.com/api/machines/SoftwareInventoryExport","headers":[]}},"response":{{"status":200,"content":{{"mimeType":"text/plain","text":""#
+                ),
+                &mut bytes,
+                &mut lines,
+            );
+            let filler = format!("{}\\n", "x".repeat(1021));
+            for _ in 0..(o.body_mb << 10) {
+                put(&filler, &mut bytes, &mut lines);
+            }
+            let t = FIXTURES[0].trim();
+            put(&format!(r#"Bearer {t}"}}}}}}"#), &mut bytes, &mut lines);
+            tokens += 1;
+        }
+        put("]}}", &mut bytes, &mut lines);
+        w.flush().expect("flush");
+        println!(
+            "tokens={tokens} lines={n} bytes={bytes}",
+            n = n + u64::from(o.body_mb > 0)
+        );
+        return;
+    }
     match o.unique {
         Some(n) => {
             let base = FIXTURES[0].trim();
