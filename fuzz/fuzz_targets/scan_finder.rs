@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(())
         });
         let _ = har::each_entry(reader, |e| {
-            let _ = e.is_large();
+            let _ = e.large();
             let _ = e.method();
             let _ = e.url();
             for f in e.fields() {

@@ -18,9 +18,10 @@ use std::io::{self, Read};
 pub const MAX_ENTRY: usize = 4 << 20;
 
 /// What the parser is handed in place of a large entry: an object of this
-/// one member, holding 1.
+/// one member, holding 1 (0 when the input ended inside the entry).
 pub const PLACEHOLDER_MEMBER: &str = "_mdeauthLarge";
 const PLACEHOLDER: &str = r#"{"_mdeauthLarge":1}"#;
+const PLACEHOLDER_CUT: &str = r#"{"_mdeauthLarge":0}"#;
 
 /// How far into a large entry its method and URL are looked for.
 const SNIFF: usize = 64 << 10;
@@ -55,11 +56,14 @@ struct Lexer {
     depth: usize,
     in_string: bool,
     escaped: bool,
-    /// The start of the last string begun at depth 1 or 2 (a member name,
-    /// when an object or array follows it), up to 8 bytes.
+    /// The last string begun at depth 1 or 2 (a member name, when an
+    /// object or array follows it) as written, escapes and all, up to
+    /// [`NAME_BYTES`] (a longer one is none of the names looked for).
     last_name: [Vec<u8>; 2],
-    /// Whether the object at depth 2 is `log`.
+    /// Whether the object at depth 2 is `log` (the first one: the parser
+    /// reads only that).
     in_log: bool,
+    log_seen: bool,
     /// Whether the array at depth 3 is `log.entries` (the first one: the
     /// parser reads only that).
     in_entries: bool,
@@ -75,18 +79,15 @@ impl Lexer {
             if self.in_string {
                 // Most of a capture is string content: jump from escape to
                 // escape, to the closing quote.
+                let from = i;
                 if self.escaped {
                     self.escaped = false;
                     i += 1;
                 }
                 while i < data.len() {
                     match quote_or_backslash(&data[i..]) {
-                        None => {
-                            self.name_bytes(&data[i..]);
-                            i = data.len();
-                        }
+                        None => i = data.len(),
                         Some(k) if data[i + k] == b'"' => {
-                            self.name_bytes(&data[i..i + k]);
                             self.in_string = false;
                             i += k + 1;
                             break;
@@ -100,6 +101,9 @@ impl Lexer {
                         Some(k) => i += k + 2,
                     }
                 }
+                // (The closing quote is not part of the name.)
+                let end = if self.in_string { i } else { i - 1 };
+                self.name_bytes(&data[from..end]);
                 continue;
             }
             let b = data[i];
@@ -114,11 +118,15 @@ impl Lexer {
                 b'{' | b'[' => {
                     self.depth += 1;
                     match self.depth {
-                        2 => self.in_log = b == b'{' && self.last_name[0] == b"log",
+                        2 => {
+                            self.in_log =
+                                b == b'{' && !self.log_seen && is_name(&self.last_name[0], "log");
+                            self.log_seen |= self.in_log;
+                        }
                         3 if b == b'['
                             && self.in_log
                             && !self.entries_seen
-                            && self.last_name[1] == b"entries" =>
+                            && is_name(&self.last_name[1], "entries") =>
                         {
                             self.in_entries = true;
                             self.entries_seen = true;
@@ -152,10 +160,30 @@ impl Lexer {
     fn name_bytes(&mut self, bytes: &[u8]) {
         if let Some(n) = self.name_slot() {
             let name = &mut self.last_name[n];
-            let room = 8usize.saturating_sub(name.len());
+            let room = (NAME_BYTES + 1).saturating_sub(name.len());
             name.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
     }
+}
+
+/// The longest member name, as written, compared with `log` and `entries`
+/// (each letter escaped as `\u0065` is 6 bytes).
+const NAME_BYTES: usize = 48;
+
+/// Whether `raw`, a member name as written (without its quotes), is `name`
+/// once unescaped, as the parser reads it.
+fn is_name(raw: &[u8], name: &str) -> bool {
+    if raw.len() > NAME_BYTES {
+        return false;
+    }
+    if !raw.contains(&b'\\') {
+        return raw == name.as_bytes();
+    }
+    let mut quoted = Vec::with_capacity(raw.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(raw);
+    quoted.push(b'"');
+    serde_json::from_slice::<String>(&quoted).is_ok_and(|s| s == name)
 }
 
 /// The input, lexed as it is read.
@@ -245,35 +273,45 @@ impl<R: Read, F: FnMut(&mut dyn Read, Large) -> io::Result<()>> Bounded<R, F> {
         let c = &mut self.core;
         let data = &c.input[c.input_at..];
         let (n, event) = c.lexer.lex(data);
-        let (body, delimiter) = match event {
-            Some(Event::ItemEnd(_)) => (&data[..n - 1], 1),
-            _ => (&data[..n], 0),
+        let mut body = match event {
+            Some(Event::ItemEnd(_)) => &data[..n - 1],
+            _ => &data[..n],
         };
+        c.input_at += n;
         match &mut c.held {
-            Some(held) => held.extend_from_slice(body),
+            Some(held) => {
+                // Whitespace before an entry is not held: it is no entry.
+                if held.is_empty() {
+                    let blank = body.iter().take_while(|b| b.is_ascii_whitespace()).count();
+                    c.out.extend_from_slice(&body[..blank]);
+                    body = &body[blank..];
+                }
+                held.extend_from_slice(body);
+            }
             None => c.out.extend_from_slice(body),
         }
-        c.input_at += n - delimiter;
+        // An entry is large when its text is over the limit, whether its
+        // end is in this read or a later one.
+        let large = c.held.as_ref().is_some_and(|h| h.len() > self.max);
         match event {
             Some(Event::EntriesOpen) => c.held = Some(Vec::new()),
+            Some(Event::ItemEnd(delimiter)) if large => self.hand_over(Some(delimiter))?,
             Some(Event::ItemEnd(delimiter)) => {
-                c.input_at += 1;
                 if let Some(held) = c.held.take() {
                     c.out.extend_from_slice(&held);
                 }
                 c.end_item(delimiter);
             }
+            None if large => self.hand_over(None)?,
             None => {}
-        }
-        if c.held.as_ref().is_some_and(|h| h.len() > self.max) {
-            self.hand_over()?;
         }
         Ok(())
     }
 
-    /// The held entry passed the limit: hand it, and the rest of it as it
-    /// is read, to `large`; the parser gets the placeholder.
-    fn hand_over(&mut self) -> io::Result<()> {
+    /// The held entry is over the limit: hand it, and the rest of it as it
+    /// is read (unless `ended`: it ended, with that delimiter), to `large`;
+    /// the parser gets the placeholder.
+    fn hand_over(&mut self, ended: Option<u8>) -> io::Result<()> {
         let held = self.core.held.take().unwrap_or_default();
         let (method, url) = method_and_url(&held[..held.len().min(SNIFF)]);
         let info = Large {
@@ -285,14 +323,18 @@ impl<R: Read, F: FnMut(&mut dyn Read, Large) -> io::Result<()>> Bounded<R, F> {
             core: &mut self.core,
             held,
             held_at: 0,
-            ended: None,
+            ended,
         };
         (self.large)(&mut rest, info)?;
         // Whatever the callback left unread is skipped.
         let mut sink = [0u8; 8192];
         while rest.read(&mut sink)? > 0 {}
         let ended = rest.ended;
-        self.core.out.extend_from_slice(PLACEHOLDER.as_bytes());
+        self.core.out.extend_from_slice(match ended {
+            Some(_) => PLACEHOLDER.as_bytes(),
+            // The input ended inside it.
+            None => PLACEHOLDER_CUT.as_bytes(),
+        });
         if let Some(delimiter) = ended {
             self.core.end_item(delimiter);
         }
@@ -395,16 +437,18 @@ fn first_string(text: &[u8], name: &str) -> Option<String> {
 }
 
 /// The request's method and URL in the first bytes of an entry: looked for
-/// inside its `request` object when that is there (Chrome writes
-/// `_initiator`, whose call stack names script URLs, before it).
+/// inside its `request` object only (Chrome writes `_initiator`, whose call
+/// stack names script URLs, before it).
 fn method_and_url(head: &[u8]) -> (Option<String>, Option<String>) {
-    let request = member_value(head, "request")
-        .find(|v| v.first() == Some(&b'{'))
-        .unwrap_or(head);
-    (
-        first_string(request, "method"),
-        first_string(request, "url"),
-    )
+    match member_value(head, "request").find(|v| v.first() == Some(&b'{')) {
+        Some(request) => (
+            first_string(request, "method"),
+            first_string(request, "url"),
+        ),
+        // Not in its first bytes (a long call stack before it): unknown,
+        // rather than another member's URL.
+        None => (None, None),
+    }
 }
 
 impl<R: Read, F: FnMut(&mut dyn Read, Large) -> io::Result<()>> Read for Bounded<R, F> {
@@ -439,6 +483,15 @@ mod tests {
 
     /// The output, and each large entry's index, text and URL.
     fn pass(doc: &str, max: usize) -> (String, Vec<(u64, String, Option<String>)>) {
+        pass_in(doc, max, 7)
+    }
+
+    /// [`pass`], reading `chunk` bytes at a time.
+    fn pass_in(
+        doc: &str,
+        max: usize,
+        chunk: usize,
+    ) -> (String, Vec<(u64, String, Option<String>)>) {
         let mut large = Vec::new();
         let mut out = String::new();
         let mut b = Bounded::new(doc.as_bytes(), max, |r: &mut dyn Read, l: Large| {
@@ -447,8 +500,7 @@ mod tests {
             large.push((l.index, text, l.url));
             Ok(())
         });
-        // Small reads, so entries and strings straddle chunk edges.
-        b.core.chunk = 7;
+        b.core.chunk = chunk;
         b.read_to_string(&mut out).unwrap();
         drop(b);
         (out, large)
@@ -499,10 +551,61 @@ mod tests {
     }
 
     #[test]
+    fn the_names_are_read_as_the_parser_reads_them() {
+        let pad = "p".repeat(200);
+        let held = |doc: &str| pass(doc, 100).1.len();
+        // Escaped letters are the same name.
+        assert_eq!(
+            held(&format!(
+                r#"{{"l\u006fg":{{"entr\u0069es":[{{"e":"{pad}"}}]}}}}"#
+            )),
+            1
+        );
+        // A name holding an escaped quote before `entries` is another name.
+        assert_eq!(
+            held(&format!(r#"{{"log":{{"x\"entries":[{{"e":"{pad}"}}]}}}}"#)),
+            0
+        );
+        // Only the first log, as the parser.
+        assert_eq!(
+            held(&format!(
+                r#"{{"log":{{}},"log":{{"entries":[{{"e":"{pad}"}}]}}}}"#
+            )),
+            0
+        );
+        // A name split across reads (7 bytes at a time).
+        assert_eq!(
+            held(&format!(
+                r#"{{   "log"  :  {{ "entries" :  [ {{"e":"{pad}"}} ] }} }}"#
+            )),
+            1
+        );
+    }
+
+    #[test]
+    fn an_entry_is_large_by_its_size_alone() {
+        let pad = "p".repeat(95);
+        let doc = format!(r#"{{"log":{{"entries":[{{"e":"{pad}"}},{{"f":1}}]}}}}"#);
+        // 104 bytes: large with a limit of 100, whatever the reads.
+        for chunk in [1, 7, 64, 1 << 20] {
+            assert_eq!(pass_in(&doc, 100, chunk).1.len(), 1, "{chunk}");
+            assert_eq!(pass_in(&doc, 104, chunk).1.len(), 0, "{chunk}");
+        }
+        // Whitespace between entries is no entry, however much of it.
+        let blank = " ".repeat(300);
+        let doc = format!(r#"{{"log":{{"entries":[{blank}{{"f":1}}{blank}]}}}}"#);
+        let (out, large) = pass(&format!(r#"{{"log":{{"entries":[{blank}]}}}}"#), 100);
+        assert!(large.is_empty());
+        assert_eq!(out, format!(r#"{{"log":{{"entries":[{blank}]}}}}"#));
+        let (_, large) = pass(&doc, 100);
+        assert_eq!(large.len(), 1, "the trailing blanks count, not the leading");
+    }
+
+    #[test]
     fn a_document_cut_inside_a_large_entry_still_hands_it_over() {
         let doc = format!(r#"{{"log":{{"entries":[{{"x":"{}"#, "q".repeat(200));
         let (out, large) = pass(&doc, 100);
-        assert_eq!(out, r#"{"log":{"entries":[{"_mdeauthLarge":1}"#);
+        assert_eq!(out, r#"{"log":{"entries":[{"_mdeauthLarge":0}"#);
         assert_eq!(large[0].1, &doc[doc.find('[').unwrap() + 1..]);
     }
 
@@ -511,14 +614,16 @@ mod tests {
         /// placeholder put back as the large entry's text is the input.
         #[test]
         fn the_output_with_large_entries_put_back_is_the_input(
-            doc in proptest::string::string_regex(r#"(\{"log":\{"entries":\[)?[\[\]{}",\\ax:]{0,200}"#).unwrap(),
+            doc in proptest::string::string_regex(r#"(\{"log":\{"entries":\[)?[\[\]{}",\\ax: ]{0,200}"#).unwrap(),
             max in 0usize..40,
         ) {
             let (out, large) = pass(&doc, max);
             let mut back = String::new();
             let mut rest = out.as_str();
             for (_, text, _) in large {
-                let at = rest.find(PLACEHOLDER).expect("each large entry's placeholder, in order");
+                let at = rest
+                    .find(&PLACEHOLDER[..PLACEHOLDER.len() - 2])
+                    .expect("each large entry's placeholder, in order");
                 back.push_str(&rest[..at]);
                 back.push_str(&text);
                 rest = &rest[at + PLACEHOLDER.len()..];
@@ -571,6 +676,6 @@ mod tests {
             method_and_url(chrome),
             (Some("GET".to_string()), Some("https://api/x".to_string()))
         );
-        assert_eq!(method_and_url(br#"{"url":"u"}"#).1.as_deref(), Some("u"));
+        assert_eq!(method_and_url(br#"{"url":"u"}"#), (None, None));
     }
 }

@@ -192,12 +192,16 @@ impl Entry {
         )
     }
 
-    /// Whether this is the placeholder of an entry too large to parse,
-    /// searched as text as it was read ([`super::bounded`]).
-    pub fn is_large(&self) -> bool {
-        self.value.as_object().is_some_and(|o| {
-            o.len() == 1 && o.get(super::bounded::PLACEHOLDER_MEMBER) == Some(&Value::from(1))
-        })
+    /// For the placeholder of an entry too large to parse, searched as text
+    /// as it was read ([`super::bounded`]): whether it was read whole
+    /// (`false`: the input ended inside it).
+    pub fn large(&self) -> Option<bool> {
+        let o = self.value.as_object().filter(|o| o.len() == 1)?;
+        match o.get(super::bounded::PLACEHOLDER_MEMBER)?.as_u64()? {
+            1 => Some(true),
+            0 => Some(false),
+            _ => None,
+        }
     }
 
     /// Every text field a token can be in: URL, headers, bodies, redirect,

@@ -1161,8 +1161,12 @@ impl Collector {
             large.set((n + 1, largest.max(counted.bytes)));
             Ok(())
         });
+        // Whether the last entry handed out was a large one the input ended in.
+        let cut_large = std::cell::Cell::new(false);
         let res = har::each_entry(BufReader::with_capacity(256 * 1024, reader), |entry| {
-            if entry.is_large() {
+            let large = entry.large();
+            cut_large.set(large == Some(false));
+            if large.is_some() {
                 return;
             }
             let this = &mut **me.borrow_mut();
@@ -1210,8 +1214,13 @@ impl Collector {
                 {
                     why.truncate(at);
                 }
+                let last = if cut_large.get() {
+                    ", the last of them as far as the input goes"
+                } else {
+                    ""
+                };
                 this.summary.notes.push(format!(
-                    "{file}: not a complete HAR document ({why}); the {n} {} before that point {} scanned; to scan the rest, save the capture again (a HAR file is one JSON document)",
+                    "{file}: not a complete HAR document ({why}); the {n} {} before that point {} scanned{last}; to scan the rest, save the capture again (a HAR file is one JSON document)",
                     if n == 1 { "entry" } else { "entries" },
                     if n == 1 { "was" } else { "were" }
                 ));
