@@ -863,9 +863,39 @@ fn secret_expiring_within_the_window() {
     );
     assert!(findings(&v, "app.secret_expiring").is_empty());
     assert_eq!(v["app"]["credentials"][0]["status"], "valid");
-    // A plan that signs in with a certificate has no use for the secret:
-    // it is not to be renewed (app.secret_unused says to delete it), and
-    // its expiry is no warning.
+    // A plan that signs in with a managed identity has no use for the
+    // secret: it is not to be renewed (app.secret_unused says to delete
+    // it), and its expiry is no warning.
+    let (_, v) = run_file(
+        "expiring-secret.json",
+        &[
+            "--permission",
+            "Vulnerability.Read.All",
+            "--context",
+            "application",
+            "--credential",
+            "managed-identity",
+        ],
+    );
+    let f = finding(&v, "app.secret_expiring");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(
+        f["message"],
+        "client secret \"prod\" expires 2026-03-20T00:00:00Z (in 18 days); the plan signs in with managed-identity, so let it lapse rather than renew it"
+    );
+    assert!(
+        !f["fix"].as_str().unwrap().contains("credential reset"),
+        "{f}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .ends_with("# if nothing else uses it"),
+        "{f}"
+    );
+    // A certificate plan whose app has no certificate still signs in with
+    // the secret: renewing it stays the advice.
     let (_, v) = run_file(
         "expiring-secret.json",
         &[
@@ -877,16 +907,8 @@ fn secret_expiring_within_the_window() {
             "certificate",
         ],
     );
-    let f = finding(&v, "app.secret_expiring");
-    assert_eq!(f["severity"], "info");
-    assert_eq!(
-        f["message"],
-        "client secret \"prod\" expires 2026-03-20T00:00:00Z (in 18 days); the plan signs in with certificate, so let it lapse rather than renew it"
-    );
-    assert!(
-        !f["fix"].as_str().unwrap().contains("credential reset"),
-        "{f}"
-    );
+    assert_eq!(finding(&v, "app.secret_expiring")["severity"], "warning");
+    assert_eq!(finding(&v, "app.certificate_missing")["severity"], "error");
     assert_eq!(finding(&v, "app.secret_unused")["severity"], "warning");
 }
 
@@ -1901,6 +1923,30 @@ fn certificate_expired_and_expiring() {
     );
     assert!(
         f["message"].as_str().unwrap().contains("(in 8 days)"),
+        "{f}"
+    );
+    // A plan that signs in with a federated credential has no use for it:
+    // let it lapse.
+    let (_, v) = run(&[
+        &p,
+        "--permission",
+        "Machine.Read.All",
+        "--context",
+        "application",
+        "--credential",
+        "federated",
+    ]);
+    let f = finding(&v, "app.certificate_expiring");
+    assert_eq!(f["severity"], "info");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("the plan signs in with federated, so let it lapse rather than renew it"),
+        "{f}"
+    );
+    assert!(
+        !f["fix"].as_str().unwrap().contains("credential reset"),
         "{f}"
     );
     // Signing certificates (SAML) are not client credentials.

@@ -715,6 +715,12 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
     let id = &app.app_id;
     let uses = |c: Credential| intent.credential == Some(c);
     let daemon = intent.context == PermContext::Application;
+    // An expiring secret such a plan has no use for may lapse: not when the
+    // plan's certificate is missing or expired (the secret is then what
+    // still signs in).
+    let lapses = daemon
+        && secretless
+        && !(uses(Credential::Certificate) && usable(CredKind::Certificate) == 0);
     for c in &app.credentials {
         if let Some(end) = &c.unreadable_end {
             out.push(Finding::warning(
@@ -814,16 +820,36 @@ fn credentials(out: &mut Vec<Finding>, fx: &Fixes, now: i64, expiry_days: i64) {
                 }
             }
             // A daemon the plan signs in without a secret has no use for
-            // it (app.secret_unused): not renewed, and no warning.
-            (CredKind::Secret, "expiring") if daemon && secretless => out.push(Finding::info(
+            // it (app.secret_unused): not renewed, and no warning, unless
+            // the certificate the plan names is not there to sign in with.
+            (CredKind::Secret, "expiring") if lapses => out.push(Finding::info(
                 "app.secret_expiring",
                 format!(
                     "client secret {:?} expires {when}; the plan signs in with {}, so let it lapse rather than renew it",
                     c.name,
                     intent.credential.map_or("", Credential::as_str)
                 ),
-                fx.lines(&[delete]),
+                fx.lines(&[format!("{delete}   # if nothing else uses it")]),
             )),
+            // Likewise a certificate, for a managed identity or a federated
+            // credential (neither signs with the app's certificates).
+            (CredKind::Certificate, "expiring")
+                if daemon
+                    && matches!(
+                        intent.credential,
+                        Some(Credential::ManagedIdentity | Credential::Federated)
+                    ) =>
+            {
+                out.push(Finding::info(
+                    "app.certificate_expiring",
+                    format!(
+                        "certificate {:?} expires {when}; the plan signs in with {}, so let it lapse rather than renew it",
+                        c.name,
+                        intent.credential.map_or("", Credential::as_str)
+                    ),
+                    fx.lines(&[format!("{delete}   # if nothing else uses it")]),
+                ))
+            }
             (CredKind::Secret, "expiring") => out.push(Finding::warning(
                 "app.secret_expiring",
                 format!(
