@@ -1332,7 +1332,11 @@ fn scan_with_a_plan_denies_the_calls_check_denies_for_the_same_reasons() {
     let (_, tokens, summary) = scan_json_raw(&args, &log);
     // The plan is named in the summary, in human output and in the JUnit
     // suite's name (a pipeline that scans for several apps merges them).
-    assert_eq!(summary["plan"], "Contoso SOC automation", "{summary}");
+    assert_eq!(
+        summary["plan"]["name"], "Contoso SOC automation",
+        "{summary}"
+    );
+    assert_eq!(summary["plan"]["file"], plan, "{summary}");
     let out = mdeauth()
         .args(["scan", "--at", AT, "--no-verify", "--plan", plan])
         .arg(&log)
@@ -1361,6 +1365,17 @@ fn scan_with_a_plan_denies_the_calls_check_denies_for_the_same_reasons() {
     assert!(
         xml.contains(r#"<testsuite name="mdeauth scan (Contoso SOC automation)""#),
         "{xml}"
+    );
+    // Also when nothing is found.
+    let out = mdeauth()
+        .args(["scan", "--at", AT, "--no-verify", "--plan", plan, "-"])
+        .write_stdin("no tokens here\n")
+        .output()
+        .unwrap();
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human.contains("No tokens found (plan \"Contoso SOC automation\")."),
+        "{human}"
     );
     for t in TOKENS {
         let out = mdeauth()

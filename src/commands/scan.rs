@@ -30,7 +30,7 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
             plan.as_ref().and_then(|p| p.tenant_id.clone()),
         )?))
     };
-    let plan_name = plan.as_ref().map(|p| p.name.clone());
+    let plan_section = plan.as_ref().map(crate::report::calls::PlanSection::new);
     let evaluator = FullEvaluator {
         clock,
         keys,
@@ -55,7 +55,7 @@ pub fn run(args: &ScanArgs) -> Result<ScanReport> {
     bar.finish_and_clear();
     let mut report = report?;
     report.summary.notes.splice(0..0, found.notes);
-    report.summary.plan = plan_name;
+    report.summary.plan = plan_section;
     let first_unverified = report
         .tokens
         .iter()

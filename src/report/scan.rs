@@ -54,7 +54,7 @@ pub fn junit(r: &ScanReport) -> String {
     // The plan's name tells apart the suites of a pipeline that scans for
     // several apps and merges their reports.
     let mut suite = TestSuite::new(match &r.summary.plan {
-        Some(name) => crate::terminal::safe(&format!("mdeauth scan ({name})")).into_owned(),
+        Some(p) => crate::terminal::safe(&format!("mdeauth scan ({})", p.name)).into_owned(),
         None => "mdeauth scan".to_string(),
     });
     for t in &r.tokens {
@@ -137,6 +137,14 @@ struct TokenLine<'a> {
     /// were out of reach), or null for an encrypted token.
     verdict: Option<&'static str>,
     warnings: Vec<&'static str>,
+}
+
+/// ` (plan "NAME")` when the scan checked a plan's calls, else nothing.
+fn plan_words(s: &crate::scan::Summary) -> String {
+    s.plan
+        .as_ref()
+        .map(|p| format!(" (plan {})", safe(&format!("{:?}", p.name))))
+        .unwrap_or_default()
 }
 
 /// One object per unique token, then `{"type":"summary",...}`.
@@ -261,7 +269,7 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
         let _ = writeln!(o, "  {} {}", st.yellow("note:"), safe(n));
     }
     if r.tokens.is_empty() {
-        let _ = writeln!(o, "\nNo tokens found.");
+        let _ = writeln!(o, "\nNo tokens found{}.", plan_words(s));
         return o;
     }
     let _ = writeln!(
@@ -273,10 +281,7 @@ pub fn human(r: &ScanReport, st: &Style) -> String {
         o,
         "Evaluated with {}{} at {}",
         s.evaluator,
-        s.plan
-            .as_deref()
-            .map(|p| format!(" (plan {})", safe(&format!("{p:?}"))))
-            .unwrap_or_default(),
+        plan_words(s),
         rfc3339(s.evaluated_at)
     );
     let status: BTreeMap<String, u64> = [Status::Pass, Status::Fail, Status::Encrypted]

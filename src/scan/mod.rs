@@ -316,8 +316,9 @@ pub struct Summary {
     /// Unique tokens whose signature was not verified because their keys
     /// could not be reached (`signature.unverified`).
     pub unverified: u64,
-    /// The name of the plan whose calls were checked (`--plan`).
-    pub plan: Option<String>,
+    /// The plan whose calls were checked (`--plan`), as other commands'
+    /// reports give it.
+    pub plan: Option<crate::report::calls::PlanSection>,
 }
 
 /// The result of a scan: unique tokens in order of first sighting, and totals.
