@@ -88,16 +88,12 @@ pub fn normalize_token(raw: &str, source: &str) -> Result<String> {
             .iter()
             .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Graph)
     {
-        let mde = c
-            .aud
-            .iter()
-            .any(|a| crate::resource::classify(a) == crate::resource::ResourceKind::Mde);
         return Err(Error::input(format!(
             "{source} holds a token for {}, not for Microsoft Graph",
-            if mde {
+            if c.is_for_mde_api() {
                 "the MDE API".to_string()
             } else {
-                crate::error::Snippet(&c.aud.join(", ")).to_string()
+                crate::error::Snippet(&c.audience_text()).to_string()
             }
         ))
         .with_hint(

@@ -447,10 +447,10 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
             }
             // How the app signed in, against the plan's credential.
             let credential = plan.as_ref().and_then(|p| check::credential_mismatch(p, c));
-            if credential.is_some() {
+            let warned = credential.is_some();
+            if warned {
                 notes.push("signed in otherwise than the plan's credential".into());
             }
-            let warned = credential.is_some();
             report.findings.extend(credential);
             if bad.is_empty() {
                 let status = if unchecked || warned {

@@ -94,7 +94,7 @@ impl Lexer {
                         .count()
                 };
                 loop {
-                    match memchr::memchr(b'"', &data[i.min(data.len())..]) {
+                    match memchr::memchr(b'"', &data[i..]) {
                         Some(k) if backslashes_before(i + k) % 2 == 1 => i += k + 1,
                         Some(k) => {
                             self.in_string = false;
@@ -104,7 +104,7 @@ impl Lexer {
                         None => {
                             // The next read's first byte is escaped after
                             // an odd run of backslashes.
-                            i = data.len().max(i);
+                            i = data.len();
                             self.escaped = backslashes_before(data.len()) % 2 == 1;
                             break;
                         }
@@ -390,48 +390,43 @@ impl<R: Read> Read for Rest<'_, R> {
     }
 }
 
-/// The text from where each value of a member `name` in `text` (JSON,
-/// perhaps cut short) starts, in order.
-fn member_value<'t>(text: &'t [u8], name: &str) -> impl Iterator<Item = &'t [u8]> {
+/// The first value of a member `name` in `text` (JSON, perhaps cut short)
+/// that starts with `first`, and the text after it.
+fn member_value<'t>(text: &'t [u8], name: &str, first: u8) -> Option<&'t [u8]> {
     let key = format!("\"{name}\"");
     let skip = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    let values: Vec<&[u8]> = memchr::memmem::find_iter(text, key.as_bytes())
-        .map(|k| &text[k + key.len()..])
-        .filter_map(|rest| {
-            let colon = skip(rest);
-            (rest.get(colon) == Some(&b':')).then(|| {
-                let value = &rest[colon + 1..];
-                &value[skip(value)..]
-            })
-        })
-        .collect();
-    values.into_iter()
+    memchr::memmem::find_iter(text, key.as_bytes()).find_map(|k| {
+        let rest = &text[k + key.len()..];
+        let colon = skip(rest);
+        if rest.get(colon) != Some(&b':') {
+            return None;
+        }
+        let value = &rest[colon + 1..];
+        let value = &value[skip(value)..];
+        (value.first() == Some(&first)).then_some(value)
+    })
 }
 
 /// The first string value of a member `name` in `text` (JSON, perhaps cut
 /// short), unescaped.
 fn first_string(text: &[u8], name: &str) -> Option<String> {
-    let value = member_value(text, name).find(|v| v.first() == Some(&b'"'))?;
-    let mut escaped = false;
-    let close = value[1..].iter().position(|&c| {
-        let end = !escaped && c == b'"';
-        escaped = !escaped && c == b'\\';
-        end
-    })?;
-    serde_json::from_slice(&value[..close + 2]).ok()
+    let value = member_value(text, name, b'"')?;
+    serde_json::Deserializer::from_slice(value)
+        .into_iter::<String>()
+        .next()?
+        .ok()
 }
 
 /// The request's method and URL in the first bytes of an entry: looked for
 /// inside its `request` object only (Chrome writes `_initiator`, whose call
-/// stack names script URLs, before it).
+/// stack names script URLs, before it); unknown when that is not in them
+/// (a long call stack first), rather than another member's URL.
 fn method_and_url(head: &[u8]) -> (Option<String>, Option<String>) {
-    match member_value(head, "request").find(|v| v.first() == Some(&b'{')) {
+    match member_value(head, "request", b'{') {
         Some(request) => (
             first_string(request, "method"),
             first_string(request, "url"),
         ),
-        // Not in its first bytes (a long call stack before it): unknown,
-        // rather than another member's URL.
         None => (None, None),
     }
 }

@@ -236,20 +236,15 @@ impl Entry {
             }
         }
         let body = s("/request/postData/text").filter(|t| !t.is_empty());
+        let body_at = fields.out.len();
         fields.add("request body".into(), body);
 
         let params = v
             .pointer("/request/postData/params")
             .and_then(Value::as_array);
         // The form body decoded, as browsers write its params (`+` and
-        // `%20` are spaces there); only when there are params.
-        let decoded_body = body
-            .filter(|_| params.is_some_and(|p| !p.is_empty()))
-            .map(|t| {
-                percent_encoding::percent_decode_str(&t.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            });
+        // `%20` are spaces there): made when a param needs it.
+        let mut decoded_body: Option<String> = None;
         // A param found only in the decoded body: the body is searched
         // decoded (a token whose dots it writes `%2E` is found there).
         let mut search_decoded = false;
@@ -267,8 +262,14 @@ impl Entry {
                 {
                     fields.seen.insert(copy.as_ptr());
                 }
-                (Some(_), Some(copy))
-                    if decoded_body.as_deref().is_some_and(|d| d.contains(copy)) =>
+                (Some(text), Some(copy))
+                    if decoded_body
+                        .get_or_insert_with(|| {
+                            percent_encoding::percent_decode_str(&text.replace('+', " "))
+                                .decode_utf8_lossy()
+                                .into_owned()
+                        })
+                        .contains(copy) =>
                 {
                     search_decoded = true;
                     fields.seen.insert(copy.as_ptr());
@@ -276,14 +277,9 @@ impl Entry {
                 _ => fields.add("request body".into(), value),
             }
         }
-        if search_decoded
-            && let (Some(raw), Some(decoded)) = (body, decoded_body)
-            && let Some(f) = fields
-                .out
-                .iter_mut()
-                .find(|f| f.part == "request body" && f.text.as_ref() == raw)
-        {
-            f.text = Cow::Owned(decoded);
+        // (The body is the field added at `body_at`.)
+        if search_decoded && let Some(decoded) = decoded_body {
+            fields.out[body_at].text = Cow::Owned(decoded);
         }
         // The `Location` header's copy is not counted again.
         if let Some(r) = s("/response/redirectURL") {
