@@ -80,11 +80,14 @@ pub fn all() -> &'static [Cloud] {
 
 /// Look a cloud up by its `--cloud` name.
 pub fn by_name(name: &str) -> Result<&'static Cloud> {
-    let n = name.trim().to_ascii_lowercase();
-    CLOUDS.iter().find(|c| c.name == n).ok_or_else(|| {
-        Error::input(format!("unknown cloud {name:?}"))
-            .with_hint("use one of public, gcc, gcc-high, dod, china")
-    })
+    let n = name.trim();
+    CLOUDS
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(n))
+        .ok_or_else(|| {
+            Error::input(format!("unknown cloud {name:?}"))
+                .with_hint("use one of public, gcc, gcc-high, dod, china")
+        })
 }
 
 /// The cloud a token issuer host belongs to. GCC signs in on the commercial

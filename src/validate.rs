@@ -96,13 +96,9 @@ pub fn verify_token(
     let mut findings = checks::header(h);
     let mut sig = SignatureSection {
         status: SignatureStatus::NotChecked,
-        // A kid that is not text names no key, and x5t does not stand in
-        // for it: the signature is not checked at all.
-        kid: if h.malformed.iter().any(|m| m == "kid") {
-            None
-        } else {
-            h.kid.clone().or_else(|| h.x5t.clone())
-        },
+        // Set at the end: the key's id when a key verifies it, else the
+        // header's.
+        kid: None,
         key_source: None,
         nonce_transformed: false,
     };
@@ -252,6 +248,15 @@ pub fn verify_token(
         }
     }
 
+    if sig.status != SignatureStatus::Valid {
+        // A kid that is not text names no key, and x5t does not stand in
+        // for it: the signature is not checked at all.
+        sig.kid = if h.malformed.iter().any(|m| m == "kid") {
+            None
+        } else {
+            h.kid.clone().or_else(|| h.x5t.clone())
+        };
+    }
     let claims_valid = match &token.claims {
         Err(why) => {
             findings.push(Finding::error(

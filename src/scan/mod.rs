@@ -384,7 +384,7 @@ pub fn scan(
     // Bounded: when the workers fall behind, the reader waits, so queued
     // token texts never pile up in memory.
     let (job_tx, job_rx) = mpsc::sync_channel::<Batch>(2 * workers);
-    let (res_tx, res_rx) = mpsc::channel::<Vec<(usize, Evaluated)>>();
+    let (res_tx, res_rx) = mpsc::channel::<Batch>();
     let job_rx = Mutex::new(job_rx);
 
     let (read, col) = std::thread::scope(|s| {
@@ -392,31 +392,39 @@ pub fn scan(
             let res_tx = res_tx.clone();
             let job_rx = &job_rx;
             s.spawn(move || {
+                // One token text buffer per worker, used for token after
+                // token: no allocation (of a kilobyte or more) per token.
+                let mut text = String::new();
                 loop {
                     let batch = match job_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    let Ok(batch) = batch else { return };
+                    let Ok(mut batch) = batch else { return };
                     // A bug that panics on one token fails that token; it must
                     // not stop the worker (the reader would wait for it forever).
-                    let done = batch
-                        .jobs
-                        .iter()
-                        .map(|job| {
-                            let compact = Compact {
-                                token: batch.texts[job.text.clone()].to_string(),
-                                found_in: "scan",
-                                signing_sha256: job.signing_sha256,
-                            };
-                            let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                evaluate(compact, evaluator)
-                            }))
-                            .unwrap_or_else(|_| Evaluated::internal_error());
-                            (job.index, ev)
-                        })
-                        .collect();
-                    let _ = res_tx.send(done);
+                    let Batch {
+                        jobs,
+                        texts,
+                        results,
+                    } = &mut batch;
+                    results.extend(jobs.iter().map(|job| {
+                        // The last token's buffer, back from `evaluate`.
+                        let mut token = std::mem::take(&mut text);
+                        token.clear();
+                        token.push_str(&texts[job.text.clone()]);
+                        let compact = Compact {
+                            token,
+                            found_in: "scan",
+                            signing_sha256: job.signing_sha256,
+                        };
+                        let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            evaluate(compact, evaluator, &mut text)
+                        }))
+                        .unwrap_or_else(|_| Evaluated::internal_error());
+                        (job.index, ev)
+                    }));
+                    let _ = res_tx.send(batch);
                 }
             });
         }
@@ -502,14 +510,27 @@ fn count(map: &mut BTreeMap<String, u64>, key: Option<&str>) {
     }
 }
 
-/// New unique tokens for a worker. Their texts share one buffer, so the
-/// reader makes one allocation per batch, not one per token, and the
-/// workers do not free the reader's memory token by token (with glibc each
-/// such free takes the reader's allocator lock).
+/// New unique tokens for a worker, and, on the way back, its results.
+/// Their texts share one buffer, so the reader makes one allocation per
+/// batch, not one per token. A batch goes back to the reader with its
+/// results and is used again, so after the first few batches its buffers
+/// are neither grown nor freed (with glibc, a free from another thread takes
+/// the allocating thread's allocator lock, and a large one merges its free
+/// lists).
 #[derive(Default)]
 struct Batch {
     jobs: Vec<Job>,
     texts: String,
+    results: Vec<(usize, Evaluated)>,
+}
+
+impl Batch {
+    /// Empty, keeping its buffers' room.
+    fn clear(&mut self) {
+        self.jobs.clear();
+        self.texts.clear();
+        self.results.clear();
+    }
 }
 
 /// One unique token to evaluate.
@@ -526,6 +547,10 @@ struct Job {
 /// per batch rather than per token). 256 was timed too: no less CPU, and
 /// 2 MiB more peak memory for the queued batches' text.
 const BATCH: usize = 64;
+
+/// A batch whose text buffer grew past this (a few very long tokens) is
+/// freed, not kept for the next: spare batches stay small.
+const SPARE_TEXT_MAX: usize = 512 * 1024;
 
 /// What a worker works out for one unique token.
 struct Evaluated {
@@ -625,7 +650,9 @@ impl TokenResult {
     }
 }
 
-fn evaluate(compact: Compact, evaluator: &dyn Evaluator) -> Evaluated {
+/// Decode and evaluate one token. Its text buffer is handed back in
+/// `spare` for the next token (left empty when decoding failed).
+fn evaluate(compact: Compact, evaluator: &dyn Evaluator, spare: &mut String) -> Evaluated {
     let token = match Token::decode(compact) {
         Ok(t) => t,
         Err(e) => return Evaluated::undecodable(e.to_string()),
@@ -636,6 +663,7 @@ fn evaluate(compact: Compact, evaluator: &dyn Evaluator) -> Evaluated {
     };
     let v = evaluator.evaluate(&token);
     // The token is done with: move its values into the result.
+    *spare = token.compact.token;
     let claims = token.claims.unwrap_or_default();
     Evaluated {
         status: match v.verdict {
@@ -709,9 +737,11 @@ struct Collector {
     /// What their results share.
     shared: Shared,
     jobs: Option<mpsc::SyncSender<Batch>>,
-    results: mpsc::Receiver<Vec<(usize, Evaluated)>>,
+    results: mpsc::Receiver<Batch>,
     /// New unique tokens not yet handed to the workers.
     batch: Batch,
+    /// Batches back from the workers, emptied, to fill again.
+    spare: Vec<Batch>,
     summary: Summary,
     oversize: u64,
     /// Tokens the input cut short or redacted, left out.
@@ -722,10 +752,7 @@ struct Collector {
 }
 
 impl Collector {
-    fn new(
-        jobs: mpsc::SyncSender<Batch>,
-        results: mpsc::Receiver<Vec<(usize, Evaluated)>>,
-    ) -> Collector {
+    fn new(jobs: mpsc::SyncSender<Batch>, results: mpsc::Receiver<Batch>) -> Collector {
         Collector {
             finder: Finder::for_scan(),
             seen: HashMap::new(),
@@ -735,6 +762,7 @@ impl Collector {
             jobs: Some(jobs),
             results,
             batch: Batch::default(),
+            spare: Vec::new(),
             summary: Summary::default(),
             oversize: 0,
             cut: 0,
@@ -795,7 +823,8 @@ impl Collector {
     /// they have finished meanwhile (so finished results do not queue up).
     fn flush(&mut self) {
         if !self.batch.jobs.is_empty() {
-            let batch = std::mem::take(&mut self.batch);
+            let next = self.spare.pop().unwrap_or_default();
+            let batch = std::mem::replace(&mut self.batch, next);
             if let Some(tx) = &self.jobs {
                 let _ = tx.send(batch);
             }
@@ -805,11 +834,16 @@ impl Collector {
         }
     }
 
-    fn record(&mut self, done: Vec<(usize, Evaluated)>) {
-        for (i, ev) in done {
+    fn record(&mut self, mut done: Batch) {
+        for (i, ev) in done.results.drain(..) {
             if let Some(t) = self.found.get_mut(i) {
                 t.set(ev, &mut self.shared);
             }
+        }
+        // Kept for the next batch unless an outsized token grew it.
+        if done.texts.capacity() <= SPARE_TEXT_MAX {
+            done.clear();
+            self.spare.push(done);
         }
     }
 
