@@ -81,6 +81,16 @@ fn decode(c: &mut Criterion) {
     });
 }
 
+/// What `scan`'s workers do per token: the text is already a compact JWS.
+fn decode_compact(c: &mut Criterion) {
+    let compact = input::normalize(TOKEN.as_bytes()).unwrap();
+    // scan's setting: base64 and dot search with the vector code.
+    input::expect_many_tokens();
+    c.bench_function("Token::decode (a compact JWS, as scan decodes)", |b| {
+        b.iter(|| black_box(Token::decode(black_box(compact.clone())).unwrap()))
+    });
+}
+
 fn classify(c: &mut Criterion) {
     let token = Token::decode(input::normalize(TOKEN.as_bytes()).unwrap()).unwrap();
     let claims = token.claims.as_ref().unwrap();
@@ -201,5 +211,13 @@ fn verify_rs256(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decode, classify, catalogue, finder, verify_rs256);
+criterion_group!(
+    benches,
+    decode,
+    decode_compact,
+    classify,
+    catalogue,
+    finder,
+    verify_rs256
+);
 criterion_main!(benches);

@@ -184,208 +184,13 @@ impl Serialize for Fingerprint {
     }
 }
 
-/// One pass over a JSON object's text: the value of each wanted member
-/// (the last one when a name repeats, as a JSON map keeps it) and, when
-/// asked, every member name in order. Other members are skipped unparsed,
-/// so decoding costs about one scan of the text.
-struct Picked<'a, const N: usize> {
-    values: [Option<Value>; N],
-    names: Vec<std::borrow::Cow<'a, str>>,
-    /// Bit `i` set: the member of slot `i` was given more than once.
-    repeated: u64,
-}
-
-/// `index` maps a member name to its slot in `values` (or `None` to skip it).
-fn pick<'a, const N: usize>(
-    json: &'a str,
-    index: fn(&str) -> Option<usize>,
-    keep_names: bool,
-) -> serde_json::Result<Picked<'a, N>> {
-    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-    use std::borrow::Cow;
-
-    /// Skips any value without building it, nesting included, under the
-    /// parser's depth limit (serde's `IgnoredAny` skips without that limit,
-    /// and a payload the report could not parse must not decode here).
-    struct Skip;
-    impl<'de> DeserializeSeed<'de> for Skip {
-        type Value = ();
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-            d.deserialize_any(Skip)
-        }
-    }
-    impl<'de> Visitor<'de> for Skip {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
-            Ok(())
-        }
-        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
-            Ok(())
-        }
-        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
-            Ok(())
-        }
-        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
-            Ok(())
-        }
-        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
-            Ok(())
-        }
-        fn visit_unit<E>(self) -> std::result::Result<(), E> {
-            Ok(())
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> std::result::Result<(), A::Error> {
-            while a.next_element_seed(Skip)?.is_some() {}
-            Ok(())
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<(), A::Error> {
-            while m.next_key_seed(Skip)?.is_some() {
-                m.next_value_seed(Skip)?;
-            }
-            Ok(())
-        }
-    }
-
-    /// A member name, borrowed from the text unless it has escapes.
-    struct Name;
-    impl<'de> DeserializeSeed<'de> for Name {
-        type Value = Cow<'de, str>;
-        fn deserialize<D: Deserializer<'de>>(
-            self,
-            d: D,
-        ) -> std::result::Result<Self::Value, D::Error> {
-            d.deserialize_str(Name)
-        }
-    }
-    impl<'de> Visitor<'de> for Name {
-        type Value = Cow<'de, str>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a member name")
-        }
-        fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
-            Ok(Cow::Borrowed(v))
-        }
-        fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
-            Ok(Cow::Owned(v.to_string()))
-        }
-    }
-
-    struct Members<const N: usize> {
-        index: fn(&str) -> Option<usize>,
-        keep_names: bool,
-    }
-    impl<'de, const N: usize> Visitor<'de> for Members<N> {
-        type Value = Picked<'de, N>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(
-            self,
-            mut m: A,
-        ) -> std::result::Result<Picked<'de, N>, A::Error> {
-            const { assert!(N <= 64, "Picked::repeated has a bit per slot") };
-            let mut out = Picked {
-                values: std::array::from_fn(|_| None),
-                // AAD headers have four or five members: one allocation.
-                names: Vec::with_capacity(if self.keep_names { 8 } else { 0 }),
-                repeated: 0,
-            };
-            while let Some(name) = m.next_key_seed(Name)? {
-                match (self.index)(&name).filter(|i| *i < N) {
-                    Some(i) => {
-                        if out.values[i].is_some() {
-                            out.repeated |= 1 << i;
-                        }
-                        out.values[i] = Some(m.next_value::<Value>()?);
-                    }
-                    None => m.next_value_seed(Skip)?,
-                }
-                if self.keep_names {
-                    out.names.push(name);
-                }
-            }
-            Ok(out)
-        }
-    }
-
-    let mut de = serde_json::Deserializer::from_str(json);
-    let picked = de.deserialize_map(Members::<N> { index, keep_names })?;
-    de.end()?;
-    Ok(picked)
-}
+mod read;
+use read::pick;
 
 /// Why a text that [`pick`] refused is not a JSON object: `Ok(())` when it
 /// is JSON but not an object, else the parser's message.
 fn not_an_object(json: &str) -> std::result::Result<(), serde_json::Error> {
     serde_json::from_str::<Value>(json).map(|_| ())
-}
-
-fn str_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        _ => {
-            malformed.push(k.to_string());
-            None
-        }
-    }
-}
-
-fn time_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Option<i64> {
-    let v = v?;
-    // NumericDate: seconds since the epoch; AAD sends integers. A fraction is
-    // allowed by RFC 7519; anything out of range or not a number is malformed.
-    let n = v.as_i64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.is_finite() && f.abs() < 1e15)
-            .map(|f| f.trunc() as i64)
-    });
-    match n {
-        Some(n) if (0..=253_402_300_799).contains(&n) => Some(n),
-        _ => {
-            malformed.push(k.to_string());
-            None
-        }
-    }
-}
-
-/// A JSON array of strings (`roles`, `wids`: Azure AD always writes an
-/// array, even of one); a single string is read as one item but named
-/// malformed, as `scp` given as an array is.
-fn array_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Vec<String> {
-    if let Some(Value::String(s)) = v {
-        malformed.push(k.to_string());
-        return vec![s];
-    }
-    list_field(v, k, malformed)
-}
-
-/// A string or an array of strings (`aud`: RFC 7519 allows either).
-fn list_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Vec<String> {
-    match v {
-        None => Vec::new(),
-        Some(Value::String(s)) => vec![s],
-        Some(Value::Array(a)) => {
-            let mut out = Vec::with_capacity(a.len());
-            for v in a {
-                match v {
-                    Value::String(s) => out.push(s),
-                    _ => {
-                        malformed.push(k.to_string());
-                        return out;
-                    }
-                }
-            }
-            out
-        }
-        Some(_) => {
-            malformed.push(k.to_string());
-            Vec::new()
-        }
-    }
 }
 
 /// Parse a JSON object's text into a map (empty when it is not one).
@@ -511,11 +316,118 @@ member_slots! {
     ]
 }
 
+/// The slot of `name` in [`CLAIMS`], at compile time (a name that is not
+/// there does not compile).
+const fn claim_at(name: &str) -> usize {
+    let mut i = 0;
+    while i < CLAIMS.len() {
+        let (a, b) = (CLAIMS[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a claim slot")
+}
+
+/// The field of `c` that claim slot `slot` is read into.
+fn claim_field(c: &mut Claims, slot: usize) -> Option<read::Field<'_>> {
+    use read::Field::{Array, List, Marker, Text, Time};
+    const APP_DISPLAYNAME: usize = claim_at("app_displayname");
+    const APPID: usize = claim_at("appid");
+    const APPIDACR: usize = claim_at("appidacr");
+    const AT_HASH: usize = claim_at("at_hash");
+    const AUD: usize = claim_at("aud");
+    const AUTH_TIME: usize = claim_at("auth_time");
+    const AZP: usize = claim_at("azp");
+    const AZPACR: usize = claim_at("azpacr");
+    const C_HASH: usize = claim_at("c_hash");
+    const EXP: usize = claim_at("exp");
+    const IAT: usize = claim_at("iat");
+    const IDTYP: usize = claim_at("idtyp");
+    const ISS: usize = claim_at("iss");
+    const NAME: usize = claim_at("name");
+    const NBF: usize = claim_at("nbf");
+    const NONCE: usize = claim_at("nonce");
+    const OID: usize = claim_at("oid");
+    const PREFERRED_USERNAME: usize = claim_at("preferred_username");
+    const ROLES: usize = claim_at("roles");
+    const SCP: usize = claim_at("scp");
+    const SUB: usize = claim_at("sub");
+    const TID: usize = claim_at("tid");
+    const UNIQUE_NAME: usize = claim_at("unique_name");
+    const UPN: usize = claim_at("upn");
+    const VER: usize = claim_at("ver");
+    const WIDS: usize = claim_at("wids");
+    const XMS_MIRID: usize = claim_at("xms_mirid");
+    Some(match slot {
+        APP_DISPLAYNAME => Text(&mut c.app_displayname),
+        APPID => Text(&mut c.appid),
+        APPIDACR => Text(&mut c.appidacr),
+        AUD => List(&mut c.aud),
+        AZP => Text(&mut c.azp),
+        AZPACR => Text(&mut c.azpacr),
+        EXP => Time(&mut c.exp),
+        IAT => Time(&mut c.iat),
+        IDTYP => Text(&mut c.idtyp),
+        ISS => Text(&mut c.iss),
+        NAME => Text(&mut c.name),
+        NBF => Time(&mut c.nbf),
+        OID => Text(&mut c.oid),
+        PREFERRED_USERNAME => Text(&mut c.preferred_username),
+        ROLES => Array(&mut c.roles),
+        SCP => Text(&mut c.scp),
+        SUB => Text(&mut c.sub),
+        TID => Text(&mut c.tid),
+        UNIQUE_NAME => Text(&mut c.unique_name),
+        UPN => Text(&mut c.upn),
+        VER => Text(&mut c.ver),
+        WIDS => Array(&mut c.wids),
+        XMS_MIRID => Text(&mut c.xms_mirid),
+        AT_HASH | AUTH_TIME | C_HASH | NONCE => Marker,
+        _ => return None,
+    })
+}
+
+/// The claims listed in [`Claims::malformed`], in this order.
+const MALFORMED_ORDER: [&str; 23] = [
+    "aud",
+    "iss",
+    "tid",
+    "oid",
+    "sub",
+    "appid",
+    "azp",
+    "appidacr",
+    "azpacr",
+    "idtyp",
+    "ver",
+    "scp",
+    "roles",
+    "iat",
+    "nbf",
+    "exp",
+    "upn",
+    "unique_name",
+    "preferred_username",
+    "name",
+    "app_displayname",
+    "xms_mirid",
+    "wids",
+];
+
 impl Claims {
     /// Decode the payload JSON in one pass, or say why it is not a claims set.
     pub fn parse(json: String) -> std::result::Result<Claims, String> {
-        let picked = match pick::<{ CLAIMS.len() }>(&json, claim_slot, false) {
-            Ok(p) => p,
+        let mut c = Claims::default();
+        let bits = match read::claims(&json, &mut c, claim_field) {
+            Ok(b) => b,
             Err(_) => {
                 return Err(match not_an_object(&json) {
                     Ok(()) => "the payload is JSON but not an object".to_string(),
@@ -526,81 +438,26 @@ impl Claims {
                 });
             }
         };
-        let [
-            app_displayname,
-            appid,
-            appidacr,
-            at_hash,
-            aud,
-            auth_time,
-            azp,
-            azpacr,
-            c_hash,
-            exp,
-            iat,
-            idtyp,
-            iss,
-            name,
-            nbf,
-            nonce,
-            oid,
-            preferred_username,
-            roles,
-            scp,
-            sub,
-            tid,
-            unique_name,
-            upn,
-            ver,
-            wids,
-            xms_mirid,
-        ] = picked.values;
-        let repeated = CLAIMS
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| picked.repeated & (1 << i) != 0)
-            .map(|(_, name)| (*name).to_string())
-            .collect();
-        let mut bad = Vec::new();
-        let b = &mut bad;
-        let c = Claims {
-            aud: list_field(aud, "aud", b),
-            iss: str_field(iss, "iss", b),
-            tid: str_field(tid, "tid", b),
-            oid: str_field(oid, "oid", b),
-            sub: str_field(sub, "sub", b),
-            appid: str_field(appid, "appid", b),
-            azp: str_field(azp, "azp", b),
-            appidacr: str_field(appidacr, "appidacr", b),
-            azpacr: str_field(azpacr, "azpacr", b),
-            idtyp: str_field(idtyp, "idtyp", b),
-            ver: str_field(ver, "ver", b),
-            scp: str_field(scp, "scp", b),
-            roles: array_field(roles, "roles", b),
-            iat: time_field(iat, "iat", b),
-            nbf: time_field(nbf, "nbf", b),
-            exp: time_field(exp, "exp", b),
-            upn: str_field(upn, "upn", b),
-            unique_name: str_field(unique_name, "unique_name", b),
-            preferred_username: str_field(preferred_username, "preferred_username", b),
-            name: str_field(name, "name", b),
-            app_displayname: str_field(app_displayname, "app_displayname", b),
-            xms_mirid: str_field(xms_mirid, "xms_mirid", b),
-            wids: array_field(wids, "wids", b),
-            malformed: Vec::new(),
-            repeated,
-            id_markers: nonce.is_some()
-                || at_hash.is_some()
-                || c_hash.is_some()
-                || auth_time.is_some(),
-            id_proof: nonce.is_some() || at_hash.is_some() || c_hash.is_some(),
-            json,
-            classified: std::sync::OnceLock::new(),
+        let named = |bits: u64| {
+            CLAIMS
+                .iter()
+                .enumerate()
+                .filter(move |(i, _)| bits & (1 << i) != 0)
+                .map(|(_, name)| *name)
         };
-        Ok(Claims {
-            malformed: bad,
-            ..c
-        })
+        c.repeated = named(bits.repeated).map(str::to_string).collect();
+        if bits.bad != 0 {
+            c.malformed = MALFORMED_ORDER
+                .iter()
+                .filter(|n| named(bits.bad).any(|b| b == **n))
+                .map(|n| n.to_string())
+                .collect();
+        }
+        let given = |names: &[&str]| named(bits.seen).any(|n| names.contains(&n));
+        c.id_proof = given(&["nonce", "at_hash", "c_hash"]);
+        c.id_markers = c.id_proof || given(&["auth_time"]);
+        c.json = json;
+        Ok(c)
     }
 
     /// Every claim as sent (parsed on demand, for reports).
@@ -876,6 +733,213 @@ mod tests {
         let raw = c.raw();
         assert_eq!(raw["x"]["y"][1]["z"], Value::Null);
         assert_eq!(raw.len(), 6);
+    }
+
+    /// The reading before claims were read straight into their fields:
+    /// each claim parsed as a JSON value, then converted. The one-pass
+    /// reader must give the same fields and lists.
+    mod by_value {
+        use serde_json::Value;
+
+        fn str_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Option<String> {
+            match v? {
+                Value::String(s) => Some(s),
+                Value::Number(n) => Some(n.to_string()),
+                _ => {
+                    malformed.push(k.to_string());
+                    None
+                }
+            }
+        }
+
+        fn time_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Option<i64> {
+            let v = v?;
+            // NumericDate: seconds since the epoch; AAD sends integers. A fraction is
+            // allowed by RFC 7519; anything out of range or not a number is malformed.
+            let n = v.as_i64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 1e15)
+                    .map(|f| f.trunc() as i64)
+            });
+            match n {
+                Some(n) if (0..=253_402_300_799).contains(&n) => Some(n),
+                _ => {
+                    malformed.push(k.to_string());
+                    None
+                }
+            }
+        }
+
+        /// A JSON array of strings (`roles`, `wids`: Azure AD always writes an
+        /// array, even of one); a single string is read as one item but named
+        /// malformed, as `scp` given as an array is.
+        fn array_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Vec<String> {
+            if let Some(Value::String(s)) = v {
+                malformed.push(k.to_string());
+                return vec![s];
+            }
+            list_field(v, k, malformed)
+        }
+
+        /// A string or an array of strings (`aud`: RFC 7519 allows either).
+        fn list_field(v: Option<Value>, k: &str, malformed: &mut Vec<String>) -> Vec<String> {
+            match v {
+                None => Vec::new(),
+                Some(Value::String(s)) => vec![s],
+                Some(Value::Array(a)) => {
+                    let mut out = Vec::with_capacity(a.len());
+                    for v in a {
+                        match v {
+                            Value::String(s) => out.push(s),
+                            _ => {
+                                malformed.push(k.to_string());
+                                return out;
+                            }
+                        }
+                    }
+                    out
+                }
+                Some(_) => {
+                    malformed.push(k.to_string());
+                    Vec::new()
+                }
+            }
+        }
+
+        /// The claims of `members` (name, value; repeats allowed, the last
+        /// wins) read the old way: (aud, roles, wids, texts in CLAIMS
+        /// order, times, malformed, repeated).
+        #[allow(clippy::type_complexity)]
+        pub fn read(
+            members: &[(String, Value)],
+        ) -> (
+            Vec<String>,
+            Vec<String>,
+            Vec<String>,
+            Vec<Option<String>>,
+            [Option<i64>; 3],
+            Vec<String>,
+            Vec<String>,
+        ) {
+            let last = |k: &str| {
+                members
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+            };
+            let mut bad = Vec::new();
+            let b = &mut bad;
+            // Field-initialisation order of the old Claims::parse.
+            let aud = list_field(last("aud"), "aud", b);
+            let mut texts = Vec::new();
+            for k in [
+                "iss", "tid", "oid", "sub", "appid", "azp", "appidacr", "azpacr", "idtyp", "ver",
+                "scp",
+            ] {
+                texts.push(str_field(last(k), k, b));
+            }
+            let roles = array_field(last("roles"), "roles", b);
+            let times = [
+                time_field(last("iat"), "iat", b),
+                time_field(last("nbf"), "nbf", b),
+                time_field(last("exp"), "exp", b),
+            ];
+            for k in [
+                "upn",
+                "unique_name",
+                "preferred_username",
+                "name",
+                "app_displayname",
+                "xms_mirid",
+            ] {
+                texts.push(str_field(last(k), k, b));
+            }
+            let wids = array_field(last("wids"), "wids", b);
+            let repeated = super::CLAIMS
+                .iter()
+                .filter(|k| members.iter().filter(|(n, _)| n == *k).count() > 1)
+                .map(|k| k.to_string())
+                .collect();
+            (aud, roles, wids, texts, times, bad, repeated)
+        }
+    }
+
+    /// A JSON value of any type, as claims may (wrongly) hold them.
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<u64>().prop_map(|n| serde_json::json!(n)),
+            prop_oneof![
+                Just(0.5f64),
+                Just(-1.5),
+                Just(1e14 + 0.25),
+                Just(2e15),
+                Just(1772442000.9),
+                Just(1e300)
+            ]
+            .prop_map(|f| serde_json::json!(f)),
+            (0i64..300_000_000_000).prop_map(|n| serde_json::json!(n)),
+            "[a-z\\\"\u{e9}]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(2, 12, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-z]{1,3}", inner), 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_claims_read_as_json_values_would(
+            members in proptest::collection::vec(
+                (proptest::prop_oneof![
+                    proptest::sample::select(CLAIMS.to_vec()).prop_map(str::to_string),
+                    proptest::strategy::Just("other".to_string()),
+                ], any_value()),
+                0..12,
+            )
+        ) {
+            use proptest::prop_assert_eq;
+            let json = format!(
+                "{{{}}}",
+                members
+                    .iter()
+                    .map(|(k, v)| format!("{}:{v}", Value::String(k.clone())))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let c = Claims::parse(json.clone()).unwrap();
+            // Each value as the parser reads it back from its text (a
+            // float's last digits may differ from the generated one).
+            let reread: Vec<(String, Value)> = members
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::from_str(&v.to_string()).unwrap()))
+                .collect();
+            let (aud, roles, wids, texts, times, bad, repeated) = by_value::read(&reread);
+            prop_assert_eq!(&c.aud, &aud, "{}", json);
+            prop_assert_eq!(&c.roles, &roles);
+            prop_assert_eq!(&c.wids, &wids);
+            let got = [
+                &c.iss, &c.tid, &c.oid, &c.sub, &c.appid, &c.azp, &c.appidacr, &c.azpacr, &c.idtyp,
+                &c.ver, &c.scp, &c.upn, &c.unique_name, &c.preferred_username, &c.name,
+                &c.app_displayname, &c.xms_mirid,
+            ];
+            prop_assert_eq!(got.iter().map(|t| (*t).clone()).collect::<Vec<_>>(), texts, "{}", json);
+            prop_assert_eq!([c.iat, c.nbf, c.exp], times, "{}", json);
+            prop_assert_eq!(&c.malformed, &bad, "{}", json);
+            prop_assert_eq!(&c.repeated, &repeated);
+            let has = |k: &str| members.iter().any(|(n, _)| n == k);
+            prop_assert_eq!(c.id_proof, has("nonce") || has("at_hash") || has("c_hash"));
+            prop_assert_eq!(c.id_markers, c.id_proof || has("auth_time"));
+        }
     }
 
     #[test]
