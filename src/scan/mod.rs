@@ -277,11 +277,11 @@ impl Shared {
         kept
     }
 
-    fn list(&mut self, l: Vec<String>) -> Arc<[String]> {
-        if l.is_empty() {
+    fn list(&mut self, l: impl AsRef<[String]> + Into<Arc<[String]>>) -> Arc<[String]> {
+        if l.as_ref().is_empty() {
             return self.none.clone();
         }
-        if let Some(kept) = self.lists.get(l.as_slice()) {
+        if let Some(kept) = self.lists.get(l.as_ref()) {
             return kept.clone();
         }
         let kept: Arc<[String]> = l.into();
@@ -377,12 +377,28 @@ pub fn scan(
     now: i64,
     progress: Progress<'_>,
 ) -> Result<ScanReport> {
-    crate::input::expect_many_tokens();
+    // The reader evaluates too (when the workers' queue is full), so it
+    // starts one worker fewer than there are cores: every core stays busy
+    // without a thread more than cores, and on one core no worker runs and
+    // nothing is handed between threads.
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1);
-    // Bounded: when the workers fall behind, the reader waits, so queued
-    // token texts never pile up in memory.
+        .unwrap_or(1)
+        - 1;
+    scan_with(inputs, evaluator, now, progress, workers)
+}
+
+/// [`scan`] with `workers` worker threads besides the reader.
+fn scan_with(
+    inputs: impl IntoIterator<Item = Result<Opened>>,
+    evaluator: &dyn Evaluator,
+    now: i64,
+    progress: Progress<'_>,
+    workers: usize,
+) -> Result<ScanReport> {
+    crate::input::expect_many_tokens();
+    // Bounded: when the workers fall behind, the reader evaluates the batch
+    // itself, so queued token texts never pile up in memory.
     let (job_tx, job_rx) = mpsc::sync_channel::<Batch>(2 * workers);
     let (res_tx, res_rx) = mpsc::channel::<Batch>();
     let job_rx = Mutex::new(job_rx);
@@ -392,38 +408,14 @@ pub fn scan(
             let res_tx = res_tx.clone();
             let job_rx = &job_rx;
             s.spawn(move || {
-                // One token text buffer per worker, used for token after
-                // token: no allocation (of a kilobyte or more) per token.
-                let mut text = String::new();
+                let mut state = Evaluating::default();
                 loop {
                     let batch = match job_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
                     let Ok(mut batch) = batch else { return };
-                    // A bug that panics on one token fails that token; it must
-                    // not stop the worker (the reader would wait for it forever).
-                    let Batch {
-                        jobs,
-                        texts,
-                        results,
-                    } = &mut batch;
-                    results.extend(jobs.iter().map(|job| {
-                        // The last token's buffer, back from `evaluate`.
-                        let mut token = std::mem::take(&mut text);
-                        token.clear();
-                        token.push_str(&texts[job.text.clone()]);
-                        let compact = Compact {
-                            token,
-                            found_in: "scan",
-                            signing_sha256: job.signing_sha256,
-                        };
-                        let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            evaluate(compact, evaluator, &mut text)
-                        }))
-                        .unwrap_or_else(|_| Evaluated::internal_error());
-                        (job.index, ev)
-                    }));
+                    batch.evaluate(evaluator, &mut state);
                     let _ = res_tx.send(batch);
                 }
             });
@@ -431,7 +423,7 @@ pub fn scan(
         drop(res_tx);
         // Owned here, so a panic on this thread drops the job sender and
         // lets the workers end instead of waiting for jobs forever.
-        let mut col = Collector::new(job_tx, res_rx);
+        let mut col = Collector::new(job_tx, res_rx, evaluator);
         let mut result = Ok(());
         // Each input is opened when its turn comes: one open file at a time.
         for input in inputs {
@@ -525,6 +517,35 @@ struct Batch {
 }
 
 impl Batch {
+    /// Evaluate its tokens into `results`, with what the evaluating thread
+    /// keeps from token to token.
+    fn evaluate(&mut self, evaluator: &dyn Evaluator, state: &mut Evaluating) {
+        let Batch {
+            jobs,
+            texts,
+            results,
+        } = self;
+        results.extend(jobs.iter().map(|job| {
+            // The last token's buffer, back from `evaluate`.
+            let mut token = std::mem::take(&mut state.text);
+            token.clear();
+            token.push_str(&texts[job.text.clone()]);
+            let compact = Compact {
+                token,
+                found_in: "scan",
+                signing_sha256: job.signing_sha256,
+            };
+            // A bug that panics on one token fails that token; it must not
+            // stop the worker (the reader would wait for it forever) or the
+            // reader.
+            let ev = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                evaluate(compact, evaluator, state)
+            }))
+            .unwrap_or_else(|_| Evaluated::internal_error());
+            (job.index, ev)
+        }));
+    }
+
     /// Empty, keeping its buffers' room.
     fn clear(&mut self) {
         self.jobs.clear();
@@ -557,9 +578,13 @@ struct Evaluated {
     status: Status,
     kind: Option<Kind>,
     resource: &'static str,
-    audience: Vec<String>,
-    app_id: Option<String>,
-    tenant_id: Option<String>,
+    /// From the evaluating thread's [`Last`]: a run of tokens of one app
+    /// shares one copy, and the reader, which keeps only its own copies,
+    /// frees nothing the evaluating thread allocated (with glibc, such a
+    /// free takes that thread's allocator lock).
+    audience: Option<Arc<[String]>>,
+    app_id: Option<Arc<str>>,
+    tenant_id: Option<Arc<str>>,
     context: Option<Context>,
     findings: Vec<Finding>,
 }
@@ -571,7 +596,7 @@ impl Evaluated {
             status: Status::Fail,
             kind: None,
             resource: "unknown",
-            audience: Vec::new(),
+            audience: None,
             app_id: None,
             tenant_id: None,
             context: None,
@@ -635,7 +660,10 @@ impl TokenResult {
         self.status = ev.status;
         self.kind = ev.kind;
         self.resource = ev.resource;
-        self.audience = shared.list(ev.audience);
+        self.audience = match ev.audience {
+            Some(l) => shared.list(l),
+            None => shared.none.clone(),
+        };
         self.app_id = ev.app_id.map(|s| shared.text(s));
         self.tenant_id = ev.tenant_id.map(|s| shared.text(s));
         self.context = ev.context;
@@ -650,9 +678,47 @@ impl TokenResult {
     }
 }
 
+/// What an evaluating thread keeps from token to token.
+#[derive(Default)]
+struct Evaluating {
+    /// The token text buffer, used token after token (no allocation of a
+    /// kilobyte or more per token).
+    text: String,
+    last: Last,
+}
+
+/// The last app, tenant and audience list an evaluating thread saw.
+#[derive(Default)]
+struct Last {
+    app: LastOne<str>,
+    tenant: LastOne<str>,
+    audience: LastOne<[String]>,
+}
+
+/// The last value of one kind, shared with the results that hold it.
+struct LastOne<T: ?Sized>(Option<Arc<T>>);
+
+impl<T: ?Sized> Default for LastOne<T> {
+    fn default() -> Self {
+        LastOne(None)
+    }
+}
+
+impl<T: ?Sized + PartialEq> LastOne<T> {
+    /// `v` as an `Arc`: the last one when it is equal, else a new one that
+    /// becomes the last.
+    fn keep<V: std::borrow::Borrow<T> + Into<Arc<T>>>(&mut self, v: V) -> Arc<T> {
+        match &self.0 {
+            Some(last) if **last == *v.borrow() => last.clone(),
+            _ => self.0.insert(v.into()).clone(),
+        }
+    }
+}
+
 /// Decode and evaluate one token. Its text buffer is handed back in
-/// `spare` for the next token (left empty when decoding failed).
-fn evaluate(compact: Compact, evaluator: &dyn Evaluator, spare: &mut String) -> Evaluated {
+/// `state.text` for the next token (left empty when decoding failed).
+fn evaluate(compact: Compact, evaluator: &dyn Evaluator, state: &mut Evaluating) -> Evaluated {
+    let Evaluating { text: spare, last } = state;
     let token = match Token::decode(compact) {
         Ok(t) => t,
         Err(e) => return Evaluated::undecodable(e.to_string()),
@@ -672,9 +738,9 @@ fn evaluate(compact: Compact, evaluator: &dyn Evaluator, spare: &mut String) -> 
         },
         kind: Some(cls.kind),
         resource: cls.resource.as_str(),
-        app_id: claims.appid.or(claims.azp),
-        audience: claims.aud,
-        tenant_id: claims.tid,
+        app_id: claims.appid.or(claims.azp).map(|a| last.app.keep(a)),
+        audience: Some(last.audience.keep(claims.aud)),
+        tenant_id: claims.tid.map(|t| last.tenant.keep(t)),
         context: Some(cls.context),
         findings: v.findings,
     }
@@ -721,8 +787,12 @@ impl Recent {
     }
 }
 
-/// De-duplicates sightings and feeds new tokens to the workers.
-struct Collector {
+/// De-duplicates sightings and feeds new tokens to the workers, or
+/// evaluates them itself when the workers are busy.
+struct Collector<'e> {
+    evaluator: &'e dyn Evaluator,
+    /// What it keeps from token to token when it evaluates.
+    evaluating: Evaluating,
     finder: Finder,
     /// SHA-256 of each unique token → its index in `found`. The digest
     /// stands for the text (no two tokens share one), so no token text is
@@ -751,9 +821,15 @@ struct Collector {
     cut_short: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
-impl Collector {
-    fn new(jobs: mpsc::SyncSender<Batch>, results: mpsc::Receiver<Batch>) -> Collector {
+impl<'e> Collector<'e> {
+    fn new(
+        jobs: mpsc::SyncSender<Batch>,
+        results: mpsc::Receiver<Batch>,
+        evaluator: &'e dyn Evaluator,
+    ) -> Collector<'e> {
         Collector {
+            evaluator,
+            evaluating: Evaluating::default(),
             finder: Finder::for_scan(),
             seen: HashMap::new(),
             recent: Recent::default(),
@@ -825,8 +901,20 @@ impl Collector {
         if !self.batch.jobs.is_empty() {
             let next = self.spare.pop().unwrap_or_default();
             let batch = std::mem::replace(&mut self.batch, next);
-            if let Some(tx) = &self.jobs {
-                let _ = tx.send(batch);
+            // The workers' queue is full (or there are none): evaluate it
+            // here rather than wait.
+            let mine = match &self.jobs {
+                Some(tx) => match tx.try_send(batch) {
+                    Ok(()) => None,
+                    Err(mpsc::TrySendError::Full(b) | mpsc::TrySendError::Disconnected(b)) => {
+                        Some(b)
+                    }
+                },
+                None => Some(batch),
+            };
+            if let Some(mut batch) = mine {
+                batch.evaluate(self.evaluator, &mut self.evaluating);
+                self.record(batch);
             }
         }
         while let Ok(done) = self.results.try_recv() {
@@ -1333,6 +1421,48 @@ mod tests {
             named: true,
         };
         scan([Ok(input)], ev, 0, &|_| {}).unwrap()
+    }
+
+    #[test]
+    fn the_reader_alone_and_with_workers_give_the_same_results() {
+        // 1,000 distinct tokens (16 batches) of two audiences, each twice.
+        let mut text = String::new();
+        for i in 0..1000 {
+            let t = tok(&format!("aud-{}-{i:04}", i % 2));
+            text.push_str(&format!("a {t}\nb {t}\n"));
+        }
+        let results = |workers| {
+            let input = Opened {
+                name: Arc::from("mem.log"),
+                reader: Box::new(io::Cursor::new(text.clone().into_bytes())),
+                har_name: false,
+                named: true,
+            };
+            let r = scan_with([Ok(input)], &Always(Verdict::Pass), 0, &|_| {}, workers).unwrap();
+            r.tokens
+                .iter()
+                .map(|t| {
+                    (
+                        t.fingerprint.to_string(),
+                        t.audience.to_vec(),
+                        t.occurrences,
+                        t.status,
+                        t.locations
+                            .iter()
+                            .map(|l| l.to_string())
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let alone = results(0);
+        assert_eq!(alone.len(), 1000);
+        assert_eq!(alone[3].1, ["aud-1-0003"]);
+        assert_eq!(alone[3].2, 2);
+        assert_eq!(alone[3].4, ["mem.log:7", "mem.log:8"]);
+        for workers in [1, 3] {
+            assert_eq!(results(workers), alone, "{workers} worker(s)");
+        }
     }
 
     #[test]
