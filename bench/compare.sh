@@ -218,7 +218,7 @@ if [ -n "$GNUTIME" ]; then
   GOT=$(summary_field unique_tokens)
   row() { echo "| $1 | **$(calc "$3" "$(median <"$WORK/$2")")**$4 | $(calc "$3" "$(best_max <"$WORK/$2")")$4 |"; }
   A_ROWS+=("$(row "\`mdeauth scan\` on all $NCPU cores: distinct tokens found, de-duplicated, decoded, checked and **RS256-verified** ($GOT per run, \`--format json\`)" a_scan.txt '%.0f' ' tokens/CPU-s')")
-  [ ! -s "$WORK/a_scan1.txt" ] || A_ROWS+=("$(row "\`taskset -c 0 mdeauth scan\`: the same, pinned to one core (one worker; the reader shares its core)" a_scan1.txt '%.0f' ' tokens/CPU-s')")
+  [ ! -s "$WORK/a_scan1.txt" ] || A_ROWS+=("$(row "\`taskset -c 0 mdeauth scan\`: the same, pinned to one core (no worker thread: the reader evaluates every token itself)" a_scan1.txt '%.0f' ' tokens/CPU-s')")
   if [ -s "$WORK/a_ssl.txt" ]; then
     A_ROWS+=("$(row "\`openssl speed -seconds 2 rsa2048\` (one core: the bare RSA-2048 public-key operation on a precomputed digest)" a_ssl.txt '%.0f' ' verifies/s')")
     [ ! -s "$WORK/a_sslm.txt" ] || A_ROWS+=("$(row "\`openssl speed -multi $NCPU -seconds 2 rsa2048\`, per core ($NCPU processes, every core busy)" a_sslm.txt '%.0f' ' verifies/s')")
