@@ -159,7 +159,7 @@ pub fn is_aad_tid(t: &str) -> bool {
 /// The tenant segment of an issuer's path (`https://host/{tenant}/...`),
 /// as written.
 fn issuer_segment(iss: &str) -> Option<&str> {
-    iss.split_once("://")?.1.split('/').nth(1)
+    crate::text::split_first(iss, "://")?.1.split('/').nth(1)
 }
 
 /// The tenant GUID an issuer's path starts with (any letter case).

@@ -28,7 +28,7 @@ static CLOUDS: &[Cloud] = crate::tables::CLOUDS;
 /// True when `iss` is `template` with `{tenantid}` replaced by `tid`
 /// (compared without building the string: checked for every token).
 pub fn fills(template: &str, tid: &str, iss: &str) -> bool {
-    match template.split_once("{tenantid}") {
+    match crate::text::split_first(template, "{tenantid}") {
         Some((pre, post)) => {
             iss.len() == pre.len() + tid.len() + post.len()
                 && iss.starts_with(pre)
@@ -113,7 +113,7 @@ pub fn url_host(url: &str) -> Option<String> {
 
 /// The host part of a URL as written (no allocation).
 fn host_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
+    let rest = crate::text::split_first(url, "://")?.1;
     let host = rest.split(['/', '?', '#']).next()?;
     let host = host.rsplit('@').next()?;
     // Strip a port, but keep IPv6 literals intact.

@@ -11,12 +11,13 @@ pub fn is_guid(s: &str) -> bool {
 
 /// A GUID as Azure AD writes it in claims and issuers: no braces.
 pub fn is_bare_guid(s: &str) -> bool {
-    let mut groups = s.split('-');
-    [8, 4, 4, 4, 12].iter().all(|&n| {
-        groups
-            .next()
-            .is_some_and(|g| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
-    }) && groups.next().is_none()
+    // 36 characters: groups of 8, 4, 4, 4 and 12 hexadecimal digits with a
+    // hyphen between (checked for every token's tid and issuer).
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 /// A GUID as Azure AD writes it in tokens: trimmed, without the braces

@@ -115,6 +115,20 @@ pub fn env_given(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| v.to_str().is_none_or(|s| !s.trim().is_empty()))
 }
 
+/// `s` split around the first occurrence of `pat` (`None` when `pat` is
+/// empty or absent), like `str::split_once`, but found by its first
+/// character rather than with a substring searcher built for each call:
+/// the short fixed patterns checked for every token (`://`, `{tenantid}`)
+/// are found sooner this way. (std's character search, not the memchr
+/// crate's: that one detects CPU features on first use, which costs a
+/// single-token command more than it saves.)
+pub fn split_first<'a>(s: &'a str, pat: &str) -> Option<(&'a str, &'a str)> {
+    let first = pat.chars().next()?;
+    s.match_indices(first)
+        .find(|(i, _)| s[*i..].starts_with(pat))
+        .map(|(i, _)| (&s[..i], &s[i + pat.len()..]))
+}
+
 /// `s` cut to `n` characters, with `…` when it was longer.
 pub fn clip_chars(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
@@ -198,6 +212,26 @@ mod tests {
             out.extend(u.to_be_bytes());
         }
         out
+    }
+
+    #[test]
+    fn split_first_is_split_once() {
+        for (s, pat) in [
+            ("https://sts.windows.net/t/", "://"),
+            ("a:/b://c://d", "://"),
+            ("no scheme", "://"),
+            (
+                "https://login.microsoftonline.com/{tenantid}/v2.0",
+                "{tenantid}",
+            ),
+            ("{tenant{tenantid}", "{tenantid}"),
+            ("é://x", "://"),
+            ("abc", "abc"),
+            ("", "x"),
+        ] {
+            assert_eq!(split_first(s, pat), s.split_once(pat), "{s:?} {pat:?}");
+        }
+        assert_eq!(split_first("abc", ""), None);
     }
 
     #[test]

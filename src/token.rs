@@ -81,11 +81,20 @@ pub struct Claims {
     pub(crate) classified: std::sync::OnceLock<Classification>,
 }
 
+/// A header segment as written in a token, and its decoded header.
+#[derive(Debug)]
+pub struct LastHeader {
+    segment: String,
+    header: std::sync::Arc<Header>,
+}
+
 /// A decoded (not yet verified) token.
 #[derive(Debug, Clone)]
 pub struct Token {
     pub compact: Compact,
-    pub header: Header,
+    /// Shared with other tokens of the same header text when decoded with
+    /// [`Token::decode_sharing`].
+    pub header: std::sync::Arc<Header>,
     /// `Ok` when the payload is a JSON object; otherwise why it is not.
     pub claims: std::result::Result<Claims, String>,
     pub signature: Vec<u8>,
@@ -96,11 +105,29 @@ impl Token {
     /// object is kept as an error string so `verify` can still check the
     /// signature (RFC 7520 signs plain text); see [`Token::require_claims`].
     pub fn decode(compact: Compact) -> Result<Token> {
+        Token::decode_sharing(compact, &mut None)
+    }
+
+    /// [`Token::decode`], reusing `last`, the header a previous token
+    /// decoded, when this token's header segment is the same text (tokens of
+    /// one issuer and key share it); `last` becomes this token's.
+    pub fn decode_sharing(compact: Compact, last: &mut Option<LastHeader>) -> Result<Token> {
         let (h, p, s) = compact.parts();
-        let header_bytes = decode_segment(h, "header")?;
-        let header_json = String::from_utf8(header_bytes)
-            .map_err(|_| Error::input("the token's header is not UTF-8 text, so it is not JSON"))?;
-        let header = Header::parse(header_json)?;
+        let header = match last {
+            Some(l) if l.segment == h => l.header.clone(),
+            _ => {
+                let header_bytes = decode_segment(h, "header")?;
+                let header_json = String::from_utf8(header_bytes).map_err(|_| {
+                    Error::input("the token's header is not UTF-8 text, so it is not JSON")
+                })?;
+                let header = std::sync::Arc::new(Header::parse(header_json)?);
+                *last = Some(LastHeader {
+                    segment: h.to_string(),
+                    header: header.clone(),
+                });
+                header
+            }
+        };
 
         let payload = decode_segment(p, "payload")?;
         let claims = match String::from_utf8(payload) {
@@ -940,6 +967,38 @@ mod tests {
             prop_assert_eq!(c.id_proof, has("nonce") || has("at_hash") || has("c_hash"));
             prop_assert_eq!(c.id_markers, c.id_proof || has("auth_time"));
         }
+    }
+
+    #[test]
+    fn tokens_of_one_header_text_share_its_decoded_header() {
+        use base64::Engine;
+        let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let tok = |h: &str, aud: &str| Compact {
+            token: format!("{}.{}.c2ln", e(h), e(&format!(r#"{{"aud":"{aud}"}}"#))),
+            found_in: "test",
+            signing_sha256: None,
+        };
+        let (h1, h2) = (
+            r#"{"alg":"RS256","kid":"a"}"#,
+            r#"{"alg":"RS256","kid":"b"}"#,
+        );
+        let mut last = None;
+        let a = Token::decode_sharing(tok(h1, "x"), &mut last).unwrap();
+        let b = Token::decode_sharing(tok(h1, "y"), &mut last).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a.header, &b.header));
+        assert_eq!(b.claims.unwrap().aud, ["y"]);
+        let c = Token::decode_sharing(tok(h2, "z"), &mut last).unwrap();
+        assert_eq!(c.header.kid.as_deref(), Some("b"));
+        assert!(!std::sync::Arc::ptr_eq(&a.header, &c.header));
+        // A header that does not decode is an error, whatever came before.
+        let bad = Compact {
+            token: format!("{}.{}.c2ln", e("{\"alg\""), e("{}")),
+            found_in: "test",
+            signing_sha256: None,
+        };
+        assert!(Token::decode_sharing(bad, &mut last).is_err());
+        let d = Token::decode_sharing(tok(h2, "w"), &mut last).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&c.header, &d.header));
     }
 
     #[test]

@@ -234,10 +234,10 @@ mod tests {
                 found_in: "test",
                 signing_sha256: None,
             },
-            header: Header {
+            header: std::sync::Arc::new(Header {
                 kid: kid.map(str::to_string),
                 ..Header::default()
-            },
+            }),
             claims: Ok(Claims {
                 iss: iss.map(str::to_string),
                 tid: tid.map(str::to_string),

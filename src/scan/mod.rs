@@ -685,6 +685,8 @@ struct Evaluating {
     /// kilobyte or more per token).
     text: String,
     last: Last,
+    /// The last header decoded, reused for the next token of the same one.
+    header: Option<crate::token::LastHeader>,
 }
 
 /// The last app, tenant and audience list an evaluating thread saw.
@@ -718,8 +720,12 @@ impl<T: ?Sized + PartialEq> LastOne<T> {
 /// Decode and evaluate one token. Its text buffer is handed back in
 /// `state.text` for the next token (left empty when decoding failed).
 fn evaluate(compact: Compact, evaluator: &dyn Evaluator, state: &mut Evaluating) -> Evaluated {
-    let Evaluating { text: spare, last } = state;
-    let token = match Token::decode(compact) {
+    let Evaluating {
+        text: spare,
+        last,
+        header,
+    } = state;
+    let token = match Token::decode_sharing(compact, header) {
         Ok(t) => t,
         Err(e) => return Evaluated::undecodable(e.to_string()),
     };
