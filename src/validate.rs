@@ -415,7 +415,7 @@ fn claim_findings(
             });
             out.extend(by_metadata);
         }
-        (None, Some(iss)) => aad_issuer_rule(&mut out, iss),
+        (None, Some(iss)) => aad_issuer_rule(&mut out, iss, &cls),
         (_, None) => {}
     }
     // The key's own issuer member (v2 key sets). A v1 token checked with a
@@ -497,8 +497,9 @@ fn claim_findings(
 /// Without metadata: `iss` must be an Azure AD issuer. Its form for the
 /// token's version, cloud and tenant is an offline rule
 /// ([`checks::aad_issuer`]), already in `checks::claims`' findings.
-fn aad_issuer_rule(out: &mut Vec<Finding>, iss: &str) {
-    if cloud::by_issuer_url(iss).is_none() {
+fn aad_issuer_rule(out: &mut Vec<Finding>, iss: &str, cls: &crate::token::Classification) {
+    // The classification's cloud is the one `iss` names.
+    if cls.cloud.is_none() {
         // This error says more than the offline warning.
         out.retain(|f| f.code != "issuer.not_aad");
         out.push(Finding::error(

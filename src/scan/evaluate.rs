@@ -24,7 +24,12 @@ use crate::validate::{self, VerifyOptions};
 pub struct MemoKeys<P> {
     inner: P,
     seen: RwLock<HashMap<Vec<u8>, Memo>>,
+    /// Tells this memo's entries apart in each thread's [`LAST`].
+    id: u64,
 }
+
+/// Numbers the memos, for [`MemoKeys::id`].
+static MEMO_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A remembered lookup: environment errors are kept as text, so one failed
 /// issuer is reported on each of its tokens without refetching.
@@ -35,6 +40,7 @@ impl<P: KeyProvider> MemoKeys<P> {
         MemoKeys {
             inner,
             seen: RwLock::new(HashMap::new()),
+            id: MEMO_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -80,6 +86,11 @@ fn lookup_key(t: &Token, key: &mut Vec<u8>) {
 thread_local! {
     /// Each worker's key buffer, so a memo hit allocates nothing.
     static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Each thread's last hit (memo id, memo key, answer): a run of tokens
+    /// of one issuer and key id is answered without the lock and the
+    /// hash.
+    static LAST: std::cell::RefCell<Option<(u64, Vec<u8>, Memo)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
@@ -89,8 +100,20 @@ impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
         // of the key it built to store the new entry under.
         let probe = KEY.with_borrow_mut(|key| {
             lookup_key(token, key);
+            let last = LAST.with_borrow(|last| match last {
+                Some((id, k, m)) if *id == self.id && k == key => Some(m.clone()),
+                _ => None,
+            });
+            if let Some(m) = last {
+                return Ok(Ok(m));
+            }
             let seen = self.seen.read().map_err(|_| poisoned())?;
-            Ok::<_, Error>(seen.get(key.as_slice()).cloned().ok_or_else(|| key.clone()))
+            let found = seen.get(key.as_slice()).cloned();
+            drop(seen);
+            if let Some(m) = &found {
+                LAST.set(Some((self.id, key.clone(), m.clone())));
+            }
+            Ok::<_, Error>(found.ok_or_else(|| key.clone()))
         })?;
         let key = match probe {
             // Remembered for another token: its age notes are redone for this one.
