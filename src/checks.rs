@@ -89,7 +89,7 @@ pub fn header(h: &Header) -> Vec<Finding> {
             format!("the token is unsigned (alg {a:?}); anyone can write such a token"),
             "reject it: AAD access tokens are signed with RS256",
         )),
-        Some(a) if a.to_ascii_uppercase().starts_with("HS") => out.push(Finding::error(
+        Some(a) if a.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("HS")) => out.push(Finding::error(
             "header.alg_hmac",
             format!("the token claims an HMAC algorithm ({a}); AAD never issues those, and accepting one is the key-confusion attack"),
             "reject it: only RS256 is accepted for AAD tokens",
@@ -427,7 +427,8 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
         ));
         return out;
     }
-    let aud = c.aud.join(", ");
+    // Only the messages name the audience: joined when one is written.
+    let aud = || c.aud.join(", ");
     match cls.resource {
         ResourceKind::Mde => {
             let exact = c.aud.iter().any(|a| {
@@ -444,7 +445,8 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
                 out.push(Finding::error(
                     "aud.not_exact",
                     format!(
-                        "the audience {aud:?} resembles the MDE API's {near} but is not equal to it: validators compare audiences exactly (letter case, spaces and extra slashes count; only one trailing slash is ignored)"
+                        "the audience {:?} resembles the MDE API's {near} but is not equal to it: validators compare audiences exactly (letter case, spaces and extra slashes count; only one trailing slash is ignored)",
+                        aud()
                     ),
                     format!("request a token for {MDE_SCOPE} and send it unchanged"),
                 ));
@@ -492,7 +494,7 @@ fn kind_and_audience(h: &Header, c: &Claims, cls: &Classification) -> Vec<Findin
             };
             out.push(Finding::error(
                 "aud.not_mde",
-                format!("the audience {aud} is {what}, not the MDE API{extra}; the MDE API rejects it (401, or 403 in some field reports)"),
+                format!("the audience {} is {what}, not the MDE API{extra}; the MDE API rejects it (401, or 403 in some field reports)", aud()),
                 request_mde_token(cls),
             ));
             if other == ResourceKind::Graph && h.nonce.is_some() {
