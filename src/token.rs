@@ -105,26 +105,32 @@ impl Token {
     /// object is kept as an error string so `verify` can still check the
     /// signature (RFC 7520 signs plain text); see [`Token::require_claims`].
     pub fn decode(compact: Compact) -> Result<Token> {
-        Token::decode_sharing(compact, &mut None)
+        Token::decode_with(compact, None)
     }
 
     /// [`Token::decode`], reusing `last`, the header a previous token
     /// decoded, when this token's header segment is the same text (tokens of
     /// one issuer and key share it); `last` becomes this token's.
     pub fn decode_sharing(compact: Compact, last: &mut Option<LastHeader>) -> Result<Token> {
+        Token::decode_with(compact, Some(last))
+    }
+
+    fn decode_with(compact: Compact, last: Option<&mut Option<LastHeader>>) -> Result<Token> {
         let (h, p, s) = compact.parts();
         let header = match last {
-            Some(l) if l.segment == h => l.header.clone(),
-            _ => {
+            Some(Some(l)) if l.segment == h => l.header.clone(),
+            last => {
                 let header_bytes = decode_segment(h, "header")?;
                 let header_json = String::from_utf8(header_bytes).map_err(|_| {
                     Error::input("the token's header is not UTF-8 text, so it is not JSON")
                 })?;
                 let header = std::sync::Arc::new(Header::parse(header_json)?);
-                *last = Some(LastHeader {
-                    segment: h.to_string(),
-                    header: header.clone(),
-                });
+                if let Some(last) = last {
+                    *last = Some(LastHeader {
+                        segment: h.to_string(),
+                        header: header.clone(),
+                    });
+                }
                 header
             }
         };
@@ -480,9 +486,10 @@ impl Claims {
                 .map(|n| n.to_string())
                 .collect();
         }
-        let given = |names: &[&str]| named(bits.seen).any(|n| names.contains(&n));
-        c.id_proof = given(&["nonce", "at_hash", "c_hash"]);
-        c.id_markers = c.id_proof || given(&["auth_time"]);
+        const PROOF: u64 =
+            1 << claim_at("nonce") | 1 << claim_at("at_hash") | 1 << claim_at("c_hash");
+        c.id_proof = bits.seen & PROOF != 0;
+        c.id_markers = c.id_proof || bits.seen & 1 << claim_at("auth_time") != 0;
         c.json = json;
         Ok(c)
     }
@@ -732,6 +739,25 @@ mod tests {
         assert_eq!(fingerprint("abc"), "sha256:ba7816bf8f01");
         let json = serde_json::to_string(&Fingerprint::of_digest(&crate::digest::sha256(b"abc")));
         assert_eq!(json.unwrap(), r#""sha256:ba7816bf8f01""#);
+    }
+
+    #[test]
+    fn every_claim_slot_is_read_into_a_field() {
+        // A slot without a field would be skipped: never seen, repeated or
+        // malformed. The markers have none but count as seen.
+        let mut c = Claims::default();
+        for (i, name) in CLAIMS.iter().enumerate() {
+            assert!(claim_field(&mut c, i).is_some(), "{name}");
+        }
+        assert!(claim_field(&mut c, CLAIMS.len()).is_none());
+        let markers = ["at_hash", "auth_time", "c_hash", "nonce"];
+        assert_eq!(MALFORMED_ORDER.len() + markers.len(), CLAIMS.len());
+        for name in CLAIMS {
+            assert!(
+                MALFORMED_ORDER.contains(&name) != markers.contains(&name),
+                "{name}: read into a field (and listed in MALFORMED_ORDER) or a marker"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
 use crate::checks::{self, Clock};
-use crate::cloud;
 use crate::discovery::KeyProvider;
 use crate::error::Result;
 use crate::finding::Finding;
@@ -428,7 +427,8 @@ fn claim_findings(
                 // The key's issuer filled in with tid is the v2 issuer of
                 // the token's own cloud and tenant.
                 let filled = ki.replace("{tenantid}", t);
-                cloud::by_issuer_url(iss).is_some_and(|cl| cl.issues("2.0", t, &filled))
+                cls.cloud_info()
+                    .is_some_and(|cl| cl.issues("2.0", t, &filled))
             });
         if !v2_of_own_tenant {
             issuer_rule(

@@ -128,10 +128,22 @@ impl<P: KeyProvider> KeyProvider for MemoKeys<P> {
             Err(key) => key,
         };
         let mut seen = self.seen.write().map_err(|_| poisoned())?;
-        let entry = seen
-            .entry(key)
-            .or_insert_with(|| self.inner.lookup(token).map_err(|e| e.one_line()));
-        entry.clone().map_err(Error::environment)
+        let mut looked_up = false;
+        let entry = seen.entry(key).or_insert_with(|| {
+            looked_up = true;
+            self.inner.lookup(token).map_err(|e| e.one_line())
+        });
+        // Another thread may have stored it between the two locks: then it
+        // was looked up for another token, and is fitted to this one.
+        entry
+            .clone()
+            .map(|mut l| {
+                if !looked_up {
+                    l.fit_to(token);
+                }
+                l
+            })
+            .map_err(Error::environment)
     }
 }
 

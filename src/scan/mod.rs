@@ -579,9 +579,9 @@ struct Evaluated {
     kind: Option<Kind>,
     resource: &'static str,
     /// From the evaluating thread's [`Last`]: a run of tokens of one app
-    /// shares one copy, and the reader, which keeps only its own copies,
-    /// frees nothing the evaluating thread allocated (with glibc, such a
-    /// free takes that thread's allocator lock).
+    /// shares one copy, so the reader, which keeps one copy of each value,
+    /// does not free a worker's copy of these for every token (with glibc,
+    /// such a free takes that thread's allocator lock).
     audience: Option<Arc<[String]>>,
     app_id: Option<Arc<str>>,
     tenant_id: Option<Arc<str>>,

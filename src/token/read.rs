@@ -367,12 +367,7 @@ struct List {
     one_is_wrong: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for List {
-    type Value = (Vec<String>, bool);
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed!(List => (Vec<String>, bool));
 
 impl<'de> Visitor<'de> for List {
     type Value = (Vec<String>, bool);
