@@ -448,6 +448,35 @@ fn unreachable_authority_is_a_failed_step_with_exit_3() {
     assert_eq!(step(&v, "decode")["status"], "skip");
     // Nothing checked failed: the verdict is unverified, as check's and scan's.
     assert_eq!(v["verdict"], "unverified", "{v:#}");
+    // The planned calls are listed all the same, not checked.
+    let calls = v["calls"].as_array().expect("calls listed without a token");
+    let listed: Vec<&str> = calls.iter().filter_map(|c| c["call"].as_str()).collect();
+    assert_eq!(listed, ["GET /api/machines", "GET /api/alerts"], "{v:#}");
+    for c in calls {
+        assert_eq!(c["outcome"], "not_checked", "{c:#}");
+        assert_eq!(c["allowed"], serde_json::Value::Null, "{c:#}");
+        assert_eq!(c["reason"], "not checked: no decoded token", "{c:#}");
+        assert_eq!(c["context"], "application", "{c:#}");
+    }
+    assert!(
+        calls[0]["accepted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "Machine.Read.All"),
+        "what the call accepts is still shown: {:#}",
+        calls[0]
+    );
+    // The checklist's permissions step names them.
+    assert_eq!(
+        step(&v, "permissions")["detail"],
+        "no decoded token: 2 planned call(s) not checked (GET /api/machines, GET /api/alerts)"
+    );
+    let human = run(doctor("human")).stdout;
+    assert!(
+        human.contains("2 planned call(s) not checked (GET /api/machines, GET /api/alerts)"),
+        "{human}"
+    );
     assert!(
         v["findings"]
             .as_array()

@@ -476,15 +476,35 @@ pub fn run(args: &DoctorArgs) -> Result<(Report, u8)> {
     match claims {
         _ if wanted.is_empty() => d.push("permissions", StepStatus::Skip, "no calls planned"),
         None => {
-            d.push("permissions", StepStatus::Skip, "no decoded token");
+            let shown: Vec<String> = wanted
+                .iter()
+                .map(|w| crate::report::calls::CallEntry::shown_call(&w.given))
+                .collect();
+            d.push(
+                "permissions",
+                StepStatus::Skip,
+                format!(
+                    "no decoded token: {} planned call(s) not checked ({})",
+                    shown.len(),
+                    shown.join(", ")
+                ),
+            );
             report.plan = plan.as_ref().map(crate::report::calls::PlanSection::new);
-            report.unchecked_calls = Some((
+            // Each planned call is still listed (JSON, human, JUnit), not
+            // checked, so a CI system sees the same calls whatever failed.
+            report.calls = Some(
                 wanted
                     .iter()
-                    .map(|w| crate::report::calls::CallEntry::shown_call(&w.given))
+                    .map(|w| {
+                        crate::report::calls::CallEntry::not_checked(
+                            w.row,
+                            &w.given,
+                            ctx,
+                            "not checked: no decoded token",
+                        )
+                    })
                     .collect(),
-                "not checked: no decoded token".to_string(),
-            ));
+            );
         }
         Some(c) => {
             // Identity was checked above; the plan copy without ids keeps

@@ -48,9 +48,11 @@ pub struct CallEntry {
 pub struct CallCheck {
     /// `application` or `delegated`: the permissions the call was checked against.
     pub context: &'static str,
-    /// true when allowed, false when not, null when the documentation names no permission.
+    /// true when allowed, false when not, null when the documentation names
+    /// no permission or the call could not be checked.
     pub allowed: Option<bool>,
-    /// `allowed`, `denied` or `undocumented`.
+    /// `allowed`, `denied`, `undocumented` or `not_checked` (doctor, when no
+    /// token could be decoded).
     pub outcome: &'static str,
     /// Why, in one sentence.
     pub reason: String,
@@ -123,6 +125,31 @@ impl CallEntry {
             missing_groups: ev.missing_groups,
             note,
             fix,
+        });
+        e
+    }
+
+    /// The entry of a call that could not be checked (`allowed` null,
+    /// `outcome` `not_checked`), with why; `accepted` still lists what the
+    /// call accepts in `context`.
+    pub fn not_checked(
+        c: &Call,
+        given: &str,
+        context: permissions::PermContext,
+        why: &str,
+    ) -> CallEntry {
+        let mut e = CallEntry::new(c);
+        e.call = Some(CallEntry::shown_call(given));
+        e.check = Some(CallCheck {
+            context: context.as_str(),
+            allowed: None,
+            outcome: "not_checked",
+            reason: why.to_string(),
+            satisfied_by: Vec::new(),
+            accepted: c.accepted(context.perm_kind()),
+            missing_groups: Vec::new(),
+            note: None,
+            fix: None,
         });
         e
     }

@@ -66,15 +66,6 @@ pub fn render(r: &Report) -> String {
         case.set_classname(format!("{class}.calls"));
         suite.add_test_case(case);
     }
-    if let Some((calls, why)) = &r.unchecked_calls {
-        for call in calls {
-            let mut s = TestCaseStatus::skipped();
-            s.set_message(shown(why));
-            let mut case = TestCase::new(shown(call), s);
-            case.set_classname(format!("{class}.calls"));
-            suite.add_test_case(case);
-        }
-    }
     for p in r
         .app
         .iter()
