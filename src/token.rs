@@ -459,7 +459,7 @@ impl Claims {
     /// Decode the payload JSON in one pass, or say why it is not a claims set.
     pub fn parse(json: String) -> std::result::Result<Claims, String> {
         let mut c = Claims::default();
-        let bits = match read::claims(&json, &mut c, claim_field) {
+        let bits = match read::claims(&json, &mut c) {
             Ok(b) => b,
             Err(_) => {
                 return Err(match not_an_object(&json) {
@@ -471,18 +471,19 @@ impl Claims {
                 });
             }
         };
-        let named = |bits: u64| {
-            CLAIMS
+        // Both lists are empty for almost every token: built only when not.
+        if bits.repeated != 0 {
+            c.repeated = CLAIMS
                 .iter()
                 .enumerate()
-                .filter(move |(i, _)| bits & (1 << i) != 0)
-                .map(|(_, name)| *name)
-        };
-        c.repeated = named(bits.repeated).map(str::to_string).collect();
+                .filter(|(i, _)| bits.repeated & 1 << i != 0)
+                .map(|(_, n)| n.to_string())
+                .collect();
+        }
         if bits.bad != 0 {
             c.malformed = MALFORMED_ORDER
                 .iter()
-                .filter(|n| named(bits.bad).any(|b| b == **n))
+                .filter(|n| claim_slot(n).is_some_and(|i| bits.bad & 1 << i != 0))
                 .map(|n| n.to_string())
                 .collect();
         }

@@ -277,16 +277,16 @@ impl Shared {
         kept
     }
 
-    fn list(&mut self, l: impl AsRef<[String]> + Into<Arc<[String]>>) -> Arc<[String]> {
-        if l.as_ref().is_empty() {
+    /// The kept copy of `l`; `l` itself becomes it when it is new.
+    fn list(&mut self, l: Arc<[String]>) -> Arc<[String]> {
+        if l.is_empty() {
             return self.none.clone();
         }
-        if let Some(kept) = self.lists.get(l.as_ref()) {
+        if let Some(kept) = self.lists.get(&*l) {
             return kept.clone();
         }
-        let kept: Arc<[String]> = l.into();
-        self.lists.insert(kept.clone());
-        kept
+        self.lists.insert(l.clone());
+        l
     }
 }
 

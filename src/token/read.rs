@@ -14,7 +14,7 @@ use super::Claims;
 /// so decoding costs about one scan of the text.
 pub(super) struct Picked<'a, const N: usize> {
     pub(super) values: [Option<Value>; N],
-    pub(super) names: Vec<std::borrow::Cow<'a, str>>,
+    pub(super) names: Vec<Cow<'a, str>>,
     /// Bit `i` set: the member of slot `i` was given more than once.
     pub(super) repeated: u64,
 }
@@ -162,17 +162,15 @@ pub(super) struct ClaimBits {
 }
 
 /// Read a claims set's text in one pass into `c`'s typed fields: each
-/// wanted claim straight into its field (no intermediate JSON value), the
-/// rest skipped. `field` gives a slot's field.
-pub(super) fn claims(
-    json: &str,
-    c: &mut Claims,
-    field: fn(&mut Claims, usize) -> Option<Field<'_>>,
-) -> serde_json::Result<ClaimBits> {
-    struct Members<'c> {
-        c: &'c mut Claims,
-        field: fn(&mut Claims, usize) -> Option<Field<'_>>,
+/// wanted claim straight into its field ([`super::claim_field`]; no
+/// intermediate JSON value), the rest skipped.
+pub(super) fn claims(json: &str, c: &mut Claims) -> serde_json::Result<ClaimBits> {
+    /// Store a seed's value in its field; whether it had the right type.
+    fn put<T>(field: &mut T, (value, ok): (T, bool)) -> bool {
+        *field = value;
+        ok
     }
+    struct Members<'c>(&'c mut Claims);
     impl<'de> Visitor<'de> for Members<'_> {
         type Value = ClaimBits;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -189,8 +187,8 @@ pub(super) fn claims(
                 bad: 0,
             };
             while let Some(name) = m.next_key_seed(Name)? {
-                let Some((i, f)) =
-                    super::claim_slot(&name).and_then(|i| Some((i, (self.field)(self.c, i)?)))
+                let Some((i, f)) = super::claim_slot(&name)
+                    .and_then(|i| Some((i, super::claim_field(self.0, i)?)))
                 else {
                     m.next_value_seed(Skip)?;
                     continue;
@@ -201,28 +199,15 @@ pub(super) fn claims(
                 }
                 b.seen |= bit;
                 let ok = match f {
-                    Field::Text(f) => {
-                        let (v, ok) = m.next_value_seed(Text)?;
-                        *f = v;
-                        ok
-                    }
-                    Field::Time(f) => {
-                        let (v, ok) = m.next_value_seed(Time)?;
-                        *f = v;
-                        ok
-                    }
-                    Field::List(f) => {
-                        let (v, ok) = m.next_value_seed(List {
+                    Field::Text(f) => put(f, m.next_value_seed(Text)?),
+                    Field::Time(f) => put(f, m.next_value_seed(Time)?),
+                    Field::List(f) => put(
+                        f,
+                        m.next_value_seed(List {
                             one_is_wrong: false,
-                        })?;
-                        *f = v;
-                        ok
-                    }
-                    Field::Array(f) => {
-                        let (v, ok) = m.next_value_seed(List { one_is_wrong: true })?;
-                        *f = v;
-                        ok
-                    }
+                        })?,
+                    ),
+                    Field::Array(f) => put(f, m.next_value_seed(List { one_is_wrong: true })?),
                     Field::Marker => {
                         m.next_value_seed(Skip)?;
                         true
@@ -239,7 +224,7 @@ pub(super) fn claims(
     }
 
     let mut de = serde_json::Deserializer::from_str(json);
-    let bits = de.deserialize_map(Members { c, field })?;
+    let bits = de.deserialize_map(Members(c))?;
     de.end()?;
     Ok(bits)
 }
